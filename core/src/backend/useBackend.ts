@@ -1,0 +1,116 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { SwapformerError } from '../errors/SwapformerError';
+import { BACKEND_NAMES, type BackendName, type BackendRequest } from './BackendName';
+
+/** What `useBackend` did: which backend runs now and why. */
+export interface BackendReport {
+  readonly requested: BackendRequest;
+  readonly active: BackendName;
+  /** For `auto`: the backends tried before the active one, with the reason each was skipped. */
+  readonly skipped: ReadonlyArray<{ readonly name: BackendName; readonly reason: string }>;
+}
+
+const PACKAGES: Record<BackendName, readonly string[]> = {
+  wasm: ['@tensorflow/tfjs-backend-wasm'],
+  cpu: ['@tensorflow/tfjs-backend-cpu'],
+  webgpu: ['@tensorflow/tfjs-backend-webgpu', 'webgpu'],
+  tensorflow: ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'],
+};
+
+function isMissingModule(error: unknown, name: string): boolean {
+  const e = error as { code?: string; message?: string };
+  return (e?.code === 'MODULE_NOT_FOUND' || e?.code === 'ERR_MODULE_NOT_FOUND') && String(e.message).includes(name);
+}
+
+function unavailable(name: BackendName, why: string, cause?: unknown): SwapformerError {
+  return new SwapformerError('backend-unavailable', `backend "${name}" is not available: ${why}`, { cause });
+}
+
+function requirePackage(backend: BackendName, pkg: string): unknown {
+  try {
+    return require(pkg);
+  } catch (error) {
+    if (isMissingModule(error, pkg)) {
+      const install = backend === 'tensorflow'
+        ? 'npm install @tensorflow/tfjs-node-gpu (or @tensorflow/tfjs-node); both download libtensorflow at install time, so they cannot be installed offline'
+        : `npm install ${PACKAGES[backend].join(' ')}`;
+      throw unavailable(backend, `the package "${pkg}" is not installed.\n  Install it: ${install}`, error);
+    }
+    throw unavailable(backend, `loading "${pkg}" failed: ${(error as Error).message}`, error);
+  }
+}
+
+/** Installs Dawn's WebGPU (the `webgpu` npm package) as `navigator.gpu` and returns an adapter, or throws. */
+async function prepareWebGpu(): Promise<void> {
+  const g = globalThis as unknown as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } };
+  if (!g.navigator?.gpu) {
+    const dawn = requirePackage('webgpu', 'webgpu') as { create(flags: string[]): unknown; globals: Record<string, unknown> };
+    Object.assign(globalThis, dawn.globals);
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawn.create([]) }, configurable: true, writable: true });
+  }
+  const adapter = await g.navigator!.gpu!.requestAdapter();
+  if (adapter === null || adapter === undefined) {
+    throw unavailable('webgpu', 'no GPU adapter was found (Dawn needs a Vulkan driver; software Vulkan such as lavapipe lacks required features).\n  Use --backend wasm here, or run on a machine with a GPU.');
+  }
+  requirePackage('webgpu', '@tensorflow/tfjs-backend-webgpu');
+}
+
+function loadBackendPackages(name: BackendName): Promise<void> | void {
+  switch (name) {
+    case 'wasm':
+    case 'cpu':
+      requirePackage(name, PACKAGES[name][0]);
+      return;
+    case 'webgpu':
+      return prepareWebGpu();
+    case 'tensorflow': {
+      try {
+        requirePackage(name, '@tensorflow/tfjs-node-gpu');
+      } catch {
+        requirePackage(name, '@tensorflow/tfjs-node');
+      }
+      return;
+    }
+  }
+}
+
+async function activate(name: BackendName): Promise<void> {
+  await loadBackendPackages(name);
+  const ok = await tf.setBackend(name);
+  await tf.ready();
+  if (!ok || tf.getBackend() !== name) {
+    throw unavailable(name, `tfjs could not initialise it (active backend is "${tf.getBackend()}").`);
+  }
+}
+
+/**
+ * Selects the tfjs backend. Never falls back silently: an explicit name either runs or throws
+ * an error naming the package to install; `auto` tries tensorflow → webgpu → wasm → cpu and
+ * reports what it skipped and why.
+ *
+ * @example const report = await useBackend('auto'); console.log(report.active);
+ */
+export async function useBackend(request: BackendRequest = 'wasm'): Promise<BackendReport> {
+  if (request !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(request)) {
+    throw new SwapformerError('invalid-config', `unknown backend "${String(request)}".\n  Valid backends: ${[...BACKEND_NAMES, 'auto'].join(', ')}.`);
+  }
+  if (request !== 'auto') {
+    if (tf.getBackend() !== request || tf.findBackend(request) === null) await activate(request);
+    return { requested: request, active: request, skipped: [] };
+  }
+  const skipped: Array<{ name: BackendName; reason: string }> = [];
+  for (const name of ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const) {
+    try {
+      await activate(name);
+      return { requested: 'auto', active: name, skipped };
+    } catch (error) {
+      skipped.push({ name, reason: (error as Error).message.split('\n')[0] });
+    }
+  }
+  throw new SwapformerError('backend-unavailable', `no backend could be started:\n${skipped.map((s) => `  ${s.name}: ${s.reason}`).join('\n')}`);
+}
+
+/** The npm packages each backend needs (for messages and `swapformer list`). */
+export function backendPackages(name: BackendName): readonly string[] {
+  return PACKAGES[name];
+}

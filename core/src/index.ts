@@ -1,0 +1,58 @@
+export { CORE_API_VERSION, assertApiCompatible } from './apiVersion';
+export { SwapformerError } from './errors/SwapformerError';
+export type { SwapformerErrorKind, SwapformerErrorContext } from './errors/SwapformerError';
+
+export type {
+  AttentionContext,
+  AttentionDecoder,
+  AttentionOperator,
+  DecodingState,
+  DecodingStep,
+  OperatorGeometry,
+  OperatorParameter,
+} from './operator/AttentionOperator';
+export type { AttentionPlugin, CausalSupport, DecodingSupport, OperatorCapabilities, OptionsSchema, PluginMeta } from './plugin/AttentionPlugin';
+export { unmetRequirements } from './plugin/operatorRequirements';
+export type { OperatorRequirements } from './plugin/operatorRequirements';
+export { validatePlugin, PLUGIN_NAME_PATTERN } from './plugin/validatePlugin';
+export { resolveOptions } from './plugin/resolveOptions';
+export { instantiateOperator } from './plugin/instantiateOperator';
+
+export { createSwapformerHooks } from './hooks/SwapformerHooks';
+export type {
+  AttentionCallInfo,
+  AttentionInputs,
+  FallbackEvent,
+  ModelBuiltEvent,
+  OperatorResolvedEvent,
+  PluginRegisteredEvent,
+  SwapformerHooks,
+} from './hooks/SwapformerHooks';
+export { runAttention } from './hooks/runAttention';
+export type { AttentionCallSite } from './hooks/runAttention';
+export { createProfiler } from './hooks/createProfiler';
+export type { AttentionProfiler, ProfileRow, ProfilerOptions } from './hooks/createProfiler';
+
+export { SERVICE_IDS } from './container/serviceIds';
+export { createSwapformerContainer, resolveOperatorServices } from './container/createSwapformerContainer';
+export type { ContainerOptions } from './container/createSwapformerContainer';
+export type { OperatorServices } from './container/OperatorServices';
+export { createConsoleLogger, createMemoryLogger } from './container/Logger';
+export type { Logger, LogLevel } from './container/Logger';
+
+export { BACKEND_NAMES } from './backend/BackendName';
+export type { BackendName, BackendRequest } from './backend/BackendName';
+export { useBackend, backendPackages } from './backend/useBackend';
+export type { BackendReport } from './backend/useBackend';
+export { createBackendService } from './backend/BackendService';
+export type { BackendService } from './backend/BackendService';
+
+export { createSeededRandom, deriveSeed } from './rng/seededRandom';
+export type { SeededRandom } from './rng/seededRandom';
+export { createRngService } from './rng/RngService';
+export type { RngService } from './rng/RngService';
+
+export { validateAttentionInputs, assertFinite } from './validation/validateAttentionInputs';
+export { softmaxAttention, denseSoftmaxAttention, chunkedSoftmaxAttention, DEFAULT_CHUNK_THRESHOLD } from './kernels/softmaxAttention';
+export type { SoftmaxAttentionOptions } from './kernels/softmaxAttention';
+export { MASKED_LOGIT } from './kernels/attentionBias';

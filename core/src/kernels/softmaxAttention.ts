@@ -1,0 +1,161 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import { causalBiasBlock, causalBlockHidden, MASKED_LOGIT, paddingBias } from './attentionBias';
+
+/**
+ * Softmax attention kernels shared by every operator that ends in exact attention
+ * (the exact plugin, and the coreset/selection methods).
+ *
+ * Layout is the main speed lever on tfjs-wasm: rank-2 matMul without transposes runs ~10×
+ * faster than batched or transposeB matMul, so K is transposed once and each (b, h) slice
+ * is computed with plain rank-2 products.
+ *
+ * Shapes: q [b, h, nq, dk], k [b, h, nk, dk], v [b, h, nk, dv] → [b, h, nq, dv].
+ */
+export interface SoftmaxAttentionOptions {
+  /** Logit scale, default 1/sqrt(dk). */
+  readonly scale?: number;
+  /** Key j visible to query i iff j <= i + (nk − nq). */
+  readonly causal?: boolean;
+  /** `[b, nk]`, 1 keep / 0 hide. */
+  readonly mask?: Tensor2D;
+  /** Query rows per block in the chunked path (default 1024). */
+  readonly queryBlock?: number;
+  /** Keys per block in the chunked path (default 1024). */
+  readonly keyBlock?: number;
+}
+
+interface Slices {
+  readonly q: Tensor2D[]; // scaled, [nq, dk] each
+  readonly kT: Tensor2D[]; // [dk, nk]
+  readonly v: Tensor2D[]; // [nk, dv]
+}
+
+function toSlices(q: Tensor4D, k: Tensor4D, v: Tensor4D, scale: number): Slices {
+  const [b, h, nq, dk] = q.shape;
+  const nk = k.shape[2];
+  const dv = v.shape[3];
+  const qs = tf.unstack(tf.reshape(tf.mul(q, scale), [b * h, nq, dk])) as Tensor2D[];
+  const kT = tf.unstack(tf.reshape(tf.transpose(k, [0, 1, 3, 2]), [b * h, dk, nk])) as Tensor2D[];
+  const vs = tf.unstack(tf.reshape(v, [b * h, nk, dv])) as Tensor2D[];
+  return { q: qs, kT, v: vs };
+}
+
+function resolveScale(q: Tensor4D, scale?: number): number {
+  return scale ?? 1 / Math.sqrt(q.shape[3]);
+}
+
+/** Rows with no visible key output 0 instead of an average over hidden keys. */
+function zeroHiddenRows(out: Tensor2D, bias: Tensor | null): Tensor2D {
+  if (bias === null) return out;
+  const best = tf.max(bias, -1, true); // [nq, 1] or [1]
+  return tf.mul(out, tf.cast(tf.greater(best, MASKED_LOGIT / 2), 'float32')) as Tensor2D;
+}
+
+/**
+ * Materialises the `[nq, nk]` score matrix per (b, h) slice. Fastest for moderate n.
+ */
+export function denseSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions = {}): Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, nq] = q.shape;
+    const nk = k.shape[2];
+    const dv = v.shape[3];
+    const s = toSlices(q, k, v, resolveScale(q, options.scale));
+    const causal = options.causal ? causalBiasBlock(0, nq, 0, nk, nk - nq) : null;
+    const outs: Tensor2D[] = [];
+    for (let bi = 0; bi < b; bi++) {
+      const pad = options.mask ? paddingBias(options.mask, bi) : null;
+      const bias = causal && pad ? tf.add(causal, pad) : (causal ?? pad);
+      for (let hi = 0; hi < h; hi++) {
+        const i = bi * h + hi;
+        let logits: Tensor2D = tf.matMul(s.q[i], s.kT[i]);
+        if (bias) logits = tf.add(logits, bias) as Tensor2D;
+        const out = tf.matMul(tf.softmax(logits), s.v[i]);
+        outs.push(bias ? zeroHiddenRows(out as Tensor2D, bias.rank === 1 ? tf.reshape(bias, [1, nk]) : bias) : (out as Tensor2D));
+      }
+    }
+    return tf.reshape(tf.stack(outs), [b, h, nq, dv]) as Tensor4D;
+  });
+}
+
+/**
+ * Online-softmax attention over key blocks (running max, running sum, running output), one
+ * query block at a time: memory O(queryBlock × keyBlock) per slice, never `[nq, nk]`.
+ * Equal to the dense kernel up to rounding.
+ */
+export function chunkedSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions = {}): Tensor4D {
+  const [b, h, nq, dk] = q.shape;
+  const nk = k.shape[2];
+  const dv = v.shape[3];
+  const qBlock = Math.max(1, Math.min(options.queryBlock ?? 1024, nq));
+  const kBlock = Math.max(1, Math.min(options.keyBlock ?? 1024, nk));
+  const offset = nk - nq;
+  const scale = resolveScale(q, options.scale);
+  return tf.tidy(() => {
+    const s = toSlices(q, k, v, scale);
+    const outs: Tensor2D[] = [];
+    for (let bi = 0; bi < b; bi++) {
+      const pad = options.mask ? paddingBias(options.mask, bi) : null;
+      for (let hi = 0; hi < h; hi++) {
+        const i = bi * h + hi;
+        const rows: Tensor2D[] = [];
+        for (let q0 = 0; q0 < nq; q0 += qBlock) {
+          const rowsHere = Math.min(qBlock, nq - q0);
+          rows.push(
+            tf.tidy(() => {
+              const qb = tf.slice(s.q[i], [q0, 0], [rowsHere, dk]);
+              let m: Tensor = tf.fill([rowsHere, 1], -1e30);
+              let l: Tensor = tf.zeros([rowsHere, 1]);
+              let acc: Tensor = tf.zeros([rowsHere, dv]);
+              let anyVisible: Tensor = tf.zeros([rowsHere, 1]);
+              for (let k0 = 0; k0 < nk; k0 += kBlock) {
+                if (options.causal && causalBlockHidden(q0, rowsHere, k0, offset)) break;
+                const cols = Math.min(kBlock, nk - k0);
+                const next = tf.tidy(() => {
+                  let logits: Tensor = tf.matMul(qb, tf.slice(s.kT[i], [0, k0], [dk, cols]));
+                  const causalBias = options.causal ? causalBiasBlock(q0, rowsHere, k0, cols, offset) : null;
+                  if (causalBias) logits = tf.add(logits, causalBias);
+                  if (pad) logits = tf.add(logits, tf.slice(pad, [k0], [cols]));
+                  const blockMax = tf.max(logits, 1, true);
+                  const mNew = tf.maximum(m, blockMax);
+                  const p = tf.exp(tf.sub(logits, mNew));
+                  const correction = tf.exp(tf.sub(m, mNew));
+                  const lNew = tf.add(tf.mul(l, correction), tf.sum(p, 1, true));
+                  const accNew = tf.add(tf.mul(acc, correction), tf.matMul(p as Tensor2D, tf.slice(s.v[i], [k0, 0], [cols, dv])));
+                  const visible = tf.maximum(anyVisible, tf.cast(tf.greater(blockMax, MASKED_LOGIT / 2), 'float32'));
+                  return [mNew, lNew, accNew, visible];
+                });
+                tf.dispose([m, l, acc, anyVisible]);
+                [m, l, acc, anyVisible] = next;
+              }
+              return tf.mul(tf.div(acc, l), anyVisible) as Tensor2D;
+            }),
+          );
+        }
+        outs.push(rows.length === 1 ? rows[0] : (tf.concat(rows, 0) as Tensor2D));
+      }
+    }
+    return tf.reshape(tf.stack(outs), [b, h, nq, dv]) as Tensor4D;
+  });
+}
+
+/** Scores per slice above which `softmaxAttention` switches to the chunked kernel (16 Mi floats = 64 MiB). */
+export const DEFAULT_CHUNK_THRESHOLD = 4096 * 4096;
+
+/**
+ * Exact softmax attention; picks the chunked online-softmax kernel when a slice's score matrix
+ * would exceed `chunkThreshold` entries.
+ *
+ * @example const out = softmaxAttention(q, k, v, { causal: true });
+ */
+export function softmaxAttention(
+  q: Tensor4D,
+  k: Tensor4D,
+  v: Tensor4D,
+  options: SoftmaxAttentionOptions & { readonly chunkThreshold?: number } = {},
+): Tensor4D {
+  const scores = q.shape[2] * k.shape[2];
+  return scores > (options.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD)
+    ? chunkedSoftmaxAttention(q, k, v, options)
+    : denseSoftmaxAttention(q, k, v, options);
+}

@@ -1,0 +1,35 @@
+/**
+ * Exact softmax attention (the reference every approximation is measured against).
+ *
+ *   O = softmax(s · Q Kᵀ + bias) V,   s = 1/sqrt(dk) by default
+ *
+ * Shapes: q [b, h, nq, dk], k [b, h, nk, dk], v [b, h, nk, dv] → [b, h, nq, dv].
+ * Time O(b·h·nq·nk·(dk + dv)). Memory O(nq·nk) per slice on the dense path, or
+ * O(queryBlock·keyBlock) on the chunked online-softmax path chosen for long sequences.
+ */
+import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import { chunkedSoftmaxAttention, denseSoftmaxAttention } from '@swapformer/core';
+
+export interface ExactAttentionOptions {
+  readonly scale?: number;
+  readonly causal?: boolean;
+  readonly mask?: Tensor2D;
+  /** `auto` picks the chunked path when nq·nk exceeds `chunkThreshold`. */
+  readonly path: 'auto' | 'dense' | 'chunked';
+  readonly chunkThreshold: number;
+  readonly queryBlock: number;
+  readonly keyBlock: number;
+}
+
+/** Which path `exactAttention` takes for these sizes. */
+export function exactPathFor(nq: number, nk: number, options: Pick<ExactAttentionOptions, 'path' | 'chunkThreshold'>): 'dense' | 'chunked' {
+  if (options.path !== 'auto') return options.path;
+  return nq * nk > options.chunkThreshold ? 'chunked' : 'dense';
+}
+
+/** Exact attention, dense or chunked (equal up to float rounding). */
+export function exactAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: ExactAttentionOptions): Tensor4D {
+  const path = exactPathFor(q.shape[2], k.shape[2], options);
+  const kernelOptions = { scale: options.scale, causal: options.causal, mask: options.mask, queryBlock: options.queryBlock, keyBlock: options.keyBlock };
+  return path === 'chunked' ? chunkedSoftmaxAttention(q, k, v, kernelOptions) : denseSoftmaxAttention(q, k, v, kernelOptions);
+}
