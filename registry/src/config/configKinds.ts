@@ -1,0 +1,44 @@
+import type { OperatorRequirements } from '@swapformer/core';
+import { SCHEMA_IDS } from '@swapformer/schemas';
+import type { OperatorSelection } from '../registry/OperatorRegistry';
+import { attentionSelections, type AttentionSpec } from './attentionSelections';
+
+/** A selection inside a config, where it is, and what the place requires of it. */
+export interface SelectionSite {
+  readonly selection: OperatorSelection;
+  readonly path: string;
+  readonly requirements: OperatorRequirements;
+}
+
+/** A kind of Swapformer config file: how to recognise it and which schema checks it. */
+export interface ConfigKind {
+  readonly name: string;
+  readonly description: string;
+  readonly schemaId: string;
+  matches(config: Record<string, unknown>): boolean;
+  /** The operator selections it contains (their options are checked against the plugins). */
+  selections(config: Record<string, unknown>): SelectionSite[];
+}
+
+const onlyKeys = (config: Record<string, unknown>, keys: readonly string[]) => Object.keys(config).every((k) => keys.includes(k));
+
+/**
+ * Every config kind `swapformer validate` understands, most specific first. Model configs
+ * (ViT/GPT) and run configs add their kinds here.
+ */
+export const CONFIG_KINDS: ConfigKind[] = [
+  {
+    name: 'attention',
+    description: 'operator selection: {"attention": {"name": ..., "options": {...}}} or a default with per-layer overrides',
+    schemaId: SCHEMA_IDS.attentionConfig,
+    matches: (c) => 'attention' in c && !('model' in c),
+    selections: (c) => attentionSelections(c.attention as AttentionSpec).map((s) => ({ ...s, requirements: {} })),
+  },
+  {
+    name: 'backend',
+    description: 'backend settings: {"backend": "wasm" | "cpu" | "webgpu" | "tensorflow" | "auto"}',
+    schemaId: SCHEMA_IDS.backendSettings,
+    matches: (c) => 'backend' in c && onlyKeys(c, ['$schema', 'backend']),
+    selections: () => [],
+  },
+];

@@ -1,0 +1,157 @@
+import type { Container } from 'inversify';
+import {
+  createSwapformerContainer,
+  instantiateOperator,
+  resolveOptions,
+  resolveOperatorServices,
+  SERVICE_IDS,
+  SwapformerError,
+  unmetRequirements,
+  validatePlugin,
+  type AttentionPlugin,
+  type OperatorRequirements,
+} from '@swapformer/core';
+import { formatIssues, SCHEMA_IDS, validateAgainst } from '@swapformer/schemas';
+import { didYouMean } from './didYouMean';
+import type { OperatorRegistry, OperatorSelection, PluginRecord, RegisterOptions, ResolveContext, ResolvedOperator } from './OperatorRegistry';
+
+function where(context: ResolveContext): string {
+  const parts = [context.model, context.layerIndex === undefined ? undefined : `layer ${context.layerIndex}`, context.path ? `config ${context.path}` : undefined].filter(Boolean);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
+/**
+ * Creates an operator registry bound into `container` (a fresh container by default) under
+ * `SERVICE_IDS.Registry`. Nothing is registered implicitly: call `register`, or
+ * `discoverPlugins` + `registerDiscovered`.
+ *
+ * @example
+ * const registry = createOperatorRegistry();
+ * registry.register(exactPlugin);
+ * const op = registry.resolve({ name: 'exact' }, { causal: true }).create({ heads: 4, headDim: 64 });
+ */
+export function createOperatorRegistry(container: Container = createSwapformerContainer()): OperatorRegistry {
+  const services = resolveOperatorServices(container);
+  const { hooks } = services;
+  const records = new Map<string, PluginRecord>();
+
+  const installedNames = () => [...records.keys()].sort();
+
+  const unknown = (name: string, context: ResolveContext): SwapformerError => {
+    const installed = installedNames();
+    const suggestion = didYouMean(name, installed);
+    return new SwapformerError(
+      'unknown-operator',
+      [
+        `unknown attention operator "${name}"${where(context)}.`,
+        `  Installed operators: ${installed.length ? installed.join(', ') : '(none registered)'}.`,
+        suggestion ? `  Did you mean "${suggestion}"?` : undefined,
+        `  If "${name}" is a plugin, install it: npm install @swapformer/plugin-${name}`,
+      ]
+        .filter(Boolean)
+        .join('\n'),
+      { path: context.path },
+    );
+  };
+
+  const get = (name: string, context: ResolveContext = {}): PluginRecord => {
+    const record = records.get(name);
+    if (!record) throw unknown(name, context);
+    return record;
+  };
+
+  const fail = (error: SwapformerError): never => {
+    try {
+      hooks.error.call(error);
+    } catch {
+      // the original error matters more than a failing error tap
+    }
+    throw error;
+  };
+
+  const registry: OperatorRegistry = {
+    hooks,
+    services,
+    register(plugin: AttentionPlugin, options: RegisterOptions = {}): PluginRecord {
+      const origin = options.packageName ? `package "${options.packageName}"` : 'plugin';
+      validatePlugin(plugin, origin);
+      const name = plugin.meta.name;
+      const existing = records.get(name);
+      if (existing && !options.replace) {
+        fail(
+          new SwapformerError(
+            'duplicate-plugin',
+            `operator "${name}" is already registered (from ${existing.packageName ?? 'code'}); ${options.packageName ?? 'this plugin'} registers the same name.\n  Pass { replace: true } to replace it on purpose.`,
+            { plugin: name },
+          ),
+        );
+      }
+      const record: PluginRecord = { meta: plugin.meta, capabilities: plugin.capabilities, optionsSchema: plugin.optionsSchema, packageName: options.packageName, plugin };
+      records.set(name, record);
+      hooks.pluginRegistered.call({ meta: plugin.meta, packageName: options.packageName, replaced: existing !== undefined });
+      return record;
+    },
+    has: (name) => records.has(name),
+    get: (name) => get(name),
+    list: () => installedNames().map((n) => records.get(n)!),
+    resolve(selectionOrName, requirements: OperatorRequirements = {}, context: ResolveContext = {}): ResolvedOperator {
+      const selection: OperatorSelection = typeof selectionOrName === 'string' ? { name: selectionOrName } : selectionOrName;
+      const checked = validateAgainst<OperatorSelection>(SCHEMA_IDS.operatorSelection, selection, context.path ?? '');
+      if (!checked.valid) {
+        fail(new SwapformerError('invalid-config', `invalid operator selection${where(context)}:\n${formatIssues(checked.issues)}`, { path: context.path }));
+      }
+      const requested = get(selection.name, context);
+      const optionsPath = `${context.path ?? ''}/options`;
+      let record = requested;
+      let options = { ...(selection.options ?? {}) } as Record<string, unknown>;
+      const reasons = unmetRequirements(requested.capabilities, requirements);
+      let fallbackFrom: string | undefined;
+      if (reasons.length > 0) {
+        const candidates = selection.fallback?.order ?? [];
+        const usable = candidates.find((name) => records.has(name) && unmetRequirements(records.get(name)!.capabilities, requirements).length === 0);
+        if (!selection.fallback || usable === undefined) {
+          const fitting = installedNames().filter((n) => unmetRequirements(records.get(n)!.capabilities, requirements).length === 0);
+          fail(
+            new SwapformerError(
+              'missing-capability',
+              [
+                `operator "${selection.name}" cannot be used here${where(context)}: it lacks`,
+                ...reasons.map((r) => `  - ${r}`),
+                selection.fallback ? `  None of the fallback operators fits either: ${candidates.join(', ')}.` : undefined,
+                `  Operators installed here that fit: ${fitting.length ? fitting.join(', ') : '(none)'}.`,
+              ]
+                .filter(Boolean)
+                .join('\n'),
+              { plugin: selection.name, layer: context.layerIndex, path: context.path },
+            ),
+          );
+        }
+        record = records.get(usable!)!;
+        options = {};
+        fallbackFrom = selection.name;
+        hooks.fallbackTaken.call({ requested: selection.name, used: record.meta.name, reasons, layerIndex: context.layerIndex });
+        if (selection.fallback!.policy === 'warn') {
+          services.logger.warn(`fallback${where(context)}: "${selection.name}" replaced by "${record.meta.name}" because it lacks: ${reasons.join('; ')}`);
+        }
+      }
+      let resolvedOptions: Record<string, unknown>;
+      try {
+        resolvedOptions = resolveOptions(record.plugin, options, optionsPath) as Record<string, unknown>;
+      } catch (error) {
+        return fail(error as SwapformerError);
+      }
+      hooks.operatorResolved.call({ requested: selection.name, resolved: record.meta.name, options: resolvedOptions, capabilities: record.capabilities, layerIndex: context.layerIndex });
+      const plugin = record.plugin;
+      return {
+        name: record.meta.name,
+        plugin,
+        options: resolvedOptions,
+        capabilities: record.capabilities,
+        fallbackFrom,
+        create: (geometry) => instantiateOperator(plugin, resolvedOptions, services, { ...geometry, layerIndex: geometry.layerIndex ?? context.layerIndex }, optionsPath),
+      };
+    },
+  };
+  container.bind(SERVICE_IDS.Registry).toConstantValue(registry);
+  return registry;
+}
