@@ -1,0 +1,44 @@
+import { expect } from 'chai';
+import { createCharVocabulary } from '../../src/data/charVocabulary';
+import { loadCommittedSotuSlice } from '../../src/data/committedData';
+import { normalizeText, splitSpeeches, type Speech } from '../../src/data/sotu';
+
+describe('sotu', () => {
+  const speechesFixture: Speech[] = Array.from({ length: 40 }, (_, i) => ({ year: 1900 + i, name: `p${i}`, text: `speech ${i}` }));
+
+  describe('splitSpeeches', () => {
+    it('should hold out the last 10 % of years, validation before test', () => {
+      const { train, validation, test } = splitSpeeches(speechesFixture);
+      expect([train.length, validation.length, test.length]).to.deep.equal([36, 2, 2]);
+      expect(train[train.length - 1].year).to.be.lessThan(validation[0].year);
+      expect(validation[validation.length - 1].year).to.be.lessThan(test[0].year);
+    });
+    it('should refuse a fraction outside (0, 1)', () => {
+      expect(() => splitSpeeches(speechesFixture, 1)).to.throw(/heldOutFraction must be in \(0, 1\)/);
+    });
+  });
+
+  describe('normalizeText', () => {
+    it('should map typographic characters to ASCII and drop the rest', () => {
+      expect(normalizeText('\u201cWe\u2019re\u201d \u2014 ok\u0002')).to.equal('"We\'re" -- ok');
+    });
+  });
+
+  describe('createCharVocabulary', () => {
+    it('should round-trip known characters and map unknown ones to id 0', () => {
+      const vocab = createCharVocabulary('the union');
+      expect(vocab.decode(vocab.encode('tie one'))).to.equal('tie one');
+      expect(vocab.encode('z')[0]).to.equal(0);
+      expect(vocab.size).to.equal(vocab.chars.length + 1);
+    });
+  });
+
+  describe('loadCommittedSotuSlice', () => {
+    it('should be printable ASCII held-out text', () => {
+      const slice = loadCommittedSotuSlice();
+      expect(slice.length).to.be.greaterThan(40000);
+      expect(/^[\x20-\x7e\n]*$/.test(slice)).to.equal(true);
+      expect(slice.startsWith('Madam Speaker')).to.equal(true);
+    });
+  });
+});
