@@ -1,66 +1,57 @@
 /**
- * A character vocabulary: id 0 is "unknown", ids 1… are the characters of the training text in
- * code-point order. Saved as `vocab.json` next to a GPT checkpoint.
+ * A character vocabulary: id 0 is "unknown" (shown as ¿), ids 1… are the characters of the
+ * training text in code-point order. A GPT checkpoint carries it in its config as the
+ * tokenizer `{"type": "char", "vocab": "¿…"}` (id = position in the string).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { SwapformerError } from '@swapformer/core';
 
-/** The file name of a char vocabulary inside a checkpoint directory. */
-export const VOCAB_FILE = 'vocab.json';
-
-/** Shown for id 0 when decoding. */
+/** Id 0's character: unknown characters encode to 0 and decode to this. */
 export const UNKNOWN_CHAR = '\u00bf';
 
 export interface CharVocabulary {
-  /** The characters of ids 1…size-1, in order. */
+  /** Every id's character in id order; `chars[0]` is UNKNOWN_CHAR. */
   readonly chars: string;
-  /** Number of ids, including the unknown id 0. */
+  /** Number of ids (the model's vocabSize). */
   readonly size: number;
   encode(text: string): Int32Array;
   decode(ids: ArrayLike<number>): string;
 }
 
+function fromIdOrder(chars: string): CharVocabulary {
+  const list = [...chars];
+  const index = new Map<string, number>(list.map((c, i) => [c, i]));
+  return {
+    chars,
+    size: list.length,
+    encode: (t) => Int32Array.from(t, (c) => index.get(c) ?? 0),
+    decode: (ids) => Array.from(ids, (id) => list[id] ?? UNKNOWN_CHAR).join(''),
+  };
+}
+
 /**
- * A vocabulary over the given characters (duplicates removed, code-point order).
+ * A vocabulary over the characters of `text` (duplicates removed, code-point order, after id 0).
  *
  * @example const vocab = createCharVocabulary('hello world'); vocab.decode(vocab.encode('hold')) // 'hold'
  */
 export function createCharVocabulary(text: string): CharVocabulary {
-  const chars = [...new Set(text)].sort().join('');
-  const index = new Map<string, number>([...chars].map((c, i) => [c, i + 1]));
-  return {
-    chars,
-    size: chars.length + 1,
-    encode: (t) => Int32Array.from(t, (c) => index.get(c) ?? 0),
-    decode: (ids) => Array.from(ids, (id) => (id >= 1 && id <= chars.length ? chars[id - 1] : UNKNOWN_CHAR)).join(''),
-  };
+  return fromIdOrder(UNKNOWN_CHAR + [...new Set(text)].filter((c) => c !== UNKNOWN_CHAR).sort().join(''));
 }
 
-/** Writes `vocab.json` into a checkpoint directory. */
-export function saveCharVocabulary(vocab: CharVocabulary, dir: string): void {
-  const file = path.join(dir, VOCAB_FILE);
-  fs.writeFileSync(`${file}.tmp`, `${JSON.stringify({ type: 'char', unknown_id: 0, chars: vocab.chars }, null, 2)}\n`);
-  fs.renameSync(`${file}.tmp`, file);
+/** The tokenizer entry of a GPT model config for this vocabulary. */
+export function charTokenizerConfig(vocab: CharVocabulary): { type: 'char'; vocab: string } {
+  return { type: 'char', vocab: vocab.chars };
 }
 
 /**
- * Reads `vocab.json` from a checkpoint directory.
+ * The vocabulary of a GPT model config's char tokenizer (`config.tokenizer`).
  *
- * @example const vocab = loadCharVocabulary('examples/checkpoints/gpt-sotu-exact');
+ * @example const vocab = vocabularyFromModelConfig(model.config);
  */
-export function loadCharVocabulary(dir: string): CharVocabulary {
-  const file = path.join(dir, VOCAB_FILE);
-  let parsed: { type?: unknown; chars?: unknown };
-  try {
-    parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof parsed;
-  } catch (error) {
-    throw new SwapformerError('invalid-checkpoint', `cannot read the char vocabulary ${file}: ${(error as Error).message}`, { path: file, cause: error });
+export function vocabularyFromModelConfig(config: Readonly<Record<string, unknown>>): CharVocabulary {
+  const tokenizer = config.tokenizer as { type?: unknown; vocab?: unknown } | undefined;
+  if (!tokenizer || tokenizer.type !== 'char' || typeof tokenizer.vocab !== 'string' || tokenizer.vocab.length === 0) {
+    throw new SwapformerError('invalid-checkpoint', `the GPT config has no char tokenizer (expected "tokenizer": {"type": "char", "vocab": "..."}, got ${JSON.stringify(tokenizer ?? null)}).`);
   }
-  if (parsed.type !== 'char' || typeof parsed.chars !== 'string' || parsed.chars.length === 0) {
-    throw new SwapformerError('invalid-checkpoint', `${file} is not a char vocabulary (expected {"type": "char", "chars": "..."}).`, { path: file });
-  }
-  const vocab = createCharVocabulary(parsed.chars);
-  if (vocab.chars !== parsed.chars) throw new SwapformerError('invalid-checkpoint', `${file}: "chars" must be distinct characters in code-point order.`, { path: file });
-  return vocab;
+  if (new Set(tokenizer.vocab).size !== [...tokenizer.vocab].length) throw new SwapformerError('invalid-checkpoint', 'the char tokenizer vocab repeats a character.');
+  return fromIdOrder(tokenizer.vocab);
 }

@@ -73,7 +73,7 @@ export function sliceImageSet(set: ImageSet, from: number, to: number): ImageSet
  *
  * @example const indices = balancedSubsetIndices(test.labels, 200); // 2,000 indices, 200 per class
  */
-export function balancedSubsetIndices(labels: Uint8Array, perClass: number, classes = FASHION_MNIST_CLASSES.length): number[] {
+export function balancedSubsetIndices(labels: Uint8Array, perClass: number, classes: number = FASHION_MNIST_CLASSES.length): number[] {
   const taken = new Array<number>(classes).fill(0);
   const out: number[] = [];
   for (let i = 0; i < labels.length; i++) {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
 import { deriveSeed } from '@swapformer/core';
-import { createCharVocabulary, saveCharVocabulary, type CharVocabulary } from '../data/charVocabulary';
+import { charTokenizerConfig, createCharVocabulary, type CharVocabulary } from '../data/charVocabulary';
 import { loadFashionMnist, sliceImageSet, type ImageSet } from '../data/fashionMnist';
 import { joinSpeeches, loadSotuSpeeches, splitSpeeches } from '../data/sotu';
 import type { SwapformerModel } from '../models/SwapformerModel';
@@ -28,8 +28,10 @@ export interface TrainTask {
   batch(step: number): { input: Tensor; target: Tensor };
   loss(model: SwapformerModel, input: Tensor, target: Tensor, seed: number): Scalar;
   validate(model: SwapformerModel): number;
-  /** Files that belong next to the weights (vocabulary, preprocessing). */
+  /** Files that belong next to the weights (image preprocessing). */
   saveExtras(dir: string): void;
+  /** What the data fixes in the model config (the char tokenizer and vocabSize). */
+  readonly modelConfigPatch: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -41,6 +43,7 @@ export function createImageTask(train: ImageSet, validation: ImageSet, config: T
   const perEpoch = stepsPerEpoch(train.count, config.batchSize);
   const cache = { epoch: -1, perm: new Int32Array(0) };
   return {
+    modelConfigPatch: {},
     unit: 'img',
     unitsPerStep: config.batchSize,
     metric: { name: 'val_accuracy', higherIsBetter: true },
@@ -67,6 +70,7 @@ export function createTextTask(trainTokens: Int32Array, validationTokens: Int32A
   const length = config.data.contextLength;
   const windows = textEvalWindows(validationTokens, length, config.data.validationWindows);
   return {
+    modelConfigPatch: { vocabSize: vocab.size, tokenizer: charTokenizerConfig(vocab) },
     unit: 'char',
     unitsPerStep: config.batchSize * length,
     metric: { name: 'val_bpc', higherIsBetter: false },
@@ -77,7 +81,7 @@ export function createTextTask(trainTokens: Int32Array, validationTokens: Int32A
     },
     loss: (model, input, target, seed) => crossEntropy(model.forward(input, { training: true, seed }), target),
     validate: (model) => (windows.length === 0 ? NaN : evaluateTextLoss(model, windows, { batchSize: config.eval.batchSize, seed: config.seed }).bitsPerChar),
-    saveExtras: (dir) => saveCharVocabulary(vocab, dir),
+    saveExtras: () => undefined,
   };
 }
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { createCharVocabulary } from '../../src/data/charVocabulary';
+import { charTokenizerConfig, createCharVocabulary, UNKNOWN_CHAR, vocabularyFromModelConfig } from '../../src/data/charVocabulary';
 import { loadCommittedSotuSlice } from '../../src/data/committedData';
 import { normalizeText, splitSpeeches, type Speech } from '../../src/data/sotu';
 
@@ -29,7 +29,10 @@ describe('sotu', () => {
       const vocab = createCharVocabulary('the union');
       expect(vocab.decode(vocab.encode('tie one'))).to.equal('tie one');
       expect(vocab.encode('z')[0]).to.equal(0);
-      expect(vocab.size).to.equal(vocab.chars.length + 1);
+      expect(vocab.size).to.equal(vocab.chars.length);
+      expect(vocab.chars[0]).to.equal(UNKNOWN_CHAR);
+      expect(vocabularyFromModelConfig({ tokenizer: charTokenizerConfig(vocab) }).chars).to.equal(vocab.chars);
+      expect(() => vocabularyFromModelConfig({})).to.throw(/no char tokenizer/);
     });
   });
 
