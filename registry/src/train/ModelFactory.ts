@@ -11,5 +11,5 @@ export interface ModelFactory {
   /** The model saved in checkpoint `dir`, running `attention` (its operator state may be missing). */
   load(dir: string, attention: AttentionSpec | undefined): SwapformerModel;
   /** Writes `model` to `dir` (HF layout: config.json + model.safetensors). */
-  save(model: SwapformerModel, dir: string, options: { dtype: 'float32' | 'float16' }): void;
+  save(model: SwapformerModel, dir: string): void;
 }

@@ -36,7 +36,6 @@ export interface TrainConfig {
   readonly checkpointEvery: number;
   readonly logEvery: number;
   readonly output: string;
-  readonly saveDtype: 'float32' | 'float16';
   readonly backend: string;
 }
 
@@ -133,7 +132,6 @@ export const TRAIN_CONFIG_SCHEMA = {
     checkpointEvery: { description: 'Save a resumable checkpoint (output/last) every N steps.', type: 'integer', minimum: 1, default: 1000 },
     logEvery: { description: 'Write a metrics line (metrics.jsonl) and update the progress bar every N steps.', type: 'integer', minimum: 1, default: 20 },
     output: { description: 'Run folder: metrics.jsonl, last/ (resumable), best/ (best validation), final/.', type: 'string', minLength: 1 },
-    saveDtype: { description: 'Precision of saved weights (float16 halves the checkpoint size).', enum: ['float32', 'float16'], default: 'float32' },
     backend: { description: 'tfjs backend: wasm (the default here), cpu, webgpu (the GPU machine), tensorflow, or auto.', enum: [...BACKEND_NAMES, 'auto'], default: 'wasm' },
   },
 } as const;

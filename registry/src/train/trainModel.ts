@@ -110,11 +110,11 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   };
   const saveWeights = (dir: string) =>
     writeDirectoryAtomically(dir, (tmp) => {
-      factory.save(model, tmp, { dtype: config.saveDtype });
+      factory.save(model, tmp);
       task.saveExtras(tmp);
     });
   const checkpoint = () =>
-    saveTrainerCheckpoint(lastDir, { model, factory, optimizer, dtype: 'float32', state: { ...state, updates: optimizer.updates } });
+    saveTrainerCheckpoint(lastDir, { model, factory, optimizer, state: { ...state, updates: optimizer.updates } });
 
   const started = Date.now() - state.elapsedMs;
   const elapsed = () => (Date.now() - started) / 1000;

@@ -37,7 +37,7 @@ export interface TrainerState {
 /**
  * Runs `write(tmpDir)` and renames the result onto `dir` (replacing an older one).
  *
- * @example writeDirectoryAtomically('runs/vit/last', (tmp) => factory.save(model, tmp, { dtype: 'float32' }));
+ * @example writeDirectoryAtomically('runs/vit/last', (tmp) => factory.save(model, tmp));
  */
 export function writeDirectoryAtomically(dir: string, write: (tmp: string) => void): void {
   const tmp = `${dir}.tmp-${process.pid}`;
@@ -57,9 +57,9 @@ export function writeDirectoryAtomically(dir: string, write: (tmp: string) => vo
 }
 
 /** Saves model, optimizer moments and trainer state into `dir` atomically. */
-export function saveTrainerCheckpoint(dir: string, parts: { model: SwapformerModel; factory: ModelFactory; optimizer: AdamW; state: TrainerState; dtype: 'float32' | 'float16' }): void {
+export function saveTrainerCheckpoint(dir: string, parts: { model: SwapformerModel; factory: ModelFactory; optimizer: AdamW; state: TrainerState }): void {
   writeDirectoryAtomically(dir, (tmp) => {
-    parts.factory.save(parts.model, tmp, { dtype: parts.dtype });
+    parts.factory.save(parts.model, tmp);
     const moments = new Map<string, HostTensor>();
     for (const [name, { m, v }] of parts.optimizer.state()) {
       moments.set(`${name}.exp_avg`, { shape: m.shape, data: m.dataSync() as Float32Array });
