@@ -1,4 +1,11 @@
-import '@tensorflow/tfjs-core/dist/register_all_gradients'; // tfjs-core's Node entry registers no gradients; the graphs must train
+// tfjs-core's Node entry registers no gradients; the graphs must train. Under tsx or a bundler this
+// loads them; plain Node cannot load that ESM file (extensionless imports), so it must not be
+// fatal here: the training loop calls ensureGradients() (registry/src/train/ensureGradients.ts).
+try {
+  require('@tensorflow/tfjs-core/dist/register_all_gradients');
+} catch {
+  // plain Node: see ensureGradients()
+}
 import { SwapformerError } from '@swapformer/core';
 import { formatIssues, SCHEMA_IDS, validateAgainst } from '@swapformer/schemas';
 import type { AttentionSpec } from '../config/attentionSelections';
