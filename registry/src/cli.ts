@@ -4,6 +4,8 @@ import { reportCliError } from './cli/CliError';
 import type { CommandRunner } from './cli/CommandRunner';
 import { registerCompareCommand } from './cli/commands/compareCommand';
 import { registerListCommand } from './cli/commands/listCommand';
+import { registerRunCommand } from './cli/commands/runCommand';
+import { registerTrainCommand } from './cli/commands/trainCommand';
 import { registerValidateCommand } from './cli/commands/validateCommand';
 
 const { version } = require('../package.json') as { version: string };
@@ -27,6 +29,8 @@ export function createProgram(): Command {
   registerListCommand(program, run);
   registerValidateCommand(program, run);
   registerCompareCommand(program, run);
+  registerTrainCommand(program, run);
+  registerRunCommand(program, run);
   return program;
 }
 

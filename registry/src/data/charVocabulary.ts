@@ -43,12 +43,14 @@ export function charTokenizerConfig(vocab: CharVocabulary): { type: 'char'; voca
 }
 
 /**
- * The vocabulary of a GPT model config's char tokenizer (`config.tokenizer`).
+ * The vocabulary of a GPT config's char tokenizer: `tokenizer` of a Swapformer model config, or
+ * `swapformer.tokenizer` of the HF config.json a checkpoint carries.
  *
  * @example const vocab = vocabularyFromModelConfig(model.config);
  */
 export function vocabularyFromModelConfig(config: Readonly<Record<string, unknown>>): CharVocabulary {
-  const tokenizer = config.tokenizer as { type?: unknown; vocab?: unknown } | undefined;
+  const extension = config.swapformer as { tokenizer?: unknown } | undefined;
+  const tokenizer = (config.tokenizer ?? extension?.tokenizer) as { type?: unknown; vocab?: unknown } | undefined;
   if (!tokenizer || tokenizer.type !== 'char' || typeof tokenizer.vocab !== 'string' || tokenizer.vocab.length === 0) {
     throw new SwapformerError('invalid-checkpoint', `the GPT config has no char tokenizer (expected "tokenizer": {"type": "char", "vocab": "..."}, got ${JSON.stringify(tokenizer ?? null)}).`);
   }

@@ -11,11 +11,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { deriveSeed, SwapformerError } from '@swapformer/core';
 import type { AttentionSpec } from '../config/attentionSelections';
 import type { SwapformerModel } from '../models/SwapformerModel';
 import { createAdamW } from './adamW';
+import { ensureGradients } from './ensureGradients';
 import { learningRateAt } from './learningRate';
 import type { ModelFactory } from './ModelFactory';
 import type { TrainConfig } from './trainConfig';
@@ -34,6 +34,8 @@ export interface TrainOptions {
   readonly factory: ModelFactory;
   /** Continue from `output/last` if it exists. */
   readonly resume?: boolean;
+  /** Stop (with a resumable checkpoint) once this much wall time has passed in this call. */
+  readonly maxMinutes?: number;
   /** Called every `logEvery` steps and after each evaluation (progress bar). */
   readonly onMetrics?: (line: MetricsLine, progress: { step: number; totalSteps: number }) => void;
 }
@@ -42,6 +44,8 @@ export interface TrainResult {
   readonly steps: number;
   readonly totalSteps: number;
   readonly stoppedEarly: boolean;
+  /** Stopped by `maxMinutes` before the end; resume to continue. */
+  readonly paused: boolean;
   readonly bestMetric: number | null;
   readonly bestStep: number | null;
   readonly output: string;
@@ -80,6 +84,7 @@ export function copyParameters(from: SwapformerModel, to: SwapformerModel): numb
  */
 export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const { config, task, factory } = options;
+  await ensureGradients();
   const totalSteps = task.totalSteps;
   const out = config.output;
   const lastDir = path.join(out, 'last');
@@ -119,6 +124,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const started = Date.now() - state.elapsedMs;
   const elapsed = () => (Date.now() - started) / 1000;
   let stoppedEarly = false;
+  let paused = false;
+  const deadline = options.maxMinutes === undefined ? Infinity : Date.now() + options.maxMinutes * 60_000;
   let windowStart = Date.now();
   let windowSteps = 0;
   // Summed on the device so the mean loss of a log window costs no sync per step.
@@ -181,14 +188,15 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         evaluate();
         if (config.eval.patience > 0 && state.evalsWithoutImprovement >= config.eval.patience) stoppedEarly = true;
       }
-      if (state.step % config.checkpointEvery === 0 || state.step === totalSteps || stoppedEarly) checkpoint();
-      if (stoppedEarly) break;
+      paused = !stoppedEarly && state.step < totalSteps && Date.now() > deadline;
+      if (state.step % config.checkpointEvery === 0 || state.step === totalSteps || stoppedEarly || paused) checkpoint();
+      if (stoppedEarly || paused) break;
     }
-    saveWeights(path.join(out, 'final'));
+    if (!paused) saveWeights(path.join(out, 'final'));
   } finally {
     lossSum.dispose();
     model.dispose();
     optimizer.dispose();
   }
-  return { steps: state.step, totalSteps, stoppedEarly, bestMetric: state.bestMetric, bestStep: state.bestStep, output: out, elapsedMs: state.elapsedMs };
+  return { steps: state.step, totalSteps, stoppedEarly, paused, bestMetric: state.bestMetric, bestStep: state.bestStep, output: out, elapsedMs: state.elapsedMs };
 }

@@ -32,6 +32,7 @@ describe('sotu', () => {
       expect(vocab.size).to.equal(vocab.chars.length);
       expect(vocab.chars[0]).to.equal(UNKNOWN_CHAR);
       expect(vocabularyFromModelConfig({ tokenizer: charTokenizerConfig(vocab) }).chars).to.equal(vocab.chars);
+      expect(vocabularyFromModelConfig({ swapformer: { tokenizer: charTokenizerConfig(vocab) } }).chars).to.equal(vocab.chars);
       expect(() => vocabularyFromModelConfig({})).to.throw(/no char tokenizer/);
     });
   });

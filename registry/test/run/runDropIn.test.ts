@@ -22,8 +22,8 @@ const noisyPluginFixture: AttentionPlugin<{ seed: number; noise: number }> = {
   meta: { name: 'noisy', version: '0.0.0', apiVersion: CORE_API_VERSION, description: 'exact attention plus seeded noise (test fixture)' },
   optionsSchema: { type: 'object', additionalProperties: false, properties: { seed: { description: 'seed', type: 'integer', default: 0 }, noise: { description: 'noise std', type: 'number', default: 0.5 } } },
   capabilities: { ...exactPlugin.capabilities, causal: 'none', decoding: 'none', randomness: 'seeded', dropInForPretrained: true },
-  create(options, geometry, services) {
-    const exact = exactPlugin.create({ path: 'auto', chunkThreshold: 1 << 24, queryBlock: 1024, keyBlock: 1024 }, geometry, services);
+  create(options, services, geometry) {
+    const exact = exactPlugin.create({ path: 'auto', chunkThreshold: 1 << 24, queryBlock: 1024, keyBlock: 1024 }, services, geometry);
     return {
       name: 'noisy',
       forward(q, k, v, ctx) {
