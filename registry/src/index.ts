@@ -17,3 +17,4 @@ export type { CompareOptions, CompareReport, CompareRow } from './compare/compar
 export { formatTable, formatMarkdownTable } from './cli/formatTable';
 export { createProgressBar } from './cli/progressBar';
 export type { ProgressBar } from './cli/progressBar';
+export type { ForwardOptions, NamedVariable, SwapformerModel } from './models/SwapformerModel';
