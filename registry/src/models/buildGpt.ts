@@ -181,7 +181,7 @@ export function buildGpt(config: GptModelConfig, attention: AttentionSpec, regis
         const [b, t] = ids.shape;
         if (b !== state.batch) throw new SwapformerError('invalid-input', `GPT: the decoding state holds ${state.batch} sequences, got input_ids for ${b}.`);
         const next: DecodingState[] = [];
-        let h = embed(ids, state.length);
+        let h = tf.tidy(() => embed(ids, state.length));
         try {
           blocks.forEach((block, i) => {
             const r = block.step(h, b, t, state.layers[i], {});

@@ -1,4 +1,3 @@
-import '@tensorflow/tfjs-core/dist/register_all_gradients'; // tfjs-core's Node entry registers no gradients; the graphs must train
 import { SwapformerError } from '@swapformer/core';
 import { formatIssues, SCHEMA_IDS, validateAgainst } from '@swapformer/schemas';
 import type { AttentionSpec } from '../config/attentionSelections';
@@ -6,7 +5,12 @@ import type { OperatorRegistry } from '../registry/OperatorRegistry';
 import type { BuildOptions } from './buildOptions';
 import { buildGpt, type GptModel } from './buildGpt';
 import { buildVit, type VitModel } from './buildVit';
+import { tryRegisterGradientsSync } from './ensureGradients';
 import { normalizeModelConfig, type GptModelConfig, type ModelConfig, type ModelConfigInput, type VitModelConfig } from './modelConfig';
+
+// tfjs-core's Node entry registers no gradients; where the loader allows it synchronously, do it now
+// (plain Node needs `await ensureGradients()` before training).
+tryRegisterGradientsSync();
 
 /** Checks a standalone attention spec (as in a config's `"attention"`) against the schema. */
 export function checkAttentionSpec(spec: unknown, path = '/attention'): AttentionSpec {
