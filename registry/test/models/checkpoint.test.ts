@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { expectTensorsClose } from '@swapformer/core/conformance';
-import { buildModel, encodeSafetensors, loadCheckpoint, loadCheckpointWithReport, openSafetensors, saveCheckpoint, type GptModel, type VitModel } from '../../src';
+import { buildModel, createOperatorRegistry, encodeSafetensors, loadCheckpoint, loadCheckpointWithReport, openSafetensors, registerInstalledPlugins, saveCheckpoint, type GptModel, type VitModel } from '../../src';
 import { errorOf, gptConfigFixture, idsFixture, pixelsFixture, pixelVitConfigFixture, registryFixture, vitConfigFixture } from './modelFixtures';
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'swapformer-ckpt-'));
@@ -70,6 +70,30 @@ describe('saveCheckpoint / loadCheckpoint', () => {
       tf.dispose([x, a, b]);
       model.dispose();
       swapped.dispose();
+    });
+
+    it('should run every installed drop-in operator swapped into a saved ViT and (when causal) GPT', () => {
+      const registry = createOperatorRegistry();
+      registerInstalledPlugins(registry, path.resolve(__dirname, '../../..'));
+      const saved = [savedFixture(pixelVitConfigFixture), savedFixture(gptConfigFixture)];
+      const inputs = [pixelsFixture(1, 1, 8), idsFixture(1, 6, 23)];
+      const dropIns = registry.list().filter((r) => r.capabilities.dropInForPretrained);
+      expect(dropIns.map((r) => r.meta.name)).to.include('exact');
+      for (const record of dropIns) {
+        saved.forEach(({ dir, model }, i) => {
+          if (model.kind === 'gpt' && record.capabilities.causal !== 'native') {
+            expect(errorOf(() => loadCheckpoint(dir, registry, { attention: { name: record.meta.name } })).kind).to.equal('missing-capability');
+            return;
+          }
+          const swapped = loadCheckpoint(dir, registry, { attention: { name: record.meta.name } });
+          const out = swapped.forward(inputs[i]);
+          expect(Array.from(out.dataSync()).every(Number.isFinite), record.meta.name).to.equal(true);
+          out.dispose();
+          swapped.dispose();
+        });
+      }
+      tf.dispose(inputs);
+      saved.forEach((s) => s.model.dispose());
     });
 
     it('should refuse an operator that is not a drop-in replacement unless training', () => {
@@ -139,7 +163,7 @@ describe('saveCheckpoint / loadCheckpoint', () => {
         t.set('transformer.h.0.attn.bias', { shape: [1, 1, 16, 16], data: new Float32Array(256) });
       });
       const { model: reloaded, report } = loadCheckpointWithReport(dir, registryFixture());
-      expect(report.ignored.sort()).to.deep.equal(['lm_head.weight', 'transformer.h.0.attn.bias']);
+      expect([...report.ignored].sort()).to.deep.equal(['lm_head.weight', 'transformer.h.0.attn.bias']);
       model.dispose();
       reloaded.dispose();
     });
