@@ -17,6 +17,16 @@ function editWeights(dir: string, edit: (tensors: Map<string, { shape: number[];
   fs.writeFileSync(path.join(dir, 'model.safetensors'), encodeSafetensors(tensors));
 }
 
+/** Reloads `dir` and checks it computes exactly what `model` does on `input` (disposes all). */
+function expectReloadMatches(model: VitModel | GptModel, dir: string, input: tf.Tensor): void {
+  const reloaded = loadCheckpoint(dir, registryFixture());
+  const [a, b] = [model.forward(input), reloaded.forward(input)];
+  expectTensorsClose(b, a, { atol: 0 });
+  tf.dispose([input, a, b]);
+  model.dispose();
+  reloaded.dispose();
+}
+
 function savedFixture(config: object, attention?: object): { dir: string; model: VitModel | GptModel } {
   const model = buildModel(config as never, attention as never, registryFixture());
   const dir = tempDir();
@@ -147,13 +157,7 @@ describe('saveCheckpoint / loadCheckpoint', () => {
           t.set(name, { shape: [cols, rows], data });
         }
       });
-      const reloaded = loadCheckpoint(dir, registryFixture());
-      const ids = idsFixture(1, 4, 23);
-      const [a, b] = [model.forward(ids), reloaded.forward(ids)];
-      expectTensorsClose(b, a, { atol: 0 });
-      tf.dispose([ids, a, b]);
-      model.dispose();
-      reloaded.dispose();
+      expectReloadMatches(model, dir, idsFixture(1, 4, 23));
     });
 
     it('should ignore a tied lm_head.weight and GPT-2 mask buffers', () => {
@@ -207,13 +211,7 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     it('should load the shards named by model.safetensors.index.json', () => {
       const { dir, model } = savedFixture(gptConfigFixture);
       shard(dir);
-      const reloaded = loadCheckpoint(dir, registryFixture());
-      const ids = idsFixture(1, 4, 23);
-      const [a, b] = [model.forward(ids), reloaded.forward(ids)];
-      expectTensorsClose(b, a, { atol: 0 });
-      tf.dispose([ids, a, b]);
-      model.dispose();
-      reloaded.dispose();
+      expectReloadMatches(model, dir, idsFixture(1, 4, 23));
     });
 
     it('should refuse shard names that leave the folder', () => {
