@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
-import { createSeededRandom } from '@swapformer/core';
+import { createSeededRandom, type AttentionPlugin } from '@swapformer/core';
+import { createExactDecoder, exactPlugin } from '@swapformer/plugin-exact';
 import { buildModel, charVocabulary, createCharTokenizer, createGpt2Tokenizer, generate, sampleToken, tokenizerFor, type GptModel } from '../../src';
 import { errorOf, gptConfigFixture, registryFixture } from './modelFixtures';
 
@@ -17,6 +18,14 @@ function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
+
+/** Exact attention whose decoder declares itself a recurrent state (its state is the kv pairs). */
+const recurrentPluginFixture: AttentionPlugin = {
+  ...exactPlugin,
+  meta: { ...exactPlugin.meta, name: 'recurrent' },
+  capabilities: { ...exactPlugin.capabilities, decoding: 'recurrent-state' },
+  create: (options, services, geometry) => ({ ...exactPlugin.create(options as never, services, geometry), name: 'recurrent', decoder: createExactDecoder(options as never) }),
+};
 
 describe('generate', () => {
   it('should decode with the kv-cache giving the logits of full recomputation at every step', () => {
@@ -42,6 +51,19 @@ describe('generate', () => {
     expect(run(3)).to.deep.equal(run(3));
     expect(run(3)).to.not.deep.equal(run(4));
     model.dispose();
+  });
+
+  it('should step operators with a recurrent state, and report mixed states', () => {
+    const registry = registryFixture();
+    registry.register(recurrentPluginFixture);
+    const recurrent = buildModel(gptConfigFixture, { name: 'recurrent' }, registry) as GptModel;
+    const mixed = buildModel(gptConfigFixture, { default: { name: 'exact' }, overrides: [{ layers: 0, name: 'recurrent' }] }, registry) as GptModel;
+    const a = generate(recurrent, [[1, 2]], { maxNewTokens: 4, temperature: 0 });
+    const b = generate(mixed, [[1, 2]], { maxNewTokens: 4, temperature: 0 });
+    expect([a.decoding, b.decoding]).to.deep.equal(['recurrent-state', 'mixed']);
+    expect(a.tokens).to.deep.equal(b.tokens); // same weights (same seed), same function
+    recurrent.dispose();
+    mixed.dispose();
   });
 
   describe('having an operator without a decoding state', () => {
