@@ -7,3 +7,5 @@ export { default as operatorSelectionSchema } from './json/operator-selection.sc
 export { default as attentionConfigSchema } from './json/attention-config.schema.json';
 export { default as backendSettingsSchema } from './json/backend-settings.schema.json';
 export { default as pluginMetaSchema } from './json/plugin-meta.schema.json';
+export { default as vitModelConfigSchema } from './json/vit-model-config.schema.json';
+export { default as gptModelConfigSchema } from './json/gpt-model-config.schema.json';

@@ -4,4 +4,6 @@ export const SCHEMA_IDS = {
   attentionConfig: 'https://swapformer.dev/schemas/attention-config.schema.json',
   backendSettings: 'https://swapformer.dev/schemas/backend-settings.schema.json',
   pluginMeta: 'https://swapformer.dev/schemas/plugin-meta.schema.json',
+  vitModelConfig: 'https://swapformer.dev/schemas/vit-model-config.schema.json',
+  gptModelConfig: 'https://swapformer.dev/schemas/gpt-model-config.schema.json',
 } as const;

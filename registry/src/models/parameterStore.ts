@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Variable } from '@tensorflow/tfjs-core';
+import { createSeededRandom, deriveSeed, SwapformerError, type OperatorParameter } from '@swapformer/core';
+import type { NamedVariable } from './SwapformerModel';
+
+/**
+ * How a parameter is laid out in a Hugging Face checkpoint relative to the graph:
+ * - `as-is`: same shape and order (biases, norms, embeddings, GPT-2 Conv1D weights [in, out]);
+ * - `linear`: the graph keeps `[in, out]` for fast rank-2 matMul; `nn.Linear` stores `[out, in]`;
+ * - `patch-conv`: the graph keeps `[c·p·p, hidden]`; `nn.Conv2d` stores `[hidden, c, p, p]`.
+ */
+export type HfLayout = 'as-is' | 'linear' | 'patch-conv';
+
+/** A model parameter with what checkpoint I/O needs to know about it. */
+export interface ModelParameter extends NamedVariable {
+  readonly layout: HfLayout;
+  /** Shape in the checkpoint. */
+  readonly hfShape: readonly number[];
+}
+
+/** Initial values: a seeded normal, zeros or ones. */
+export type Init = { readonly normal: number } | 'zeros' | 'ones';
+
+/** Creates and owns the named variables of one model. */
+export interface ParameterStore {
+  /** A new variable initialised from the model seed and its name (same seed ⇒ same weights). */
+  add(name: string, shape: readonly number[], init: Init, layout?: HfLayout, hfShape?: readonly number[]): Variable;
+  /** Registers an operator's own state under `prefix.<its name>` (the operator keeps ownership). */
+  adopt(prefix: string, operatorName: string, parameters: readonly OperatorParameter[]): void;
+  list(): ModelParameter[];
+  get(name: string): ModelParameter | undefined;
+  /** Disposes the variables the store created (not the adopted ones). */
+  dispose(): void;
+}
+
+function hfShapeOf(shape: readonly number[], layout: HfLayout): number[] {
+  return layout === 'linear' ? [shape[1], shape[0]] : [...shape];
+}
+
+/**
+ * @example const store = createParameterStore(0); const w = store.add('classifier.weight', [16, 10], { normal: 0.02 }, 'linear');
+ */
+export function createParameterStore(seed: number): ParameterStore {
+  const params = new Map<string, ModelParameter>();
+  const owned: Variable[] = [];
+  const claim = (name: string) => {
+    if (params.has(name)) throw new SwapformerError('invalid-config', `parameter "${name}" is defined twice in one model graph.`);
+  };
+  return {
+    add(name, shape, init, layout = 'as-is', hfShape) {
+      claim(name);
+      const size = shape.reduce((a, s) => a * s, 1);
+      const values = new Float32Array(size);
+      if (init === 'ones') values.fill(1);
+      else if (init !== 'zeros' && init.normal > 0) createSeededRandom(deriveSeed(seed, 'init', name)).fillNormal(values, 0, init.normal);
+      const variable = tf.variable(tf.tensor(values, [...shape], 'float32'), true);
+      owned.push(variable);
+      params.set(name, { name, variable, trainable: true, layout, hfShape: hfShape ?? hfShapeOf(shape, layout) });
+      return variable;
+    },
+    adopt(prefix, operatorName, parameters) {
+      for (const p of parameters) {
+        const name = `${prefix}.${p.name}`;
+        claim(name);
+        params.set(name, { name, variable: p.variable, trainable: p.trainable, ownedBy: operatorName, layout: 'as-is', hfShape: [...p.variable.shape] });
+      }
+    },
+    list: () => [...params.values()],
+    get: (name) => params.get(name),
+    dispose() {
+      for (const v of owned) v.dispose();
+      owned.length = 0;
+      params.clear();
+    },
+  };
+}
+
+function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
+  return out;
+}
+
+/** Checkpoint values (HF layout) → graph layout. */
+export function fromHfLayout(param: ModelParameter, data: Float32Array): Float32Array {
+  const [a, b] = param.hfShape;
+  if (param.layout === 'linear') return transpose2d(data, a, b);
+  if (param.layout === 'patch-conv') return transpose2d(data, a, data.length / a); // [hidden, c·p·p] → [c·p·p, hidden]
+  return data;
+}
+
+/** Graph values → checkpoint (HF) layout. */
+export function toHfLayout(param: ModelParameter, data: Float32Array): Float32Array {
+  const [rows, cols] = param.variable.shape;
+  return param.layout === 'as-is' ? data : transpose2d(data, rows, cols);
+}
