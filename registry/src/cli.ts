@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { reportCliError } from './cli/CliError';
 import type { CommandRunner } from './cli/CommandRunner';
 import { registerCompareCommand } from './cli/commands/compareCommand';
+import { registerGenerateCommand } from './cli/commands/generateCommand';
+import { registerInferCommand } from './cli/commands/inferCommand';
 import { registerListCommand } from './cli/commands/listCommand';
 import { registerRunCommand } from './cli/commands/runCommand';
 import { registerTrainCommand } from './cli/commands/trainCommand';
@@ -29,6 +31,8 @@ export function createProgram(): Command {
   registerListCommand(program, run);
   registerValidateCommand(program, run);
   registerCompareCommand(program, run);
+  registerInferCommand(program, run);
+  registerGenerateCommand(program, run);
   registerTrainCommand(program, run);
   registerRunCommand(program, run);
   return program;

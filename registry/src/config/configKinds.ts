@@ -1,7 +1,7 @@
 import type { OperatorRequirements } from '@swapformer/core';
 import { SCHEMA_IDS } from '@swapformer/schemas';
 import type { OperatorSelection } from '../registry/OperatorRegistry';
-import { attentionSelections, type AttentionSpec } from './attentionSelections';
+import { attentionSelections, selectionForLayer, type AttentionSpec } from './attentionSelections';
 
 /** A selection inside a config, where it is, and what the place requires of it. */
 export interface SelectionSite {
@@ -20,6 +20,17 @@ export interface ConfigKind {
   selections(config: Record<string, unknown>): SelectionSite[];
 }
 
+/** One site per distinct selection a model's layers use, with what the model requires of it. */
+function modelSites(config: Record<string, unknown>, numLayers: number, requirements: OperatorRequirements): SelectionSite[] {
+  if (!config.attention) return [];
+  const sites = new Map<string, SelectionSite>();
+  for (let i = 0; i < numLayers; i++) {
+    const { selection, path } = selectionForLayer(config.attention as AttentionSpec, i, numLayers);
+    if (!sites.has(path)) sites.set(path, { selection, path, requirements });
+  }
+  return [...sites.values()];
+}
+
 const onlyKeys = (config: Record<string, unknown>, keys: readonly string[]) => Object.keys(config).every((k) => keys.includes(k));
 
 /**
@@ -27,6 +38,20 @@ const onlyKeys = (config: Record<string, unknown>, keys: readonly string[]) => O
  * (ViT/GPT) and run configs add their kinds here.
  */
 export const CONFIG_KINDS: ConfigKind[] = [
+  {
+    name: 'vit-model',
+    description: 'ViT model: {"model": "vit", "imageSize": ..., "patchSize": ..., "hiddenSize": ..., "attention": {...}, "pixelStage"?: {...}}',
+    schemaId: SCHEMA_IDS.vitModelConfig,
+    matches: (c) => c.model === 'vit',
+    selections: (c) => modelSites(c, ((c.pixelStage as { layers?: number } | undefined)?.layers ?? 0) + (c.numLayers as number), {}),
+  },
+  {
+    name: 'gpt-model',
+    description: 'GPT model: {"model": "gpt", "vocabSize": ..., "nPositions": ..., "hiddenSize": ..., "attention": {...}} (every operator must support causal masking)',
+    schemaId: SCHEMA_IDS.gptModelConfig,
+    matches: (c) => c.model === 'gpt',
+    selections: (c) => modelSites(c, c.numLayers as number, { causal: true }),
+  },
   {
     name: 'attention',
     description: 'operator selection: {"attention": {"name": ..., "options": {...}}} or a default with per-layer overrides',

@@ -45,9 +45,24 @@ function list(names: readonly string[], max = 12): string {
   return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} … (${names.length - max} more)`;
 }
 
-/** The query third of a fused GPT-2 `c_attn` ([d, 3d] weight or [3d] bias). */
-function queryPart(data: Float32Array, shape: readonly number[]): Float32Array {
+/** GPT-2 projection weights, `[in, out]` Conv1D in GPT-2 checkpoints, `[out, in]` if saved from nn.Linear. */
+const GPT2_PROJECTION = /\.attn\.(c_attn|q_attn|c_proj)\.weight$|\.mlp\.(c_fc|c_proj)\.weight$/;
+
+/**
+ * True when a GPT-2 checkpoint stores its projections as nn.Linear `[out, in]` instead of
+ * Conv1D `[in, out]`; told apart by the fused `c_attn` of the first layer, [3d, d] vs [d, 3d].
+ */
+function linearGpt2Layout(model: VitModel | GptModel, tensors: CheckpointTensors): boolean {
+  if (model.kind !== 'gpt') return false;
+  const d = model.modelConfig.hiddenSize;
+  const entry = [...tensors.entries.values()].find((e) => /(^|\.)h\.0\.attn\.c_attn\.weight$/.test(e.name));
+  return entry !== undefined && entry.shape[0] === 3 * d && entry.shape[1] === d;
+}
+
+/** The query third of a fused GPT-2 `c_attn` ([d, 3d] weight, or [3d, d] in Linear layout, or [3d] bias). */
+function queryPart(data: Float32Array, shape: readonly number[], linearLayout: boolean): Float32Array {
   if (shape.length === 1) return data.slice(0, shape[0] / 3);
+  if (linearLayout) return data.slice(0, (shape[0] / 3) * shape[1]);
   const [rows, cols] = shape;
   const d = cols / 3;
   const out = new Float32Array(rows * d);
@@ -63,7 +78,9 @@ function assignWeights(model: VitModel | GptModel, tensors: CheckpointTensors, d
   const missing: string[] = [];
   const problems: string[] = [];
   const values = new Map<ModelParameter, Float32Array>();
-  for (const param of model.parameters()) {
+  const linearLayout = linearGpt2Layout(model, tensors);
+  for (const modelParam of model.parameters()) {
+    const param: ModelParameter = linearLayout && GPT2_PROJECTION.test(modelParam.name) ? { ...modelParam, layout: 'linear', hfShape: [modelParam.hfShape[1], modelParam.hfShape[0]] } : modelParam;
     let source = param.name;
     let data: Float32Array | undefined;
     let shape: readonly number[] | undefined;
@@ -71,8 +88,8 @@ function assignWeights(model: VitModel | GptModel, tensors: CheckpointTensors, d
     if (!tensors.entries.has(param.name) && fused !== param.name && tensors.entries.has(fused)) {
       source = fused;
       const entry = tensors.entries.get(fused)!;
-      data = queryPart(tensors.read(fused), entry.shape);
-      shape = entry.shape.length === 1 ? [entry.shape[0] / 3] : [entry.shape[0], entry.shape[1] / 3];
+      data = queryPart(tensors.read(fused), entry.shape, linearLayout);
+      shape = entry.shape.length === 1 ? [entry.shape[0] / 3] : linearLayout ? [entry.shape[0] / 3, entry.shape[1]] : [entry.shape[0], entry.shape[1] / 3];
       derived.push({ parameter: param.name, from: fused });
     } else if (tensors.entries.has(param.name)) {
       shape = tensors.entries.get(param.name)!.shape;

@@ -1,9 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SwapformerError } from '@swapformer/core';
-import type { GptModel } from '../models/buildGpt';
-import type { VitModel } from '../models/buildVit';
-import { toHfLayout } from '../models/parameterStore';
+import { toHfLayout, type ModelParameter } from '../models/parameterStore';
+import type { SwapformerModel } from '../models/SwapformerModel';
 import { WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './checkpointFiles';
 import { encodeSafetensors, writeFileAtomic, type TensorToWrite } from './safetensors';
 
@@ -16,14 +15,19 @@ import { encodeSafetensors, writeFileAtomic, type TensorToWrite } from './safete
  *
  * @example saveCheckpoint(model, 'runs/vit-mnist/checkpoint');
  */
-export function saveCheckpoint(model: VitModel | GptModel, dir: string): void {
+export function saveCheckpoint(model: SwapformerModel, dir: string): void {
+  const params = model.parameters() as ModelParameter[];
+  const foreign = params.find((p) => p.layout === undefined || p.hfShape === undefined);
+  if (foreign) {
+    throw new SwapformerError('invalid-input', `saveCheckpoint: parameter "${foreign.name}" carries no checkpoint layout; only models from buildModel / loadCheckpoint can be saved.`);
+  }
   try {
     fs.mkdirSync(dir, { recursive: true });
   } catch (error) {
     throw new SwapformerError('io', `cannot create checkpoint folder "${dir}": ${(error as Error).message}`, { path: dir, cause: error });
   }
   const tensors = new Map<string, TensorToWrite>();
-  for (const param of model.parameters()) {
+  for (const param of params) {
     tensors.set(param.name, { shape: param.hfShape, data: toHfLayout(param, param.variable.dataSync() as Float32Array) });
   }
   writeFileAtomic(path.join(dir, WEIGHTS_FILE), encodeSafetensors(tensors, { format: 'pt' }));

@@ -94,7 +94,7 @@ export function buildGpt(config: GptModelConfig, attention: AttentionSpec, regis
   const blocks: TransformerBlock[] = [];
   try {
     const wte = store.add(`${base}wte.weight`, [config.vocabSize, d], std);
-    const wpe = store.add(`${base}wpe.weight`, [config.nPositions, d], { normal: 0.01 });
+    const wpe = store.add(`${base}wpe.weight`, [config.nPositions, d], std);
     for (let i = 0; i < config.numLayers; i++) {
       const layer = resolveLayerOperator(registry, attention, i, config.numLayers, { causal: true, pretrainedWeights: options.pretrainedWeights, training: options.training }, 'GPT', {
         heads,
@@ -181,7 +181,7 @@ export function buildGpt(config: GptModelConfig, attention: AttentionSpec, regis
         const [b, t] = ids.shape;
         if (b !== state.batch) throw new SwapformerError('invalid-input', `GPT: the decoding state holds ${state.batch} sequences, got input_ids for ${b}.`);
         const next: DecodingState[] = [];
-        let h = embed(ids, state.length);
+        let h = tf.tidy(() => embed(ids, state.length));
         try {
           blocks.forEach((block, i) => {
             const r = block.step(h, b, t, state.layers[i], {});

@@ -1,11 +1,3 @@
-// tfjs-core's Node entry registers no gradients; the graphs must train. Under tsx or a bundler this
-// loads them; plain Node cannot load that ESM file (extensionless imports), so it must not be
-// fatal here: the training loop calls ensureGradients() (registry/src/train/ensureGradients.ts).
-try {
-  require('@tensorflow/tfjs-core/dist/register_all_gradients');
-} catch {
-  // plain Node: see ensureGradients()
-}
 import { SwapformerError } from '@swapformer/core';
 import { formatIssues, SCHEMA_IDS, validateAgainst } from '@swapformer/schemas';
 import type { AttentionSpec } from '../config/attentionSelections';
@@ -13,7 +5,12 @@ import type { OperatorRegistry } from '../registry/OperatorRegistry';
 import type { BuildOptions } from './buildOptions';
 import { buildGpt, type GptModel } from './buildGpt';
 import { buildVit, type VitModel } from './buildVit';
+import { tryRegisterGradientsSync } from './ensureGradients';
 import { normalizeModelConfig, type GptModelConfig, type ModelConfig, type ModelConfigInput, type VitModelConfig } from './modelConfig';
+
+// tfjs-core's Node entry registers no gradients; where the loader allows it synchronously, do it now
+// (plain Node needs `await ensureGradients()` before training).
+tryRegisterGradientsSync();
 
 /** Checks a standalone attention spec (as in a config's `"attention"`) against the schema. */
 export function checkAttentionSpec(spec: unknown, path = '/attention'): AttentionSpec {

@@ -15,7 +15,7 @@ import { deriveSeed, SwapformerError } from '@swapformer/core';
 import type { AttentionSpec } from '../config/attentionSelections';
 import type { SwapformerModel } from '../models/SwapformerModel';
 import { createAdamW } from './adamW';
-import { ensureGradients } from './ensureGradients';
+import { ensureGradients } from '../models/ensureGradients';
 import { learningRateAt } from './learningRate';
 import type { ModelFactory } from './ModelFactory';
 import type { TrainConfig } from './trainConfig';

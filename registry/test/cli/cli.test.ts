@@ -1,0 +1,84 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const CLI = path.resolve(__dirname, '../../dist/cli.js');
+
+function swapformer(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: path.resolve(__dirname, '../../..') });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function tempConfig(content: unknown): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'swapformer-cli-')), 'config.json');
+  fs.writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+
+describe('swapformer CLI', () => {
+  it('should list exact with its capabilities as JSON', () => {
+    const r = swapformer('list', '--json');
+    expect(r.code).to.equal(0);
+    const listed = JSON.parse(r.stdout) as { operators: Array<{ name: string; package: string; capabilities: { causal: string } }> };
+    const exact = listed.operators.find((o) => o.name === 'exact');
+    expect(exact?.package).to.equal('@swapformer/plugin-exact');
+    expect(exact?.capabilities.causal).to.equal('native');
+  });
+
+  describe('validate', () => {
+    it('should accept the smallest operator selection', () => {
+      const r = swapformer('validate', tempConfig({ attention: { name: 'exact', options: {} } }));
+      expect(r.code).to.equal(0);
+      expect(r.stdout).to.include('valid attention config');
+    });
+
+    it('should fail on an unknown key naming its path, with one message and no stack trace', () => {
+      const r = swapformer('validate', tempConfig({ attention: { name: 'exact', options: {}, bogus: 1 } }));
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.include('at /attention/bogus: unknown key "bogus"');
+      expect(r.stderr).not.to.match(/\n\s+at .*\.js:\d+/);
+    });
+
+    it('should print the stack trace only with --verbose', () => {
+      const file = tempConfig({ attention: { name: 'exact', options: { path: 'fast' } } });
+      expect(swapformer('validate', file).stderr).to.include('at /attention/options/path').and.not.match(/\.js:\d+:\d+/);
+      expect(swapformer('--verbose', 'validate', file).stderr).to.match(/\.js:\d+:\d+/);
+    });
+
+    it('should fail on an unknown operator listing the installed ones', () => {
+      const r = swapformer('validate', tempConfig({ attention: { name: 'exakt' } }));
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.include('unknown attention operator "exakt"').and.include('Did you mean "exact"?');
+    });
+
+    it('should fail on invalid JSON and on a missing file with readable messages', () => {
+      const bad = swapformer('validate', tempConfig('{"attention": '));
+      expect(bad.code).to.equal(1);
+      expect(bad.stderr).to.include('is not valid JSON');
+      const missing = swapformer('validate', '/nonexistent/config.json');
+      expect(missing.code).to.equal(1);
+      expect(missing.stderr).to.include('no such file');
+    });
+  });
+
+  it('should compare operators as JSON with exact as the reference row', function () {
+    this.timeout(120000);
+    const r = swapformer('compare', '--operators', 'exact', '--n', '64', '--heads', '2', '--dim', '16', '--repeats', '1', '--json');
+    expect(r.code, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout) as { rows: Array<{ operator: string; relativeError: number; speedupVsExact: number }>; backend: string };
+    expect(report.backend).to.equal('wasm');
+    expect(report.rows[0]).to.include({ operator: 'exact', relativeError: 0, speedupVsExact: 1 });
+  });
+
+  it('should refuse bad numeric flags naming the flag and value', () => {
+    const r = swapformer('compare', '--n', 'ten');
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.include('--n must be an integer').and.include('"ten"');
+  });
+
+  it('should exit 1 on an unknown command', () => {
+    expect(swapformer('frobnicate').code).to.equal(1);
+  });
+});
