@@ -92,6 +92,21 @@ describe('trainModel', () => {
     b.dispose();
   });
 
+  describe('having a time budget (maxMinutes)', () => {
+    it('should pause with a resumable checkpoint and no final weights, then finish on resume', async () => {
+      const config = imageConfig(path.join(root, 'paused'));
+      const factory = createStandInFactory({ model_type: 'vit' });
+      const paused = await trainModel({ config, task: createImageTask(train, validation, config), factory, maxMinutes: 0 });
+      expect(paused.paused).to.equal(true);
+      expect(paused.steps).to.equal(1);
+      expect(readTrainerState(path.join(config.output, 'last')).step).to.equal(1);
+      expect(fs.existsSync(path.join(config.output, 'final'))).to.equal(false);
+      const resumed = await trainModel({ config, task: createImageTask(train, validation, config), factory, resume: true });
+      expect([resumed.paused, resumed.steps]).to.deep.equal([false, 24]);
+      expect(fs.existsSync(path.join(config.output, 'final', 'model.safetensors'))).to.equal(true);
+    });
+  });
+
   describe('having a warm start (LevAttention recipe)', () => {
     it('should train the first 25 % of steps with the warm-start operator, then switch', async () => {
       const config = imageConfig(path.join(root, 'warm'), { attention: { name: 'levattention' }, warmStart: { fraction: 0.25, attention: { name: 'exact' } } });
