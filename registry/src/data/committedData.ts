@@ -13,8 +13,8 @@ import { encodeIdx } from './readIdx';
 import { SPEECH_SEPARATOR, loadSotuSpeeches, splitSpeeches } from './sotu';
 
 /** Images per class in the committed Fashion-MNIST test subset. */
-export const SUBSET_PER_CLASS = 200;
-/** Split name of the committed subset's files (`test-subset-2000-images-idx3-ubyte.gz`). */
+export const SUBSET_PER_CLASS = 100;
+/** Split name of the committed subset's files (`test-subset-1000-images-idx3-ubyte.gz`). */
 export const SUBSET_SPLIT = `test-subset-${SUBSET_PER_CLASS * 10}`;
 /** Characters kept from the start of each test-split address in the committed SOTU slice. */
 export const SOTU_SLICE_CHARS_PER_SPEECH = 4096;
@@ -30,7 +30,7 @@ export function committedDataDir(): string {
 }
 
 /**
- * The committed balanced Fashion-MNIST test subset (2,000 images, 200 per class).
+ * The committed balanced Fashion-MNIST test subset (1,000 images, 100 per class).
  *
  * @example const { count, images, labels } = loadCommittedTestSubset();
  */
@@ -62,7 +62,7 @@ function writeGzip(file: string, bytes: Uint8Array): void {
   fs.writeFileSync(file, zlib.gzipSync(bytes, { level: 9 }));
 }
 
-/** Writes `data/fashion-mnist/test-subset-2000-*` and `data/sotu/test-slice.txt`. */
+/** Writes `data/fashion-mnist/test-subset-1000-*` and `data/sotu/test-slice.txt`. */
 export function writeCommittedData(outDir = committedDataDir()): string[] {
   const subset = buildTestSubset();
   const fm = path.join(outDir, 'fashion-mnist');

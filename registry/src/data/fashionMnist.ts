@@ -35,7 +35,7 @@ export function fashionMnistFiles(dir: string, split: 'train' | 'test' | string)
 /**
  * Reads an image set from IDX files and checks that they agree (same count, labels 0–9).
  *
- * @example const test = readImageSet('data/fashion-mnist/test-subset-2000-images-idx3-ubyte.gz', 'data/fashion-mnist/test-subset-2000-labels-idx1-ubyte.gz');
+ * @example const test = readImageSet('data/fashion-mnist/test-subset-1000-images-idx3-ubyte.gz', 'data/fashion-mnist/test-subset-1000-labels-idx1-ubyte.gz');
  */
 export function readImageSet(imagesFile: string, labelsFile: string): ImageSet {
   const images = readIdxFile(imagesFile, { dims: [null, IMAGE_SIZE, IMAGE_SIZE] });
@@ -71,7 +71,7 @@ export function sliceImageSet(set: ImageSet, from: number, to: number): ImageSet
  * The committed subset's selection rule: per class, the first `perClass` images of that class
  * in file order; the chosen images keep their file order. Returns the original indices.
  *
- * @example const indices = balancedSubsetIndices(test.labels, 200); // 2,000 indices, 200 per class
+ * @example const indices = balancedSubsetIndices(test.labels, 100); // 1,000 indices, 100 per class
  */
 export function balancedSubsetIndices(labels: Uint8Array, perClass: number, classes: number = FASHION_MNIST_CLASSES.length): number[] {
   const taken = new Array<number>(classes).fill(0);

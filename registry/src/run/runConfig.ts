@@ -103,7 +103,7 @@ export const RUN_CONFIG_SCHEMA = {
       properties: {
         checkpoint: { description: 'The exact-trained ViT checkpoint folder.', type: 'string', minLength: 1 },
         swapLayers: { description: 'Layers the drop-in operators replace (the long-sequence pixel stage, e.g. {"first": 2}); their attention time is reported.', ...layerSetRef },
-        images: { description: 'Images evaluated from the committed 2,000-image subset (--full: the whole 10,000-image test set).', type: 'integer', minimum: 1, maximum: 10000, default: 2000 },
+        images: { description: 'Images evaluated from the committed 1,000-image subset (--full: the whole 10,000-image test set).', type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
         batchSize: { description: 'Images per forward.', type: 'integer', minimum: 1, maximum: 10000, default: 100 },
         operators: operatorList,
         trained: trainedList,

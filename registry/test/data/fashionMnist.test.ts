@@ -15,10 +15,10 @@ describe('fashionMnist', () => {
   });
 
   describe('loadCommittedTestSubset', () => {
-    it('should hold 2,000 images, 200 per class, 28×28', () => {
+    it('should hold 1,000 images, 100 per class, 28×28', () => {
       const subset = loadCommittedTestSubset();
-      expect(subset.count).to.equal(2000);
-      expect(subset.images.length).to.equal(2000 * 784);
+      expect(subset.count).to.equal(1000);
+      expect(subset.images.length).to.equal(1000 * 784);
       const counts = new Array<number>(10).fill(0);
       for (const l of subset.labels) counts[l] += 1;
       expect(counts).to.deep.equal(new Array<number>(10).fill(SUBSET_PER_CLASS));

@@ -57,7 +57,7 @@ describe('runDropIn', () => {
     const subset = loadCommittedTestSubset();
     const vit = createStandInModel({ model_type: 'vit' }, 1);
     const w = new Float32Array(784 * 10);
-    for (let i = 0; i < subset.count; i++) for (let p = 0; p < 784; p++) w[p * 10 + subset.labels[i]] += (subset.images[i * 784 + p] / 255 - 0.286) / 200;
+    for (let i = 0; i < subset.count; i++) for (let p = 0; p < 784; p++) w[p * 10 + subset.labels[i]] += (subset.images[i * 784 + p] / 255 - 0.286) / 100;
     const weight = tf.tensor2d(w, [784, 10]);
     vit.parameters()[0].variable.assign(weight);
     weight.dispose();
