@@ -11,7 +11,7 @@ import { SwapformerError } from '@swapformer/core';
 import type { SwapformerModel } from '../models/SwapformerModel';
 import type { AdamW } from './adamW';
 import type { ModelFactory } from './ModelFactory';
-import { readTensorFile, writeTensorFile, type HostTensor } from './tensorFile';
+import { encodeSafetensors, openSafetensors, writeFileAtomic, type TensorToWrite } from '../hf/safetensors';
 
 export const TRAINER_STATE_FILE = 'trainer_state.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
@@ -60,12 +60,12 @@ export function writeDirectoryAtomically(dir: string, write: (tmp: string) => vo
 export function saveTrainerCheckpoint(dir: string, parts: { model: SwapformerModel; factory: ModelFactory; optimizer: AdamW; state: TrainerState }): void {
   writeDirectoryAtomically(dir, (tmp) => {
     parts.factory.save(parts.model, tmp);
-    const moments = new Map<string, HostTensor>();
+    const moments = new Map<string, TensorToWrite>();
     for (const [name, { m, v }] of parts.optimizer.state()) {
       moments.set(`${name}.exp_avg`, { shape: m.shape, data: m.dataSync() as Float32Array });
       moments.set(`${name}.exp_avg_sq`, { shape: v.shape, data: v.dataSync() as Float32Array });
     }
-    writeTensorFile(path.join(tmp, OPTIMIZER_FILE), moments, { format: 'adamw', updates: String(parts.optimizer.updates) });
+    writeFileAtomic(path.join(tmp, OPTIMIZER_FILE), encodeSafetensors(moments, { format: 'adamw', updates: String(parts.optimizer.updates) }));
     fs.writeFileSync(path.join(tmp, TRAINER_STATE_FILE), `${JSON.stringify(parts.state, null, 2)}\n`);
   });
 }
@@ -85,14 +85,14 @@ export function readTrainerState(dir: string): TrainerState {
 
 /** Restores AdamW moments saved by `saveTrainerCheckpoint`. */
 export function restoreOptimizer(dir: string, optimizer: AdamW, updates: number): void {
-  const saved = readTensorFile(path.join(dir, OPTIMIZER_FILE));
+  const saved = openSafetensors(path.join(dir, OPTIMIZER_FILE));
   const moments = new Map<string, { m: tf.Tensor; v: tf.Tensor }>();
-  for (const [key, t] of saved) {
+  for (const [key, entry] of saved.entries) {
     if (!key.endsWith('.exp_avg')) continue;
     const name = key.slice(0, -'.exp_avg'.length);
-    const sq = saved.get(`${name}.exp_avg_sq`);
+    const sq = saved.entries.get(`${name}.exp_avg_sq`);
     if (!sq) throw new SwapformerError('invalid-checkpoint', `${dir}/${OPTIMIZER_FILE}: "${name}.exp_avg_sq" is missing.`, { path: dir });
-    moments.set(name, { m: tf.tensor(t.data, [...t.shape]), v: tf.tensor(sq.data, [...sq.shape]) });
+    moments.set(name, { m: tf.tensor(saved.read(key), [...entry.shape]), v: tf.tensor(saved.read(`${name}.exp_avg_sq`), [...sq.shape]) });
   }
   optimizer.restore(moments, updates);
   for (const { m, v } of moments.values()) {

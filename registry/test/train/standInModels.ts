@@ -3,8 +3,7 @@
  * the training loop and the main job without the real graphs: a linear classifier over
  * pixels, and a bigram character model. With a registry, one attention layer (layer 0, one
  * head) runs the selected operator through `runAttention` as a residual branch, so hooks and
- * the profiler see it. Saved in the HF layout (config.json + model.safetensors) through the
- * optimizer-state codec.
+ * the profiler see it. Saved in the HF layout (config.json + model.safetensors).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,7 +13,7 @@ import { selectionForLayer, type AttentionSpec } from '../../src/config/attentio
 import type { OperatorRegistry } from '../../src/registry/OperatorRegistry';
 import type { NamedVariable, SwapformerModel } from '../../src/models/SwapformerModel';
 import type { ModelFactory } from '../../src/train/ModelFactory';
-import { readTensorFile, writeTensorFile, type HostTensor } from '../../src/train/tensorFile';
+import { encodeSafetensors, openSafetensors, writeFileAtomic, type TensorToWrite } from '../../src/hf/safetensors';
 
 export interface StandInConfig {
   readonly model_type: 'vit' | 'gpt2';
@@ -92,16 +91,16 @@ export function createStandInModel(config: StandInConfig, seed: number, attentio
 export function saveStandIn(model: SwapformerModel & { readonly attention?: AttentionSpec }, dir: string): void {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...model.config, ...(model.attention ? { attention: model.attention } : {}) }));
-  const tensors = new Map<string, HostTensor>(model.parameters().map((p) => [p.name, { shape: p.variable.shape, data: p.variable.dataSync() as Float32Array }]));
-  writeTensorFile(path.join(dir, 'model.safetensors'), tensors);
+  const tensors = new Map<string, TensorToWrite>(model.parameters().map((p) => [p.name, { shape: p.variable.shape, data: p.variable.dataSync() as Float32Array }]));
+  writeFileAtomic(path.join(dir, 'model.safetensors'), encodeSafetensors(tensors));
 }
 
 export function loadStandIn(dir: string, attention?: AttentionSpec, registry?: OperatorRegistry): SwapformerModel & { readonly attention?: AttentionSpec } {
   const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as StandInConfig & { attention?: AttentionSpec };
   const model = createStandInModel(config, 0, attention ?? config.attention, registry);
-  const saved = readTensorFile(path.join(dir, 'model.safetensors'));
+  const saved = openSafetensors(path.join(dir, 'model.safetensors'));
   for (const p of model.parameters()) {
-    const value = tf.tensor(saved.get(p.name)!.data, p.variable.shape);
+    const value = tf.tensor(saved.read(p.name), p.variable.shape);
     p.variable.assign(value);
     value.dispose();
   }
