@@ -60,7 +60,7 @@ export function formatDropInMarkdown(report: DropInReport, svgName: string | nul
   const lines = ['# Drop-in attention operators on trained ViT and char-GPT checkpoints', '', `Written by \`${command}\`. Backend **${report.backend}**; machine: ${machineLine()}; seeds of randomized operators: ${report.seeds.join(', ')}; total run time ${(report.elapsedMs / 1000).toFixed(0)} s.`, ''];
   if (report.vit) {
     const c = vitCells(report.vit.rows);
-    lines.push('## ViT on Fashion-MNIST', '', `Data: ${report.vit.dataset}. Drop-in rows swap the operator into layers ${JSON.stringify(report.vit.swapLayers)} (the long-sequence pixel stage, 785 tokens) of the exact-trained checkpoint; "attention ms/img" is the time spent in those layers' attention calls per image, timed by the core profiler.`, '', formatMarkdownTable(c.header, c.rows), '');
+    lines.push('## ViT on Fashion-MNIST', '', `Data: ${report.vit.dataset}. Drop-in rows swap the operator into layers ${JSON.stringify(report.vit.swapLayers)} of the exact-trained checkpoint (trained rows run as saved); "attention ms/img" is the time spent in those layers' attention calls per image, timed by the core profiler.`, '', formatMarkdownTable(c.header, c.rows), '');
     if (c.skipped.length) lines.push(...c.skipped.map((s) => `- skipped: ${s}`), '');
     if (svgName) lines.push(`![accuracy vs attention time](${svgName})`, '');
   }

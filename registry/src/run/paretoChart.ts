@@ -21,11 +21,11 @@ function niceTicks(min: number, max: number, count: number): number[] {
  * @example fs.writeFileSync('docs/results/dropin.svg', renderParetoSvg(report.vit.rows, 'ViT on Fashion-MNIST'));
  */
 export function renderParetoSvg(rows: readonly TableRow[], title: string, options: { width?: number; height?: number; metricLabel?: string; scale?: number } = {}): string {
-  const width = options.width ?? 760;
+  const width = options.width ?? 880;
   const height = options.height ?? 480;
   const scale = options.scale ?? 100;
   const pts = summarizeRows(rows, true).map((r, i) => ({ label: r.label, x: r.attentionMs, y: scale * r.metric.mean, e: scale * r.metric.std, dominated: r.dominated, color: PALETTE[i % PALETTE.length], trained: r.source === 'trained' }));
-  const m = { left: 70, right: 190, top: 44, bottom: 56 };
+  const m = { left: 70, right: 270, top: 44, bottom: 56 };
   const w = width - m.left - m.right;
   const h = height - m.top - m.bottom;
   const xs = pts.map((p) => p.x);
@@ -40,7 +40,7 @@ export function renderParetoSvg(rows: readonly TableRow[], title: string, option
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${m.left + w / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${esc(title)}</text>`,
+    `<text x="${width / 2}" y="24" text-anchor="middle" font-size="14" font-weight="bold">${esc(title)}</text>`,
   ];
   for (const t of niceTicks(0, xMax, 6)) out.push(`<line x1="${X(t).toFixed(1)}" y1="${m.top}" x2="${X(t).toFixed(1)}" y2="${m.top + h}" stroke="#eee"/>`, `<text x="${X(t).toFixed(1)}" y="${m.top + h + 16}" text-anchor="middle">${t}</text>`);
   for (const t of niceTicks(y0, y1, 6)) out.push(`<line x1="${m.left}" y1="${Y(t).toFixed(1)}" x2="${m.left + w}" y2="${Y(t).toFixed(1)}" stroke="#eee"/>`, `<text x="${m.left - 6}" y="${(Y(t) + 4).toFixed(1)}" text-anchor="end">${t}</text>`);
