@@ -109,6 +109,10 @@ function runRow(ctx: RowContext, base: Omit<TableRow, 'measurements'>, dir: stri
     profiler.stop();
     const sample = ctx.afterRow?.(model, ctx.seeds[0]);
     return { ...base, measurements, ...(sample === undefined ? {} : { sample }) };
+  } catch (error) {
+    // An operator failing mid-run costs its row, not the whole report.
+    if (!SwapformerError.is(error)) throw error;
+    return { ...base, measurements: [], skipped: `failed: ${error.message.split('\n')[0]}` };
   } finally {
     profiler.stop();
     model.dispose();

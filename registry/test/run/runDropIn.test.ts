@@ -39,10 +39,26 @@ const noisyPluginFixture: AttentionPlugin<{ seed: number; noise: number }> = {
   },
 };
 
+/** Fails on every forward, like an operator that breaks on some input. */
+const brokenPluginFixture: AttentionPlugin = {
+  ...exactPlugin,
+  meta: { ...exactPlugin.meta, name: 'broken' },
+  optionsSchema: { type: 'object', additionalProperties: false, properties: {} },
+  create: () => ({
+    name: 'broken',
+    forward: () => {
+      throw new Error('kernel exploded');
+    },
+    parameters: () => [],
+    dispose: () => undefined,
+  }),
+};
+
 function registryFixture(): OperatorRegistry {
   const registry = createOperatorRegistry(createSwapformerContainer({ seed: 0 }));
   registry.register(exactPlugin);
   registry.register(noisyPluginFixture);
+  registry.register(brokenPluginFixture);
   return registry;
 }
 
@@ -74,7 +90,7 @@ describe('runDropIn', () => {
     validateRunConfig(
       {
         seeds: [1, 2, 3],
-        vit: { checkpoint: 'vit', swapLayers: { first: 1 }, images: 200, batchSize: 100, operators: [{ name: 'exact' }, { name: 'noisy' }, { name: 'performer' }], trained: [{ label: 'trained copy', checkpoint: 'vit' }] },
+        vit: { checkpoint: 'vit', swapLayers: { first: 1 }, images: 200, batchSize: 100, operators: [{ name: 'exact' }, { name: 'noisy' }, { name: 'performer' }, { name: 'broken' }], trained: [{ label: 'trained copy', checkpoint: 'vit' }] },
         gpt: { checkpoint: 'gpt', windows: 2, contextLength: 32, batchSize: 2, operators: [{ name: 'exact' }, { name: 'noisy' }], sample: { promptChars: 8, length: 12 } },
         output: { dir: 'results' },
       },
@@ -83,22 +99,23 @@ describe('runDropIn', () => {
 
   it('should evaluate every installed operator, seeds for randomized ones, and skip the rest with a reason', () => {
     const config = configFixture();
-    // ViT: exact, noisy × 3 seeds, trained; GPT: exact (noisy is not causal; performer is not installed).
-    expect(plannedEvaluations(config, registry)).to.equal(1 + 3 + 1 + 1);
+    // ViT: exact, noisy × 3 seeds, broken, trained; GPT: exact (noisy is not causal; performer is not installed).
+    expect(plannedEvaluations(config, registry)).to.equal(1 + 3 + 1 + 1 + 1);
     const progress: string[] = [];
     const before = tf.memory().numTensors;
     const report = runDropIn({ config, registry, load: (dir, attention) => loadStandIn(dir, attention, registry), text, onProgress: (l) => progress.push(l) });
     expect(tf.memory().numTensors).to.equal(before);
-    expect(progress.length).to.equal(plannedEvaluations(config, registry));
+    expect(progress.length).to.equal(plannedEvaluations(config, registry) - 1); // broken fails before its seed completes
     const vit = report.vit!.rows;
-    expect(vit.map((r) => [r.label, r.measurements.length])).to.deep.equal([['exact', 1], ['noisy', 3], ['performer', 0], ['trained copy', 1]]);
-    expect(vit[2].skipped).to.match(/not installed \(installed: exact, noisy\)/);
+    expect(vit.map((r) => [r.label, r.measurements.length])).to.deep.equal([['exact', 1], ['noisy', 3], ['performer', 0], ['broken', 0], ['trained copy', 1]]);
+    expect(vit[2].skipped).to.match(/not installed \(installed: broken, exact, noisy\)/);
+    expect(vit[3].skipped).to.match(/^failed: .*kernel exploded/);
     const exact = vit[0].measurements[0];
     expect(exact.metric).to.be.greaterThan(0.4); // chance is 0.1
     expect(exact.attentionMs).to.be.greaterThan(0);
     expect(exact.endToEndMs).to.be.greaterThan(exact.attentionMs);
     // The trained row is the same checkpoint run as saved (exact): same accuracy.
-    expect(vit[3].measurements[0].metric).to.equal(exact.metric);
+    expect(vit[4].measurements[0].metric).to.equal(exact.metric);
     // Different seeds give different noise, hence (almost surely) different accuracies.
     expect(new Set(vit[1].measurements.map((m) => m.metric)).size).to.be.greaterThan(1);
     const gpt = report.gpt!.rows;
