@@ -15,6 +15,9 @@ import { inLayerSet, meanStd, summarizeRows } from '../../src/run/measureRows';
 import { validateRunConfig } from '../../src/run/runConfig';
 import { plannedEvaluations, runDropIn } from '../../src/run/runDropIn';
 import { writeDropInReport } from '../../src/run/writeDropInReport';
+import { readJsonFile } from '../../src/config/readJsonFile';
+import { validateConfig } from '../../src/config/validateConfig';
+import { validateTrainConfig } from '../../src/train/trainConfig';
 import { createStandInModel, loadStandIn, saveStandIn } from '../train/standInModels';
 
 /** Exact attention plus seeded noise on the output: a stand-in for a randomized approximation. */
@@ -183,5 +186,19 @@ describe('measureRows helpers', () => {
     expect(rows.map((r) => r.dominated)).to.deep.equal([false, false, true]);
     expect(rows[1].speedup).to.equal(5);
     expect(rows[1].delta).to.be.closeTo(-0.05, 1e-12);
+  });
+});
+
+describe('the example configs', () => {
+  const examples = path.resolve(__dirname, '..', '..', '..', 'examples');
+  it('should be recognised and valid (the exact-attention ones; others need their plugins installed)', () => {
+    const registry = registryFixture();
+    for (const [file, kind] of [['dropin.json', 'run'], ['train-vit-exact.json', 'train'], ['train-gpt-exact.json', 'train']]) {
+      expect(validateConfig(readJsonFile(path.join(examples, file)), registry).kind.name, file).to.equal(kind);
+    }
+  });
+  it('should validate the main-job config against its schema and the training configs too', () => {
+    for (const file of fs.readdirSync(examples).filter((f) => f.startsWith('train-'))) expect(() => validateTrainConfig(readJsonFile(path.join(examples, file))), file).to.not.throw();
+    expect(() => validateRunConfig(readJsonFile(path.join(examples, 'dropin.json')), examples)).to.not.throw();
   });
 });
