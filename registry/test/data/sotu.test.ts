@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 import { charTokenizerConfig, createCharVocabulary, UNKNOWN_CHAR, vocabularyFromModelConfig } from '../../src/data/charVocabulary';
 import { loadCommittedSotuSlice } from '../../src/data/committedData';
-import { normalizeText, splitSpeeches, type Speech } from '../../src/data/sotu';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { loadSotuSpeeches, normalizeText, SOTU_EXPORT_FILE, splitSpeeches, type Speech } from '../../src/data/sotu';
 
 describe('sotu', () => {
   const speechesFixture: Speech[] = Array.from({ length: 40 }, (_, i) => ({ year: 1900 + i, name: `p${i}`, text: `speech ${i}` }));
@@ -15,6 +19,17 @@ describe('sotu', () => {
     });
     it('should refuse a fraction outside (0, 1)', () => {
       expect(() => splitSpeeches(speechesFixture, 1)).to.throw(/heldOutFraction must be in \(0, 1\)/);
+    });
+  });
+
+  describe('loadSotuSpeeches', () => {
+    it('should read an exported corpus (for machines without the npm package), normalised and sorted', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sotu-'));
+      fs.writeFileSync(path.join(dir, SOTU_EXPORT_FILE), zlib.gzipSync(JSON.stringify([{ year: 1801, name: 'b', text: '\u201cB\u201d' }, { year: 1790, name: 'a', text: 'A' }])));
+      expect(loadSotuSpeeches(dir)).to.deep.equal([{ year: 1790, name: 'a', text: 'A' }, { year: 1801, name: 'b', text: '"B"' }]);
+      fs.writeFileSync(path.join(dir, SOTU_EXPORT_FILE), 'not gzip');
+      expect(() => loadSotuSpeeches(dir)).to.throw(/cannot read the State of the Union export/);
+      fs.rmSync(dir, { recursive: true, force: true });
     });
   });
 
