@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import type { BackendRequest } from '@swapformer/core';
+import { SwapformerError, type BackendRequest } from '@swapformer/core';
 import { readJsonFile } from '../../config/readJsonFile';
 import { loadCheckpoint } from '../../hf/loadCheckpoint';
 import { formatDropInText } from '../../run/formatDropIn';
@@ -33,6 +33,8 @@ export function registerRunCommand(program: Command, run: CommandRunner): void {
         const files = writeDropInReport(report, config.output, command);
         process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `\n${formatDropInText(report)}`);
         process.stdout.write(`report: ${path.relative(process.cwd(), files.markdown)}\n${files.svg ? `chart:  ${path.relative(process.cwd(), files.svg)}\n` : ''}`);
+        const ran = [...(report.vit?.rows ?? []), ...(report.gpt?.rows ?? [])].some((r) => !r.skipped);
+        if (!ran) throw new SwapformerError('invalid-checkpoint', 'no row ran: every checkpoint or operator above was skipped (see the reasons).');
       }),
     );
 }
