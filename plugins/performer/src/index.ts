@@ -7,8 +7,8 @@ import { createPerformerDecoder } from './performerDecoder';
 
 const { version } = require('../package.json') as { version: string };
 
-/** Options of the `performer` operator (see `performerOptionsSchema`). */
-export interface PerformerOptions {
+/** Options of the `performer` operator (see `performerOptionsSchema`); a type alias so it fits `Record<string, unknown>`. */
+export type PerformerOptions = {
   /** Random features m; null: ⌊dk·ln dk⌋ (at least 1). */
   readonly features: number | null;
   readonly orthogonal: boolean;
@@ -17,7 +17,7 @@ export interface PerformerOptions {
   readonly seed: number;
   readonly epsilon: number;
   readonly chunkSize: number;
-}
+};
 
 /** JSON Schema of the `performer` operator's options. */
 export const performerOptionsSchema = {

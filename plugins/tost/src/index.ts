@@ -6,10 +6,10 @@ import { createTostDecoder } from './tostDecoder';
 
 const { version } = require('../package.json') as { version: string };
 
-/** Options of the `tost` operator (see `tostOptionsSchema`). */
-export interface TostPluginOptions {
+/** Options of the `tost` operator (see `tostOptionsSchema`); a type alias so it fits `Record<string, unknown>`. */
+export type TostPluginOptions = {
   readonly form: TostForm;
-}
+};
 
 /** JSON Schema of the `tost` operator's options. */
 export const tostOptionsSchema = {
