@@ -150,7 +150,7 @@ describe('performerAttention', () => {
       expect(shapes.length).to.be.above(10);
       for (const shape of shapes) {
         const size = (shape ?? []).reduce((s, x) => s * x, 1);
-        expect(size, `kernel output [${shape}]`).to.be.below(n * 32 * 17);
+        expect(size, `kernel output [${shape}]`).to.be.below(n * 32); // not even an [n, m] feature matrix
         expect((shape ?? []).filter((x) => x >= n).length, `kernel output [${shape}]`).to.be.at.most(1);
       }
       expect(profile.peakBytes).to.be.below(n * n * 4);
