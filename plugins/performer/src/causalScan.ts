@@ -27,7 +27,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
-import { queryFeatures } from './favorFeatures';
+import { keyFeaturesT, queryFeatures } from './favorFeatures';
 
 /**
  * The running maximum before any key is seen. Far below any real log-feature yet far above the
@@ -105,8 +105,7 @@ function foldChunk(state: PrefixSums, inputs: ScanInputs, options: ScanOptions, 
     const keyMax = tf.max(logitsT, r - 2, true); // [.., 1, c]
     const shift = tf.maximum(state.shift, tf.max(keyMax, r - 1, true)); // [.., 1, 1]
     const carried = tf.mul(state.sums, tf.exp(tf.sub(state.shift, shift))); // [.., m, e]
-    // φ(k) = exp(a − M) + ε·exp(max_f a − M): ε relative to the key's own largest feature.
-    const phiKT = tf.add(tf.exp(tf.sub(logitsT, shift)), tf.exp(tf.sub(keyMax, tf.sub(shift, Math.log(options.epsilon))))); // [.., m, c]
+    const phiKT = keyFeaturesT(logitsT, keyMax, shift, options.epsilon); // [.., m, c]
     const values = gatherRange(inputs.values, r - 2, k0, c); // [.., c, e]
     const next = tf.add(carried, tf.matMul(phiKT, values)); // [.., m, e]
     if (q0 === null || tril === null) return [next, shift];

@@ -68,10 +68,11 @@ export function keyLogits(kT: Tensor, proj: Tensor2D, scale: number): KeyLogits 
 
 /**
  * Key features against stabiliser `shift` (any constant ≥ the visible maximum):
- * `exp(a − M) + ε·exp(max_f a − M)`. Works on `[m, n]` or batched `[.., m, n]` logits.
+ * `exp(a − M) + ε·exp(max_f a − M)`, with ε folded into the exponent (one op fewer; ε = 0
+ * gives exp(−∞) = 0). Works on `[m, n]` or batched `[.., m, n]` logits.
  */
 export function keyFeaturesT(logitsT: Tensor, keyMax: Tensor, shift: Tensor | number, epsilon: number): Tensor {
-  return tf.tidy(() => tf.add(tf.exp(tf.sub(logitsT, shift)), tf.mul(tf.exp(tf.sub(keyMax, shift)), epsilon)));
+  return tf.tidy(() => tf.add(tf.exp(tf.sub(logitsT, shift)), tf.exp(tf.sub(keyMax, tf.sub(shift, Math.log(epsilon))))));
 }
 
 /** Which features `favorFeatures` returns. */
