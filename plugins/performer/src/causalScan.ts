@@ -47,13 +47,21 @@ export interface PrefixSums {
   readonly shift: Tensor;
 }
 
-/** Empty running sums for `batch` slices (`null`: one rank-2 slice). */
+/**
+ * Empty running sums for `batch` slices (`null`: one rank-2 slice).
+ *
+ * @example const state = emptyPrefixSums(b * h, m, dv + 1); // sums [bh, m, e], shift [bh, 1, 1]
+ */
 export function emptyPrefixSums(batch: number | null, features: number, width: number): PrefixSums {
   const lead = batch === null ? [] : [batch];
   return { sums: tf.zeros([...lead, features, width]), shift: tf.fill([...lead, 1, 1], EMPTY_SHIFT) };
 }
 
-/** `x[..., start:start+size, ...]` along `axis`, read in O(size) (see the header on Slice). */
+/**
+ * `x[..., start:start+size, ...]` along `axis`, read in O(size) (see the header on Slice).
+ *
+ * @example const rows = gatherRange(phiQ, 0, 128, 64); // rows 128…191
+ */
 export function gatherRange(x: Tensor, axis: number, start: number, size: number): Tensor {
   return tf.tidy(() => tf.gather(x, tf.range(start, start + size, 1, 'int32'), axis));
 }
@@ -62,6 +70,8 @@ export function gatherRange(x: Tensor, axis: number, start: number, size: number
  * Keys transposed and augmented with one row, `[.., d + 1, n]`: the last row holds
  * −(s/2)·‖k‖² (plus HIDDEN_LOGIT for padded keys), so that with ω augmented by a ones column
  * one matMul gives the key log-features a = ωk' − ‖k'‖²/2 of a chunk.
+ *
+ * @example const keysT = augmentKeys(kT, scale); // [d + 1, n]; matMul(augmentProjection(proj), keysT) = a
  */
 export function augmentKeys(kT: Tensor, scale: number, hidden?: Tensor): Tensor {
   return tf.tidy(() => {
@@ -72,7 +82,11 @@ export function augmentKeys(kT: Tensor, scale: number, hidden?: Tensor): Tensor 
   });
 }
 
-/** `[√s·ω, 1]` `[m, d + 1]`, the partner of `augmentKeys`. */
+/**
+ * `[√s·ω, 1]` `[m, d + 1]`, the partner of `augmentKeys`.
+ *
+ * @example const projAug = augmentProjection(proj);
+ */
 export function augmentProjection(proj: Tensor2D): Tensor2D {
   return tf.tidy(() => tf.concat([proj, tf.ones([proj.shape[0], 1])], 1) as Tensor2D);
 }

@@ -23,7 +23,11 @@ export interface ScaledProjection {
   readonly projT: Tensor2D; // [d, m]
 }
 
-/** Folds √s into ω once per call (m·d work instead of n·d). Caller disposes (or tidies). */
+/**
+ * Folds √s into ω once per call (m·d work instead of n·d). Caller disposes (or tidies).
+ *
+ * @example const { proj, projT } = scaledProjection(omega, 1 / Math.sqrt(64));
+ */
 export function scaledProjection(projection: Tensor2D, scale: number): ScaledProjection {
   const proj = tf.mul(projection, Math.sqrt(scale)) as Tensor2D;
   return { proj, projT: tf.transpose(proj) as Tensor2D };
@@ -70,6 +74,8 @@ export function keyLogits(kT: Tensor, proj: Tensor2D, scale: number): KeyLogits 
  * Key features against stabiliser `shift` (any constant ≥ the visible maximum):
  * `exp(a − M) + ε·exp(max_f a − M)`, with ε folded into the exponent (one op fewer; ε = 0
  * gives exp(−∞) = 0). Works on `[m, n]` or batched `[.., m, n]` logits.
+ *
+ * @example const phiKT = keyFeaturesT(logitsT, keyMax, tf.max(keyMax), 1e-4); // [m, n]
  */
 export function keyFeaturesT(logitsT: Tensor, keyMax: Tensor, shift: Tensor | number, epsilon: number): Tensor {
   return tf.tidy(() => tf.add(tf.exp(tf.sub(logitsT, shift)), tf.exp(tf.sub(keyMax, tf.sub(shift, Math.log(epsilon))))));

@@ -19,7 +19,11 @@ export type PerformerOptions = {
   readonly chunkSize: number;
 };
 
-/** JSON Schema of the `performer` operator's options. */
+/**
+ * JSON Schema of the `performer` operator's options.
+ *
+ * @example resolveOptions(performerPlugin, { features: 256 }); // validated against this schema, defaults filled in
+ */
 export const performerOptionsSchema = {
   type: 'object',
   additionalProperties: false,
@@ -48,7 +52,11 @@ export const performerOptionsSchema = {
   },
 } as const;
 
-/** performer-pytorch's default feature count, ⌊d·ln d⌋ (Θ(d log d) suffices in theory). */
+/**
+ * performer-pytorch's default feature count, ⌊d·ln d⌋ (Θ(d log d) suffices in theory).
+ *
+ * @example defaultFeatureCount(64); // 266
+ */
 export function defaultFeatureCount(headDim: number): number {
   return Math.max(1, Math.floor(headDim * Math.log(headDim)));
 }

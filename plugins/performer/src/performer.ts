@@ -33,7 +33,11 @@ export interface PerformerAttentionOptions {
   readonly chunkSize: number;
 }
 
-/** `[v, 1]`: the ones column turns φ(K)ᵀ[V, 1] into numerator and denominator at once. */
+/**
+ * `[v, 1]`: the ones column turns φ(K)ᵀ[V, 1] into numerator and denominator at once.
+ *
+ * @example const v1 = appendOnes(v); // [b, h, n, dv + 1]
+ */
 export function appendOnes(v: Tensor4D): Tensor4D {
   const [b, h, n] = v.shape;
   return tf.tidy(() => tf.concat([v, tf.ones([b, h, n, 1])], 3) as Tensor4D);
@@ -43,6 +47,8 @@ export function appendOnes(v: Tensor4D): Tensor4D {
  * Splits `[.., e]` into numerator and denominator and divides. A zero denominator means every
  * weight was 0 (no visible key; features are positive), so the numerator is 0 too and the
  * floor turns 0/0 into 0.
+ *
+ * @example const out = normalizeRows(numDen); // [.., dv]
  */
 export function normalizeRows<T extends Tensor>(numDen: T): T {
   return tf.tidy(() => {

@@ -11,7 +11,11 @@ export type TostPluginOptions = {
   readonly form: TostForm;
 };
 
-/** JSON Schema of the `tost` operator's options. */
+/**
+ * JSON Schema of the `tost` operator's options.
+ *
+ * @example resolveOptions(tostPlugin, { form: 'paper' });
+ */
 export const tostOptionsSchema = {
   type: 'object',
   additionalProperties: false,

@@ -89,7 +89,11 @@ export function tssa(w: Tensor4D, params: TostParameters, options: TostOptions):
   });
 }
 
-/** Zero prefix statistics for `batch` sequences. */
+/**
+ * Zero prefix statistics for `batch` sequences.
+ *
+ * @example const prefix = emptyTostPrefix(2, 4, 16);
+ */
 export function emptyTostPrefix(batch: number, heads: number, headDim: number): TostPrefix {
   return {
     sumSq: tf.zeros([batch, heads, 1, headDim]),

@@ -253,9 +253,9 @@ const fixtureSets = [
   { file: 'numpy-causal.json', causal: true, what: 'the NumPy re-implementation, causal' },
 ];
 
-describe('tostPlugin parity', () => {
+describe('tostPlugin', () => {
   for (const set of fixtureSets) {
-    describe(`having ${set.file}`, () => {
+    describe(`having the parity fixture ${set.file}`, () => {
       it(`should reproduce ${set.what} end to end (W_in → TSSA → W_out) to 1e-4`, function () {
         const path = join(fixturesDir, set.file);
         if (!existsSync(path)) {
