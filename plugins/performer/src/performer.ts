@@ -9,8 +9,8 @@
  *
  * Layout is the speed lever on tfjs-wasm (rank-2 matMul without transposes is ~15× faster
  * than batched or transposed products): k is transposed once for the whole call, ω is shared
- * by all heads, and each (b, h) slice runs plain rank-2 products. Slices come from one
- * `split` per input (tfjs-wasm's Slice, which unstack uses, copies its whole source per call).
+ * by all heads, and each (b, h) slice runs plain rank-2 products. Slices come from `split`
+ * (tfjs-wasm's Slice, which unstack uses, copies its whole source per call; see slicesOf).
  *
  * Shape legend: b batch, h heads, nq queries, nk keys, d = dk, dv value dim, e = dv + 1,
  * m random features, c chunk size.
@@ -58,9 +58,16 @@ export function normalizeRows<T extends Tensor>(numDen: T): T {
   });
 }
 
-/** `[b·h, n, x]` → b·h rank-2 slices, with one split (see the header). */
+/**
+ * `[b·h, n, x]` → b·h rank-2 slices. tfjs-wasm's Slice (under split) copies its whole source for
+ * every piece, so many slices are split in two levels of ~√count pieces: ~2√count copies of the
+ * tensor instead of count (3× faster at b·h = 96).
+ */
 function slicesOf(x: Tensor, count: number): Tensor2D[] {
-  return tf.split(x, count, 0).map((t) => tf.squeeze(t, [0]) as Tensor2D);
+  const groups = count > 16 ? Math.ceil(Math.sqrt(count)) : 1;
+  const sizes = Array.from({ length: groups }, (_, g) => Math.floor(count / groups) + (g < count % groups ? 1 : 0));
+  const parts = groups === 1 ? [x] : tf.split(x, sizes, 0);
+  return parts.flatMap((part, g) => tf.split(part, sizes[g], 0)).map((t) => tf.squeeze(t, [0]) as Tensor2D);
 }
 
 /**

@@ -11,6 +11,7 @@ describeOperatorConformance(performerPlugin, {
     { label: 'non-causal 1×2×33×16, m = 512', shape: { batch: 1, heads: 2, nq: 33, nk: 33, dk: 16 }, options: { features: 512 }, maxRelativeError: 0.1 },
     { label: 'causal 1×2×24×16 (dv 8), chunks of 5', shape: { batch: 1, heads: 2, nq: 24, nk: 24, dk: 16, dv: 8 }, options: { chunkSize: 5, features: 128 }, causal: true, maxRelativeError: 0.2 },
     { label: 'cross 1×1×5×33', shape: { batch: 1, heads: 1, nq: 5, nk: 33, dk: 4 }, options: { features: 64 }, maxRelativeError: 0.25 },
+    { label: 'many slices (b·h = 21, two-level split) 3×7×9×4, causal', shape: { batch: 3, heads: 7, nq: 9, nk: 9, dk: 4 }, options: { features: 64, chunkSize: 4 }, causal: true, maxRelativeError: 0.3 },
     { label: 'causal kv-cache layout 2×2×6×20', shape: { batch: 2, heads: 2, nq: 6, nk: 20, dk: 8 }, options: { chunkSize: 4, features: 64 }, causal: true, maxRelativeError: 0.25 },
   ],
   invalidOptions: [
