@@ -1,0 +1,145 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor2D } from '@tensorflow/tfjs-core';
+import { CORE_API_VERSION, deriveSeed, SwapformerError, type AttentionContext, type AttentionPlugin } from '@swapformer/core';
+import { drawProjection, type RowNorms } from './drawProjection';
+import { performerAttention } from './performer';
+import { createPerformerDecoder } from './performerDecoder';
+
+const { version } = require('../package.json') as { version: string };
+
+/** Options of the `performer` operator (see `performerOptionsSchema`); a type alias so it fits `Record<string, unknown>`. */
+export type PerformerOptions = {
+  /** Random features m; null: ⌊dk·ln dk⌋ (at least 1). */
+  readonly features: number | null;
+  readonly orthogonal: boolean;
+  readonly rowNorms: RowNorms;
+  readonly redraw: 'fixed' | 'per-call';
+  readonly seed: number;
+  readonly epsilon: number;
+  readonly chunkSize: number;
+};
+
+/**
+ * JSON Schema of the `performer` operator's options.
+ *
+ * @example resolveOptions(performerPlugin, { features: 256 }); // validated against this schema, defaults filled in
+ */
+export const performerOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    features: {
+      description: 'Number of random features m. null picks ⌊dk·ln dk⌋ as performer-pytorch does (266 for dk = 64); more features, lower error.',
+      type: ['integer', 'null'],
+      minimum: 1,
+      maximum: 65536,
+      default: null,
+    },
+    orthogonal: { description: 'Orthogonal random features (rows orthogonal within blocks of dk) instead of i.i.d. Gaussian rows; lowers the variance.', type: 'boolean', default: true },
+    rowNorms: {
+      description: 'Row lengths of ω: "gaussian" draws each as the norm of a N(0, I) vector (marginals stay Gaussian; reference scaling = 0); "fixed" uses sqrt(dk) (scaling = 1).',
+      enum: ['gaussian', 'fixed'],
+      default: 'gaussian',
+    },
+    redraw: {
+      description: '"fixed": one ω per layer, drawn from (seed, layer); "per-call": a fresh ω every forward, drawn from (seed, layer, call index). A decoding sequence keeps the ω of its first step.',
+      enum: ['fixed', 'per-call'],
+      default: 'fixed',
+    },
+    seed: { description: 'Base seed of ω (ctx.seed overrides it per call).', type: 'integer', minimum: 0, maximum: 4294967295, default: 0 },
+    epsilon: { description: 'ε added to every stabilised feature (performer-pytorch uses 1e-4); keeps denominators away from 0.', type: 'number', minimum: 0, maximum: 1, default: 1e-4 },
+    chunkSize: { description: 'Tokens per chunk of the causal prefix scan (memory O(chunkSize² + chunkSize·m) per head).', type: 'integer', minimum: 1, maximum: 8192, default: 128 },
+  },
+} as const;
+
+/**
+ * performer-pytorch's default feature count, ⌊d·ln d⌋ (Θ(d log d) suffices in theory).
+ *
+ * @example defaultFeatureCount(64); // 266
+ */
+export function defaultFeatureCount(headDim: number): number {
+  return Math.max(1, Math.floor(headDim * Math.log(headDim)));
+}
+
+/**
+ * Performer FAVOR+ attention: positive orthogonal random features with max-subtraction,
+ * non-causal O(n·m·d), a chunked causal prefix scan and a recurrent decoding state.
+ * Drop-in for softmax-trained weights; ω is operator-owned, non-trainable state named
+ * `projection` so checkpoints can hold it.
+ *
+ * @example registry.register(performerPlugin); registry.resolve({ name: 'performer', options: { features: 256 } });
+ */
+export const performerPlugin: AttentionPlugin<PerformerOptions> = {
+  meta: {
+    name: 'performer',
+    version,
+    apiVersion: CORE_API_VERSION,
+    description: 'Performer FAVOR+: positive orthogonal random features, causal prefix scan and O(m·d)-per-token recurrent decoding.',
+    reference: 'Choromanski et al., Rethinking Attention with Performers, ICLR 2021 (arXiv:2009.14794); google-research performer/fast_attention, lucidrains/performer-pytorch',
+  },
+  optionsSchema: performerOptionsSchema,
+  capabilities: {
+    causal: 'native',
+    keyPaddingMask: true,
+    decoding: 'recurrent-state',
+    trainableParameters: false,
+    randomness: 'seeded',
+    testedBackends: ['wasm', 'cpu'],
+    dropInForPretrained: true,
+    projections: 'qkv',
+    mixesHeads: false,
+    crossAttention: true,
+  },
+  create(options, _services, geometry) {
+    const headDim = geometry.headDim;
+    const features = options.features ?? defaultFeatureCount(headDim);
+    const spec = { features, headDim, orthogonal: options.orthogonal, rowNorms: options.rowNorms };
+    const layer = geometry.layerIndex ?? 0;
+    const seedOf = (seed: number, layerIndex: number, call: number | null): number =>
+      call === null ? deriveSeed(seed, 'layer', layerIndex) : deriveSeed(seed, 'layer', layerIndex, 'call', call);
+    const initial = tf.tensor2d(drawProjection(spec, seedOf(options.seed, layer, null)), [features, headDim]);
+    const projection = tf.variable(initial, false);
+    initial.dispose(); // the variable holds its own reference to the data
+    let drawnWith = seedOf(options.seed, layer, null);
+    let calls = 0;
+
+    /** The ω a call uses: redrawn in place when the (seed, layer, call) it is drawn from changes. */
+    const resolveProjection = (ctx: Omit<AttentionContext, 'causal' | 'mask'>): Tensor2D => {
+      const call = options.redraw === 'per-call' ? (ctx.callIndex ?? calls) : null;
+      calls += 1;
+      const seed = seedOf(ctx.seed ?? options.seed, ctx.layerIndex ?? layer, call);
+      if (seed !== drawnWith) {
+        const fresh = tf.tensor2d(drawProjection(spec, seed), [features, headDim]);
+        projection.assign(fresh);
+        fresh.dispose();
+        drawnWith = seed;
+      }
+      return projection;
+    };
+
+    const valueDim = geometry.valueDim ?? headDim;
+    return {
+      name: 'performer',
+      forward: (q, k, v, ctx) => {
+        if (q.shape[3] !== headDim) {
+          throw new SwapformerError('invalid-input', `operator "performer": q has head dim ${q.shape[3]}, but ω was drawn for headDim ${headDim} (geometry of layer ${layer}).`, { plugin: 'performer', layer });
+        }
+        return performerAttention(q, k, v, resolveProjection(ctx), { scale: ctx.scale, causal: ctx.causal, mask: ctx.mask, epsilon: options.epsilon, chunkSize: options.chunkSize });
+      },
+      decoder: createPerformerDecoder({ heads: geometry.heads, features, valueDim, epsilon: options.epsilon, chunkSize: options.chunkSize, resolveProjection }),
+      parameters: () => [{ name: 'projection', variable: projection, trainable: false }],
+      dispose: () => projection.dispose(),
+    };
+  },
+};
+
+export { performerAttention, appendOnes, normalizeRows } from './performer';
+export type { PerformerAttentionOptions } from './performer';
+export { favorFeatures, keyFeaturesT, keyLogits, queryFeatures, scaledProjection } from './favorFeatures';
+export type { FeatureRole, KeyLogits, ScaledProjection } from './favorFeatures';
+export { augmentKeys, augmentProjection, emptyPrefixSums, gatherRange, scanCausal, EMPTY_SHIFT, HIDDEN_LOGIT } from './causalScan';
+export type { PrefixSums, ScanInputs, ScanOptions } from './causalScan';
+export { drawProjection } from './drawProjection';
+export type { ProjectionSpec, RowNorms } from './drawProjection';
+export { createPerformerDecoder } from './performerDecoder';
+export type { PerformerDecoderConfig, PerformerDecodingState } from './performerDecoder';

@@ -1,0 +1,115 @@
+/**
+ * Performer FAVOR+ attention (Choromanski et al., "Rethinking Attention with Performers",
+ * ICLR 2021, https://arxiv.org/abs/2009.14794).
+ *
+ *   O = D̂⁻¹ φ(Q) (φ(K)ᵀ [V, 1]),   D̂ = diag(φ(Q) φ(K)ᵀ 1)
+ *
+ * Non-causal: time O(n·m·(d + dv)), memory O(n·m + m·dv) per slice. Causal: the chunked prefix
+ * scan of causalScan.ts, time O(n·m·dv + n·c·(m + dv)), memory O(c² + c·m + m·dv).
+ *
+ * Layout is the speed lever on tfjs-wasm (rank-2 matMul without transposes is ~15× faster
+ * than batched or transposed products): k is transposed once for the whole call, ω is shared
+ * by all heads, and each (b, h) slice runs plain rank-2 products. Slices come from `split`
+ * (tfjs-wasm's Slice, which unstack uses, copies its whole source per call; see slicesOf).
+ *
+ * Shape legend: b batch, h heads, nq queries, nk keys, d = dk, dv value dim, e = dv + 1,
+ * m random features, c chunk size.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import { augmentKeys, augmentProjection, EMPTY_SHIFT, emptyPrefixSums, HIDDEN_LOGIT, scanCausal } from './causalScan';
+import { keyFeaturesT, keyLogits, queryFeatures, scaledProjection } from './favorFeatures';
+
+export interface PerformerAttentionOptions {
+  /** Logit scale s, default 1/sqrt(dk). */
+  readonly scale?: number;
+  /** Key j visible to query i iff j <= i + (nk − nq). */
+  readonly causal?: boolean;
+  /** `[b, nk]`, 1 keep / 0 hide. */
+  readonly mask?: Tensor2D;
+  /** ε added to every feature (relative to the stabilised maximum). */
+  readonly epsilon: number;
+  /** Tokens per chunk on the causal path. */
+  readonly chunkSize: number;
+}
+
+/**
+ * `[v, 1]`: the ones column turns φ(K)ᵀ[V, 1] into numerator and denominator at once.
+ *
+ * @example const v1 = appendOnes(v); // [b, h, n, dv + 1]
+ */
+export function appendOnes(v: Tensor4D): Tensor4D {
+  const [b, h, n] = v.shape;
+  return tf.tidy(() => tf.concat([v, tf.ones([b, h, n, 1])], 3) as Tensor4D);
+}
+
+/**
+ * Splits `[.., e]` into numerator and denominator and divides. A zero denominator means every
+ * weight was 0 (no visible key; features are positive), so the numerator is 0 too and the
+ * floor turns 0/0 into 0.
+ *
+ * @example const out = normalizeRows(numDen); // [.., dv]
+ */
+export function normalizeRows<T extends Tensor>(numDen: T): T {
+  return tf.tidy(() => {
+    const r = numDen.rank;
+    const [num, den] = tf.split(numDen, [numDen.shape[r - 1] - 1, 1], r - 1);
+    return tf.div(num, tf.maximum(den, 1e-37)) as T;
+  });
+}
+
+/**
+ * `[b·h, n, x]` → b·h rank-2 slices. tfjs-wasm's Slice (under split) copies its whole source for
+ * every piece, so many slices are split in two levels of ~√count pieces: ~2√count copies of the
+ * tensor instead of count (3× faster at b·h = 96).
+ */
+function slicesOf(x: Tensor, count: number): Tensor2D[] {
+  const groups = count > 16 ? Math.ceil(Math.sqrt(count)) : 1;
+  const sizes = Array.from({ length: groups }, (_, g) => Math.floor(count / groups) + (g < count % groups ? 1 : 0));
+  const parts = groups === 1 ? [x] : tf.split(x, sizes, 0);
+  return parts.flatMap((part, g) => tf.split(part, sizes[g], 0)).map((t) => tf.squeeze(t, [0]) as Tensor2D);
+}
+
+/**
+ * FAVOR+ attention with a given projection ω `[m, dk]` (shared by all heads).
+ *
+ * @example const out = performerAttention(q, k, v, omega, { causal: true, epsilon: 1e-4, chunkSize: 128 });
+ */
+export function performerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, projection: Tensor2D, options: PerformerAttentionOptions): Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, nq, dk] = q.shape;
+    const nk = k.shape[2];
+    const dv = v.shape[3];
+    const scale = options.scale ?? 1 / Math.sqrt(dk);
+    const { proj, projT } = scaledProjection(projection, scale);
+    const qs = slicesOf(tf.reshape(q, [b * h, nq, dk]), b * h); // [nq, d] each
+    const kTs = slicesOf(tf.reshape(tf.transpose(k, [0, 1, 3, 2]), [b * h, dk, nk]), b * h); // [d, nk], transposed once
+    const vs = slicesOf(tf.reshape(appendOnes(v), [b * h, nk, dv + 1]), b * h); // [nk, e]
+    const hiddens = options.mask ? slicesOf(tf.reshape(tf.sub(1, tf.cast(options.mask, 'float32')), [b, 1, nk]), b) : null; // [1, nk]
+    const projAug = options.causal ? augmentProjection(proj) : null;
+    const outs: Tensor2D[] = [];
+    for (let i = 0; i < b * h; i++) {
+      outs.push(
+        tf.tidy(() => {
+          const hidden = hiddens ? hiddens[Math.floor(i / h)] : undefined;
+          if (projAug) {
+            const initial = emptyPrefixSums(null, projection.shape[0], dv + 1);
+            const scan = scanCausal(initial, { queries: qs[i], keysT: augmentKeys(kTs[i], scale, hidden), values: vs[i] }, { ...options, projAug, projT });
+            tf.dispose([initial.sums, initial.shift, scan.state.sums, scan.state.shift]);
+            return scan.output as Tensor2D; // [nq, e]
+          }
+          const phiQ = queryFeatures(qs[i], projT, options.epsilon); // [nq, m]
+          let { logitsT, keyMax } = keyLogits(kTs[i], proj, scale); // [m, nk], [1, nk]
+          if (hidden) {
+            // Padded keys must not set the stabiliser, and must weigh exactly 0.
+            const bias = tf.mul(hidden, HIDDEN_LOGIT);
+            [logitsT, keyMax] = [tf.add(logitsT, bias), tf.add(keyMax, bias)];
+          }
+          const phiKT = keyFeaturesT(logitsT, keyMax, tf.maximum(tf.max(keyMax), EMPTY_SHIFT), options.epsilon); // [m, nk]
+          return tf.matMul(phiQ, tf.matMul(phiKT as Tensor2D, vs[i])); // [nq, e]
+        }),
+      );
+    }
+    return normalizeRows(tf.reshape(tf.stack(outs), [b, h, nq, dv + 1]) as Tensor4D);
+  });
+}

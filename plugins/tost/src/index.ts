@@ -1,0 +1,116 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import { CORE_API_VERSION, SwapformerError, type AttentionPlugin, type OperatorParameter } from '@swapformer/core';
+import { emptyTostPrefix, tssa, tssaCausal, type TostForm, type TostParameters } from './tost';
+import { createTostDecoder } from './tostDecoder';
+
+const { version } = require('../package.json') as { version: string };
+
+/** Options of the `tost` operator (see `tostOptionsSchema`); a type alias so it fits `Record<string, unknown>`. */
+export type TostPluginOptions = {
+  readonly form: TostForm;
+};
+
+/**
+ * JSON Schema of the `tost` operator's options.
+ *
+ * @example resolveOptions(tostPlugin, { form: 'paper' });
+ */
+export const tostOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    form: {
+      description:
+        '"code": TSSA as the reference code runs it (Π from token-normalised energies, causal denom_bias); "paper": the paper\'s formula (Π from raw energies, 1/n step factor, no denom_bias).',
+      enum: ['code', 'paper'],
+      default: 'code',
+    },
+  },
+} as const;
+
+/** A variable from an initial value, without keeping the initial tensor alive. */
+function ownedVariable<T extends tf.Tensor>(initial: T): tf.Variable {
+  const variable = tf.variable(initial, true);
+  initial.dispose();
+  return variable;
+}
+
+/**
+ * ToST's Token Statistics Self-Attention: linear in n, mixes heads through the Π
+ * soft-assignment, reads only w = q (the block's attention module applies W_in as the q
+ * projection, with bias, and W_out itself). Owns trainable `temp` [h] and, when the geometry
+ * gives maxSeqLen, the causal `denom_bias` [h, maxSeqLen]. Not a drop-in for softmax weights:
+ * models train it from scratch or fine-tune.
+ *
+ * @example registry.register(tostPlugin); registry.resolve({ name: 'tost' }, { training: true });
+ */
+export const tostPlugin: AttentionPlugin<TostPluginOptions> = {
+  meta: {
+    name: 'tost',
+    version,
+    apiVersion: CORE_API_VERSION,
+    description: 'ToST Token Statistics Self-Attention (TSSA): linear-time, head-mixing, trainable; non-causal and causal with a streaming state.',
+    reference: 'Wu et al., Token Statistics Transformer, ICLR 2025 (arXiv:2412.17810); RobinWu218/ToST AttentionTSSA / CausalSelfAttention_TSSA',
+  },
+  optionsSchema: tostOptionsSchema,
+  capabilities: {
+    causal: 'native',
+    keyPaddingMask: true,
+    decoding: 'recurrent-state',
+    trainableParameters: true,
+    randomness: 'deterministic',
+    testedBackends: ['wasm', 'cpu'],
+    dropInForPretrained: false,
+    projections: 'q-only',
+    mixesHeads: true,
+    crossAttention: false,
+  },
+  create(options, _services, geometry) {
+    const { heads, headDim } = geometry;
+    const maxSeqLen = geometry.maxSeqLen;
+    const temp = ownedVariable(tf.ones([heads]));
+    const denomBias = maxSeqLen === undefined ? undefined : ownedVariable(tf.zeros([heads, maxSeqLen]));
+    const params: TostParameters = { temp: temp as unknown as Tensor1D, denomBias: denomBias as unknown as Tensor2D | undefined };
+    const where = `operator "tost"${geometry.layerIndex === undefined ? '' : ` at layer ${geometry.layerIndex}`}`;
+    const fail = (message: string): never => {
+      throw new SwapformerError('invalid-input', `${where}: ${message}`, { plugin: 'tost', layer: geometry.layerIndex });
+    };
+
+    const checkShape = (w: Tensor4D): void => {
+      if (w.shape[1] !== heads) fail(`w (the q input) has ${w.shape[1]} heads, but the operator was created for ${heads} (temp is [${heads}]).`);
+    };
+    /** Positions [start, start + t) must have a denom_bias column in the causal code form. */
+    const checkCausal = (w: Tensor4D, start: number): void => {
+      checkShape(w);
+      if (options.form !== 'code') return;
+      const end = start + w.shape[2];
+      if (denomBias === undefined) fail('causal TSSA needs geometry.maxSeqLen to size its per-position denom_bias [h, maxSeqLen]; create the operator with it.');
+      if (end > maxSeqLen!) fail(`causal TSSA reached position ${end - 1}, but denom_bias covers positions 0…${maxSeqLen! - 1} (maxSeqLen ${maxSeqLen}); create the operator with a larger maxSeqLen.`);
+    };
+
+    const parameters: OperatorParameter[] = [{ name: 'temp', variable: temp, trainable: true }];
+    if (denomBias) parameters.push({ name: 'denom_bias', variable: denomBias, trainable: true });
+
+    return {
+      name: 'tost',
+      // TSSA reads only w = q; k and v are part of the common signature and ignored.
+      forward(q, _k, _v, ctx) {
+        if (!ctx.causal) {
+          checkShape(q);
+          return tssa(q, params, { form: options.form, mask: ctx.mask });
+        }
+        checkCausal(q, 0);
+        return tf.tidy(() => tssaCausal(q, params, emptyTostPrefix(q.shape[0], heads, q.shape[3]), 0, { form: options.form, mask: ctx.mask }).y);
+      },
+      decoder: createTostDecoder({ heads, headDim, form: options.form, params, checkStep: checkCausal }),
+      parameters: () => parameters,
+      dispose: () => tf.dispose(parameters.map((p) => p.variable)),
+    };
+  },
+};
+
+export { tssa, tssaCausal, emptyTostPrefix } from './tost';
+export type { TostForm, TostOptions, TostParameters, TostPrefix } from './tost';
+export { createTostDecoder } from './tostDecoder';
+export type { TostDecoderConfig, TostDecodingState } from './tostDecoder';
