@@ -66,7 +66,7 @@ export function formatDropInMarkdown(report: DropInReport, svgName: string | nul
   }
   if (report.gpt) {
     const c = gptCells(report.gpt.rows);
-    lines.push('## Char-GPT on State of the Union addresses', '', `Held-out text: ${report.gpt.windows} windows of ${report.gpt.contextLength} characters from the 2010–2021 addresses. Drop-in rows swap the operator into every layer of the exact-trained checkpoint (only causal-capable operators).`, '', formatMarkdownTable(c.header, c.rows), '');
+    lines.push('## Char-GPT on State of the Union addresses', '', `Held-out text: ${report.gpt.windows} windows of ${report.gpt.contextLength} characters from ${report.gpt.text}. Drop-in rows swap the operator into every layer of the exact-trained checkpoint (only causal-capable operators).`, '', formatMarkdownTable(c.header, c.rows), '');
     if (c.skipped.length) lines.push(...c.skipped.map((s) => `- skipped: ${s}`), '');
     if (c.samples.length) {
       lines.push(`Samples (seed ${report.seeds[0]}), prompt: \`${report.gpt.prompt.replace(/`/g, "'")}\``, '');

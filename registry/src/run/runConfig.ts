@@ -116,7 +116,7 @@ export const RUN_CONFIG_SCHEMA = {
       required: ['checkpoint'],
       properties: {
         checkpoint: { description: 'The exact-trained GPT checkpoint folder.', type: 'string', minLength: 1 },
-        windows: { description: 'Held-out windows evaluated (--full: every window of the committed slice).', type: 'integer', minimum: 1, maximum: 100000, default: 16 },
+        windows: { description: 'Held-out windows evaluated from the committed slice (--full: every window of the whole test split).', type: 'integer', minimum: 1, maximum: 100000, default: 16 },
         contextLength: { description: 'Characters per evaluation window.', type: 'integer', minimum: 2, maximum: 8192, default: 512 },
         batchSize: { description: 'Windows per forward.', type: 'integer', minimum: 1, maximum: 1024, default: 4 },
         operators: operatorList,

@@ -4,10 +4,12 @@
  * trained with TOST / LevAttention) and the GPT table (held-out bits per character and a
  * sample per causal-capable operator, plus the TOST-trained model).
  */
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { vocabularyFromModelConfig } from '../data/charVocabulary';
 import { loadCommittedSotuSlice, loadCommittedTestSubset } from '../data/committedData';
 import { loadFashionMnist, type ImageSet } from '../data/fashionMnist';
+import { joinSpeeches, loadSotuSpeeches, splitSpeeches } from '../data/sotu';
 import type { OperatorRegistry } from '../registry/OperatorRegistry';
 import { imagePixels, textEvalWindows } from '../train/batches';
 import { evaluateAccuracy, evaluateTextLoss } from '../train/evaluate';
@@ -20,7 +22,7 @@ export interface DropInReport {
   readonly full: boolean;
   readonly seeds: readonly number[];
   readonly vit?: { readonly rows: readonly TableRow[]; readonly images: number; readonly dataset: string; readonly swapLayers: unknown };
-  readonly gpt?: { readonly rows: readonly TableRow[]; readonly windows: number; readonly contextLength: number; readonly prompt: string };
+  readonly gpt?: { readonly rows: readonly TableRow[]; readonly windows: number; readonly contextLength: number; readonly prompt: string; readonly text: string };
   readonly elapsedMs: number;
 }
 
@@ -30,7 +32,11 @@ export interface RunOptions {
   readonly load: CheckpointLoader;
   /** Evaluate the whole 10,000-image test set (from the apt package) and every text window. */
   readonly full?: boolean;
-  /** Folder of the full Fashion-MNIST test set for `full` (default: the apt package's). */
+  /**
+   * Root of exported data for `full` (`exportTrainingData`): the Fashion-MNIST test set from
+   * `<root>/fashion-mnist` and the SOTU test split from `<root>/sotu` (default: the apt and npm
+   * packages).
+   */
   readonly fullDataDir?: string;
   /** Image set to use instead of the committed subset (tests). */
   readonly images?: ImageSet;
@@ -64,7 +70,7 @@ export function runDropIn(options: RunOptions): DropInReport {
 
   if (config.vit) {
     const v = config.vit;
-    const set = options.images ?? (options.full ? loadFashionMnist('test', options.fullDataDir) : loadCommittedTestSubset());
+    const set = options.images ?? (options.full ? loadFashionMnist('test', options.fullDataDir && path.join(options.fullDataDir, 'fashion-mnist')) : loadCommittedTestSubset());
     const images = options.full ? set.count : Math.min(v.images, set.count);
     const warmUp = (model: { forward: (x: tf.Tensor) => tf.Tensor }) => {
       const px = imagePixels(set, [0, 1]);
@@ -83,7 +89,8 @@ export function runDropIn(options: RunOptions): DropInReport {
 
   if (config.gpt) {
     const g = config.gpt;
-    const text = options.text ?? loadCommittedSotuSlice();
+    // --full: the whole test split (2010–2021 addresses); otherwise the committed slice of it.
+    const text = options.text ?? (options.full ? joinSpeeches(splitSpeeches(loadSotuSpeeches(options.fullDataDir && path.join(options.fullDataDir, 'sotu'))).test) : loadCommittedSotuSlice());
     const prompt = text.slice(0, g.sample.promptChars);
     let windowsUsed = 0;
     const rows = measureRows(
@@ -109,7 +116,7 @@ export function runDropIn(options: RunOptions): DropInReport {
       undefined,
       { causal: true },
     );
-    gpt = { rows, windows: windowsUsed, contextLength: g.contextLength, prompt };
+    gpt = { rows, windows: windowsUsed, contextLength: g.contextLength, prompt, text: options.full ? 'the 2010–2021 addresses (test split)' : 'the committed slice of the 2010–2021 addresses (data/sotu/test-slice.txt)' };
   }
   return { backend: tf.getBackend(), full: Boolean(options.full), seeds: config.seeds, vit, gpt, elapsedMs: performance.now() - started };
 }

@@ -16,8 +16,8 @@ export function registerRunCommand(program: Command, run: CommandRunner): void {
     .command('run')
     .description('the main job: evaluate trained checkpoints with each attention operator swapped in; print the tables, write a markdown report and an SVG chart')
     .argument('<config>', 'run config (e.g. examples/dropin.json)')
-    .option('--full', 'evaluate the whole 10,000-image Fashion-MNIST test set (apt-get install -y dataset-fashion-mnist) and every held-out text window')
-    .option('--data-dir <root>', 'with --full: read the test set from <root>/fashion-mnist (exportTrainingData) instead of the apt package')
+    .option('--full', 'evaluate the whole 10,000-image Fashion-MNIST test set (apt-get install -y dataset-fashion-mnist) and the whole SOTU test split')
+    .option('--data-dir <root>', 'with --full: read the test sets from <root>/fashion-mnist and <root>/sotu (exportTrainingData) instead of the apt and npm packages')
     .option('--backend <name>', 'override the config\'s backend: wasm | cpu | webgpu | tensorflow | auto')
     .option('--json', 'print the report as JSON instead of tables')
     .action((file: string, opts: Record<string, string | boolean | undefined>) =>
@@ -27,7 +27,7 @@ export function registerRunCommand(program: Command, run: CommandRunner): void {
         await startBackend(config.backend as BackendRequest);
         const { registry } = createCliSession({ seed: config.seeds[0] });
         const bar = createProgressBar(plannedEvaluations(config, registry), 'drop-in');
-        const report = runDropIn({ config, registry, full: Boolean(opts.full), fullDataDir: opts.dataDir ? path.join(String(opts.dataDir), 'fashion-mnist') : undefined, load: (dir, attention) => loadCheckpoint(dir, registry, { attention }), onProgress: (label) => bar.tick(label) });
+        const report = runDropIn({ config, registry, full: Boolean(opts.full), fullDataDir: opts.dataDir ? String(opts.dataDir) : undefined, load: (dir, attention) => loadCheckpoint(dir, registry, { attention }), onProgress: (label) => bar.tick(label) });
         bar.done();
         const command = `swapformer run ${path.relative(process.cwd(), path.resolve(file)) || file}${opts.full ? ' --full' : ''}`;
         const files = writeDropInReport(report, config.output, command);
