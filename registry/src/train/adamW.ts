@@ -3,9 +3,10 @@
  * global-norm gradient clipping, on tfjs variables.
  *
  * Decay is decoupled: `p ← p − lr·(m̂/(√v̂ + ε) + λ·p)`, applied only to weight matrices and
- * embeddings — never to norms, biases, or operator temperatures / position biases, which the
- * decay would drag to zero (`decays` below). Moments are kept per parameter name, so a model
- * rebuilt with another operator (LevAttention's warm start) keeps its optimizer state.
+ * token embeddings — never to norms, biases, operator temperatures / position biases, ViT
+ * position embeddings or the CLS token, which the decay would drag to zero (`decays` below).
+ * Moments are kept per parameter name, so a model rebuilt with another operator
+ * (LevAttention's warm start) keeps its optimizer state.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Scalar, Tensor, Variable } from '@tensorflow/tfjs-core';
@@ -22,7 +23,9 @@ export interface AdamWSettings {
 
 export const DEFAULT_ADAMW: AdamWSettings = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.05, clipNorm: 1 };
 
-const NO_DECAY_NAME = /(norm|bias|temp|scale|gamma|beta|\bln_|layer_?scale)/i;
+// Norms, biases, operator temperatures and biases, LayerScale; ViT position embeddings and the
+// CLS token as in timm's no_weight_decay (GPT-2's wpe is decayed, as in nanoGPT).
+const NO_DECAY_NAME = /(norm|bias|temp|scale|gamma|beta|\bln_|position_embeddings|cls_token)/i;
 
 /**
  * Whether weight decay applies: rank ≥ 2 and not a norm, bias, temperature or scale by name.

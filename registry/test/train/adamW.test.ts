@@ -64,6 +64,9 @@ describe('decays', () => {
     expect(decays({ name: 'transformer.h.0.ln_1.weight', variable: v([4]) })).to.equal(false);
     expect(decays({ name: 'transformer.h.0.attn.operator.denom_bias', variable: v([4, 512]) })).to.equal(false);
     expect(decays({ name: 'transformer.h.0.attn.operator.temperature', variable: v([4, 1]) })).to.equal(false);
+    expect(decays({ name: 'vit.embeddings.position_embeddings', variable: v([1, 50, 128]) })).to.equal(false);
+    expect(decays({ name: 'vit.pixel_stage.embeddings.cls_token', variable: v([1, 1, 32]) })).to.equal(false);
+    expect(decays({ name: 'transformer.wpe.weight', variable: v([512, 128]) })).to.equal(true);
   });
 });
 
