@@ -3,7 +3,7 @@
  * the npm devDependency (the GPU machine): `<root>/fashion-mnist/` (the four IDX .gz files)
  * and `<root>/sotu/sotu-speeches.json.gz` (the addresses, raw text, sorted by year).
  *
- *   node registry/dist/data/exportTrainingData.js .data
+ *   node registry/dist/data/exportTrainingData.js .data [--train-only]
  *   swapformer train --config examples/train-vit-exact.json --data-dir .data
  */
 import * as fs from 'node:fs';
@@ -17,11 +17,13 @@ import { readSotuPackage, SOTU_EXPORT_FILE } from './sotu';
  *
  * @example exportTrainingData('.data');
  */
-export function exportTrainingData(root: string, sourceDir = FASHION_MNIST_APT_DIR): string[] {
+export function exportTrainingData(root: string, options: { sourceDir?: string; trainOnly?: boolean } = {}): string[] {
+  const sourceDir = options.sourceDir ?? FASHION_MNIST_APT_DIR;
   const written: string[] = [];
   const fm = path.join(root, 'fashion-mnist');
   fs.mkdirSync(fm, { recursive: true });
-  for (const split of ['train', 'test'] as const) {
+  // --train-only leaves out the 10,000 test images (4 MiB), needed only by `run --full`.
+  for (const split of options.trainOnly ? (['train'] as const) : (['train', 'test'] as const)) {
     loadFashionMnist(split, sourceDir); // header checks before copying
     const from = fashionMnistFiles(sourceDir, split);
     const to = fashionMnistFiles(fm, split);
@@ -39,5 +41,7 @@ export function exportTrainingData(root: string, sourceDir = FASHION_MNIST_APT_D
 }
 
 if (require.main === module) {
-  for (const file of exportTrainingData(process.argv[2] ?? '.data')) process.stdout.write(`wrote ${file} (${(fs.statSync(file).size / 2 ** 20).toFixed(1)} MiB)\n`);
+  const args = process.argv.slice(2);
+  const root = args.find((a) => !a.startsWith('--')) ?? '.data';
+  for (const file of exportTrainingData(root, { trainOnly: args.includes('--train-only') })) process.stdout.write(`wrote ${file} (${(fs.statSync(file).size / 2 ** 20).toFixed(1)} MiB)\n`);
 }
