@@ -134,11 +134,13 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
 
   const evaluate = () => {
     const value = task.validate(model);
-    const better = state.bestMetric === null || (task.metric.higherIsBetter ? value > state.bestMetric : value < state.bestMetric);
+    // The best checkpoint must run the operator being trained, so the warm start never sets it.
+    const counts = state.phase === 'main';
+    const better = counts && (state.bestMetric === null || (task.metric.higherIsBetter ? value > state.bestMetric : value < state.bestMetric));
     if (better && Number.isFinite(value)) {
       state = { ...state, bestMetric: value, bestStep: state.step, evalsWithoutImprovement: 0 };
       saveWeights(path.join(out, 'best'));
-    } else {
+    } else if (counts) {
       state = { ...state, evalsWithoutImprovement: state.evalsWithoutImprovement + 1 };
     }
     emit({ type: 'eval', step: state.step, metric: task.metric.name, value, best: state.bestMetric, phase: state.phase, elapsed_s: elapsed() });

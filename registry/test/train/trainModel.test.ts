@@ -116,6 +116,15 @@ describe('trainModel', () => {
       const phases = readMetrics(config.output).filter((l) => l.type === 'phase');
       expect(phases.map((p) => [p.step, p.phase])).to.deep.equal([[0, 'warm-start'], [6, 'main']]);
     });
+
+    it('should never keep a warm-start model as the best checkpoint', async () => {
+      // A flat learning curve: under a "best so far" rule alone the first (warm-start) evaluation would win.
+      const config = imageConfig(path.join(root, 'warm-best'), { optimizer: { learningRate: 1e-9 }, eval: { every: 4 }, attention: { name: 'levattention' }, warmStart: { fraction: 0.25, attention: { name: 'exact' } } });
+      const result = await trainModel({ config, task: createImageTask(train, validation, config), factory: createStandInFactory({ model_type: 'vit' }) });
+      expect(result.bestStep).to.equal(8);
+      const saved = JSON.parse(fs.readFileSync(path.join(config.output, 'best', 'config.json'), 'utf8')) as { attention: { name: string } };
+      expect(saved.attention.name).to.equal('levattention');
+    });
   });
 
   describe('having a text task', () => {
