@@ -199,6 +199,6 @@ describe('the example configs', () => {
   });
   it('should validate the main-job config against its schema and the training configs too', () => {
     for (const file of fs.readdirSync(examples).filter((f) => f.startsWith('train-'))) expect(() => validateTrainConfig(readJsonFile(path.join(examples, file))), file).to.not.throw();
-    expect(() => validateRunConfig(readJsonFile(path.join(examples, 'dropin.json')), examples)).to.not.throw();
+    for (const file of ['dropin.json', 'dropin-gpu.json']) expect(() => validateRunConfig(readJsonFile(path.join(examples, file)), examples), file).to.not.throw();
   });
 });
