@@ -1,0 +1,97 @@
+import { CORE_API_VERSION, SwapformerError, deriveSeed, type AttentionPlugin } from '@swapformer/core';
+import { thinformerAttention } from './thinformer';
+
+const { version } = require('../package.json') as { version: string };
+
+/** Options of the `thinformer` operator (see `thinformerOptionsSchema`). */
+export interface ThinformerOptions {
+  readonly g: number;
+  readonly delta: number;
+  readonly seed: number;
+}
+
+/** JSON Schema of the `thinformer` operator's options. */
+export const thinformerOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    g: {
+      description: 'Oversampling parameter of KH-Compress(g): the coreset keeps 2^g·sqrt(n) key–value pairs (n = 4^floor(log4 nk)); halving cost grows like 4^g. g ≥ log4 n keeps all n stride-thinned pairs.',
+      type: 'integer',
+      minimum: 0,
+      maximum: 12,
+      default: 2,
+    },
+    delta: {
+      description: 'Failure parameter δ of kernel halving; each bucket uses δ_bucket = δ·S² / (4^(g+1)·R·n), which sets the walk threshold Λ = 1/2 + ln(2S/δ_bucket).',
+      type: 'number',
+      exclusiveMinimum: 0,
+      maximum: 1,
+      default: 0.5,
+    },
+    seed: {
+      description: 'Base seed of the walk thresholds and symmetrisation coins; per-layer and per-call seeds derive from it (ctx.seed overrides it).',
+      type: 'integer',
+      minimum: 0,
+      maximum: 4294967295,
+      default: 0,
+    },
+  },
+} as const;
+
+/**
+ * Thinformer: KH-Compress(g) coreset of key–value pairs with the attention kernel, then exact
+ * softmax attention of every query against the coreset. Non-causal, as in the paper.
+ *
+ * @example registry.register(thinformerPlugin); registry.resolve({ name: 'thinformer', options: { g: 2 } });
+ */
+export const thinformerPlugin: AttentionPlugin<ThinformerOptions> = {
+  meta: {
+    name: 'thinformer',
+    version,
+    apiVersion: CORE_API_VERSION,
+    description: 'Thinformer: kernel-thinning (KH-Compress) coreset of 2^g·sqrt(n) key–value pairs, then softmax attention against it.',
+    reference: 'Carrell, Gong, Shetty, Dwivedi, Mackey, "Low-Rank Thinning", ICML 2025 (arXiv:2502.12063); microsoft/thinformer',
+  },
+  optionsSchema: thinformerOptionsSchema,
+  capabilities: {
+    causal: 'none',
+    keyPaddingMask: false,
+    decoding: 'none',
+    trainableParameters: false,
+    randomness: 'seeded',
+    testedBackends: ['wasm', 'cpu'],
+    dropInForPretrained: true,
+    projections: 'qkv',
+    mixesHeads: false,
+    crossAttention: true,
+  },
+  create(options, _services, geometry) {
+    return {
+      name: 'thinformer',
+      forward(q, k, v, ctx) {
+        if (ctx.causal) {
+          throw new SwapformerError(
+            'missing-capability',
+            '[plugin:thinformer]: a causal forward was requested, but Thinformer is non-causal (the coreset is shared by all queries, so it contains future keys).\n  Use a causal operator such as "exact" for autoregressive layers.',
+            { plugin: 'thinformer', layer: ctx.layerIndex },
+          );
+        }
+        const seed = deriveSeed(ctx.seed ?? options.seed, 'layer', ctx.layerIndex ?? geometry.layerIndex ?? 0, 'call', ctx.callIndex ?? 0);
+        return thinformerAttention(q, k, v, { g: options.g, delta: options.delta, seed, scale: ctx.scale });
+      },
+      parameters: () => [],
+      dispose: () => undefined,
+    };
+  },
+};
+
+export { thinformerAttention } from './thinformer';
+export type { ThinformerAttentionOptions } from './thinformer';
+export { thinformerCoreset, coresetPositions } from './thinformerCoreset';
+export type { CoresetOptions, CoresetPositions, CoresetTimings } from './thinformerCoreset';
+export { compressPlan } from './compressPlan';
+export type { CompressPlan, HalvingRound } from './compressPlan';
+export { selfBalancingWalk } from './selfBalancingWalk';
+export { pairDifferenceGrams } from './pairDifferenceGrams';
+export type { ThinnedPairs } from './pairDifferenceGrams';

@@ -1,0 +1,147 @@
+/**
+ * KH-Compress(g) with the attention kernel: the Thinformer coreset of key–value pairs
+ * (Carrell, Gong, Shetty, Dwivedi, Mackey — "Low-Rank Thinning", ICML 2025,
+ * https://arxiv.org/abs/2502.12063; spec §2).
+ *
+ *   1. stride-thin the nk keys to n = 4^floor(log4 nk) evenly spaced positions;
+ *   2. unless n < 4^(g+1), run R = log4 n − g rounds: cut the sequence into consecutive buckets
+ *      of S = 4^(g+1)·2^round points and halve each bucket by kernel halving (self-balancing
+ *      walk on the pair-difference Gram matrix of κ), keeping the surviving halves in order;
+ *   3. return the 2^g·sqrt(n) survivors as positions into the original key axis.
+ *
+ * Shapes: k [b, h, nk, dk], v [b, h, nk, dv] → indices [b, h, nOut] (int32, increasing).
+ * Time O(4^g · n · log n · (dk + dv)) for the kernels, O(4^g · n · log n) scalar walk updates;
+ * memory O(n · 4^(g+1)) per (b, h) slice.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
+import { createSeededRandom, deriveSeed } from '@swapformer/core';
+import { compressPlan, type CompressPlan } from './compressPlan';
+import { pairDifferenceGrams, type ThinnedPairs } from './pairDifferenceGrams';
+import { selfBalancingWalk } from './selfBalancingWalk';
+
+/** Options of KH-Compress(g). */
+export interface CoresetOptions {
+  /** Oversampling parameter g ≥ 0: the coreset has 2^g·sqrt(n) pairs. */
+  readonly g: number;
+  /** Failure parameter δ of kernel halving (reference default 0.5). */
+  readonly delta: number;
+  /** Seed of the walk thresholds and the symmetrisation coins. */
+  readonly seed: number;
+  /** Logit scale s (default 1/sqrt(dk)); the kernel uses k̃ = sqrt(s)·k. */
+  readonly scale?: number;
+}
+
+/** Wall-clock split of one coreset computation, in milliseconds (for benchmarks). */
+export interface CoresetTimings {
+  /** Packing, bucket kernel matMuls on tfjs, pulling κ and forming G. */
+  kernelMs: number;
+  /** Drawing thresholds and the self-balancing walk. */
+  walkMs: number;
+}
+
+/** Coreset positions of every (batch, head) slice, as plain JS data. */
+export interface CoresetPositions {
+  readonly plan: CompressPlan;
+  /** [b·h, nOut] positions into the original key axis, increasing within a slice. */
+  readonly indices: Int32Array;
+}
+
+/** Stride-thinned copies of k (scaled by sqrt(scale)) and v, plus c and β per slice. */
+function thinPairs(k: Tensor4D, v: Tensor4D, plan: CompressPlan, scale: number): ThinnedPairs {
+  const [b, h, nk, dk] = k.shape;
+  const dv = v.shape[3];
+  const slices = b * h;
+  const { n, stride } = plan;
+  const kData = k.dataSync();
+  const vData = v.dataSync();
+  const keys = new Float32Array(slices * n * dk);
+  const values = new Float32Array(slices * n * dv);
+  const shift = new Float64Array(slices);
+  const beta = new Float64Array(slices);
+  const root = Math.sqrt(scale);
+  for (let s = 0; s < slices; s++) {
+    let maxNorm = 0;
+    let maxAbs = 0;
+    for (let j = 0; j < n; j++) {
+      const kFrom = (s * nk + j * stride) * dk;
+      const kTo = (s * n + j) * dk;
+      let norm = 0;
+      for (let e = 0; e < dk; e++) {
+        const x = Math.fround(kData[kFrom + e] * root);
+        keys[kTo + e] = x;
+        norm += x * x;
+      }
+      if (norm > maxNorm) maxNorm = norm;
+      const vFrom = (s * nk + j * stride) * dv;
+      const vTo = (s * n + j) * dv;
+      for (let e = 0; e < dv; e++) {
+        const x = vData[vFrom + e];
+        values[vTo + e] = x;
+        const ax = Math.abs(x);
+        if (ax > maxAbs) maxAbs = ax;
+      }
+    }
+    shift[s] = maxNorm;
+    beta[s] = maxAbs;
+  }
+  return { slices, n, dk, dv, keys, values, shift, beta };
+}
+
+/**
+ * Runs KH-Compress(g) and returns the coreset positions as JS data (no tensors are kept).
+ * Pass `timings` to accumulate the kernel/walk split.
+ *
+ * @example const { indices, plan } = coresetPositions(k, v, { g: 2, delta: 0.5, seed: 0 }); // plan.nOut per slice
+ */
+export function coresetPositions(k: Tensor4D, v: Tensor4D, options: CoresetOptions, timings?: CoresetTimings): CoresetPositions {
+  const [b, h, nk, dk] = k.shape;
+  const slices = b * h;
+  const plan = compressPlan(nk, options.g, options.delta);
+  const { n, stride, nOut } = plan;
+  if (plan.rounds.length === 0) {
+    const indices = new Int32Array(slices * n);
+    for (let s = 0; s < slices; s++) for (let j = 0; j < n; j++) indices[s * n + j] = j * stride;
+    return { plan, indices };
+  }
+  let started = performance.now();
+  const pairs = thinPairs(k, v, plan, options.scale ?? 1 / Math.sqrt(dk));
+  // current survivors of every slice, as positions into the thinned sequence
+  let points = new Int32Array(slices * n);
+  for (let s = 0; s < slices; s++) for (let j = 0; j < n; j++) points[s * n + j] = j;
+  plan.rounds.forEach((round, r) => {
+    const { points: m, bucketSize: S, threshold } = round;
+    const M = S / 2;
+    const buckets = slices * round.buckets;
+    const gram = pairDifferenceGrams(pairs, points, m, S);
+    if (timings) timings.kernelMs += performance.now() - started;
+    started = performance.now();
+    const rng = createSeededRandom(deriveSeed(options.seed, 'halve', r));
+    const uniforms = rng.fillUniform(new Float32Array(buckets * M), -threshold, threshold);
+    // one symmetrisation coin per halving call, shared by all slices and buckets (as the reference)
+    const flip = rng.uniform() < 0.5;
+    const swaps = selfBalancingWalk(gram, buckets, M, uniforms, flip);
+    // bucket t of a slice occupies points [t·S, (t+1)·S) and leaves its survivors at [t·M, (t+1)·M)
+    const next = new Int32Array(buckets * M);
+    for (let p = 0; p < next.length; p++) next[p] = points[2 * p + swaps[p]];
+    points = next;
+    if (timings) timings.walkMs += performance.now() - started;
+    started = performance.now();
+  });
+  const indices = new Int32Array(slices * nOut);
+  for (let p = 0; p < indices.length; p++) indices[p] = points[p] * stride;
+  return { plan, indices };
+}
+
+/**
+ * The Thinformer coreset of every (batch, head) slice: `[b, h, nOut]` int32 positions into the
+ * key axis, increasing, with nOut = 2^g·sqrt(n) (or n when no halving applies).
+ *
+ * @example
+ * const idx = thinformerCoreset(k, v, { g: 2, delta: 0.5, seed: 0 }); // k: [1, 4, 3136, 64] → [1, 4, 128]
+ */
+export function thinformerCoreset(k: Tensor4D, v: Tensor4D, options: CoresetOptions): Tensor3D {
+  const [b, h] = k.shape;
+  const { indices, plan } = coresetPositions(k, v, options);
+  return tf.tensor3d(indices, [b, h, plan.nOut], 'int32');
+}
