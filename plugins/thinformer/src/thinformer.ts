@@ -13,15 +13,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { softmaxAttention } from '@swapformer/core';
-import { coresetPositions, type CoresetOptions, type CoresetTimings } from './thinformerCoreset';
+import { compressPlan } from './compressPlan';
+import { coresetOfRange, keyValueData, type CoresetOptions, type CoresetTimings } from './thinformerCoreset';
 
 /** Options of `thinformerAttention`: those of KH-Compress(g). */
 export type ThinformerAttentionOptions = CoresetOptions;
 
-/** Rows `indices` ([b·h, m] positions into the key axis) of every slice of x [b, h, nk, d] → [b, h, m, d]. */
-function gatherRows(x: Tensor4D, indices: Int32Array, m: number): Tensor4D {
-  const [b, h, nk, d] = x.shape;
-  const data = x.dataSync();
+/**
+ * Rows `indices` ([b·h, m] positions into the key axis) of every slice of `data` ([b·h, nk, d],
+ * row-major) → [b, h, m, d]. Gathered in JS: tf.gather and tf.slice copy their whole source on wasm.
+ */
+export function gatherRows(data: Float32Array, shape: readonly [number, number, number, number], indices: Int32Array, m: number): Tensor4D {
+  const [b, h, nk, d] = shape;
   const out = new Float32Array(b * h * m * d);
   for (let s = 0; s < b * h; s++) {
     for (let j = 0; j < m; j++) {
@@ -40,9 +43,14 @@ function gatherRows(x: Tensor4D, indices: Int32Array, m: number): Tensor4D {
  */
 export function thinformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: ThinformerAttentionOptions, timings?: CoresetTimings): Tensor4D {
   const scale = options.scale ?? 1 / Math.sqrt(q.shape[3]);
-  const nk = k.shape[2];
-  const { indices, plan } = coresetPositions(k, v, { ...options, scale }, timings);
+  const [b, h, nk, dk] = k.shape;
   // every key survives (nk a power of four, no halving): attend to k and v themselves
-  if (plan.nOut === nk) return softmaxAttention(q, k, v, { scale });
-  return tf.tidy(() => softmaxAttention(q, gatherRows(k, indices, plan.nOut), gatherRows(v, indices, plan.nOut), { scale }));
+  if (compressPlan(nk, options.g, options.delta).nOut === nk) return softmaxAttention(q, k, v, { scale });
+  const data = keyValueData(k, v);
+  const { indices, plan } = coresetOfRange(data, 0, nk, { ...options, scale }, timings);
+  return tf.tidy(() => {
+    const keys = gatherRows(data.keys, [b, h, nk, dk], indices, plan.nOut); // [b, h, nOut, dk]
+    const values = gatherRows(data.values, [b, h, nk, data.dv], indices, plan.nOut); // [b, h, nOut, dv]
+    return softmaxAttention(q, keys, values, { scale });
+  });
 }

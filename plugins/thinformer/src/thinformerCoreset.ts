@@ -47,14 +47,26 @@ export interface CoresetPositions {
   readonly indices: Int32Array;
 }
 
-/** Stride-thinned copies of k (scaled by sqrt(scale)) and v, plus c and β per slice. */
-function thinPairs(k: Tensor4D, v: Tensor4D, plan: CompressPlan, scale: number): ThinnedPairs {
+/** Raw keys and values of every (batch, head) slice, as pulled from k [b, h, nk, dk] and v [b, h, nk, dv]. */
+export interface KeyValueData {
+  readonly slices: number;
+  readonly nk: number;
+  readonly dk: number;
+  readonly dv: number;
+  readonly keys: Float32Array;
+  readonly values: Float32Array;
+}
+
+/** Pulls k and v to JS once (callers that thin several key ranges share it). */
+export function keyValueData(k: Tensor4D, v: Tensor4D): KeyValueData {
   const [b, h, nk, dk] = k.shape;
-  const dv = v.shape[3];
-  const slices = b * h;
+  return { slices: b * h, nk, dk, dv: v.shape[3], keys: k.dataSync() as Float32Array, values: v.dataSync() as Float32Array };
+}
+
+/** Stride-thinned copies of keys [lo, lo + nk) (scaled by sqrt(scale)) and values, plus c and β per slice. */
+function thinPairs(data: KeyValueData, lo: number, plan: CompressPlan, scale: number): ThinnedPairs {
+  const { slices, dk, dv } = data;
   const { n, stride } = plan;
-  const kData = k.dataSync();
-  const vData = v.dataSync();
   const keys = new Float32Array(slices * n * dk);
   const values = new Float32Array(slices * n * dv);
   const shift = new Float64Array(slices);
@@ -64,22 +76,20 @@ function thinPairs(k: Tensor4D, v: Tensor4D, plan: CompressPlan, scale: number):
     let maxNorm = 0;
     let maxAbs = 0;
     for (let j = 0; j < n; j++) {
-      const kFrom = (s * nk + j * stride) * dk;
+      const row = s * data.nk + lo + j * stride;
       const kTo = (s * n + j) * dk;
       let norm = 0;
       for (let e = 0; e < dk; e++) {
-        const x = Math.fround(kData[kFrom + e] * root);
+        const x = Math.fround(data.keys[row * dk + e] * root);
         keys[kTo + e] = x;
         norm += x * x;
       }
       if (norm > maxNorm) maxNorm = norm;
-      const vFrom = (s * nk + j * stride) * dv;
       const vTo = (s * n + j) * dv;
       for (let e = 0; e < dv; e++) {
-        const x = vData[vFrom + e];
+        const x = data.values[row * dv + e];
         values[vTo + e] = x;
-        const ax = Math.abs(x);
-        if (ax > maxAbs) maxAbs = ax;
+        if (Math.abs(x) > maxAbs) maxAbs = Math.abs(x);
       }
     }
     shift[s] = maxNorm;
@@ -88,24 +98,26 @@ function thinPairs(k: Tensor4D, v: Tensor4D, plan: CompressPlan, scale: number):
   return { slices, n, dk, dv, keys, values, shift, beta };
 }
 
+/** The stride-thinned positions lo, lo + stride, … of every slice: the coreset when no halving applies. */
+function stridePositions(slices: number, lo: number, plan: CompressPlan): Int32Array {
+  const indices = new Int32Array(slices * plan.n);
+  for (let s = 0; s < slices; s++) for (let j = 0; j < plan.n; j++) indices[s * plan.n + j] = lo + j * plan.stride;
+  return indices;
+}
+
 /**
- * Runs KH-Compress(g) and returns the coreset positions as JS data (no tensors are kept).
- * Pass `timings` to accumulate the kernel/walk split.
+ * KH-Compress(g) on the keys [lo, hi) of every slice: positions into the key axis (in [lo, hi)),
+ * as JS data. Pass `timings` to accumulate the kernel/walk split.
  *
- * @example const { indices, plan } = coresetPositions(k, v, { g: 2, delta: 0.5, seed: 0 }); // plan.nOut per slice
+ * @example const { indices, plan } = coresetOfRange(keyValueData(k, v), 0, 1024, { g: 2, delta: 0.5, seed: 0, scale: 0.125 });
  */
-export function coresetPositions(k: Tensor4D, v: Tensor4D, options: CoresetOptions, timings?: CoresetTimings): CoresetPositions {
-  const [b, h, nk, dk] = k.shape;
-  const slices = b * h;
-  const plan = compressPlan(nk, options.g, options.delta);
+export function coresetOfRange(data: KeyValueData, lo: number, hi: number, options: CoresetOptions & { readonly scale: number }, timings?: CoresetTimings): CoresetPositions {
+  const { slices } = data;
+  const plan = compressPlan(hi - lo, options.g, options.delta);
   const { n, stride, nOut } = plan;
-  if (plan.rounds.length === 0) {
-    const indices = new Int32Array(slices * n);
-    for (let s = 0; s < slices; s++) for (let j = 0; j < n; j++) indices[s * n + j] = j * stride;
-    return { plan, indices };
-  }
+  if (plan.rounds.length === 0) return { plan, indices: stridePositions(slices, lo, plan) };
   let started = performance.now();
-  const pairs = thinPairs(k, v, plan, options.scale ?? 1 / Math.sqrt(dk));
+  const pairs = thinPairs(data, lo, plan, options.scale);
   // current survivors of every slice, as positions into the thinned sequence
   let points = new Int32Array(slices * n);
   for (let s = 0; s < slices; s++) for (let j = 0; j < n; j++) points[s * n + j] = j;
@@ -129,8 +141,21 @@ export function coresetPositions(k: Tensor4D, v: Tensor4D, options: CoresetOptio
     started = performance.now();
   });
   const indices = new Int32Array(slices * nOut);
-  for (let p = 0; p < indices.length; p++) indices[p] = points[p] * stride;
+  for (let p = 0; p < indices.length; p++) indices[p] = lo + points[p] * stride;
   return { plan, indices };
+}
+
+/**
+ * KH-Compress(g) on all keys: the coreset positions of every slice as JS data (no tensors kept).
+ *
+ * @example const { indices, plan } = coresetPositions(k, v, { g: 2, delta: 0.5, seed: 0 }); // [b·h, plan.nOut]
+ */
+export function coresetPositions(k: Tensor4D, v: Tensor4D, options: CoresetOptions, timings?: CoresetTimings): CoresetPositions {
+  const [b, h, nk, dk] = k.shape;
+  const plan = compressPlan(nk, options.g, options.delta);
+  // without halving only positions are needed: skip pulling k and v
+  if (plan.rounds.length === 0) return { plan, indices: stridePositions(b * h, 0, plan) };
+  return coresetOfRange(keyValueData(k, v), 0, nk, { ...options, scale: options.scale ?? 1 / Math.sqrt(dk) }, timings);
 }
 
 /**

@@ -3,6 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createSeededRandom } from '@swapformer/core';
 import { randomAttentionInputs } from '@swapformer/core/conformance';
 import { compressPlan, pairDifferenceGrams, selfBalancingWalk, thinformerCoreset, type ThinnedPairs } from '../src';
+import { PARITY_CASES } from './fixtures/parityCases';
+import referenceParity from './fixtures/referenceParity.json';
 
 describe('compressPlan', () => {
   describe('having the spec examples', () => {
@@ -137,6 +139,18 @@ describe('thinformerCoreset', () => {
         tf.dispose([k, v]);
       });
     }
+  });
+
+  describe('having the reference algorithm', () => {
+    PARITY_CASES.forEach((c, i) => {
+      it(`should pick the same positions as a NumPy transcription of the reference khcompress given the same draws (${c.label})`, () => {
+        const { k, v } = randomAttentionInputs({ batch: c.batch, heads: c.heads, nq: 1, nk: c.nk, dk: c.d }, c.inputSeed, c.qkScale);
+        const coreset = thinformerCoreset(k, v, { g: c.g, delta: 0.5, seed: c.seed });
+        expect(referenceParity.cases[i].label).to.equal(c.label);
+        expect(Array.from(coreset.dataSync())).to.deep.equal(referenceParity.cases[i].indices);
+        tf.dispose([k, v, coreset]);
+      });
+    });
   });
 
   describe('having seeds', () => {
