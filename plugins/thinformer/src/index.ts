@@ -1,14 +1,16 @@
-import { CORE_API_VERSION, SwapformerError, deriveSeed, type AttentionPlugin } from '@swapformer/core';
+import { CORE_API_VERSION, deriveSeed, type AttentionPlugin } from '@swapformer/core';
+import { causalThinformerAttention } from './causalThinformer';
 import { thinformerAttention } from './thinformer';
 
 const { version } = require('../package.json') as { version: string };
 
-/** Options of the `thinformer` operator (see `thinformerOptionsSchema`). */
-export interface ThinformerOptions {
+/** Options of the `thinformer` operator (see `thinformerOptionsSchema`); a type alias so it is a Record. */
+export type ThinformerOptions = {
   readonly g: number;
   readonly delta: number;
   readonly seed: number;
-}
+  readonly exactBlock: number;
+};
 
 /** JSON Schema of the `thinformer` operator's options. */
 export const thinformerOptionsSchema = {
@@ -29,6 +31,13 @@ export const thinformerOptionsSchema = {
       maximum: 1,
       default: 0.5,
     },
+    exactBlock: {
+      description: 'Causal calls only: the key range is halved recursively down to blocks of at most this many keys, which use exact causal attention; queries see each earlier half through its Thinformer coreset. nk ≤ exactBlock is exact causal attention.',
+      type: 'integer',
+      minimum: 2,
+      maximum: 1048576,
+      default: 1024,
+    },
     seed: {
       description: 'Base seed of the walk thresholds and symmetrisation coins; per-layer and per-call seeds derive from it (ctx.seed overrides it).',
       type: 'integer',
@@ -41,7 +50,8 @@ export const thinformerOptionsSchema = {
 
 /**
  * Thinformer: KH-Compress(g) coreset of key–value pairs with the attention kernel, then exact
- * softmax attention of every query against the coreset. Non-causal, as in the paper.
+ * softmax attention of every query against the coreset (the paper's non-causal Algorithm 1).
+ * Causal calls use the recursive block split with coresets for the earlier halves.
  *
  * @example registry.register(thinformerPlugin); registry.resolve({ name: 'thinformer', options: { g: 2 } });
  */
@@ -50,12 +60,12 @@ export const thinformerPlugin: AttentionPlugin<ThinformerOptions> = {
     name: 'thinformer',
     version,
     apiVersion: CORE_API_VERSION,
-    description: 'Thinformer: kernel-thinning (KH-Compress) coreset of 2^g·sqrt(n) key–value pairs, then softmax attention against it.',
+    description: 'Thinformer: kernel-thinning (KH-Compress) coreset of 2^g·sqrt(n) key–value pairs, then softmax attention against it; causal calls by recursive block split.',
     reference: 'Carrell, Gong, Shetty, Dwivedi, Mackey, "Low-Rank Thinning", ICML 2025 (arXiv:2502.12063); microsoft/thinformer',
   },
   optionsSchema: thinformerOptionsSchema,
   capabilities: {
-    causal: 'none',
+    causal: 'native',
     keyPaddingMask: false,
     decoding: 'none',
     trainableParameters: false,
@@ -70,15 +80,9 @@ export const thinformerPlugin: AttentionPlugin<ThinformerOptions> = {
     return {
       name: 'thinformer',
       forward(q, k, v, ctx) {
-        if (ctx.causal) {
-          throw new SwapformerError(
-            'missing-capability',
-            '[plugin:thinformer]: a causal forward was requested, but Thinformer is non-causal (the coreset is shared by all queries, so it contains future keys).\n  Use a causal operator such as "exact" for autoregressive layers.',
-            { plugin: 'thinformer', layer: ctx.layerIndex },
-          );
-        }
         const seed = deriveSeed(ctx.seed ?? options.seed, 'layer', ctx.layerIndex ?? geometry.layerIndex ?? 0, 'call', ctx.callIndex ?? 0);
-        return thinformerAttention(q, k, v, { g: options.g, delta: options.delta, seed, scale: ctx.scale });
+        const coreset = { g: options.g, delta: options.delta, seed, scale: ctx.scale };
+        return ctx.causal ? causalThinformerAttention(q, k, v, { ...coreset, exactBlock: options.exactBlock }) : thinformerAttention(q, k, v, coreset);
       },
       parameters: () => [],
       dispose: () => undefined,
@@ -87,9 +91,11 @@ export const thinformerPlugin: AttentionPlugin<ThinformerOptions> = {
 };
 
 export { thinformerAttention } from './thinformer';
+export { causalThinformerAttention } from './causalThinformer';
+export type { CausalThinformerOptions } from './causalThinformer';
 export type { ThinformerAttentionOptions } from './thinformer';
-export { thinformerCoreset, coresetPositions } from './thinformerCoreset';
-export type { CoresetOptions, CoresetPositions, CoresetTimings } from './thinformerCoreset';
+export { thinformerCoreset, coresetPositions, coresetOfRange, keyValueData } from './thinformerCoreset';
+export type { CoresetOptions, CoresetPositions, CoresetTimings, KeyValueData } from './thinformerCoreset';
 export { compressPlan } from './compressPlan';
 export type { CompressPlan, HalvingRound } from './compressPlan';
 export { selfBalancingWalk } from './selfBalancingWalk';

@@ -8,7 +8,7 @@
  *
  * Shapes: q [b, h, nq, dk], k [b, h, nk, dk], v [b, h, nk, dv] → [b, h, nq, dv].
  * Time O(4^g · n · log n · (dk + dv)) for the coreset plus O(nq · 2^g·sqrt(n) · (dk + dv)) for
- * the attention, with n = 4^floor(log4 nk); non-causal (the causal form is in causalThinformer.ts).
+ * the attention, with n = 4^floor(log4 nk). Non-causal, as in the paper (causal: causalThinformer.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
@@ -23,7 +23,7 @@ export type ThinformerAttentionOptions = CoresetOptions;
  * Rows `indices` ([b·h, m] positions into the key axis) of every slice of `data` ([b·h, nk, d],
  * row-major) → [b, h, m, d]. Gathered in JS: tf.gather and tf.slice copy their whole source on wasm.
  */
-export function gatherRows(data: Float32Array, shape: readonly [number, number, number, number], indices: Int32Array, m: number): Tensor4D {
+function gatherRows(data: Float32Array, shape: readonly [number, number, number, number], indices: Int32Array, m: number): Tensor4D {
   const [b, h, nk, d] = shape;
   const out = new Float32Array(b * h * m * d);
   for (let s = 0; s < b * h; s++) {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { createSeededRandom, createSwapformerContainer, createMemoryLogger, denseSoftmaxAttention, instantiateOperator, resolveOperatorServices, SwapformerError } from '@swapformer/core';
+import { createSeededRandom, createSwapformerContainer, createMemoryLogger, denseSoftmaxAttention, instantiateOperator, resolveOperatorServices } from '@swapformer/core';
 import { describeOperatorConformance, maxAbsDiff, randomAttentionInputs } from '@swapformer/core/conformance';
 import { compressPlan, thinformerAttention, thinformerPlugin } from '../src';
 
@@ -14,12 +14,16 @@ describeOperatorConformance(thinformerPlugin, {
     { label: 'halving 1×2×64×64, g 1 (16 of 64 keys)', shape: { batch: 1, heads: 2, nq: 64, nk: 64, dk: 8 }, options: { g: 1 }, maxRelativeError: 4 },
     { label: 'cross 1×1×5×70 (stride-thinned to 64), dv 4', shape: { batch: 1, heads: 1, nq: 5, nk: 70, dk: 8, dv: 4 }, options: { g: 1 }, maxRelativeError: 4 },
     { label: 'halving 2×1×40×256, g 2 (64 of 256 keys)', shape: { batch: 2, heads: 1, nq: 40, nk: 256, dk: 16 }, maxRelativeError: 3 },
+    { label: 'causal, nk ≤ exactBlock is exact', shape: { batch: 2, heads: 2, nq: 20, nk: 20, dk: 8 }, causal: true, maxRelativeError: 1e-5 },
+    { label: 'causal 1×2×64×64, exactBlock 16, g 1', shape: { batch: 1, heads: 2, nq: 64, nk: 64, dk: 8 }, options: { g: 1, exactBlock: 16 }, causal: true, maxRelativeError: 1.5 },
+    { label: 'causal kv-cache layout 1×2×24×64, exactBlock 16, g 1', shape: { batch: 1, heads: 2, nq: 24, nk: 64, dk: 8 }, options: { g: 1, exactBlock: 16 }, causal: true, maxRelativeError: 2 },
   ],
   invalidOptions: [
     { options: { g: -1 }, messageIncludes: '/options/g' },
     { options: { g: 1.5 }, messageIncludes: '/options/g' },
     { options: { delta: 0 }, messageIncludes: '/options/delta' },
     { options: { seed: 'a' }, messageIncludes: '/options/seed' },
+    { options: { exactBlock: 1 }, messageIncludes: '/options/exactBlock' },
   ],
 });
 
@@ -133,17 +137,12 @@ describe('thinformerPlugin', () => {
   };
 
   describe('having a causal request', () => {
-    it('should refuse it with a missing-capability error that says why', () => {
+    it('should run the causal extension and match exact causal attention when nk ≤ exactBlock', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 64, nk: 64, dk: 8 }, 31);
-      let caught: unknown;
-      try {
-        create().forward(q, k, v, { causal: true });
-      } catch (error) {
-        caught = error;
-      }
-      expect(SwapformerError.is(caught) && caught.kind).to.equal('missing-capability');
-      expect((caught as Error).message).to.contain('non-causal');
-      tf.dispose([q, k, v]);
+      const out = create({ exactBlock: 64 }).forward(q, k, v, { causal: true });
+      const exact = denseSoftmaxAttention(q, k, v, { causal: true });
+      expect(maxAbsDiff(out, exact)).to.equal(0);
+      tf.dispose([q, k, v, out, exact]);
     });
   });
 
