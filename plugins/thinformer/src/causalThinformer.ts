@@ -105,7 +105,10 @@ export function causalThinformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D,
   const nk = k.shape[2];
   const scale = options.scale ?? 1 / Math.sqrt(dk);
   if (nq > nk) {
-    throw new SwapformerError('invalid-input', `causal Thinformer needs nq ≤ nk (queries aligned to the end of the keys), got nq = ${nq}, nk = ${nk}.`);
+    throw new SwapformerError(
+      'invalid-input',
+      `causal Thinformer needs nq ≤ nk (queries aligned to the end of the keys), got nq = ${nq}, nk = ${nk}.\n  The first ${nq - nk} queries would see no key; use the exact operator for this call.`,
+    );
   }
   if (nk <= options.exactBlock) return softmaxAttention(q, k, v, { scale, causal: true });
   const offset = nk - nq;

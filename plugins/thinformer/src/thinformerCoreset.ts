@@ -63,7 +63,7 @@ export function keyValueData(k: Tensor4D, v: Tensor4D): KeyValueData {
   return { slices: b * h, nk, dk, dv: v.shape[3], keys: k.dataSync() as Float32Array, values: v.dataSync() as Float32Array };
 }
 
-/** Stride-thinned copies of keys [lo, lo + nk) (scaled by sqrt(scale)) and values, plus c and β per slice. */
+/** Stride-thinned copies of keys lo, lo + stride, … (scaled by sqrt(scale)) and values, plus c and β per slice. */
 function thinPairs(data: KeyValueData, lo: number, plan: CompressPlan, scale: number): ThinnedPairs {
   const { slices, dk, dv } = data;
   const { n, stride } = plan;
