@@ -15,7 +15,8 @@
  *
  * Shapes: s slices (b·h), n thinned points per slice, m points entering the round, S bucket
  * size, M = S/2 pairs. keys [s, n, dk] (already scaled by sqrt(scale)), values [s, n, dv],
- * points [s, m] (positions into n) → G [s · m/S, M, M] (upper triangle j ≥ i filled).
+ * points [s, m] (positions into n) → G [s' · m/S, M, M] for a range of s' slices (upper triangle
+ * j ≥ i filled).
  * Time O(s · m · S · (dk + dv)); memory O(S²) at a time besides the returned G.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -69,22 +70,23 @@ function bucketKernel(pairs: ThinnedPairs, slice: number, points: Int32Array, fi
 }
 
 /**
- * Pair-difference Gram matrices of every bucket of every slice for one halving round.
+ * Pair-difference Gram matrices of every bucket of slices [sliceFrom, sliceTo) for one halving
+ * round, as [slices, buckets, M, M].
  *
  * @example
  * // one slice whose 8 thinned points enter a round with buckets of S = 4 (M = 2 pairs each)
  * const gram = pairDifferenceGrams(pairs, new Int32Array([0, 1, 2, 3, 4, 5, 6, 7]), 8, 4);
  * // gram: [2 buckets, 2, 2]; entries (0, 0), (0, 1), (1, 1) of each bucket are filled
  */
-export function pairDifferenceGrams(pairs: ThinnedPairs, points: Int32Array, m: number, bucketSize: number): Float32Array {
+export function pairDifferenceGrams(pairs: ThinnedPairs, points: Int32Array, m: number, bucketSize: number, sliceFrom = 0, sliceTo = pairs.slices): Float32Array {
   const S = bucketSize;
   const M = S / 2;
   const buckets = m / S;
-  const gram = new Float32Array(pairs.slices * buckets * M * M);
-  for (let slice = 0; slice < pairs.slices; slice++) {
+  const gram = new Float32Array((sliceTo - sliceFrom) * buckets * M * M);
+  for (let slice = sliceFrom; slice < sliceTo; slice++) {
     for (let t = 0; t < buckets; t++) {
       const kappa = bucketKernel(pairs, slice, points, slice * m + t * S, S);
-      const gBase = (slice * buckets + t) * M * M;
+      const gBase = ((slice - sliceFrom) * buckets + t) * M * M;
       for (let i = 0; i < M; i++) {
         const even = 2 * i * S;
         const odd = even + S;

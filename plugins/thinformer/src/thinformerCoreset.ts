@@ -11,7 +11,7 @@
  *
  * Shapes: k [b, h, nk, dk], v [b, h, nk, dv] → indices [b, h, nOut] (int32, increasing).
  * Time O(4^g · n · log n · (dk + dv)) for the kernels, O(4^g · n · log n) scalar walk updates;
- * memory O(n · 4^(g+1)) per (b, h) slice.
+ * memory O(n · 4^(g+1)) per (b, h) slice for G, processed in slice groups of at most 16 MiB.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
@@ -19,6 +19,9 @@ import { createSeededRandom, deriveSeed } from '@swapformer/core';
 import { compressPlan, type CompressPlan } from './compressPlan';
 import { pairDifferenceGrams, type ThinnedPairs } from './pairDifferenceGrams';
 import { selfBalancingWalk } from './selfBalancingWalk';
+
+/** Default of `CoresetOptions.gramBudget`: 4 Mi floats (16 MiB). */
+const GRAM_BUDGET = 1 << 22;
 
 /** Options of KH-Compress(g). */
 export interface CoresetOptions {
@@ -30,6 +33,8 @@ export interface CoresetOptions {
   readonly seed: number;
   /** Logit scale s (default 1/sqrt(dk)); the kernel uses k̃ = sqrt(s)·k. */
   readonly scale?: number;
+  /** Most G entries held at once: slices are halved in groups below it (at least one slice). Results do not depend on it. */
+  readonly gramBudget?: number;
 }
 
 /** Wall-clock split of one coreset computation, in milliseconds (for benchmarks). */
@@ -124,21 +129,27 @@ export function coresetOfRange(data: KeyValueData, lo: number, hi: number, optio
   plan.rounds.forEach((round, r) => {
     const { points: m, bucketSize: S, threshold } = round;
     const M = S / 2;
-    const buckets = slices * round.buckets;
-    const gram = pairDifferenceGrams(pairs, points, m, S);
-    if (timings) timings.kernelMs += performance.now() - started;
-    started = performance.now();
     const rng = createSeededRandom(deriveSeed(options.seed, 'halve', r));
-    const uniforms = rng.fillUniform(new Float32Array(buckets * M), -threshold, threshold);
+    const uniforms = rng.fillUniform(new Float32Array(slices * round.buckets * M), -threshold, threshold);
     // one symmetrisation coin per halving call, shared by all slices and buckets (as the reference)
     const flip = rng.uniform() < 0.5;
-    const swaps = selfBalancingWalk(gram, buckets, M, uniforms, flip);
-    // bucket t of a slice occupies points [t·S, (t+1)·S) and leaves its survivors at [t·M, (t+1)·M)
-    const next = new Int32Array(buckets * M);
-    for (let p = 0; p < next.length; p++) next[p] = points[2 * p + swaps[p]];
+    const next = new Int32Array((slices * m) / 2);
+    // slices go through in groups so G stays within the budget; the draws above are indexed globally
+    const group = Math.max(1, Math.floor((options.gramBudget ?? GRAM_BUDGET) / (round.buckets * M * M)));
+    for (let from = 0; from < slices; from += group) {
+      const to = Math.min(slices, from + group);
+      const gram = pairDifferenceGrams(pairs, points, m, S, from, to);
+      if (timings) timings.kernelMs += performance.now() - started;
+      started = performance.now();
+      const buckets = (to - from) * round.buckets;
+      const swaps = selfBalancingWalk(gram, buckets, M, uniforms.subarray(from * round.buckets * M, to * round.buckets * M), flip);
+      // bucket t of a slice holds points [t·S, (t+1)·S) and leaves its survivors at [t·M, (t+1)·M)
+      const first = (from * m) / 2;
+      for (let p = 0; p < swaps.length; p++) next[first + p] = points[2 * (first + p) + swaps[p]];
+      if (timings) timings.walkMs += performance.now() - started;
+      started = performance.now();
+    }
     points = next;
-    if (timings) timings.walkMs += performance.now() - started;
-    started = performance.now();
   });
   const indices = new Int32Array(slices * nOut);
   for (let p = 0; p < indices.length; p++) indices[p] = lo + points[p] * stride;

@@ -153,6 +153,20 @@ describe('thinformerCoreset', () => {
     });
   });
 
+  describe('having a small G budget', () => {
+    it('should give the same coreset when slices are halved one group at a time', () => {
+      const { k, v } = randomAttentionInputs({ batch: 2, heads: 3, nq: 1, nk: 1024, dk: 8 }, 9, 0.7);
+      const [whole, grouped] = [undefined, 1].map((gramBudget) => {
+        const coreset = thinformerCoreset(k, v, { ...options, gramBudget });
+        const data = Array.from(coreset.dataSync());
+        coreset.dispose();
+        return data;
+      });
+      expect(grouped).to.deep.equal(whole);
+      tf.dispose([k, v]);
+    });
+  });
+
   describe('having seeds', () => {
     it('should give the same coreset for the same seed and a different one for another seed', () => {
       const { k, v } = randomAttentionInputs({ batch: 1, heads: 3, nq: 1, nk: 1024, dk: 8 }, 8, 0.7);
