@@ -4,12 +4,12 @@ import { kdeformerAttention } from './kdeformer';
 const { version } = require('../package.json') as { version: string };
 
 /** Options of the `kdeformer` operator (see `kdeformerOptionsSchema`). */
-export interface KdeformerOptions {
+export type KdeformerOptions = {
   readonly b: number;
   readonly m: number;
   readonly r: number;
   readonly seed: number;
-}
+};
 
 /** JSON Schema of the `kdeformer` operator's options; defaults are the T2T-ViT layer-1 settings (m 64, b 32, r 7). */
 export const kdeformerOptionsSchema = {

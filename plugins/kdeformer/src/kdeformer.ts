@@ -101,7 +101,7 @@ function sliceSums(inputs: Inputs, bi: number, hi: number, options: KdeformerAtt
   if (nb === 0) return { layout, block: new Float32Array(0), residual: null, shift: new Float32Array(0) };
 
   // Sorted, padded copies: queries pre-multiplied by s, keys transposed per block for plain
-  // batched products, and Vaug (plus its transpose for the Gram) with the ones column.
+  // batched products, and Vaug with the ones column.
   const qBlocks = new Float32Array(rows * dk); // [nb, qb, dk]
   for (let p = 0; p < rows; p++) {
     const i = layout.querySlots[p];
@@ -111,7 +111,6 @@ function sliceSums(inputs: Inputs, bi: number, hi: number, options: KdeformerAtt
   const slots = nb * bk;
   const kBlocksT = new Float32Array(nb * dk * bk); // [nb, dk, bk]
   const vBlocks = new Float32Array(slots * dv1); // [nb, bk, dv1]
-  const vAugT = new Float32Array(dv1 * slots); // [dv1, nb·bk]
   const augNorms = new Float64Array(nv); // ‖vaug‖ in rank (= slot) order
   for (let u = 0; u < nv; u++) {
     const j = layout.keySlots[u];
@@ -122,11 +121,9 @@ function sliceSums(inputs: Inputs, bi: number, hi: number, options: KdeformerAtt
     for (let c = 0; c < dv; c++) {
       const value = inputs.v[vOff + j * dv + c];
       vBlocks[u * dv1 + c] = value;
-      vAugT[c * slots + u] = value;
       sq += value * value;
     }
     vBlocks[u * dv1 + dv] = 1;
-    vAugT[dv * slots + u] = 1;
     augNorms[u] = Math.sqrt(sq);
   }
 
@@ -146,7 +143,8 @@ function sliceSums(inputs: Inputs, bi: number, hi: number, options: KdeformerAtt
     let sampledValues: Tensor2D | null = null;
     const m = options.samples;
     if (m > 0) {
-      const gram = tf.matMul(tf.tensor2d(vAugT, [dv1, slots]), tf.reshape(v3, [slots, dv1])).dataSync(); // [dv1, dv1]
+      const vAug = tf.reshape(v3, [slots, dv1]); // padding rows are 0
+      const gram = tf.matMul(tf.transpose(vAug), vAug).dataSync(); // [dv1, dv1]; transposeA would take the slow batched kernel
       const sigma2 = topEigenvalue(Float64Array.from(gram), dv1, createSeededRandom(deriveSeed(options.seed, 'power', bi, hi)));
       const p = samplingProbabilities(augNorms, sigma2);
       const drawn = drawWithReplacement(p, m, createSeededRandom(deriveSeed(options.sampleSeed ?? options.seed, 'samples', bi, hi)));

@@ -4,13 +4,13 @@ import { levAttention } from './levattention';
 const { version } = require('../package.json') as { version: string };
 
 /** Options of the `levattention` operator (see `levattentionOptionsSchema`). */
-export interface LevattentionOptions {
+export type LevattentionOptions = {
   readonly k: number;
   readonly selection: 'top-k' | 'threshold';
   readonly epsilon: number;
   readonly keepFirst: boolean;
   readonly ridge: number;
-}
+};
 
 /** JSON Schema of the `levattention` operator's options. */
 export const levattentionOptionsSchema = {
