@@ -1,13 +1,18 @@
 /**
  * Angular (sign-of-projection) LSH with Gray-code bucket ids, and the stable bucket sort that
- * puts similar rows next to each other — step 2–3 of KDEformer's practical algorithm.
+ * puts similar rows next to each other — steps 2–3 of KDEformer's practical algorithm
+ * (Zandieh et al., ICML 2023, https://arxiv.org/abs/2302.02451).
  *
  * Pure JS on row-major Float32Array slices: hashing is O(n·dk·r) and the counting sort O(n + 2^r),
  * both small next to the block products, and doing them here keeps them backend-independent.
  */
 import type { SeededRandom } from '@swapformer/core';
 
-/** The reflected binary Gray code of `i`: the i-th entry of the sequence 0, 1, 3, 2, 6, 7, 5, 4, … */
+/**
+ * The reflected binary Gray code of `i`: the i-th entry of the sequence 0, 1, 3, 2, 6, 7, 5, 4, …
+ *
+ * @example grayCode(5) // 7
+ */
 export function grayCode(i: number): number {
   return (i ^ (i >>> 1)) >>> 0;
 }

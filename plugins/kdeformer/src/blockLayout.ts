@@ -1,5 +1,6 @@
 /**
- * Where each sorted key and query lands in KDEformer's block-diagonal part, for one (b, h) slice.
+ * Where each sorted key and query lands in KDEformer's block-diagonal part (step 4 of the
+ * practical algorithm, https://arxiv.org/abs/2302.02451), for one (b, h) slice. O(nk + nq).
  *
  * Keys: the `nv` visible keys in bucket order fill `nb = ceil(nv / bk)` blocks of `bk` slots;
  * only the last block can be short, and its empty slots are padding (index −1) that the caller

@@ -1,6 +1,7 @@
 /**
  * The importance-sampling distribution of KDEformer's residual (step 5 of the practical
- * algorithm) and the draws from it. Pure JS in float64; the inputs are O(nk + dv²).
+ * algorithm, https://arxiv.org/abs/2302.02451) and the draws from it. Pure JS in float64:
+ * O(iterations·dv²) for σ², O(nk + m·log nk) for the draws.
  *
  *   σ² = λ_max(Vaugᵀ Vaug)                      (power iteration on the (dv+1)×(dv+1) Gram)
  *   P_j ∝ ‖vaug_j‖ / σ² + 1 / nv                (unsquared norm, as the reference computes it)
@@ -45,7 +46,7 @@ export function topEigenvalue(gram: Float64Array, dim: number, rng: SeededRandom
  * `augNorms[i]` is ‖vaug‖ of the i-th visible key; σ² = 0 (all-zero values cannot happen with
  * the ones column, but guard anyway) falls back to the uniform distribution.
  *
- * @example samplingProbabilities(Float64Array.of(1, 3), 10) // [0.4583…, 0.5416…]
+ * @example samplingProbabilities(Float64Array.of(1, 3), 10) // [0.4285…, 0.5714…]
  */
 export function samplingProbabilities(augNorms: Float64Array, sigma2: number): Float64Array {
   const nv = augNorms.length;

@@ -146,7 +146,11 @@ export interface SliceScores {
   readonly visible: Uint8Array[] | null;
 }
 
-/** Batch leverage scores of every slice; `mask` `[b, nk]` hides keys (they neither count in G nor score). */
+/**
+ * Batch leverage scores of every slice; `mask` `[b, nk]` hides keys (they neither count in G nor score).
+ *
+ * @example const { scores } = sliceLeverageScores(k, 1e-6); // scores[bi·h + hi][j]
+ */
 export function sliceLeverageScores(k: Tensor4D, ridge: number, mask?: Tensor2D): SliceScores {
   const [b, h, nk, dk] = k.shape;
   const kd = k.dataSync();
