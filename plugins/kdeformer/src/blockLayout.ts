@@ -5,8 +5,8 @@
  * Keys: the `nv` visible keys in bucket order fill `nb = ceil(nv / bk)` blocks of `bk` slots;
  * only the last block can be short, and its empty slots are padding (index −1) that the caller
  * masks out. Queries: block t takes the queries whose sorted rank falls in the same fraction of
- * the sorted order as key block t, i.e. ranks `[⌊t·bk·nq/nv⌋, ⌊(t+1)·bk·nq/nv⌋)`, padded to the
- * largest block. For nq = nv this is exactly the key split; for nq = nk divisible by b it is the
+ * the sorted order as key block t, i.e. ranks `[⌈t·bk·nq/nv⌉, ⌈(t+1)·bk·nq/nv⌉)` (query rank ρ sits at
+ * key position ρ·nv/nq), padded to the largest block. For nq = nv this is exactly the key split; for nq = nk divisible by b it is the
  * reference's `nq / nb` queries per block.
  *
  * Padding is per slice: the reference reshapes the flattened batch×head axis into blocks, so
@@ -53,7 +53,7 @@ export function blockLayout(sortedKeys: Int32Array, nk: number, sortedQueries: I
   }
   // First query rank of each block; block t covers [first[t], first[t + 1]).
   const first = new Int32Array(nb + 1);
-  for (let t = 0; t <= nb; t++) first[t] = Math.min(nq, Math.floor((t * bk * nq) / nv));
+  for (let t = 0; t <= nb; t++) first[t] = Math.min(nq, Math.ceil((t * bk * nq) / nv));
   first[nb] = nq;
   let qb = 1;
   for (let t = 0; t < nb; t++) qb = Math.max(qb, first[t + 1] - first[t]);

@@ -216,6 +216,15 @@ describe('blockLayout', () => {
     expect(Array.from(layout.keySlots.subarray(48))).to.deep.equal([1, 0, ...Array(14).fill(-1)]);
     expect(Array.from(layout.querySlots)).to.deep.equal(Array.from(layout.keySlots));
   });
+
+  it('should put query rank ρ in the key block holding position ρ·nv/nq', () => {
+    const keys = Int32Array.from({ length: 64 }, (_, j) => j);
+    const queries = Int32Array.from({ length: 5 }, (_, i) => i);
+    const layout = blockLayout(keys, 64, queries, 16); // positions 0, 12.8, 25.6, 38.4, 51.2
+    expect(layout.queriesPerBlock).to.equal(2);
+    expect(Array.from(layout.querySlotOf).map((slot) => Math.floor(slot / 2))).to.deep.equal([0, 0, 1, 2, 3]);
+    expect(Array.from(blockLayout(keys, 64, Int32Array.of(0), 16).querySlotOf)).to.deep.equal([0]);
+  });
 });
 
 describe('kdeformerPlugin', () => {
