@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients'; // tfjs-core's Node entry registers no gradients; tsx can load this ESM module
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { createSeededRandom, deriveSeed } from '@swapformer/core';
+import { createSeededRandom, deriveSeed, denseSoftmaxAttention } from '@swapformer/core';
 import { describeOperatorConformance, expectTensorsClose, maxAbsDiff, randomAttentionInputs, referenceAttention, relativeError, toFloat64 } from '@swapformer/core/conformance';
 import { blockLayout, bucketIds, drawHyperplanes, grayCode, kdeformerAttention, kdeformerParts, kdeformerPlugin, sortByBucket, type KdeformerAttentionOptions } from '../src';
 
@@ -174,6 +175,46 @@ describe('kdeformerAttention', () => {
       expect(Array.from(out.dataSync()).every(Number.isFinite)).to.equal(true);
       expectTensorsClose(out, referenceAttention(toFloat64(q), toFloat64(k), toFloat64(v)), { atol: 1e-4 });
       tf.dispose([q, k, v, out]);
+    });
+  });
+
+  describe('having a gradient tape recording', () => {
+    const lossOf = (attend: (q: Tensor4D, k: Tensor4D, v: Tensor4D) => Tensor4D, weights: Tensor4D) =>
+      (...[q, k, v]: tf.Tensor[]) => tf.sum(tf.mul(attend(q as Tensor4D, k as Tensor4D, v as Tensor4D), weights));
+
+    it('should give the same output as without a tape (n mod b ≠ 0, masked keys, m > 0)', () => {
+      const { q, k, v } = randomAttentionInputs({ batch: 2, heads: 2, nq: 37, nk: 37, dk: 8, dv: 4 }, 30, 1.5);
+      const mask = tf.tensor2d([Array(37).fill(1), Array.from({ length: 37 }, (_, j) => (j % 5 === 0 ? 0 : 1))]);
+      const options = { ...optionsFixture, blockSize: 8, samples: 12, projections: 3, mask };
+      const plain = kdeformerAttention(q, k, v, options);
+      let taped: Tensor4D | undefined;
+      const grads = tf.grads((a: tf.Tensor) => {
+        taped = tf.keep(kdeformerAttention(a as Tensor4D, k, v, options));
+        return tf.sum(taped);
+      })([q]);
+      expect(maxAbsDiff(taped!, plain)).to.be.below(1e-5);
+      tf.dispose([q, k, v, mask, plain, taped!, ...grads]);
+    });
+
+    it('should pass the gradients of exact attention to q, k and v for one block and m = 0', () => {
+      const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 12, nk: 12, dk: 4 }, 31, 1.5);
+      const weights = tf.randomNormal([1, 2, 12, 4], 0, 1, 'float32', 5) as Tensor4D;
+      const kde = tf.grads(lossOf((a, b, c) => kdeformerAttention(a, b, c, { ...optionsFixture, blockSize: 64, samples: 0 }), weights))([q, k, v]);
+      const exact = tf.grads(lossOf((a, b, c) => denseSoftmaxAttention(a, b, c), weights))([q, k, v]);
+      kde.forEach((g, i) => expectTensorsClose(g, exact[i], { atol: 1e-4 }));
+      tf.dispose([q, k, v, weights, ...kde, ...exact]);
+    });
+
+    it('should give finite, non-zero gradients through the blocks and the sampled residual', () => {
+      const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: 40, nk: 40, dk: 4 }, 32, 1);
+      const weights = tf.randomNormal([1, 1, 40, 4], 0, 1, 'float32', 6) as Tensor4D;
+      const grads = tf.grads(lossOf((a, b, c) => kdeformerAttention(a, b, c, { ...optionsFixture, blockSize: 8, samples: 16, projections: 3 }), weights))([q, k, v]);
+      for (const g of grads) {
+        const values = Array.from(g.dataSync());
+        expect(values.every(Number.isFinite)).to.equal(true);
+        expect(Math.max(...values.map(Math.abs))).to.be.above(1e-3);
+      }
+      tf.dispose([q, k, v, weights, ...grads]);
     });
   });
 

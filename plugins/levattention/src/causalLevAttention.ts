@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { MASKED_LOGIT } from '@swapformer/core';
+import { gatherRows, MASKED_LOGIT } from '@swapformer/core';
 import { causalSelection, type CausalSelection, type SelectionRule } from './keySelection';
 import { onlineLeverageScores } from './onlineLeverageScores';
 
@@ -66,13 +66,15 @@ export function causalLevAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, option
     }
   }
   return tf.tidy(() => {
-    const qs = tf.unstack(tf.reshape(tf.mul(q, scale), [b * h, nq, dk])) as Tensor2D[];
-    const kFlat = tf.reshape(k, [b * h * nk, dk]);
-    const vFlat = tf.reshape(v, [b * h * nk, dv]);
+    // Flat row gathers and slices rather than tf.gather/tf.unstack: both of their gradients fail
+    // on wasm or for a single slice, and training uses this path.
+    const qFlat = tf.reshape(tf.mul(q, scale), [b * h * nq, dk]) as Tensor2D;
+    const kFlat = tf.reshape(k, [b * h * nk, dk]) as Tensor2D;
+    const vFlat = tf.reshape(v, [b * h * nk, dv]) as Tensor2D;
     const outs = selections.map((sel, s) => {
       if (sel.keys.length === 0) return tf.zeros([nq, dv]) as Tensor2D;
-      const index = tf.tensor1d(sel.keys.map((j) => s * nk + j), 'int32');
-      return sliceOutput(qs[s], tf.gather(kFlat, index) as Tensor2D, tf.gather(vFlat, index) as Tensor2D, sel, nk - nq);
+      const index = sel.keys.map((j) => s * nk + j);
+      return sliceOutput(tf.slice(qFlat, [s * nq, 0], [nq, dk]), gatherRows(kFlat, index), gatherRows(vFlat, index), sel, nk - nq);
     });
     return tf.reshape(tf.stack(outs), [b, h, nq, dv]) as Tensor4D;
   });

@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { denseSoftmaxAttention } from '@swapformer/core';
+import { denseSoftmaxAttention, gatherRows } from '@swapformer/core';
 import { causalLevAttention } from './causalLevAttention';
 import { selectKeys, type SelectionRule } from './keySelection';
 import { sliceLeverageScores } from './leverageScores';
@@ -55,22 +55,21 @@ export function levAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: Lev
   const slices = b * h;
   const kept = levAttentionSelection(k, options);
   // Every slice gathers `width` keys; slices that keep fewer (threshold rule, padding masks)
-  // repeat one of their keys and hide the copies through the softmax mask.
+  // fill the rest with zero rows that the softmax mask hides.
   const width = Math.max(1, ...kept.map((u) => u.length));
-  const index = new Int32Array(slices * width);
+  const index = new Int32Array(slices * width).fill(-1);
   const keep = new Float32Array(slices * width);
-  let padded = false;
   kept.forEach((u, s) => {
-    for (let t = 0; t < width; t++) {
-      index[s * width + t] = s * nk + (t < u.length ? u[t] : (u[0] ?? 0));
-      keep[s * width + t] = t < u.length ? 1 : 0;
-      padded ||= t >= u.length;
-    }
+    u.forEach((j, t) => {
+      index[s * width + t] = s * nk + j;
+      keep[s * width + t] = 1;
+    });
   });
+  const padded = kept.some((u) => u.length < width);
   return tf.tidy(() => {
-    const flatIndex = tf.tensor1d(index, 'int32');
-    const kU = tf.reshape(tf.gather(tf.reshape(k, [slices * nk, dk]), flatIndex), [slices, 1, width, dk]) as Tensor4D;
-    const vU = tf.reshape(tf.gather(tf.reshape(v, [slices * nk, dv]), flatIndex), [slices, 1, width, dv]) as Tensor4D;
+    // gatherRows keeps the gradient path to k and v on every backend.
+    const kU = tf.reshape(gatherRows(tf.reshape(k, [slices * nk, dk]), index), [slices, 1, width, dk]) as Tensor4D;
+    const vU = tf.reshape(gatherRows(tf.reshape(v, [slices * nk, dv]), index), [slices, 1, width, dv]) as Tensor4D;
     // (b, h) folded into the batch axis, so the core kernel's per-batch mask is a per-slice mask.
     const out = denseSoftmaxAttention(tf.reshape(q, [slices, 1, nq, dk]) as Tensor4D, kU, vU, {
       scale: options.scale,

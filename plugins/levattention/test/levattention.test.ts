@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients'; // tfjs-core's Node entry registers no gradients; tsx can load this ESM module
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { createSeededRandom } from '@swapformer/core';
+import { createSeededRandom, denseSoftmaxAttention } from '@swapformer/core';
 import { describeOperatorConformance, expectTensorsClose, maxAbsDiff, randomAttentionInputs, referenceAttention, relativeError, toFloat64 } from '@swapformer/core/conformance';
 import {
   causalSelection,
@@ -209,6 +210,38 @@ describe('levAttention', () => {
     const first = tf.slice(out, [0, 0, 0, 0], [1, -1, -1, -1]);
     expectTensorsClose(first, { shape: [1, 1, 6, 4], data: reference.data.subarray(0, 24) }, { atol: 1e-5 });
     tf.dispose([q, k, v, mask, out, first]);
+  });
+
+  describe('having a gradient tape recording', () => {
+    const lossOf = (attend: (q: Tensor4D, k: Tensor4D, v: Tensor4D) => Tensor4D, weights: Tensor4D) =>
+      (...[q, k, v]: tf.Tensor[]) => tf.sum(tf.mul(attend(q as Tensor4D, k as Tensor4D, v as Tensor4D), weights));
+
+    for (const causal of [false, true]) {
+      it(`should pass exact attention's gradients to q, k and v when every key is kept (causal ${causal}, one slice)`, () => {
+        const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: 10, nk: 10, dk: 4 }, 48, 1.5);
+        const weights = tf.randomNormal([1, 1, 10, 4], 0, 1, 'float32', 7) as Tensor4D;
+        const lev = tf.grads(lossOf((a, b, c) => levAttention(a, b, c, { ...ruleFixture, topK: 10, causal }), weights))([q, k, v]);
+        const exact = tf.grads(lossOf((a, b, c) => denseSoftmaxAttention(a, b, c, { causal }), weights))([q, k, v]);
+        lev.forEach((g, i) => expectTensorsClose(g, exact[i], { atol: 1e-4 }));
+        tf.dispose([q, k, v, weights, ...lev, ...exact]);
+      });
+    }
+
+    it('should give no gradient to keys and values that were not kept', () => {
+      const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 12, nk: 20, dk: 4 }, 49, 1.5);
+      const rule = { ...ruleFixture, topK: 5 };
+      const kept = levAttentionSelection(k, rule);
+      const [, gk, gv] = tf.grads((...[a, b, c]: tf.Tensor[]) => tf.sum(levAttention(a as Tensor4D, b as Tensor4D, c as Tensor4D, rule)))([q, k, v]);
+      const [gkData, gvData] = [gk.dataSync(), gv.dataSync()];
+      for (let s = 0; s < 2; s++) {
+        for (let j = 0; j < 20; j++) {
+          const rowNorm = (data: ArrayLike<number>) => Math.max(...Array.from({ length: 4 }, (_, c) => Math.abs(data[(s * 20 + j) * 4 + c])));
+          if (kept[s].includes(j)) expect(rowNorm(gvData), `head ${s} key ${j}`).to.be.above(0);
+          else expect(rowNorm(gkData) + rowNorm(gvData), `head ${s} key ${j}`).to.equal(0);
+        }
+      }
+      tf.dispose([q, k, v, gk, gv]);
+    });
   });
 
   describe('having causal: true', () => {
