@@ -56,3 +56,4 @@ export { validateAttentionInputs, assertFinite } from './validation/validateAtte
 export { softmaxAttention, denseSoftmaxAttention, chunkedSoftmaxAttention, DEFAULT_CHUNK_THRESHOLD } from './kernels/softmaxAttention';
 export type { SoftmaxAttentionOptions } from './kernels/softmaxAttention';
 export { MASKED_LOGIT } from './kernels/attentionBias';
+export { gatherRows } from './kernels/gatherRows';

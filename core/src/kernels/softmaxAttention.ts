@@ -31,13 +31,21 @@ interface Slices {
   readonly v: Tensor2D[]; // [nk, dv]
 }
 
+/**
+ * `[count, rows, cols]` → count `[rows, cols]` slices. A single slice is a reshape: tfjs's
+ * Unpack gradient passes a lone output's dy as a tensor, not a list, and its stack then throws.
+ */
+function unstackSlices(x: Tensor, count: number, rows: number, cols: number): Tensor2D[] {
+  return count === 1 ? [tf.reshape(x, [rows, cols])] : (tf.unstack(tf.reshape(x, [count, rows, cols])) as Tensor2D[]);
+}
+
 function toSlices(q: Tensor4D, k: Tensor4D, v: Tensor4D, scale: number): Slices {
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
   const dv = v.shape[3];
-  const qs = tf.unstack(tf.reshape(tf.mul(q, scale), [b * h, nq, dk])) as Tensor2D[];
-  const kT = tf.unstack(tf.reshape(tf.transpose(k, [0, 1, 3, 2]), [b * h, dk, nk])) as Tensor2D[];
-  const vs = tf.unstack(tf.reshape(v, [b * h, nk, dv])) as Tensor2D[];
+  const qs = unstackSlices(tf.mul(q, scale), b * h, nq, dk);
+  const kT = unstackSlices(tf.transpose(k, [0, 1, 3, 2]), b * h, dk, nk);
+  const vs = unstackSlices(v, b * h, nk, dv);
   return { q: qs, kT, v: vs };
 }
 
