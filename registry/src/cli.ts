@@ -6,6 +6,8 @@ import { registerCompareCommand } from './cli/commands/compareCommand';
 import { registerGenerateCommand } from './cli/commands/generateCommand';
 import { registerInferCommand } from './cli/commands/inferCommand';
 import { registerListCommand } from './cli/commands/listCommand';
+import { registerRunCommand } from './cli/commands/runCommand';
+import { registerTrainCommand } from './cli/commands/trainCommand';
 import { registerValidateCommand } from './cli/commands/validateCommand';
 
 const { version } = require('../package.json') as { version: string };
@@ -31,6 +33,8 @@ export function createProgram(): Command {
   registerCompareCommand(program, run);
   registerInferCommand(program, run);
   registerGenerateCommand(program, run);
+  registerTrainCommand(program, run);
+  registerRunCommand(program, run);
   return program;
 }
 

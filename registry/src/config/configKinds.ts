@@ -2,6 +2,8 @@ import type { OperatorRequirements } from '@swapformer/core';
 import { SCHEMA_IDS } from '@swapformer/schemas';
 import type { OperatorSelection } from '../registry/OperatorRegistry';
 import { attentionSelections, selectionForLayer, type AttentionSpec } from './attentionSelections';
+import { RUN_CONFIG_SCHEMA } from '../run/runConfig';
+import { TRAIN_CONFIG_SCHEMA } from '../train/trainConfig';
 
 /** A selection inside a config, where it is, and what the place requires of it. */
 export interface SelectionSite {
@@ -15,6 +17,8 @@ export interface ConfigKind {
   readonly name: string;
   readonly description: string;
   readonly schemaId: string;
+  /** The schema itself, for kinds whose schema is not one of @swapformer/schemas' built-ins. */
+  readonly schema?: object;
   matches(config: Record<string, unknown>): boolean;
   /** The operator selections it contains (their options are checked against the plugins). */
   selections(config: Record<string, unknown>): SelectionSite[];
@@ -38,6 +42,29 @@ const onlyKeys = (config: Record<string, unknown>, keys: readonly string[]) => O
  * (ViT/GPT) and run configs add their kinds here.
  */
 export const CONFIG_KINDS: ConfigKind[] = [
+  {
+    name: 'train',
+    description: 'training config: {"task": "fashion-mnist" | "sotu", "model": {...}, "attention"?: {...}, "optimizer"?: {...}, "schedule"?: {...}, "output": ...}',
+    schemaId: TRAIN_CONFIG_SCHEMA.$id,
+    schema: TRAIN_CONFIG_SCHEMA,
+    matches: (c) => 'task' in c,
+    selections: (c) => {
+      const requirements = c.task === 'sotu' ? { causal: true } : {};
+      const warm = (c.warmStart as { attention?: AttentionSpec } | undefined)?.attention;
+      return [
+        ...(c.attention ? attentionSelections(c.attention as AttentionSpec) : []),
+        ...(warm ? attentionSelections(warm, '/warmStart/attention') : []),
+      ].map((s) => ({ ...s, requirements }));
+    },
+  },
+  {
+    name: 'run',
+    description: 'main-job config: {"vit"?: {"checkpoint": ..., "swapLayers": ..., "operators": [...]}, "gpt"?: {...}, "seeds"?: [...]} (operators that are not installed become skipped rows)',
+    schemaId: RUN_CONFIG_SCHEMA.$id,
+    schema: RUN_CONFIG_SCHEMA,
+    matches: (c) => ('vit' in c || 'gpt' in c) && !('model' in c),
+    selections: () => [],
+  },
   {
     name: 'vit-model',
     description: 'ViT model: {"model": "vit", "imageSize": ..., "patchSize": ..., "hiddenSize": ..., "attention": {...}, "pixelStage"?: {...}}',

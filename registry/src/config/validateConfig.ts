@@ -28,7 +28,7 @@ export function validateConfig<T = Record<string, unknown>>(config: unknown, reg
       [`cannot tell what kind of config this is (top-level keys: ${Object.keys(config).join(', ') || 'none'}). Known kinds:`, ...kinds.map((k) => `  ${k.name}: ${k.description}`)].join('\n'),
     );
   }
-  const result = validateAgainst<Record<string, unknown>>(kind.schemaId, config);
+  const result = validateAgainst<Record<string, unknown>>(kind.schema ?? kind.schemaId, config);
   if (!result.valid) {
     throw new SwapformerError('invalid-config', `invalid ${kind.name} config:\n${formatIssues(result.issues)}`);
   }
