@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { reportCliError } from './cli/CliError';
 import type { CommandRunner } from './cli/CommandRunner';
+import { registerBenchCommand } from './cli/commands/benchCommand';
 import { registerCompareCommand } from './cli/commands/compareCommand';
 import { registerGenerateCommand } from './cli/commands/generateCommand';
 import { registerInferCommand } from './cli/commands/inferCommand';
@@ -31,6 +32,7 @@ export function createProgram(): Command {
   registerCompareCommand(program, run);
   registerInferCommand(program, run);
   registerGenerateCommand(program, run);
+  registerBenchCommand(program, run);
   return program;
 }
 

@@ -1,0 +1,69 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor } from '@tensorflow/tfjs-core';
+
+/**
+ * Waits until `t` is computed. tfjs queues work on GPU backends, so a timer stopped before a read
+ * measures nothing. On webgpu a one-float reduction is read back instead of the whole output, so
+ * the time is compute, not a device-to-host copy of `[h, n, d]` (PyTorch timings synchronize the
+ * same way). On the CPU backends the output already lives in host memory and `data()` is a copy.
+ */
+export async function forceResult(t: Tensor): Promise<void> {
+  if (tf.getBackend() === 'webgpu') {
+    const probe = tf.sum(t);
+    await probe.data();
+    probe.dispose();
+    return;
+  }
+  await t.data();
+}
+
+/** Times one tfjs call (forced) and keeps its output as the latest result. */
+export function tfjsRunner(call: () => Tensor): {
+  run(): Promise<number>;
+  output(): Promise<Float32Array | null>;
+  profile(): Promise<{ peakBytes: number; kernelMs: Record<string, number> }>;
+  dispose(): void;
+} {
+  let last: Tensor | null = null;
+  const keep = (t: Tensor) => {
+    last?.dispose();
+    last = t;
+  };
+  return {
+    async run() {
+      last?.dispose();
+      last = null;
+      const t0 = performance.now();
+      const out = call();
+      await forceResult(out);
+      const ms = performance.now() - t0;
+      keep(out);
+      return ms;
+    },
+    async output() {
+      return last ? ((await last.data()) as Float32Array) : null;
+    },
+    async profile() {
+      last?.dispose();
+      last = null;
+      const before = tf.memory().numBytes;
+      let out: Tensor | null = null;
+      const info = await tf.profile(() => {
+        out = call();
+        return out;
+      });
+      await forceResult(out!);
+      keep(out!);
+      const kernelMs: Record<string, number> = {};
+      for (const k of info.kernels) {
+        const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+        kernelMs[k.name] = (kernelMs[k.name] ?? 0) + ms;
+      }
+      return { peakBytes: Math.max(0, info.peakBytes - before), kernelMs };
+    },
+    dispose() {
+      last?.dispose();
+      last = null;
+    },
+  };
+}
