@@ -1,14 +1,23 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { causalBiasBlock, causalBlockHidden, MASKED_LOGIT, paddingBias } from './attentionBias';
+import { fusedAttentionSupported, fusedSoftmaxAttention } from './wasm/fusedSoftmaxAttention';
 
 /**
  * Softmax attention kernels shared by every operator that ends in exact attention
  * (the exact plugin, and the coreset/selection methods).
  *
- * Layout is the main speed lever on tfjs-wasm: rank-2 matMul without transposes runs ~10×
- * faster than batched or transposeB matMul, so K is transposed once and each (b, h) slice
- * is computed with plain rank-2 products.
+ * On the CPU backends (wasm, cpu) every entry point runs the fused WebAssembly SIMD kernel
+ * (wasm/fusedAttentionModule.ts: online softmax, O(n·d) memory, worker threads) unless a
+ * gradient tape is recording — it reads its inputs to the CPU, so autodiff cannot see through
+ * it; tf.grad / tf.variableGrads get the tfjs-op kernels below, which have the same semantics.
+ * Profiled on tfjs-wasm, h 4, d 64, n 4096 (one thread): the op composition spends ~90% in
+ * BatchMatMul (~15 GFLOP/s, the `[n, n]` score matrix written and read back) and ~10% in
+ * Softmax; the fused kernel runs both products and the softmax at ~16–20 GFLOP/s per thread.
+ *
+ * For the tfjs-op kernels, layout is the main speed lever on tfjs-wasm: rank-2 matMul without
+ * transposes runs ~10× faster than batched or transposeB matMul, so K is transposed once and
+ * each (b, h) slice is computed with plain rank-2 products.
  *
  * Shapes: q [b, h, nq, dk], k [b, h, nk, dk], v [b, h, nk, dv] → [b, h, nq, dv].
  */
@@ -23,6 +32,21 @@ export interface SoftmaxAttentionOptions {
   readonly queryBlock?: number;
   /** Keys per block in the chunked path (default 1024). */
   readonly keyBlock?: number;
+  /**
+   * Use the fused CPU kernel where it applies (wasm/cpu backend, float32, no gradient tape).
+   * Default true; false forces the tfjs-op path (same results up to float rounding).
+   */
+  readonly fused?: boolean;
+}
+
+/** True when this call can take the fused CPU kernel. */
+function useFused(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions): boolean {
+  if (options.fused === false) return false;
+  const backend = tf.getBackend();
+  if (backend !== 'wasm' && backend !== 'cpu') return false;
+  if (q.dtype !== 'float32' || k.dtype !== 'float32' || v.dtype !== 'float32') return false;
+  if (tf.engine().isTapeOn()) return false;
+  return fusedAttentionSupported();
 }
 
 interface Slices {
@@ -64,6 +88,7 @@ function zeroHiddenRows(out: Tensor2D, bias: Tensor | null): Tensor2D {
  * Materialises the `[nq, nk]` score matrix per (b, h) slice. Fastest for moderate n.
  */
 export function denseSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions = {}): Tensor4D {
+  if (useFused(q, k, v, options)) return fusedSoftmaxAttention(q, k, v, options);
   return tf.tidy(() => {
     const [b, h, nq] = q.shape;
     const nk = k.shape[2];
@@ -92,6 +117,7 @@ export function denseSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opt
  * Equal to the dense kernel up to rounding.
  */
 export function chunkedSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions = {}): Tensor4D {
+  if (useFused(q, k, v, options)) return fusedSoftmaxAttention(q, k, v, options);
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
   const dv = v.shape[3];
