@@ -39,7 +39,7 @@ const EXP2_COEFFS = [1, 0.6931471805599453, 0.2402265069591007, 0.05550410866482
 const P = { q: 0, kP: 1, vP: 2, out: 3, bias: 4, nkPad: 5, d: 6, dPad: 7, dv: 8, rowStart: 9, rowEnd: 10, offset: 11, scratch: 12, maskedHalf: 13 } as const;
 export const ATTEND_PARAMS = 14;
 
-function buildAttend(): FunctionBody {
+function buildAttend(fma: boolean): FunctionBody {
   const f = new FunctionBody(ATTEND_PARAMS);
   const i32 = () => f.local(I32);
   const f32 = () => f.local(F32);
@@ -67,6 +67,11 @@ function buildAttend(): FunctionBody {
   f.get(P.scratch).get(P.dv).i32(ROW_TILE * 4).i32Mul().i32(ROW_TILE * KEY_BLOCK * 4).i32Add().i32Add().set(qTile);
   f.get(P.scratch).i32(ROW_TILE * KEY_BLOCK * 4).i32Add().set(accBase);
 
+  /** acc += s · b, fused where the engine has relaxed SIMD (one rounding instead of two). */
+  const madd = (accLocal: number, b: number) => {
+    if (fma) f.get(s).get(b).get(accLocal).f32x4RelaxedMadd().set(accLocal);
+    else f.get(accLocal).get(s).get(b).f32x4Mul().f32x4Add().set(accLocal);
+  };
   /** exp of the v128 in `x` (all lanes ≤ 0) left on the stack; exactly 0 below −87. */
   const emitExp = () => {
     // t = max(x, −87)·log2e; k = nearest(t); f = t − k; 2^f by Horner; 2^k in the exponent bits
@@ -138,8 +143,8 @@ function buildAttend(): FunctionBody {
           f.get(kp).v128Load(u * 32).set(b0).get(kp).v128Load(u * 32 + 16).set(b1);
           for (let i = 0; i < ROW_TILE; i++) {
             f.get(qt).v128Load32Splat(u * 16 + i * 4).set(s);
-            f.get(acc[2 * i]).get(s).get(b0).f32x4Mul().f32x4Add().set(acc[2 * i]);
-            f.get(acc[2 * i + 1]).get(s).get(b1).f32x4Mul().f32x4Add().set(acc[2 * i + 1]);
+            madd(acc[2 * i], b0);
+            madd(acc[2 * i + 1], b1);
           }
         }
         f.get(kp).i32(UNROLL * 32).i32Add().set(kp);
@@ -204,8 +209,8 @@ function buildAttend(): FunctionBody {
           f.get(vp).v128Load(u * 32).set(b0).get(vp).v128Load(u * 32 + 16).set(b1);
           for (let i = 0; i < ROW_TILE; i++) {
             f.get(kp).v128Load32Splat(u * 4 + i * ROW).set(s);
-            f.get(acc[2 * i]).get(s).get(b0).f32x4Mul().f32x4Add().set(acc[2 * i]);
-            f.get(acc[2 * i + 1]).get(s).get(b1).f32x4Mul().f32x4Add().set(acc[2 * i + 1]);
+            madd(acc[2 * i], b0);
+            madd(acc[2 * i + 1], b1);
           }
         }
         f.get(vp).i32(UNROLL * 32).i32Add().set(vp);
@@ -235,11 +240,12 @@ function buildAttend(): FunctionBody {
 
 /**
  * The module's bytes. With `shared`, memory is imported as shared (max `maxPages`), so worker
- * threads instantiate the same module over the same memory.
+ * threads instantiate the same module over the same memory. With `fma`, the micro-kernels use
+ * relaxed-SIMD `f32x4.relaxed_madd` (engines without relaxed SIMD reject such a module).
  *
  * @example const mod = new WebAssembly.Module(fusedAttentionModuleBytes({ shared: false }));
  */
-export function fusedAttentionModuleBytes(memory: { readonly shared: boolean; readonly maxPages?: number }): Uint8Array {
+export function fusedAttentionModuleBytes(memory: { readonly shared: boolean; readonly maxPages?: number }, fma = false): Uint8Array {
   const params: ValType[] = Array.from({ length: ATTEND_PARAMS }, () => I32);
-  return assembleModule([{ name: 'attend', params, results: [], body: buildAttend() }], memory.shared ? { minPages: 1, sharedMaxPages: memory.maxPages ?? 65536 } : { minPages: 1 });
+  return assembleModule([{ name: 'attend', params, results: [], body: buildAttend(fma) }], memory.shared ? { minPages: 1, sharedMaxPages: memory.maxPages ?? 65536 } : { minPages: 1 });
 }

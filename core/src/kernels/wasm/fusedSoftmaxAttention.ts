@@ -23,6 +23,8 @@ interface Engine {
   readonly attend: (...args: number[]) => void;
   readonly job: Int32Array;
   readonly module: WasmModule;
+  /** True when the module uses relaxed-SIMD multiply-add. */
+  readonly fma: boolean;
   pool: ThreadPool | null;
   poolSize: number;
 }
@@ -63,12 +65,14 @@ function createEngine(): Engine | null {
   if (!wasm) return null;
   const shared = typeof SharedArrayBuffer !== 'undefined';
   try {
-    const bytes = fusedAttentionModuleBytes({ shared, maxPages: MAX_PAGES });
-    const module = new wasm.Module(bytes);
+    // relaxed-SIMD multiply-add where the engine validates it (Node ≥ 22; ~15% faster), else mul + add
+    const fmaBytes = fusedAttentionModuleBytes({ shared, maxPages: MAX_PAGES }, true);
+    const fma = wasm.validate(fmaBytes);
+    const module = new wasm.Module(fma ? fmaBytes : fusedAttentionModuleBytes({ shared, maxPages: MAX_PAGES }, false));
     const memory = new wasm.Memory(shared ? { initial: 16, maximum: MAX_PAGES, shared: true } : { initial: 16 });
     const instance = new wasm.Instance(module, { env: { memory } });
     const job = new Int32Array(shared ? new SharedArrayBuffer(JOB_WORDS * 4) : new ArrayBuffer(JOB_WORDS * 4));
-    return { memory, module, job, attend: instance.exports.attend as Engine['attend'], pool: null, poolSize: 1 };
+    return { memory, module, job, fma, attend: instance.exports.attend as Engine['attend'], pool: null, poolSize: 1 };
   } catch {
     return null; // no SIMD (old engines): callers use the tfjs-op kernels
   }
@@ -77,6 +81,12 @@ function createEngine(): Engine | null {
 function getEngine(): Engine | null {
   if (engine === undefined) engine = createEngine();
   return engine;
+}
+
+/** How the fused kernel runs here: threads (after its first large call) and whether it uses fused multiply-add. */
+export function fusedAttentionInfo(): { readonly supported: boolean; readonly threads: number; readonly fma: boolean } {
+  const e = getEngine();
+  return { supported: e !== null, threads: attentionThreads(), fma: e?.fma ?? false };
 }
 
 /** True when the fused kernel can run here (WebAssembly with SIMD). */

@@ -69,6 +69,7 @@ const SIMD = {
   f32x4Min: 0xe8,
   f32x4Max: 0xe9,
   i32x4TruncSatF32x4S: 0xf8,
+  f32x4RelaxedMadd: 0x105,
 } as const;
 
 /**
@@ -177,6 +178,8 @@ export class FunctionBody {
   i32x4Add(): this { return this.simd(SIMD.i32x4Add); }
   i32x4Shl(): this { return this.simd(SIMD.i32x4Shl); }
   v128And(): this { return this.simd(SIMD.and); }
+  /** a·b + c, fused or not at the engine's choice (relaxed SIMD proposal). */
+  f32x4RelaxedMadd(): this { return this.simd(SIMD.f32x4RelaxedMadd); }
 
   /** The encoded body (locals + code + end). */
   encode(): number[] {
