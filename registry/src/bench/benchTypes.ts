@@ -83,6 +83,8 @@ export interface BenchEnvironment {
   readonly tfjs: string;
   readonly platform: string;
   readonly date: string;
+  /** How each row uses threads and special instructions, in words. */
+  readonly notes: readonly string[];
 }
 
 export interface BenchReport {

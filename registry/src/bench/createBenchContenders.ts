@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedAttentionInfo } from '@swapformer/core';
 import type { OperatorRegistry } from '../registry/OperatorRegistry';
 import type { BenchEnvironment, BenchReport, Contender } from './benchTypes';
 import { operatorContender } from './contenders/operatorContender';
@@ -101,7 +102,7 @@ export async function createBenchLineup(registry: OperatorRegistry, s: Contender
 }
 
 /** Describes where the run happens. `device` overrides the CPU model (e.g. the GPU's name). */
-export function benchEnvironment(device?: string): BenchEnvironment {
+export function benchEnvironment(device?: string, threads?: number): BenchEnvironment {
   const cpus = os.cpus();
   const cpu = cpus[0]?.model?.trim() || 'unknown CPU';
   const backend = tf.getBackend();
@@ -114,7 +115,23 @@ export function benchEnvironment(device?: string): BenchEnvironment {
     tfjs: tf.version_core,
     platform: `${os.platform()} ${os.arch()}`,
     date: new Date().toISOString().slice(0, 10),
+    notes: threadNotes(backend, threads),
   };
+}
+
+function threadNotes(backend: string, threads?: number): string[] {
+  const notes: string[] = [];
+  if (backend === 'wasm' || backend === 'cpu') {
+    const info = fusedAttentionInfo();
+    notes.push(
+      info.supported
+        ? `Our exact operator (and every operator that ends in softmax attention) runs the fused WebAssembly SIMD kernel of @swapformer/core on ${info.threads} thread(s) (the calling thread plus worker threads over one shared memory), ${info.fma ? 'with' : 'without'} relaxed-SIMD multiply-add (${info.fma ? 'this engine has it' : 'Node 20 has no relaxed SIMD by default; Node ≥ 22 does'}).`
+        : 'WebAssembly SIMD is not available: our exact operator runs the tfjs-op kernels.',
+    );
+  }
+  if (backend === 'wasm') notes.push('tfjs-wasm itself runs single-threaded in Node (its multi-threaded build is browser-only), so tfjs-plain and the tfjs ops inside the approximations use one core.');
+  if (threads !== undefined) notes.push(`numpy (OPENBLAS_NUM_THREADS) and onnxruntime (intra-op threads) are set to ${threads} thread(s).`);
+  return notes;
 }
 
 export type { BenchReport };
