@@ -84,11 +84,66 @@ function zeroHiddenRows(out: Tensor2D, bias: Tensor | null): Tensor2D {
   return tf.mul(out, tf.cast(tf.greater(best, MASKED_LOGIT / 2), 'float32')) as Tensor2D;
 }
 
+/** Bytes of one `[h, rows, nk]` score block on the GPU path (well under WebGPU's 2 GiB binding limit). */
+export const ROW_BLOCK_BYTES = 2 ** 29;
+
+/** GPU backends: batched products are fast there, and many small dispatches are not. */
+function onGpuBackend(): boolean {
+  const backend = tf.getBackend();
+  return backend !== 'wasm' && backend !== 'cpu';
+}
+
+/**
+ * All heads of a batch row at once, `rows` queries against every key per step: one batched
+ * matMul, the native softmax over full rows, one batched matMul. Rows per step are chosen so a
+ * `[h, rows, nk]` block stays within ROW_BLOCK_BYTES, which is what lets webgpu run n = 65536
+ * (the whole `[h, n, n]` tensor would exceed its 2 GiB storage-binding limit).
+ *
+ * @example const out = rowBlockSoftmaxAttention(q, k, v, { causal: true }); // any backend
+ */
+export function rowBlockSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions): Tensor4D {
+  const [b, h, nq, dk] = q.shape;
+  const nk = k.shape[2];
+  const dv = v.shape[3];
+  const rowsPerStep = Math.max(1, Math.min(nq, Math.floor(ROW_BLOCK_BYTES / (4 * h * nk))));
+  const scale = resolveScale(q, options.scale);
+  return tf.tidy(() => {
+    const qs = tf.mul(q, scale);
+    const kT = tf.transpose(k, [0, 1, 3, 2]); // [b, h, dk, nk]
+    const perBatch: Tensor[] = [];
+    for (let bi = 0; bi < b; bi++) {
+      const qb = tf.reshape(tf.slice(qs, [bi, 0, 0, 0], [1, h, nq, dk]), [h, nq, dk]);
+      const kb = tf.reshape(tf.slice(kT, [bi, 0, 0, 0], [1, h, dk, nk]), [h, dk, nk]);
+      const vb = tf.reshape(tf.slice(v, [bi, 0, 0, 0], [1, h, nk, dv]), [h, nk, dv]);
+      const pad = options.mask ? paddingBias(options.mask, bi) : null; // [nk]
+      const steps: Tensor[] = [];
+      for (let q0 = 0; q0 < nq; q0 += rowsPerStep) {
+        const rows = Math.min(rowsPerStep, nq - q0);
+        steps.push(
+          tf.tidy(() => {
+            let logits: Tensor = tf.matMul(rows === nq ? qb : tf.slice(qb, [0, q0, 0], [h, rows, dk]), kb); // [h, rows, nk]
+            const causal = options.causal ? causalBiasBlock(q0, rows, 0, nk, nk - nq) : null; // [rows, nk]
+            const bias = causal && pad ? tf.add(causal, pad) : (causal ?? pad);
+            if (bias) logits = tf.add(logits, bias);
+            const out = tf.matMul(tf.softmax(logits), vb); // [h, rows, dv]
+            if (!bias) return out;
+            const visible = tf.cast(tf.greater(tf.max(bias.rank === 1 ? tf.reshape(bias, [1, nk]) : bias, -1, true), MASKED_LOGIT / 2), 'float32'); // [rows | 1, 1]
+            return tf.mul(out, visible);
+          }),
+        );
+      }
+      perBatch.push(steps.length === 1 ? steps[0] : tf.concat(steps, 1));
+    }
+    return tf.reshape(tf.stack(perBatch), [b, h, nq, dv]) as Tensor4D;
+  });
+}
+
 /**
  * Materialises the `[nq, nk]` score matrix per (b, h) slice. Fastest for moderate n.
  */
 export function denseSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions = {}): Tensor4D {
   if (useFused(q, k, v, options)) return fusedSoftmaxAttention(q, k, v, options);
+  if (onGpuBackend()) return rowBlockSoftmaxAttention(q, k, v, options);
   return tf.tidy(() => {
     const [b, h, nq] = q.shape;
     const nk = k.shape[2];
@@ -114,10 +169,13 @@ export function denseSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opt
 /**
  * Online-softmax attention over key blocks (running max, running sum, running output), one
  * query block at a time: memory O(queryBlock × keyBlock) per slice, never `[nq, nk]`.
- * Equal to the dense kernel up to rounding.
+ * Equal to the dense kernel up to rounding. On the CPU backends it runs the fused kernel
+ * (O(n·d) memory); on GPU backends, whole rows of scores in blocks of at most ROW_BLOCK_BYTES
+ * when one row of every head fits, since per-block dispatches dominate there.
  */
 export function chunkedSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions = {}): Tensor4D {
   if (useFused(q, k, v, options)) return fusedSoftmaxAttention(q, k, v, options);
+  if (onGpuBackend() && 4 * q.shape[1] * k.shape[2] <= ROW_BLOCK_BYTES) return rowBlockSoftmaxAttention(q, k, v, options);
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
   const dv = v.shape[3];

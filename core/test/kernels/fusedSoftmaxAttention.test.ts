@@ -5,6 +5,7 @@ import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { attentionThreads, denseSoftmaxAttention, fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, setAttentionThreads } from '@swapformer/core';
 import { expectTensorsClose, randomAttentionInputs, referenceAttention, toFloat64 } from '@swapformer/core/conformance';
 import { fusedAttentionModuleBytes } from '../../src/kernels/wasm/fusedAttentionModule';
+import { rowBlockSoftmaxAttention } from '../../src/kernels/softmaxAttention';
 
 describe('fusedSoftmaxAttention', () => {
   const shapesFixture = [
@@ -99,5 +100,17 @@ describe('fusedSoftmaxAttention', () => {
       expect(wasm.validate(fusedAttentionModuleBytes({ shared: false }))).to.equal(true);
       expect(wasm.validate(fusedAttentionModuleBytes({ shared: true, maxPages: 1024 }))).to.equal(true);
     });
+  });
+});
+
+describe('rowBlockSoftmaxAttention', () => {
+  it('should match the float64 reference with causal and padding masks (the GPU path, run here on the CPU)', () => {
+    for (const [batch, heads, nq, nk, dk, causal] of [[2, 3, 37, 53, 16, false], [1, 2, 70, 20, 8, true], [1, 2, 64, 64, 8, true]] as const) {
+      const { q, k, v } = randomAttentionInputs({ batch, heads, nq, nk, dk }, 2, 1.3);
+      const mask = tf.tensor2d(Array.from({ length: batch * nk }, (_, i) => (i % 3 === 0 ? 0 : 1)), [batch, nk]);
+      const out = rowBlockSoftmaxAttention(q, k, v, { causal, mask });
+      expectTensorsClose(out, referenceAttention(toFloat64(q), toFloat64(k), toFloat64(v), { causal, mask: toFloat64(mask) }), { atol: 1e-5, rtol: 1e-5 });
+      tf.dispose([q, k, v, mask, out]);
+    }
   });
 });
