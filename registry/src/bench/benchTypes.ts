@@ -41,6 +41,8 @@ export interface Contender {
   readonly approximatesSoftmax: boolean;
   /** Largest n it is run at (time or memory limit); larger points show '–'. */
   readonly maxN: number;
+  /** Why it stops at maxN, for the note of the skipped points. */
+  readonly limitReason?: string;
   prepare(inputs: BenchInputs): Promise<PreparedRun>;
   dispose(): Promise<void> | void;
 }

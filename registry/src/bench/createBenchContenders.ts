@@ -22,13 +22,28 @@ export function defaultPeers(backend: string): PeerName[] {
  * (tfjs-wasm's heap is 4 GiB, so the plain composition's `[h, n, n]` tensor stops at 8192 there;
  * on webgpu it is kept in so the 2 GiB binding failure shows in the table).
  */
-export function defaultLimit(name: string, backend: string, largestN: number): number {
+export function defaultLimit(name: string, backend: string, largestN: number, heads = 4): number {
   const gpu = backend === 'webgpu';
-  if (name === 'tfjs-plain') return gpu ? largestN : backend === 'cpu' ? 1024 : 4096;
+  if (name === 'tfjs-plain') return gpu ? largestPlainGpuN(heads, largestN) : backend === 'cpu' ? 1024 : 4096;
   if (name === 'numpy' || name === 'onnxruntime') return 16384;
   if (name === 'torch-naive') return 16384;
   if (name === 'exact') return gpu ? largestN : backend === 'cpu' ? 4096 : 16384;
   return largestN;
+}
+
+/** Largest power of two n whose `[h, n, n]` float32 score tensor fits one 2 GiB WebGPU binding. */
+export function largestPlainGpuN(heads: number, largestN: number): number {
+  let n = 1;
+  while (n * 2 <= largestN && heads * (n * 2) ** 2 * 4 < 2 ** 31) n *= 2;
+  return n;
+}
+
+/** Why a row stops where `defaultLimit` puts it. */
+function limitReason(name: string, backend: string): string | undefined {
+  if (name === 'tfjs-plain') return backend === 'webgpu' ? 'its [h, n, n] score tensor would exceed WebGPU\'s 2 GiB storage-binding limit' : 'its [h, n, n] score tensor and time grow as n²; tfjs-wasm\'s heap is 4 GiB';
+  if (name === 'numpy' || name === 'onnxruntime' || name === 'torch-naive') return 'materialises [h, n, n]';
+  if (name === 'exact') return 'time';
+  return undefined;
 }
 
 export interface ContenderSettings {
@@ -59,7 +74,8 @@ export interface BenchLineup {
  * @example const lineup = await createBenchLineup(registry, { backend: 'wasm', peers: defaultPeers('wasm'), ... });
  */
 export async function createBenchLineup(registry: OperatorRegistry, s: ContenderSettings): Promise<BenchLineup> {
-  const limit = (name: string) => s.limits[name] ?? defaultLimit(name, s.backend, s.largestN);
+  const limit = (name: string) => s.limits[name] ?? defaultLimit(name, s.backend, s.largestN, s.heads);
+  const withReason = (c: Contender): Contender => (s.limits[c.name] !== undefined ? { ...c, limitReason: '--limit' } : { ...c, limitReason: limitReason(c.name, s.backend) });
   const contenders: Contender[] = [];
   const unavailable: Array<{ name: string; reason: string }> = [];
   const names = s.operators?.length ? [...s.operators] : registry.list().map((r) => r.meta.name);
@@ -92,7 +108,7 @@ export async function createBenchLineup(registry: OperatorRegistry, s: Contender
     }
   }
   return {
-    contenders,
+    contenders: contenders.map(withReason),
     unavailable,
     async close() {
       for (const c of contenders) await c.dispose();

@@ -15,11 +15,18 @@ export interface BenchOptions {
   readonly cellBudgetMs: number;
   /** Run the warm-up under tf.profile for peak bytes and per-kernel times. */
   readonly profile: boolean;
+  /** No profiling above this n (profiling a GPU call with thousands of dispatches is slow). */
+  readonly profileMaxN?: number;
   /** The scaling exponent is fitted over points with n ≥ this (the largest three if fewer than two). */
   readonly fitFromN: number;
   /** Called once per contender and n (done or skipped), for the progress bar. */
   readonly onProgress?: (label: string) => void;
+  /** Called with the report so far after each n (to save partial results of a long sweep). */
+  readonly onPoint?: (partial: BenchReport) => void;
 }
+
+/** Rows whose output is the reference for exact's own error column, in order of preference. */
+export const EXACT_REFERENCES = ['numpy', 'onnxruntime', 'torch-sdpa', 'torch-naive'] as const;
 
 /** How many (contender, n) steps a sweep has, for the progress bar. */
 export function benchSteps(contenders: readonly Contender[], ns: readonly number[]): number {
@@ -90,7 +97,7 @@ export async function runBenchmark(
     try {
       for (const contender of contenders) {
         if (n > contender.maxN) {
-          cells.push(emptyCell(contender.name, n, `not run above n = ${contender.maxN}`));
+          cells.push(emptyCell(contender.name, n, `not run above n = ${contender.maxN}${contender.limitReason ? ` (${contender.limitReason})` : ''}`));
           options.onProgress?.(`${contender.name} n=${n} skipped`);
           continue;
         }
@@ -111,7 +118,7 @@ export async function runBenchmark(
       for (const l of live) {
         try {
           const t0 = performance.now();
-          if (options.profile && l.run.profile) {
+          if (options.profile && l.run.profile && n <= (options.profileMaxN ?? Infinity)) {
             const p = await l.run.profile();
             l.peakBytes = p.peakBytes;
             l.kernelMs = topKernels(p.kernelMs);
@@ -147,7 +154,9 @@ export async function runBenchmark(
         if (l.failed) failedAt.set(name, n);
         let relativeError: number | null = null;
         if (!l.failed && l.contender.approximatesSoftmax) {
-          const reference = name === 'exact' ? ((await outputOf('numpy')) ?? (await outputOf('onnxruntime'))) : await outputOf('exact');
+          let reference: Float32Array | null = null;
+          if (name !== 'exact') reference = await outputOf('exact');
+          else for (const r of EXACT_REFERENCES) reference ??= await outputOf(r);
           const out = await outputOf(name);
           if (reference && out && reference.length === out.length) relativeError = relativeFrobeniusError(out, reference);
         }
@@ -164,25 +173,30 @@ export async function runBenchmark(
           kernelMs: l.kernelMs,
           note: l.failed ? `failed: ${l.failed}` : '',
         });
-        options.onProgress?.(`${name} n=${n}`);
+          options.onProgress?.(`${name} n=${n}`);
       }
     } finally {
       for (const l of live) await l.run.dispose();
       tf.dispose([inputs.q, inputs.k, inputs.v]);
     }
+    options.onPoint?.(report(options.ns.filter((x) => x <= n)));
   }
-  const names = contenders.map((c) => c.name);
-  const order = (c: BenchCell) => names.indexOf(c.contender) * 1e9 + c.n;
-  cells.sort((a, b) => order(a) - order(b));
-  return {
-    environment,
-    shape: { batch: 1, heads: options.heads, dim: options.dim },
-    seed: options.seed,
-    ns: [...options.ns],
-    contenders: contenders.map((c) => ({ name: c.name, kind: c.kind, detail: c.detail, maxN: c.maxN, approximatesSoftmax: c.approximatesSoftmax })),
-    cells,
-    scaling: fitScaling(cells, names, options.fitFromN),
-    unavailable,
-    wallSeconds: (performance.now() - started) / 1000,
-  };
+  return report(options.ns);
+
+  function report(ns: readonly number[]): BenchReport {
+    const names = contenders.map((c) => c.name);
+    const order = (c: BenchCell) => names.indexOf(c.contender) * 1e9 + c.n;
+    const sorted = [...cells].sort((a, b) => order(a) - order(b));
+    return {
+      environment,
+      shape: { batch: 1, heads: options.heads, dim: options.dim },
+      seed: options.seed,
+      ns: [...ns],
+      contenders: contenders.map((c) => ({ name: c.name, kind: c.kind, detail: c.detail, maxN: c.maxN, approximatesSoftmax: c.approximatesSoftmax })),
+      cells: sorted,
+      scaling: fitScaling(sorted, names, options.fitFromN),
+      unavailable,
+      wallSeconds: (performance.now() - started) / 1000,
+    };
+  }
 }
