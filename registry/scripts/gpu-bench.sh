@@ -2,7 +2,7 @@
 # The GPU benchmark run (issue 7), for the GPU machine that has no Node and no registry.
 #
 # Here, from the repo root, with every plugin built:
-#   npm ci && npm run build && ../shared/tools/gpu-bundle.sh
+#   npm ci && npm run build && scripts/gpu-bundle.sh      (or ../shared/tools/gpu-bundle.sh)
 # There, from the repo root, in one command (the device tool; carry .gpu-bundle):
 #   bash registry/scripts/gpu-bench.sh
 # It writes under $OUT (default ./gpu-out):

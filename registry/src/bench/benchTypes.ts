@@ -56,7 +56,7 @@ export interface BenchCell {
   readonly medianMs: number | null;
   readonly minMs: number | null;
   readonly maxMs: number | null;
-  /** Peak bytes of tfjs tensors during one call (null for peers outside tfjs or when not profiled). */
+  /** Peak bytes during one call: tfjs tensors plus the fused CPU kernel's memory (null for peers outside tfjs or when not profiled). */
   readonly peakBytes: number | null;
   /** ‖out − exact‖_F / ‖exact‖_F against our exact operator at the same n (exact itself: against numpy). */
   readonly relativeError: number | null;
@@ -87,6 +87,8 @@ export interface BenchEnvironment {
   readonly date: string;
   /** How each row uses threads and special instructions, in words. */
   readonly notes: readonly string[];
+  /** 1-minute load average when the report was made (other work on the machine slows every row). */
+  readonly loadAverage: number;
 }
 
 export interface BenchReport {

@@ -132,6 +132,7 @@ export function benchEnvironment(device?: string, threads?: number): BenchEnviro
     platform: `${os.platform()} ${os.arch()}`,
     date: new Date().toISOString().slice(0, 10),
     notes: threadNotes(backend, threads),
+    loadAverage: Math.round(os.loadavg()[0] * 100) / 100,
   };
 }
 

@@ -27,6 +27,8 @@ export interface ChartSpec {
   readonly xScale?: 'log' | 'linear';
   readonly yScale?: 'log' | 'linear';
   readonly series: readonly ChartSeries[];
+  /** Explicit x ticks (e.g. the sequence lengths measured); default from the axis range. */
+  readonly xTicks?: readonly number[];
   readonly width?: number;
   readonly height?: number;
 }
@@ -112,7 +114,7 @@ export function renderSvgChart(spec: ChartSpec): string {
   const px = (x: number) => m.left + ((t(x, xScale) - t(x0, xScale)) / (t(x1, xScale) - t(x0, xScale))) * plotW;
   const py = (y: number) => m.top + plotH - ((t(y, yScale) - t(y0, yScale)) / (t(y1, yScale) - t(y0, yScale))) * plotH;
   // grid and ticks
-  for (const xv of axisTicks(x0, x1, xScale)) {
+  for (const xv of spec.xTicks?.filter((v) => v >= x0 && v <= x1) ?? axisTicks(x0, x1, xScale)) {
     const x = fmt(px(xv));
     parts.push(`<line x1="${x}" y1="${m.top}" x2="${x}" y2="${m.top + plotH}" stroke="#e5e5e5"/>`);
     parts.push(`<text x="${x}" y="${m.top + plotH + 16}" text-anchor="middle">${tickLabel(xv)}</text>`);

@@ -9,7 +9,7 @@ function cell(contender: string, n: number, ms: number | null, note = ''): Bench
 
 function reportFixture(backend: string, cells: BenchCell[], names: Array<[string, 'operator' | 'peer']>): BenchReport {
   return {
-    environment: { backend, device: 'dev', cpu: 'cpu', cores: 2, node: 'v20', tfjs: '4.22.0', platform: 'linux x64', date: '2026-01-01', notes: ['a note'] },
+    environment: { backend, device: 'dev', cpu: 'cpu', cores: 2, node: 'v20', tfjs: '4.22.0', platform: 'linux x64', date: '2026-01-01', notes: ['a note'], loadAverage: 0.5 },
     shape: { batch: 1, heads: 4, dim: 64 },
     seed: 0,
     ns: [...new Set(cells.map((c) => c.n))].sort((a, b) => a - b),

@@ -4,7 +4,7 @@ import type { BenchEnvironment, Contender, PreparedRun } from '../../src/bench/b
 import { tfjsRunner } from '../../src/bench/contenders/forceResult';
 import { runBenchmark, type BenchOptions } from '../../src/bench/runBenchmark';
 
-const environmentFixture: BenchEnvironment = { backend: 'wasm', device: 'test CPU', cpu: 'test CPU', cores: 2, node: 'v20', tfjs: '4.22.0', platform: 'linux x64', date: '2026-01-01', notes: [] };
+const environmentFixture: BenchEnvironment = { backend: 'wasm', device: 'test CPU', cpu: 'test CPU', cores: 2, node: 'v20', tfjs: '4.22.0', platform: 'linux x64', date: '2026-01-01', notes: [], loadAverage: 0.5 };
 const optionsFixture: BenchOptions = { ns: [16, 32, 64], heads: 2, dim: 4, seed: 1, repeats: 3, cellBudgetMs: 60_000, profile: false, fitFromN: 1 };
 
 /** A contender whose "times" follow c·n^p and whose output is a known array. */

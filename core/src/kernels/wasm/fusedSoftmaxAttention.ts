@@ -31,6 +31,23 @@ interface Engine {
 
 let engine: Engine | null | undefined;
 let requestedThreads: number | null = null;
+/** Largest working set (bytes of kernel memory) of a call since the last `resetFusedAttentionPeakBytes`. */
+let peakBytes = 0;
+
+/**
+ * Peak bytes of the fused kernel's own memory (inputs, outputs, per-thread tiles) since the last
+ * reset: memory tfjs does not see, for benchmarks that report a call's footprint.
+ *
+ * @example resetFusedAttentionPeakBytes(); op.forward(q, k, v, ctx); console.log(fusedAttentionPeakBytes());
+ */
+export function fusedAttentionPeakBytes(): number {
+  return peakBytes;
+}
+
+/** Starts a new peak measurement for `fusedAttentionPeakBytes`. */
+export function resetFusedAttentionPeakBytes(): void {
+  peakBytes = 0;
+}
 
 function defaultThreads(): number {
   const env = typeof process !== 'undefined' ? Number(process.env?.SWAPFORMER_THREADS) : NaN;
@@ -147,6 +164,7 @@ export function fusedSoftmaxAttentionArrays(
   const outOff = ceil(biasOff + b * nkPad * 4, 64);
   const end = outOff + slices * nq * dvPad * 4;
   if (end > MAX_PAGES * PAGE) throw new RangeError(`fusedSoftmaxAttentionArrays: ${end} bytes exceed the 4 GiB of wasm32 memory`);
+  peakBytes = Math.max(peakBytes, end - scratch);
   const have = e.memory.buffer.byteLength;
   if (end > have) e.memory.grow(Math.ceil((end - have) / PAGE));
   const mem = new Float32Array(e.memory.buffer);

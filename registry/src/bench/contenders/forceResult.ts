@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
+import { fusedAttentionPeakBytes, resetFusedAttentionPeakBytes } from '@swapformer/core';
 
 /**
  * Waits until `t` is computed. tfjs queues work on GPU backends, so a timer stopped before a read
@@ -47,6 +48,7 @@ export function tfjsRunner(call: () => Tensor): {
       last?.dispose();
       last = null;
       const before = tf.memory().numBytes;
+      resetFusedAttentionPeakBytes();
       let out: Tensor | null = null;
       const info = await tf.profile(() => {
         out = call();
@@ -59,7 +61,8 @@ export function tfjsRunner(call: () => Tensor): {
         const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
         kernelMs[k.name] = (kernelMs[k.name] ?? 0) + ms;
       }
-      return { peakBytes: Math.max(0, info.peakBytes - before), kernelMs };
+      // tfjs tensors plus the fused CPU kernel's own memory, which tfjs does not see
+      return { peakBytes: Math.max(0, info.peakBytes - before) + fusedAttentionPeakBytes(), kernelMs };
     },
     dispose() {
       last?.dispose();
