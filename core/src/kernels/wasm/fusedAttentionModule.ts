@@ -32,6 +32,9 @@ export function scratchBytes(dv: number, dPad: number): number {
 }
 
 const LOG2E = 1.4426950408889634;
+/** 1.5·2^23: adding it to |t| < 2^22 leaves round(t) in the low mantissa bits. */
+const ROUND_MAGIC = 12582912;
+const ROUND_MAGIC_BITS = 0x4b400000;
 // Taylor coefficients of 2^f = e^(f ln 2) on |f| ≤ 1/2.
 const EXP2_COEFFS = [1, 0.6931471805599453, 0.2402265069591007, 0.05550410866482158, 0.009618129107628477, 0.0013333558146428443, 0.00015403530393381606];
 
@@ -54,13 +57,14 @@ function buildAttend(fma: boolean): FunctionBody {
   const bm = f32(), mNew = f32();
   const acc = Array.from({ length: 8 }, v128);
   const b0 = v128(), b1 = v128(), s = v128(), vm = v128(), vs = v128(), x = v128();
-  const kLog2e = v128(), kMin = v128(), kZero = v128();
+  const kLog2e = v128(), kMin = v128(), kZero = v128(), kMagic = v128(), kExpBias = v128();
   const kPoly = EXP2_COEFFS.map(() => v128());
   const ROW = KEY_BLOCK * 4; // bytes per score-tile row
   const UNROLL = 4;
 
   // constants in locals, so the loops do not rematerialise them
-  f.f32x4Const(LOG2E).set(kLog2e).f32x4Const(-87).set(kMin).f32x4Const(0).set(kZero);
+  f.f32x4Const(LOG2E).set(kLog2e).f32x4Const(-87).set(kMin).f32x4Const(0).set(kZero).f32x4Const(ROUND_MAGIC).set(kMagic);
+  f.i32(127 - ROUND_MAGIC_BITS).i32x4Splat().set(kExpBias);
   EXP2_COEFFS.forEach((cf, i) => f.f32x4Const(cf).set(kPoly[i]));
   f.get(P.dv).i32(4).i32Mul().set(vStride);
   // scratch: score tile [4][KEY_BLOCK] | acc [4][dv] | q tile [dPad][4]
@@ -74,13 +78,14 @@ function buildAttend(fma: boolean): FunctionBody {
   };
   /** exp of the v128 in `x` (all lanes ≤ 0) left on the stack; exactly 0 below −87. */
   const emitExp = () => {
-    // t = max(x, −87)·log2e; k = nearest(t); f = t − k; 2^f by Horner; 2^k in the exponent bits
-    f.get(x).get(kMin).f32x4Max().get(kLog2e).f32x4Mul().set(b0);
-    f.get(b0).f32x4Nearest().set(b1);
-    f.get(b0).get(b1).f32x4Sub().set(b0);
+    // t = max(x, −87)·log2e. Adding 1.5·2^23 rounds t to the nearest integer k in the low
+    // mantissa bits (cheaper than nearest + trunc_sat); f = t − k; 2^f by Horner; 2^k by moving
+    // k + 127 into the exponent bits: bits(t + M) − bits(M) = k.
+    f.get(x).get(kMin).f32x4Max().get(kLog2e).f32x4Mul().tee(b0).get(kMagic).f32x4Add().set(b1);
+    f.get(b0).get(b1).get(kMagic).f32x4Sub().f32x4Sub().set(b0); // f
     f.get(kPoly[6]);
     for (let i = 5; i >= 0; i--) f.get(b0).f32x4Mul().get(kPoly[i]).f32x4Add();
-    f.get(b1).i32x4TruncSatF32x4S().i32(127).i32x4Splat().i32x4Add().i32(23).i32x4Shl();
+    f.get(b1).get(kExpBias).i32x4Add().i32(23).i32x4Shl();
     f.f32x4Mul();
     f.get(x).get(kMin).f32x4Ge().v128And();
   };
@@ -168,7 +173,8 @@ function buildAttend(fma: boolean): FunctionBody {
         f.else();
         forLoop(c, () => f.get(lim), cw, 1, () => f.get(P.scratch).get(c).i32(4).i32Mul().i32Add().f32(PAD_LOGIT).f32Store(i * ROW));
         f.f32(PAD_LOGIT).f32x4Splat().set(vm);
-        forLoop(c, () => f.i32(0), cw, 4, () => f.get(vm).get(P.scratch).get(c).i32(4).i32Mul().i32Add().v128Load(i * ROW).f32x4Max().set(vm));
+        f.get(P.scratch).get(cw).i32(4).i32Mul().i32Add().set(end);
+        forLoop(tmp, () => f.get(P.scratch), end, 16, () => f.get(vm).get(tmp).v128Load(i * ROW).f32x4Max().set(vm));
         hReduce(vm, 'max');
         f.set(bm);
         f.get(m[i]).get(bm).f32Max().set(mNew);
@@ -177,8 +183,7 @@ function buildAttend(fma: boolean): FunctionBody {
         f.f32x4ExtractLane(0).set(corr[i]);
         f.get(kZero).set(vs);
         f.get(mNew).f32x4Splat().set(vm);
-        forLoop(c, () => f.i32(0), cw, 4, () => {
-          f.get(P.scratch).get(c).i32(4).i32Mul().i32Add().set(tmp);
+        forLoop(tmp, () => f.get(P.scratch), end, 16, () => {
           f.get(tmp).v128Load(i * ROW).get(vm).f32x4Sub().set(x);
           emitExp();
           f.set(s);
