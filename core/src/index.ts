@@ -57,5 +57,6 @@ export { softmaxAttention, denseSoftmaxAttention, chunkedSoftmaxAttention, DEFAU
 export type { SoftmaxAttentionOptions } from './kernels/softmaxAttention';
 export { fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, fusedAttentionSupported, fusedAttentionInfo, fusedAttentionPeakBytes, resetFusedAttentionPeakBytes, setAttentionThreads, attentionThreads } from './kernels/wasm/fusedSoftmaxAttention';
 export type { FusedAttentionOptions } from './kernels/wasm/fusedSoftmaxAttention';
+export { fusedWebGpuAttention, setWebGpuFusedAttention, webGpuFusedAttentionEnabled } from './kernels/webgpu/fusedWebGpuAttention';
 export { MASKED_LOGIT } from './kernels/attentionBias';
 export { gatherRows } from './kernels/gatherRows';

@@ -9,6 +9,7 @@
 #   docs/webgpu.md, docs/webgpu.svg, docs/webgpu.json   the tables and plot to commit as docs/benchmarks/
 #   webgpu.json      the same report, rewritten after every n (kept if the run is cut short)
 #   bench.log        the whole console output; nvidia-smi.txt, versions.txt
+#   fused-check.log  the fused WebGPU program vs the tfjs-op path (max |diff| per case, then timings)
 # Rows: our operators on tfjs-webgpu (Dawn through the webgpu package), the plain tfjs composition,
 # and PyTorch fp32 naive / fp32 SDPA / bf16 flash on the same GPU, timed in the same run through a
 # python3 child. The exact row's error against torch SDPA is its correctness check on the GPU.
@@ -28,8 +29,14 @@ DEVICE=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1
 DEVICE=${DEVICE:-unknown GPU}
 { node --version; python3 -c 'import torch, numpy; print("torch", torch.__version__, "cuda", torch.version.cuda, "numpy", numpy.__version__)'; } >> "$OUT/versions.txt" 2>&1
 
-# 540 s keeps the run inside one 10-minute device command; webgpu.json holds every finished n.
-timeout 540 node registry/dist/cli.js bench --backend webgpu --device "$DEVICE" --n "$NS" --heads "$HEADS" \
+# the fused WebGPU exact-attention program runs in the benchmark only if it matches the op path here
+if timeout 120 node registry/scripts/check-webgpu-fused.cjs > "$OUT/fused-check.log" 2>&1; then
+  export SWAPFORMER_WEBGPU_FUSED=1
+fi
+cat "$OUT/fused-check.log"
+
+# 480 s keeps the run inside one 10-minute device command; webgpu.json holds every finished n.
+timeout 480 node registry/dist/cli.js bench --backend webgpu --device "$DEVICE" --n "$NS" --heads "$HEADS" \
   --peers tfjs-plain,torch-naive,torch-sdpa,torch-bf16-flash --repeats 5 --cell-budget 6 --profile-max-n 4096 \
   --out "$OUT/webgpu.json" --write-docs "$OUT/docs" 2>&1 | tee "$OUT/bench.log"
 status=${PIPESTATUS[0]}

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { causalBiasBlock, causalBlockHidden, MASKED_LOGIT, paddingBias } from './attentionBias';
+import { canUseWebGpuFusedAttention, fusedWebGpuAttention } from './webgpu/fusedWebGpuAttention';
 import { fusedAttentionSupported, fusedSoftmaxAttention } from './wasm/fusedSoftmaxAttention';
 
 /**
@@ -33,8 +34,9 @@ export interface SoftmaxAttentionOptions {
   /** Keys per block in the chunked path (default 1024). */
   readonly keyBlock?: number;
   /**
-   * Use the fused CPU kernel where it applies (wasm/cpu backend, float32, no gradient tape).
-   * Default true; false forces the tfjs-op path (same results up to float rounding).
+   * Use a fused kernel where it applies: the WebAssembly one on wasm/cpu, the WebGPU program on
+   * webgpu once enabled (setWebGpuFusedAttention); float32, no gradient tape. Default true;
+   * false forces the tfjs-op path (same results up to float rounding).
    */
   readonly fused?: boolean;
 }
@@ -143,6 +145,7 @@ export function rowBlockSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, 
  */
 export function denseSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions = {}): Tensor4D {
   if (useFused(q, k, v, options)) return fusedSoftmaxAttention(q, k, v, options);
+  if (options.fused !== false && canUseWebGpuFusedAttention(q, v)) return fusedWebGpuAttention(q, k, v, options);
   if (onGpuBackend()) return rowBlockSoftmaxAttention(q, k, v, options);
   return tf.tidy(() => {
     const [b, h, nq] = q.shape;
@@ -175,6 +178,7 @@ export function denseSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opt
  */
 export function chunkedSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions = {}): Tensor4D {
   if (useFused(q, k, v, options)) return fusedSoftmaxAttention(q, k, v, options);
+  if (options.fused !== false && canUseWebGpuFusedAttention(q, v)) return fusedWebGpuAttention(q, k, v, options);
   if (onGpuBackend() && 4 * q.shape[1] * k.shape[2] <= ROW_BLOCK_BYTES) return rowBlockSoftmaxAttention(q, k, v, options);
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];

@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedAttentionInfo } from '@swapformer/core';
+import { fusedAttentionInfo, webGpuFusedAttentionEnabled } from '@swapformer/core';
 import type { OperatorRegistry } from '../registry/OperatorRegistry';
 import type { BenchEnvironment, BenchReport, Contender } from './benchTypes';
 import { operatorContender } from './contenders/operatorContender';
@@ -144,6 +144,13 @@ function threadNotes(backend: string, threads?: number): string[] {
       info.supported
         ? `Our exact operator (and every operator that ends in softmax attention) runs the fused WebAssembly SIMD kernel of @swapformer/core on ${info.threads} thread(s) (the calling thread plus worker threads over one shared memory), ${info.fma ? 'with' : 'without'} relaxed-SIMD multiply-add (${info.fma ? 'this engine has it' : 'Node 20 has no relaxed SIMD by default; Node ≥ 22 does'}).`
         : 'WebAssembly SIMD is not available: our exact operator runs the tfjs-op kernels.',
+    );
+  }
+  if (backend === 'webgpu') {
+    notes.push(
+      webGpuFusedAttentionEnabled()
+        ? 'Exact attention on webgpu runs the fused WGSL program of @swapformer/core (one dispatch, online softmax, no [n, n] tensor), enabled after registry/scripts/check-webgpu-fused.cjs matched it against the tfjs-op path on this GPU.'
+        : 'Exact attention on webgpu runs tfjs ops in row blocks of at most 512 MiB (batched matMul → softmax → matMul), so no tensor exceeds the 2 GiB binding limit.',
     );
   }
   if (backend === 'wasm') notes.push('tfjs-wasm itself runs single-threaded in Node (its multi-threaded build is browser-only), so tfjs-plain and the tfjs ops inside the approximations use one core.');
