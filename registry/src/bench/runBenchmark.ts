@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { randomAttentionInputs } from '@swapformer/core/conformance';
+import { randomAttentionInputs, relativeError } from '@swapformer/core/conformance';
 import type { BenchCell, BenchEnvironment, BenchInputs, BenchReport, Contender, PreparedRun, ScalingFit } from './benchTypes';
-import { fitPowerLaw, median, relativeFrobeniusError } from './stats';
+import { fitPowerLaw, median } from './stats';
+
 
 export interface BenchOptions {
   /** Sequence lengths, ascending. */
@@ -152,13 +153,13 @@ export async function runBenchmark(
       for (const l of live) {
         const name = l.contender.name;
         if (l.failed) failedAt.set(name, n);
-        let relativeError: number | null = null;
+        let error: number | null = null;
         if (!l.failed && l.contender.approximatesSoftmax) {
           let reference: Float32Array | null = null;
           if (name !== 'exact') reference = await outputOf('exact');
           else for (const r of EXACT_REFERENCES) reference ??= await outputOf(r);
           const out = await outputOf(name);
-          if (reference && out && reference.length === out.length) relativeError = relativeFrobeniusError(out, reference);
+          if (reference && out && reference.length === out.length) error = relativeError(out, reference);
         }
         const times = [...l.times].sort((a, b) => a - b);
         cells.push({
@@ -169,7 +170,7 @@ export async function runBenchmark(
           minMs: times.length ? times[0] : null,
           maxMs: times.length ? times[times.length - 1] : null,
           peakBytes: l.peakBytes,
-          relativeError,
+          relativeError: error,
           kernelMs: l.kernelMs,
           note: l.failed ? `failed: ${l.failed}` : '',
         });

@@ -26,15 +26,3 @@ export function fitPowerLaw(points: ReadonlyArray<readonly [number, number]>): n
   }
   return sxx === 0 ? null : sxy / sxx;
 }
-
-/** ‖a − b‖_F / ‖b‖_F over two equal-length arrays. */
-export function relativeFrobeniusError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`relativeFrobeniusError: lengths differ (${a.length} vs ${b.length})`);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-300));
-}
