@@ -12,14 +12,22 @@ export interface BenchInputs {
   readonly arrays: { readonly q: Float32Array; readonly k: Float32Array; readonly v: Float32Array };
 }
 
+/** Times of one call. */
+export interface RunTime {
+  readonly ms: number;
+  /** CPU ms of every thread of the process (worker threads, onnxruntime's pool, OpenBLAS) — little affected by other load. */
+  readonly cpuMs?: number;
+}
+
 /** One contender prepared for one sweep point. */
 export interface PreparedRun {
   /**
-   * One call, forced to completion; resolves to its time in ms. In-process contenders time
-   * themselves with `performance.now()` around the call; a peer in a child process reports the
-   * time it measured there (the pipe is not timed).
+   * One call, forced to completion; resolves to its wall time in ms and, where it can be
+   * measured, the CPU time of all threads of the process that ran it. In-process contenders time
+   * themselves around the call; a peer in a child process reports the times it measured there
+   * (the pipe is not timed).
    */
-  run(): Promise<number>;
+  run(): Promise<RunTime>;
   /** Output of the last call, `[1, h, n, d]` row-major, for the error column; null if unavailable. */
   output(): Promise<Float32Array | null>;
   /**
@@ -56,6 +64,8 @@ export interface BenchCell {
   readonly medianMs: number | null;
   readonly minMs: number | null;
   readonly maxMs: number | null;
+  /** Median CPU time of the same calls (all threads of the process); null where not measured (GPU rows). */
+  readonly cpuMedianMs: number | null;
   /** Peak bytes during one call: tfjs tensors plus the fused CPU kernel's memory (null for peers outside tfjs or when not profiled). */
   readonly peakBytes: number | null;
   /** ‖out − exact‖_F / ‖exact‖_F against our exact operator at the same n (exact itself: against numpy). */
@@ -74,6 +84,8 @@ export interface ScalingFit {
   readonly fromN: number | null;
   readonly toN: number | null;
   readonly points: number;
+  /** Which times were fitted: CPU time (robust to other load on the machine) where every point has it, else wall time. */
+  readonly basis: 'cpu' | 'wall';
 }
 
 export interface BenchEnvironment {

@@ -81,7 +81,7 @@ export function evaluateTargets(report: BenchReport): TargetCheck[] {
     if (bound === undefined) continue;
     const fit = report.scaling.find((s) => s.contender === name);
     const text = `${name}: scaling exponent ≤ ${bound}`;
-    checks.push(fit?.exponent == null ? { target: text, measured: 'too few points', met: null } : { target: text, measured: `${fit.exponent.toFixed(2)} (n ${fit.fromN}…${fit.toN})`, met: fit.exponent <= bound });
+    checks.push(fit?.exponent == null ? { target: text, measured: 'too few points', met: null } : { target: text, measured: `${fit.exponent.toFixed(2)} (n ${fit.fromN}…${fit.toN}, ${fit.basis} time)`, met: fit.exponent <= bound });
   }
   return checks;
 }

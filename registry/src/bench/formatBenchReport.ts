@@ -21,7 +21,7 @@ function cellAt(report: BenchReport, name: string, n: number): BenchCell | undef
 /** Rows of the per-n table: every contender, times, speedups vs the references, error, memory. */
 export function perNRows(report: BenchReport, n: number): { header: string[]; rows: string[][] } {
   const refs = referenceNames(report);
-  const header = ['contender', 'median ms', 'min', 'max', 'runs', ...refs.map((r) => `vs ${r}`), 'rel. error', 'peak MiB', 'note'];
+  const header = ['contender', 'median ms', 'min', 'max', 'runs', 'cpu ms', ...refs.map((r) => `vs ${r}`), 'rel. error', 'peak MiB', 'note'];
   const rows = report.contenders.map((c) => {
     const cell = cellAt(report, c.name, n);
     const m = cell?.medianMs ?? null;
@@ -31,6 +31,7 @@ export function perNRows(report: BenchReport, n: number): { header: string[]; ro
       ms(cell?.minMs ?? null),
       ms(cell?.maxMs ?? null),
       String(cell?.timesMs.length ?? 0),
+      ms(cell?.cpuMedianMs ?? null),
       ...refs.map((r) => (r === c.name ? '1×' : speedup(cellAt(report, r, n)?.medianMs ?? null, m))),
       err(cell?.relativeError ?? null),
       mib(cell?.peakBytes ?? null),
@@ -45,7 +46,7 @@ export function overviewRows(report: BenchReport): { header: string[]; rows: str
   const header = ['contender', ...report.ns.map((n) => `n=${n}`), 'exponent (fit range)'];
   const rows = report.contenders.map((c) => {
     const fit = report.scaling.find((s) => s.contender === c.name);
-    const exponent = fit?.exponent == null ? '–' : `${fit.exponent.toFixed(2)} (${fit.fromN}…${fit.toN})`;
+    const exponent = fit?.exponent == null ? '–' : `${fit.exponent.toFixed(2)} (${fit.fromN}…${fit.toN}, ${fit.basis})`;
     return [c.name, ...report.ns.map((n) => ms(cellAt(report, c.name, n)?.medianMs ?? null)), exponent];
   });
   return { header, rows };
@@ -100,7 +101,7 @@ export function formatBenchMarkdown(report: BenchReport, svgFile: string, comman
   out.push(`- Machine: ${env.cpu}, ${env.cores} cores, ${env.platform}; Node ${env.node}; tfjs-core ${env.tfjs}; 1-minute load average ${env.loadAverage ?? '?'} at the end of the run (above the core count, other work shared the cores and slowed every row).`);
   for (const note of env.notes) out.push(`- ${note}`);
   out.push('- Every row was measured in this one run, interleaved: one untimed warm-up each, then the repeats go round-robin over the rows, so a slow spell of the machine hits all rows alike.');
-  out.push('- "vs X" columns are speedups: X\'s median time / this row\'s median time (above 1× this row is faster). "rel. error" is ‖out − exact‖_F / ‖exact‖_F against our exact operator at the same n (for exact itself: against numpy). "peak MiB" is the peak memory of the profiled warm-up call: tfjs tensors plus the fused CPU kernel\'s own buffers (peers outside tfjs: –).');
+  out.push('- "vs X" columns are speedups: X\'s median time / this row\'s median time (above 1× this row is faster). "cpu ms" is the median CPU time of the same calls, all threads of the process that ran them (above the wall time: threads at work). "rel. error" is ‖out − exact‖_F / ‖exact‖_F against our exact operator at the same n (for exact itself: against numpy). "peak MiB" is the peak memory of the profiled warm-up call: tfjs tensors plus the fused CPU kernel\'s own buffers (peers outside tfjs: –).');
   out.push('');
   out.push('## Contenders', '');
   out.push(formatMarkdownTable(['row', 'kind', 'what runs', 'largest n'], report.contenders.map((c) => [c.name, c.kind, c.detail, String(c.maxN)])));
@@ -113,7 +114,7 @@ export function formatBenchMarkdown(report: BenchReport, svgFile: string, comman
   }
   out.push('## Time vs n', '', `![time vs n](${svgFile})`, '');
   const o = overviewRows(report);
-  out.push('Median ms per call; exponent p of time ∝ n^p fitted over the range shown.', '', formatMarkdownTable(o.header, o.rows), '');
+  out.push('Median wall ms per call; exponent p of time ∝ n^p fitted over the range shown, on median CPU time (all threads of the process; "cpu") where every point has it — points measured minutes apart on a shared machine differ in load, CPU time hardly — else on wall time.', '', formatMarkdownTable(o.header, o.rows), '');
   out.push('## Per sequence length', '');
   for (const n of report.ns) {
     const t = perNRows(report, n);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { randomAttentionInputs, relativeError } from '@swapformer/core/conformance';
-import type { BenchCell, BenchEnvironment, BenchInputs, BenchReport, Contender, PreparedRun, ScalingFit } from './benchTypes';
+import type { BenchCell, BenchEnvironment, BenchInputs, BenchReport, Contender, PreparedRun, RunTime, ScalingFit } from './benchTypes';
 import { fitPowerLaw, median } from './stats';
 
 
@@ -49,7 +49,7 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
 interface Live {
   readonly contender: Contender;
   readonly run: PreparedRun;
-  times: number[];
+  times: RunTime[];
   repeats: number;
   peakBytes: number | null;
   kernelMs: Record<string, number> | null;
@@ -57,21 +57,24 @@ interface Live {
 }
 
 function emptyCell(contender: string, n: number, note: string): BenchCell {
-  return { contender, n, timesMs: [], medianMs: null, minMs: null, maxMs: null, peakBytes: null, relativeError: null, kernelMs: null, note };
+  return { contender, n, timesMs: [], medianMs: null, minMs: null, maxMs: null, cpuMedianMs: null, peakBytes: null, relativeError: null, kernelMs: null, note };
 }
 
 /**
- * Fits time ∝ n^p per contender over its largest measured points.
+ * Fits time ∝ n^p per contender over its largest measured points: on median CPU time where
+ * every point has one (points measured minutes apart on a shared machine differ in load, and
+ * CPU time hardly sees that), else on median wall time.
  *
- * @example fitScaling(cells, 2048)
+ * @example fitScaling(cells, ['exact'], 2048)
  */
 export function fitScaling(cells: readonly BenchCell[], contenders: readonly string[], fitFromN: number): ScalingFit[] {
   return contenders.map((name) => {
     const measured = cells.filter((c) => c.contender === name && c.medianMs !== null).sort((a, b) => a.n - b.n);
     let used = measured.filter((c) => c.n >= fitFromN);
     if (used.length < 2) used = measured.slice(-3);
-    const exponent = fitPowerLaw(used.map((c) => [c.n, c.medianMs!] as const));
-    return { contender: name, exponent, fromN: used[0]?.n ?? null, toN: used[used.length - 1]?.n ?? null, points: used.length };
+    const basis = used.length > 0 && used.every((c) => c.cpuMedianMs !== null && c.cpuMedianMs > 0) ? 'cpu' : 'wall';
+    const exponent = fitPowerLaw(used.map((c) => [c.n, basis === 'cpu' ? c.cpuMedianMs! : c.medianMs!] as const));
+    return { contender: name, exponent, fromN: used[0]?.n ?? null, toN: used[used.length - 1]?.n ?? null, points: used.length, basis };
   });
 }
 
@@ -161,7 +164,8 @@ export async function runBenchmark(
           const out = await outputOf(name);
           if (reference && out && reference.length === out.length) error = relativeError(out, reference);
         }
-        const times = [...l.times].sort((a, b) => a - b);
+        const times = l.times.map((t) => t.ms).sort((a, b) => a - b);
+        const cpuTimes = l.times.map((t) => t.cpuMs).filter((t): t is number => t !== undefined);
         cells.push({
           contender: name,
           n,
@@ -169,6 +173,7 @@ export async function runBenchmark(
           medianMs: times.length ? median(times) : null,
           minMs: times.length ? times[0] : null,
           maxMs: times.length ? times[times.length - 1] : null,
+          cpuMedianMs: cpuTimes.length && cpuTimes.length === times.length ? median(cpuTimes) : null,
           peakBytes: l.peakBytes,
           relativeError: error,
           kernelMs: l.kernelMs,

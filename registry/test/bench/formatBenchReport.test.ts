@@ -4,7 +4,7 @@ import { evaluateTargets } from '../../src/bench/evaluateTargets';
 import { formatBenchMarkdown, formatBenchText, perNRows } from '../../src/bench/formatBenchReport';
 
 function cell(contender: string, n: number, ms: number | null, note = ''): BenchCell {
-  return { contender, n, timesMs: ms === null ? [] : [ms], medianMs: ms, minMs: ms, maxMs: ms, peakBytes: null, relativeError: ms === null ? null : 1e-3, kernelMs: null, note };
+  return { contender, n, timesMs: ms === null ? [] : [ms], medianMs: ms, minMs: ms, maxMs: ms, cpuMedianMs: null, peakBytes: null, relativeError: ms === null ? null : 1e-3, kernelMs: null, note };
 }
 
 function reportFixture(backend: string, cells: BenchCell[], names: Array<[string, 'operator' | 'peer']>): BenchReport {
@@ -16,8 +16,8 @@ function reportFixture(backend: string, cells: BenchCell[], names: Array<[string
     contenders: names.map(([name, kind]) => ({ name, kind, detail: `${name} detail`, maxN: 65536, approximatesSoftmax: true })),
     cells,
     scaling: [
-      { contender: 'performer', exponent: 1.1, fromN: 2048, toN: 16384, points: 4 },
-      { contender: 'thinformer', exponent: 1.7, fromN: 2048, toN: 16384, points: 4 },
+      { contender: 'performer', exponent: 1.1, fromN: 2048, toN: 16384, points: 4, basis: 'cpu' },
+      { contender: 'thinformer', exponent: 1.7, fromN: 2048, toN: 16384, points: 4, basis: 'cpu' },
     ],
     unavailable: [{ name: 'torch-sdpa', reason: 'PyTorch with CUDA is not available here' }],
     wallSeconds: 12,
@@ -39,7 +39,7 @@ describe('evaluateTargets', () => {
     expect(byTarget['performer ≥ 10× faster than exact at n = 16384']).to.deep.include({ met: true });
     expect(byTarget['thinformer ≥ 10× faster than exact at n = 16384']).to.deep.include({ met: false });
     expect(byTarget['performer: scaling exponent ≤ 1.2'].met).to.equal(true);
-    expect(byTarget['thinformer: scaling exponent ≤ 1.6']).to.deep.include({ met: false, measured: '1.70 (n 2048…16384)' });
+    expect(byTarget['thinformer: scaling exponent ≤ 1.6']).to.deep.include({ met: false, measured: '1.70 (n 2048…16384, cpu time)' });
   });
 
   it('should check the webgpu targets and say what was not measured', () => {
@@ -60,9 +60,9 @@ describe('formatBenchMarkdown', () => {
 
   it('should give speedups vs each reference row in the per-n table', () => {
     const { header, rows } = perNRows(report, 1024);
-    expect(header.slice(0, 7)).to.deep.equal(['contender', 'median ms', 'min', 'max', 'runs', 'vs exact', 'vs numpy']);
-    expect(rows[0].slice(5, 7)).to.deep.equal(['1×', '0.50×']);
-    expect(rows[1].slice(5, 7)).to.deep.equal(['2.00×', '1×']);
+    expect(header.slice(0, 8)).to.deep.equal(['contender', 'median ms', 'min', 'max', 'runs', 'cpu ms', 'vs exact', 'vs numpy']);
+    expect(rows[0].slice(6, 8)).to.deep.equal(['1×', '0.50×']);
+    expect(rows[1].slice(6, 8)).to.deep.equal(['2.00×', '1×']);
   });
 
   it('should write environment, notes, targets, the plot, and one table per n', () => {
@@ -73,7 +73,7 @@ describe('formatBenchMarkdown', () => {
     expect(md).to.include('![time vs n](wasm.svg)');
     expect(md).to.include('### n = 1024');
     expect(md).to.include('Not run: **torch-sdpa** — PyTorch with CUDA is not available here');
-    expect(md).to.include('| numpy | – | – | – | 0 |');
+    expect(md).to.include('| numpy | – | – | – | 0 | – |');
     expect(formatBenchText(report)).to.include('not run: torch-sdpa');
   });
 });

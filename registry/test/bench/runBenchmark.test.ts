@@ -8,7 +8,7 @@ const environmentFixture: BenchEnvironment = { backend: 'wasm', device: 'test CP
 const optionsFixture: BenchOptions = { ns: [16, 32, 64], heads: 2, dim: 4, seed: 1, repeats: 3, cellBudgetMs: 60_000, profile: false, fitFromN: 1 };
 
 /** A contender whose "times" follow c·n^p and whose output is a known array. */
-function fakeContender(name: string, settings: { p?: number; maxN?: number; failAt?: number; output?: (n: number, heads: number, dim: number) => Float32Array; log?: string[]; kind?: 'operator' | 'peer' }): Contender {
+function fakeContender(name: string, settings: { p?: number; cpuP?: number; maxN?: number; failAt?: number; output?: (n: number, heads: number, dim: number) => Float32Array; log?: string[]; kind?: 'operator' | 'peer' }): Contender {
   return {
     name,
     kind: settings.kind ?? 'operator',
@@ -22,7 +22,8 @@ function fakeContender(name: string, settings: { p?: number; maxN?: number; fail
         async run() {
           settings.log?.push(`${name}@${inputs.n}`);
           call++;
-          return 1e-3 * inputs.n ** (settings.p ?? 1) * (1 + call / 100); // 3 distinct times per cell
+          const ms = 1e-3 * inputs.n ** (settings.p ?? 1) * (1 + call / 100); // distinct times per cell
+          return { ms, cpuMs: settings.cpuP === undefined ? undefined : 1e-3 * inputs.n ** settings.cpuP };
         },
         output: async () => settings.output?.(inputs.n, inputs.heads, inputs.dim) ?? null,
         dispose: () => undefined,
@@ -46,6 +47,15 @@ describe('runBenchmark', () => {
       expect(cell.maxMs).to.equal(base * 1.04);
       expect(report.scaling.find((s) => s.contender === 'exact')!.exponent).to.be.closeTo(2, 1e-9);
       expect(report.scaling.find((s) => s.contender === 'linear')!.exponent).to.be.closeTo(1, 1e-9);
+      expect(report.scaling.find((s) => s.contender === 'exact')!.basis).to.equal('wall');
+    });
+
+    it('should fit the exponent on CPU time where every point has it', async () => {
+      const report = await runBenchmark([fakeContender('threaded', { p: 2, cpuP: 1.5 })], optionsFixture, environmentFixture);
+      const fit = report.scaling[0];
+      expect(fit.basis).to.equal('cpu');
+      expect(fit.exponent).to.be.closeTo(1.5, 1e-9);
+      expect(report.cells[0].cpuMedianMs).to.be.closeTo(1e-3 * 16 ** 1.5, 1e-12);
     });
 
     it('should interleave the repeats round-robin over the contenders', async () => {
@@ -64,7 +74,7 @@ describe('runBenchmark', () => {
     });
 
     it('should give fewer repeats where the warm-up says they would exceed the cell budget', async () => {
-      const slow: Contender = { ...fakeContender('slow', {}), async prepare() { return { run: async () => { const t = performance.now(); while (performance.now() - t < 30); return 30; }, output: async () => null, dispose: () => undefined }; } };
+      const slow: Contender = { ...fakeContender('slow', {}), async prepare() { return { run: async () => { const t = performance.now(); while (performance.now() - t < 30); return { ms: 30 }; }, output: async () => null, dispose: () => undefined }; } };
       const report = await runBenchmark([slow], { ...optionsFixture, ns: [16], cellBudgetMs: 40 }, environmentFixture);
       expect(report.cells[0].timesMs).to.have.length(1);
     });
@@ -100,8 +110,9 @@ describe('runBenchmark', () => {
         while (performance.now() - t0 < 25);
         return tf.tidy(() => tf.add(tf.ones([2, 2]), 0)); // peak bytes are sampled after each kernel
       });
-      const ms = await runner.run();
+      const { ms, cpuMs } = await runner.run();
       expect(ms).to.be.at.least(25);
+      expect(cpuMs).to.be.at.least(20); // a busy loop: the CPU was ours
       expect(Array.from((await runner.output())!)).to.deep.equal([1, 1, 1, 1]);
       const before = tf.memory().numTensors;
       const profiled = await runner.profile();

@@ -1,6 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { fusedAttentionPeakBytes, resetFusedAttentionPeakBytes } from '@swapformer/core';
+import type { RunTime } from '../benchTypes';
+
+/** Wall and process CPU time of an async call (CPU time is meaningless for GPU work, so it is left out there). */
+export async function timeCall(call: () => Promise<void>): Promise<RunTime> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await call();
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return tf.getBackend() === 'webgpu' ? { ms } : { ms, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
 
 /**
  * Waits until `t` is computed. tfjs queues work on GPU backends, so a timer stopped before a read
@@ -20,7 +31,7 @@ export async function forceResult(t: Tensor): Promise<void> {
 
 /** Times one tfjs call (forced) and keeps its output as the latest result. */
 export function tfjsRunner(call: () => Tensor): {
-  run(): Promise<number>;
+  run(): Promise<RunTime>;
   output(): Promise<Float32Array | null>;
   profile(): Promise<{ peakBytes: number; kernelMs: Record<string, number> }>;
   dispose(): void;
@@ -34,12 +45,13 @@ export function tfjsRunner(call: () => Tensor): {
     async run() {
       last?.dispose();
       last = null;
-      const t0 = performance.now();
-      const out = call();
-      await forceResult(out);
-      const ms = performance.now() - t0;
-      keep(out);
-      return ms;
+      let out: Tensor | null = null;
+      const time = await timeCall(async () => {
+        out = call();
+        await forceResult(out);
+      });
+      keep(out!);
+      return time;
     },
     async output() {
       return last ? ((await last.data()) as Float32Array) : null;

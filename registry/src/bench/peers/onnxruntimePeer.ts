@@ -1,4 +1,5 @@
 import type { Contender } from '../benchTypes';
+import { timeCall } from '../contenders/forceResult';
 import { exactAttentionOnnxModel } from './onnxAttentionModel';
 
 /** The slice of onnxruntime-node's API the peer uses (the package is an optional dependency). */
@@ -54,11 +55,10 @@ export async function onnxruntimePeer(ort: OrtModule, settings: { readonly heads
       return {
         async run() {
           last = null;
-          const t0 = performance.now();
-          const result = await session.run(feeds);
-          const ms = performance.now() - t0;
-          last = result.out.data as Float32Array;
-          return ms;
+          // process CPU time includes onnxruntime's intra-op threads
+          return timeCall(async () => {
+            last = (await session.run(feeds)).out.data as Float32Array;
+          });
         },
         output: async () => last,
         dispose: () => {

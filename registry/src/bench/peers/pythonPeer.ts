@@ -119,7 +119,7 @@ export function pythonPeer(proc: PythonPeerProcess, variant: PythonVariant, maxN
         async run() {
           const reply = await proc.request({ op: 'run', variant });
           if (reply.error) throw new Error(reply.error);
-          return Number(reply.ms);
+          return reply.cpuMs === undefined ? { ms: Number(reply.ms) } : { ms: Number(reply.ms), cpuMs: Number(reply.cpuMs) };
         },
         output: () => proc.output(variant),
         dispose: () => undefined,

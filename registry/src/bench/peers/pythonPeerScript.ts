@@ -3,7 +3,7 @@
  * line per request line on stdin:
  *   {"op": "info"}                                  → versions, threads, device
  *   {"op": "load", "dir": d, "shape": [1,h,n,d]}     → reads d/q.f32, d/k.f32, d/v.f32
- *   {"op": "run", "variant": "numpy" | "torch-naive" | "torch-sdpa" | "torch-bf16-flash"} → {"ms": t}
+ *   {"op": "run", "variant": "numpy" | "torch-naive" | "torch-sdpa" | "torch-bf16-flash"} → {"ms": t, "cpuMs": c}
  *   {"op": "output", "variant": v, "path": p}        → writes the last output of v as float32
  * Times are taken here, around the computation only (numpy returns when done; CUDA work is
  * synchronized before the clock stops), so the pipe to Node is not timed. Sub-20 ms CUDA calls
@@ -50,11 +50,13 @@ def torch_call(variant):
 
 def run(variant):
     if variant == "numpy":
+        c0 = time.process_time()
         t0 = time.perf_counter()
         out = numpy_exact(state["q"], state["k"], state["v"])
         ms = (time.perf_counter() - t0) * 1000
+        cpu_ms = (time.process_time() - c0) * 1000
         state["out"][variant] = out
-        return ms
+        return {"ms": ms, "cpuMs": cpu_ms}
     torch = torch_mod()
     f = torch_call(variant)
     torch.cuda.synchronize()
@@ -71,7 +73,7 @@ def run(variant):
         torch.cuda.synchronize()
         ms = (time.perf_counter() - t0) * 1000 / reps
     state["out"][variant] = out
-    return ms
+    return {"ms": ms}
 
 def info():
     d = {"python": sys.version.split()[0], "numpy": np.__version__}
@@ -114,7 +116,7 @@ for line in sys.stdin:
             load(msg)
             reply = {"ok": True}
         elif op == "run":
-            reply = {"ms": run(msg["variant"])}
+            reply = run(msg["variant"])
         elif op == "output":
             out = state["out"][msg["variant"]]
             if not isinstance(out, np.ndarray):
