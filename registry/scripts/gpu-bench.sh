@@ -30,13 +30,14 @@ DEVICE=${DEVICE:-unknown GPU}
 { node --version; python3 -c 'import torch, numpy; print("torch", torch.__version__, "cuda", torch.version.cuda, "numpy", numpy.__version__)'; } >> "$OUT/versions.txt" 2>&1
 
 # the fused WebGPU exact-attention program runs in the benchmark only if it matches the op path here
-if timeout 120 node registry/scripts/check-webgpu-fused.cjs > "$OUT/fused-check.log" 2>&1; then
+if timeout 90 node registry/scripts/check-webgpu-fused.cjs > "$OUT/fused-check.log" 2>&1; then
   export SWAPFORMER_WEBGPU_FUSED=1
 fi
 cat "$OUT/fused-check.log"
 
-# 480 s keeps the run inside one 10-minute device command; webgpu.json holds every finished n.
-timeout 480 node registry/dist/cli.js bench --backend webgpu --device "$DEVICE" --n "$NS" --heads "$HEADS" \
+# 420 s keeps the whole script inside one 10-minute device command (unpacking ~30 s, the check
+# ≤ 90 s); webgpu.json holds every finished n, so a cut-short sweep still renders.
+timeout 420 node registry/dist/cli.js bench --backend webgpu --device "$DEVICE" --n "$NS" --heads "$HEADS" \
   --peers tfjs-plain,torch-naive,torch-sdpa,torch-bf16-flash --repeats 5 --cell-budget 6 --profile-max-n 4096 \
   --out "$OUT/webgpu.json" --write-docs "$OUT/docs" 2>&1 | tee "$OUT/bench.log"
 status=${PIPESTATUS[0]}
