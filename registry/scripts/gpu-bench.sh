@@ -47,6 +47,7 @@ if [[ $status -ne 0 && -f $OUT/webgpu.json ]]; then
 fi
 
 # correctness of the GPU path: exact vs PyTorch SDPA at every n where both ran
+[[ -f $OUT/webgpu.json ]] || { echo "no report was written" | tee -a "$OUT/bench.log"; exit 1; }
 node -e '
 const r = require(process.argv[1]);
 const bad = r.cells.filter((c) => c.contender === "exact" && c.relativeError !== null && !(c.relativeError < 1e-4));
