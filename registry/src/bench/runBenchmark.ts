@@ -12,8 +12,10 @@ export interface BenchOptions {
   readonly seed: number;
   /** Most timed repeats per contender and n, after one untimed warm-up. */
   readonly repeats: number;
-  /** Fewer repeats where the warm-up says they would take longer than this (at least one). */
+  /** Fewer repeats where the warm-up says they would take longer than this, but never fewer than `minRepeats`. */
   readonly cellBudgetMs: number;
+  /** Timed repeats every cell gets whatever the budget says (default 1). */
+  readonly minRepeats?: number;
   /** Run the warm-up under tf.profile for peak bytes and per-kernel times. */
   readonly profile: boolean;
   /** No profiling above this n (profiling a GPU call with thousands of dispatches is slow). */
@@ -130,7 +132,8 @@ export async function runBenchmark(
             await l.run.run();
           }
           const warmMs = performance.now() - t0;
-          l.repeats = Math.max(1, Math.min(options.repeats, Math.floor(options.cellBudgetMs / Math.max(warmMs, 1e-3))));
+          const fit = Math.floor(options.cellBudgetMs / Math.max(warmMs, 1e-3));
+          l.repeats = Math.min(options.repeats, Math.max(options.minRepeats ?? 1, fit, 1));
         } catch (error) {
           l.failed = message(error);
         }

@@ -77,6 +77,8 @@ describe('runBenchmark', () => {
       const slow: Contender = { ...fakeContender('slow', {}), async prepare() { return { run: async () => { const t = performance.now(); while (performance.now() - t < 30); return { ms: 30 }; }, output: async () => null, dispose: () => undefined }; } };
       const report = await runBenchmark([slow], { ...optionsFixture, ns: [16], cellBudgetMs: 40 }, environmentFixture);
       expect(report.cells[0].timesMs).to.have.length(1);
+      const floor = await runBenchmark([slow], { ...optionsFixture, ns: [16], cellBudgetMs: 40, minRepeats: 2 }, environmentFixture);
+      expect(floor.cells[0].timesMs).to.have.length(2);
     });
 
     it('should compute the error against exact, and exact\'s against numpy', async () => {

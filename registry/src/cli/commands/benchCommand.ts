@@ -53,6 +53,7 @@ export function registerBenchCommand(program: Command, run: CommandRunner): void
     .option('--seed <s>', 'seed of the inputs and of randomized operators', '0')
     .option('--repeats <r>', 'timed repeats after a warm-up (fewer where one call is slow)', '5')
     .option('--cell-budget <seconds>', 'time budget per row and n for the repeats', '8')
+    .option('--min-repeats <r>', 'timed repeats every row and n gets, whatever the budget', '3')
     .option('--threads <t>', 'threads of our fused CPU kernel and of the numpy and onnxruntime peers (default: the core count)')
     .option('--fit-from <n>', 'fit the scaling exponent over n ≥ this', '2048')
     .option('--no-profile', 'do not profile the warm-up call (peak bytes, per-kernel ms)')
@@ -79,6 +80,7 @@ export function registerBenchCommand(program: Command, run: CommandRunner): void
         const seed = parseIntegerOption('--seed', opts.seed, 0, 2 ** 31 - 1);
         const repeats = parseIntegerOption('--repeats', opts.repeats, 1, 1000);
         const cellBudget = parseIntegerOption('--cell-budget', opts.cellBudget, 0, 3600);
+        const minRepeats = Math.min(repeats, parseIntegerOption('--min-repeats', opts.minRepeats, 1, 1000));
         const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
         const threads = opts.threads === undefined ? cores : parseIntegerOption('--threads', opts.threads, 1, 1024);
         const fitFromN = parseIntegerOption('--fit-from', opts.fitFrom, 1, 1 << 24);
@@ -116,6 +118,7 @@ export function registerBenchCommand(program: Command, run: CommandRunner): void
               seed,
               repeats,
               cellBudgetMs: cellBudget * 1000,
+              minRepeats,
               profile: opts.profile !== false,
               profileMaxN,
               fitFromN,
