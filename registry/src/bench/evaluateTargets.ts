@@ -20,6 +20,13 @@ function msOf(report: BenchReport, contender: string, n: number): number | null 
   return cellOf(report, contender, n)?.medianMs ?? null;
 }
 
+/** ", on CPU time r×" when both cells have CPU times: how the ratio reads without the machine's other load. */
+function cpuRatio(report: BenchReport, numerator: string, denominator: string, n: number): string {
+  const a = cellOf(report, numerator, n)?.cpuMedianMs ?? null;
+  const b = cellOf(report, denominator, n)?.cpuMedianMs ?? null;
+  return a === null || b === null ? '' : ` (on CPU time ${ratioText(a / b)})`;
+}
+
 function approximations(report: BenchReport): string[] {
   return report.contenders.filter((c) => c.kind === 'operator' && c.name !== 'exact').map((c) => c.name);
 }
@@ -30,7 +37,7 @@ function speedupTarget(report: BenchReport, peer: string, n: number, atLeast: nu
   const p = msOf(report, peer, n);
   if (e === null || p === null) return { target: text, measured: `not measured at n = ${n} (${e === null ? 'exact' : peer} missing)`, met: null };
   const s = p / e;
-  return { target: text, measured: `${peer} ${p.toFixed(0)} ms / exact ${e.toFixed(0)} ms = ${ratioText(s)} faster`, met: s >= atLeast };
+  return { target: text, measured: `${peer} ${p.toFixed(0)} ms / exact ${e.toFixed(0)} ms = ${ratioText(s)} faster${cpuRatio(report, peer, 'exact', n)}`, met: s >= atLeast };
 }
 
 /** "exact is within k× of peer at n": slowdown = exact / peer. */
@@ -48,7 +55,7 @@ function approximationSpeedups(report: BenchReport, n: number, atLeast: number):
     const text = `${name} ≥ ${atLeast}× faster than exact at n = ${n}`;
     const a = msOf(report, name, n);
     if (e === null || a === null) return { target: text, measured: `not measured at n = ${n} (${e === null ? 'exact' : name} missing)`, met: null };
-    return { target: text, measured: `exact ${e.toFixed(0)} ms / ${name} ${a.toFixed(1)} ms = ${ratioText(e / a)}`, met: e / a >= atLeast };
+    return { target: text, measured: `exact ${e.toFixed(0)} ms / ${name} ${a.toFixed(1)} ms = ${ratioText(e / a)}${cpuRatio(report, 'exact', name, n)}`, met: e / a >= atLeast };
   });
 }
 

@@ -109,7 +109,7 @@ export function formatBenchMarkdown(report: BenchReport, svgFile: string, comman
   out.push('');
   const targets = evaluateTargets(report);
   if (targets.length) {
-    out.push('## Targets (issue 7)', '');
+    out.push('## Targets (issue 7)', '', 'Decided on the median wall times of this run; where both rows have CPU times, the same ratio on CPU time is given in parentheses (it shows the ratio without the other load of the machine; our exact kernel uses every thread it is given, so its CPU time is the sum over them).', '');
     out.push(formatMarkdownTable(['met', 'target', 'measured in this run'], targets.map((t) => [t.met === null ? 'not measured' : t.met ? '**yes**' : '**no**', t.target, t.measured])), '');
   }
   out.push('## Time vs n', '', `![time vs n](${svgFile})`, '');
