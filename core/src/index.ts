@@ -45,6 +45,7 @@ export type { BackendName, BackendRequest } from './backend/BackendName';
 export { useBackend, backendPackages } from './backend/useBackend';
 export type { BackendReport } from './backend/useBackend';
 export { createBackendService } from './backend/BackendService';
+export { canReadSync, prefetchValues } from './backend/syncReads';
 export type { BackendService } from './backend/BackendService';
 
 export { createSeededRandom, deriveSeed } from './rng/seededRandom';

@@ -109,6 +109,7 @@ export function rowBlockSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, 
   const dv = v.shape[3];
   const rowsPerStep = Math.max(1, Math.min(nq, Math.floor(ROW_BLOCK_BYTES / (4 * h * nk))));
   const scale = resolveScale(q, options.scale);
+  if (4 * b * h * nq * nk <= ROW_BLOCK_BYTES) return wholeBatchSoftmaxAttention(q, k, v, options, scale);
   return tf.tidy(() => {
     const qs = tf.mul(q, scale);
     const kT = tf.transpose(k, [0, 1, 3, 2]); // [b, h, dk, nk]
@@ -137,6 +138,27 @@ export function rowBlockSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, 
       perBatch.push(steps.length === 1 ? steps[0] : tf.concat(steps, 1));
     }
     return tf.reshape(tf.stack(perBatch), [b, h, nq, dv]) as Tensor4D;
+  });
+}
+
+/**
+ * Every (batch, head) slice in one batched product when the whole `[b, h, nq, nk]` score tensor
+ * fits the block budget: on GPU backends one dispatch per op beats a loop over batch rows
+ * (training batches of many short sequences).
+ */
+function wholeBatchSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions, scale: number): Tensor4D {
+  const [b, , nq] = q.shape;
+  const nk = k.shape[2];
+  return tf.tidy(() => {
+    let logits: Tensor = tf.matMul(tf.mul(q, scale), tf.transpose(k, [0, 1, 3, 2])); // [b, h, nq, nk]
+    const causal = options.causal ? causalBiasBlock(0, nq, 0, nk, nk - nq) : null; // [nq, nk]
+    const pad = options.mask ? tf.reshape(tf.mul(tf.sub(1, tf.cast(options.mask, 'float32')), MASKED_LOGIT), [b, 1, 1, nk]) : null;
+    const bias = causal && pad ? tf.add(causal, pad) : (causal ?? pad);
+    if (bias) logits = tf.add(logits, bias);
+    const out = tf.matMul(tf.softmax(logits), v); // [b, h, nq, dv]
+    if (!bias) return out as Tensor4D;
+    const visible = tf.cast(tf.greater(tf.max(bias, -1, true), MASKED_LOGIT / 2), 'float32'); // [nq, 1] or [b, 1, nq | 1, 1]
+    return tf.mul(out, visible) as Tensor4D;
   });
 }
 
