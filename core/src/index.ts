@@ -45,6 +45,7 @@ export type { BackendName, BackendRequest } from './backend/BackendName';
 export { useBackend, backendPackages } from './backend/useBackend';
 export type { BackendReport } from './backend/useBackend';
 export { createBackendService } from './backend/BackendService';
+export { canReadSync, prefetchValues } from './backend/syncReads';
 export type { BackendService } from './backend/BackendService';
 
 export { createSeededRandom, deriveSeed } from './rng/seededRandom';
@@ -55,4 +56,8 @@ export type { RngService } from './rng/RngService';
 export { validateAttentionInputs, assertFinite } from './validation/validateAttentionInputs';
 export { softmaxAttention, denseSoftmaxAttention, chunkedSoftmaxAttention, DEFAULT_CHUNK_THRESHOLD } from './kernels/softmaxAttention';
 export type { SoftmaxAttentionOptions } from './kernels/softmaxAttention';
+export { fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, fusedAttentionSupported, fusedAttentionInfo, fusedAttentionPeakBytes, resetFusedAttentionPeakBytes, setAttentionThreads, attentionThreads } from './kernels/wasm/fusedSoftmaxAttention';
+export type { FusedAttentionOptions } from './kernels/wasm/fusedSoftmaxAttention';
+export { fusedWebGpuAttention, setWebGpuFusedAttention, webGpuFusedAttentionEnabled } from './kernels/webgpu/fusedWebGpuAttention';
 export { MASKED_LOGIT } from './kernels/attentionBias';
+export { gatherRows } from './kernels/gatherRows';

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { reportCliError } from './cli/CliError';
 import type { CommandRunner } from './cli/CommandRunner';
+import { registerBenchCommand } from './cli/commands/benchCommand';
 import { registerCompareCommand } from './cli/commands/compareCommand';
 import { registerGenerateCommand } from './cli/commands/generateCommand';
 import { registerInferCommand } from './cli/commands/inferCommand';
@@ -35,6 +36,7 @@ export function createProgram(): Command {
   registerGenerateCommand(program, run);
   registerTrainCommand(program, run);
   registerRunCommand(program, run);
+  registerBenchCommand(program, run);
   return program;
 }
 

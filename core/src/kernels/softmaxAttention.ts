@@ -1,14 +1,24 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { causalBiasBlock, causalBlockHidden, MASKED_LOGIT, paddingBias } from './attentionBias';
+import { canUseWebGpuFusedAttention, fusedWebGpuAttention } from './webgpu/fusedWebGpuAttention';
+import { fusedAttentionSupported, fusedSoftmaxAttention } from './wasm/fusedSoftmaxAttention';
 
 /**
  * Softmax attention kernels shared by every operator that ends in exact attention
  * (the exact plugin, and the coreset/selection methods).
  *
- * Layout is the main speed lever on tfjs-wasm: rank-2 matMul without transposes runs ~10×
- * faster than batched or transposeB matMul, so K is transposed once and each (b, h) slice
- * is computed with plain rank-2 products.
+ * On the CPU backends (wasm, cpu) every entry point runs the fused WebAssembly SIMD kernel
+ * (wasm/fusedAttentionModule.ts: online softmax, O(n·d) memory, worker threads) unless a
+ * gradient tape is recording — it reads its inputs to the CPU, so autodiff cannot see through
+ * it; tf.grad / tf.variableGrads get the tfjs-op kernels below, which have the same semantics.
+ * Profiled on tfjs-wasm, h 4, d 64, n 4096 (one thread): the op composition spends ~90% in
+ * BatchMatMul (~15 GFLOP/s, the `[n, n]` score matrix written and read back) and ~10% in
+ * Softmax; the fused kernel runs both products and the softmax at ~16–20 GFLOP/s per thread.
+ *
+ * For the tfjs-op kernels, layout is the main speed lever on tfjs-wasm: rank-2 matMul without
+ * transposes runs ~10× faster than batched or transposeB matMul, so K is transposed once and
+ * each (b, h) slice is computed with plain rank-2 products.
  *
  * Shapes: q [b, h, nq, dk], k [b, h, nk, dk], v [b, h, nk, dv] → [b, h, nq, dv].
  */
@@ -23,6 +33,22 @@ export interface SoftmaxAttentionOptions {
   readonly queryBlock?: number;
   /** Keys per block in the chunked path (default 1024). */
   readonly keyBlock?: number;
+  /**
+   * Use a fused kernel where it applies: the WebAssembly one on wasm/cpu, the WebGPU program on
+   * webgpu once enabled (setWebGpuFusedAttention); float32, no gradient tape. Default true;
+   * false forces the tfjs-op path (same results up to float rounding).
+   */
+  readonly fused?: boolean;
+}
+
+/** True when this call can take the fused CPU kernel. */
+function useFused(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions): boolean {
+  if (options.fused === false) return false;
+  const backend = tf.getBackend();
+  if (backend !== 'wasm' && backend !== 'cpu') return false;
+  if (q.dtype !== 'float32' || k.dtype !== 'float32' || v.dtype !== 'float32') return false;
+  if (tf.engine().isTapeOn()) return false;
+  return fusedAttentionSupported();
 }
 
 interface Slices {
@@ -31,13 +57,21 @@ interface Slices {
   readonly v: Tensor2D[]; // [nk, dv]
 }
 
+/**
+ * `[count, rows, cols]` → count `[rows, cols]` slices. A single slice is a reshape: tfjs's
+ * Unpack gradient passes a lone output's dy as a tensor, not a list, and its stack then throws.
+ */
+function unstackSlices(x: Tensor, count: number, rows: number, cols: number): Tensor2D[] {
+  return count === 1 ? [tf.reshape(x, [rows, cols])] : (tf.unstack(tf.reshape(x, [count, rows, cols])) as Tensor2D[]);
+}
+
 function toSlices(q: Tensor4D, k: Tensor4D, v: Tensor4D, scale: number): Slices {
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
   const dv = v.shape[3];
-  const qs = tf.unstack(tf.reshape(tf.mul(q, scale), [b * h, nq, dk])) as Tensor2D[];
-  const kT = tf.unstack(tf.reshape(tf.transpose(k, [0, 1, 3, 2]), [b * h, dk, nk])) as Tensor2D[];
-  const vs = tf.unstack(tf.reshape(v, [b * h, nk, dv])) as Tensor2D[];
+  const qs = unstackSlices(tf.mul(q, scale), b * h, nq, dk);
+  const kT = unstackSlices(tf.transpose(k, [0, 1, 3, 2]), b * h, dk, nk);
+  const vs = unstackSlices(v, b * h, nk, dv);
   return { q: qs, kT, v: vs };
 }
 
@@ -52,10 +86,89 @@ function zeroHiddenRows(out: Tensor2D, bias: Tensor | null): Tensor2D {
   return tf.mul(out, tf.cast(tf.greater(best, MASKED_LOGIT / 2), 'float32')) as Tensor2D;
 }
 
+/** Bytes of one `[h, rows, nk]` score block on the GPU path (well under WebGPU's 2 GiB binding limit). */
+export const ROW_BLOCK_BYTES = 2 ** 29;
+
+/** GPU backends: batched products are fast there, and many small dispatches are not. */
+function onGpuBackend(): boolean {
+  const backend = tf.getBackend();
+  return backend !== 'wasm' && backend !== 'cpu';
+}
+
+/**
+ * All heads of a batch row at once, `rows` queries against every key per step: one batched
+ * matMul, the native softmax over full rows, one batched matMul. Rows per step are chosen so a
+ * `[h, rows, nk]` block stays within ROW_BLOCK_BYTES, which is what lets webgpu run n = 65536
+ * (the whole `[h, n, n]` tensor would exceed its 2 GiB storage-binding limit).
+ *
+ * @example const out = rowBlockSoftmaxAttention(q, k, v, { causal: true }); // any backend
+ */
+export function rowBlockSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions): Tensor4D {
+  const [b, h, nq, dk] = q.shape;
+  const nk = k.shape[2];
+  const dv = v.shape[3];
+  const rowsPerStep = Math.max(1, Math.min(nq, Math.floor(ROW_BLOCK_BYTES / (4 * h * nk))));
+  const scale = resolveScale(q, options.scale);
+  if (4 * b * h * nq * nk <= ROW_BLOCK_BYTES) return wholeBatchSoftmaxAttention(q, k, v, options, scale);
+  return tf.tidy(() => {
+    const qs = tf.mul(q, scale);
+    const kT = tf.transpose(k, [0, 1, 3, 2]); // [b, h, dk, nk]
+    const perBatch: Tensor[] = [];
+    for (let bi = 0; bi < b; bi++) {
+      const qb = tf.reshape(tf.slice(qs, [bi, 0, 0, 0], [1, h, nq, dk]), [h, nq, dk]);
+      const kb = tf.reshape(tf.slice(kT, [bi, 0, 0, 0], [1, h, dk, nk]), [h, dk, nk]);
+      const vb = tf.reshape(tf.slice(v, [bi, 0, 0, 0], [1, h, nk, dv]), [h, nk, dv]);
+      const pad = options.mask ? paddingBias(options.mask, bi) : null; // [nk]
+      const steps: Tensor[] = [];
+      for (let q0 = 0; q0 < nq; q0 += rowsPerStep) {
+        const rows = Math.min(rowsPerStep, nq - q0);
+        steps.push(
+          tf.tidy(() => {
+            let logits: Tensor = tf.matMul(rows === nq ? qb : tf.slice(qb, [0, q0, 0], [h, rows, dk]), kb); // [h, rows, nk]
+            const causal = options.causal ? causalBiasBlock(q0, rows, 0, nk, nk - nq) : null; // [rows, nk]
+            const bias = causal && pad ? tf.add(causal, pad) : (causal ?? pad);
+            if (bias) logits = tf.add(logits, bias);
+            const out = tf.matMul(tf.softmax(logits), vb); // [h, rows, dv]
+            if (!bias) return out;
+            const visible = tf.cast(tf.greater(tf.max(bias.rank === 1 ? tf.reshape(bias, [1, nk]) : bias, -1, true), MASKED_LOGIT / 2), 'float32'); // [rows | 1, 1]
+            return tf.mul(out, visible);
+          }),
+        );
+      }
+      perBatch.push(steps.length === 1 ? steps[0] : tf.concat(steps, 1));
+    }
+    return tf.reshape(tf.stack(perBatch), [b, h, nq, dv]) as Tensor4D;
+  });
+}
+
+/**
+ * Every (batch, head) slice in one batched product when the whole `[b, h, nq, nk]` score tensor
+ * fits the block budget: on GPU backends one dispatch per op beats a loop over batch rows
+ * (training batches of many short sequences).
+ */
+function wholeBatchSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions, scale: number): Tensor4D {
+  const [b, , nq] = q.shape;
+  const nk = k.shape[2];
+  return tf.tidy(() => {
+    let logits: Tensor = tf.matMul(tf.mul(q, scale), tf.transpose(k, [0, 1, 3, 2])); // [b, h, nq, nk]
+    const causal = options.causal ? causalBiasBlock(0, nq, 0, nk, nk - nq) : null; // [nq, nk]
+    const pad = options.mask ? tf.reshape(tf.mul(tf.sub(1, tf.cast(options.mask, 'float32')), MASKED_LOGIT), [b, 1, 1, nk]) : null;
+    const bias = causal && pad ? tf.add(causal, pad) : (causal ?? pad);
+    if (bias) logits = tf.add(logits, bias);
+    const out = tf.matMul(tf.softmax(logits), v); // [b, h, nq, dv]
+    if (!bias) return out as Tensor4D;
+    const visible = tf.cast(tf.greater(tf.max(bias, -1, true), MASKED_LOGIT / 2), 'float32'); // [nq, 1] or [b, 1, nq | 1, 1]
+    return tf.mul(out, visible) as Tensor4D;
+  });
+}
+
 /**
  * Materialises the `[nq, nk]` score matrix per (b, h) slice. Fastest for moderate n.
  */
 export function denseSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions = {}): Tensor4D {
+  if (useFused(q, k, v, options)) return fusedSoftmaxAttention(q, k, v, options);
+  if (options.fused !== false && canUseWebGpuFusedAttention(q, v)) return fusedWebGpuAttention(q, k, v, options);
+  if (onGpuBackend()) return rowBlockSoftmaxAttention(q, k, v, options);
   return tf.tidy(() => {
     const [b, h, nq] = q.shape;
     const nk = k.shape[2];
@@ -81,9 +194,14 @@ export function denseSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opt
 /**
  * Online-softmax attention over key blocks (running max, running sum, running output), one
  * query block at a time: memory O(queryBlock × keyBlock) per slice, never `[nq, nk]`.
- * Equal to the dense kernel up to rounding.
+ * Equal to the dense kernel up to rounding. On the CPU backends it runs the fused kernel
+ * (O(n·d) memory); on GPU backends, whole rows of scores in blocks of at most ROW_BLOCK_BYTES
+ * when one row of every head fits, since per-block dispatches dominate there.
  */
 export function chunkedSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions = {}): Tensor4D {
+  if (useFused(q, k, v, options)) return fusedSoftmaxAttention(q, k, v, options);
+  if (options.fused !== false && canUseWebGpuFusedAttention(q, v)) return fusedWebGpuAttention(q, k, v, options);
+  if (onGpuBackend() && 4 * q.shape[1] * k.shape[2] <= ROW_BLOCK_BYTES) return rowBlockSoftmaxAttention(q, k, v, options);
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
   const dv = v.shape[3];

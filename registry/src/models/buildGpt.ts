@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
-import { SwapformerError, type DecodingState } from '@swapformer/core';
+import { SwapformerError, type DecodingState, canReadSync } from '@swapformer/core';
 import type { AttentionSpec } from '../config/attentionSelections';
 import { toHfConfig } from '../hf/hfConfig';
 import type { OperatorRegistry } from '../registry/OperatorRegistry';
@@ -71,6 +71,7 @@ function checkIds(ids: Tensor, c: GptModelConfig, offset: number): void {
   if (offset + shape[1] > c.nPositions) {
     throw new SwapformerError('invalid-input', `GPT: ${offset + shape[1]} tokens exceed the context of ${c.nPositions} positions (nPositions).`);
   }
+  if (!canReadSync()) return; // webgpu in Node: no synchronous read (token ids come from host data there)
   const lo = tf.tidy(() => tf.min(ids).dataSync()[0]);
   const hi = tf.tidy(() => tf.max(ids).dataSync()[0]);
   if (lo < 0 || hi >= c.vocabSize) throw new SwapformerError('invalid-input', `GPT: input_ids must be in [0, ${c.vocabSize}) (vocabSize), got values from ${lo} to ${hi}.`);

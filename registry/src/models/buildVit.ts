@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
-import { SwapformerError } from '@swapformer/core';
+import { SwapformerError, canReadSync } from '@swapformer/core';
 import type { AttentionSpec } from '../config/attentionSelections';
 import type { OperatorRegistry } from '../registry/OperatorRegistry';
 import { layerNorm, linear } from './layers';
@@ -88,6 +88,7 @@ function checkPixels(x: Tensor, c: VitModelConfig): void {
     throw new SwapformerError('invalid-input', `ViT: pixel_values must be [batch, ${expected.join(', ')}] (float32, channels first), got [${x.shape.join(', ')}].`);
   }
   if (x.dtype !== 'float32') throw new SwapformerError('invalid-input', `ViT: pixel_values must be float32, got ${x.dtype}.`);
+  if (!canReadSync()) return; // webgpu in Node: no synchronous read (callers with host data check it there)
   const finite = tf.tidy(() => tf.all(tf.isFinite(x)).dataSync()[0]);
   if (!finite) throw new SwapformerError('non-finite-input', 'ViT: pixel_values contain NaN or Inf.');
 }

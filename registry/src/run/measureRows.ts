@@ -62,7 +62,7 @@ export function inLayerSet(layers: LayerSet, index: number): boolean {
 }
 
 /** What a row evaluates: called once per seed with the model, returns the metric and examples seen. */
-export type Evaluator = (model: SwapformerModel, seed: number) => { metric: number; examples: number };
+export type Evaluator = (model: SwapformerModel, seed: number) => Promise<{ metric: number; examples: number }>;
 
 export interface RowContext {
   readonly registry: OperatorRegistry;
@@ -77,10 +77,10 @@ export interface RowContext {
   readonly onSeedDone?: (label: string, seed: number) => void;
 }
 
-function measure(ctx: RowContext, profiler: AttentionProfiler, model: SwapformerModel, seed: number): Measurement {
+async function measure(ctx: RowContext, profiler: AttentionProfiler, model: SwapformerModel, seed: number): Promise<Measurement> {
   profiler.reset();
   const started = performance.now();
-  const { metric, examples } = ctx.evaluate(model, seed);
+  const { metric, examples } = await ctx.evaluate(model, seed);
   const endToEnd = performance.now() - started;
   const attention = profiler
     .report()
@@ -89,7 +89,7 @@ function measure(ctx: RowContext, profiler: AttentionProfiler, model: Swapformer
   return { seed, metric, attentionMs: attention / examples, endToEndMs: endToEnd / examples };
 }
 
-function runRow(ctx: RowContext, base: Omit<TableRow, 'measurements'>, dir: string, attention: AttentionSpec | undefined): TableRow {
+async function runRow(ctx: RowContext, base: Omit<TableRow, 'measurements'>, dir: string, attention: AttentionSpec | undefined): Promise<TableRow> {
   let model: SwapformerModel;
   try {
     model = ctx.load(dir, attention);
@@ -101,11 +101,11 @@ function runRow(ctx: RowContext, base: Omit<TableRow, 'measurements'>, dir: stri
   try {
     ctx.warmUp(model);
     const seeds = base.randomized ? ctx.seeds : ctx.seeds.slice(0, 1);
-    const measurements = seeds.map((seed) => {
-      const m = measure(ctx, profiler, model, seed);
+    const measurements: Measurement[] = [];
+    for (const seed of seeds) {
+      measurements.push(await measure(ctx, profiler, model, seed));
       ctx.onSeedDone?.(base.label, seed);
-      return m;
-    });
+    }
     profiler.stop();
     const sample = ctx.afterRow?.(model, ctx.seeds[0]);
     return { ...base, measurements, ...(sample === undefined ? {} : { sample }) };
@@ -125,7 +125,7 @@ function runRow(ctx: RowContext, base: Omit<TableRow, 'measurements'>, dir: stri
  *
  * @example const rows = measureRows(ctx, 'examples/checkpoints/vit', operators, trained, { first: 2 }, {});
  */
-export function measureRows(ctx: RowContext, checkpoint: string, operators: readonly DropInOperator[], trained: readonly TrainedCheckpoint[], swapLayers: LayerSet | undefined, requirements: { causal?: boolean }): TableRow[] {
+export async function measureRows(ctx: RowContext, checkpoint: string, operators: readonly DropInOperator[], trained: readonly TrainedCheckpoint[], swapLayers: LayerSet | undefined, requirements: { causal?: boolean }): Promise<TableRow[]> {
   const rows: TableRow[] = [];
   for (const op of operators) {
     const label = rowLabel(op);
@@ -140,9 +140,9 @@ export function measureRows(ctx: RowContext, checkpoint: string, operators: read
     }
     const selection = { name: op.name, ...(op.options ? { options: op.options } : {}) };
     const attention: AttentionSpec = swapLayers === undefined ? selection : { default: { name: 'exact' }, overrides: [{ layers: swapLayers, ...selection }] };
-    rows.push(runRow(ctx, { label, operator: op.name, source: 'drop-in', randomized: record.capabilities.randomness === 'seeded' }, checkpoint, attention));
+    rows.push(await runRow(ctx, { label, operator: op.name, source: 'drop-in', randomized: record.capabilities.randomness === 'seeded' }, checkpoint, attention));
   }
-  for (const t of trained) rows.push(runRow(ctx, { label: t.label, operator: 'trained', source: 'trained', randomized: false }, t.checkpoint, undefined));
+  for (const t of trained) rows.push(await runRow(ctx, { label: t.label, operator: 'trained', source: 'trained', randomized: false }, t.checkpoint, undefined));
   return rows;
 }
 

@@ -59,9 +59,9 @@ export function plannedEvaluations(config: RunConfig, registry: OperatorRegistry
 /**
  * Runs the tables a config asks for.
  *
- * @example const report = runDropIn({ config, registry, load: (dir, attention) => loadCheckpoint(dir, registry, { attention }) });
+ * @example const report = await runDropIn({ config, registry, load: (dir, attention) => loadCheckpoint(dir, registry, { attention }) });
  */
-export function runDropIn(options: RunOptions): DropInReport {
+export async function runDropIn(options: RunOptions): Promise<DropInReport> {
   const { config, registry, load } = options;
   const started = performance.now();
   let vit: DropInReport['vit'];
@@ -76,8 +76,8 @@ export function runDropIn(options: RunOptions): DropInReport {
       const px = imagePixels(set, [0, 1]);
       tf.tidy(() => model.forward(tf.tensor4d(px, [2, 1, set.height, set.width])).dataSync());
     };
-    const rows = measureRows(
-      { registry, load, seeds: config.seeds, timedLayers: v.swapLayers, warmUp, onSeedDone, evaluate: (model, seed) => ({ metric: evaluateAccuracy(model, set, { batchSize: v.batchSize, seed, limit: images }).accuracy, examples: images }) },
+    const rows = await measureRows(
+      { registry, load, seeds: config.seeds, timedLayers: v.swapLayers, warmUp, onSeedDone, evaluate: async (model, seed) => ({ metric: (await evaluateAccuracy(model, set, { batchSize: v.batchSize, seed, limit: images })).accuracy, examples: images }) },
       v.checkpoint,
       v.operators,
       v.trained,
@@ -93,7 +93,7 @@ export function runDropIn(options: RunOptions): DropInReport {
     const text = options.text ?? (options.full ? joinSpeeches(splitSpeeches(loadSotuSpeeches(options.fullDataDir && path.join(options.fullDataDir, 'sotu'))).test) : loadCommittedSotuSlice());
     const prompt = text.slice(0, g.sample.promptChars);
     let windowsUsed = 0;
-    const rows = measureRows(
+    const rows = await measureRows(
       {
         registry,
         load,
@@ -102,11 +102,11 @@ export function runDropIn(options: RunOptions): DropInReport {
         warmUp: (model) => {
           tf.tidy(() => model.forward(tf.zeros([1, 8], 'int32')).dataSync());
         },
-        evaluate: (model, seed) => {
+        evaluate: async (model, seed) => {
           const vocab = vocabularyFromModelConfig(model.config);
           const windows = textEvalWindows(vocab.encode(text), g.contextLength, options.full ? Infinity : g.windows);
           windowsUsed = windows.length;
-          return { metric: evaluateTextLoss(model, windows, { batchSize: g.batchSize, seed }).bitsPerChar, examples: windows.length };
+          return { metric: (await evaluateTextLoss(model, windows, { batchSize: g.batchSize, seed })).bitsPerChar, examples: windows.length };
         },
         afterRow: (model, seed) => (g.sample.length > 0 ? generateText(model, vocabularyFromModelConfig(model.config), prompt, { length: g.sample.length, temperature: g.sample.temperature, seed, contextLength: g.contextLength }) : undefined),
       },

@@ -17,9 +17,9 @@ export interface AccuracyResult {
 /**
  * Top-1 accuracy over the first `limit` images, in batches; `onBatch` is called after each.
  *
- * @example const { accuracy } = evaluateAccuracy(vit, loadCommittedTestSubset(), { batchSize: 100, seed: 1 });
+ * @example const { accuracy } = await evaluateAccuracy(vit, loadCommittedTestSubset(), { batchSize: 100, seed: 1 });
  */
-export function evaluateAccuracy(model: SwapformerModel, set: ImageSet, options: { batchSize?: number; seed?: number; limit?: number; onBatch?: (done: number, total: number) => void } = {}): AccuracyResult {
+export async function evaluateAccuracy(model: SwapformerModel, set: ImageSet, options: { batchSize?: number; seed?: number; limit?: number; onBatch?: (done: number, total: number) => void } = {}): Promise<AccuracyResult> {
   const total = Math.min(set.count, options.limit ?? set.count);
   const batchSize = options.batchSize ?? 100;
   let correct = 0;
@@ -27,7 +27,7 @@ export function evaluateAccuracy(model: SwapformerModel, set: ImageSet, options:
     const indices = Int32Array.from({ length: Math.min(batchSize, total - start) }, (_, i) => start + i);
     const pixels = imagePixels(set, indices);
     const logits = tf.tidy(() => model.forward(tf.tensor4d(pixels, [indices.length, 1, set.height, set.width]), { training: false, seed: options.seed }));
-    correct += countCorrect(logits, Int32Array.from(indices, (i) => set.labels[i]));
+    correct += await countCorrect(logits, Int32Array.from(indices, (i) => set.labels[i]));
     logits.dispose();
     options.onBatch?.(start + indices.length, total);
   }
@@ -45,9 +45,9 @@ export interface TextLossResult {
 /**
  * Mean next-character loss over evaluation windows (each `[length]` inputs and targets).
  *
- * @example const { bitsPerChar } = evaluateTextLoss(gpt, textEvalWindows(vocab.encode(text), 512, 16));
+ * @example const { bitsPerChar } = await evaluateTextLoss(gpt, textEvalWindows(vocab.encode(text), 512, 16));
  */
-export function evaluateTextLoss(model: SwapformerModel, windows: ReadonlyArray<{ inputs: Int32Array; targets: Int32Array }>, options: { batchSize?: number; seed?: number; onBatch?: (done: number, total: number) => void } = {}): TextLossResult {
+export async function evaluateTextLoss(model: SwapformerModel, windows: ReadonlyArray<{ inputs: Int32Array; targets: Int32Array }>, options: { batchSize?: number; seed?: number; onBatch?: (done: number, total: number) => void } = {}): Promise<TextLossResult> {
   const batchSize = options.batchSize ?? 4;
   let totalNats = 0;
   let characters = 0;
@@ -61,7 +61,7 @@ export function evaluateTextLoss(model: SwapformerModel, windows: ReadonlyArray<
       targets.set(w.targets, i * length);
     });
     const loss = tf.tidy(() => crossEntropy(model.forward(tf.tensor2d(inputs, [batch.length, length], 'int32'), { training: false, seed: options.seed }), tf.tensor2d(targets, [batch.length, length], 'int32')));
-    totalNats += loss.dataSync()[0] * targets.length;
+    totalNats += (await loss.data())[0] * targets.length;
     characters += targets.length;
     loss.dispose();
     options.onBatch?.(start + batch.length, windows.length);

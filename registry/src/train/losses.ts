@@ -20,9 +20,9 @@ export function crossEntropy(logits: Tensor, labels: Tensor, labelSmoothing = 0)
 }
 
 /** Number of rows of `logits [n, c]` whose argmax equals the label. */
-export function countCorrect(logits: Tensor, labels: Int32Array): number {
+export async function countCorrect(logits: Tensor, labels: Int32Array): Promise<number> {
   const argMax = tf.argMax(logits, -1);
-  const predicted = argMax.dataSync() as Int32Array;
+  const predicted = (await argMax.data()) as Int32Array;
   argMax.dispose();
   let correct = 0;
   for (let i = 0; i < labels.length; i++) if (predicted[i] === labels[i]) correct += 1;

@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { deriveSeed, SwapformerError } from '@swapformer/core';
+import { deriveSeed, prefetchValues, SwapformerError } from '@swapformer/core';
 import type { AttentionSpec } from '../config/attentionSelections';
 import type { SwapformerModel } from '../models/SwapformerModel';
 import { createAdamW } from './adamW';
@@ -113,13 +113,19 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     fs.appendFileSync(metricsFile, `${JSON.stringify(line)}\n`);
     options.onMetrics?.(line, { step: state.step, totalSteps });
   };
-  const saveWeights = (dir: string) =>
+  // webgpu in Node cannot read synchronously: values are downloaded first, then written.
+  const stateTensors = () => [...model.parameters().map((p) => p.variable), ...[...optimizer.state().values()].flatMap((m) => [m.m, m.v])];
+  const saveWeights = async (dir: string) => {
+    await prefetchValues(stateTensors());
     writeDirectoryAtomically(dir, (tmp) => {
       factory.save(model, tmp);
       task.saveExtras(tmp);
     });
-  const checkpoint = () =>
+  };
+  const checkpoint = async () => {
+    await prefetchValues(stateTensors());
     saveTrainerCheckpoint(lastDir, { model, factory, optimizer, state: { ...state, updates: optimizer.updates } });
+  };
 
   const started = Date.now() - state.elapsedMs;
   const elapsed = () => (Date.now() - started) / 1000;
@@ -132,14 +138,14 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   let lossSum: tf.Scalar = tf.scalar(0);
   if (state.step === 0) emit({ type: 'phase', step: 0, phase: state.phase, attention: phaseAt(config, 0, totalSteps).attention ?? null });
 
-  const evaluate = () => {
-    const value = task.validate(model);
+  const evaluate = async () => {
+    const value = await task.validate(model);
     // The best checkpoint must run the operator being trained, so the warm start never sets it.
     const counts = state.phase === 'main';
     const better = counts && (state.bestMetric === null || (task.metric.higherIsBetter ? value > state.bestMetric : value < state.bestMetric));
     if (better && Number.isFinite(value)) {
       state = { ...state, bestMetric: value, bestStep: state.step, evalsWithoutImprovement: 0 };
-      saveWeights(path.join(out, 'best'));
+      await saveWeights(path.join(out, 'best'));
     } else if (counts) {
       state = { ...state, evalsWithoutImprovement: state.evalsWithoutImprovement + 1 };
     }
@@ -174,8 +180,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       value.dispose();
       // Reading values forces the queued steps to finish; on webgpu only do that when logging.
       if (logNow) {
-        const loss = lossSum.dataSync()[0] / windowSteps;
-        const gradNorm = norm.dataSync()[0];
+        const loss = (await lossSum.data())[0] / windowSteps;
+        const gradNorm = (await norm.data())[0];
         const seconds = (Date.now() - windowStart) / 1000;
         emit({ type: 'train', step: state.step, loss, lr, grad_norm: gradNorm, throughput: (windowSteps * task.unitsPerStep) / Math.max(seconds, 1e-9), unit: task.unit, phase: state.phase, elapsed_s: elapsed() });
         if (!Number.isFinite(loss)) throw new SwapformerError('operator-failed', `training diverged at step ${state.step}: the loss is ${loss}. Lower optimizer.learningRate or raise schedule.warmupSteps.`);
@@ -187,14 +193,14 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       norm.dispose();
       state = { ...state, elapsedMs: Date.now() - started };
       if (state.step % config.eval.every === 0 || state.step === totalSteps) {
-        evaluate();
+        await evaluate();
         if (config.eval.patience > 0 && state.evalsWithoutImprovement >= config.eval.patience) stoppedEarly = true;
       }
       paused = !stoppedEarly && state.step < totalSteps && Date.now() > deadline;
-      if (state.step % config.checkpointEvery === 0 || state.step === totalSteps || stoppedEarly || paused) checkpoint();
+      if (state.step % config.checkpointEvery === 0 || state.step === totalSteps || stoppedEarly || paused) await checkpoint();
       if (stoppedEarly || paused) break;
     }
-    if (!paused) saveWeights(path.join(out, 'final'));
+    if (!paused) await saveWeights(path.join(out, 'final'));
   } finally {
     lossSum.dispose();
     model.dispose();

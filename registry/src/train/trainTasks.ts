@@ -27,7 +27,7 @@ export interface TrainTask {
   /** Input and target tensors of batch `step` (the caller disposes them). */
   batch(step: number): { input: Tensor; target: Tensor };
   loss(model: SwapformerModel, input: Tensor, target: Tensor, seed: number): Scalar;
-  validate(model: SwapformerModel): number;
+  validate(model: SwapformerModel): Promise<number>;
   /** Files that belong next to the weights (image preprocessing). */
   saveExtras(dir: string): void;
   /** What the data fixes in the model config (the char tokenizer and vocabSize). */
@@ -54,7 +54,7 @@ export function createImageTask(train: ImageSet, validation: ImageSet, config: T
       return { input: tf.tensor4d(pixels, [indices.length, 1, train.height, train.width]), target: tf.tensor1d(imageLabels(train, indices), 'int32') };
     },
     loss: (model, input, target, seed) => crossEntropy(model.forward(input, { training: true, seed }), target, config.labelSmoothing),
-    validate: (model) => (validation.count === 0 ? NaN : evaluateAccuracy(model, validation, { batchSize: config.eval.batchSize, seed: config.seed }).accuracy),
+    validate: async (model) => (validation.count === 0 ? NaN : (await evaluateAccuracy(model, validation, { batchSize: config.eval.batchSize, seed: config.seed })).accuracy),
     saveExtras(dir) {
       const pre = { do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: [FASHION_MNIST_MEAN], image_std: [FASHION_MNIST_STD], size: { height: train.height, width: train.width } };
       fs.writeFileSync(path.join(dir, 'preprocessor_config.json'), `${JSON.stringify(pre, null, 2)}\n`);
@@ -80,7 +80,7 @@ export function createTextTask(trainTokens: Int32Array, validationTokens: Int32A
       return { input: tf.tensor2d(inputs, [config.batchSize, length], 'int32'), target: tf.tensor2d(targets, [config.batchSize, length], 'int32') };
     },
     loss: (model, input, target, seed) => crossEntropy(model.forward(input, { training: true, seed }), target),
-    validate: (model) => (windows.length === 0 ? NaN : evaluateTextLoss(model, windows, { batchSize: config.eval.batchSize, seed: config.seed }).bitsPerChar),
+    validate: async (model) => (windows.length === 0 ? NaN : (await evaluateTextLoss(model, windows, { batchSize: config.eval.batchSize, seed: config.seed })).bitsPerChar),
     saveExtras: () => undefined,
   };
 }

@@ -100,13 +100,13 @@ describe('runDropIn', () => {
       root,
     );
 
-  it('should evaluate every installed operator, seeds for randomized ones, and skip the rest with a reason', () => {
+  it('should evaluate every installed operator, seeds for randomized ones, and skip the rest with a reason', async () => {
     const config = configFixture();
     // ViT: exact, noisy × 3 seeds, broken, trained; GPT: exact (noisy is not causal; performer is not installed).
     expect(plannedEvaluations(config, registry)).to.equal(1 + 3 + 1 + 1 + 1);
     const progress: string[] = [];
     const before = tf.memory().numTensors;
-    const report = runDropIn({ config, registry, load: (dir, attention) => loadStandIn(dir, attention, registry), text, onProgress: (l) => progress.push(l) });
+    const report = await runDropIn({ config, registry, load: (dir, attention) => loadStandIn(dir, attention, registry), text, onProgress: (l) => progress.push(l) });
     expect(tf.memory().numTensors).to.equal(before);
     expect(progress.length).to.equal(plannedEvaluations(config, registry) - 1); // broken fails before its seed completes
     const vit = report.vit!.rows;
@@ -127,15 +127,15 @@ describe('runDropIn', () => {
     expect(gpt[0].sample).to.have.length(12);
   });
 
-  it('should reproduce the numbers with the same seeds', () => {
+  it('should reproduce the numbers with the same seeds', async () => {
     const config = configFixture();
-    const run = () => runDropIn({ config, registry, load: (dir, attention) => loadStandIn(dir, attention, registry), text }).vit!.rows.map((r) => r.measurements.map((m) => m.metric));
-    expect(run()).to.deep.equal(run());
+    const run = async () => (await runDropIn({ config, registry, load: (dir, attention) => loadStandIn(dir, attention, registry), text })).vit!.rows.map((r) => r.measurements.map((m) => m.metric));
+    expect(await run()).to.deep.equal(await run());
   });
 
-  it('should write the markdown report and the SVG chart and print both tables', () => {
+  it('should write the markdown report and the SVG chart and print both tables', async () => {
     const config = configFixture();
-    const report = runDropIn({ config, registry, load: (dir, attention) => loadStandIn(dir, attention, registry), text });
+    const report = await runDropIn({ config, registry, load: (dir, attention) => loadStandIn(dir, attention, registry), text });
     const files = writeDropInReport(report, config.output, 'swapformer run test.json');
     const md = fs.readFileSync(files.markdown, 'utf8');
     expect(md).to.match(/\| operator \| source \| top-1 acc\. \(%\) \|/);

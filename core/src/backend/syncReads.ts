@@ -1,0 +1,22 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor } from '@tensorflow/tfjs-core';
+
+/**
+ * Whether the active backend can read tensor values synchronously (`dataSync`). tfjs-webgpu in
+ * Node cannot: its synchronous read goes through `OffscreenCanvas`, which Node lacks, so code
+ * that may run there reads with `await t.data()` (or prefetches first).
+ */
+export function canReadSync(): boolean {
+  return tf.getBackend() !== 'webgpu';
+}
+
+/**
+ * Downloads the values of `tensors` to the CPU on backends that cannot read synchronously; the
+ * backend caches them, so a following `dataSync()` on the same tensors works there too.
+ *
+ * @example await prefetchValues(model.parameters().map((p) => p.variable)); saveCheckpoint(model, dir);
+ */
+export async function prefetchValues(tensors: readonly Tensor[]): Promise<void> {
+  if (canReadSync()) return;
+  await Promise.all(tensors.map((t) => t.data()));
+}

@@ -1,0 +1,244 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import { MASKED_LOGIT } from '../attentionBias';
+import { createThreadPool, JOB, JOB_WORDS, runTask, type ThreadPool } from './attentionThreads';
+import { fusedAttentionModuleBytes, PAD_LOGIT, ROW_TILE, scratchBytes } from './fusedAttentionModule';
+import { webAssemblyApi, type WasmMemory, type WasmModule } from './webAssemblyApi';
+
+/**
+ * Exact softmax attention on the CPU through the fused WebAssembly SIMD kernel
+ * (fusedAttentionModule.ts), optionally on worker threads.
+ *
+ * Shapes: q [b, h, nq, dk], k [b, h, nk, dk], v [b, h, nk, dv] → [b, h, nq, dv].
+ * Inputs are copied once into the kernel's memory (q pre-scaled, k transposed to [dk, nk],
+ * keys padded to a multiple of 8 and values to a multiple of 8 columns); that is O(n·d), next
+ * to the O(n²·d) work.
+ */
+
+const PAGE = 65536;
+const MAX_PAGES = 65536; // 4 GiB: the wasm32 limit
+
+interface Engine {
+  readonly memory: WasmMemory;
+  readonly attend: (...args: number[]) => void;
+  readonly job: Int32Array;
+  readonly module: WasmModule;
+  /** True when the module uses relaxed-SIMD multiply-add. */
+  readonly fma: boolean;
+  pool: ThreadPool | null;
+  poolSize: number;
+}
+
+let engine: Engine | null | undefined;
+let requestedThreads: number | null = null;
+/** Largest working set (bytes of kernel memory) of a call since the last `resetFusedAttentionPeakBytes`. */
+let peakBytes = 0;
+
+/**
+ * Peak bytes of the fused kernel's own memory (inputs, outputs, per-thread tiles) since the last
+ * reset: memory tfjs does not see, for benchmarks that report a call's footprint.
+ *
+ * @example resetFusedAttentionPeakBytes(); op.forward(q, k, v, ctx); console.log(fusedAttentionPeakBytes());
+ */
+export function fusedAttentionPeakBytes(): number {
+  return peakBytes;
+}
+
+/** Starts a new peak measurement for `fusedAttentionPeakBytes`. */
+export function resetFusedAttentionPeakBytes(): void {
+  peakBytes = 0;
+}
+
+function defaultThreads(): number {
+  const env = typeof process !== 'undefined' ? Number(process.env?.SWAPFORMER_THREADS) : NaN;
+  if (Number.isInteger(env) && env >= 1) return env;
+  try {
+    const os = require('node:os') as { availableParallelism?: () => number; cpus(): unknown[] };
+    return Math.max(1, Math.min(8, os.availableParallelism?.() ?? os.cpus().length));
+  } catch {
+    return 1;
+  }
+}
+
+/**
+ * Threads the fused CPU kernel may use (the calling thread included). Default: the core count
+ * up to 8, or SWAPFORMER_THREADS. Takes effect for the next call; results do not depend on it.
+ *
+ * @example setAttentionThreads(1); // single-threaded, e.g. to compare with tfjs-wasm
+ */
+export function setAttentionThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`setAttentionThreads: threads must be a positive integer, got ${threads}`);
+  requestedThreads = threads;
+}
+
+/** Threads the fused kernel uses now (after its first large call; 1 before). */
+export function attentionThreads(): number {
+  const wanted = requestedThreads ?? defaultThreads();
+  return wanted > 1 && engine?.pool ? engine.pool.size : 1;
+}
+
+function createEngine(): Engine | null {
+  const wasm = webAssemblyApi();
+  if (!wasm) return null;
+  const shared = typeof SharedArrayBuffer !== 'undefined';
+  try {
+    // relaxed-SIMD multiply-add where the engine validates it (Node ≥ 22; ~15% faster), else mul + add
+    const fmaBytes = fusedAttentionModuleBytes({ shared, maxPages: MAX_PAGES }, true);
+    const fma = wasm.validate(fmaBytes);
+    const module = new wasm.Module(fma ? fmaBytes : fusedAttentionModuleBytes({ shared, maxPages: MAX_PAGES }, false));
+    const memory = new wasm.Memory(shared ? { initial: 16, maximum: MAX_PAGES, shared: true } : { initial: 16 });
+    const instance = new wasm.Instance(module, { env: { memory } });
+    const job = new Int32Array(shared ? new SharedArrayBuffer(JOB_WORDS * 4) : new ArrayBuffer(JOB_WORDS * 4));
+    return { memory, module, job, fma, attend: instance.exports.attend as Engine['attend'], pool: null, poolSize: 1 };
+  } catch {
+    return null; // no SIMD (old engines): callers use the tfjs-op kernels
+  }
+}
+
+function getEngine(): Engine | null {
+  if (engine === undefined) engine = createEngine();
+  return engine;
+}
+
+/** How the fused kernel runs here: threads (after its first large call) and whether it uses fused multiply-add. */
+export function fusedAttentionInfo(): { readonly supported: boolean; readonly threads: number; readonly fma: boolean } {
+  const e = getEngine();
+  return { supported: e !== null, threads: attentionThreads(), fma: e?.fma ?? false };
+}
+
+/** True when the fused kernel can run here (WebAssembly with SIMD). */
+export function fusedAttentionSupported(): boolean {
+  return getEngine() !== null;
+}
+
+function ensurePool(e: Engine, threads: number): ThreadPool | null {
+  if (threads <= 1) return null;
+  if (e.pool && e.poolSize === threads) return e.pool;
+  if (e.poolSize === threads) return null; // tried before and got none
+  e.poolSize = threads;
+  e.pool = e.memory.buffer instanceof ArrayBuffer ? null : createThreadPool(e.module, e.memory, e.attend, e.job, threads - 1);
+  return e.pool;
+}
+
+const ceil = (x: number, m: number) => Math.ceil(x / m) * m;
+
+export interface FusedAttentionOptions {
+  readonly scale?: number;
+  readonly causal?: boolean;
+  /** `[b, nk]` values, 1 keep / 0 hide. */
+  readonly mask?: ArrayLike<number>;
+}
+
+/**
+ * The fused kernel on plain arrays: `[b, h, n, d]` row-major in, `[b, h, nq, dv]` out.
+ *
+ * @example const out = fusedSoftmaxAttentionArrays(q, k, v, { b: 1, h: 4, nq: 1024, nk: 1024, dk: 64, dv: 64 });
+ */
+export function fusedSoftmaxAttentionArrays(
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+  dims: { readonly b: number; readonly h: number; readonly nq: number; readonly nk: number; readonly dk: number; readonly dv: number },
+  options: FusedAttentionOptions = {},
+): Float32Array {
+  const e = getEngine();
+  if (!e) throw new Error('fusedSoftmaxAttentionArrays: WebAssembly SIMD is not available here');
+  const { b, h, nq, nk, dk, dv } = dims;
+  const slices = b * h;
+  const nkPad = ceil(nk, 8);
+  const dvPad = ceil(dv, 8);
+  const dPad = ceil(dk, 4);
+  const scale = options.scale ?? 1 / Math.sqrt(dk);
+  const threads = requestedThreads ?? defaultThreads();
+  const work = slices * nq * nk * (dk + dvPad);
+  const pool = work >= 1 << 22 ? ensurePool(e, threads) : null;
+  const slots = pool ? pool.size : 1;
+
+  // layout (bytes, 64-aligned): scratch per thread | q | k panels | v panels | bias | out
+  const scratchStride = ceil(scratchBytes(dvPad, dPad), 64);
+  const scratch = 1024;
+  const qOff = ceil(scratch + slots * scratchStride, 64);
+  const kOff = ceil(qOff + slices * nq * dk * 4, 64);
+  const vOff = ceil(kOff + slices * dPad * nkPad * 4, 64);
+  const biasOff = ceil(vOff + slices * nkPad * dvPad * 4, 64);
+  const outOff = ceil(biasOff + b * nkPad * 4, 64);
+  const end = outOff + slices * nq * dvPad * 4;
+  if (end > MAX_PAGES * PAGE) throw new RangeError(`fusedSoftmaxAttentionArrays: ${end} bytes exceed the 4 GiB of wasm32 memory`);
+  peakBytes = Math.max(peakBytes, end - scratch);
+  const have = e.memory.buffer.byteLength;
+  if (end > have) e.memory.grow(Math.ceil((end - have) / PAGE));
+  const mem = new Float32Array(e.memory.buffer);
+
+  // q, pre-scaled: [S, nq, dk]
+  const qBase = qOff >> 2;
+  for (let i = 0; i < slices * nq * dk; i++) mem[qBase + i] = q[i] * scale;
+  // k panels [S, nkPad/8, dPad, 8] and v panels [S, dvPad/8, nkPad, 8]; padding stays zero
+  mem.fill(0, kOff >> 2, biasOff >> 2);
+  for (let sl = 0; sl < slices; sl++) {
+    const kBase = (kOff >> 2) + sl * nkPad * dPad;
+    const kSrc = sl * nk * dk;
+    for (let j = 0; j < nk; j++) {
+      const dst = kBase + (j >> 3) * dPad * 8 + (j & 7);
+      const src = kSrc + j * dk;
+      for (let t = 0; t < dk; t++) mem[dst + t * 8] = k[src + t];
+    }
+    const vBase = (vOff >> 2) + sl * nkPad * dvPad;
+    const vSrc = sl * nk * dv;
+    for (let j = 0; j < nk; j++) {
+      const src = vSrc + j * dv;
+      for (let c = 0; c < dv; c++) mem[vBase + (c >> 3) * nkPad * 8 + j * 8 + (c & 7)] = v[src + c];
+    }
+  }
+  // bias: [b, nkPad]
+  for (let bi = 0; bi < b; bi++) {
+    const base = (biasOff >> 2) + bi * nkPad;
+    for (let j = 0; j < nk; j++) mem[base + j] = options.mask && !(options.mask[bi * nk + j] > 0.5) ? MASKED_LOGIT : 0;
+    mem.fill(PAD_LOGIT, base + nk, base + nkPad);
+  }
+
+  const rowsPerTask = Math.max(ROW_TILE, Math.min(64, ceil(Math.ceil(nq / Math.max(1, Math.ceil((slots * 4) / slices))), ROW_TILE)));
+  const tasksPerSlice = Math.ceil(nq / rowsPerTask);
+  const job = e.job;
+  job[JOB.q] = qOff;
+  job[JOB.kP] = kOff;
+  job[JOB.vP] = vOff;
+  job[JOB.dPad] = dPad;
+  job[JOB.out] = outOff;
+  job[JOB.bias] = biasOff;
+  job[JOB.nkPad] = nkPad;
+  job[JOB.d] = dk;
+  job[JOB.dv] = dvPad;
+  job[JOB.nq] = nq;
+  job[JOB.heads] = h;
+  job[JOB.rowsPerTask] = rowsPerTask;
+  job[JOB.tasksPerSlice] = tasksPerSlice;
+  job[JOB.offset] = options.causal ? nk - nq : nkPad;
+  job[JOB.maskedHalf] = MASKED_LOGIT / 2;
+  job[JOB.scratch] = scratch;
+  job[JOB.scratchStride] = scratchStride;
+  const total = slices * tasksPerSlice;
+  if (pool) pool.run(total);
+  else for (let t = 0; t < total; t++) runTask(e.attend, job, t, 0);
+
+  const out = new Float32Array(slices * nq * dv);
+  const view = new Float32Array(e.memory.buffer);
+  const outBase = outOff >> 2;
+  if (dvPad === dv) out.set(view.subarray(outBase, outBase + out.length));
+  else for (let r = 0; r < slices * nq; r++) out.set(view.subarray(outBase + r * dvPad, outBase + r * dvPad + dv), r * dv);
+  return out;
+}
+
+/**
+ * The fused kernel on tensors (any backend; data is read to the CPU). Not differentiable:
+ * callers use it only when no gradient tape is recording.
+ *
+ * @example const out = fusedSoftmaxAttention(q, k, v, { causal: true });
+ */
+export function fusedSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: { readonly scale?: number; readonly causal?: boolean; readonly mask?: Tensor2D } = {}): Tensor4D {
+  const [b, h, nq, dk] = q.shape;
+  const nk = k.shape[2];
+  const dv = v.shape[3];
+  const mask = options.mask ? options.mask.dataSync() : undefined;
+  const out = fusedSoftmaxAttentionArrays(q.dataSync(), k.dataSync(), v.dataSync(), { b, h, nq, nk, dk, dv }, { scale: options.scale, causal: options.causal, mask });
+  return tf.tensor4d(out, [b, h, nq, dv]);
+}

@@ -1,0 +1,98 @@
+import { CORE_API_VERSION, deriveSeed, type AttentionPlugin } from '@swapformer/core';
+import { kdeformerAttention } from './kdeformer';
+
+const { version } = require('../package.json') as { version: string };
+
+/** Options of the `kdeformer` operator (see `kdeformerOptionsSchema`). */
+export type KdeformerOptions = {
+  readonly b: number;
+  readonly m: number;
+  readonly r: number;
+  readonly seed: number;
+};
+
+/** JSON Schema of the `kdeformer` operator's options; defaults are the T2T-ViT layer-1 settings (m 64, b 32, r 7). */
+export const kdeformerOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    b: {
+      description: 'Bucket size: keys per block of the exact block-diagonal part (capped at the number of keys; one block of all keys with m = 0 is exact attention).',
+      type: 'integer',
+      minimum: 1,
+      maximum: 65536,
+      default: 32,
+    },
+    m: {
+      description: 'Importance samples per (batch, head) for the unbiased off-block residual; 0 keeps only the block-diagonal part.',
+      type: 'integer',
+      minimum: 0,
+      maximum: 65536,
+      default: 64,
+    },
+    r: {
+      description: 'Random hyperplanes of the angular LSH that orders keys and queries (2^r buckets).',
+      type: 'integer',
+      minimum: 1,
+      maximum: 16,
+      default: 7,
+    },
+    seed: {
+      description: 'Base seed of the hyperplanes (per layer) and of the residual samples (per layer and call); ctx.seed overrides it.',
+      type: 'integer',
+      minimum: 0,
+      maximum: 4294967295,
+      default: 0,
+    },
+  },
+} as const;
+
+/**
+ * KDEformer (Zandieh et al., ICML 2023), the practical algorithm every experiment runs: angular
+ * LSH sorting, an exact block-diagonal part and an importance-sampled residual. A drop-in
+ * approximation of softmax attention for pretrained weights; non-causal.
+ *
+ * @example registry.register(kdeformerPlugin); registry.resolve({ name: 'kdeformer', options: { m: 128, b: 64 } });
+ */
+export const kdeformerPlugin: AttentionPlugin<KdeformerOptions> = {
+  meta: {
+    name: 'kdeformer',
+    version,
+    apiVersion: CORE_API_VERSION,
+    description: 'KDEformer: angular-LSH block-diagonal exact part plus an unbiased importance-sampled residual (linear in n).',
+    reference: 'Zandieh, Han, Daliri, Karbasi, KDEformer, ICML 2023 (arXiv:2302.02451); majid-daliri/kdeformer',
+  },
+  optionsSchema: kdeformerOptionsSchema,
+  capabilities: {
+    causal: 'none',
+    keyPaddingMask: true,
+    decoding: 'none',
+    trainableParameters: false,
+    randomness: 'seeded',
+    testedBackends: ['wasm', 'cpu'],
+    dropInForPretrained: true,
+    projections: 'qkv',
+    mixesHeads: false,
+    crossAttention: true,
+  },
+  create(options, _services, geometry) {
+    return {
+      name: 'kdeformer',
+      forward: (q, k, v, ctx) => {
+        // Hyperplanes are fixed per layer (as the T2T reference draws them once per module);
+        // samples are redrawn per call. ctx.seed pins both.
+        const layerSeed = ctx.seed ?? deriveSeed(options.seed, 'layer', ctx.layerIndex ?? geometry.layerIndex ?? 0);
+        const sampleSeed = ctx.seed ?? deriveSeed(layerSeed, 'call', ctx.callIndex ?? 0);
+        return kdeformerAttention(q, k, v, { blockSize: options.b, samples: options.m, projections: options.r, seed: layerSeed, sampleSeed, scale: ctx.scale, mask: ctx.mask });
+      },
+      parameters: () => [],
+      dispose: () => undefined,
+    };
+  },
+};
+
+export { kdeformerAttention, kdeformerParts } from './kdeformer';
+export type { KdeformerAttentionOptions, KdeformerParts } from './kdeformer';
+export { bucketIds, drawHyperplanes, grayCode, sortByBucket } from './angularLsh';
+export { blockLayout } from './blockLayout';
+export type { BlockLayout } from './blockLayout';

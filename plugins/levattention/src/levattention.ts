@@ -1,0 +1,80 @@
+/**
+ * LevAttention (Kannan, Bhattacharyya, Kacham, Woodruff, "LevAttention: Time, Space, and
+ * Streaming Efficient Algorithm for Heavy Attentions", ICLR 2025, https://arxiv.org/abs/2410.05462),
+ * the operator of the paper's ViT experiments, per (b, h) slice:
+ *
+ *   1. leverage scores τ_j = k_jᵀ (KᵀK + λI)⁻¹ k_j of the keys (the universal set's selector);
+ *   2. keep the top-k keys by τ, or those with τ_j ≥ ε, optionally always keeping key 0 (CLS);
+ *   3. O = softmax(s·Q K_Uᵀ) V_U, ordinary softmax attention of every query against the kept keys.
+ *
+ * Time O(b·h·(nk·dk² + dk³ + nq·|U|·(dk + dv))), memory O(nk·dk + nq·|U|): linear in n for a
+ * fixed budget. The causal form (online scores, per-prefix selection) is in causalLevAttention.ts.
+ *
+ * Shape legend: b batch, h heads, nq queries, nk keys, dk, dv, u kept keys per slice.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import { denseSoftmaxAttention, gatherRows } from '@swapformer/core';
+import { causalLevAttention } from './causalLevAttention';
+import { selectKeys, type SelectionRule } from './keySelection';
+import { sliceLeverageScores } from './leverageScores';
+
+export interface LevAttentionOptions extends SelectionRule {
+  /** Relative ridge: λ = ridge · trace(KᵀK) / dk (online scores: ridge · ‖first key‖²). */
+  readonly ridge: number;
+  /** Logit scale s, default 1/sqrt(dk). */
+  readonly scale?: number;
+  /** Key j visible to query i only if j ≤ i + nk − nq; selection then uses online scores. */
+  readonly causal?: boolean;
+  /** `[b, nk]` key-padding mask, 1 keep / 0 hide: hidden keys neither count in KᵀK nor get selected. */
+  readonly mask?: Tensor2D;
+}
+
+/**
+ * The kept keys of every slice (ascending key indices), from batch leverage scores.
+ *
+ * @example const kept = levAttentionSelection(k, { selection: 'top-k', topK: 32, epsilon: 0.1, keepFirst: false, ridge: 1e-6 }); // kept[b·h + hi]
+ */
+export function levAttentionSelection(k: Tensor4D, options: LevAttentionOptions): Int32Array[] {
+  const { scores, visible } = sliceLeverageScores(k, options.ridge, options.mask);
+  const h = k.shape[1];
+  return scores.map((row, s) => selectKeys(row, options, visible ? visible[Math.floor(s / h)] : null));
+}
+
+/**
+ * LevAttention: q `[b, h, nq, dk]`, k `[b, h, nk, dk]`, v `[b, h, nk, dv]` → `[b, h, nq, dv]`.
+ * Deterministic. With topK ≥ nk it is exact softmax attention.
+ *
+ * @example const out = levAttention(q, k, v, { selection: 'top-k', topK: 32, epsilon: 0.1, keepFirst: true, ridge: 1e-6 });
+ */
+export function levAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: LevAttentionOptions): Tensor4D {
+  if (options.causal) return causalLevAttention(q, k, v, options);
+  const [b, h, nq, dk] = q.shape;
+  const nk = k.shape[2];
+  const dv = v.shape[3];
+  const slices = b * h;
+  const kept = levAttentionSelection(k, options);
+  // Every slice gathers `width` keys; slices that keep fewer (threshold rule, padding masks)
+  // fill the rest with zero rows that the softmax mask hides.
+  const width = Math.max(1, ...kept.map((u) => u.length));
+  const index = new Int32Array(slices * width).fill(-1);
+  const keep = new Float32Array(slices * width);
+  kept.forEach((u, s) => {
+    u.forEach((j, t) => {
+      index[s * width + t] = s * nk + j;
+      keep[s * width + t] = 1;
+    });
+  });
+  const padded = kept.some((u) => u.length < width);
+  return tf.tidy(() => {
+    // gatherRows keeps the gradient path to k and v on every backend.
+    const kU = tf.reshape(gatherRows(tf.reshape(k, [slices * nk, dk]), index), [slices, 1, width, dk]) as Tensor4D;
+    const vU = tf.reshape(gatherRows(tf.reshape(v, [slices * nk, dv]), index), [slices, 1, width, dv]) as Tensor4D;
+    // (b, h) folded into the batch axis, so the core kernel's per-batch mask is a per-slice mask.
+    const out = denseSoftmaxAttention(tf.reshape(q, [slices, 1, nq, dk]) as Tensor4D, kU, vU, {
+      scale: options.scale,
+      mask: padded ? tf.tensor2d(keep, [slices, width]) : undefined,
+    });
+    return tf.reshape(out, [b, h, nq, dv]) as Tensor4D;
+  });
+}
