@@ -71,8 +71,9 @@ export function nodeModulesChain(cwd: string): string[] {
 /**
  * Finds installed plugin packages: every package in the node_modules chain of `cwd` whose
  * package.json has the keyword `swapformer-plugin` and a `"swapformer": {"plugin": "<export>"}`
- * field. Reads package.json files only; loads no code. The first occurrence of a name wins
- * (Node's resolution order).
+ * field, and whose folder is where that name resolves (no package.json claiming another
+ * package's name). Reads package.json files only; loads no code. The first occurrence of a name
+ * wins (Node's resolution order).
  *
  * @example const found = discoverPlugins(process.cwd());
  */
@@ -84,6 +85,9 @@ export function discoverPlugins(cwd: string = process.cwd()): DiscoveredPackage[
       if (!pkg || typeof pkg.name !== 'string' || found.has(pkg.name)) continue;
       const keywords = Array.isArray(pkg.keywords) ? pkg.keywords : [];
       if (!keywords.includes(PLUGIN_KEYWORD) || !PACKAGE_NAME_PATTERN.test(pkg.name)) continue;
+      // Loading goes by name (require(pkg.name)), so a package.json that claims another
+      // package's name would load different code than the one inspected: skip it.
+      if (path.join(nodeModules, ...pkg.name.split('/')) !== dir) continue;
       const field = pkg.swapformer as { plugin?: unknown } | undefined;
       if (!field || typeof field.plugin !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(field.plugin)) continue;
       found.set(pkg.name, { packageName: pkg.name, version: String(pkg.version ?? '0.0.0'), directory: dir, exportName: field.plugin, nodeModules });
@@ -107,7 +111,8 @@ export function loadDiscoveredPlugin(found: DiscoveredPackage): AttentionPlugin 
   } catch (error) {
     throw new SwapformerError('invalid-plugin', `plugin package "${found.packageName}" failed to load: ${(error as Error).message}\n  Is it built? (npm run build)`, { cause: error });
   }
-  const plugin = mod[found.exportName];
+  // Own exports only: "constructor" or "__proto__" must not reach Object.prototype.
+  const plugin = Object.prototype.hasOwnProperty.call(mod, found.exportName) ? mod[found.exportName] : undefined;
   if (plugin === undefined) {
     throw new SwapformerError('invalid-plugin', `plugin package "${found.packageName}" has no export "${found.exportName}" (named in its package.json "swapformer.plugin"); exports: ${Object.keys(mod).join(', ') || '(none)'}.`);
   }
