@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { MASKED_LOGIT } from '@swapformer/core';
+import { MASKED_LOGIT, SwapformerError } from '@swapformer/core';
 
 export interface LocalWindowAttentionOptions {
   /** Keys visible on each side of a query (only the past side when causal). */
@@ -25,7 +25,7 @@ export interface LocalWindowAttentionOptions {
   /** Logit scale, default 1/sqrt(dk). */
   readonly scale?: number;
   readonly causal?: boolean;
-  /** Key-padding mask [b, nk]: 1 keeps a key, 0 hides it. */
+  /** Key-padding mask [b, nk]: 1 keeps a key, 0 hides it; any other value is refused. */
   readonly mask?: Tensor2D;
 }
 
@@ -92,6 +92,10 @@ export function localWindowAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
   const block = Math.max(1, Math.min(options.queryBlock, nq));
   const scale = options.scale ?? 1 / Math.sqrt(dk);
   const keepAll = options.mask ? options.mask.dataSync() : null; // [b·nk], read once
+  const bad = keepAll === null ? -1 : keepAll.findIndex((x) => x !== 0 && x !== 1);
+  if (bad >= 0) {
+    throw new SwapformerError('invalid-input', `operator "local-window": the key-padding mask must hold only 0 and 1, got ${keepAll![bad]} at [${Math.floor(bad / nk)}, ${bad % nk}].`, { plugin: 'local-window' });
+  }
   const spans = blockSpans(nq, nk, block, window, causal);
   return tf.tidy(() => {
     // rank-2 products per (b, h) slice: the fast path of tfjs-wasm (batched matMul is ~15× slower)

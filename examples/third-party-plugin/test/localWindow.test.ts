@@ -84,6 +84,13 @@ describe('localWindowAttention', () => {
       tf.dispose([q, k, v, reference]);
     });
 
+    it('should refuse a mask holding anything but 0 and 1, naming the value and position', () => {
+      const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: 4, nk: 4, dk: 4 }, 25);
+      const mask = tf.tensor2d([[1, 0.5, 1, 1]]) as Tensor2D;
+      expect(() => localWindowAttention(q, k, v, { window: 1, queryBlock: 4, mask })).to.throw('must hold only 0 and 1, got 0.5 at [0, 1]');
+      tf.dispose([q, k, v, mask]);
+    });
+
     it('should output 0 for a query whose window holds only padded keys', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: 8, nk: 8, dk: 4 }, 24);
       const mask = tf.tensor2d([[0, 0, 1, 1, 1, 1, 1, 1]]) as Tensor2D;
