@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import { SwapformerError, validatePlugin, type AttentionPlugin } from '@swapformer/core';
+import { resolveOptions, SwapformerError, validatePlugin, type AttentionPlugin } from '@swapformer/core';
 
 /** The keyword a package.json must carry to be considered a Swapformer plugin. */
 export const PLUGIN_KEYWORD = 'swapformer-plugin';
@@ -98,7 +98,8 @@ export function discoverPlugins(cwd: string = process.cwd()): DiscoveredPackage[
 
 /**
  * Loads a discovered plugin package by its npm name (resolved from its node_modules folder,
- * never from a path in a config) and returns the plugin object it exports by name.
+ * never from a path in a config) and returns the plugin object it exports by name, after
+ * validating it and compiling its options schema.
  */
 export function loadDiscoveredPlugin(found: DiscoveredPackage): AttentionPlugin {
   if (!PACKAGE_NAME_PATTERN.test(found.packageName)) {
@@ -117,5 +118,14 @@ export function loadDiscoveredPlugin(found: DiscoveredPackage): AttentionPlugin 
     throw new SwapformerError('invalid-plugin', `plugin package "${found.packageName}" has no export "${found.exportName}" (named in its package.json "swapformer.plugin"); exports: ${Object.keys(mod).join(', ') || '(none)'}.`);
   }
   validatePlugin(plugin, `package "${found.packageName}"`);
+  try {
+    // compile the options schema now, so that a broken one refuses the package here, by name,
+    // instead of failing later inside ajv when a config selects it
+    resolveOptions(plugin, {});
+  } catch (error) {
+    if (!SwapformerError.is(error)) {
+      throw new SwapformerError('invalid-plugin', `plugin package "${found.packageName}" has an optionsSchema that does not compile: ${(error as Error)?.message ?? String(error)}`, { plugin: plugin.meta.name, cause: error });
+    }
+  }
   return plugin;
 }
