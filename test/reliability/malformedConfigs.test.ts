@@ -9,7 +9,7 @@ import { configCorpus } from './corpus/configCorpus';
 import { fileCorpus } from './corpus/fileCorpus';
 import type { MalformedCase } from './corpus/MalformedCase';
 import { optionCorpus } from './corpus/optionCorpus';
-import { checkApiOutcome, checkCliOutcome, runCaseApi, writeCaseFile, type CaseOutcome } from './corpus/runConfigCase';
+import { checkApiOutcome, checkCliOutcome, cliSample, runCaseApi, writeCaseFile, type CaseOutcome } from './corpus/runConfigCase';
 import { mapLimit, runCli, runCliAsync, STACK_LINE } from './support/processes';
 import { cliSandbox, installedRegistry } from './support/registries';
 
@@ -19,18 +19,6 @@ const categories = [...new Set(casesFixture.map((c) => c.category))];
 
 /** CLI processes in flight (each is mostly start-up latency, not CPU). */
 const CLI_PARALLEL = 4;
-
-/** Operators the CLI sandbox has; option cases for others are API-only. */
-const SANDBOX_OPERATORS = ['exact', 'local-window'];
-
-/** Every 12th JSON/text case, and more of the categories where the file reader matters, go through the real CLI too. */
-function cliSample(cases: readonly MalformedCase[]): MalformedCase[] {
-  return cases.filter((c, i) => {
-    if (c.input.form === 'value') return false;
-    if (c.category === 'config-operator-options' && !SANDBOX_OPERATORS.some((n) => c.title.startsWith(`${n}.`) || c.title.startsWith(`${n}:`))) return false;
-    return i % 12 === 0 || ((c.category === 'config-deep-nesting' || c.category === 'config-syntax') && i % 3 === 0);
-  });
-}
 
 describe('malformed configs', () => {
   let scratch = '';

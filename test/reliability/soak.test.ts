@@ -8,12 +8,9 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import { runAttention } from '@swapformer/core';
 import { randomAttentionInputs } from '@swapformer/core/conformance';
+import { SOAK_CALLS, SOAK_HEAP_BUDGET, SOAK_SHAPE } from './corpus/soakPlan';
 import { heapAfterGc } from './support/memory';
 import { installedRegistry } from './support/registries';
-
-export const SOAK_CALLS = 1000;
-export const SOAK_SHAPE = { batch: 1, heads: 2, nq: 16, nk: 16, dk: 8 };
-const SOAK_HEAP_BUDGET = 4 << 20;
 
 const registryFixture = installedRegistry();
 

@@ -75,3 +75,15 @@ export function checkCliOutcome(r: ProcessResult, includes: string, usageError =
   if (STACK_LINE.test(stderr)) problems.push('stderr holds a stack trace');
   return problems;
 }
+
+/** Operators the CLI sandbox has; option cases for others are API-only. */
+const SANDBOX_OPERATORS = ['exact', 'local-window'];
+
+/** Every 12th JSON/text case, and more of the categories where the file reader matters, go through the real CLI too. */
+export function cliSample(cases: readonly MalformedCase[]): MalformedCase[] {
+  return cases.filter((c, i) => {
+    if (c.input.form === 'value') return false;
+    if (c.category === 'config-operator-options' && !SANDBOX_OPERATORS.some((n) => c.title.startsWith(`${n}.`) || c.title.startsWith(`${n}:`))) return false;
+    return i % 12 === 0 || ((c.category === 'config-deep-nesting' || c.category === 'config-syntax') && i % 3 === 0);
+  });
+}
