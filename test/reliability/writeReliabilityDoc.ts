@@ -35,6 +35,7 @@ export function renderGenerated(r: ReliabilityReport): string {
     `| — config paths (missing, directory, FIFO, device, link loop, 8 GiB sparse file, ...) | ${r.totals.configPaths} |`,
     `| — command lines (sizes, backends, names for create-plugin) | ${r.totals.commandLines} |`,
     `| — attention calls and geometries (cases × installed operators) | ${r.totals.attentionCalls} |`,
+    `| — safetensors files, checkpoint folders and IDX files (when their readers are present) | ${r.totals.binaryFiles} |`,
     `| of those, run through the real CLI as child processes | ${r.totals.viaCli} |`,
     `| edge cases that must run (length-1 sequences, one query, head dim 1, zeros) × operators | ${r.totals.edgeCases} |`,
     `| faults injected | ${r.faults.length} |`,
