@@ -22,6 +22,11 @@ export interface ConfigKind {
   matches(config: Record<string, unknown>): boolean;
   /** The operator selections it contains (their options are checked against the plugins). */
   selections(config: Record<string, unknown>): SelectionSite[];
+  /**
+   * Checks a schema cannot express (a width the heads must divide, sizes that together would not
+   * fit in memory), run on the schema-valid config with defaults; throws `invalid-config`.
+   */
+  check?(config: Record<string, unknown>): void;
 }
 
 /** One site per distinct selection a model's layers use, with what the model requires of it. */

@@ -38,6 +38,12 @@ export function validateConfig<T = Record<string, unknown>>(config: unknown, reg
   if (!result.valid) {
     throw new SwapformerError('invalid-config', boundMessage(`invalid ${kind.name} config:\n${formatIssues(result.issues)}`));
   }
+  try {
+    kind.check?.(result.value);
+  } catch (error) {
+    if (!SwapformerError.is(error)) throw error;
+    throw new SwapformerError('invalid-config', boundMessage(`invalid ${kind.name} config:\n  ${error.message.replace(/\n/g, '\n  ')}`), { path: error.path, cause: error });
+  }
   const problems: string[] = [];
   for (const site of kind.selections(result.value)) {
     try {
