@@ -10,6 +10,7 @@ import { createMemoryLogger, createSwapformerContainer, runAttention, Swapformer
 import { createOperatorRegistry, type OperatorRegistry } from '@swapformer/registry';
 import { exactPlugin } from '@swapformer/plugin-exact';
 import { FAULTS, faultyPlugin, LAYER, operatorWith } from './corpus/faultCatalog';
+import { MODELS_PENDING, modelsApi, TINY_VIT } from './support/models';
 
 function freshRegistry(): OperatorRegistry {
   const registry = createOperatorRegistry(createSwapformerContainer({ logger: createMemoryLogger() }));
@@ -69,5 +70,71 @@ describe('fault injection', () => {
     expect(outcomes).to.deep.equal(['ok', 'ok', 'ok', 'ok', 'operator-failed', 'ok', 'ok', 'ok', 'ok', 'ok']);
     expect(tf.memory().numTensors).to.equal(before);
     x.dispose();
+  });
+
+  describe('through a ViT graph', () => {
+    const api = modelsApi();
+    const boom = () => {
+      throw new Error('boom');
+    };
+
+    before(function () {
+      if (!api) {
+        process.stderr.write(`    (pending: ${MODELS_PENDING})\n`);
+        this.skip();
+      }
+    });
+
+    /** Runs `fn`, returning the SwapformerError it throws and how many tensors it left behind. */
+    function failure(fn: () => void): { error: SwapformerError; leaked: number } {
+      const before = tf.memory().numTensors;
+      try {
+        fn();
+      } catch (error) {
+        expect(SwapformerError.is(error), String(error)).to.equal(true);
+        return { error: error as SwapformerError, leaked: tf.memory().numTensors - before };
+      }
+      throw new Error('did not fail');
+    }
+
+    it('should name the plugin and layer 2 when its forward throws, leaking nothing', function () {
+      const registry = freshRegistry();
+      registry.register(faultyPlugin('fault-forward', operatorWith('fault-forward', boom)));
+      const model = api!.buildModel({ ...TINY_VIT }, { default: { name: 'exact' }, overrides: [{ layers: [2], name: 'fault-forward' }] }, registry);
+      const pixels = tf.zeros([1, 3, 16, 16]);
+      const { error, leaked } = failure(() => model.forward(pixels).dispose());
+      expect(error.kind).to.equal('operator-failed');
+      expect(error.message).to.include('[plugin:fault-forward] layer 2');
+      expect([error.plugin, error.layer]).to.deep.equal(['fault-forward', 2]);
+      expect(leaked, 'tensors left by the failed forward').to.equal(0);
+      pixels.dispose();
+      model.dispose();
+    });
+
+    it('should name the tap and layer 1 when a tap throws there, leaking nothing', function () {
+      const registry = freshRegistry();
+      registry.hooks.beforeAttention.tap('layer-1-tap', (inputs, info) => {
+        if (info.layerIndex === 1) throw new Error('tap boom');
+        return inputs;
+      });
+      const model = api!.buildModel({ ...TINY_VIT }, undefined, registry);
+      const pixels = tf.zeros([1, 3, 16, 16]);
+      const { error, leaked } = failure(() => model.forward(pixels).dispose());
+      expect(error.kind).to.equal('hook-failed');
+      expect(error.message).to.include('hook tap "layer-1-tap" on beforeAttention threw (layer 1');
+      expect([error.tap, error.layer]).to.deep.equal(['layer-1-tap', 1]);
+      expect(leaked, 'tensors left by the failed forward').to.equal(0);
+      pixels.dispose();
+      model.dispose();
+    });
+
+    it('should name the plugin and layer 1 when its create throws while building, leaking nothing', function () {
+      const registry = freshRegistry();
+      registry.register(faultyPlugin('fault-create', boom));
+      const { error, leaked } = failure(() => api!.buildModel({ ...TINY_VIT }, { default: { name: 'exact' }, overrides: [{ layers: [1], name: 'fault-create' }] }, registry));
+      expect(error.kind).to.equal('operator-failed');
+      expect(error.message).to.include('[plugin:fault-create] create failed (layer 1): boom');
+      expect(leaked, 'tensors (weights of the layers built before) left by the failed build').to.equal(0);
+    });
   });
 });

@@ -8,8 +8,9 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import { runAttention } from '@swapformer/core';
 import { randomAttentionInputs } from '@swapformer/core/conformance';
-import { SOAK_CALLS, SOAK_HEAP_BUDGET, SOAK_SHAPE } from './corpus/soakPlan';
+import { SOAK_CALLS, SOAK_HEAP_BUDGET, SOAK_SHAPE, SOAK_TOKENS } from './corpus/soakPlan';
 import { heapAfterGc } from './support/memory';
+import { MODELS_PENDING, modelsApi, TINY_GPT } from './support/models';
 import { installedRegistry } from './support/registries';
 
 const registryFixture = installedRegistry();
@@ -54,8 +55,32 @@ describe('soak', () => {
   }
 
   it('should generate 1,000 tokens with a stable tensor count and bounded memory', function () {
-    // TODO(lead): needs the models helper's GPT builder and generate() on main; until then this
-    // case is pending (the per-operator soak above covers the attention path).
-    this.skip();
+    this.timeout(300000);
+    const api = modelsApi();
+    if (!api) {
+      process.stderr.write(`    (pending: ${MODELS_PENDING})\n`);
+      return this.skip();
+    }
+    const model = api.buildModel({ ...TINY_GPT }, undefined, registryFixture);
+    const before = tf.memory().numTensors;
+    const counts: number[] = [];
+    let heapAt100 = 0;
+    const { tokens, decoding } = api.generate(model, [[1]], {
+      maxNewTokens: SOAK_TOKENS,
+      seed: 3,
+      temperature: 1,
+      onStep: (step) => {
+        if (step % 100 === 0) counts.push(tf.memory().numTensors);
+        if (step === 100) heapAt100 = heapAfterGc().bytes;
+      },
+    });
+    const heapGrowth = heapAfterGc().bytes - heapAt100;
+    expect(tokens[0]).to.have.length(SOAK_TOKENS);
+    expect(tokens[0].every((t) => Number.isInteger(t) && t >= 0 && t < TINY_GPT.vocabSize)).to.equal(true);
+    expect(new Set(counts).size, `tensor counts every 100 tokens (${decoding}): ${counts.join(', ')}`).to.equal(1);
+    expect(tf.memory().numTensors, 'tensors after generation').to.equal(before);
+    // the kv-cache holds 2 × layers × 1,000 × width floats (~0.25 MiB here); the JS heap must not grow with the tokens
+    expect(heapGrowth, `heap grew ${(heapGrowth / 1048576).toFixed(2)} MiB from token 100 to ${SOAK_TOKENS}`).to.be.below(SOAK_HEAP_BUDGET);
+    model.dispose();
   });
 });
