@@ -124,8 +124,11 @@ function toFloat32(entry: SafetensorsEntry, bytes: Buffer): Float32Array {
 export function openSafetensors(file: string, maxHeaderBytes = MAX_SAFETENSORS_HEADER_BYTES): SafetensorsFile {
   let fd: number;
   try {
+    // refuse FIFOs and devices before opening: opening a FIFO blocks until a writer appears
+    if (!fs.statSync(file).isFile()) throw new SwapformerError('io', `cannot read "${file}": not a regular file.`, { path: file });
     fd = fs.openSync(file, 'r');
   } catch (error) {
+    if (SwapformerError.is(error)) throw error;
     throw new SwapformerError('io', `cannot open "${file}": ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}.`, { path: file, cause: error });
   }
   try {
