@@ -97,38 +97,40 @@ describe('fault injection', () => {
       throw new Error('did not fail');
     }
 
-    it('should name the plugin and layer 2 when its forward throws, leaking nothing', function () {
+    /** Builds a small ViT, runs one forward that must fail, and disposes everything again. */
+    function forwardFailure(registry: OperatorRegistry, attention?: unknown): { error: SwapformerError; leaked: number } {
+      const model = api!.buildModel({ ...TINY_VIT }, attention, registry);
+      const pixels = tf.zeros([1, 3, 16, 16]);
+      const result = failure(() => model.forward(pixels).dispose());
+      pixels.dispose();
+      model.dispose();
+      return result;
+    }
+
+    it('should name the plugin and layer 2 when its forward throws, leaking nothing', () => {
       const registry = freshRegistry();
       registry.register(faultyPlugin('fault-forward', operatorWith('fault-forward', boom)));
-      const model = api!.buildModel({ ...TINY_VIT }, { default: { name: 'exact' }, overrides: [{ layers: [2], name: 'fault-forward' }] }, registry);
-      const pixels = tf.zeros([1, 3, 16, 16]);
-      const { error, leaked } = failure(() => model.forward(pixels).dispose());
+      const { error, leaked } = forwardFailure(registry, { default: { name: 'exact' }, overrides: [{ layers: [2], name: 'fault-forward' }] });
       expect(error.kind).to.equal('operator-failed');
       expect(error.message).to.include('[plugin:fault-forward] layer 2');
       expect([error.plugin, error.layer]).to.deep.equal(['fault-forward', 2]);
       expect(leaked, 'tensors left by the failed forward').to.equal(0);
-      pixels.dispose();
-      model.dispose();
     });
 
-    it('should name the tap and layer 1 when a tap throws there, leaking nothing', function () {
+    it('should name the tap and layer 1 when a tap throws there, leaking nothing', () => {
       const registry = freshRegistry();
       registry.hooks.beforeAttention.tap('layer-1-tap', (inputs, info) => {
         if (info.layerIndex === 1) throw new Error('tap boom');
         return inputs;
       });
-      const model = api!.buildModel({ ...TINY_VIT }, undefined, registry);
-      const pixels = tf.zeros([1, 3, 16, 16]);
-      const { error, leaked } = failure(() => model.forward(pixels).dispose());
+      const { error, leaked } = forwardFailure(registry);
       expect(error.kind).to.equal('hook-failed');
       expect(error.message).to.include('hook tap "layer-1-tap" on beforeAttention threw (layer 1');
       expect([error.tap, error.layer]).to.deep.equal(['layer-1-tap', 1]);
       expect(leaked, 'tensors left by the failed forward').to.equal(0);
-      pixels.dispose();
-      model.dispose();
     });
 
-    it('should name the plugin and layer 1 when its create throws while building, leaking nothing', function () {
+    it('should name the plugin and layer 1 when its create throws while building, leaking nothing', () => {
       const registry = freshRegistry();
       registry.register(faultyPlugin('fault-create', boom));
       const { error, leaked } = failure(() => api!.buildModel({ ...TINY_VIT }, { default: { name: 'exact' }, overrides: [{ layers: [1], name: 'fault-create' }] }, registry));
