@@ -11,15 +11,21 @@ import { installedRegistry } from './registries';
 
 export const DIGEST_SHAPE = { batch: 2, heads: 2, nq: 24, nk: 24, dk: 8 };
 
-/** sha256 of the output bytes per operator, for call seed `seed` (or none) and registry seed `registrySeed`. */
-export function outputDigests(seed: number | undefined, registrySeed = 0): Record<string, string> {
+/** Large and non-causal enough that every randomized operator really samples (small or causal calls may be exact). */
+export const SEEDED_SHAPE = { batch: 1, heads: 2, nq: 256, nk: 256, dk: 8 };
+
+/**
+ * sha256 of the output bytes per operator, for call seed `seed` (or none) and registry seed
+ * `registrySeed`; causal calls for operators that support them unless `causal` is false.
+ */
+export function outputDigests(seed: number | undefined, registrySeed = 0, shape = DIGEST_SHAPE, causal = true): Record<string, string> {
   const registry = installedRegistry(registrySeed);
-  const { q, k, v } = randomAttentionInputs(DIGEST_SHAPE, 99, 0.5);
+  const { q, k, v } = randomAttentionInputs(shape, 99, 0.5);
   const digests: Record<string, string> = {};
   for (const record of registry.list()) {
     const resolved = registry.resolve({ name: record.meta.name }, {}, { layerIndex: 1 });
-    const operator = resolved.create({ heads: DIGEST_SHAPE.heads, headDim: DIGEST_SHAPE.dk, valueDim: DIGEST_SHAPE.dk, modelDim: DIGEST_SHAPE.heads * DIGEST_SHAPE.dk, maxSeqLen: DIGEST_SHAPE.nq, layerIndex: 1 });
-    const out = runAttention({ hooks: registry.hooks, operator, capabilities: resolved.capabilities, layerIndex: 1 }, q, k, v, { causal: resolved.capabilities.causal === 'native', seed, layerIndex: 1 });
+    const operator = resolved.create({ heads: shape.heads, headDim: shape.dk, valueDim: shape.dk, modelDim: shape.heads * shape.dk, maxSeqLen: shape.nq, layerIndex: 1 });
+    const out = runAttention({ hooks: registry.hooks, operator, capabilities: resolved.capabilities, layerIndex: 1 }, q, k, v, { causal: causal && resolved.capabilities.causal === 'native', seed, layerIndex: 1 });
     const data = out.dataSync() as Float32Array;
     digests[record.meta.name] = createHash('sha256').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
     out.dispose();
