@@ -50,6 +50,11 @@ const ALLOWED_DYNAMIC_LOADS: Readonly<Record<string, string>> = {
 };
 const ALLOWED_PROCESSES: Readonly<Record<string, string>> = {
   'registry/dist/bench/peers/pythonPeer.js': 'bench starts the python peer (a fixed script) with the interpreter named by its --python flag',
+  'core/dist/kernels/wasm/attentionThreads.js': 'the fused CPU attention kernel runs row blocks on worker threads whose source is a constant string',
+};
+/** `new Worker(source, { eval: true })` runs a string as code; allowed only for constant sources listed here. */
+const ALLOWED_WORKER_EVAL: Readonly<Record<string, string>> = {
+  'core/dist/kernels/wasm/attentionThreads.js': 'WORKER_SOURCE is a constant in the same file',
 };
 
 describe('security', () => {
@@ -133,6 +138,8 @@ describe('security', () => {
       const banned = /\beval\s*\(|\bnew\s+Function\s*\(|\bFunction\s*\(\s*['"`]|\bvm\.(runIn|Script|compileFunction)|\brequire\(\s*['"](node:)?vm['"]\)/;
       const hits = files.flatMap((f) => codeLines(f).filter(({ text }) => banned.test(text)).map(({ line, text }) => `${path.relative(REPO_ROOT, f)}:${line}: ${text.trim()}`));
       expect(hits, hits.join('\n')).to.deep.equal([]);
+      const workerEval = files.filter((f) => !(path.relative(REPO_ROOT, f) in ALLOWED_WORKER_EVAL) && codeLines(f).some(({ text }) => /\beval:\s*true\b/.test(text))).map((f) => path.relative(REPO_ROOT, f));
+      expect(workerEval, `workers started from strings: ${workerEval.join(', ')}`).to.deep.equal([]);
     });
 
     it('should start child processes only where listed', () => {
