@@ -53,7 +53,7 @@ export type { SeededRandom } from './rng/seededRandom';
 export { createRngService } from './rng/RngService';
 export type { RngService } from './rng/RngService';
 
-export { validateAttentionInputs, assertFinite } from './validation/validateAttentionInputs';
+export { validateAttentionInputs, assertFinite, assertMaskValues } from './validation/validateAttentionInputs';
 export { softmaxAttention, denseSoftmaxAttention, chunkedSoftmaxAttention, DEFAULT_CHUNK_THRESHOLD } from './kernels/softmaxAttention';
 export type { SoftmaxAttentionOptions } from './kernels/softmaxAttention';
 export { fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, fusedAttentionSupported, fusedAttentionInfo, fusedAttentionPeakBytes, resetFusedAttentionPeakBytes, setAttentionThreads, attentionThreads } from './kernels/wasm/fusedSoftmaxAttention';

@@ -4,7 +4,7 @@
 // Run from the repo root on the GPU machine: node registry/scripts/check-webgpu-fused.cjs
 const tf = require('@tensorflow/tfjs-core');
 const core = require('../../core/dist');
-const { randomAttentionInputs } = require('../../core/dist/conformance');
+const { randomAttentionInputs, referenceAttention, toFloat64 } = require('../../core/dist/conformance');
 
 async function maxDiff(a, b) {
   const [x, y] = await Promise.all([a.data(), b.data()]);
@@ -48,9 +48,17 @@ async function timeMs(fn, reps = 3) {
     const ops = core.denseSoftmaxAttention(q, k, v, { causal: c.causal, mask, fused: false });
     let fused;
     try {
+      // both GPU paths are checked against a float64 reference computed on the host (two wrong
+      // paths must not agree with each other and pass)
+      await Promise.all([q, k, v, mask].filter(Boolean).map((t) => t.data()));
+      const reference = referenceAttention(toFloat64(q), toFloat64(k), toFloat64(v), { causal: c.causal, mask: mask && toFloat64(mask) });
+      const refTensor = tf.tensor(Float32Array.from(reference.data), reference.shape);
       fused = core.fusedWebGpuAttention(q, k, v, { causal: c.causal, mask });
-      const diff = await maxDiff(fused, ops);
-      const pass = diff < 1e-4;
+      const opsDiff = await maxDiff(ops, refTensor);
+      const diff = await maxDiff(fused, refTensor);
+      refTensor.dispose();
+      const pass = diff < 1e-4 && opsDiff < 1e-4;
+      console.log(JSON.stringify({ case: c, opPathVsReference: opsDiff }));
       ok = ok && pass;
       console.log(JSON.stringify({ case: c, maxAbsDiff: diff, pass }));
     } catch (error) {

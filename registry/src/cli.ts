@@ -4,6 +4,7 @@ import { reportCliError } from './cli/CliError';
 import type { CommandRunner } from './cli/CommandRunner';
 import { registerBenchCommand } from './cli/commands/benchCommand';
 import { registerCompareCommand } from './cli/commands/compareCommand';
+import { registerCreatePluginCommand } from './cli/commands/createPluginCommand';
 import { registerGenerateCommand } from './cli/commands/generateCommand';
 import { registerInferCommand } from './cli/commands/inferCommand';
 import { registerListCommand } from './cli/commands/listCommand';
@@ -37,6 +38,7 @@ export function createProgram(): Command {
   registerTrainCommand(program, run);
   registerRunCommand(program, run);
   registerBenchCommand(program, run);
+  registerCreatePluginCommand(program, run);
   return program;
 }
 

@@ -30,7 +30,7 @@ export type { HfLayout, ModelParameter } from './models/parameterStore';
 export type { LayerOperator } from './models/selfAttention';
 export { tensorFromJson, tensorToJson } from './models/tensorJson';
 export type { TensorJson } from './models/tensorJson';
-export { openSafetensors, encodeSafetensors, writeFileAtomic, MAX_SAFETENSORS_HEADER_BYTES, SAFETENSORS_DTYPES } from './hf/safetensors';
+export { openSafetensors, encodeSafetensors, MAX_SAFETENSORS_HEADER_BYTES, SAFETENSORS_DTYPES } from './hf/safetensors';
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsFile, TensorToWrite } from './hf/safetensors';
 export { openCheckpointTensors, WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './hf/checkpointFiles';
 export type { CheckpointTensors } from './hf/checkpointFiles';
@@ -48,3 +48,5 @@ export { createGpt2Tokenizer, GPT2_VOCAB_SIZE } from './tokenizers/gpt2Tokenizer
 export { tokenizerFor } from './tokenizers/tokenizerFor';
 export type { Tokenizer } from './tokenizers/Tokenizer';
 export { ensureGradients, gradientsRegistered } from './models/ensureGradients';
+export { writeFileAtomic, writeDirectoryAtomic, temporarySibling } from './io/writeFileAtomic';
+export type { AtomicWriteOptions } from './io/writeFileAtomic';

@@ -3,7 +3,7 @@ import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { SwapformerError } from '../errors/SwapformerError';
 import type { AttentionContext, AttentionOperator } from '../operator/AttentionOperator';
 import type { OperatorCapabilities } from '../plugin/AttentionPlugin';
-import { assertFinite, validateAttentionInputs } from '../validation/validateAttentionInputs';
+import { assertFinite, assertMaskValues, validateAttentionInputs } from '../validation/validateAttentionInputs';
 import type { AttentionCallInfo, SwapformerHooks } from './SwapformerHooks';
 
 /** Everything `runAttention` needs to know about the call site. */
@@ -13,7 +13,7 @@ export interface AttentionCallSite {
   readonly capabilities: OperatorCapabilities;
   readonly layerIndex?: number;
   readonly model?: string;
-  /** Check q/k/v and the output for NaN/Inf (one small device sync each); default true. */
+  /** Check q/k/v and the output for NaN/Inf and a mask for values other than 0/1 (one small device sync each); default true. */
   readonly checkFinite?: boolean;
 }
 
@@ -53,6 +53,7 @@ export function runAttention(site: AttentionCallSite, q: Tensor4D, k: Tensor4D, 
         assertFinite(target, 'k', k);
         assertFinite(target, 'v', v);
       }
+      if (ctx.mask !== undefined) assertMaskValues(target, ctx.mask);
     }
     const output = tf.tidy(() => {
       const inputs = site.hooks.beforeAttention.call({ q, k, v }, info);

@@ -79,3 +79,14 @@ export function assertFinite(target: ValidationTarget, name: string, t: Tensor):
     throw new SwapformerError('non-finite-input', `${where(target)}: ${name} contains NaN or Inf.`, { plugin: target.operator, layer: target.layerIndex });
   }
 }
+
+/**
+ * Throws an `invalid-input` error unless every entry of a key-padding mask is 0 or 1: a NaN or
+ * fractional mask would otherwise be read differently by each kernel (kept, hidden, or NaN).
+ */
+export function assertMaskValues(target: ValidationTarget, mask: Tensor): void {
+  const bad = tf.tidy(() => tf.logicalNot(tf.all(tf.logicalOr(tf.equal(mask, 0), tf.equal(mask, 1)))).dataSync()[0]);
+  if (bad) {
+    throw invalid(target, 'the key-padding mask must hold only 0 and 1 (1 keeps a key, 0 hides it); it holds other values (NaN, ±Inf or fractions).');
+  }
+}

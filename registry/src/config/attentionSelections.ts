@@ -23,9 +23,15 @@ function covers(layers: LayerSet, index: number): boolean {
   return index >= range.from && index <= range.to;
 }
 
-/** Every selection in an attention spec with its JSON path (for validation and listing). */
+/** Every selection in an attention spec with its JSON path (for validation and listing). Throws for a {from, to} range with from > to. */
 export function attentionSelections(spec: AttentionSpec, basePath = '/attention'): Array<{ selection: OperatorSelection; path: string }> {
   if (!isPerLayer(spec)) return [{ selection: spec as OperatorSelection, path: basePath }];
+  (spec.overrides ?? []).forEach((o, i) => {
+    const range = o.layers as { from?: unknown; to?: unknown };
+    if (typeof range === 'object' && range !== null && typeof range.from === 'number' && typeof range.to === 'number' && range.from > range.to) {
+      throw new SwapformerError('invalid-config', `${basePath}/overrides/${i}/layers: "from" (${range.from}) is after "to" (${range.to}), so the override matches no layer.`, { path: `${basePath}/overrides/${i}/layers` });
+    }
+  });
   return [
     { selection: spec.default, path: `${basePath}/default` },
     ...(spec.overrides ?? []).map((o, i) => ({ selection: { name: o.name, options: o.options, fallback: o.fallback }, path: `${basePath}/overrides/${i}` })),

@@ -1,9 +1,17 @@
 import type { OperatorRequirements } from '@swapformer/core';
 import { SCHEMA_IDS } from '@swapformer/schemas';
 import type { OperatorSelection } from '../registry/OperatorRegistry';
+import { normalizeModelConfig, type ModelConfigInput } from '../models/modelConfig';
 import { attentionSelections, selectionForLayer, type AttentionSpec } from './attentionSelections';
 import { RUN_CONFIG_SCHEMA } from '../run/runConfig';
 import { TRAIN_CONFIG_SCHEMA } from '../train/trainConfig';
+import { assertModelFits } from './modelSizeLimits';
+
+/** What `validate` checks beyond a model config's schema: divisibility and head rules, then the sizes. */
+function checkModelConfig(config: Record<string, unknown>): void {
+  normalizeModelConfig(config as ModelConfigInput);
+  assertModelFits(config);
+}
 
 /** A selection inside a config, where it is, and what the place requires of it. */
 export interface SelectionSite {
@@ -22,6 +30,11 @@ export interface ConfigKind {
   matches(config: Record<string, unknown>): boolean;
   /** The operator selections it contains (their options are checked against the plugins). */
   selections(config: Record<string, unknown>): SelectionSite[];
+  /**
+   * Checks a schema cannot express (a width the heads must divide, sizes that together would not
+   * fit in memory), run on the schema-valid config with defaults; throws `invalid-config`.
+   */
+  check?(config: Record<string, unknown>): void;
 }
 
 /** One site per distinct selection a model's layers use, with what the model requires of it. */
@@ -70,6 +83,7 @@ export const CONFIG_KINDS: ConfigKind[] = [
     description: 'ViT model: {"model": "vit", "imageSize": ..., "patchSize": ..., "hiddenSize": ..., "attention": {...}, "pixelStage"?: {...}}',
     schemaId: SCHEMA_IDS.vitModelConfig,
     matches: (c) => c.model === 'vit',
+    check: checkModelConfig,
     selections: (c) => modelSites(c, ((c.pixelStage as { layers?: number } | undefined)?.layers ?? 0) + (c.numLayers as number), {}),
   },
   {
@@ -77,6 +91,7 @@ export const CONFIG_KINDS: ConfigKind[] = [
     description: 'GPT model: {"model": "gpt", "vocabSize": ..., "nPositions": ..., "hiddenSize": ..., "attention": {...}} (every operator must support causal masking)',
     schemaId: SCHEMA_IDS.gptModelConfig,
     matches: (c) => c.model === 'gpt',
+    check: checkModelConfig,
     selections: (c) => modelSites(c, c.numLayers as number, { causal: true }),
   },
   {

@@ -90,14 +90,21 @@ export function parseIdx(bytes: Uint8Array, source = 'IDX data', options: ReadId
  * @example const images = readIdxFile('/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz', { dims: [null, 28, 28] });
  */
 export function readIdxFile(file: string, options: ReadIdxOptions = {}): IdxArray {
+  const maxBytes = options.maxBytes ?? MAX_IDX_BYTES;
   let raw: Buffer;
   try {
+    // size and kind before reading: a FIFO would block forever, a huge file would be read whole
+    const stat = fs.statSync(file);
+    if (!stat.isFile()) throw new SwapformerError('io', `cannot read "${file}": not a regular file.`, { path: file });
+    // raw: header + payload; gzip of it: deflate adds at most ~0.1% plus a few headers
+    const maxFileBytes = maxBytes + 20 + Math.ceil(maxBytes / 1000) + 1024;
+    if (stat.size > maxFileBytes) throw invalid(file, `the file is ${stat.size} bytes, over the limit of ${maxFileBytes} for at most ${maxBytes} bytes of data.`);
     raw = fs.readFileSync(file);
   } catch (error) {
+    if (SwapformerError.is(error)) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw new SwapformerError('io', `cannot read "${file}": ${code === 'ENOENT' ? 'no such file' : (error as Error).message}.`, { path: file, cause: error });
   }
-  const maxBytes = options.maxBytes ?? MAX_IDX_BYTES;
   let bytes: Uint8Array = raw;
   if (isGzip(raw)) {
     try {

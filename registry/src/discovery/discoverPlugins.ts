@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import { SwapformerError, validatePlugin, type AttentionPlugin } from '@swapformer/core';
+import { resolveOptions, SwapformerError, validatePlugin, type AttentionPlugin } from '@swapformer/core';
 
 /** The keyword a package.json must carry to be considered a Swapformer plugin. */
 export const PLUGIN_KEYWORD = 'swapformer-plugin';
@@ -71,8 +71,9 @@ export function nodeModulesChain(cwd: string): string[] {
 /**
  * Finds installed plugin packages: every package in the node_modules chain of `cwd` whose
  * package.json has the keyword `swapformer-plugin` and a `"swapformer": {"plugin": "<export>"}`
- * field. Reads package.json files only; loads no code. The first occurrence of a name wins
- * (Node's resolution order).
+ * field, and whose folder is where that name resolves (no package.json claiming another
+ * package's name). Reads package.json files only; loads no code. The first occurrence of a name
+ * wins (Node's resolution order).
  *
  * @example const found = discoverPlugins(process.cwd());
  */
@@ -84,6 +85,9 @@ export function discoverPlugins(cwd: string = process.cwd()): DiscoveredPackage[
       if (!pkg || typeof pkg.name !== 'string' || found.has(pkg.name)) continue;
       const keywords = Array.isArray(pkg.keywords) ? pkg.keywords : [];
       if (!keywords.includes(PLUGIN_KEYWORD) || !PACKAGE_NAME_PATTERN.test(pkg.name)) continue;
+      // Loading goes by name (require(pkg.name)), so a package.json that claims another
+      // package's name would load different code than the one inspected: skip it.
+      if (path.join(nodeModules, ...pkg.name.split('/')) !== dir) continue;
       const field = pkg.swapformer as { plugin?: unknown } | undefined;
       if (!field || typeof field.plugin !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(field.plugin)) continue;
       found.set(pkg.name, { packageName: pkg.name, version: String(pkg.version ?? '0.0.0'), directory: dir, exportName: field.plugin, nodeModules });
@@ -94,7 +98,8 @@ export function discoverPlugins(cwd: string = process.cwd()): DiscoveredPackage[
 
 /**
  * Loads a discovered plugin package by its npm name (resolved from its node_modules folder,
- * never from a path in a config) and returns the plugin object it exports by name.
+ * never from a path in a config) and returns the plugin object it exports by name, after
+ * validating it and compiling its options schema.
  */
 export function loadDiscoveredPlugin(found: DiscoveredPackage): AttentionPlugin {
   if (!PACKAGE_NAME_PATTERN.test(found.packageName)) {
@@ -107,10 +112,20 @@ export function loadDiscoveredPlugin(found: DiscoveredPackage): AttentionPlugin 
   } catch (error) {
     throw new SwapformerError('invalid-plugin', `plugin package "${found.packageName}" failed to load: ${(error as Error).message}\n  Is it built? (npm run build)`, { cause: error });
   }
-  const plugin = mod[found.exportName];
+  // Own exports only: "constructor" or "__proto__" must not reach Object.prototype.
+  const plugin = Object.prototype.hasOwnProperty.call(mod, found.exportName) ? mod[found.exportName] : undefined;
   if (plugin === undefined) {
     throw new SwapformerError('invalid-plugin', `plugin package "${found.packageName}" has no export "${found.exportName}" (named in its package.json "swapformer.plugin"); exports: ${Object.keys(mod).join(', ') || '(none)'}.`);
   }
   validatePlugin(plugin, `package "${found.packageName}"`);
+  try {
+    // compile the options schema now, so that a broken one refuses the package here, by name,
+    // instead of failing later inside ajv when a config selects it
+    resolveOptions(plugin, {});
+  } catch (error) {
+    if (!SwapformerError.is(error)) {
+      throw new SwapformerError('invalid-plugin', `plugin package "${found.packageName}" has an optionsSchema that does not compile: ${(error as Error)?.message ?? String(error)}`, { plugin: plugin.meta.name, cause: error });
+    }
+  }
   return plugin;
 }

@@ -10,7 +10,6 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { SwapformerError } from '@swapformer/core';
 
 /** Headers larger than this are refused before they are read (real headers are a few hundred KB). */
@@ -124,8 +123,11 @@ function toFloat32(entry: SafetensorsEntry, bytes: Buffer): Float32Array {
 export function openSafetensors(file: string, maxHeaderBytes = MAX_SAFETENSORS_HEADER_BYTES): SafetensorsFile {
   let fd: number;
   try {
+    // refuse FIFOs and devices before opening: opening a FIFO blocks until a writer appears
+    if (!fs.statSync(file).isFile()) throw new SwapformerError('io', `cannot read "${file}": not a regular file.`, { path: file });
     fd = fs.openSync(file, 'r');
   } catch (error) {
+    if (SwapformerError.is(error)) throw error;
     throw new SwapformerError('io', `cannot open "${file}": ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}.`, { path: file, cause: error });
   }
   try {
@@ -226,20 +228,5 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, TensorToWrite>, m
   return out;
 }
 
-/**
- * Writes `content` to `file` atomically: a temporary file in the same folder, then a rename,
- * so readers never see a half-written file.
- *
- * @example writeFileAtomic('out/logits.json', JSON.stringify(result));
- */
-export function writeFileAtomic(file: string, content: string | Buffer): void {
-  const dir = path.dirname(file);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    fs.writeFileSync(temp, content);
-    fs.renameSync(temp, file);
-  } catch (error) {
-    fs.rmSync(temp, { force: true });
-    throw new SwapformerError('io', `cannot write "${file}": ${(error as Error).message}`, { path: file, cause: error });
-  }
-}
+/** Atomic writes (temp + fsync + rename) are the shared helper of `io/`; re-exported for the callers here. */
+export { writeFileAtomic } from '../io/writeFileAtomic';

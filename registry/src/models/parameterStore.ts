@@ -53,7 +53,9 @@ export function createParameterStore(seed: number): ParameterStore {
       const values = new Float32Array(size);
       if (init === 'ones') values.fill(1);
       else if (init !== 'zeros' && init.normal > 0) createSeededRandom(deriveSeed(seed, 'init', name)).fillNormal(values, 0, init.normal);
-      const variable = tf.variable(tf.tensor(values, [...shape], 'float32'), true);
+      const initial = tf.tensor(values, [...shape], 'float32');
+      const variable = tf.variable(initial, true);
+      initial.dispose(); // the variable holds its own reference to the data; this one would keep it alive after dispose()
       owned.push(variable);
       params.set(name, { name, variable, trainable: true, layout, hfShape: hfShape ?? hfShapeOf(shape, layout) });
       return variable;

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../io/writeFileAtomic';
 import { formatDropInMarkdown } from './formatDropIn';
 import { renderParetoSvg } from './paretoChart';
 import type { DropInReport } from './runDropIn';
@@ -17,9 +18,9 @@ export function writeDropInReport(report: DropInReport, output: { dir: string; n
   const svg = ranVit ? path.join(output.dir, `${name}.svg`) : null;
   if (svg && report.vit) {
     const title = `ViT on Fashion-MNIST (${report.vit.images} test images, ${report.backend}): accuracy vs attention time`;
-    fs.writeFileSync(svg, renderParetoSvg(report.vit.rows, title));
+    writeFileAtomic(svg, renderParetoSvg(report.vit.rows, title));
   }
   const markdown = path.join(output.dir, `${name}.md`);
-  fs.writeFileSync(markdown, formatDropInMarkdown(report, svg ? path.basename(svg) : null, command));
+  writeFileAtomic(markdown, formatDropInMarkdown(report, svg ? path.basename(svg) : null, command));
   return { markdown, svg };
 }

@@ -106,8 +106,8 @@ export function fusedAttentionWgsl(dk: number, dv: number): string {
       let myEnd = min(uniforms.nk, row + uniforms.offset + 1);
       let kSlice = slice * uniforms.nk;
       for (var k0 = 0; k0 < uniforms.nk; k0 += TK) {
-        let active = k0 < kEnd;
-        for (var e = tid; active && e < TK * DQ; e += ${ROWS}) {
+        let inRange = k0 < kEnd;
+        for (var e = tid; inRange && e < TK * DQ; e += ${ROWS}) {
           let j = k0 + e / DQ;
           let base = (kSlice + j) * ${dk} + 4 * (e % DQ);
           if (j < uniforms.nk && slice < uniforms.slices) {
@@ -116,7 +116,7 @@ export function fusedAttentionWgsl(dk: number, dv: number): string {
             kTile[e] = vec4<f32>(0.0);
           }
         }
-        for (var e = tid; active && e < TK * DV; e += ${ROWS}) {
+        for (var e = tid; inRange && e < TK * DV; e += ${ROWS}) {
           let j = k0 + e / DV;
           let base = (kSlice + j) * ${dv} + 4 * (e % DV);
           if (j < uniforms.nk && slice < uniforms.slices) {
@@ -128,7 +128,7 @@ export function fusedAttentionWgsl(dk: number, dv: number): string {
         workgroupBarrier();
         var s : array<f32, TK>;
         var tileMax = -3.0e38;
-        for (var j = 0; active && j < TK; j++) {
+        for (var j = 0; inRange && j < TK; j++) {
           var dotv = vec4<f32>(0.0);
           for (var t = 0; t < DQ; t++) {
             dotv = fma(q[t], kTile[j * DQ + t], dotv);
@@ -142,7 +142,7 @@ export function fusedAttentionWgsl(dk: number, dv: number): string {
           tileMax = max(tileMax, sc);
         }
         let mNew = max(m, tileMax);
-        if (active && mNew > -1.0e38) {
+        if (inRange && mNew > -1.0e38) {
           let corr = exp(m - mNew);
           l = l * corr;
           for (var t = 0; t < DV; t++) { acc[t] = acc[t] * corr; }

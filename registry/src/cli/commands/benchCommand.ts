@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
@@ -8,6 +7,7 @@ import { benchChartSpec, formatBenchMarkdown, formatBenchText } from '../../benc
 import type { BenchReport } from '../../bench/benchTypes';
 import { benchSteps, runBenchmark } from '../../bench/runBenchmark';
 import { writeFileAtomic } from '../../bench/writeFileAtomic';
+import { readJsonFile } from '../../config/readJsonFile';
 import { renderSvgChart } from '../../plot/svgChart';
 import { createCliSession, startBackend } from '../createCliSession';
 import type { CommandRunner } from '../CommandRunner';
@@ -68,7 +68,7 @@ export function registerBenchCommand(program: Command, run: CommandRunner): void
     .action((opts: Record<string, string | boolean | undefined>) =>
       run(async () => {
         if (typeof opts.render === 'string') {
-          const report = JSON.parse(fs.readFileSync(opts.render, 'utf8')) as BenchReport;
+          const report = readJsonFile(opts.render, 256 * 1024 * 1024) as BenchReport;
           if (opts.writeDocs) writeDocs(report, typeof opts.writeDocs === 'string' ? opts.writeDocs : path.join('docs', 'benchmarks'), `node registry/dist/cli.js bench ${process.argv.slice(3).join(' ')}`.trim());
           process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatBenchText(report));
           return;
