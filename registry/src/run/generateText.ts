@@ -18,9 +18,9 @@ export interface GenerateOptions {
  * Continues `prompt` by `length` characters. Works with any operator (no decoding state
  * needed), at the price of one full forward per character.
  *
- * @example const text = generateText(gpt, vocab, 'Mr. Speaker, ', { length: 80, temperature: 0.7, seed: 1, contextLength: 512 });
+ * @example const text = await generateText(gpt, vocab, 'Mr. Speaker, ', { length: 80, temperature: 0.7, seed: 1, contextLength: 512 });
  */
-export function generateText(model: SwapformerModel, vocab: CharVocabulary, prompt: string, options: GenerateOptions): string {
+export async function generateText(model: SwapformerModel, vocab: CharVocabulary, prompt: string, options: GenerateOptions): Promise<string> {
   const rng = createSeededRandom(options.seed);
   const ids = Array.from(vocab.encode(prompt));
   const generated: number[] = [];
@@ -31,7 +31,7 @@ export function generateText(model: SwapformerModel, vocab: CharVocabulary, prom
       const last = tf.reshape(tf.slice(logits, [0, window.length - 1, 0], [1, 1, -1]), [-1]);
       return options.temperature > 0 ? tf.softmax(tf.div(last, options.temperature)) : last;
     });
-    const p = probs.dataSync();
+    const p = await probs.data(); // asynchronous: webgpu in Node cannot read synchronously
     probs.dispose();
     let next = 0;
     if (options.temperature > 0) {

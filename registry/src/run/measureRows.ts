@@ -4,11 +4,14 @@
  * layers. Operators that are not installed, or that the model refuses (a GPT needs causal
  * support), become skipped rows with the reason.
  */
-import { createProfiler, SwapformerError, type AttentionProfiler } from '@swapformer/core';
+import * as path from 'node:path';
+import { canReadSync, createProfiler, SwapformerError, type AttentionProfiler } from '@swapformer/core';
 import type { AttentionSpec, LayerSet } from '../config/attentionSelections';
 import { selectionForLayer } from '../config/attentionSelections';
 import type { SwapformerModel } from '../models/SwapformerModel';
-import type { OperatorRegistry } from '../registry/OperatorRegistry';
+import { readJsonFile } from '../config/readJsonFile';
+import type { OperatorRegistry, OperatorSelection } from '../registry/OperatorRegistry';
+import { captureAttentionInputs, timeOperatorAlone } from './isolatedAttentionTiming';
 import type { DropInOperator, TrainedCheckpoint } from './runConfig';
 
 /** Loads a checkpoint, optionally with another attention spec (the main job's only model access). */
@@ -70,10 +73,16 @@ export interface RowContext {
   readonly seeds: readonly number[];
   /** Layers whose attention time is reported (undefined: all). */
   readonly timedLayers?: LayerSet;
-  readonly warmUp: (model: SwapformerModel) => void;
+  readonly warmUp: (model: SwapformerModel) => Promise<void>;
+  /**
+   * How attention is timed: `profiler` (hook taps around every call; needs synchronous reads)
+   * or `isolated` (each timed layer's operator alone on captured inputs; for webgpu in Node).
+   * Default: `profiler` where the backend reads synchronously.
+   */
+  readonly timing?: 'profiler' | 'isolated';
   readonly evaluate: Evaluator;
   /** Extra per-row work on the loaded model (GPT samples). */
-  readonly afterRow?: (model: SwapformerModel, seed: number) => string | undefined;
+  readonly afterRow?: (model: SwapformerModel, seed: number) => Promise<string | undefined>;
   readonly onSeedDone?: (label: string, seed: number) => void;
 }
 
@@ -89,6 +98,12 @@ async function measure(ctx: RowContext, profiler: AttentionProfiler, model: Swap
   return { seed, metric, attentionMs: attention / examples, endToEndMs: endToEnd / examples };
 }
 
+/** The operator spec a checkpoint was saved with (`swapformer.attention` of its config.json), else exact. */
+function savedAttention(dir: string): AttentionSpec {
+  const config = readJsonFile(path.join(dir, 'config.json')) as { swapformer?: { attention?: AttentionSpec } };
+  return config.swapformer?.attention ?? { name: 'exact' };
+}
+
 async function runRow(ctx: RowContext, base: Omit<TableRow, 'measurements'>, dir: string, attention: AttentionSpec | undefined): Promise<TableRow> {
   let model: SwapformerModel;
   try {
@@ -97,17 +112,32 @@ async function runRow(ctx: RowContext, base: Omit<TableRow, 'measurements'>, dir
     if (!SwapformerError.is(error)) throw error;
     return { ...base, measurements: [], skipped: error.message.split('\n')[0] };
   }
-  const profiler = createProfiler(ctx.registry.hooks, { name: `swapformer:run:${base.label}` });
+  const isolated = (ctx.timing ?? (canReadSync() ? 'profiler' : 'isolated')) === 'isolated';
+  const profiler = createProfiler(ctx.registry.hooks, { name: `swapformer:run:${base.label}`, sync: !isolated });
+  const timed = (layer: number) => ctx.timedLayers === undefined || inLayerSet(ctx.timedLayers, layer);
+  let capture: ReturnType<typeof captureAttentionInputs> | null = null;
   try {
-    ctx.warmUp(model);
+    await ctx.warmUp(model);
+    // Captured from the first evaluation batch, not the (smaller) warm-up call.
+    if (isolated) capture = captureAttentionInputs(ctx.registry.hooks, timed, `swapformer:run:capture:${base.label}`);
     const seeds = base.randomized ? ctx.seeds : ctx.seeds.slice(0, 1);
-    const measurements: Measurement[] = [];
+    let measurements: Measurement[] = [];
     for (const seed of seeds) {
       measurements.push(await measure(ctx, profiler, model, seed));
       ctx.onSeedDone?.(base.label, seed);
     }
     profiler.stop();
-    const sample = ctx.afterRow?.(model, ctx.seeds[0]);
+    if (capture) {
+      capture.stop();
+      const spec = attention ?? savedAttention(dir);
+      let perExample = 0;
+      for (const call of capture.calls) {
+        const selection: OperatorSelection = selectionForLayer(spec, call.layerIndex, Number.MAX_SAFE_INTEGER).selection;
+        perExample += (await timeOperatorAlone(ctx.registry, selection, { ...call, ctx: { ...call.ctx, seed: seeds[0] } })) / call.q.shape[0];
+      }
+      measurements = measurements.map((m) => ({ ...m, attentionMs: perExample }));
+    }
+    const sample = await ctx.afterRow?.(model, ctx.seeds[0]);
     return { ...base, measurements, ...(sample === undefined ? {} : { sample }) };
   } catch (error) {
     // An operator failing mid-run costs its row, not the whole report.
@@ -115,6 +145,7 @@ async function runRow(ctx: RowContext, base: Omit<TableRow, 'measurements'>, dir
     return { ...base, measurements: [], skipped: `failed: ${error.message.split('\n')[0]}` };
   } finally {
     profiler.stop();
+    capture?.dispose();
     model.dispose();
   }
 }

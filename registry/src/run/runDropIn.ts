@@ -6,6 +6,7 @@
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { canReadSync } from '@swapformer/core';
 import { vocabularyFromModelConfig } from '../data/charVocabulary';
 import { loadCommittedSotuSlice, loadCommittedTestSubset } from '../data/committedData';
 import { loadFashionMnist, type ImageSet } from '../data/fashionMnist';
@@ -19,6 +20,8 @@ import type { RunConfig } from './runConfig';
 
 export interface DropInReport {
   readonly backend: string;
+  /** How attention was timed: hook taps around every call, or each operator alone on captured inputs. */
+  readonly timing: 'profiler' | 'isolated';
   readonly full: boolean;
   readonly seeds: readonly number[];
   readonly vit?: { readonly rows: readonly TableRow[]; readonly images: number; readonly dataset: string; readonly swapLayers: unknown };
@@ -42,6 +45,8 @@ export interface RunOptions {
   readonly images?: ImageSet;
   /** Held-out text to use instead of the committed slice (tests). */
   readonly text?: string;
+  /** How attention is timed (default: the profiler where the backend reads synchronously, else isolated). */
+  readonly timing?: 'profiler' | 'isolated';
   /** Progress: called after each (row, seed) with the number done and the planned total. */
   readonly onProgress?: (label: string) => void;
 }
@@ -72,12 +77,14 @@ export async function runDropIn(options: RunOptions): Promise<DropInReport> {
     const v = config.vit;
     const set = options.images ?? (options.full ? loadFashionMnist('test', options.fullDataDir && path.join(options.fullDataDir, 'fashion-mnist')) : loadCommittedTestSubset());
     const images = options.full ? set.count : Math.min(v.images, set.count);
-    const warmUp = (model: { forward: (x: tf.Tensor) => tf.Tensor }) => {
+    const warmUp = async (model: { forward: (x: tf.Tensor) => tf.Tensor }) => {
       const px = imagePixels(set, [0, 1]);
-      tf.tidy(() => model.forward(tf.tensor4d(px, [2, 1, set.height, set.width])).dataSync());
+      const out = tf.tidy(() => model.forward(tf.tensor4d(px, [2, 1, set.height, set.width])));
+      await out.data();
+      out.dispose();
     };
     const rows = await measureRows(
-      { registry, load, seeds: config.seeds, timedLayers: v.swapLayers, warmUp, onSeedDone, evaluate: async (model, seed) => ({ metric: (await evaluateAccuracy(model, set, { batchSize: v.batchSize, seed, limit: images })).accuracy, examples: images }) },
+      { registry, load, seeds: config.seeds, timedLayers: v.swapLayers, timing: options.timing, warmUp, onSeedDone, evaluate: async (model, seed) => ({ metric: (await evaluateAccuracy(model, set, { batchSize: v.batchSize, seed, limit: images })).accuracy, examples: images }) },
       v.checkpoint,
       v.operators,
       v.trained,
@@ -98,9 +105,12 @@ export async function runDropIn(options: RunOptions): Promise<DropInReport> {
         registry,
         load,
         seeds: config.seeds,
+        timing: options.timing,
         onSeedDone,
-        warmUp: (model) => {
-          tf.tidy(() => model.forward(tf.zeros([1, 8], 'int32')).dataSync());
+        warmUp: async (model) => {
+          const out = tf.tidy(() => model.forward(tf.zeros([1, 8], 'int32')));
+          await out.data();
+          out.dispose();
         },
         evaluate: async (model, seed) => {
           const vocab = vocabularyFromModelConfig(model.config);
@@ -108,7 +118,7 @@ export async function runDropIn(options: RunOptions): Promise<DropInReport> {
           windowsUsed = windows.length;
           return { metric: (await evaluateTextLoss(model, windows, { batchSize: g.batchSize, seed })).bitsPerChar, examples: windows.length };
         },
-        afterRow: (model, seed) => (g.sample.length > 0 ? generateText(model, vocabularyFromModelConfig(model.config), prompt, { length: g.sample.length, temperature: g.sample.temperature, seed, contextLength: g.contextLength }) : undefined),
+        afterRow: async (model, seed) => (g.sample.length > 0 ? generateText(model, vocabularyFromModelConfig(model.config), prompt, { length: g.sample.length, temperature: g.sample.temperature, seed, contextLength: g.contextLength }) : undefined),
       },
       g.checkpoint,
       g.operators,
@@ -118,5 +128,5 @@ export async function runDropIn(options: RunOptions): Promise<DropInReport> {
     );
     gpt = { rows, windows: windowsUsed, contextLength: g.contextLength, prompt, text: options.full ? 'the 2010–2021 addresses (test split)' : 'the committed slice of the 2010–2021 addresses (data/sotu/test-slice.txt)' };
   }
-  return { backend: tf.getBackend(), full: Boolean(options.full), seeds: config.seeds, vit, gpt, elapsedMs: performance.now() - started };
+  return { backend: tf.getBackend(), timing: options.timing ?? (canReadSync() ? 'profiler' : 'isolated'), full: Boolean(options.full), seeds: config.seeds, vit, gpt, elapsedMs: performance.now() - started };
 }

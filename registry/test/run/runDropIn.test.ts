@@ -127,6 +127,19 @@ describe('runDropIn', () => {
     expect(gpt[0].sample).to.have.length(12);
   });
 
+  describe('having isolated timing (webgpu in Node cannot read synchronously)', () => {
+    it('should time each swapped operator alone on captured inputs and keep the metrics', async () => {
+      const config = configFixture();
+      const before = tf.memory().numTensors;
+      const isolated = await runDropIn({ config, registry, load: (dir, attention) => loadStandIn(dir, attention, registry), text, timing: 'isolated' });
+      expect(tf.memory().numTensors).to.equal(before);
+      const profiled = await runDropIn({ config, registry, load: (dir, attention) => loadStandIn(dir, attention, registry), text, timing: 'profiler' });
+      const metrics = (r: typeof isolated) => r.vit!.rows.map((row) => row.measurements.map((m) => m.metric));
+      expect(metrics(isolated)).to.deep.equal(metrics(profiled));
+      for (const row of [...isolated.vit!.rows, ...isolated.gpt!.rows].filter((r) => !r.skipped)) expect(row.measurements[0].attentionMs, row.label).to.be.greaterThan(0);
+    });
+  });
+
   it('should reproduce the numbers with the same seeds', async () => {
     const config = configFixture();
     const run = async () => (await runDropIn({ config, registry, load: (dir, attention) => loadStandIn(dir, attention, registry), text })).vit!.rows.map((r) => r.measurements.map((m) => m.metric));
@@ -199,6 +212,6 @@ describe('the example configs', () => {
   });
   it('should validate the main-job config against its schema and the training configs too', () => {
     for (const file of fs.readdirSync(examples).filter((f) => f.startsWith('train-'))) expect(() => validateTrainConfig(readJsonFile(path.join(examples, file))), file).to.not.throw();
-    expect(() => validateRunConfig(readJsonFile(path.join(examples, 'dropin.json')), examples)).to.not.throw();
+    for (const file of ['dropin.json', 'dropin-gpu.json']) expect(() => validateRunConfig(readJsonFile(path.join(examples, file)), examples), file).to.not.throw();
   });
 });
