@@ -46,9 +46,11 @@ async function runOn(backend, name) {
   const { value, grads } = tf.variableGrads(() => crossEntropy(model.forward(x, { training: true, seed: 5 }), y), params.map((p) => p.variable));
   const loss = (await value.data())[0];
   const gradStats = [];
-  for (const p of params) { const s = await stats(grads[p.variable.name]); gradStats.push({ name: p.name, bad: s.bad, maxAbs: s.maxAbs, values: s.values }); }
+  for (const p of params) { const g = grads[p.variable.name]; if (!g) continue; const s = await stats(g); gradStats.push({ name: p.name, bad: s.bad, maxAbs: s.maxAbs, values: s.values }); }
   const layerStats = [];
   for (const l of layers) { const s = await stats(l.out); layerStats.push({ layer: l.layer, bad: s.bad, maxAbs: s.maxAbs, values: s.values }); l.out.dispose(); }
+  tf.dispose([x, y, value, ...Object.values(grads)]);
+  model.dispose();
   return { loss, gradStats, layerStats };
 }
 
@@ -56,7 +58,7 @@ async function runOn(backend, name) {
   for (const name of ['gpt-exact', 'vit-exact', 'gpt-tost', 'vit-tost']) {
     try {
       const cpu = await runOn('cpu', name);
-      const gpu = await runOn('webgpu', name);
+      const gpu = await runOn(process.env.DIAG_BACKEND || 'webgpu', name);
       const diff = (a, b) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i])); return m; };
       console.log(JSON.stringify({ name, batch, lossCpu: cpu.loss, lossGpu: gpu.loss }));
       gpu.layerStats.forEach((l, i) => console.log(JSON.stringify({ name, attentionCall: i, layer: l.layer, gpuNonFinite: l.bad, maxAbsDiff: diff(l.values, cpu.layerStats[i].values) })));
