@@ -34,6 +34,26 @@ function report(site: AttentionCallSite, error: unknown): SwapformerError {
   return stamped;
 }
 
+/** Refuses what a forward returned unless it is a tensor of q's dtype shaped `[b, h, nq, dv]`. */
+function checkForwardOutput(site: AttentionCallSite, q: Tensor4D, v: Tensor4D, raw: unknown): asserts raw is Tensor4D {
+  const [b, h, nq, dq] = q.shape;
+  const dv = site.capabilities.projections === 'qkv' ? v.shape[3] : dq;
+  const expected = [b, h, nq, dv];
+  const isTensor = raw instanceof tf.Tensor;
+  if (isTensor && raw.dtype === q.dtype && raw.rank === 4 && raw.shape.every((size: number, i: number) => size === expected[i])) return;
+  const a = (word: string) => `${/^[aeiou]/.test(word) ? 'an' : 'a'} ${word}`;
+  const actual = isTensor
+    ? `${a(raw.dtype)} tensor of shape [${raw.shape.join(', ')}]`
+    : raw === null || raw === undefined
+      ? String(raw)
+      : `${a(Array.isArray(raw) ? 'array' : typeof raw)} (not a tensor)`;
+  throw new SwapformerError(
+    'operator-failed',
+    `[plugin:${site.operator.name}]${site.layerIndex === undefined ? '' : ` layer ${site.layerIndex}`}: forward returned ${actual}; expected ${a(q.dtype)} tensor of shape [b, h, nq, dv] = [${expected.join(', ')}].`,
+    { plugin: site.operator.name, layer: site.layerIndex },
+  );
+}
+
 /**
  * Runs one attention call the way every model graph does: validate inputs against the
  * operator's capabilities, fire `beforeAttention` (may rewrite q/k/v), run the operator, fire
@@ -57,7 +77,8 @@ export function runAttention(site: AttentionCallSite, q: Tensor4D, k: Tensor4D, 
     }
     const output = tf.tidy(() => {
       const inputs = site.hooks.beforeAttention.call({ q, k, v }, info);
-      const raw = site.operator.forward(inputs.q, inputs.k, inputs.v, ctx);
+      const raw: unknown = site.operator.forward(inputs.q, inputs.k, inputs.v, ctx);
+      checkForwardOutput(site, q, v, raw);
       return site.hooks.afterAttention.call(raw, info);
     });
     if (site.checkFinite !== false) {
