@@ -20,7 +20,7 @@ export interface AttentionCallSite {
 /** Fires `error` once, then returns the error stamped with plugin and layer. */
 function report(site: AttentionCallSite, error: unknown): SwapformerError {
   const stamped = SwapformerError.is(error)
-    ? error
+    ? withLayer(site, error)
     : new SwapformerError(
         'operator-failed',
         `[plugin:${site.operator.name}]${site.layerIndex === undefined ? '' : ` layer ${site.layerIndex}`}: forward failed: ${(error as Error)?.message ?? String(error)}`,
@@ -32,6 +32,17 @@ function report(site: AttentionCallSite, error: unknown): SwapformerError {
     // An error tap must not mask the original failure.
   }
   return stamped;
+}
+
+/**
+ * A plugin's own SwapformerError knows neither the layer nor, often, its plugin name: stamp a copy
+ * (same kind, message prefixed `[plugin:<name>] layer <i>:` unless already prefixed).
+ */
+function withLayer(site: AttentionCallSite, error: SwapformerError): SwapformerError {
+  if (error.layer !== undefined || site.layerIndex === undefined) return error;
+  const plugin = error.plugin ?? site.operator.name;
+  const message = error.message.startsWith(`[plugin:${plugin}]`) ? error.message : `[plugin:${plugin}] layer ${site.layerIndex}: ${error.message}`;
+  return new SwapformerError(error.kind, message, { plugin, layer: site.layerIndex, tap: error.tap, path: error.path, cause: error });
 }
 
 /** Refuses what a forward returned unless it is a tensor of q's dtype shaped `[b, h, nq, dv]`. */

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { CORE_API_VERSION, type AttentionOperator, type AttentionPlugin, type SwapformerErrorKind } from '@swapformer/core';
+import { CORE_API_VERSION, SwapformerError, type AttentionOperator, type AttentionPlugin, type SwapformerErrorKind } from '@swapformer/core';
 import type { OperatorRegistry } from '@swapformer/registry';
 
 const CAPS = { causal: 'native', keyPaddingMask: false, decoding: 'none', trainableParameters: false, randomness: 'deterministic', testedBackends: ['wasm'], dropInForPretrained: false, projections: 'qkv', mixesHeads: false, crossAttention: false } as const;
@@ -66,6 +66,11 @@ export const FAULTS: readonly Fault[] = [
     title: 'forward returns the wrong dtype',
     setup: (r) => (r.register(faultyPlugin('fault-dtype', operatorWith('fault-dtype', (q) => tf.cast(q, 'int32') as Tensor4D))), 'fault-dtype'),
     forward: true, kind: 'operator-failed', includes: ['[plugin:fault-dtype] layer 3: forward returned an int32 tensor of shape [1, 2, 8, 4]; expected a float32 tensor'], stamp: { plugin: 'fault-dtype', layer: LAYER },
+  },
+  {
+    title: 'forward throws a SwapformerError without a layer',
+    setup: (r) => (r.register(faultyPlugin('fault-own-error', operatorWith('fault-own-error', () => { throw new SwapformerError('invalid-input', 'sequence too long for the budget'); }))), 'fault-own-error'),
+    forward: true, kind: 'invalid-input', includes: ['[plugin:fault-own-error] layer 3: sequence too long for the budget'], stamp: { plugin: 'fault-own-error', layer: LAYER },
   },
   {
     title: 'beforeAttention tap throws',
