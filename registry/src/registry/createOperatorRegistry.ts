@@ -88,7 +88,14 @@ export function createOperatorRegistry(container: Container = createSwapformerCo
       }
       const record: PluginRecord = { meta: plugin.meta, capabilities: plugin.capabilities, optionsSchema: plugin.optionsSchema, packageName: options.packageName, plugin };
       records.set(name, record);
-      hooks.pluginRegistered.call({ meta: plugin.meta, packageName: options.packageName, replaced: existing !== undefined });
+      try {
+        hooks.pluginRegistered.call({ meta: plugin.meta, packageName: options.packageName, replaced: existing !== undefined });
+      } catch (error) {
+        // all or nothing: when register throws, the registry is as it was before the call
+        if (existing) records.set(name, existing);
+        else records.delete(name);
+        throw error;
+      }
       return record;
     },
     has: (name) => records.has(name),
