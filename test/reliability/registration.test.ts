@@ -1,8 +1,9 @@
 /**
- * Registration is all or nothing: when `register` throws, the registry is unchanged.
+ * Registration is all or nothing: when `register` throws, the registry is unchanged, and a plugin
+ * whose options schema does not compile is refused at `register`, by name, not at first resolve.
  */
 import { expect } from 'chai';
-import { createMemoryLogger, createSwapformerContainer, type AttentionPlugin } from '@swapformer/core';
+import { createMemoryLogger, createSwapformerContainer, SwapformerError, type AttentionPlugin } from '@swapformer/core';
 import { createOperatorRegistry, type OperatorRegistry } from '@swapformer/registry';
 import { exactPlugin } from '@swapformer/plugin-exact';
 
@@ -45,4 +46,17 @@ describe('registration', () => {
     });
   });
 
+  describe('having a plugin registered in code whose optionsSchema does not compile', () => {
+    const broken = renamed('broken-schema', { optionsSchema: { type: 'object', additionalProperties: false, properties: { m: { type: 'integer', minimum: 'one', default: 1, description: 'a bound that is not a number' } } } } as unknown as Partial<AttentionPlugin>);
+
+    it('should refuse it at register() as invalid-plugin naming the plugin', () => {
+      const registry = freshRegistry();
+      const error = thrown(() => registry.register(broken));
+      expect(SwapformerError.is(error), String(error)).to.equal(true);
+      expect((error as SwapformerError).kind).to.equal('invalid-plugin');
+      expect((error as SwapformerError).message).to.include('"broken-schema"').and.include('optionsSchema');
+      expect((error as SwapformerError).plugin).to.equal('broken-schema');
+      expect(registry.has('broken-schema')).to.equal(false);
+    });
+  });
 });

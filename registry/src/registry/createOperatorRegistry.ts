@@ -76,6 +76,14 @@ export function createOperatorRegistry(container: Container = createSwapformerCo
       const origin = options.packageName ? `package "${options.packageName}"` : 'plugin';
       validatePlugin(plugin, origin);
       const name = plugin.meta.name;
+      try {
+        // compile the options schema now (as discovery does), so a broken one is refused here, by name
+        resolveOptions(plugin, {});
+      } catch (error) {
+        if (!SwapformerError.is(error)) {
+          throw new SwapformerError('invalid-plugin', `${origin} "${name}" has an optionsSchema that does not compile: ${(error as Error)?.message ?? String(error)}`, { plugin: name, cause: error });
+        }
+      }
       const existing = records.get(name);
       if (existing && !options.replace) {
         fail(
