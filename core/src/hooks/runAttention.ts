@@ -20,7 +20,7 @@ export interface AttentionCallSite {
 /** Fires `error` once, then returns the error stamped with plugin and layer. */
 function report(site: AttentionCallSite, error: unknown): SwapformerError {
   const stamped = SwapformerError.is(error)
-    ? error
+    ? withLayer(site, error)
     : new SwapformerError(
         'operator-failed',
         `[plugin:${site.operator.name}]${site.layerIndex === undefined ? '' : ` layer ${site.layerIndex}`}: forward failed: ${(error as Error)?.message ?? String(error)}`,
@@ -32,6 +32,37 @@ function report(site: AttentionCallSite, error: unknown): SwapformerError {
     // An error tap must not mask the original failure.
   }
   return stamped;
+}
+
+/**
+ * A plugin's own SwapformerError knows neither the layer nor, often, its plugin name: stamp a copy
+ * (same kind, message prefixed `[plugin:<name>] layer <i>:` unless already prefixed).
+ */
+function withLayer(site: AttentionCallSite, error: SwapformerError): SwapformerError {
+  if (error.layer !== undefined || site.layerIndex === undefined) return error;
+  const plugin = error.plugin ?? site.operator.name;
+  const message = error.message.startsWith(`[plugin:${plugin}]`) ? error.message : `[plugin:${plugin}] layer ${site.layerIndex}: ${error.message}`;
+  return new SwapformerError(error.kind, message, { plugin, layer: site.layerIndex, tap: error.tap, path: error.path, cause: error });
+}
+
+/** Refuses what a forward returned unless it is a tensor of q's dtype shaped `[b, h, nq, dv]`. */
+function checkForwardOutput(site: AttentionCallSite, q: Tensor4D, v: Tensor4D, raw: unknown): asserts raw is Tensor4D {
+  const [b, h, nq, dq] = q.shape;
+  const dv = site.capabilities.projections === 'qkv' ? v.shape[3] : dq;
+  const expected = [b, h, nq, dv];
+  const isTensor = raw instanceof tf.Tensor;
+  if (isTensor && raw.dtype === q.dtype && raw.rank === 4 && raw.shape.every((size: number, i: number) => size === expected[i])) return;
+  const a = (word: string) => `${/^[aeiou]/.test(word) ? 'an' : 'a'} ${word}`;
+  const actual = isTensor
+    ? `${a(raw.dtype)} tensor of shape [${raw.shape.join(', ')}]`
+    : raw === null || raw === undefined
+      ? String(raw)
+      : `${a(Array.isArray(raw) ? 'array' : typeof raw)} (not a tensor)`;
+  throw new SwapformerError(
+    'operator-failed',
+    `[plugin:${site.operator.name}]${site.layerIndex === undefined ? '' : ` layer ${site.layerIndex}`}: forward returned ${actual}; expected ${a(q.dtype)} tensor of shape [b, h, nq, dv] = [${expected.join(', ')}].`,
+    { plugin: site.operator.name, layer: site.layerIndex },
+  );
 }
 
 /**
@@ -57,7 +88,8 @@ export function runAttention(site: AttentionCallSite, q: Tensor4D, k: Tensor4D, 
     }
     const output = tf.tidy(() => {
       const inputs = site.hooks.beforeAttention.call({ q, k, v }, info);
-      const raw = site.operator.forward(inputs.q, inputs.k, inputs.v, ctx);
+      const raw: unknown = site.operator.forward(inputs.q, inputs.k, inputs.v, ctx);
+      checkForwardOutput(site, q, v, raw);
       return site.hooks.afterAttention.call(raw, info);
     });
     if (site.checkFinite !== false) {

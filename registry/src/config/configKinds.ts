@@ -5,12 +5,10 @@ import { normalizeModelConfig, type ModelConfigInput } from '../models/modelConf
 import { attentionSelections, selectionForLayer, type AttentionSpec } from './attentionSelections';
 import { RUN_CONFIG_SCHEMA } from '../run/runConfig';
 import { TRAIN_CONFIG_SCHEMA } from '../train/trainConfig';
-import { assertModelFits } from './modelSizeLimits';
 
 /** What `validate` checks beyond a model config's schema: divisibility and head rules, then the sizes. */
 function checkModelConfig(config: Record<string, unknown>): void {
   normalizeModelConfig(config as ModelConfigInput);
-  assertModelFits(config);
 }
 
 /** A selection inside a config, where it is, and what the place requires of it. */

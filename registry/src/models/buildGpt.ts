@@ -9,6 +9,7 @@
  *
  * Shapes: ids `[b, t]` int32; tokens flattened to `[b·t, d]` between blocks; logits `[b, t, V]`.
  */
+import { assertModelFits } from '../config/modelSizeLimits';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
 import { SwapformerError, type DecodingState, canReadSync } from '@swapformer/core';
@@ -84,6 +85,7 @@ function checkIds(ids: Tensor, c: GptModelConfig, offset: number): void {
  * @example const gpt = buildGpt(normalizeModelConfig({ model: 'gpt', vocabSize: 65, nPositions: 64, hiddenSize: 32, numLayers: 2, numHeads: 2 }), { name: 'exact' }, registry);
  */
 export function buildGpt(config: GptModelConfig, attention: AttentionSpec, registry: OperatorRegistry, options: BuildOptions = {}): GptModel {
+  assertModelFits(config as unknown as Readonly<Record<string, unknown>>);
   const store = createParameterStore(config.seed);
   const base = config.lmHead ? 'transformer.' : '';
   const d = config.hiddenSize;

@@ -12,6 +12,7 @@
  *
  * Shapes: pixels `[b, c, H, W]`; tokens flattened to `[b·n, d]` between blocks.
  */
+import { assertModelFits } from '../config/modelSizeLimits';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
 import { SwapformerError, canReadSync } from '@swapformer/core';
@@ -100,6 +101,7 @@ function checkPixels(x: Tensor, c: VitModelConfig): void {
  * @example const vit = buildVit(normalizeModelConfig({ model: 'vit', imageSize: 8, patchSize: 4, numChannels: 1, hiddenSize: 16, numLayers: 1, numHeads: 2, numLabels: 3 }), { name: 'exact' }, registry);
  */
 export function buildVit(config: VitModelConfig, attention: AttentionSpec, registry: OperatorRegistry, options: BuildOptions = {}): VitModel {
+  assertModelFits(config as unknown as Readonly<Record<string, unknown>>);
   const store = createParameterStore(config.seed);
   const base = config.numLabels > 0 ? 'vit.' : '';
   const d = config.hiddenSize;

@@ -1,6 +1,7 @@
 import { SwapformerError } from '@swapformer/core';
 import { formatIssues, SCHEMA_IDS, validateAgainst } from '@swapformer/schemas';
 import type { AttentionSpec } from '../config/attentionSelections';
+import { assertModelFits } from '../config/modelSizeLimits';
 
 /** MLP activations by their Hugging Face names (`gelu` = erf form, `gelu_new` = tanh form). */
 export type ActivationName = 'gelu' | 'gelu_python' | 'gelu_new' | 'gelu_pytorch_tanh' | 'gelu_fast' | 'quick_gelu' | 'relu' | 'silu' | 'swish' | 'tanh';
@@ -102,7 +103,8 @@ function checkGpt(c: GptModelConfig): void {
 
 /**
  * Validates a model config against its schema (unknown keys fail, defaults applied) and checks
- * what a schema cannot say (divisibility, head/pooler combinations). Returns the full config.
+ * what a schema cannot say (divisibility, head/pooler combinations, the total size through
+ * `assertModelFits`). Returns the full config.
  *
  * @example const config = normalizeModelConfig({ model: 'gpt', vocabSize: 65, nPositions: 64, hiddenSize: 32, numLayers: 2, numHeads: 2 });
  */
@@ -116,6 +118,8 @@ export function normalizeModelConfig<T extends ModelConfig = ModelConfig>(input:
   if (!result.valid) throw invalid(`invalid ${kind === 'vit' ? 'ViT' : 'GPT'} model config:\n${formatIssues(result.issues)}`);
   if (result.value.model === 'vit') checkVit(result.value);
   else checkGpt(result.value);
+  // the fields multiply: refuse a model too large to allocate here, before any builder or loader allocates
+  assertModelFits(result.value as unknown as Readonly<Record<string, unknown>>);
   return result.value as T;
 }
 

@@ -76,6 +76,14 @@ export function createOperatorRegistry(container: Container = createSwapformerCo
       const origin = options.packageName ? `package "${options.packageName}"` : 'plugin';
       validatePlugin(plugin, origin);
       const name = plugin.meta.name;
+      try {
+        // compile the options schema now (as discovery does), so a broken one is refused here, by name
+        resolveOptions(plugin, {});
+      } catch (error) {
+        if (!SwapformerError.is(error)) {
+          throw new SwapformerError('invalid-plugin', `${origin} "${name}" has an optionsSchema that does not compile: ${(error as Error)?.message ?? String(error)}`, { plugin: name, cause: error });
+        }
+      }
       const existing = records.get(name);
       if (existing && !options.replace) {
         fail(
@@ -88,7 +96,14 @@ export function createOperatorRegistry(container: Container = createSwapformerCo
       }
       const record: PluginRecord = { meta: plugin.meta, capabilities: plugin.capabilities, optionsSchema: plugin.optionsSchema, packageName: options.packageName, plugin };
       records.set(name, record);
-      hooks.pluginRegistered.call({ meta: plugin.meta, packageName: options.packageName, replaced: existing !== undefined });
+      try {
+        hooks.pluginRegistered.call({ meta: plugin.meta, packageName: options.packageName, replaced: existing !== undefined });
+      } catch (error) {
+        // all or nothing: when register throws, the registry is as it was before the call
+        if (existing) records.set(name, existing);
+        else records.delete(name);
+        throw error;
+      }
       return record;
     },
     has: (name) => records.has(name),

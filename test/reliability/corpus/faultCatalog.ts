@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { CORE_API_VERSION, type AttentionOperator, type AttentionPlugin, type SwapformerErrorKind } from '@swapformer/core';
+import { CORE_API_VERSION, SwapformerError, type AttentionOperator, type AttentionPlugin, type SwapformerErrorKind } from '@swapformer/core';
 import type { OperatorRegistry } from '@swapformer/registry';
 
 const CAPS = { causal: 'native', keyPaddingMask: false, decoding: 'none', trainableParameters: false, randomness: 'deterministic', testedBackends: ['wasm'], dropInForPretrained: false, projections: 'qkv', mixesHeads: false, crossAttention: false } as const;
@@ -55,7 +55,23 @@ export const FAULTS: readonly Fault[] = [
   },
   { title: 'forward returns NaN', setup: (r) => (r.register(faultyPlugin('fault-nan', operatorWith('fault-nan', (q) => tf.mul(q, NaN) as Tensor4D))), 'fault-nan'), forward: true, kind: 'non-finite-input', includes: ['operator "fault-nan" at layer 3: the output contains NaN or Inf'], stamp: { plugin: 'fault-nan', layer: LAYER } },
   { title: 'forward returns Infinity', setup: (r) => (r.register(faultyPlugin('fault-inf', operatorWith('fault-inf', (q) => tf.div(q, 0) as Tensor4D))), 'fault-inf'), forward: true, kind: 'non-finite-input', includes: ['the output contains NaN or Inf'], stamp: { plugin: 'fault-inf', layer: LAYER } },
-  { title: 'forward returns undefined', setup: (r) => (r.register(faultyPlugin('fault-undefined', operatorWith('fault-undefined', () => undefined as unknown as Tensor4D))), 'fault-undefined'), forward: true, kind: 'operator-failed', includes: ['[plugin:fault-undefined] layer 3: forward failed'], stamp: { plugin: 'fault-undefined', layer: LAYER } },
+  { title: 'forward returns undefined', setup: (r) => (r.register(faultyPlugin('fault-undefined', operatorWith('fault-undefined', () => undefined as unknown as Tensor4D))), 'fault-undefined'), forward: true, kind: 'operator-failed', includes: ['[plugin:fault-undefined] layer 3: forward returned undefined; expected a float32 tensor of shape [b, h, nq, dv] = [1, 2, 8, 4]'], stamp: { plugin: 'fault-undefined', layer: LAYER } },
+  { title: 'forward returns a non-tensor', setup: (r) => (r.register(faultyPlugin('fault-object', operatorWith('fault-object', () => ({ shape: [1, 2, 8, 4] }) as unknown as Tensor4D))), 'fault-object'), forward: true, kind: 'operator-failed', includes: ['[plugin:fault-object] layer 3: forward returned an object (not a tensor); expected a float32 tensor of shape [b, h, nq, dv] = [1, 2, 8, 4]'], stamp: { plugin: 'fault-object', layer: LAYER } },
+  {
+    title: 'forward returns the wrong shape',
+    setup: (r) => (r.register(faultyPlugin('fault-shape', operatorWith('fault-shape', (q) => tf.slice(q, [0, 0, 0, 0], [1, 2, 7, 4]) as Tensor4D))), 'fault-shape'),
+    forward: true, kind: 'operator-failed', includes: ['[plugin:fault-shape] layer 3: forward returned a float32 tensor of shape [1, 2, 7, 4]; expected a float32 tensor of shape [b, h, nq, dv] = [1, 2, 8, 4]'], stamp: { plugin: 'fault-shape', layer: LAYER },
+  },
+  {
+    title: 'forward returns the wrong dtype',
+    setup: (r) => (r.register(faultyPlugin('fault-dtype', operatorWith('fault-dtype', (q) => tf.cast(q, 'int32') as Tensor4D))), 'fault-dtype'),
+    forward: true, kind: 'operator-failed', includes: ['[plugin:fault-dtype] layer 3: forward returned an int32 tensor of shape [1, 2, 8, 4]; expected a float32 tensor'], stamp: { plugin: 'fault-dtype', layer: LAYER },
+  },
+  {
+    title: 'forward throws a SwapformerError without a layer',
+    setup: (r) => (r.register(faultyPlugin('fault-own-error', operatorWith('fault-own-error', () => { throw new SwapformerError('invalid-input', 'sequence too long for the budget'); }))), 'fault-own-error'),
+    forward: true, kind: 'invalid-input', includes: ['[plugin:fault-own-error] layer 3: sequence too long for the budget'], stamp: { plugin: 'fault-own-error', layer: LAYER },
+  },
   {
     title: 'beforeAttention tap throws',
     setup: (r) => (r.hooks.beforeAttention.tap('bad-before', () => { throw new Error('tap boom'); }), 'exact'),
