@@ -48,5 +48,5 @@ export { createGpt2Tokenizer, GPT2_VOCAB_SIZE } from './tokenizers/gpt2Tokenizer
 export { tokenizerFor } from './tokenizers/tokenizerFor';
 export type { Tokenizer } from './tokenizers/Tokenizer';
 export { ensureGradients, gradientsRegistered } from './models/ensureGradients';
-export { writeFileAtomic, writeDirectoryAtomic, temporarySibling } from './io/writeFileAtomic';
+export { writeFileAtomic, writeDirectoryAtomic, replaceDirectoryAtomic, temporarySibling } from './io/writeFileAtomic';
 export type { AtomicWriteOptions } from './io/writeFileAtomic';

@@ -104,15 +104,34 @@ export function writeDirectoryAtomic(dir: string, files: Readonly<Record<string,
       throw new SwapformerError('io', `refusing to write "${name}" into "${dir}": entries must be relative paths inside the directory.`, { path: dir });
     }
   }
+  replaceDirectoryAtomic(
+    dir,
+    (temp) => {
+      for (const [name, data] of Object.entries(files)) {
+        const file = path.join(temp, name);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        writeFileAtomic(file, data, options);
+      }
+    },
+    options,
+  );
+}
+
+/**
+ * The mechanism behind `writeDirectoryAtomic`, for writers that produce files themselves:
+ * `fill(temp)` writes into an empty temporary sibling directory, which then replaces `dir`
+ * (the old copy is moved aside and restored if the swap fails). If `fill` throws, `dir` is
+ * untouched and the temporary directory is removed.
+ *
+ * @example replaceDirectoryAtomic('runs/vit/last', (temp) => factory.save(model, temp));
+ */
+export function replaceDirectoryAtomic(dir: string, fill: (temp: string) => void, options: AtomicWriteOptions = {}): void {
+  const target = path.resolve(dir);
   const temp = temporarySibling(target);
   const aside = `${temp}.old`;
   try {
     fs.mkdirSync(temp, { recursive: false });
-    for (const [name, data] of Object.entries(files)) {
-      const file = path.join(temp, name);
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      writeFileAtomic(file, data, options);
-    }
+    fill(temp);
   } catch (error) {
     removeQuietly(temp);
     throw SwapformerError.is(error) ? error : ioError(dir, 'write', error);

@@ -19,7 +19,8 @@ import { ensureGradients } from '../models/ensureGradients';
 import { learningRateAt } from './learningRate';
 import type { ModelFactory } from './ModelFactory';
 import type { TrainConfig } from './trainConfig';
-import { readTrainerState, restoreOptimizer, saveTrainerCheckpoint, writeDirectoryAtomically, type TrainerState } from './trainerCheckpoint';
+import { readTrainerState, restoreOptimizer, saveTrainerCheckpoint, type TrainerState } from './trainerCheckpoint';
+import { replaceDirectoryAtomic } from '../io/writeFileAtomic';
 import type { TrainTask } from './trainTasks';
 
 /** One line of metrics.jsonl. */
@@ -117,7 +118,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const stateTensors = () => [...model.parameters().map((p) => p.variable), ...[...optimizer.state().values()].flatMap((m) => [m.m, m.v])];
   const saveWeights = async (dir: string) => {
     await prefetchValues(stateTensors());
-    writeDirectoryAtomically(dir, (tmp) => {
+    replaceDirectoryAtomic(dir, (tmp) => {
       factory.save(model, tmp);
       task.saveExtras(tmp);
     });

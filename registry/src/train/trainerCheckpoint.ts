@@ -11,7 +11,8 @@ import { SwapformerError } from '@swapformer/core';
 import type { SwapformerModel } from '../models/SwapformerModel';
 import type { AdamW } from './adamW';
 import type { ModelFactory } from './ModelFactory';
-import { encodeSafetensors, openSafetensors, writeFileAtomic, type TensorToWrite } from '../hf/safetensors';
+import { encodeSafetensors, openSafetensors, type TensorToWrite } from '../hf/safetensors';
+import { replaceDirectoryAtomic, writeFileAtomic } from '../io/writeFileAtomic';
 
 export const TRAINER_STATE_FILE = 'trainer_state.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
@@ -34,31 +35,9 @@ export interface TrainerState {
   readonly elapsedMs: number;
 }
 
-/**
- * Runs `write(tmpDir)` and renames the result onto `dir` (replacing an older one).
- *
- * @example writeDirectoryAtomically('runs/vit/last', (tmp) => factory.save(model, tmp));
- */
-export function writeDirectoryAtomically(dir: string, write: (tmp: string) => void): void {
-  const tmp = `${dir}.tmp-${process.pid}`;
-  const old = `${dir}.old-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
-  try {
-    write(tmp);
-  } catch (error) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw error;
-  }
-  const existed = fs.existsSync(dir);
-  if (existed) fs.renameSync(dir, old);
-  fs.renameSync(tmp, dir);
-  if (existed) fs.rmSync(old, { recursive: true, force: true });
-}
-
 /** Saves model, optimizer moments and trainer state into `dir` atomically. */
 export function saveTrainerCheckpoint(dir: string, parts: { model: SwapformerModel; factory: ModelFactory; optimizer: AdamW; state: TrainerState }): void {
-  writeDirectoryAtomically(dir, (tmp) => {
+  replaceDirectoryAtomic(dir, (tmp) => {
     parts.factory.save(parts.model, tmp);
     const moments = new Map<string, TensorToWrite>();
     for (const [name, { m, v }] of parts.optimizer.state()) {
