@@ -60,4 +60,5 @@ export { fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, fusedAttentionSuppo
 export type { FusedAttentionOptions } from './kernels/wasm/fusedSoftmaxAttention';
 export { fusedWebGpuAttention, setWebGpuFusedAttention, webGpuFusedAttentionEnabled } from './kernels/webgpu/fusedWebGpuAttention';
 export { MASKED_LOGIT } from './kernels/attentionBias';
+export { splitSlices } from './kernels/splitSlices';
 export { gatherRows } from './kernels/gatherRows';

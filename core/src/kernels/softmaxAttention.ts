@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import { splitSlices } from './splitSlices';
 import { causalBiasBlock, causalBlockHidden, MASKED_LOGIT, paddingBias } from './attentionBias';
 import { canUseWebGpuFusedAttention, fusedWebGpuAttention } from './webgpu/fusedWebGpuAttention';
 import { fusedAttentionSupported, fusedSoftmaxAttention } from './wasm/fusedSoftmaxAttention';
@@ -57,12 +58,9 @@ interface Slices {
   readonly v: Tensor2D[]; // [nk, dv]
 }
 
-/**
- * `[count, rows, cols]` → count `[rows, cols]` slices. A single slice is a reshape: tfjs's
- * Unpack gradient passes a lone output's dy as a tensor, not a list, and its stack then throws.
- */
+/** `[count, rows, cols]` → count `[rows, cols]` slices (see splitSlices for why not unstack). */
 function unstackSlices(x: Tensor, count: number, rows: number, cols: number): Tensor2D[] {
-  return count === 1 ? [tf.reshape(x, [rows, cols])] : (tf.unstack(tf.reshape(x, [count, rows, cols])) as Tensor2D[]);
+  return splitSlices(tf.reshape(x, [count, rows, cols]), count);
 }
 
 function toSlices(q: Tensor4D, k: Tensor4D, v: Tensor4D, scale: number): Slices {

@@ -16,6 +16,7 @@
  * Shape legend: b batch, h heads, nk keys, dk key dim.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { splitSlices } from '@swapformer/core';
 import type { Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 
 /** The streaming form: pass 1 (`add`) then pass 2 (`scores`), with O(dk²) state. */
@@ -174,7 +175,7 @@ export function sliceLeverageScores(k: Tensor4D, ridge: number, mask?: Tensor2D)
     }
   }
   const all = tf.tidy(() => {
-    const slices = tf.unstack(tf.reshape(k, [b * h, nk, dk])) as Tensor2D[];
+    const slices = splitSlices(tf.reshape(k, [b * h, nk, dk]), b * h);
     const perSlice = slices.map((kSlice, s) => tf.sum(tf.square(tf.matMul(kSlice, tf.tensor2d(whitenings[s], [dk, dk]))), 1)); // [nk]
     return tf.stack(perSlice).dataSync() as Float32Array; // [b·h, nk]
   });

@@ -10,13 +10,14 @@
  * Layout is the speed lever on tfjs-wasm (rank-2 matMul without transposes is ~15× faster
  * than batched or transposed products): k is transposed once for the whole call, ω is shared
  * by all heads, and each (b, h) slice runs plain rank-2 products. Slices come from `split`
- * (tfjs-wasm's Slice, which unstack uses, copies its whole source per call; see slicesOf).
+ * (tfjs-wasm's Slice, which unstack uses, copies its whole source per call; see core's splitSlices).
  *
  * Shape legend: b batch, h heads, nq queries, nk keys, d = dk, dv value dim, e = dv + 1,
  * m random features, c chunk size.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import { splitSlices } from '@swapformer/core';
 import { augmentKeys, augmentProjection, EMPTY_SHIFT, emptyPrefixSums, HIDDEN_LOGIT, scanCausal } from './causalScan';
 import { keyFeaturesT, keyLogits, queryFeatures, scaledProjection } from './favorFeatures';
 
@@ -59,18 +60,6 @@ export function normalizeRows<T extends Tensor>(numDen: T): T {
 }
 
 /**
- * `[b·h, n, x]` → b·h rank-2 slices. tfjs-wasm's Slice (under split) copies its whole source for
- * every piece, so many slices are split in two levels of ~√count pieces: ~2√count copies of the
- * tensor instead of count (3× faster at b·h = 96).
- */
-function slicesOf(x: Tensor, count: number): Tensor2D[] {
-  const groups = count > 16 ? Math.ceil(Math.sqrt(count)) : 1;
-  const sizes = Array.from({ length: groups }, (_, g) => Math.floor(count / groups) + (g < count % groups ? 1 : 0));
-  const parts = groups === 1 ? [x] : tf.split(x, sizes, 0);
-  return parts.flatMap((part, g) => tf.split(part, sizes[g], 0)).map((t) => tf.squeeze(t, [0]) as Tensor2D);
-}
-
-/**
  * FAVOR+ attention with a given projection ω `[m, dk]` (shared by all heads).
  *
  * @example const out = performerAttention(q, k, v, omega, { causal: true, epsilon: 1e-4, chunkSize: 128 });
@@ -82,10 +71,10 @@ export function performerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, projec
     const dv = v.shape[3];
     const scale = options.scale ?? 1 / Math.sqrt(dk);
     const { proj, projT } = scaledProjection(projection, scale);
-    const qs = slicesOf(tf.reshape(q, [b * h, nq, dk]), b * h); // [nq, d] each
-    const kTs = slicesOf(tf.reshape(tf.transpose(k, [0, 1, 3, 2]), [b * h, dk, nk]), b * h); // [d, nk], transposed once
-    const vs = slicesOf(tf.reshape(appendOnes(v), [b * h, nk, dv + 1]), b * h); // [nk, e]
-    const hiddens = options.mask ? slicesOf(tf.reshape(tf.sub(1, tf.cast(options.mask, 'float32')), [b, 1, nk]), b) : null; // [1, nk]
+    const qs = splitSlices(tf.reshape(q, [b * h, nq, dk]), b * h); // [nq, d] each
+    const kTs = splitSlices(tf.reshape(tf.transpose(k, [0, 1, 3, 2]), [b * h, dk, nk]), b * h); // [d, nk], transposed once
+    const vs = splitSlices(tf.reshape(appendOnes(v), [b * h, nk, dv + 1]), b * h); // [nk, e]
+    const hiddens = options.mask ? splitSlices(tf.reshape(tf.sub(1, tf.cast(options.mask, 'float32')), [b, 1, nk]), b) : null; // [1, nk]
     const projAug = options.causal ? augmentProjection(proj) : null;
     const outs: Tensor2D[] = [];
     for (let i = 0; i < b * h; i++) {
