@@ -96,18 +96,20 @@ function onGpuBackend(): boolean {
 /**
  * All heads of a batch row at once, `rows` queries against every key per step: one batched
  * matMul, the native softmax over full rows, one batched matMul. Rows per step are chosen so a
- * `[h, rows, nk]` block stays within ROW_BLOCK_BYTES, which is what lets webgpu run n = 65536
+ * `[h, rows, nk]` block stays within `blockBytes` (ROW_BLOCK_BYTES), which is what lets webgpu run n = 65536
  * (the whole `[h, n, n]` tensor would exceed its 2 GiB storage-binding limit).
  *
  * @example const out = rowBlockSoftmaxAttention(q, k, v, { causal: true }); // any backend
  */
-export function rowBlockSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions): Tensor4D {
+export function rowBlockSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions, blockBytes = ROW_BLOCK_BYTES): Tensor4D {
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
   const dv = v.shape[3];
-  const rowsPerStep = Math.max(1, Math.min(nq, Math.floor(ROW_BLOCK_BYTES / (4 * h * nk))));
+  const rowsPerStep = Math.max(1, Math.min(nq, Math.floor(blockBytes / (4 * h * nk))));
   const scale = resolveScale(q, options.scale);
-  if (4 * b * h * nq * nk <= ROW_BLOCK_BYTES) return wholeBatchSoftmaxAttention(q, k, v, options, scale);
+  if (4 * b * h * nq * nk <= blockBytes) return wholeBatchSoftmaxAttention(q, k, v, options, scale);
+  const rowsPerGroup = Math.floor(blockBytes / (4 * h * nq * nk));
+  if (rowsPerGroup >= 1) return batchGroupSoftmaxAttention(q, k, v, options, scale, rowsPerGroup);
   return tf.tidy(() => {
     const qs = tf.mul(q, scale);
     const kT = tf.transpose(k, [0, 1, 3, 2]); // [b, h, dk, nk]
@@ -136,6 +138,27 @@ export function rowBlockSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, 
       perBatch.push(steps.length === 1 ? steps[0] : tf.concat(steps, 1));
     }
     return tf.reshape(tf.stack(perBatch), [b, h, nq, dv]) as Tensor4D;
+  });
+}
+
+/**
+ * Groups of whole batch rows, each group's `[g, h, nq, nk]` scores within the block budget: a
+ * training batch of 256 images × 785 pixel tokens runs as 2 groups, not 256 per-row loops (whose
+ * thousands of small dispatches, forward and backward, dominated a webgpu training step).
+ */
+function batchGroupSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions, scale: number, rowsPerGroup: number): Tensor4D {
+  const b = q.shape[0];
+  const groups = Math.ceil(b / rowsPerGroup);
+  const size = Math.ceil(b / groups); // balanced groups
+  return tf.tidy(() => {
+    const outs: Tensor4D[] = [];
+    for (let b0 = 0; b0 < b; b0 += size) {
+      const rows = Math.min(size, b - b0);
+      const part = (x: Tensor4D) => tf.slice(x, [b0, 0, 0, 0], [rows, -1, -1, -1]) as Tensor4D;
+      const mask = options.mask ? tf.slice(options.mask, [b0, 0], [rows, -1]) : undefined;
+      outs.push(wholeBatchSoftmaxAttention(part(q), part(k), part(v), { ...options, mask }, scale));
+    }
+    return tf.concat(outs, 0) as Tensor4D;
   });
 }
 

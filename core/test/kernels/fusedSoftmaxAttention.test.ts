@@ -113,4 +113,20 @@ describe('rowBlockSoftmaxAttention', () => {
       tf.dispose([q, k, v, mask, out]);
     }
   });
+
+  it('should give the same result whole-batch, in groups of batch rows and row by row (block budget forced small)', () => {
+    const [batch, heads, nq, nk] = [5, 2, 24, 40];
+    const { q, k, v } = randomAttentionInputs({ batch, heads, nq, nk, dk: 8 }, 4, 1.1);
+    const mask = tf.tensor2d(Array.from({ length: batch * nk }, (_, i) => (i % 7 === 1 ? 0 : 1)), [batch, nk]);
+    const slice = 4 * heads * nq * nk; // bytes of one batch row's scores
+    for (const causal of [false, true]) {
+      const ref = referenceAttention(toFloat64(q), toFloat64(k), toFloat64(v), { causal, mask: toFloat64(mask) });
+      for (const blockBytes of [batch * slice, 2 * slice, slice, slice / 3]) {
+        const out = rowBlockSoftmaxAttention(q, k, v, { causal, mask }, blockBytes);
+        expectTensorsClose(out, ref, { atol: 1e-5, rtol: 1e-5 });
+        out.dispose();
+      }
+    }
+    tf.dispose([q, k, v, mask]);
+  });
 });

@@ -53,6 +53,27 @@ describe('createAdamW', () => {
     opt.dispose();
     a.variable.dispose();
   });
+
+  it('should keep a parameter\'s moments by name when the parameter set changes (warm-start model swap)', () => {
+    const gradOf = (p: NamedVariable, step: number) => ({ [p.variable.name]: tf.tensor([0.3 * step - 0.5, 0.2], [1, 2]) });
+    // b alone all along, versus b first next to a, then (a new model) next to c.
+    const alone = param('b.weight', [1, 2], [1, 2]);
+    const optAlone = createAdamW({ ...DEFAULT_ADAMW, clipNorm: 0 });
+    for (let s = 1; s <= 4; s++) optAlone.step([alone], gradOf(alone, s), 0.05).dispose();
+    const a = param('a.weight', [5, 6], [1, 2]);
+    const b = param('b.weight', [1, 2], [1, 2]);
+    const c = param('c.weight', [7], [1, 1]);
+    const opt = createAdamW({ ...DEFAULT_ADAMW, clipNorm: 0 });
+    for (let s = 1; s <= 2; s++) opt.step([a, b], { ...gradOf(a, s), ...gradOf(b, s) }, 0.05).dispose();
+    const b2 = param('b.weight', Array.from(b.variable.dataSync()), [1, 2]);
+    for (let s = 3; s <= 4; s++) opt.step([c, b2], { [c.variable.name]: tf.ones([1, 1]), ...gradOf(b2, s) }, 0.05).dispose();
+    Array.from(b2.variable.dataSync()).forEach((x, i) => expect(x).to.be.closeTo(alone.variable.dataSync()[i], 1e-6));
+    expect(opt.state().get('b.weight')!.v.dataSync()[0]).to.be.closeTo(optAlone.state().get('b.weight')!.v.dataSync()[0], 1e-7);
+    expect([...opt.state().keys()]).to.have.members(['c.weight', 'b.weight']);
+    opt.dispose();
+    optAlone.dispose();
+    for (const p of [alone, a, b, b2, c]) p.variable.dispose();
+  });
 });
 
 describe('decays', () => {
