@@ -94,6 +94,7 @@ export const levattentionPlugin: AttentionPlugin<LevattentionOptions> = {
 export { levAttention, levAttentionSelection } from './levattention';
 export type { LevAttentionOptions } from './levattention';
 export { causalLevAttention } from './causalLevAttention';
+export { DEVICE_RIDGE_FLOOR, deviceLeverageScores, levAttentionOnDevice, newtonSchulzInverse, newtonSchulzIterations } from './deviceLevAttention';
 export { createLeverageAccumulator, leverageScores } from './leverageScores';
 export type { LeverageAccumulator } from './leverageScores';
 export { onlineLeverageScores } from './onlineLeverageScores';
