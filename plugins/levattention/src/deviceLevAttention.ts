@@ -168,7 +168,9 @@ function thresholdMask(k: Tensor4D, options: LevAttentionOptions): Tensor2D {
     const kept = tf.cast(tf.greaterEqual(ranked, options.epsilon), 'float32');
     const nothing = tf.cast(tf.equal(tf.max(kept, 1, true), 0), 'float32'); // [S, 1]
     // argMax takes the first maximum, the lower index on ties; a hidden best means no visible key.
-    const best = tf.mul(tf.oneHot(tf.argMax(ranked, 1), nk, 1, 0, 'float32'), tf.cast(tf.greaterEqual(ranked, 0), 'float32'));
+    // (An equality against a range rather than tf.oneHot: oneHot with a float32 dtype gives zeros on tfjs-wasm 4.22.)
+    const isBest = tf.equal(tf.reshape(tf.range(0, nk, 1, 'int32'), [1, nk]), tf.reshape(tf.argMax(ranked, 1), [-1, 1]));
+    const best = tf.mul(tf.cast(isBest, 'float32'), tf.cast(tf.greaterEqual(ranked, 0), 'float32'));
     return tf.add(kept, tf.mul(nothing, best)) as Tensor2D;
   });
 }

@@ -74,7 +74,7 @@ export const levattentionPlugin: AttentionPlugin<LevattentionOptions> = {
     decoding: 'none',
     trainableParameters: false,
     randomness: 'deterministic',
-    testedBackends: ['wasm', 'cpu'],
+    testedBackends: ['wasm', 'cpu', 'webgpu'], // webgpu: the non-causal form (device path); causal needs host reads
     dropInForPretrained: true,
     projections: 'qkv',
     mixesHeads: false,
