@@ -74,7 +74,7 @@ export const levattentionPlugin: AttentionPlugin<LevattentionOptions> = {
     decoding: 'none',
     trainableParameters: false,
     randomness: 'deterministic',
-    testedBackends: ['wasm', 'cpu'],
+    testedBackends: ['wasm', 'cpu', 'webgpu'], // webgpu: the non-causal form (device path); causal needs host reads
     dropInForPretrained: true,
     projections: 'qkv',
     mixesHeads: false,
@@ -94,6 +94,7 @@ export const levattentionPlugin: AttentionPlugin<LevattentionOptions> = {
 export { levAttention, levAttentionSelection } from './levattention';
 export type { LevAttentionOptions } from './levattention';
 export { causalLevAttention } from './causalLevAttention';
+export { DEVICE_RIDGE_FLOOR, deviceLeverageScores, levAttentionOnDevice, newtonSchulzInverse, newtonSchulzIterations } from './deviceLevAttention';
 export { createLeverageAccumulator, leverageScores } from './leverageScores';
 export type { LeverageAccumulator } from './leverageScores';
 export { onlineLeverageScores } from './onlineLeverageScores';

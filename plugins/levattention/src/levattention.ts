@@ -8,14 +8,17 @@
  *   3. O = softmax(s·Q K_Uᵀ) V_U, ordinary softmax attention of every query against the kept keys.
  *
  * Time O(b·h·(nk·dk² + dk³ + nq·|U|·(dk + dv))), memory O(nk·dk + nq·|U|): linear in n for a
- * fixed budget. The causal form (online scores, per-prefix selection) is in causalLevAttention.ts.
+ * fixed budget. The causal form (online scores, per-prefix selection) is in causalLevAttention.ts;
+ * on backends without synchronous reads (webgpu in Node) the non-causal form runs entirely as
+ * device ops (deviceLevAttention.ts).
  *
  * Shape legend: b batch, h heads, nq queries, nk keys, dk, dv, u kept keys per slice.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { denseSoftmaxAttention, gatherRows } from '@swapformer/core';
+import { canReadSync, denseSoftmaxAttention, gatherRows, SwapformerError } from '@swapformer/core';
 import { causalLevAttention } from './causalLevAttention';
+import { levAttentionOnDevice } from './deviceLevAttention';
 import { selectKeys, type SelectionRule } from './keySelection';
 import { sliceLeverageScores } from './leverageScores';
 
@@ -48,7 +51,17 @@ export function levAttentionSelection(k: Tensor4D, options: LevAttentionOptions)
  * @example const out = levAttention(q, k, v, { selection: 'top-k', topK: 32, epsilon: 0.1, keepFirst: true, ridge: 1e-6 });
  */
 export function levAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: LevAttentionOptions): Tensor4D {
-  if (options.causal) return causalLevAttention(q, k, v, options);
+  if (options.causal) {
+    if (!canReadSync()) {
+      throw new SwapformerError(
+        'unsupported',
+        `causal LevAttention needs synchronous host reads (its online scores and per-prefix selection run in JS), which backend '${tf.getBackend()}' cannot do; use backend 'wasm' or 'cpu', or the non-causal form.`,
+      );
+    }
+    return causalLevAttention(q, k, v, options);
+  }
+  // No synchronous reads (webgpu in Node): scores, selection and attention as device ops.
+  if (!canReadSync()) return levAttentionOnDevice(q, k, v, options);
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
   const dv = v.shape[3];
