@@ -49,7 +49,7 @@ export const exactPlugin: AttentionPlugin<ExactOptions> = {
     decoding: 'kv-cache',
     trainableParameters: false,
     randomness: 'deterministic',
-    testedBackends: ['wasm', 'cpu'],
+    testedBackends: ['wasm', 'cpu', 'webgpu'],
     dropInForPretrained: true,
     projections: 'qkv',
     mixesHeads: false,

@@ -84,7 +84,7 @@ export const performerPlugin: AttentionPlugin<PerformerOptions> = {
     decoding: 'recurrent-state',
     trainableParameters: false,
     randomness: 'seeded',
-    testedBackends: ['wasm', 'cpu'],
+    testedBackends: ['wasm', 'cpu', 'webgpu'],
     dropInForPretrained: true,
     projections: 'qkv',
     mixesHeads: false,

@@ -60,7 +60,7 @@ export const tostPlugin: AttentionPlugin<TostPluginOptions> = {
     decoding: 'recurrent-state',
     trainableParameters: true,
     randomness: 'deterministic',
-    testedBackends: ['wasm', 'cpu'],
+    testedBackends: ['wasm', 'cpu', 'webgpu'],
     dropInForPretrained: false,
     projections: 'q-only',
     mixesHeads: true,

@@ -200,18 +200,3 @@ export function createAdamW(settings: AdamWSettings): AdamW {
     },
   };
 }
-
-/**
- * Sum of many scalars as a tree of binary adds. Not `tf.addN`: tfjs-webgpu compiles AddN into one
- * shader binding every input, which is an invalid pipeline once the inputs outnumber the device's
- * storage-buffer limit (8 on many adapters) — a model has dozens of parameter tensors.
- */
-export function sumPairwise(terms: Tensor[]): Tensor {
-  let level = terms;
-  while (level.length > 1) {
-    const next: Tensor[] = [];
-    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? tf.add(level[i], level[i + 1]) : level[i]);
-    level = next;
-  }
-  return level[0];
-}
