@@ -32,6 +32,17 @@ export interface PerformerAttentionOptions {
   readonly epsilon: number;
   /** Tokens per chunk on the causal path. */
   readonly chunkSize: number;
+  /**
+   * `slices`: rank-2 products per (b, h) slice (fast on wasm/cpu); `batched`: one batched product
+   * per step over every slice (GPU backends, where each small dispatch has a fixed cost).
+   * Default: batched on backends other than wasm and cpu.
+   */
+  readonly layout?: 'slices' | 'batched';
+}
+
+function defaultLayout(): 'slices' | 'batched' {
+  const backend = tf.getBackend();
+  return backend === 'wasm' || backend === 'cpu' ? 'slices' : 'batched';
 }
 
 /**
@@ -65,6 +76,7 @@ export function normalizeRows<T extends Tensor>(numDen: T): T {
  * @example const out = performerAttention(q, k, v, omega, { causal: true, epsilon: 1e-4, chunkSize: 128 });
  */
 export function performerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, projection: Tensor2D, options: PerformerAttentionOptions): Tensor4D {
+  if ((options.layout ?? defaultLayout()) === 'batched') return batchedPerformerAttention(q, k, v, projection, options);
   return tf.tidy(() => {
     const [b, h, nq, dk] = q.shape;
     const nk = k.shape[2];
@@ -100,5 +112,42 @@ export function performerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, projec
       );
     }
     return normalizeRows(tf.reshape(tf.stack(outs), [b, h, nq, dv + 1]) as Tensor4D);
+  });
+}
+
+/**
+ * The same computation with every (b, h) slice in one batched product per step: ω broadcast
+ * over the slices, the stabiliser taken per slice (as on the per-slice path), the causal scan
+ * run on `[b·h, ..]` tensors.
+ *
+ * @example const out = batchedPerformerAttention(q, k, v, omega, { epsilon: 1e-4, chunkSize: 128 });
+ */
+export function batchedPerformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, projection: Tensor2D, options: PerformerAttentionOptions): Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, nq, dk] = q.shape;
+    const nk = k.shape[2];
+    const dv = v.shape[3];
+    const scale = options.scale ?? 1 / Math.sqrt(dk);
+    const { proj, projT } = scaledProjection(projection, scale);
+    const queries = tf.reshape(q, [b * h, nq, dk]);
+    const keysT = tf.reshape(tf.transpose(k, [0, 1, 3, 2]), [b * h, dk, nk]);
+    const values = tf.reshape(appendOnes(v), [b * h, nk, dv + 1]);
+    const hidden = options.mask ? tf.reshape(tf.tile(tf.reshape(tf.sub(1, tf.cast(options.mask, 'float32')), [b, 1, 1, nk]), [1, h, 1, 1]), [b * h, 1, nk]) : undefined;
+    let numDen: Tensor; // [bh, nq, e]
+    if (options.causal) {
+      const initial = emptyPrefixSums(b * h, projection.shape[0], dv + 1);
+      const scan = scanCausal(initial, { queries, keysT: augmentKeys(keysT, scale, hidden), values }, { ...options, projAug: augmentProjection(proj), projT });
+      numDen = scan.output;
+    } else {
+      const phiQ = queryFeatures(queries, projT, options.epsilon); // [bh, nq, m]
+      let { logitsT, keyMax } = keyLogits(keysT, proj, scale); // [bh, m, nk], [bh, 1, nk]
+      if (hidden) {
+        const bias = tf.mul(hidden, HIDDEN_LOGIT);
+        [logitsT, keyMax] = [tf.add(logitsT, bias), tf.add(keyMax, bias)];
+      }
+      const shift = tf.maximum(tf.max(keyMax, [1, 2], true), EMPTY_SHIFT); // [bh, 1, 1]
+      numDen = tf.matMul(phiQ, tf.matMul(keyFeaturesT(logitsT, keyMax, shift, options.epsilon), values));
+    }
+    return normalizeRows(tf.reshape(numDen, [b, h, nq, dv + 1]) as Tensor4D);
   });
 }

@@ -107,6 +107,23 @@ describe('favorFeatures', () => {
 describe('performerAttention', () => {
   const options = { epsilon: 1e-4, chunkSize: 7 };
 
+  describe('having the batched layout (GPU backends)', () => {
+    it('should equal the per-slice layout, causal or not, with and without padding', () => {
+      const { q, k, v } = randomAttentionInputs({ batch: 2, heads: 3, nq: 19, nk: 23, dk: 8, dv: 5 }, 11, 0.7);
+      const omega = omegaFixture(24, 8, 4);
+      const mask = tf.tensor2d(Array.from({ length: 2 * 23 }, (_, i) => (i % 6 === 4 ? 0 : 1)), [2, 23]);
+      for (const causal of [false, true]) {
+        for (const m of [undefined, mask]) {
+          const slices = performerAttention(q, k, v, omega, { ...options, causal, mask: m, layout: 'slices' });
+          const batched = performerAttention(q, k, v, omega, { ...options, causal, mask: m, layout: 'batched' });
+          expect(maxAbsDiff(slices, batched), `causal ${causal}, mask ${m !== undefined}`).to.be.below(1e-5);
+          tf.dispose([slices, batched]);
+        }
+      }
+      tf.dispose([q, k, v, omega, mask]);
+    });
+  });
+
   describe('having more random features', () => {
     it('should approach exact attention as m grows 16 → 256 → 1024 (mean over 4 seeds, monotone)', () => {
       // error ~ m^(-1/2) · e^(‖q'‖² + ‖k'‖²): moderate norms (‖q'‖² ≈ 0.36) keep the constant small
