@@ -38,13 +38,13 @@ describe('malformed binary files', () => {
       for (const c of inCategory) {
         const target = c.make(fs.mkdtempSync(path.join(scratch, 'case-')));
         const started = Date.now();
-        if (c.mayBlock || c.maxRssMiB) {
+        if (c.mayBlock || c.maxRssGrowthMiB) {
           const r = run(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'support/binaryReaders.ts'), category, target], { timeoutMs: 20000 });
           if (r.timedOut) failures.push(`${c.id}: hung (killed after ${r.ms} ms)`);
           else {
-            const outcome = JSON.parse(r.stdout || '{}') as { accepted?: boolean; kind?: string; message?: string; maxRssMiB?: number };
+            const outcome = JSON.parse(r.stdout || '{}') as { accepted?: boolean; kind?: string; message?: string; rssGrowthMiB?: number };
             const problems = check(c, outcome.accepted ? undefined : outcome, Date.now() - started);
-            if (c.maxRssMiB && (outcome.maxRssMiB ?? Infinity) > c.maxRssMiB) problems.push(`peak RSS ${outcome.maxRssMiB} MiB > ${c.maxRssMiB} MiB (allocated before checking sizes)`);
+            if (c.maxRssGrowthMiB && (outcome.rssGrowthMiB ?? Infinity) > c.maxRssGrowthMiB) problems.push(`peak RSS grew ${outcome.rssGrowthMiB} MiB > ${c.maxRssGrowthMiB} MiB (allocated before checking sizes)`);
             if (problems.length) failures.push(`${c.id}: ${problems.join('; ')}`);
           }
           continue;

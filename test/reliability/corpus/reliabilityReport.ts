@@ -100,7 +100,7 @@ export function reliabilityReport(): ReliabilityReport {
         continue;
       }
       // cases that block or allocate run in child processes in the test; here they are only counted
-      const runnable = cases.filter((c) => !c.mayBlock && !c.maxRssMiB);
+      const runnable = cases.filter((c) => !c.mayBlock && !c.maxRssGrowthMiB);
       const outcomes = runnable.map((c) => describe(openAndReadAll(open, c.make(fs.mkdtempSync(path.join(scratch, 'b-')))), scratch));
       binaryFiles += cases.length;
       rows.push({ category, cases: cases.length, through: `API; ${cases.length - runnable.length} in child processes`, returns: [...new Set(outcomes.map((o) => o.kind))], example: outcomes[0].message });

@@ -40,9 +40,12 @@ export function openAndReadAll(open: Opener, file: string): unknown {
 }
 
 if (require.main === module) {
-  // child-process mode, for inputs that could block or allocate: <category> <file> → JSON outcome and peak RSS on stdout
+  // child-process mode, for inputs that could block or allocate: <category> <file> → JSON outcome and peak-RSS growth on stdout
+  // Peak RSS growth while reading, not the absolute peak: the baseline (tsx, tfjs, the readers) varies.
   const [category, file] = process.argv.slice(2) as [BinaryCategory, string];
-  const error = openAndReadAll(loadReader(category)!, file) as { kind?: string; message?: string } | undefined;
-  const maxRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
-  process.stdout.write(JSON.stringify(error ? { kind: error.kind ?? null, message: String(error.message), maxRssMiB } : { accepted: true, maxRssMiB }));
+  const reader = loadReader(category)!;
+  const baseline = process.resourceUsage().maxRSS;
+  const error = openAndReadAll(reader, file) as { kind?: string; message?: string } | undefined;
+  const rssGrowthMiB = Math.round((process.resourceUsage().maxRSS - baseline) / 1024);
+  process.stdout.write(JSON.stringify(error ? { kind: error.kind ?? null, message: String(error.message), rssGrowthMiB } : { accepted: true, rssGrowthMiB }));
 }
