@@ -32,7 +32,8 @@ export function registerRunCommand(program: Command, run: CommandRunner): void {
         const command = `swapformer run ${path.relative(process.cwd(), path.resolve(file)) || file}${opts.full ? ' --full' : ''}`;
         const files = writeDropInReport(report, config.output, command);
         process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `\n${formatDropInText(report)}`);
-        process.stdout.write(`report: ${path.relative(process.cwd(), files.markdown)}\n${files.svg ? `chart:  ${path.relative(process.cwd(), files.svg)}\n` : ''}`);
+        // With --json stdout carries only the JSON document; where the files went goes to stderr.
+        (opts.json ? process.stderr : process.stdout).write(`report: ${path.relative(process.cwd(), files.markdown)}\n${files.svg ? `chart:  ${path.relative(process.cwd(), files.svg)}\n` : ''}`);
         const ran = [...(report.vit?.rows ?? []), ...(report.gpt?.rows ?? [])].some((r) => !r.skipped);
         if (!ran) throw new SwapformerError('invalid-checkpoint', 'no row ran: every checkpoint or operator above was skipped (see the reasons).');
       }),
