@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'chai';
-import { prefetchValues, useBackend } from '@swapformer/core';
+import { createProfiler, createSwapformerHooks, prefetchValues, useBackend } from '@swapformer/core';
 import { buildModel, createOperatorRegistry, registerInstalledPlugins, type AttentionSpec } from '@swapformer/registry';
 import { createAdamW, DEFAULT_ADAMW } from '../../registry/src/train/adamW';
 import { crossEntropy } from '../../registry/src/train/losses';
@@ -124,6 +124,17 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
       });
     }
   }
+
+  it('should refuse synchronous profiler timing with a clear error (no synchronous reads in Node)', async () => {
+    if (!available) return;
+    try {
+      await useBackend('webgpu');
+      expect(() => createProfiler(createSwapformerHooks())).to.throw(/cannot time on the "webgpu" backend[\s\S]*sync: false/);
+      expect(() => createProfiler(createSwapformerHooks(), { sync: false }).stop()).not.to.throw();
+    } finally {
+      await useBackend((process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm');
+    }
+  });
 
   for (const kind of ['vit', 'gpt'] as const) {
     it(`should take the cpu backend's ${kind} training steps (loss, clipped AdamW update of every parameter)`, async () => {

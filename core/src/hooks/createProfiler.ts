@@ -1,3 +1,6 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { canReadSync } from '../backend/syncReads';
+import { SwapformerError } from '../errors/SwapformerError';
 import type { SwapformerHooks } from './SwapformerHooks';
 
 /** Time spent in one (layer, operator) pair. */
@@ -37,6 +40,7 @@ export interface ProfilerOptions {
 export function createProfiler(hooks: SwapformerHooks, options: ProfilerOptions = {}): AttentionProfiler {
   const name = options.name ?? 'swapformer:profiler';
   const sync = options.sync ?? true;
+  if (sync && !canReadSync()) throw syncTimingUnsupported();
   const rows = new Map<string, { operator: string; layerIndex: number | null; calls: number; totalMs: number }>();
   const starts: number[] = [];
   let active = true;
@@ -46,7 +50,10 @@ export function createProfiler(hooks: SwapformerHooks, options: ProfilerOptions 
   });
   hooks.afterAttention.tap({ name, stage: -1e9 }, (output, info) => {
     if (!active) return output;
-    if (sync) output.dataSync();
+    if (sync) {
+      if (!canReadSync()) throw syncTimingUnsupported();
+      output.dataSync();
+    }
     const started = starts.pop();
     if (started === undefined) return output;
     const layerIndex = info.layerIndex ?? null;
@@ -68,4 +75,12 @@ export function createProfiler(hooks: SwapformerHooks, options: ProfilerOptions 
       active = false;
     },
   };
+}
+
+function syncTimingUnsupported(): SwapformerError {
+  return new SwapformerError(
+    'unsupported',
+    `the attention profiler cannot time on the "${tf.getBackend()}" backend: it forces each output with a synchronous read, which this backend cannot do in Node.\n` +
+      '  Use createProfiler(hooks, { sync: false }) (enqueue time only), or time whole calls with `await out.data()` (what `swapformer run` does there: isolated timing).',
+  );
 }
