@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
@@ -6,7 +7,7 @@ import { createBenchLineup, benchEnvironment, defaultPeers, PEER_NAMES, type Pee
 import { benchChartSpec, formatBenchMarkdown, formatBenchText } from '../../bench/formatBenchReport';
 import type { BenchReport } from '../../bench/benchTypes';
 import { benchSteps, runBenchmark } from '../../bench/runBenchmark';
-import { writeFileAtomic } from '../../bench/writeFileAtomic';
+import { writeFileAtomic } from '../../io/writeFileAtomic';
 import { readJsonFile } from '../../config/readJsonFile';
 import { renderSvgChart } from '../../plot/svgChart';
 import { createCliSession, startBackend } from '../createCliSession';
@@ -20,6 +21,7 @@ export const DEFAULT_BENCH_NS = [256, 512, 1024, 2048, 4096, 8192, 16384];
 /** Writes `<backend>.md`, `.svg` and `.json` of a report into `dir`, each atomically. */
 function writeDocs(report: BenchReport, dir: string, command: string): void {
   const base = report.environment.backend;
+  fs.mkdirSync(dir, { recursive: true });
   writeFileAtomic(path.join(dir, `${base}.svg`), renderSvgChart(benchChartSpec(report)));
   writeFileAtomic(path.join(dir, `${base}.json`), `${JSON.stringify(report, null, 2)}\n`);
   writeFileAtomic(path.join(dir, `${base}.md`), formatBenchMarkdown(report, `${base}.svg`, command));
@@ -107,6 +109,7 @@ export function registerBenchCommand(program: Command, run: CommandRunner): void
         });
         try {
           for (const u of lineup.unavailable) process.stderr.write(`[swapformer] bench: ${u.name} not run: ${u.reason}\n`);
+          if (typeof opts.out === 'string') fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
           const bar = createProgressBar(benchSteps(lineup.contenders, ns), 'bench');
           const device = typeof opts.device === 'string' ? opts.device : undefined;
           const measured = await runBenchmark(
