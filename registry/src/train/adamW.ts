@@ -72,6 +72,10 @@ function layoutOf(live: readonly NamedVariable[]): FlatLayout {
   return { key: live.map((p) => `${p.name}:${p.variable.shape.join('x')}`).join('|'), names, shapes, sizes: live.map((p) => p.variable.size) };
 }
 
+function disposeMoments(moments: ReadonlyMap<string, { m: Tensor; v: Tensor }> | null): void {
+  for (const { m, v } of moments?.values() ?? []) tf.dispose([m, v]);
+}
+
 /** Splits a flat vector into per-parameter tensors of the layout's shapes. */
 function splitFlat(flat: Tensor, layout: FlatLayout): Tensor[] {
   const parts = layout.sizes.length === 1 ? [flat] : tf.split(flat, [...layout.sizes]);
@@ -95,11 +99,11 @@ export function createAdamW(settings: AdamWSettings): AdamW {
   let pending: Map<string, { m: Tensor; v: Tensor }> | null = null; // restored, before the first step
   let updates = 0;
   const dropPending = () => {
-    for (const { m, v } of pending?.values() ?? []) tf.dispose([m, v]);
+    disposeMoments(pending);
     pending = null;
   };
   const dropViews = () => {
-    for (const { m, v } of views?.values() ?? []) tf.dispose([m, v]);
+    disposeMoments(views);
     views = null;
   };
   const dropFlat = () => {
@@ -155,13 +159,13 @@ export function createAdamW(settings: AdamWSettings): AdamW {
       if (!layout || layout.key !== next.key) {
         const known = currentByName();
         relayout(next, live, known);
-        for (const { m, v } of known.values()) tf.dispose([m, v]);
+        disposeMoments(known);
         dropPending();
       }
       const { m, v, decayMask } = flat!;
-      const norm = tf.tidy(() => tf.sqrt(tf.sum(tf.square(tf.concat(live.map((p) => tf.reshape(grads[p.variable.name] as Tensor, [-1])))))));
+      const g = tf.tidy(() => tf.concat(live.map((p) => tf.reshape(grads[p.variable.name] as Tensor, [-1]))));
+      const norm = tf.tidy(() => tf.sqrt(tf.sum(tf.square(g))));
       tf.tidy(() => {
-        const g = tf.concat(live.map((p) => tf.reshape(grads[p.variable.name] as Tensor, [-1])));
         // scale = min(1, clip / norm): kept on the device, no sync per step.
         const clipped = clipNorm > 0 ? tf.mul(g, tf.minimum(tf.scalar(1), tf.div(tf.scalar(clipNorm), tf.add(norm, 1e-6)))) : g;
         m.assign(tf.add(tf.mul(m, beta1), tf.mul(clipped, 1 - beta1)));
@@ -172,14 +176,15 @@ export function createAdamW(settings: AdamWSettings): AdamW {
         const updated = splitFlat(tf.sub(p, tf.mul(update, lr)), layout!);
         live.forEach((q, i) => q.variable.assign(updated[i]));
       });
-      for (const g of Object.values(grads)) g?.dispose();
+      g.dispose();
+      for (const grad of Object.values(grads)) grad?.dispose();
       return norm as Scalar;
     },
     state() {
       if (!views) {
         const byName = currentByName();
         views = new Map([...byName].map(([name, { m, v }]) => [name, { m: tf.variable(m, false), v: tf.variable(v, false) }]));
-        for (const { m, v } of byName.values()) tf.dispose([m, v]);
+        disposeMoments(byName);
       }
       return views;
     },
