@@ -71,6 +71,25 @@ export function normalizeRows<T extends Tensor>(numDen: T): T {
 }
 
 /**
+ * Non-causal numerators|denominators φ(Q)(φ(K)ᵀ[V, 1]) of one slice (`[nq, d]`, `[d, nk]`,
+ * `[nk, e]`) or of batched slices (`[bh, ..]`), keys stabilised by their slice's maximum.
+ * `hidden` (`[.., 1, nk]`, 1 = padded) keys neither set the stabiliser nor weigh anything.
+ */
+function nonCausalNumDen(queries: Tensor, keysT: Tensor, values: Tensor, hidden: Tensor | undefined, p: { proj: Tensor2D; projT: Tensor2D; scale: number; epsilon: number }): Tensor {
+  return tf.tidy(() => {
+    const r = keysT.rank;
+    const phiQ = queryFeatures(queries, p.projT, p.epsilon); // [.., nq, m]
+    let { logitsT, keyMax } = keyLogits(keysT, p.proj, p.scale); // [.., m, nk], [.., 1, nk]
+    if (hidden) {
+      const bias = tf.mul(hidden, HIDDEN_LOGIT);
+      [logitsT, keyMax] = [tf.add(logitsT, bias), tf.add(keyMax, bias)];
+    }
+    const shift = tf.maximum(tf.max(keyMax, [r - 2, r - 1], true), EMPTY_SHIFT); // [.., 1, 1]
+    return tf.matMul(phiQ as Tensor2D, tf.matMul(keyFeaturesT(logitsT, keyMax, shift, p.epsilon) as Tensor2D, values as Tensor2D)); // [.., nq, e]
+  });
+}
+
+/**
  * FAVOR+ attention with a given projection ω `[m, dk]` (shared by all heads).
  *
  * @example const out = performerAttention(q, k, v, omega, { causal: true, epsilon: 1e-4, chunkSize: 128 });
@@ -99,15 +118,7 @@ export function performerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, projec
             tf.dispose([initial.sums, initial.shift, scan.state.sums, scan.state.shift]);
             return scan.output as Tensor2D; // [nq, e]
           }
-          const phiQ = queryFeatures(qs[i], projT, options.epsilon); // [nq, m]
-          let { logitsT, keyMax } = keyLogits(kTs[i], proj, scale); // [m, nk], [1, nk]
-          if (hidden) {
-            // Padded keys must not set the stabiliser, and must weigh exactly 0.
-            const bias = tf.mul(hidden, HIDDEN_LOGIT);
-            [logitsT, keyMax] = [tf.add(logitsT, bias), tf.add(keyMax, bias)];
-          }
-          const phiKT = keyFeaturesT(logitsT, keyMax, tf.maximum(tf.max(keyMax), EMPTY_SHIFT), options.epsilon); // [m, nk]
-          return tf.matMul(phiQ, tf.matMul(phiKT as Tensor2D, vs[i])); // [nq, e]
+          return nonCausalNumDen(qs[i], kTs[i], vs[i], hidden, { proj, projT, scale, epsilon: options.epsilon }) as Tensor2D; // [nq, e]
         }),
       );
     }
@@ -139,14 +150,7 @@ export function batchedPerformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D,
       const scan = scanCausal(initial, { queries, keysT: augmentKeys(keysT, scale, hidden), values }, { ...options, projAug: augmentProjection(proj), projT });
       numDen = scan.output;
     } else {
-      const phiQ = queryFeatures(queries, projT, options.epsilon); // [bh, nq, m]
-      let { logitsT, keyMax } = keyLogits(keysT, proj, scale); // [bh, m, nk], [bh, 1, nk]
-      if (hidden) {
-        const bias = tf.mul(hidden, HIDDEN_LOGIT);
-        [logitsT, keyMax] = [tf.add(logitsT, bias), tf.add(keyMax, bias)];
-      }
-      const shift = tf.maximum(tf.max(keyMax, [1, 2], true), EMPTY_SHIFT); // [bh, 1, 1]
-      numDen = tf.matMul(phiQ, tf.matMul(keyFeaturesT(logitsT, keyMax, shift, options.epsilon), values));
+      numDen = nonCausalNumDen(queries, keysT, values, hidden, { proj, projT, scale, epsilon: options.epsilon });
     }
     return normalizeRows(tf.reshape(numDen, [b, h, nq, dv + 1]) as Tensor4D);
   });
