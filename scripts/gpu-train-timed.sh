@@ -12,7 +12,7 @@ minutes=${1:?minutes}; shift
 mkdir -p runs/logs
 pids=()
 for name in "$@"; do
-  node registry/dist/cli.js train --config "examples/train-$name.json" --data-dir .data --steps 60 \
+  node registry/dist/cli.js train --config "examples/train-$name.json" --data-dir .data --steps "${PROBE_STEPS:-60}" \
     --output "runs/probe/$name" > "runs/logs/probe-$name.log" 2>&1 < /dev/null &
   pids+=($!)
 done
