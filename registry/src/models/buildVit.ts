@@ -18,7 +18,7 @@ import type { Tensor, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core
 import { SwapformerError, canReadSync } from '@swapformer/core';
 import type { AttentionSpec } from '../config/attentionSelections';
 import type { OperatorRegistry } from '../registry/OperatorRegistry';
-import { layerNorm, linear } from './layers';
+import { layerNorm, linear, repeatOverBatch } from './layers';
 import { mlpWidth, type VitModelConfig } from './modelConfig';
 import { createParameterStore, type ModelParameter } from './parameterStore';
 import { resolveLayerOperator, type LayerOperator } from './selfAttention';
@@ -79,7 +79,7 @@ function mergePixelSquares(tokens: Tensor, side: number, p: number): Tensor2D {
 
 function prependCls(cls: Variable, tokens: Tensor, pos: Variable): Tensor2D {
   const [b, n, d] = tokens.shape;
-  const withCls = tf.concat([tf.tile(cls, [b, 1, 1]), tokens], 1); // [b, n+1, d]
+  const withCls = tf.concat([repeatOverBatch(cls, b), tokens], 1); // [b, n+1, d]
   return tf.reshape(tf.add(withCls, pos), [b * (n + 1), d]);
 }
 

@@ -32,12 +32,46 @@ export function linear(x: Tensor2D, weight: Tensor, bias?: Tensor): Tensor2D {
   return bias ? (tf.add(y, bias) as Tensor2D) : y;
 }
 
+/**
+ * Layer norm over the last axis (biased variance, as torch.nn.LayerNorm) with its gradient
+ * written out: tfjs's own gradient of `moments` builds a ones tensor of the input's shape on the
+ * host and uploads it (twice per call), which dominated a webgpu training step.
+ */
+const layerNormWithGrad = tf.customGrad((...args: Array<Tensor | number | tf.GradSaveFunc>) => {
+  const [x, gamma, beta, eps, save] = args as [Tensor2D, Tensor1D, Tensor1D, Tensor, tf.GradSaveFunc];
+  const { mean, variance } = tf.moments(x, -1, true);
+  const invStd = tf.rsqrt(tf.add(variance, eps)); // [rows, 1]
+  const normalized = tf.mul(tf.sub(x, mean), invStd); // [rows, w]
+  save([normalized, invStd, gamma]);
+  return {
+    value: tf.add(tf.mul(normalized, gamma), beta),
+    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+      const [xHat, inv, g] = saved;
+      const grad = dy as Tensor2D;
+      const dxHat = tf.mul(grad, g);
+      const centred = tf.sub(dxHat, tf.mean(dxHat, -1, true));
+      const dx = tf.mul(tf.sub(centred, tf.mul(xHat, tf.mean(tf.mul(dxHat, xHat), -1, true))), inv);
+      return [dx, tf.sum(tf.mul(grad, xHat), 0), tf.sum(grad, 0), tf.zerosLike(eps)];
+    },
+  };
+});
+
 /** Layer norm over the last axis (biased variance, as torch.nn.LayerNorm). */
 export function layerNorm(x: Tensor2D, gamma: Variable, beta: Variable, eps: number): Tensor2D {
-  return tf.tidy(() => {
-    const { mean, variance } = tf.moments(x, -1, true);
-    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta) as Tensor2D;
+  return tf.tidy(() => layerNormWithGrad(x, gamma, beta, tf.scalar(eps)) as Tensor2D);
+}
+
+/**
+ * `[1, …]` repeated `b` times along the first axis, with the gradient one sum over that axis:
+ * tfjs's Tile gradient is one slice and one add per repetition (two dispatches per image on webgpu).
+ */
+export function repeatOverBatch(row: Tensor, b: number): Tensor {
+  const reps = [b, ...row.shape.slice(1).map(() => 1)];
+  const repeat = tf.customGrad((...args: Array<Tensor | tf.GradSaveFunc>) => {
+    const [r] = args as [Tensor];
+    return { value: tf.tile(r, reps), gradFunc: (dy: Tensor | Tensor[]) => tf.sum(dy as Tensor, 0, true) };
   });
+  return repeat(row);
 }
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
