@@ -2,8 +2,10 @@
 # On the GPU machine, from the repo root, after `source .gpu-bundle/enter.sh` and with the
 # exported data in .data/: sizes every named training run to a wall-clock budget, then starts them.
 #   scripts/gpu-train-timed.sh <minutes> <config names...>
-# 1. probe: all runs together for a few dozen steps (the contention of the real runs), seconds per
-#    step from the last logged window;
+# 1. probe: all runs together for PROBE_SECONDS (default 90) of wall time, then all stopped at
+#    once, so every logged window was measured under the contention of the real runs (a probe of
+#    a fixed step count lets fast runs finish first and the slow ones look faster than they are);
+#    seconds per step from the logged rows after the first (the first includes compilation);
 # 2. real runs: total steps = 0.9 · budget / (seconds per step), so the cosine schedule ends inside
 #    the budget; each in its own process session (they outlive this command while the machine is
 #    held), --max-minutes as a safety stop, logs in runs/logs/. Watch with scripts/gpu-train-status.sh.
@@ -12,16 +14,20 @@ minutes=${1:?minutes}; shift
 mkdir -p runs/logs
 pids=()
 for name in "$@"; do
-  node registry/dist/cli.js train --config "examples/train-$name.json" --data-dir .data --steps "${PROBE_STEPS:-60}" \
+  rm -rf "runs/probe/$name"
+  node registry/dist/cli.js train --config "examples/train-$name.json" --data-dir .data --steps 100000 \
     --output "runs/probe/$name" > "runs/logs/probe-$name.log" 2>&1 < /dev/null &
   pids+=($!)
 done
-wait "${pids[@]}"
+sleep "${PROBE_SECONDS:-90}"
+kill "${pids[@]}" 2>/dev/null
+wait "${pids[@]}" 2>/dev/null
 for name in "$@"; do
   steps=$(node -e '
     const fs = require("fs"); const [file, minutes] = process.argv.slice(1);
     const rows = fs.readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((r) => r.type === "train");
-    const [a, b] = rows.slice(-2);
+    if (rows.length < 3) throw new Error(`only ${rows.length} logged steps in the probe: raise PROBE_SECONDS or lower logEvery`);
+    const [a, b] = [rows[1], rows[rows.length - 1]];
     const perStep = (b.elapsed_s - a.elapsed_s) / (b.step - a.step);
     console.error(JSON.stringify({ file, secondsPerStep: perStep, loss: b.loss }));
     console.log(Math.max(100, Math.floor((0.9 * minutes * 60) / perStep)));
