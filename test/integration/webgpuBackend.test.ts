@@ -16,6 +16,7 @@ import { buildModel, createOperatorRegistry, registerInstalledPlugins, type Atte
 import { createAdamW, DEFAULT_ADAMW } from '../../registry/src/train/adamW';
 import { crossEntropy } from '../../registry/src/train/losses';
 import { ensureGradients } from '../../registry/src/models/ensureGradients';
+import { pipelinedCalls, tfjsRunner } from '../../registry/src/bench/contenders/forceResult';
 
 const registry = createOperatorRegistry();
 registerInstalledPlugins(registry);
@@ -131,6 +132,32 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
       await useBackend('webgpu');
       expect(() => createProfiler(createSwapformerHooks())).to.throw(/cannot time on the "webgpu" backend[\s\S]*sync: false/);
       expect(() => createProfiler(createSwapformerHooks(), { sync: false }).stop()).not.to.throw();
+    } finally {
+      await useBackend((process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm');
+    }
+  });
+
+  it('should time a short benchmark call as a queued run of calls, each one executed, leaving no tensors', async () => {
+    if (!available) return;
+    try {
+      await useBackend('webgpu');
+      const x = tf.tensor1d([1, 2, 3]);
+      const before = tf.memory().numTensors;
+      let calls = 0;
+      const runner = tfjsRunner(() => {
+        calls += 1;
+        return tf.tidy(() => tf.add(x, calls));
+      });
+      await runner.run(); // warm-up: compiles the shaders
+      calls = 0;
+      const { ms } = await runner.run();
+      expect(ms).to.be.above(0);
+      expect(calls, 'one call timed alone, then a queued run').to.be.at.least(3);
+      expect(pipelinedCalls(1)).to.be.above(1); // the runner queues on this backend
+      expect(Array.from((await runner.output())!)).to.deep.equal([1, 2, 3].map((v) => v + calls)); // the last call's output
+      runner.dispose();
+      expect(tf.memory().numTensors).to.equal(before);
+      x.dispose();
     } finally {
       await useBackend((process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm');
     }
