@@ -37,11 +37,15 @@ function inputs(kind: 'vit' | 'gpt'): { x: tf.Tensor; y: tf.Tensor } {
 async function logits(kind: 'vit' | 'gpt', attention: AttentionSpec): Promise<Float32Array> {
   const model = buildModel({ ...(kind === 'vit' ? vitConfig : gptConfig), seed: 3 }, attention, registry);
   const { x, y } = inputs(kind);
-  const out = model.forward(x, { seed: 5 });
-  const values = (await out.data()) as Float32Array;
-  tf.dispose([x, y, out]);
-  model.dispose();
-  return values;
+  try {
+    const out = model.forward(x, { seed: 5 });
+    const values = (await out.data()) as Float32Array;
+    out.dispose();
+    return values;
+  } finally {
+    tf.dispose([x, y]);
+    model.dispose();
+  }
 }
 
 /** Loss of each of two clipped AdamW steps and the parameters after them. */
@@ -124,6 +128,22 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
         expect(maxAbsDiff(cpu, gpu)).to.be.lessThan(1e-3);
       });
     }
+  }
+
+  for (const record of registry.list().filter((r) => !r.capabilities.testedBackends?.includes('webgpu'))) {
+    it(`should refuse ${record.meta.name} (not tested on webgpu) with an error naming the backend and the ones to use`, async () => {
+      if (!available) return;
+      const [, gpu] = await onCpuAndWebgpu(async () => {
+        try {
+          await logits('vit', { name: record.meta.name });
+          return null;
+        } catch (error) {
+          return error as Error;
+        }
+      });
+      expect(gpu, 'it ran: list webgpu in its tested backends').to.be.an('error');
+      expect(gpu!.message).to.match(/backend 'webgpu' cannot[\s\S]*use backend 'wasm' or 'cpu'/);
+    });
   }
 
   it('should refuse synchronous profiler timing with a clear error (no synchronous reads in Node)', async () => {

@@ -1,4 +1,5 @@
-import { CORE_API_VERSION, deriveSeed, type AttentionPlugin } from '@swapformer/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { canReadSync, CORE_API_VERSION, deriveSeed, SwapformerError, type AttentionPlugin } from '@swapformer/core';
 import { kdeformerAttention } from './kdeformer';
 
 const { version } = require('../package.json') as { version: string };
@@ -79,6 +80,9 @@ export const kdeformerPlugin: AttentionPlugin<KdeformerOptions> = {
     return {
       name: 'kdeformer',
       forward: (q, k, v, ctx) => {
+        if (!canReadSync()) {
+          throw new SwapformerError('unsupported', `kdeformer hashes, sorts and samples keys on the host (in JS) and needs synchronous reads of tensor values, which backend '${tf.getBackend()}' cannot do in Node; use backend 'wasm' or 'cpu'.`);
+        }
         // Hyperplanes are fixed per layer (as the T2T reference draws them once per module);
         // samples are redrawn per call. ctx.seed pins both.
         const layerSeed = ctx.seed ?? deriveSeed(options.seed, 'layer', ctx.layerIndex ?? geometry.layerIndex ?? 0);

@@ -1,4 +1,5 @@
-import { CORE_API_VERSION, deriveSeed, type AttentionPlugin } from '@swapformer/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { canReadSync, CORE_API_VERSION, deriveSeed, SwapformerError, type AttentionPlugin } from '@swapformer/core';
 import { causalThinformerAttention } from './causalThinformer';
 import { thinformerAttention } from './thinformer';
 
@@ -80,6 +81,9 @@ export const thinformerPlugin: AttentionPlugin<ThinformerOptions> = {
     return {
       name: 'thinformer',
       forward(q, k, v, ctx) {
+        if (!canReadSync()) {
+          throw new SwapformerError('unsupported', `thinformer builds its coreset on the host (the self-balancing walk reads keys and values in JS) and needs synchronous reads of tensor values, which backend '${tf.getBackend()}' cannot do in Node; use backend 'wasm' or 'cpu'.`);
+        }
         const seed = deriveSeed(ctx.seed ?? options.seed, 'layer', ctx.layerIndex ?? geometry.layerIndex ?? 0, 'call', ctx.callIndex ?? 0);
         const coreset = { g: options.g, delta: options.delta, seed, scale: ctx.scale };
         return ctx.causal ? causalThinformerAttention(q, k, v, { ...coreset, exactBlock: options.exactBlock }) : thinformerAttention(q, k, v, coreset);
