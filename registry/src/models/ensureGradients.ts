@@ -6,6 +6,7 @@
  * through whichever loader works — makes `tf.variableGrads` work on the models.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor } from '@tensorflow/tfjs-core';
 import { SwapformerError } from '@swapformer/core';
 
 const ENTRY = '@tensorflow/tfjs-core/dist/register_all_gradients';
@@ -26,13 +27,54 @@ export function gradientsRegistered(): boolean {
 
 /** Synchronous attempt (works under bundlers, tsx and ts-node); false if this loader cannot. */
 export function tryRegisterGradientsSync(): boolean {
-  if (gradientsRegistered()) return true;
-  try {
-    require(ENTRY);
-  } catch {
-    return false;
+  if (!gradientsRegistered()) {
+    try {
+      require(ENTRY);
+    } catch {
+      return false;
+    }
   }
-  return gradientsRegistered();
+  if (!gradientsRegistered()) return false;
+  useDeviceSideReductionGradients();
+  return true;
+}
+
+/** `dy` reshaped to `x`'s rank with the reduced axes kept as 1s. */
+function keepReducedAxes(dy: Tensor, x: Tensor, axis: number | number[]): Tensor {
+  const shape = x.shape.slice();
+  for (const a of tf.util.parseAxisParam(axis, x.shape)) shape[a] = 1;
+  return tf.reshape(dy, shape);
+}
+
+const deviceSideSumGradient: tf.GradConfig = {
+  kernelName: 'Sum',
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x] = saved;
+    return { x: () => tf.broadcastTo(keepReducedAxes(dy as Tensor, x, attrs.axis as number | number[]), x.shape) };
+  },
+};
+
+const deviceSideMeanGradient: tf.GradConfig = {
+  kernelName: 'Mean',
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x] = saved;
+    const axis = attrs.axis as number | number[];
+    const count = tf.util.parseAxisParam(axis, x.shape).reduce((n, a) => n * x.shape[a], 1);
+    return { x: () => tf.div(tf.broadcastTo(keepReducedAxes(dy as Tensor, x, axis), x.shape), count) };
+  },
+};
+
+/**
+ * tfjs's gradients of Sum and Mean multiply `dy` by `ones(x.shape)`, a tensor filled on the host
+ * and uploaded in every backward pass — on webgpu that upload dominated a training step. These
+ * give the same values by broadcasting `dy` on the device, and replace tfjs's once they are loaded
+ * (process-wide, like the registration itself).
+ */
+function useDeviceSideReductionGradients(): void {
+  if (tf.getGradient('Sum') !== deviceSideSumGradient) tf.registerGradient(deviceSideSumGradient);
+  if (tf.getGradient('Mean') !== deviceSideMeanGradient) tf.registerGradient(deviceSideMeanGradient);
 }
 
 let pending: Promise<void> | undefined;
@@ -54,6 +96,7 @@ export function ensureGradients(): Promise<void> {
     if (!gradientsRegistered()) {
       throw new SwapformerError('unsupported', `loading ${ENTRY} registered no gradients; training needs them (install @tensorflow/tfjs, whose bundle registers them, as a workaround).`);
     }
+    useDeviceSideReductionGradients();
   })();
   return pending;
 }

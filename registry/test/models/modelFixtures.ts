@@ -81,3 +81,20 @@ export function idsFixture(batch: number, t: number, vocab: number, seed = 0): t
   const data = Array.from({ length: batch * t }, (_, i) => (i * 7 + seed * 13 + 3) % vocab);
   return tf.tensor2d(data, [batch, t], 'int32');
 }
+
+/** Bytes the backend received from the host while `fn` ran (every tensor made from JS data goes through `write`). */
+export function bytesUploadedDuring(fn: () => void): number {
+  const backend = tf.backend() as unknown as { write: (values: ArrayLike<number>, ...rest: unknown[]) => unknown };
+  const original = backend.write;
+  let bytes = 0;
+  backend.write = function (values: ArrayLike<number>, ...rest: unknown[]) {
+    bytes += (values as { byteLength?: number } | null)?.byteLength ?? 0; // null: an output buffer, not host data
+    return original.call(this, values, ...rest);
+  };
+  try {
+    fn();
+  } finally {
+    backend.write = original;
+  }
+  return bytes;
+}
