@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # On the GPU machine, from the repo root, after `source .gpu-bundle/enter.sh` and with the
 # exported data in .data/: sizes every named training run to a wall-clock budget, then starts them.
-#   scripts/gpu-train-timed.sh <minutes> <config names...>
+#   [TRAIN_ARGS='--init <checkpoint>'] scripts/gpu-train-timed.sh <minutes> <config names...>
+# (TRAIN_ARGS: extra `swapformer train` options for every run, e.g. the checkpoint to start from.)
 # 1. probe: all runs together for PROBE_SECONDS (default 90) of wall time, then all stopped at
 #    once, so every logged window was measured under the contention of the real runs (a probe of
 #    a fixed step count lets fast runs finish first and the slow ones look faster than they are);
@@ -15,7 +16,7 @@ mkdir -p runs/logs
 pids=()
 for name in "$@"; do
   rm -rf "runs/probe/$name"
-  node registry/dist/cli.js train --config "examples/train-$name.json" --data-dir .data --steps 100000 \
+  node registry/dist/cli.js train --config "examples/train-$name.json" --data-dir .data --steps 100000 ${TRAIN_ARGS:-} \
     --output "runs/probe/$name" > "runs/logs/probe-$name.log" 2>&1 < /dev/null &
   pids+=($!)
 done
@@ -32,7 +33,7 @@ for name in "$@"; do
     console.error(JSON.stringify({ file, secondsPerStep: perStep, loss: b.loss }));
     console.log(Math.max(100, Math.floor((0.9 * minutes * 60) / perStep)));
   ' "runs/probe/$name/metrics.jsonl" "$minutes") || { echo "[$name] probe failed:"; tail -c 600 "runs/logs/probe-$name.log"; continue; }
-  setsid nohup node registry/dist/cli.js train --config "examples/train-$name.json" --data-dir .data --steps "$steps" \
+  setsid nohup node registry/dist/cli.js train --config "examples/train-$name.json" --data-dir .data --steps "$steps" ${TRAIN_ARGS:-} \
     --max-minutes "$((minutes + 2))" > "runs/logs/$name.log" 2>&1 < /dev/null &
   echo "started $name: $steps steps (pid $!)"
 done

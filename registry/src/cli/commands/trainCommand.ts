@@ -26,6 +26,7 @@ export function registerTrainCommand(program: Command, run: CommandRunner): void
     .option('--backend <name>', 'override the config\'s backend: wasm | cpu | webgpu | tensorflow | auto')
     .option('--output <dir>', 'override the config\'s output folder')
     .option('--steps <n>', 'override the total steps (smoke tests)')
+    .option('--init <dir>', 'override the config\'s init: start from this checkpoint\'s weights (the optimizer starts fresh)')
     .option('--data-dir <root>', 'data exported by exportTrainingData: reads <root>/fashion-mnist or <root>/sotu instead of the apt / npm packages')
     .option('--max-minutes <m>', 'stop with a resumable checkpoint after this many minutes (continue with --resume)')
     .action((opts: Record<string, string | boolean | undefined>) =>
@@ -38,6 +39,7 @@ export function registerTrainCommand(program: Command, run: CommandRunner): void
           ...raw,
           ...(opts.backend ? { backend: opts.backend } : {}),
           ...(opts.output ? { output: opts.output } : {}),
+          ...(opts.init ? { init: opts.init } : {}),
           ...(steps ? { schedule: { ...(raw.schedule as object), steps } } : {}),
           ...(opts.dataDir ? { data: { ...(raw.data as object), dir: path.join(String(opts.dataDir), String(raw.task)) } } : {}),
         };
