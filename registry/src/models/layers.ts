@@ -34,10 +34,11 @@ export function linear(x: Tensor2D, weight: Tensor, bias?: Tensor): Tensor2D {
 
 /**
  * Layer norm over the last axis (biased variance, as torch.nn.LayerNorm) with its gradient
- * written out: tfjs's own gradient of `moments` builds a ones tensor of the input's shape on the
- * host and uploads it (twice per call), which dominated a webgpu training step.
+ * written out: fewer kernels than autodiff through `moments`, and no host-made tensor (tfjs's own
+ * Mean gradient uploads a ones tensor of the input's shape, twice per call — that dominated a
+ * webgpu training step before `ensureGradients` replaced it).
  */
-const layerNormWithGrad = tf.customGrad((...args: Array<Tensor | number | tf.GradSaveFunc>) => {
+const layerNormWithGrad = tf.customGrad((...args: Array<Tensor | tf.GradSaveFunc>) => {
   const [x, gamma, beta, eps, save] = args as [Tensor2D, Tensor1D, Tensor1D, Tensor, tf.GradSaveFunc];
   const { mean, variance } = tf.moments(x, -1, true);
   const invStd = tf.rsqrt(tf.add(variance, eps)); // [rows, 1]
