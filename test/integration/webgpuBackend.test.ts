@@ -17,6 +17,7 @@ import { createAdamW, DEFAULT_ADAMW } from '../../registry/src/train/adamW';
 import { crossEntropy } from '../../registry/src/train/losses';
 import { ensureGradients } from '../../registry/src/models/ensureGradients';
 import { pipelinedCalls, tfjsRunner } from '../../registry/src/bench/contenders/forceResult';
+import { denseSoftmaxAttention, scoreBlockBytes } from '../../core/src/kernels/softmaxAttention';
 
 const registry = createOperatorRegistry();
 registerInstalledPlugins(registry);
@@ -145,6 +146,33 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
       expect(gpu!.message).to.match(/backend 'webgpu' cannot[\s\S]*use backend 'wasm' or 'cpu'/);
     });
   }
+
+  it('should split exact attention whose scores exceed the device\'s storage-binding limit, and match wasm', async () => {
+    if (!available) return;
+    const n = 1024;
+    const d = 16;
+    let b = 0;
+    let values: Float32Array[] = [];
+    try {
+      await useBackend('webgpu');
+      b = Math.ceil((1.25 * scoreBlockBytes()) / (4 * n * n)); // scores of the whole batch: 1.25 blocks
+      const rng = (seed: number) => Float32Array.from({ length: b * n * d }, (_, i) => Math.sin(i * 0.37 + seed) * 2);
+      values = [rng(1), rng(2), rng(3)];
+      const run = async () => {
+        const [q, k, v] = values.map((x) => tf.tensor4d(x, [b, 1, n, d]));
+        const out = denseSoftmaxAttention(q, k, v, {});
+        const result = (await out.data()) as Float32Array;
+        tf.dispose([q, k, v, out]);
+        return result;
+      };
+      const gpu = await run();
+      await useBackend('wasm');
+      const reference = await run();
+      expect(maxAbsDiff(gpu, reference)).to.be.lessThan(1e-4);
+    } finally {
+      await useBackend((process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm');
+    }
+  });
 
   it('should refuse synchronous profiler timing with a clear error (no synchronous reads in Node)', async () => {
     if (!available) return;

@@ -87,6 +87,18 @@ function zeroHiddenRows(out: Tensor2D, bias: Tensor | null): Tensor2D {
 /** Bytes of one `[h, rows, nk]` score block on the GPU path (well under WebGPU's 2 GiB binding limit). */
 export const ROW_BLOCK_BYTES = 2 ** 29;
 
+/**
+ * The score-block budget on the active backend: ROW_BLOCK_BYTES, or less where the device binds
+ * less at once (WebGPU's maxStorageBufferBindingSize: 2 GiB on the H100, 128 MiB on lavapipe and
+ * on many integrated GPUs). A larger block would make an invalid bind group, whose dispatch Dawn
+ * skips with a printed warning: the output would be garbage, not an error.
+ */
+export function scoreBlockBytes(): number {
+  const device = (tf.backend() as unknown as { device?: { limits?: { maxStorageBufferBindingSize?: number } } }).device;
+  const limit = device?.limits?.maxStorageBufferBindingSize;
+  return typeof limit === 'number' && limit > 0 ? Math.min(ROW_BLOCK_BYTES, limit) : ROW_BLOCK_BYTES;
+}
+
 /** GPU backends: batched products are fast there, and many small dispatches are not. */
 function onGpuBackend(): boolean {
   const backend = tf.getBackend();
@@ -96,12 +108,12 @@ function onGpuBackend(): boolean {
 /**
  * All heads of a batch row at once, `rows` queries against every key per step: one batched
  * matMul, the native softmax over full rows, one batched matMul. Rows per step are chosen so a
- * `[h, rows, nk]` block stays within `blockBytes` (ROW_BLOCK_BYTES), which is what lets webgpu run n = 65536
+ * `[h, rows, nk]` block stays within `blockBytes` (scoreBlockBytes()), which is what lets webgpu run n = 65536
  * (the whole `[h, n, n]` tensor would exceed its 2 GiB storage-binding limit).
  *
  * @example const out = rowBlockSoftmaxAttention(q, k, v, { causal: true }); // any backend
  */
-export function rowBlockSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions, blockBytes = ROW_BLOCK_BYTES): Tensor4D {
+export function rowBlockSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions, blockBytes = scoreBlockBytes()): Tensor4D {
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
   const dv = v.shape[3];
@@ -222,7 +234,7 @@ export function denseSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opt
 export function chunkedSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions = {}): Tensor4D {
   if (useFused(q, k, v, options)) return fusedSoftmaxAttention(q, k, v, options);
   if (options.fused !== false && canUseWebGpuFusedAttention(q, v)) return fusedWebGpuAttention(q, k, v, options);
-  if (onGpuBackend() && 4 * q.shape[1] * k.shape[2] <= ROW_BLOCK_BYTES) return rowBlockSoftmaxAttention(q, k, v, options);
+  if (onGpuBackend() && 4 * q.shape[1] * k.shape[2] <= scoreBlockBytes()) return rowBlockSoftmaxAttention(q, k, v, options);
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
   const dv = v.shape[3];
