@@ -46,6 +46,7 @@ export { useBackend, backendPackages } from './backend/useBackend';
 export type { BackendReport } from './backend/useBackend';
 export { createBackendService } from './backend/BackendService';
 export { canReadSync, prefetchValues } from './backend/syncReads';
+export { throwIfWebGpuFailed, watchWebGpuErrors } from './backend/webGpuErrors';
 export type { BackendService } from './backend/BackendService';
 
 export { createSeededRandom, deriveSeed } from './rng/seededRandom';

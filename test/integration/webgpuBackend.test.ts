@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'chai';
-import { createProfiler, createSwapformerHooks, prefetchValues, useBackend } from '@swapformer/core';
+import { createProfiler, createSwapformerHooks, prefetchValues, throwIfWebGpuFailed, useBackend } from '@swapformer/core';
 import { buildModel, createOperatorRegistry, registerInstalledPlugins, type AttentionSpec } from '@swapformer/registry';
 import { createAdamW, DEFAULT_ADAMW } from '../../registry/src/train/adamW';
 import { crossEntropy } from '../../registry/src/train/losses';
@@ -169,6 +169,27 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
       await useBackend('wasm');
       const reference = await run();
       expect(maxAbsDiff(gpu, reference)).to.be.lessThan(1e-4);
+    } finally {
+      await useBackend((process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm');
+    }
+  });
+
+  it('should turn a device error (a binding over the limit) into a clear error where results are read', async () => {
+    if (!available) return;
+    try {
+      await useBackend('webgpu');
+      await throwIfWebGpuFailed('the start of this test'); // nothing pending from earlier tests
+      const limit = (tf.backend() as unknown as { device: { limits: { maxStorageBufferBindingSize: number } } }).device.limits.maxStorageBufferBindingSize;
+      const rows = Math.ceil(Math.sqrt((1.1 * limit) / 4)); // one [rows, rows] product 10 % over the device's binding limit
+      const x = tf.zeros([1, rows, 1]);
+      const scores = tf.matMul(x, x, false, true);
+      const probe = tf.sum(scores);
+      await probe.data();
+      tf.dispose([x, scores, probe]);
+      let thrown: Error | undefined;
+      await throwIfWebGpuFailed('the oversized product').catch((error: Error) => (thrown = error));
+      expect(thrown?.message).to.match(/webgpu device reported \d+ error\(s\) during the oversized product[\s\S]*binding/i);
+      await throwIfWebGpuFailed('the next call'); // reported once, then forgotten
     } finally {
       await useBackend((process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm');
     }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
+import { throwIfWebGpuFailed } from './webGpuErrors';
 
 /**
  * Whether the active backend can read tensor values synchronously (`dataSync`). tfjs-webgpu in
@@ -19,4 +20,5 @@ export function canReadSync(): boolean {
 export async function prefetchValues(tensors: readonly Tensor[]): Promise<void> {
   if (canReadSync()) return;
   await Promise.all(tensors.map((t) => t.data()));
+  await throwIfWebGpuFailed('reading tensors back');
 }

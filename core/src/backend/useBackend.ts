@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SwapformerError } from '../errors/SwapformerError';
+import { watchWebGpuErrors } from './webGpuErrors';
 import { BACKEND_NAMES, type BackendName, type BackendRequest } from './BackendName';
 
 /** What `useBackend` did: which backend runs now and why. */
@@ -81,6 +82,7 @@ async function activate(name: BackendName): Promise<void> {
   if (!ok || tf.getBackend() !== name) {
     throw unavailable(name, `tfjs could not initialise it (active backend is "${tf.getBackend()}").`);
   }
+  if (name === 'webgpu') watchWebGpuErrors();
 }
 
 /**

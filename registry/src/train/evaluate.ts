@@ -3,6 +3,7 @@
  * on an image set, and bits per character of a char-GPT on held-out text.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { throwIfWebGpuFailed } from '@swapformer/core';
 import type { ImageSet } from '../data/fashionMnist';
 import type { SwapformerModel } from '../models/SwapformerModel';
 import { imagePixels } from './batches';
@@ -31,6 +32,7 @@ export async function evaluateAccuracy(model: SwapformerModel, set: ImageSet, op
     logits.dispose();
     options.onBatch?.(start + indices.length, total);
   }
+  await throwIfWebGpuFailed('the accuracy evaluation');
   return { correct, count: total, accuracy: total === 0 ? 0 : correct / total };
 }
 
@@ -67,5 +69,6 @@ export async function evaluateTextLoss(model: SwapformerModel, windows: Readonly
     options.onBatch?.(start + batch.length, windows.length);
   }
   const nats = characters === 0 ? 0 : totalNats / characters;
+  await throwIfWebGpuFailed('the text-loss evaluation');
   return { nats, bitsPerChar: nats / Math.LN2, characters };
 }

@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { deriveSeed, prefetchValues, SwapformerError } from '@swapformer/core';
+import { deriveSeed, prefetchValues, SwapformerError, throwIfWebGpuFailed } from '@swapformer/core';
 import type { AttentionSpec } from '../config/attentionSelections';
 import type { SwapformerModel } from '../models/SwapformerModel';
 import { createAdamW } from './adamW';
@@ -183,6 +183,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       if (logNow) {
         const loss = (await lossSum.data())[0] / windowSteps;
         const gradNorm = (await norm.data())[0];
+        await throwIfWebGpuFailed(`training (up to step ${state.step})`);
         const seconds = (Date.now() - windowStart) / 1000;
         emit({ type: 'train', step: state.step, loss, lr, grad_norm: gradNorm, throughput: (windowSteps * task.unitsPerStep) / Math.max(seconds, 1e-9), unit: task.unit, phase: state.phase, elapsed_s: elapsed() });
         if (!Number.isFinite(loss)) throw new SwapformerError('operator-failed', `training diverged at step ${state.step}: the loss is ${loss}. Lower optimizer.learningRate or raise schedule.warmupSteps.`);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { fusedAttentionPeakBytes, resetFusedAttentionPeakBytes } from '@swapformer/core';
+import { fusedAttentionPeakBytes, resetFusedAttentionPeakBytes, throwIfWebGpuFailed } from '@swapformer/core';
 import type { RunTime } from '../benchTypes';
 
 /** Wall and process CPU time of an async call (CPU time is meaningless for GPU work, so it is left out there). */
@@ -24,6 +24,7 @@ export async function forceResult(t: Tensor): Promise<void> {
     const probe = tf.sum(t);
     await probe.data();
     probe.dispose();
+    await throwIfWebGpuFailed('a benchmark call');
     return;
   }
   await t.data();
