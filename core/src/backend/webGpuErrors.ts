@@ -33,7 +33,7 @@ export function watchWebGpuErrors(): void {
  */
 export async function throwIfWebGpuFailed(activity: string): Promise<void> {
   if (tf.getBackend() !== 'webgpu') return;
-  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setTimeout(resolve, 0)); // setTimeout, not setImmediate: browsers have no setImmediate
   if (reported.length === 0) return;
   const [first, count] = [reported[0], reported.length];
   reported = [];
