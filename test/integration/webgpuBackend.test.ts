@@ -93,6 +93,16 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
     }
   });
 
+  /** Runs `fn` on webgpu; the suite's backend is restored. */
+  async function runOnWebgpu<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      await useBackend('webgpu');
+      return await fn();
+    } finally {
+      await useBackend((process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm');
+    }
+  }
+
   /** Runs `fn` on cpu, then on webgpu, and returns both results; the suite's backend is restored. */
   async function onCpuAndWebgpu<T>(fn: () => Promise<T>): Promise<[T, T]> {
     try {
@@ -176,8 +186,7 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
 
   it('should turn a device error (a binding over the limit) into a clear error where results are read', async () => {
     if (!available) return;
-    try {
-      await useBackend('webgpu');
+    await runOnWebgpu(async () => {
       await throwIfWebGpuFailed('the start of this test'); // nothing pending from earlier tests
       const limit = (tf.backend() as unknown as { device: { limits: { maxStorageBufferBindingSize: number } } }).device.limits.maxStorageBufferBindingSize;
       const rows = Math.ceil(Math.sqrt((1.1 * limit) / 4)); // one [rows, rows] product 10 % over the device's binding limit
@@ -190,26 +199,20 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
       await throwIfWebGpuFailed('the oversized product').catch((error: Error) => (thrown = error));
       expect(thrown?.message).to.match(/webgpu device reported \d+ error\(s\) during the oversized product[\s\S]*binding/i);
       await throwIfWebGpuFailed('the next call'); // reported once, then forgotten
-    } finally {
-      await useBackend((process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm');
-    }
+    });
   });
 
   it('should refuse synchronous profiler timing with a clear error (no synchronous reads in Node)', async () => {
     if (!available) return;
-    try {
-      await useBackend('webgpu');
+    await runOnWebgpu(async () => {
       expect(() => createProfiler(createSwapformerHooks())).to.throw(/cannot time on the "webgpu" backend[\s\S]*sync: false/);
       expect(() => createProfiler(createSwapformerHooks(), { sync: false }).stop()).not.to.throw();
-    } finally {
-      await useBackend((process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm');
-    }
+    });
   });
 
   it('should time a short benchmark call as a queued run of calls, each one executed, leaving no tensors', async () => {
     if (!available) return;
-    try {
-      await useBackend('webgpu');
+    await runOnWebgpu(async () => {
       const x = tf.tensor1d([1, 2, 3]);
       const before = tf.memory().numTensors;
       let calls = 0;
@@ -227,9 +230,7 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
       runner.dispose();
       expect(tf.memory().numTensors).to.equal(before);
       x.dispose();
-    } finally {
-      await useBackend((process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm');
-    }
+    });
   });
 
   for (const kind of ['vit', 'gpt'] as const) {
