@@ -1,6 +1,7 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import type { BackendRequest } from '@swapformer/core';
+import { SwapformerError, type BackendRequest } from '@swapformer/core';
 import { readJsonFile } from '../../config/readJsonFile';
 import { createRegistryModelFactory } from '../../train/registryModelFactory';
 import { validateTrainConfig } from '../../train/trainConfig';
@@ -44,6 +45,10 @@ export function registerTrainCommand(program: Command, run: CommandRunner): void
           ...(opts.dataDir ? { data: { ...(raw.data as object), dir: path.join(String(opts.dataDir), String(raw.task)) } } : {}),
         };
         const config = validateTrainConfig(overridden);
+        if (config.init && !opts.resume && !fs.existsSync(path.join(config.init, 'config.json'))) {
+          // before the minutes of data loading and backend start-up, not after them
+          throw new SwapformerError('io', `no checkpoint to start from at "${config.init}" (${opts.init ? '--init' : '"init" in the config'}): its config.json is missing.`, { path: config.init });
+        }
         await startBackend(config.backend as BackendRequest);
         const { registry } = createCliSession({ seed: config.seed });
         process.stderr.write(`[swapformer] loading ${config.task} data…\n`);
