@@ -16,7 +16,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 HOLD=runs/hold
 TRAIN_MINUTES=${TRAIN_MINUTES:-14}
-TRAIN_CONFIGS=${TRAIN_CONFIGS:-vit-exact-cycle vit-exact-polish}
+TRAIN_CONFIGS=${TRAIN_CONFIGS:-vit-exact-cycle}
 TRAIN_ARGS=${TRAIN_ARGS---init examples/checkpoints/vit-fmnist-exact}
 POLISH_CONFIG=${POLISH_CONFIG:-vit-exact-polish-2}
 POLISH_STEPS=${POLISH_STEPS:-450}
