@@ -12,6 +12,8 @@
 #      they replace examples/checkpoints/vit-fmnist-exact in this copy (runs/hold/kept says which)
 #   4. full: swapformer run examples/dropin-gpu.json --full --data-dir .data → docs/results/dropin-full.*
 #   5. bench: registry/scripts/gpu-bench.sh (OUT=runs/hold/bench)
+# Not on the development machine: gpu-bench.sh sources .gpu-bundle/enter.sh, which unpacks the
+# bundle's dist/ folders and node_modules over the tree (rebuild with `npm run clean && npm run build`).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 HOLD=runs/hold
