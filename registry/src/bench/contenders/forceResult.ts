@@ -24,7 +24,6 @@ export async function forceResult(t: Tensor): Promise<void> {
     const probe = tf.sum(t);
     await probe.data();
     probe.dispose();
-    await throwIfWebGpuFailed('a benchmark call');
     return;
   }
   await t.data();
@@ -66,24 +65,20 @@ export function tfjsRunner(call: () => Tensor): {
     async run() {
       last?.dispose();
       last = null;
-      let out: Tensor | null = null;
+      // `keep` disposes the previous output: the queue runs in order, so a later call reusing its buffer waits for it
       const single = await timeCall(async () => {
-        out = call();
-        await forceResult(out);
+        keep(call());
+        await forceResult(last!);
       });
+      // outside the timed region: the check yields to the event loop, which costs about a millisecond
+      await throwIfWebGpuFailed('a benchmark call');
       const calls = pipelinedCalls(single.ms);
-      if (calls === 1) {
-        keep(out!);
-        return single;
-      }
+      if (calls === 1) return single;
       const queued = await timeCall(async () => {
-        for (let i = 0; i < calls; i++) {
-          out?.dispose(); // the queue runs in order: a later call reusing its buffer waits for it
-          out = call();
-        }
-        await forceResult(out!);
+        for (let i = 0; i < calls; i++) keep(call());
+        await forceResult(last!);
       });
-      keep(out!);
+      await throwIfWebGpuFailed('a benchmark call');
       return { ...queued, ms: queued.ms / calls };
     },
     async output() {
@@ -100,6 +95,7 @@ export function tfjsRunner(call: () => Tensor): {
         return out;
       });
       await forceResult(out!);
+      await throwIfWebGpuFailed('a benchmark call');
       keep(out!);
       const kernelMs: Record<string, number> = {};
       for (const k of info.kernels) {
