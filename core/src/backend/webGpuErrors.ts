@@ -7,17 +7,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SwapformerError } from '../errors/SwapformerError';
-
-interface ErrorReportingDevice {
-  addEventListener(type: 'uncapturederror', listener: (event: { error?: { message?: string } }) => void): void;
-}
+import { activeWebGpuDevice } from './webGpuDevice';
 
 const watched = new WeakSet<object>();
 let reported: string[] = [];
 
 /** Starts recording the active webgpu device's uncaptured errors (once per device; a no-op elsewhere). */
 export function watchWebGpuErrors(): void {
-  const device = (tf.backend() as unknown as { device?: ErrorReportingDevice }).device;
+  const device = activeWebGpuDevice();
   if (!device || typeof device.addEventListener !== 'function' || watched.has(device)) return;
   watched.add(device);
   device.addEventListener('uncapturederror', (event) => {

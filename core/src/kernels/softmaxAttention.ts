@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import { activeWebGpuDevice } from '../backend/webGpuDevice';
 import { splitSlices } from './splitSlices';
 import { causalBiasBlock, causalBlockHidden, MASKED_LOGIT, paddingBias } from './attentionBias';
 import { canUseWebGpuFusedAttention, fusedWebGpuAttention } from './webgpu/fusedWebGpuAttention';
@@ -94,8 +95,7 @@ export const ROW_BLOCK_BYTES = 2 ** 29;
  * skips with a printed warning: the output would be garbage, not an error.
  */
 export function scoreBlockBytes(): number {
-  const device = (tf.backend() as unknown as { device?: { limits?: { maxStorageBufferBindingSize?: number } } }).device;
-  const limit = device?.limits?.maxStorageBufferBindingSize;
+  const limit = activeWebGpuDevice()?.limits?.maxStorageBufferBindingSize;
   return typeof limit === 'number' && limit > 0 ? Math.min(ROW_BLOCK_BYTES, limit) : ROW_BLOCK_BYTES;
 }
 
