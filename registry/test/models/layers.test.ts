@@ -55,7 +55,7 @@ describe('model layers', () => {
   });
 
   describe('repeatOverBatch', () => {
-    it('should equal tf.tile forward, and its gradient the sum over the batch, in a number of kernels independent of the batch', () => {
+    it('should equal tf.tile forward, and its gradient the sum over the batch, in a number of kernels independent of the batch', async () => {
       const row = tf.randomNormal([1, 1, 5], 0, 1, 'float32', 5);
       const kernelsFor = async (b: number) => {
         const dy = tf.randomNormal([b, 1, 5], 0, 1, 'float32', 6);
@@ -68,11 +68,9 @@ describe('model layers', () => {
         dy.dispose();
         return info.kernels.length;
       };
-      return (async () => {
-        const [few, many] = [await kernelsFor(3), await kernelsFor(40)];
-        expect(many).to.equal(few);
-        row.dispose();
-      })();
+      const [few, many] = [await kernelsFor(3), await kernelsFor(40)];
+      expect(many).to.equal(few);
+      row.dispose();
     });
   });
 });
