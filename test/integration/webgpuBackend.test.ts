@@ -18,6 +18,7 @@ import { crossEntropy } from '../../registry/src/train/losses';
 import { ensureGradients } from '../../registry/src/models/ensureGradients';
 import { pipelinedCalls, tfjsRunner } from '../../registry/src/bench/contenders/forceResult';
 import { denseSoftmaxAttention, scoreBlockBytes } from '../../core/src/kernels/softmaxAttention';
+import { tssa, type TostForm } from '@swapformer/plugin-tost';
 
 const registry = createOperatorRegistry();
 registerInstalledPlugins(registry);
@@ -156,6 +157,44 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
       expect(gpu!.message).to.match(/backend 'webgpu' cannot[\s\S]*use backend 'wasm' or 'cpu'/);
     });
   }
+
+  it('should run non-causal TSSA (TOST) as 4 WebGPU programs (3 in the paper form) with the cpu op path\'s output', async () => {
+    if (!available) return;
+    // several token chunks, a head dim that is not a power of 2, one head, several batches
+    const cases: Array<[number, number, number, number, TostForm]> = [
+      [1, 4, 1024, 64, 'code'],
+      [3, 2, 600, 24, 'code'],
+      [2, 1, 785, 32, 'paper'],
+    ];
+    for (const [b, h, n, p, form] of cases) {
+      const w = Float32Array.from({ length: b * h * n * p }, (_, i) => Math.sin(i * 0.61) * (1 + (i % 7)));
+      const temp = Float32Array.from({ length: h }, (_, i) => 0.5 + 0.4 * i);
+      let dispatches = 0;
+      const [cpu, gpu] = await onCpuAndWebgpu(async () => {
+        const backend = tf.backend() as unknown as { runWebGPUProgram?: (...args: unknown[]) => unknown };
+        const original = backend.runWebGPUProgram;
+        if (original) {
+          backend.runWebGPUProgram = function (this: unknown, ...args: unknown[]) {
+            dispatches += 1;
+            return original.apply(this, args);
+          };
+        }
+        const [wt, tt] = [tf.tensor4d(w, [b, h, n, p]), tf.tensor1d(temp)];
+        try {
+          const y = tssa(wt, { temp: tt }, { form });
+          const values = (await y.data()) as Float32Array;
+          y.dispose();
+          return values;
+        } finally {
+          tf.dispose([wt, tt]);
+          if (original) backend.runWebGPUProgram = original;
+        }
+      });
+      expect(dispatches, `${form} [${b}, ${h}, ${n}, ${p}]`).to.equal(form === 'code' ? 4 : 3);
+      const scale = cpu.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+      expect(maxAbsDiff(cpu, gpu) / scale, `${form} [${b}, ${h}, ${n}, ${p}]`).to.be.lessThan(1e-5);
+    }
+  });
 
   it('should split exact attention whose scores exceed the device\'s storage-binding limit, and match wasm', async () => {
     if (!available) return;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor, Tensor2D, Tensor4D, TensorInfo } from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { MASKED_LOGIT } from '../attentionBias';
+import { runWebGpuProgram, type WebGpuProgramSpec } from './runWebGpuProgram';
 
 /**
  * Exact attention as one WebGPU compute program (flash-attention style) for tfjs-webgpu.
@@ -23,21 +24,6 @@ import { MASKED_LOGIT } from '../attentionBias';
 /** Keys staged in workgroup memory per step: 32 × (64 + 64) floats = 16 KiB, WebGPU's default limit. */
 const KEY_TILE = 32;
 const ROWS = 64;
-
-interface WebGpuProgram {
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number];
-  uniforms: string;
-  getUserCode(): string;
-}
-
-interface WebGpuBackendLike {
-  runWebGPUProgram(program: WebGpuProgram, inputs: TensorInfo[], dtype: 'float32', uniforms: Array<{ type: 'int32' | 'float32'; data: number[] }>): TensorInfo;
-}
 
 let enabled: boolean | null = null;
 
@@ -189,11 +175,10 @@ export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
   if (dk % 4 !== 0 || dv % 4 !== 0 || dk > 256 || dv > 256) throw new Error(`fusedWebGpuAttention: dk and dv must be multiples of 4 up to 256, got dk ${dk}, dv ${dv}`);
   const scale = options.scale ?? 1 / Math.sqrt(dk);
   const slices = b * h;
-  const program: WebGpuProgram = {
+  const program: WebGpuProgramSpec = {
     variableNames: ['Q', 'K', 'V', 'Bias'],
     outputShape: [slices, nq, dv],
     shaderKey: `swapformerFusedAttention_${dk}_${dv}`,
-    dispatchLayout: { x: [0, 1, 2] },
     dispatch: [slices * Math.ceil(nq / ROWS), 1, 1],
     workgroupSize: [ROWS, 1, 1],
     uniforms: 'nq : i32, nk : i32, heads : i32, slices : i32, offset : i32,',
@@ -205,8 +190,6 @@ export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
     const v3 = tf.reshape(v, [slices, nk, dv]);
     const bias: Tensor = options.mask ? tf.mul(tf.sub(1, tf.cast(options.mask, 'float32')), MASKED_LOGIT) : tf.zeros([b, nk]);
     const uniforms = [nq, nk, h, slices, options.causal ? nk - nq : nk].map((x) => ({ type: 'int32' as const, data: [x] }));
-    const backend = tf.backend() as unknown as WebGpuBackendLike;
-    const info = backend.runWebGPUProgram(program, [q3, k3, v3, bias], 'float32', uniforms);
-    return tf.reshape(tf.engine().makeTensorFromTensorInfo(info), [b, h, nq, dv]) as Tensor4D;
+    return tf.reshape(runWebGpuProgram(program, [q3, k3, v3, bias], uniforms), [b, h, nq, dv]) as Tensor4D;
   });
 }
