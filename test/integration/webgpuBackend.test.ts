@@ -19,6 +19,7 @@ import { ensureGradients } from '../../registry/src/models/ensureGradients';
 import { pipelinedCalls, tfjsRunner } from '../../registry/src/bench/contenders/forceResult';
 import { denseSoftmaxAttention, scoreBlockBytes } from '../../core/src/kernels/softmaxAttention';
 import { tssa, type TostForm } from '@swapformer/plugin-tost';
+import { performerAttention } from '@swapformer/plugin-performer';
 
 const registry = createOperatorRegistry();
 registerInstalledPlugins(registry);
@@ -158,6 +159,44 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
     });
   }
 
+  /** Runs `fn` with the backend's program dispatches counted into `counter.dispatches`. */
+  async function countingDispatches<T>(counter: { dispatches: number }, fn: () => Promise<T>): Promise<T> {
+    const backend = tf.backend() as unknown as { runWebGPUProgram?: (...args: unknown[]) => unknown };
+    const original = backend.runWebGPUProgram;
+    if (original) {
+      backend.runWebGPUProgram = function (this: unknown, ...args: unknown[]) {
+        counter.dispatches += 1;
+        return original.apply(this, args);
+      };
+    }
+    try {
+      return await fn();
+    } finally {
+      if (original) backend.runWebGPUProgram = original;
+    }
+  }
+
+  /** Relative max-abs error of webgpu against cpu, and the dispatches webgpu took, for `attend` on seeded tensors. */
+  async function againstCpu(shapes: number[][], attend: (inputs: tf.Tensor[]) => tf.Tensor): Promise<{ error: number; dispatches: number }> {
+    const arrays = shapes.map((shape, j) => Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => Math.sin(i * 0.61 + j) * (0.5 + (i % 7) / 6)));
+    const counter = { dispatches: 0 };
+    const [cpu, gpu] = await onCpuAndWebgpu(() =>
+      countingDispatches(counter, async () => {
+        const inputs = arrays.map((values, j) => tf.tensor(values, shapes[j]));
+        try {
+          const y = attend(inputs);
+          const values = (await y.data()) as Float32Array;
+          y.dispose();
+          return values;
+        } finally {
+          tf.dispose(inputs);
+        }
+      }),
+    );
+    const scale = cpu.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+    return { error: maxAbsDiff(cpu, gpu) / scale, dispatches: counter.dispatches };
+  }
+
   it('should run non-causal TSSA (TOST) as 4 WebGPU programs (3 in the paper form) with the cpu op path\'s output', async () => {
     if (!available) return;
     // several token chunks, a head dim that is not a power of 2, one head, several batches
@@ -167,32 +206,21 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
       [2, 1, 785, 32, 'paper'],
     ];
     for (const [b, h, n, p, form] of cases) {
-      const w = Float32Array.from({ length: b * h * n * p }, (_, i) => Math.sin(i * 0.61) * (1 + (i % 7)));
-      const temp = Float32Array.from({ length: h }, (_, i) => 0.5 + 0.4 * i);
-      let dispatches = 0;
-      const [cpu, gpu] = await onCpuAndWebgpu(async () => {
-        const backend = tf.backend() as unknown as { runWebGPUProgram?: (...args: unknown[]) => unknown };
-        const original = backend.runWebGPUProgram;
-        if (original) {
-          backend.runWebGPUProgram = function (this: unknown, ...args: unknown[]) {
-            dispatches += 1;
-            return original.apply(this, args);
-          };
-        }
-        const [wt, tt] = [tf.tensor4d(w, [b, h, n, p]), tf.tensor1d(temp)];
-        try {
-          const y = tssa(wt, { temp: tt }, { form });
-          const values = (await y.data()) as Float32Array;
-          y.dispose();
-          return values;
-        } finally {
-          tf.dispose([wt, tt]);
-          if (original) backend.runWebGPUProgram = original;
-        }
-      });
+      const { error, dispatches } = await againstCpu([[b, h, n, p], [h]], ([w, temp]) => tssa(w as tf.Tensor4D, { temp: temp as tf.Tensor1D }, { form }));
       expect(dispatches, `${form} [${b}, ${h}, ${n}, ${p}]`).to.equal(form === 'code' ? 4 : 3);
-      const scale = cpu.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
-      expect(maxAbsDiff(cpu, gpu) / scale, `${form} [${b}, ${h}, ${n}, ${p}]`).to.be.lessThan(1e-5);
+      expect(error, `${form} [${b}, ${h}, ${n}, ${p}]`).to.be.lessThan(1e-5);
+    }
+  });
+
+  it('should run non-causal Performer in 9 WebGPU dispatches with the cpu op path\'s output', async () => {
+    if (!available) return;
+    // [b, h, n, d, m features, dv]: m and dv not multiples of the workgroup sizes
+    for (const [b, h, n, d, m, dv] of [[1, 4, 1024, 64, 256, 64], [2, 3, 300, 16, 40, 24]]) {
+      const { error, dispatches } = await againstCpu([[b, h, n, d], [b, h, n, d], [b, h, n, dv], [m, d]], ([q, k, v, omega]) =>
+        performerAttention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, omega as tf.Tensor2D, { epsilon: 1e-4, chunkSize: 128 }),
+      );
+      expect(dispatches, `[${b}, ${h}, ${n}, ${d}] m ${m}`).to.equal(9);
+      expect(error, `[${b}, ${h}, ${n}, ${d}] m ${m}`).to.be.lessThan(1e-5);
     }
   });
 

@@ -20,6 +20,7 @@ import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { splitSlices } from '@swapformer/core';
 import { augmentKeys, augmentProjection, EMPTY_SHIFT, emptyPrefixSums, HIDDEN_LOGIT, scanCausal } from './causalScan';
 import { keyFeaturesT, keyLogits, queryFeatures, scaledProjection } from './favorFeatures';
+import { canRunPerformerOnWebGpu, performerWebGpu } from './performerWebGpu';
 
 export interface PerformerAttentionOptions {
   /** Logit scale s, default 1/sqrt(dk). */
@@ -95,6 +96,8 @@ function nonCausalNumDen(queries: Tensor, keysT: Tensor, values: Tensor, hidden:
  * @example const out = performerAttention(q, k, v, omega, { causal: true, epsilon: 1e-4, chunkSize: 128 });
  */
 export function performerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, projection: Tensor2D, options: PerformerAttentionOptions): Tensor4D {
+  // WebGPU, non-causal, unmasked, no tape: 9 dispatches instead of the composition's 32.
+  if (options.layout !== 'slices' && canRunPerformerOnWebGpu(options)) return performerWebGpu(q, k, v, projection, options);
   if ((options.layout ?? defaultLayout()) === 'batched') return batchedPerformerAttention(q, k, v, projection, options);
   return tf.tidy(() => {
     const [b, h, nq, dk] = q.shape;
