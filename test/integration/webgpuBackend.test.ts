@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'chai';
-import { createProfiler, createSwapformerHooks, prefetchValues, throwIfWebGpuFailed, useBackend } from '@swapformer/core';
+import { createProfiler, createSeededRandom, createSwapformerHooks, prefetchValues, throwIfWebGpuFailed, useBackend } from '@swapformer/core';
 import { buildModel, createOperatorRegistry, registerInstalledPlugins, type AttentionSpec } from '@swapformer/registry';
 import { createAdamW, DEFAULT_ADAMW } from '../../registry/src/train/adamW';
 import { crossEntropy } from '../../registry/src/train/losses';
@@ -20,6 +20,7 @@ import { pipelinedCalls, tfjsRunner } from '../../registry/src/bench/contenders/
 import { denseSoftmaxAttention, scoreBlockBytes } from '../../core/src/kernels/softmaxAttention';
 import { tssa, type TostForm } from '@swapformer/plugin-tost';
 import { performerAttention } from '@swapformer/plugin-performer';
+import { levAttention, levAttentionOnDevice } from '@swapformer/plugin-levattention';
 
 const registry = createOperatorRegistry();
 registerInstalledPlugins(registry);
@@ -176,9 +177,10 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
     }
   }
 
-  /** Relative max-abs error of webgpu against cpu, and the dispatches webgpu took, for `attend` on seeded tensors. */
+  /** Relative max-abs error of webgpu against cpu, and the dispatches webgpu took, for `attend` on seeded normal tensors. */
   async function againstCpu(shapes: number[][], attend: (inputs: tf.Tensor[]) => tf.Tensor): Promise<{ error: number; dispatches: number }> {
-    const arrays = shapes.map((shape, j) => Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => Math.sin(i * 0.61 + j) * (0.5 + (i % 7) / 6)));
+    // seeded normal values: keys of full rank, so leverage scores have no near-ties for float rounding to flip
+    const arrays = shapes.map((shape, j) => createSeededRandom(j + 1).fillNormal(new Float32Array(shape.reduce((x, y) => x * y, 1))));
     const counter = { dispatches: 0 };
     const [cpu, gpu] = await onCpuAndWebgpu(() =>
       countingDispatches(counter, async () => {
@@ -221,6 +223,23 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
       );
       expect(dispatches, `[${b}, ${h}, ${n}, ${d}] m ${m}`).to.equal(9);
       expect(error, `[${b}, ${h}, ${n}, ${d}] m ${m}`).to.be.lessThan(1e-5);
+    }
+  });
+
+  it('should run non-causal top-k LevAttention in 5-6 WebGPU dispatches with the cpu device path\'s output', async () => {
+    if (!available) return;
+    // [b, h, n, dk, dv, topK, keepFirst]: n = 2500 takes a second round of the chunked top-k
+    const cases: Array<[number, number, number, number, number, number, boolean]> = [
+      [1, 4, 1024, 64, 64, 32, true],
+      [2, 3, 2500, 16, 24, 20, false],
+    ];
+    for (const [b, h, n, dk, dv, topK, keepFirst] of cases) {
+      const options = { selection: 'top-k' as const, topK, epsilon: 0.1, keepFirst, ridge: 1e-6 };
+      const { error, dispatches } = await againstCpu([[b, h, n, dk], [b, h, n, dk], [b, h, n, dv]], ([q, k, v]) =>
+        (tf.getBackend() === 'webgpu' ? levAttention : levAttentionOnDevice)(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, options),
+      );
+      expect(dispatches, `[${b}, ${h}, ${n}, ${dk}]`).to.equal(n > 1024 ? 6 : 5);
+      expect(error, `[${b}, ${h}, ${n}, ${dk}]`).to.be.lessThan(1e-5);
     }
   });
 

@@ -19,6 +19,7 @@ import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { canReadSync, denseSoftmaxAttention, gatherRows, SwapformerError } from '@swapformer/core';
 import { causalLevAttention } from './causalLevAttention';
 import { levAttentionOnDevice } from './deviceLevAttention';
+import { canRunLevAttentionOnWebGpu, levAttentionWebGpu } from './levAttentionWebGpu';
 import { selectKeys, type SelectionRule } from './keySelection';
 import { sliceLeverageScores } from './leverageScores';
 
@@ -60,8 +61,9 @@ export function levAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: Lev
     }
     return causalLevAttention(q, k, v, options);
   }
-  // No synchronous reads (webgpu in Node): scores, selection and attention as device ops.
-  if (!canReadSync()) return levAttentionOnDevice(q, k, v, options);
+  // No synchronous reads (webgpu in Node): scores, selection and attention as device ops
+  // (top-k without mask or tape on webgpu: 6 WGSL/matMul dispatches instead of ≈ 190 ops).
+  if (!canReadSync()) return canRunLevAttentionOnWebGpu(k, v, options) ? levAttentionWebGpu(q, k, v, options) : levAttentionOnDevice(q, k, v, options);
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
   const dv = v.shape[3];

@@ -1,0 +1,339 @@
+/**
+ * Non-causal, unmasked top-k LevAttention (the device path of `deviceLevAttention.ts`) on
+ * tfjs-webgpu in 6 dispatches instead of ≈ 190: the composition spends 81 on the Newton–Schulz
+ * steps and ≈ 70 inside tf.topk (a bitonic sort), and in Node every tfjs-webgpu dispatch costs
+ * ≈ 0.15–0.25 ms of host work.
+ *
+ *   1. G = KᵀK                                            (tfjs matMul)
+ *   2. A = G + λI, X ≈ A⁻¹ by Newton–Schulz               (one workgroup per slice; all steps in one program)
+ *   3. τ_i = k_i X k_iᵀ, the pinned key 0 at 2            (one invocation per key)
+ *   4. top-u of τ per 1,024-key chunk, then of the chunks' picks (repeated while more than one chunk is left)
+ *   5. softmax attention of every query against its slice's u picked keys
+ *
+ * Same selection and output as the op path up to float rounding (a near-tie in τ can order
+ * differently); no gradient (taken only with no tape recording), no mask, top-k rule only.
+ * Shape legend: S = b·h slices, n keys, d = dk, u = min(topK, n) picks.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
+import { runWebGpuProgram } from '@swapformer/core';
+import { DEVICE_RIDGE_FLOOR, newtonSchulzIterations } from './deviceLevAttention';
+import type { LevAttentionOptions } from './levattention';
+
+const WORKGROUP = 256;
+/** Scores per workgroup of the top-u selection: 4 per invocation, 4 KiB of workgroup memory. */
+const SELECT_CHUNK = 1024;
+const ATTEND_ROWS = 64;
+/** Register arrays per invocation of the attention program bound these. */
+const MAX_DIM = 128;
+const MAX_PICKS = 64;
+const REMOVED = '-3.4e38';
+const WORKGROUP_INDEX = 'i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x)';
+
+/** True when `levAttentionOnDevice` can take the WebGPU programs. */
+export function canRunLevAttentionOnWebGpu(k: Tensor4D, v: Tensor4D, options: LevAttentionOptions): boolean {
+  const dk = k.shape[3];
+  const dv = v.shape[3];
+  return (
+    options.selection === 'top-k' &&
+    options.mask === undefined &&
+    !options.causal &&
+    tf.getBackend() === 'webgpu' &&
+    !tf.engine().isTapeOn() &&
+    dk <= MAX_DIM &&
+    dv <= MAX_DIM &&
+    Math.min(options.topK, k.shape[2]) <= MAX_PICKS
+  );
+}
+
+/** Tree sum of `red[0..WORKGROUP)` into `red[0]` (constant bounds: barriers stay in uniform control flow). */
+const TREE_SUM = `for (var stride = ${WORKGROUP / 2}; stride > 0; stride = stride / 2) {
+        if (tid < stride) { red[tid] = red[tid] + red[tid + stride]; }
+        workgroupBarrier();
+      }`;
+
+/** WGSL: λ-shifted Gram matrix inverted by Newton–Schulz; slot 0 of `[S, 3, d, d]` holds A⁻¹ (slots 1, 2: scratch). */
+export function newtonSchulzWgsl(d: number, iterations: number, ridge: number): string {
+  const dd = d * d;
+  return `
+    var<workgroup> red : array<f32, ${WORKGROUP}>;
+    fn main(index : i32) {
+      let valid = ${WORKGROUP_INDEX} < uniforms.slices;
+      let s = min(${WORKGROUP_INDEX}, uniforms.slices - 1);
+      let tid = i32(localIndex);
+      let g = s * ${dd};
+      let base = s * ${3 * dd};
+      var diagonal = 0.0;
+      if (tid < ${d}) { diagonal = G[g + tid * ${d} + tid]; }
+      red[tid] = diagonal;
+      workgroupBarrier();
+      ${TREE_SUM}
+      let trace = red[0];
+      workgroupBarrier();
+      var empty = 0.0;
+      if (trace <= 0.0) { empty = 1.0; }
+      let shift = trace * ${ridge} / ${d}.0 + empty;
+      var squares = 0.0;
+      for (var e = tid; e < ${dd}; e += ${WORKGROUP}) {
+        var a = G[g + e];
+        if (e / ${d} == e % ${d}) { a = a + shift; }
+        squares = squares + a * a;
+      }
+      red[tid] = squares;
+      workgroupBarrier();
+      ${TREE_SUM}
+      let inv = 1.0 / sqrt(red[0]);
+      for (var e = tid; valid && e < ${dd}; e += ${WORKGROUP}) {
+        var one = 0.0;
+        if (e / ${d} == e % ${d}) { one = 1.0; }
+        result[base + e] = one;
+      }
+      storageBarrier();
+      workgroupBarrier();
+      for (var step = 0; step < ${iterations}; step++) {
+        let x = base + (step % 2) * ${dd};
+        let t = base + ${2 * dd};
+        for (var e = tid; valid && e < ${dd}; e += ${WORKGROUP}) {
+          let r = e / ${d};
+          let c = e % ${d};
+          var acc = 0.0;
+          for (var j = 0; j < ${d}; j++) {
+            var a = G[g + r * ${d} + j];
+            if (r == j) { a = a + shift; }
+            acc = acc + a * result[x + j * ${d} + c];
+          }
+          var two = 0.0;
+          if (r == c) { two = 2.0; }
+          result[t + e] = two - acc * inv;
+        }
+        storageBarrier();
+        workgroupBarrier();
+        let next = base + ((step + 1) % 2) * ${dd};
+        for (var e = tid; valid && e < ${dd}; e += ${WORKGROUP}) {
+          let r = e / ${d};
+          let c = e % ${d};
+          var acc = 0.0;
+          for (var j = 0; j < ${d}; j++) { acc = acc + result[x + r * ${d} + j] * result[t + j * ${d} + c]; }
+          result[next + e] = acc;
+        }
+        storageBarrier();
+        workgroupBarrier();
+      }
+      let last = base + ${(iterations % 2) * dd};
+      for (var e = tid; valid && e < ${dd}; e += ${WORKGROUP}) { result[base + e] = result[last + e] * inv; }
+    }
+  `;
+}
+
+/** WGSL: τ `[S, n]` from keys `[S·n, d]` and the inverses in slot 0 of `[S, 3, d, d]`. */
+export function leverageScoresWgsl(d: number, keepFirst: boolean): string {
+  return `
+    fn main(index : i32) {
+      let j = ${WORKGROUP_INDEX} * ${WORKGROUP} + i32(localIndex);
+      if (j < uniforms.total) {
+        let x = (j / uniforms.n) * ${3 * d * d};
+        let kb = j * ${d};
+        var tau = 0.0;
+        for (var a = 0; a < ${d}; a++) {
+          var row = 0.0;
+          for (var c = 0; c < ${d}; c++) { row = row + X[x + a * ${d} + c] * K[kb + c]; }
+          tau = tau + row * K[kb + a];
+        }
+        ${keepFirst ? 'if (j % uniforms.n == 0) { tau = 2.0; }' : ''}
+        result[j] = tau;
+      }
+    }
+  `;
+}
+
+/**
+ * WGSL: the u largest of each 1,024-entry chunk of each slice's m entries, as (value, index)
+ * pairs `[S, chunks, u, 2]` in descending order (ties: lower index first). `paired`: the input
+ * holds (value, index) pairs (a previous round's output); else plain values indexed by position.
+ */
+export function selectTopWgsl(picks: number, paired: boolean): string {
+  const perInvocation = SELECT_CHUNK / WORKGROUP;
+  const read = paired ? `vals[e] = In[2 * (s * uniforms.m + i)];
+          ids[e] = In[2 * (s * uniforms.m + i) + 1];` : `vals[e] = In[s * uniforms.m + i];
+          ids[e] = f32(i);`;
+  return `
+    var<workgroup> vals : array<f32, ${SELECT_CHUNK}>;
+    var<workgroup> ids : array<f32, ${SELECT_CHUNK}>;
+    var<workgroup> bestV : array<f32, ${WORKGROUP}>;
+    var<workgroup> bestE : array<i32, ${WORKGROUP}>;
+    fn main(index : i32) {
+      let valid = ${WORKGROUP_INDEX} < uniforms.slices * uniforms.chunks;
+      let wg = min(${WORKGROUP_INDEX}, uniforms.slices * uniforms.chunks - 1);
+      let s = wg / uniforms.chunks;
+      let chunk = wg % uniforms.chunks;
+      let tid = i32(localIndex);
+      for (var e = tid; e < ${SELECT_CHUNK}; e += ${WORKGROUP}) {
+        let i = chunk * ${SELECT_CHUNK} + e;
+        if (i < uniforms.m) {
+          ${read}
+        } else {
+          vals[e] = ${REMOVED};
+          ids[e] = 0.0;
+        }
+      }
+      workgroupBarrier();
+      for (var t = 0; t < ${picks}; t++) {
+        var bv = ${REMOVED};
+        var be = ${SELECT_CHUNK};
+        for (var q = 0; q < ${perInvocation}; q++) {
+          let e = tid + q * ${WORKGROUP};
+          let candidate = vals[e];
+          if (candidate > bv || (candidate == bv && ids[e] < ids[min(be, ${SELECT_CHUNK - 1})]) || be == ${SELECT_CHUNK}) { bv = candidate; be = e; }
+        }
+        bestV[tid] = bv;
+        bestE[tid] = be;
+        workgroupBarrier();
+        for (var stride = ${WORKGROUP / 2}; stride > 0; stride = stride / 2) {
+          if (tid < stride) {
+            let ov = bestV[tid + stride];
+            let oe = bestE[tid + stride];
+            if (ov > bestV[tid] || (ov == bestV[tid] && ids[oe] < ids[bestE[tid]])) {
+              bestV[tid] = ov;
+              bestE[tid] = oe;
+            }
+          }
+          workgroupBarrier();
+        }
+        if (tid == 0) {
+          let e = bestE[0];
+          if (valid) {
+            result[2 * (wg * ${picks} + t)] = bestV[0];
+            result[2 * (wg * ${picks} + t) + 1] = ids[e];
+          }
+          vals[e] = ${REMOVED};
+          ids[e] = 3.0e38;
+        }
+        workgroupBarrier();
+      }
+    }
+  `;
+}
+
+/** WGSL: each query row against its slice's u picked keys: softmax(s·q·kᵀ)·v. */
+export function attendPicksWgsl(dk: number, dv: number, picks: number): string {
+  return `
+    fn main(index : i32) {
+      let row = ${WORKGROUP_INDEX} * ${ATTEND_ROWS} + i32(localIndex);
+      if (row < uniforms.rows) {
+        let s = row / uniforms.nq;
+        var q : array<f32, ${dk}>;
+        for (var c = 0; c < ${dk}; c++) { q[c] = Q[row * ${dk} + c] * uniforms.scale; }
+        var weight : array<f32, ${picks}>;
+        var top = -3.0e38;
+        for (var t = 0; t < ${picks}; t++) {
+          let key = s * uniforms.n + i32(Picks[2 * (s * ${picks} + t) + 1]);
+          var dot = 0.0;
+          for (var c = 0; c < ${dk}; c++) { dot = dot + q[c] * K[key * ${dk} + c]; }
+          weight[t] = dot;
+          top = max(top, dot);
+        }
+        var z = 0.0;
+        for (var t = 0; t < ${picks}; t++) {
+          weight[t] = exp(weight[t] - top);
+          z = z + weight[t];
+        }
+        var acc : array<f32, ${dv}>;
+        for (var c = 0; c < ${dv}; c++) { acc[c] = 0.0; }
+        for (var t = 0; t < ${picks}; t++) {
+          let key = s * uniforms.n + i32(Picks[2 * (s * ${picks} + t) + 1]);
+          for (var c = 0; c < ${dv}; c++) { acc[c] = acc[c] + weight[t] * V[key * ${dv} + c]; }
+        }
+        for (var c = 0; c < ${dv}; c++) { result[row * ${dv} + c] = acc[c] / z; }
+      }
+    }
+  `;
+}
+
+const int = (x: number) => ({ type: 'int32' as const, data: [x] });
+
+/** Rounds of the chunked top-u selection until one chunk per slice is left: `[S, 1, u, 2]` pairs. */
+function selectTop(scores: Tensor, slices: number, entries: number, picks: number): Tensor {
+  let input = scores;
+  let m = entries;
+  let paired = false;
+  for (;;) {
+    const chunks = Math.ceil(m / SELECT_CHUNK);
+    input = runWebGpuProgram(
+      {
+        variableNames: ['In'],
+        outputShape: [slices, chunks, picks, 2],
+        shaderKey: `swapformerLevSelectTop_${picks}_${paired}`,
+        dispatch: [slices * chunks, 1, 1],
+        workgroupSize: [WORKGROUP, 1, 1],
+        uniforms: 'm : i32, slices : i32, chunks : i32,',
+        getUserCode: () => selectTopWgsl(picks, paired),
+      },
+      [input],
+      [int(m), int(slices), int(chunks)],
+    );
+    if (chunks === 1) return input;
+    m = chunks * picks;
+    paired = true;
+  }
+}
+
+/**
+ * Non-causal, unmasked top-k LevAttention on webgpu (check `canRunLevAttentionOnWebGpu` first).
+ *
+ * @example const out = levAttentionWebGpu(q, k, v, { selection: 'top-k', topK: 32, epsilon: 0.1, keepFirst: true, ridge: 1e-6 });
+ */
+export function levAttentionWebGpu(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: LevAttentionOptions): Tensor4D {
+  const [b, h, nq, dk] = q.shape;
+  const nk = k.shape[2];
+  const dv = v.shape[3];
+  const slices = b * h;
+  const picks = Math.max(1, Math.min(options.topK, nk));
+  const ridge = Math.max(options.ridge, DEVICE_RIDGE_FLOOR);
+  const iterations = newtonSchulzIterations(dk, ridge);
+  return tf.tidy(() => {
+    const keys = tf.reshape(k, [slices, nk, dk]);
+    const gram = tf.matMul(keys, keys, true, false); // [S, d, d]
+    const inverses = runWebGpuProgram(
+      {
+        variableNames: ['G'],
+        outputShape: [slices, 3, dk, dk],
+        shaderKey: `swapformerLevNewtonSchulz_${dk}_${iterations}_${ridge}`,
+        dispatch: [slices, 1, 1],
+        workgroupSize: [WORKGROUP, 1, 1],
+        uniforms: 'slices : i32,',
+        getUserCode: () => newtonSchulzWgsl(dk, iterations, ridge),
+      },
+      [gram],
+      [int(slices)],
+    );
+    const scores = runWebGpuProgram(
+      {
+        variableNames: ['X', 'K'],
+        outputShape: [slices, nk],
+        shaderKey: `swapformerLevScores_${dk}_${options.keepFirst}`,
+        dispatch: [Math.ceil((slices * nk) / WORKGROUP), 1, 1],
+        workgroupSize: [WORKGROUP, 1, 1],
+        uniforms: 'total : i32, n : i32,',
+        getUserCode: () => leverageScoresWgsl(dk, options.keepFirst),
+      },
+      [inverses, keys],
+      [int(slices * nk), int(nk)],
+    );
+    const picked = selectTop(scores, slices, nk, picks);
+    const rows = slices * nq;
+    const out = runWebGpuProgram(
+      {
+        variableNames: ['Q', 'K', 'V', 'Picks'],
+        outputShape: [slices, nq, dv],
+        shaderKey: `swapformerLevAttend_${dk}_${dv}_${picks}`,
+        dispatch: [Math.ceil(rows / ATTEND_ROWS), 1, 1],
+        workgroupSize: [ATTEND_ROWS, 1, 1],
+        uniforms: 'rows : i32, nq : i32, n : i32, scale : f32,',
+        getUserCode: () => attendPicksWgsl(dk, dv, picks),
+      },
+      [q, k, v, picked],
+      [int(rows), int(nq), int(nk), { type: 'float32', data: [options.scale ?? 1 / Math.sqrt(dk)] }],
+    );
+    return tf.reshape(out, [b, h, nq, dv]) as Tensor4D;
+  });
+}
