@@ -6,24 +6,30 @@
 #   bash scripts/gpu-hold.sh status    # what runs, the last lines of the log
 #   bash scripts/gpu-hold.sh collect <dir>   # tars what a finished step left, for $OUT
 # Steps (each logged to runs/hold/hold.log; a failed step is logged and the next one still runs):
-#   1. train: scripts/gpu-train-timed.sh $TRAIN_MINUTES $TRAIN_CONFIGS with $TRAIN_ARGS
-#   2. polish: $POLISH_CONFIG from the run with the best validation accuracy, --steps $POLISH_STEPS
-#   3. keep: if the polished (or else the best trained) weights beat $KEEP_ABOVE on validation,
+#   bench: registry/scripts/gpu-bench.sh (OUT=runs/hold/bench)
+#   full: swapformer run examples/dropin-gpu.json --full --data-dir .data → docs/results/dropin-full.*
+#   train: scripts/gpu-train-timed.sh $TRAIN_MINUTES $TRAIN_CONFIGS with $TRAIN_ARGS (runs share the GPU)
+#   polish: $POLISH_CONFIG from the run with the best validation accuracy, --steps $POLISH_STEPS
+#   keep: if the polished (or else the best trained) weights beat $KEEP_ABOVE on validation,
 #      they replace examples/checkpoints/vit-fmnist-exact in this copy (runs/hold/kept says which)
-#   4. full: swapformer run examples/dropin-gpu.json --full --data-dir .data → docs/results/dropin-full.*
-#   5. bench: registry/scripts/gpu-bench.sh (OUT=runs/hold/bench)
+# Default plan (session 6): the benchmark with the WGSL paths, the committed weights' --full report,
+# then the TOST ViT continued, the LevAttention ViT retrained and the char-GPT continued, together.
+# Session 5's plan was TRAIN_CONFIGS=vit-exact-cycle TRAIN_ARGS='--init examples/checkpoints/vit-fmnist-exact'
+# STEPS='train polish keep full bench'.
 # Not on the development machine: gpu-bench.sh sources .gpu-bundle/enter.sh, which unpacks the
 # bundle's dist/ folders and node_modules over the tree (rebuild with `npm run clean && npm run build`).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The bundle's Node (each device command starts a fresh shell; `collect` needs node too).
+[[ -d /opt/node/bin ]] && PATH=/opt/node/bin:$PATH
 HOLD=runs/hold
-TRAIN_MINUTES=${TRAIN_MINUTES:-14}
-TRAIN_CONFIGS=${TRAIN_CONFIGS:-vit-exact-cycle}
-TRAIN_ARGS=${TRAIN_ARGS---init examples/checkpoints/vit-fmnist-exact}
+TRAIN_MINUTES=${TRAIN_MINUTES:-16}
+TRAIN_CONFIGS=${TRAIN_CONFIGS:-vit-tost-continue vit-levattention gpt-exact-continue}
+TRAIN_ARGS=${TRAIN_ARGS:-}
 POLISH_CONFIG=${POLISH_CONFIG:-vit-exact-polish-2}
 POLISH_STEPS=${POLISH_STEPS:-450}
 KEEP_ABOVE=${KEEP_ABOVE:-0.8912}
-STEPS=${STEPS:-train polish keep full bench}
+STEPS=${STEPS:-bench full train}
 
 log() { echo "[$(date +%H:%M:%S)] $*" >> "$HOLD/hold.log"; }
 
