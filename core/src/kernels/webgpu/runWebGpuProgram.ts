@@ -50,13 +50,13 @@ interface WebGpuBackendLike {
  * @example const y = runWebGpuProgram(spec, [x], [{ type: 'int32', data: [n] }]);
  */
 export function runWebGpuProgram(spec: WebGpuProgramSpec, inputs: readonly Tensor[], uniforms: readonly WebGpuUniform[] = []): Tensor {
-  if (tf.getBackend() !== 'webgpu') throw new Error(`runWebGpuProgram(${spec.shaderKey}): needs the webgpu backend, the active one is "${tf.getBackend()}"`);
   if (inputs.length !== spec.variableNames.length) {
     throw new Error(`runWebGpuProgram(${spec.shaderKey}): ${inputs.length} inputs for ${spec.variableNames.length} variables (${spec.variableNames.join(', ')})`);
   }
   for (const [i, input] of inputs.entries()) {
     if (input.dtype !== 'float32') throw new Error(`runWebGpuProgram(${spec.shaderKey}): input ${spec.variableNames[i]} is ${input.dtype}, programs read float32`);
   }
+  if (tf.getBackend() !== 'webgpu') throw new Error(`runWebGpuProgram(${spec.shaderKey}): needs the webgpu backend, the active one is "${tf.getBackend()}"`);
   const program: TfjsWebGpuProgram = {
     variableNames: [...spec.variableNames],
     outputShape: [...spec.outputShape],
