@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
-import { runWebGpuProgram } from '@swapformer/core';
+import { runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/core';
 import { DEVICE_RIDGE_FLOOR, newtonSchulzIterations } from './deviceLevAttention';
 import type { LevAttentionOptions } from './levattention';
 
@@ -28,7 +28,6 @@ const ATTEND_ROWS = 64;
 const MAX_DIM = 128;
 const MAX_PICKS = 64;
 const REMOVED = '-3.4e38';
-const WORKGROUP_INDEX = 'i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x)';
 
 /** True when `levAttentionOnDevice` can take the WebGPU programs. */
 export function canRunLevAttentionOnWebGpu(k: Tensor4D, v: Tensor4D, options: LevAttentionOptions): boolean {

@@ -16,24 +16,23 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { runWebGpuProgram } from '@swapformer/core';
+import { runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/core';
 import { EMPTY_SHIFT } from './causalScan';
 
 const ROW_GROUP = 64;
 const WORKGROUP = 256;
 /** Key rows per workgroup of the key-feature program (each workgroup first reduces its slice's maximum). */
 const KEY_ROWS = 64;
-const WORKGROUP_INDEX = 'i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x)';
 
 /** True when `performerAttention` can take the WebGPU programs: webgpu, no tape, no mask, not causal. */
 export function canRunPerformerOnWebGpu(options: { readonly causal?: boolean; readonly mask?: unknown }): boolean {
   return !options.causal && options.mask === undefined && tf.getBackend() === 'webgpu' && !tf.engine().isTapeOn();
 }
 
-/** Tree reduction of `red[0..ROW_GROUP)` into `red[0]` with `op` (barriers in uniform control flow). */
-function reduceWgsl(op: 'max' | 'sum'): string {
+/** Tree reduction of `red[0..size)` into `red[0]` with `op` (constant bounds: barriers stay in uniform control flow). */
+function reduceWgsl(op: 'max' | 'sum', size = ROW_GROUP): string {
   const combine = op === 'max' ? 'max(red[tid], red[tid + stride])' : 'red[tid] + red[tid + stride]';
-  return `for (var stride = ${ROW_GROUP / 2}; stride > 0; stride = stride / 2) {
+  return `for (var stride = ${size / 2}; stride > 0; stride = stride / 2) {
         if (tid < stride) { red[tid] = ${combine}; }
         workgroupBarrier();
       }`;
@@ -106,10 +105,7 @@ export function keyFeaturesWgsl(m: number): string {
       for (var i = tid; i < uniforms.n; i += ${WORKGROUP}) { best = max(best, Stats[2 * (slice * uniforms.n + i)]); }
       red[tid] = best;
       workgroupBarrier();
-      for (var stride = ${WORKGROUP / 2}; stride > 0; stride = stride / 2) {
-        if (tid < stride) { red[tid] = max(red[tid], red[tid + stride]); }
-        workgroupBarrier();
-      }
+      ${reduceWgsl('max', WORKGROUP)}
       let shift = max(red[0], ${EMPTY_SHIFT.toExponential()});
       let row0 = (wg % blocks) * ${KEY_ROWS};
       for (var e = tid; valid && e < ${KEY_ROWS * m}; e += ${WORKGROUP}) {

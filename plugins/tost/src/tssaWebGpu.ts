@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
-import { runWebGpuProgram, type WebGpuProgramSpec } from '@swapformer/core';
+import { runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX, type WebGpuProgramSpec } from '@swapformer/core';
 import type { TostForm, TostParameters } from './tost';
 
 const WORKGROUP = 256;
@@ -27,8 +27,6 @@ const MAX_HEADS = 64;
 /** Program 2 keeps h·p reciprocal norms in workgroup memory (16 KiB, WebGPU's default limit). */
 const MAX_NORMS = 4096;
 
-/** The workgroup's linear index (tfjs-webgpu may spread a long dispatch over y and z). */
-const WORKGROUP_INDEX = 'i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x)';
 
 /**
  * True when `tssa` on `w` can take the WebGPU programs: webgpu backend, no gradient tape, no

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { MASKED_LOGIT } from '../attentionBias';
-import { runWebGpuProgram, type WebGpuProgramSpec } from './runWebGpuProgram';
+import { runWebGpuProgram, WGSL_WORKGROUP_INDEX, type WebGpuProgramSpec } from './runWebGpuProgram';
 
 /**
  * Exact attention as one WebGPU compute program (flash-attention style) for tfjs-webgpu.
@@ -62,7 +62,7 @@ export function fusedAttentionWgsl(dk: number, dv: number): string {
     var<workgroup> vTile : array<vec4<f32>, ${KEY_TILE * dv4}>;
 
     fn main(index : i32) {
-      let wg = i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
+      let wg = ${WGSL_WORKGROUP_INDEX};
       let blocks = (uniforms.nq + ${ROWS - 1}) / ${ROWS};
       let slice = wg / blocks;
       let row0 = (wg % blocks) * ${ROWS};

@@ -21,6 +21,12 @@ export interface WebGpuProgramSpec {
   readonly getUserCode: () => string;
 }
 
+/**
+ * WGSL expression for the workgroup's linear index: tfjs-webgpu spreads a dispatch longer than the
+ * device's per-dimension limit over y and z, so programs must not read `workgroupId.x` alone.
+ */
+export const WGSL_WORKGROUP_INDEX = 'i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x)';
+
 /** One uniform value per declared field, in declaration order. */
 export interface WebGpuUniform {
   readonly type: 'int32' | 'float32';
