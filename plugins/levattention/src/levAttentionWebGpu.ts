@@ -1,23 +1,24 @@
 /**
- * Non-causal, unmasked top-k LevAttention (the device path of `deviceLevAttention.ts`) on
- * tfjs-webgpu in 6 dispatches instead of ≈ 190: the composition spends 81 on the Newton–Schulz
- * steps and ≈ 70 inside tf.topk (a bitonic sort), and in Node every tfjs-webgpu dispatch costs
- * ≈ 0.15–0.25 ms of host work.
+ * Non-causal, unmasked top-k LevAttention on tfjs-webgpu in 5–6 dispatches instead of the device
+ * op path's ≈ 190 (`deviceLevAttention.ts`: 81 for its Newton–Schulz steps, ≈ 45–70 inside
+ * tf.topk's bitonic sort); in Node every tfjs-webgpu dispatch costs ≈ 0.15–0.25 ms of host work.
  *
  *   1. G = KᵀK                                            (tfjs matMul)
- *   2. A = G + λI, X ≈ A⁻¹ by Newton–Schulz               (one workgroup per slice; all steps in one program)
- *   3. τ_i = k_i X k_iᵀ, the pinned key 0 at 2            (one invocation per key)
- *   4. top-u of τ per 1,024-key chunk, then of the chunks' picks (repeated while more than one chunk is left)
+ *   2. L = chol(G + λI), λ = max(ridge, 1e-5)·trace(G)/d   (one workgroup per slice)
+ *   3. τ_i = ‖L⁻¹k_i‖² = k_i A⁻¹ k_iᵀ, the pinned key 0 at 2  (forward substitution, one invocation per key)
+ *   4. top-u of τ per 1,024-key chunk, then of the chunks' picks (one more round per 32 chunks)
  *   5. softmax attention of every query against its slice's u picked keys
  *
- * Same selection and output as the op path up to float rounding (a near-tie in τ can order
- * differently); no gradient (taken only with no tape recording), no mask, top-k rule only.
+ * A Cholesky factor here, not Newton–Schulz: inside one workgroup its d column steps are cheap
+ * (no dispatch each), and in float32 it matches the float64 host path where Newton–Schulz drifts
+ * (rank-16 keys, d 64: 6e-7 against the host path's output vs 1.46 for the device op path, whose
+ * selection differs). No gradient (taken only with no tape recording), no mask, top-k rule only.
  * Shape legend: S = b·h slices, n keys, d = dk, u = min(topK, n) picks.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
 import { runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/core';
-import { DEVICE_RIDGE_FLOOR, newtonSchulzIterations } from './deviceLevAttention';
+import { DEVICE_RIDGE_FLOOR } from './deviceLevAttention';
 import type { LevAttentionOptions } from './levattention';
 
 const WORKGROUP = 256;
@@ -51,8 +52,12 @@ const TREE_SUM = `for (var stride = ${WORKGROUP / 2}; stride > 0; stride = strid
         workgroupBarrier();
       }`;
 
-/** WGSL: λ-shifted Gram matrix inverted by Newton–Schulz; slot 0 of `[S, 3, d, d]` holds A⁻¹ (slots 1, 2: scratch). */
-export function newtonSchulzWgsl(d: number, iterations: number, ridge: number): string {
+/**
+ * WGSL: the Cholesky factor L of A = G + λI (lower triangle of `[S, d, d]`; the strict upper
+ * triangle is left as A's), one workgroup per slice: d column steps of a right-looking
+ * factorisation, each a square root, a column scale and a trailing rank-1 update in parallel.
+ */
+export function choleskyWgsl(d: number, ridge: number): string {
   const dd = d * d;
   return `
     var<workgroup> red : array<f32, ${WORKGROUP}>;
@@ -61,82 +66,58 @@ export function newtonSchulzWgsl(d: number, iterations: number, ridge: number): 
       let s = min(${WORKGROUP_INDEX}, uniforms.slices - 1);
       let tid = i32(localIndex);
       let g = s * ${dd};
-      let base = s * ${3 * dd};
       var diagonal = 0.0;
       if (tid < ${d}) { diagonal = G[g + tid * ${d} + tid]; }
       red[tid] = diagonal;
       workgroupBarrier();
       ${TREE_SUM}
       let trace = red[0];
-      workgroupBarrier();
       var empty = 0.0;
       if (trace <= 0.0) { empty = 1.0; }
       let shift = trace * ${ridge} / ${d}.0 + empty;
-      var squares = 0.0;
-      for (var e = tid; e < ${dd}; e += ${WORKGROUP}) {
+      for (var e = tid; valid && e < ${dd}; e += ${WORKGROUP}) {
         var a = G[g + e];
         if (e / ${d} == e % ${d}) { a = a + shift; }
-        squares = squares + a * a;
-      }
-      red[tid] = squares;
-      workgroupBarrier();
-      ${TREE_SUM}
-      let inv = 1.0 / sqrt(red[0]);
-      for (var e = tid; valid && e < ${dd}; e += ${WORKGROUP}) {
-        var one = 0.0;
-        if (e / ${d} == e % ${d}) { one = 1.0; }
-        result[base + e] = one;
+        result[g + e] = a;
       }
       storageBarrier();
       workgroupBarrier();
-      for (var step = 0; step < ${iterations}; step++) {
-        let x = base + (step % 2) * ${dd};
-        let t = base + ${2 * dd};
-        for (var e = tid; valid && e < ${dd}; e += ${WORKGROUP}) {
-          let r = e / ${d};
-          let c = e % ${d};
-          var acc = 0.0;
-          for (var j = 0; j < ${d}; j++) {
-            var a = G[g + r * ${d} + j];
-            if (r == j) { a = a + shift; }
-            acc = acc + a * result[x + j * ${d} + c];
-          }
-          var two = 0.0;
-          if (r == c) { two = 2.0; }
-          result[t + e] = two - acc * inv;
-        }
+      for (var j = 0; j < ${d}; j++) {
+        if (valid && tid == 0) { result[g + j * ${d + 1}] = sqrt(max(result[g + j * ${d + 1}], 1e-30)); }
         storageBarrier();
         workgroupBarrier();
-        let next = base + ((step + 1) % 2) * ${dd};
-        for (var e = tid; valid && e < ${dd}; e += ${WORKGROUP}) {
-          let r = e / ${d};
-          let c = e % ${d};
-          var acc = 0.0;
-          for (var j = 0; j < ${d}; j++) { acc = acc + result[x + r * ${d} + j] * result[t + j * ${d} + c]; }
-          result[next + e] = acc;
+        let pivot = result[g + j * ${d + 1}];
+        for (var i = j + 1 + tid; valid && i < ${d}; i += ${WORKGROUP}) { result[g + i * ${d} + j] = result[g + i * ${d} + j] / pivot; }
+        storageBarrier();
+        workgroupBarrier();
+        let rest = ${d} - j - 1;
+        for (var e = tid; valid && e < rest * rest; e += ${WORKGROUP}) {
+          let i = j + 1 + e / rest;
+          let c = j + 1 + e % rest;
+          if (c <= i) { result[g + i * ${d} + c] = result[g + i * ${d} + c] - result[g + i * ${d} + j] * result[g + c * ${d} + j]; }
         }
         storageBarrier();
         workgroupBarrier();
       }
-      let last = base + ${(iterations % 2) * dd};
-      for (var e = tid; valid && e < ${dd}; e += ${WORKGROUP}) { result[base + e] = result[last + e] * inv; }
     }
   `;
 }
 
-/** WGSL: τ `[S, n]` from keys `[S·n, d]` and the inverses in slot 0 of `[S, 3, d, d]`. */
+/** WGSL: τ `[S, n]`, τ_i = ‖L⁻¹k_i‖² = k_i A⁻¹ k_iᵀ by forward substitution, from keys `[S·n, d]` and L `[S, d, d]`. */
 export function leverageScoresWgsl(d: number, keepFirst: boolean): string {
   return `
     fn main(index : i32) {
       let j = ${WORKGROUP_INDEX} * ${WORKGROUP} + i32(localIndex);
       if (j < uniforms.total) {
-        let x = (j / uniforms.n) * ${3 * d * d};
+        let l = (j / uniforms.n) * ${d * d};
         let kb = j * ${d};
+        var y : array<f32, ${d}>;
         var tau = 0.0;
         for (var a = 0; a < ${d}; a++) {
-          var row = 0.0;
-          for (var c = 0; c < ${d}; c++) { row = row + X[x + a * ${d} + c] * K[kb + c]; }
-          tau = tau + row * K[kb + a];
+          var acc = K[kb + a];
+          for (var c = 0; c < a; c++) { acc = acc - L[l + a * ${d} + c] * y[c]; }
+          y[a] = acc / L[l + a * ${d + 1}];
+          tau = tau + y[a] * y[a];
         }
         ${keepFirst ? 'if (j % uniforms.n == 0) { tau = 2.0; }' : ''}
         result[j] = tau;
@@ -288,26 +269,25 @@ export function levAttentionWebGpu(q: Tensor4D, k: Tensor4D, v: Tensor4D, option
   const slices = b * h;
   const picks = Math.max(1, Math.min(options.topK, nk));
   const ridge = Math.max(options.ridge, DEVICE_RIDGE_FLOOR);
-  const iterations = newtonSchulzIterations(dk, ridge);
   return tf.tidy(() => {
     const keys = tf.reshape(k, [slices, nk, dk]);
     const gram = tf.matMul(keys, keys, true, false); // [S, d, d]
-    const inverses = runWebGpuProgram(
+    const factors = runWebGpuProgram(
       {
         variableNames: ['G'],
-        outputShape: [slices, 3, dk, dk],
-        shaderKey: `swapformerLevNewtonSchulz_${dk}_${iterations}_${ridge}`,
+        outputShape: [slices, dk, dk],
+        shaderKey: `swapformerLevCholesky_${dk}_${ridge}`,
         dispatch: [slices, 1, 1],
         workgroupSize: [WORKGROUP, 1, 1],
         uniforms: 'slices : i32,',
-        getUserCode: () => newtonSchulzWgsl(dk, iterations, ridge),
+        getUserCode: () => choleskyWgsl(dk, ridge),
       },
       [gram],
       [int(slices)],
     );
     const scores = runWebGpuProgram(
       {
-        variableNames: ['X', 'K'],
+        variableNames: ['L', 'K'],
         outputShape: [slices, nk],
         shaderKey: `swapformerLevScores_${dk}_${options.keepFirst}`,
         dispatch: [Math.ceil((slices * nk) / WORKGROUP), 1, 1],
@@ -315,7 +295,7 @@ export function levAttentionWebGpu(q: Tensor4D, k: Tensor4D, v: Tensor4D, option
         uniforms: 'total : i32, n : i32,',
         getUserCode: () => leverageScoresWgsl(dk, options.keepFirst),
       },
-      [inverses, keys],
+      [factors, keys],
       [int(slices * nk), int(nk)],
     );
     const picked = selectTop(scores, slices, nk, picks);
