@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'chai';
-import { createProfiler, createSeededRandom, createSwapformerHooks, prefetchValues, throwIfWebGpuFailed, useBackend } from '@swapformer/core';
+import { createProfiler, createSeededRandom, createSwapformerHooks, prefetchValues, setWebGpuPrograms, throwIfWebGpuFailed, useBackend } from '@swapformer/core';
 import { buildModel, createOperatorRegistry, registerInstalledPlugins, type AttentionSpec } from '@swapformer/registry';
 import { createAdamW, DEFAULT_ADAMW } from '../../registry/src/train/adamW';
 import { crossEntropy } from '../../registry/src/train/losses';
@@ -211,6 +211,21 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
       const { error, dispatches } = await againstCpu([[b, h, n, p], [h]], ([w, temp]) => tssa(w as tf.Tensor4D, { temp: temp as tf.Tensor1D }, { form }));
       expect(dispatches, `${form} [${b}, ${h}, ${n}, ${p}]`).to.equal(form === 'code' ? 4 : 3);
       expect(error, `${form} [${b}, ${h}, ${n}, ${p}]`).to.be.lessThan(1e-5);
+    }
+  });
+
+  it('should take the tfjs-op composition with setWebGpuPrograms(false), with the same output', async () => {
+    if (!available) return;
+    const shapes = [[2, 2, 300, 16], [2]];
+    const attend = ([w, temp]: tf.Tensor[]) => tssa(w as tf.Tensor4D, { temp: temp as tf.Tensor1D }, { form: 'code' });
+    const programs = await againstCpu(shapes, attend);
+    setWebGpuPrograms(false);
+    try {
+      const ops = await againstCpu(shapes, attend);
+      expect(ops.dispatches).to.be.above(2 * programs.dispatches);
+      expect(ops.error).to.be.lessThan(1e-5);
+    } finally {
+      setWebGpuPrograms(null);
     }
   });
 

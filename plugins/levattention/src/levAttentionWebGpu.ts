@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
-import { runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/core';
+import { runWebGpuProgram, webGpuProgramsEnabled, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/core';
 import { DEVICE_RIDGE_FLOOR } from './deviceLevAttention';
 import type { LevAttentionOptions } from './levattention';
 
@@ -39,6 +39,7 @@ export function canRunLevAttentionOnWebGpu(k: Tensor4D, v: Tensor4D, options: Le
     options.mask === undefined &&
     !options.causal &&
     tf.getBackend() === 'webgpu' &&
+    webGpuProgramsEnabled() &&
     !tf.engine().isTapeOn() &&
     dk <= MAX_DIM &&
     dv <= MAX_DIM &&

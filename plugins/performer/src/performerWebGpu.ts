@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/core';
+import { runWebGpuProgram, webGpuProgramsEnabled, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/core';
 import { EMPTY_SHIFT } from './causalScan';
 
 const ROW_GROUP = 64;
@@ -26,7 +26,7 @@ const KEY_ROWS = 64;
 
 /** True when `performerAttention` can take the WebGPU programs: webgpu, no tape, no mask, not causal. */
 export function canRunPerformerOnWebGpu(options: { readonly causal?: boolean; readonly mask?: unknown }): boolean {
-  return !options.causal && options.mask === undefined && tf.getBackend() === 'webgpu' && !tf.engine().isTapeOn();
+  return !options.causal && options.mask === undefined && tf.getBackend() === 'webgpu' && webGpuProgramsEnabled() && !tf.engine().isTapeOn();
 }
 
 /** Tree reduction of `red[0..size)` into `red[0]` with `op` (constant bounds: barriers stay in uniform control flow). */

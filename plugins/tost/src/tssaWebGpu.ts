@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
-import { runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX, type WebGpuProgramSpec } from '@swapformer/core';
+import { runWebGpuProgram, webGpuProgramsEnabled, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX, type WebGpuProgramSpec } from '@swapformer/core';
 import type { TostForm, TostParameters } from './tost';
 
 const WORKGROUP = 256;
@@ -34,7 +34,7 @@ const MAX_NORMS = 4096;
  */
 export function canRunTssaOnWebGpu(w: Tensor4D, masked: boolean): boolean {
   const [, h, , p] = w.shape;
-  return !masked && tf.getBackend() === 'webgpu' && !tf.engine().isTapeOn() && p <= WORKGROUP && h <= MAX_HEADS && h * p <= MAX_NORMS;
+  return !masked && tf.getBackend() === 'webgpu' && webGpuProgramsEnabled() && !tf.engine().isTapeOn() && p <= WORKGROUP && h <= MAX_HEADS && h * p <= MAX_NORMS;
 }
 
 /** WGSL of programs 1 and 3: per (slice, chunk), column sums of w² (weighted: of Π·w², plus Σ Π in column p). */

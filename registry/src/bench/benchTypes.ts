@@ -40,9 +40,13 @@ export interface PreparedRun {
 
 /** Something the harness times: one of our operators, or a peer implementation of exact attention. */
 export interface Contender {
-  /** Row label: an operator name (`exact`, `performer`), or a peer (`tfjs-plain`, `numpy`, `onnxruntime`, `torch-sdpa`). */
+  /**
+   * Row label: an operator name (`exact`, `performer`), a peer (`tfjs-plain`, `numpy`, `onnxruntime`,
+   * `torch-sdpa`), or a variant of an operator (`tost, tfjs ops`: its webgpu path turned off).
+   */
   readonly name: string;
-  readonly kind: 'operator' | 'peer';
+  /** `variant` rows take no part in the targets and get no "vs" column. */
+  readonly kind: 'operator' | 'peer' | 'variant';
   /** One line: package and version, options, thread count. */
   readonly detail: string;
   /** True when the output approximates softmax attention (so an error vs exact means something). */
@@ -108,7 +112,7 @@ export interface BenchReport {
   readonly shape: { readonly batch: 1; readonly heads: number; readonly dim: number };
   readonly seed: number;
   readonly ns: readonly number[];
-  readonly contenders: ReadonlyArray<{ readonly name: string; readonly kind: 'operator' | 'peer'; readonly detail: string; readonly maxN: number; readonly approximatesSoftmax: boolean }>;
+  readonly contenders: ReadonlyArray<{ readonly name: string; readonly kind: 'operator' | 'peer' | 'variant'; readonly detail: string; readonly maxN: number; readonly approximatesSoftmax: boolean }>;
   readonly cells: readonly BenchCell[];
   readonly scaling: readonly ScalingFit[];
   /** Contenders requested but not available (not installed, no python3, …), with the reason. */

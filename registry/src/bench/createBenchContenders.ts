@@ -60,6 +60,8 @@ export interface ContenderSettings {
   readonly largestN: number;
   readonly limits: Readonly<Record<string, number>>;
   readonly python?: string;
+  /** On webgpu, also time every other operator tested there with its WGSL programs turned off. */
+  readonly tfjsOpsRows?: boolean;
 }
 
 export interface BenchLineup {
@@ -83,6 +85,11 @@ export async function createBenchLineup(registry: OperatorRegistry, s: Contender
   for (const name of names) registry.get(name); // unknown names fail with the registry's message
   const ordered = names.includes('exact') ? ['exact', ...names.filter((n) => n !== 'exact')] : names;
   for (const name of ordered) contenders.push(operatorContender(registry, name, { maxN: limit(name), seed: s.seed }));
+  if (s.tfjsOpsRows && s.backend === 'webgpu') {
+    for (const name of ordered.filter((n) => n !== 'exact' && registry.get(n).capabilities.testedBackends?.includes('webgpu'))) {
+      contenders.push(operatorContender(registry, name, { maxN: limit(name), seed: s.seed, tfjsOpsOnly: true }));
+    }
+  }
 
   const python: { proc: PythonPeerProcess | null } = { proc: null };
   for (const peer of s.peers) {

@@ -64,7 +64,7 @@ export function benchChartSpec(report: BenchReport): ChartSpec {
     xTicks: report.ns,
     series: report.contenders.map((c) => ({
       label: c.kind === 'peer' ? `${c.name} (peer)` : c.name,
-      dashed: c.kind === 'peer',
+      dashed: c.kind !== 'operator',
       points: report.cells.filter((x) => x.contender === c.name && x.medianMs !== null).map((x) => ({ x: x.n, y: x.medianMs! })),
     })),
   };

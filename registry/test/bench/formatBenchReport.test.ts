@@ -7,7 +7,7 @@ function cell(contender: string, n: number, ms: number | null, note = ''): Bench
   return { contender, n, timesMs: ms === null ? [] : [ms], medianMs: ms, minMs: ms, maxMs: ms, cpuMedianMs: null, peakBytes: null, relativeError: ms === null ? null : 1e-3, kernelMs: null, note };
 }
 
-function reportFixture(backend: string, cells: BenchCell[], names: Array<[string, 'operator' | 'peer']>): BenchReport {
+function reportFixture(backend: string, cells: BenchCell[], names: Array<[string, 'operator' | 'peer' | 'variant']>): BenchReport {
   return {
     environment: { backend, device: 'dev', cpu: 'cpu', cores: 2, node: 'v20', tfjs: '4.22.0', platform: 'linux x64', date: '2026-01-01', notes: ['a note'], loadAverage: 0.5 },
     shape: { batch: 1, heads: 4, dim: 64 },
@@ -52,6 +52,19 @@ describe('evaluateTargets', () => {
     expect(checks[0]).to.deep.equal({ target: 'exact runs at n = 65536 (chunked, no 2 GiB binding)', measured: 'failed: out of memory', met: false });
     expect(checks[1]).to.deep.include({ met: true });
     expect(checks[2]).to.deep.include({ met: false, measured: 'performer 3.00 ms / torch-sdpa 1.00 ms = 3.00×' });
+  });
+
+  it('should leave variant rows (an operator with its WGSL programs off) out of the targets and the "vs" columns', () => {
+    const report = reportFixture(
+      'webgpu',
+      [cell('exact', 16384, 100), cell('tost', 16384, 5), cell('tost, tfjs ops', 16384, 20), cell('tost', 8192, 3), cell('tost, tfjs ops', 8192, 0.5), cell('torch-sdpa', 8192, 1)],
+      [['exact', 'operator'], ['tost', 'operator'], ['tost, tfjs ops', 'variant'], ['torch-sdpa', 'peer']],
+    );
+    const targets = evaluateTargets(report).map((c) => c.target);
+    expect(targets).to.include('tost ≥ 10× faster than exact at n = 16384');
+    expect(targets.some((t) => t.includes('tfjs ops'))).to.equal(false);
+    expect(evaluateTargets(report).find((c) => c.target.startsWith('best approximation'))?.measured).to.equal('tost 3.00 ms / torch-sdpa 1.00 ms = 3.00×');
+    expect(perNRows(report, 16384).header).not.to.include('vs tost, tfjs ops');
   });
 });
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { AttentionContext } from '@swapformer/core';
+import { setWebGpuPrograms, type AttentionContext } from '@swapformer/core';
 import type { OperatorRegistry } from '../../registry/OperatorRegistry';
 import type { Contender } from '../benchTypes';
 import { tfjsRunner } from './forceResult';
@@ -10,20 +10,37 @@ import { tfjsRunner } from './forceResult';
  *
  * @example const exact = operatorContender(registry, 'exact', { maxN: 16384, seed: 0 });
  */
-export function operatorContender(registry: OperatorRegistry, name: string, settings: { readonly maxN: number; readonly seed: number; readonly options?: Readonly<Record<string, unknown>> }): Contender {
+export function operatorContender(
+  registry: OperatorRegistry,
+  name: string,
+  settings: { readonly maxN: number; readonly seed: number; readonly options?: Readonly<Record<string, unknown>>; readonly tfjsOpsOnly?: boolean },
+): Contender {
   const record = registry.get(name);
   const resolved = registry.resolve({ name, options: settings.options ?? {} }, { causal: false });
   const options = Object.keys(settings.options ?? {}).length ? ` ${JSON.stringify(settings.options)}` : ' (default options)';
+  const opsOnly = settings.tfjsOpsOnly === true;
   return {
-    name,
-    kind: 'operator',
-    detail: `${record.packageName ?? name}@${record.meta.version}${options}`,
+    name: opsOnly ? `${name}, tfjs ops` : name,
+    kind: opsOnly ? 'variant' : 'operator',
+    detail: `${record.packageName ?? name}@${record.meta.version}${options}${opsOnly ? ', its WGSL programs turned off (setWebGpuPrograms(false)): the tfjs-op composition' : ''}`,
     approximatesSoftmax: resolved.capabilities.dropInForPretrained,
     maxN: settings.maxN,
     async prepare(inputs) {
       const operator = resolved.create({ heads: inputs.heads, headDim: inputs.dim, valueDim: inputs.dim, modelDim: inputs.heads * inputs.dim, maxSeqLen: inputs.n, layerIndex: 0 });
       const ctx: AttentionContext = { causal: false, seed: settings.seed, layerIndex: 0 };
-      const runner = tfjsRunner(() => tf.tidy(() => operator.forward(inputs.q, inputs.k, inputs.v, ctx)));
+      const forward = () => tf.tidy(() => operator.forward(inputs.q, inputs.k, inputs.v, ctx));
+      const runner = tfjsRunner(
+        opsOnly
+          ? () => {
+              setWebGpuPrograms(false);
+              try {
+                return forward();
+              } finally {
+                setWebGpuPrograms(null);
+              }
+            }
+          : forward,
+      );
       return {
         ...runner,
         dispose() {

@@ -50,6 +50,7 @@ export function registerBenchCommand(program: Command, run: CommandRunner): void
     .option('--operators <list>', 'operators to time (default: every installed one)')
     .option('--peers <list>', `peers: ${PEER_NAMES.join(', ')}, or "none" (default: tfjs-plain, numpy, onnxruntime; on webgpu tfjs-plain and the torch rows)`)
     .option('--limit <list>', 'largest n per row, e.g. "exact=8192,numpy=4096"')
+    .option('--tfjs-ops-rows', 'on webgpu, also time each operator with its WGSL programs turned off (rows "<name>, tfjs ops")')
     .option('--heads <h>', 'heads', '4')
     .option('--dim <d>', 'head dimension', '64')
     .option('--seed <s>', 'seed of the inputs and of randomized operators', '0')
@@ -106,6 +107,7 @@ export function registerBenchCommand(program: Command, run: CommandRunner): void
           largestN: ns[ns.length - 1],
           limits: parseLimits(opts.limit),
           python: String(opts.python),
+          tfjsOpsRows: opts.tfjsOpsRows === true,
         });
         try {
           for (const u of lineup.unavailable) process.stderr.write(`[swapformer] bench: ${u.name} not run: ${u.reason}\n`);
