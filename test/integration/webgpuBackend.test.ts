@@ -21,6 +21,7 @@ import { denseSoftmaxAttention, scoreBlockBytes } from '../../core/src/kernels/s
 import { tssa, type TostForm } from '@swapformer/plugin-tost';
 import { performerAttention } from '@swapformer/plugin-performer';
 import { levAttention } from '@swapformer/plugin-levattention';
+import { selectTopPicks } from '../../plugins/levattention/src/chunkedTopK';
 
 const registry = createOperatorRegistry();
 registerInstalledPlugins(registry);
@@ -261,6 +262,34 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
       expect(dispatches, `[${b}, ${h}, ${n}, ${dk}] rank ${rank}`).to.equal((rank === dk ? 0 : 2) + (n > 1024 ? 6 : 5));
       expect(error, `[${b}, ${h}, ${n}, ${dk}] rank ${rank}`).to.be.lessThan(1e-5);
     }
+  });
+
+  it('should pick the top u of each slice like tf.topk on cpu (ties: lower index first) in rounds of 1,024-score chunks', async () => {
+    if (!available) return;
+    const [slices, m, u] = [3, 40000, 32]; // 40 chunks of 32 picks → a second round of 2 chunks → a third
+    const rng = createSeededRandom(4);
+    const scores = Float32Array.from(rng.fillNormal(new Float32Array(slices * m)), (x) => Math.round(x * 4) / 4); // many ties
+    const counter = { dispatches: 0 };
+    const [cpu, gpu] = await onCpuAndWebgpu(async () => {
+      const x = tf.tensor2d(scores, [slices, m]);
+      try {
+        if (tf.getBackend() !== 'webgpu') {
+          const { values, indices } = tf.topk(x, u);
+          const result = [Array.from(await values.data()), Array.from(await indices.data())];
+          tf.dispose([values, indices]);
+          return result;
+        }
+        const picks = await countingDispatches(counter, async () => selectTopPicks(x, slices, m, u));
+        const pairs = Array.from(await picks.data());
+        picks.dispose();
+        return [pairs.filter((_, i) => i % 2 === 0), pairs.filter((_, i) => i % 2 === 1)];
+      } finally {
+        x.dispose();
+      }
+    });
+    expect(counter.dispatches).to.equal(3);
+    expect(gpu[0]).to.deep.equal(cpu[0]);
+    expect(gpu[1]).to.deep.equal(cpu[1]);
   });
 
   it('should split exact attention whose scores exceed the device\'s storage-binding limit, and match wasm', async () => {

@@ -16,19 +16,17 @@
  * Shape legend: S = b·h slices, n keys, d = dk, u = min(topK, n) picks.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
+import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { runWebGpuProgram, webGpuProgramsEnabled, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/core';
 import { DEVICE_RIDGE_FLOOR } from './deviceLevAttention';
+import { selectTopPicks } from './chunkedTopK';
 import type { LevAttentionOptions } from './levattention';
 
 const WORKGROUP = 256;
-/** Scores per workgroup of the top-u selection: 4 per invocation, 4 KiB of workgroup memory. */
-const SELECT_CHUNK = 1024;
 const ATTEND_ROWS = 64;
 /** Register arrays per invocation of the attention program bound these. */
 const MAX_DIM = 128;
 const MAX_PICKS = 64;
-const REMOVED = '-3.4e38';
 
 /** True when `levAttentionOnDevice` can take the WebGPU programs. */
 export function canRunLevAttentionOnWebGpu(k: Tensor4D, v: Tensor4D, options: LevAttentionOptions): boolean {
@@ -127,74 +125,6 @@ export function leverageScoresWgsl(d: number, keepFirst: boolean): string {
   `;
 }
 
-/**
- * WGSL: the u largest of each 1,024-entry chunk of each slice's m entries, as (value, index)
- * pairs `[S, chunks, u, 2]` in descending order (ties: lower index first). `paired`: the input
- * holds (value, index) pairs (a previous round's output); else plain values indexed by position.
- */
-export function selectTopWgsl(picks: number, paired: boolean): string {
-  const perInvocation = SELECT_CHUNK / WORKGROUP;
-  const read = paired ? `vals[e] = In[2 * (s * uniforms.m + i)];
-          ids[e] = In[2 * (s * uniforms.m + i) + 1];` : `vals[e] = In[s * uniforms.m + i];
-          ids[e] = f32(i);`;
-  return `
-    var<workgroup> vals : array<f32, ${SELECT_CHUNK}>;
-    var<workgroup> ids : array<f32, ${SELECT_CHUNK}>;
-    var<workgroup> bestV : array<f32, ${WORKGROUP}>;
-    var<workgroup> bestE : array<i32, ${WORKGROUP}>;
-    fn main(index : i32) {
-      let valid = ${WORKGROUP_INDEX} < uniforms.slices * uniforms.chunks;
-      let wg = min(${WORKGROUP_INDEX}, uniforms.slices * uniforms.chunks - 1);
-      let s = wg / uniforms.chunks;
-      let chunk = wg % uniforms.chunks;
-      let tid = i32(localIndex);
-      for (var e = tid; e < ${SELECT_CHUNK}; e += ${WORKGROUP}) {
-        let i = chunk * ${SELECT_CHUNK} + e;
-        if (i < uniforms.m) {
-          ${read}
-        } else {
-          vals[e] = ${REMOVED};
-          ids[e] = 0.0;
-        }
-      }
-      workgroupBarrier();
-      for (var t = 0; t < ${picks}; t++) {
-        var bv = ${REMOVED};
-        var be = ${SELECT_CHUNK};
-        for (var q = 0; q < ${perInvocation}; q++) {
-          let e = tid + q * ${WORKGROUP};
-          let candidate = vals[e];
-          if (candidate > bv || (candidate == bv && ids[e] < ids[min(be, ${SELECT_CHUNK - 1})]) || be == ${SELECT_CHUNK}) { bv = candidate; be = e; }
-        }
-        bestV[tid] = bv;
-        bestE[tid] = be;
-        workgroupBarrier();
-        for (var stride = ${WORKGROUP / 2}; stride > 0; stride = stride / 2) {
-          if (tid < stride) {
-            let ov = bestV[tid + stride];
-            let oe = bestE[tid + stride];
-            if (ov > bestV[tid] || (ov == bestV[tid] && ids[oe] < ids[bestE[tid]])) {
-              bestV[tid] = ov;
-              bestE[tid] = oe;
-            }
-          }
-          workgroupBarrier();
-        }
-        if (tid == 0) {
-          let e = bestE[0];
-          if (valid) {
-            result[2 * (wg * ${picks} + t)] = bestV[0];
-            result[2 * (wg * ${picks} + t) + 1] = ids[e];
-          }
-          vals[e] = ${REMOVED};
-          ids[e] = 3.0e38;
-        }
-        workgroupBarrier();
-      }
-    }
-  `;
-}
-
 /** WGSL: each query row against its slice's u picked keys: softmax(s·q·kᵀ)·v. */
 export function attendPicksWgsl(dk: number, dv: number, picks: number): string {
   return `
@@ -231,32 +161,6 @@ export function attendPicksWgsl(dk: number, dv: number, picks: number): string {
 }
 
 const int = (x: number) => ({ type: 'int32' as const, data: [x] });
-
-/** Rounds of the chunked top-u selection until one chunk per slice is left: `[S, 1, u, 2]` pairs. */
-function selectTop(scores: Tensor, slices: number, entries: number, picks: number): Tensor {
-  let input = scores;
-  let m = entries;
-  let paired = false;
-  for (;;) {
-    const chunks = Math.ceil(m / SELECT_CHUNK);
-    input = runWebGpuProgram(
-      {
-        variableNames: ['In'],
-        outputShape: [slices, chunks, picks, 2],
-        shaderKey: `swapformerLevSelectTop_${picks}_${paired}`,
-        dispatch: [slices * chunks, 1, 1],
-        workgroupSize: [WORKGROUP, 1, 1],
-        uniforms: 'm : i32, slices : i32, chunks : i32,',
-        getUserCode: () => selectTopWgsl(picks, paired),
-      },
-      [input],
-      [int(m), int(slices), int(chunks)],
-    );
-    if (chunks === 1) return input;
-    m = chunks * picks;
-    paired = true;
-  }
-}
 
 /**
  * Non-causal, unmasked top-k LevAttention on webgpu (check `canRunLevAttentionOnWebGpu` first).
@@ -299,7 +203,7 @@ export function levAttentionWebGpu(q: Tensor4D, k: Tensor4D, v: Tensor4D, option
       [factors, keys],
       [int(slices * nk), int(nk)],
     );
-    const picked = selectTop(scores, slices, nk, picks);
+    const picked = selectTopPicks(scores, slices, nk, picks); // [S, 1, u, 2]
     const rows = slices * nq;
     const out = runWebGpuProgram(
       {
