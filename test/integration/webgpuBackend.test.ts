@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'chai';
-import { createProfiler, createSeededRandom, createSwapformerHooks, prefetchValues, setWebGpuPrograms, throwIfWebGpuFailed, useBackend } from '@swapformer/core';
+import { createProfiler, createSeededRandom, createSwapformerHooks, fusedWebGpuAttention, prefetchValues, setWebGpuPrograms, softmaxAttention, throwIfWebGpuFailed, useBackend } from '@swapformer/core';
 import { buildModel, createOperatorRegistry, registerInstalledPlugins, type AttentionSpec } from '@swapformer/registry';
 import { createAdamW, DEFAULT_ADAMW } from '../../registry/src/train/adamW';
 import { crossEntropy } from '../../registry/src/train/losses';
@@ -290,6 +290,26 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
     expect(counter.dispatches).to.equal(3);
     expect(gpu[0]).to.deep.equal(cpu[0]);
     expect(gpu[1]).to.deep.equal(cpu[1]);
+  });
+
+  it('should run the opt-in fused exact-attention program with the cpu kernel\'s output (causal, masked, nq ≠ nk)', async () => {
+    if (!available) return;
+    // [b, h, nq, nk, d, causal]: rows past the 64-row block, keys past the 32-key tile
+    const cases: Array<[number, number, number, number, number, boolean]> = [
+      [2, 2, 100, 100, 16, false],
+      [1, 3, 70, 90, 32, true],
+      [2, 1, 257, 257, 64, true],
+    ];
+    for (const [b, h, nq, nk, d, causal] of cases) {
+      const { error } = await againstCpu([[b, h, nq, d], [b, h, nk, d], [b, h, nk, d], [b, nk]], ([q, k, v, raw]) =>
+        tf.tidy(() => {
+          const mask = tf.cast(tf.greater(raw, -1), 'float32') as tf.Tensor2D; // ≈ 16 % of the keys hidden
+          const args = [q, k, v] as tf.Tensor4D[];
+          return tf.getBackend() === 'webgpu' ? fusedWebGpuAttention(args[0], args[1], args[2], { causal, mask }) : softmaxAttention(args[0], args[1], args[2], { causal, mask });
+        }),
+      );
+      expect(error, `[${b}, ${h}, ${nq}, ${nk}, ${d}] causal ${causal}`).to.be.lessThan(1e-5);
+    }
   });
 
   it('should split exact attention whose scores exceed the device\'s storage-binding limit, and match wasm', async () => {

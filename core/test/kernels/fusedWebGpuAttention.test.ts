@@ -3,8 +3,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { fusedWebGpuAttention, setWebGpuFusedAttention, webGpuFusedAttentionEnabled } from '@swapformer/core';
 import { canUseWebGpuFusedAttention, fusedAttentionWgsl } from '../../src/kernels/webgpu/fusedWebGpuAttention';
 
-// The program itself runs only on a GPU: registry/scripts/check-webgpu-fused.cjs checks it there
-// against the tfjs-op path before the GPU benchmark turns it on. Here: what can be checked without one.
+// The program itself runs on webgpu: test/integration/webgpuBackend.test.ts checks it against the
+// cpu kernel on lavapipe (CI), and registry/scripts/check-webgpu-fused.cjs on the GPU before the GPU
+// benchmark turns it on. Here: what can be checked on any backend.
 describe('fusedWebGpuAttention', () => {
   afterEach(() => setWebGpuFusedAttention(false));
 
