@@ -45,7 +45,7 @@ export type { BackendName, BackendRequest } from './backend/BackendName';
 export { useBackend, backendPackages } from './backend/useBackend';
 export type { BackendReport } from './backend/useBackend';
 export { createBackendService } from './backend/BackendService';
-export { canReadSync, prefetchValues } from './backend/syncReads';
+export { canReadSync, prefetchValues, requireSyncReads } from './backend/syncReads';
 export { throwIfWebGpuFailed, watchWebGpuErrors } from './backend/webGpuErrors';
 export type { BackendService } from './backend/BackendService';
 

@@ -312,6 +312,12 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
     }
   });
 
+  it('should refuse causal LevAttention (host reads) with an error naming why, the backend, and the ways out', async () => {
+    if (!available) return;
+    const [, gpu] = await onCpuAndWebgpu(() => logits('gpt', { name: 'levattention' }).then(() => null, (error: Error) => error));
+    expect(gpu?.message).to.include("causal LevAttention needs synchronous reads of tensor values (its online scores and per-prefix selection run in JS), which backend 'webgpu' cannot do in Node; use backend 'wasm' or 'cpu', or the non-causal form.");
+  });
+
   it('should split exact attention whose scores exceed the device\'s storage-binding limit, and match wasm', async () => {
     if (!available) return;
     const n = 1024;

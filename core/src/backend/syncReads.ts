@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
+import { SwapformerError } from '../errors/SwapformerError';
 import { throwIfWebGpuFailed } from './webGpuErrors';
 
 /**
@@ -9,6 +10,20 @@ import { throwIfWebGpuFailed } from './webGpuErrors';
  */
 export function canReadSync(): boolean {
   return tf.getBackend() !== 'webgpu';
+}
+
+/**
+ * Throws SwapformerError('unsupported') unless the active backend can read tensor values
+ * synchronously, naming what needs the reads, the backend, and what to use instead.
+ *
+ * @example requireSyncReads('kdeformer', 'it hashes, sorts and samples keys on the host, in JS');
+ */
+export function requireSyncReads(subject: string, reason: string, alternative?: string): void {
+  if (canReadSync()) return;
+  throw new SwapformerError(
+    'unsupported',
+    `${subject} needs synchronous reads of tensor values (${reason}), which backend '${tf.getBackend()}' cannot do in Node; use backend 'wasm' or 'cpu'${alternative ? `, or ${alternative}` : ''}.`,
+  );
 }
 
 /**

@@ -1,5 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { canReadSync, CORE_API_VERSION, deriveSeed, SwapformerError, type AttentionPlugin } from '@swapformer/core';
+import { CORE_API_VERSION, deriveSeed, requireSyncReads, type AttentionPlugin } from '@swapformer/core';
 import { kdeformerAttention } from './kdeformer';
 
 const { version } = require('../package.json') as { version: string };
@@ -80,9 +79,7 @@ export const kdeformerPlugin: AttentionPlugin<KdeformerOptions> = {
     return {
       name: 'kdeformer',
       forward: (q, k, v, ctx) => {
-        if (!canReadSync()) {
-          throw new SwapformerError('unsupported', `kdeformer hashes, sorts and samples keys on the host (in JS) and needs synchronous reads of tensor values, which backend '${tf.getBackend()}' cannot do in Node; use backend 'wasm' or 'cpu'.`);
-        }
+        requireSyncReads('kdeformer', 'it hashes, sorts and samples keys on the host, in JS');
         // Hyperplanes are fixed per layer (as the T2T reference draws them once per module);
         // samples are redrawn per call. ctx.seed pins both.
         const layerSeed = ctx.seed ?? deriveSeed(options.seed, 'layer', ctx.layerIndex ?? geometry.layerIndex ?? 0);

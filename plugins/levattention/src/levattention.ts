@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { canReadSync, denseSoftmaxAttention, gatherRows, SwapformerError } from '@swapformer/core';
+import { canReadSync, denseSoftmaxAttention, gatherRows, requireSyncReads } from '@swapformer/core';
 import { causalLevAttention } from './causalLevAttention';
 import { levAttentionOnDevice } from './deviceLevAttention';
 import { canRunLevAttentionOnWebGpu, levAttentionWebGpu } from './levAttentionWebGpu';
@@ -53,12 +53,7 @@ export function levAttentionSelection(k: Tensor4D, options: LevAttentionOptions)
  */
 export function levAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: LevAttentionOptions): Tensor4D {
   if (options.causal) {
-    if (!canReadSync()) {
-      throw new SwapformerError(
-        'unsupported',
-        `causal LevAttention needs synchronous host reads (its online scores and per-prefix selection run in JS), which backend '${tf.getBackend()}' cannot do; use backend 'wasm' or 'cpu', or the non-causal form.`,
-      );
-    }
+    requireSyncReads('causal LevAttention', 'its online scores and per-prefix selection run in JS', 'the non-causal form');
     return causalLevAttention(q, k, v, options);
   }
   // No synchronous reads (webgpu in Node): scores, selection and attention as device ops

@@ -1,5 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { canReadSync, CORE_API_VERSION, deriveSeed, SwapformerError, type AttentionPlugin } from '@swapformer/core';
+import { CORE_API_VERSION, deriveSeed, requireSyncReads, type AttentionPlugin } from '@swapformer/core';
 import { causalThinformerAttention } from './causalThinformer';
 import { thinformerAttention } from './thinformer';
 
@@ -81,9 +80,7 @@ export const thinformerPlugin: AttentionPlugin<ThinformerOptions> = {
     return {
       name: 'thinformer',
       forward(q, k, v, ctx) {
-        if (!canReadSync()) {
-          throw new SwapformerError('unsupported', `thinformer builds its coreset on the host (the self-balancing walk reads keys and values in JS) and needs synchronous reads of tensor values, which backend '${tf.getBackend()}' cannot do in Node; use backend 'wasm' or 'cpu'.`);
-        }
+        requireSyncReads('thinformer', 'it builds its coreset on the host: the self-balancing walk reads keys and values in JS');
         const seed = deriveSeed(ctx.seed ?? options.seed, 'layer', ctx.layerIndex ?? geometry.layerIndex ?? 0, 'call', ctx.callIndex ?? 0);
         const coreset = { g: options.g, delta: options.delta, seed, scale: ctx.scale };
         return ctx.causal ? causalThinformerAttention(q, k, v, { ...coreset, exactBlock: options.exactBlock }) : thinformerAttention(q, k, v, coreset);
