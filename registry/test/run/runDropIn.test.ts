@@ -212,6 +212,8 @@ describe('the example configs', () => {
   });
   it('should validate the main-job config against its schema and the training configs too', () => {
     for (const file of fs.readdirSync(examples).filter((f) => f.startsWith('train-'))) expect(() => validateTrainConfig(readJsonFile(path.join(examples, file))), file).to.not.throw();
-    for (const file of ['dropin.json', 'dropin-gpu.json']) expect(() => validateRunConfig(readJsonFile(path.join(examples, file)), examples), file).to.not.throw();
+    const runConfigs = fs.readdirSync(examples).filter((f) => f.startsWith('dropin') && f.endsWith('.json'));
+    expect(runConfigs).to.include.members(['dropin.json', 'dropin-gpu.json', 'dropin-vit-wasm.json']);
+    for (const file of runConfigs) expect(() => validateRunConfig(readJsonFile(path.join(examples, file)), examples), file).to.not.throw();
   });
 });
