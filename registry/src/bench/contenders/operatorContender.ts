@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { setWebGpuPrograms, type AttentionContext } from '@swapformer/core';
+import { setWebGpuPrograms, webGpuProgramsEnabled, type AttentionContext } from '@swapformer/core';
 import type { OperatorRegistry } from '../../registry/OperatorRegistry';
 import type { Contender } from '../benchTypes';
 import { tfjsRunner } from './forceResult';
@@ -32,11 +32,12 @@ export function operatorContender(
       const runner = tfjsRunner(
         opsOnly
           ? () => {
+              const before = webGpuProgramsEnabled(); // the caller's setting, put back after the call
               setWebGpuPrograms(false);
               try {
                 return forward();
               } finally {
-                setWebGpuPrograms(null);
+                setWebGpuPrograms(before);
               }
             }
           : forward,
