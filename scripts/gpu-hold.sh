@@ -9,13 +9,13 @@
 #   bench: registry/scripts/gpu-bench.sh (OUT=runs/hold/bench)
 #   full: swapformer run examples/dropin-gpu.json --full --data-dir .data → docs/results/dropin-full.*
 #   train: scripts/gpu-train-timed.sh $TRAIN_MINUTES $TRAIN_CONFIGS with $TRAIN_ARGS (runs share the GPU)
-#   polish: $POLISH_CONFIG from the run with the best validation accuracy, --steps $POLISH_STEPS
+#   polish: $POLISH_CONFIG from the best-validation run of $POLISH_FROM, --steps $POLISH_STEPS
 #   keep: if the polished (or else the best trained) weights beat $KEEP_ABOVE on validation,
 #      they replace examples/checkpoints/vit-fmnist-exact in this copy (runs/hold/kept says which)
-# Default plan (session 6): the benchmark with the WGSL paths, the committed weights' --full report,
-# then the TOST ViT continued, the LevAttention ViT retrained and the char-GPT continued, together.
-# Session 5's plan was TRAIN_CONFIGS=vit-exact-cycle TRAIN_ARGS='--init examples/checkpoints/vit-fmnist-exact'
-# STEPS='train polish keep full bench'.
+# Default plan (session 6): the benchmark with the WGSL paths; the exact ViT continued with random
+# erasing next to the TOST ViT continued; the exact run polished without augmentation and kept if
+# it beats the committed weights' validation (0.8954); then the --full report on what is kept.
+# Session 5's plan was TRAIN_CONFIGS=vit-exact-cycle STEPS='train polish keep full bench'.
 # Not on the development machine: gpu-bench.sh sources .gpu-bundle/enter.sh, which unpacks the
 # bundle's dist/ folders and node_modules over the tree (rebuild with `npm run clean && npm run build`).
 set -uo pipefail
@@ -23,13 +23,14 @@ cd "$(dirname "$0")/.."
 # The bundle's Node (each device command starts a fresh shell; `collect` needs node too).
 [[ -d /opt/node/bin ]] && PATH=/opt/node/bin:$PATH
 HOLD=runs/hold
-TRAIN_MINUTES=${TRAIN_MINUTES:-16}
-TRAIN_CONFIGS=${TRAIN_CONFIGS:-vit-tost-continue vit-levattention gpt-exact-continue}
+TRAIN_MINUTES=${TRAIN_MINUTES:-14}
+TRAIN_CONFIGS=${TRAIN_CONFIGS:-vit-exact-erase vit-tost-continue}
 TRAIN_ARGS=${TRAIN_ARGS:-}
+POLISH_FROM=${POLISH_FROM:-vit-exact-erase}
 POLISH_CONFIG=${POLISH_CONFIG:-vit-exact-polish-2}
 POLISH_STEPS=${POLISH_STEPS:-450}
-KEEP_ABOVE=${KEEP_ABOVE:-0.8912}
-STEPS=${STEPS:-bench full train}
+KEEP_ABOVE=${KEEP_ABOVE:-0.8954}
+STEPS=${STEPS:-bench train polish keep full}
 
 log() { echo "[$(date +%H:%M:%S)] $*" >> "$HOLD/hold.log"; }
 
@@ -66,14 +67,14 @@ run_steps() {
         wait_for_training ;;
       polish)
         # shellcheck disable=SC2086
-        read -r value from <<< "$(best_run $TRAIN_CONFIGS)"
+        read -r value from <<< "$(best_run $POLISH_FROM)"
         if [[ -z ${from:-} ]]; then log "no trained run to polish"; continue; fi
         log "polishing $from/best (validation $value)"
         node registry/dist/cli.js train --config "examples/train-$POLISH_CONFIG.json" --data-dir .data --init "$from/best" \
           --steps "$POLISH_STEPS" > "$HOLD/polish.log" 2>&1 < /dev/null || log "polish failed: $(tail -c 300 "$HOLD/polish.log")" ;;
       keep)
         # shellcheck disable=SC2086
-        read -r value from <<< "$(best_run $TRAIN_CONFIGS $POLISH_CONFIG)"
+        read -r value from <<< "$(best_run $POLISH_FROM $POLISH_CONFIG)"
         if [[ -n ${from:-} ]] && node -e 'process.exit(Number(process.argv[1]) > Number(process.argv[2]) ? 0 : 1)' "$value" "$KEEP_ABOVE"; then
           cp "$from/best/model.safetensors" examples/checkpoints/vit-fmnist-exact/model.safetensors
           echo "$from $value" > "$HOLD/kept"
@@ -97,7 +98,7 @@ case ${1:-} in
     mkdir -p "$HOLD" runs/logs
     log "start: TRAIN_MINUTES=$TRAIN_MINUTES TRAIN_CONFIGS='$TRAIN_CONFIGS' TRAIN_ARGS='$TRAIN_ARGS' STEPS='$STEPS'"
     export -f log best_run wait_for_training run_steps
-    export HOLD TRAIN_MINUTES TRAIN_CONFIGS TRAIN_ARGS POLISH_CONFIG POLISH_STEPS KEEP_ABOVE STEPS
+    export HOLD TRAIN_MINUTES TRAIN_CONFIGS TRAIN_ARGS POLISH_FROM POLISH_CONFIG POLISH_STEPS KEEP_ABOVE STEPS
     setsid nohup bash -c run_steps > /dev/null 2>&1 < /dev/null &
     echo "started (log: $HOLD/hold.log)" ;;
   status)

@@ -18,9 +18,31 @@ export interface ImageAugmentation {
   readonly maxShift: number;
   /** Mirror left–right with probability 1/2. */
   readonly flip: boolean;
+  /**
+   * Random erasing (Zhong et al. 2020): with this probability, one rectangle of 2–25 % of the
+   * image (aspect 0.3–3.3) is set to the dataset mean; 0 = off (draws nothing, so runs without
+   * it see the same batches as before the option existed).
+   */
+  readonly erase?: number;
 }
 
-export const NO_AUGMENTATION: ImageAugmentation = { maxShift: 0, flip: false };
+export const NO_AUGMENTATION: ImageAugmentation = { maxShift: 0, flip: false, erase: 0 };
+
+/** A rectangle `[y0, y1) × [x0, x1)` to erase, drawn as random erasing does. */
+function drawErasedRectangle(rng: ReturnType<typeof createSeededRandom>, h: number, w: number): [number, number, number, number] {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const area = h * w * (0.02 + 0.23 * rng.uniform());
+    const aspect = Math.exp(Math.log(0.3) + (Math.log(3.3) - Math.log(0.3)) * rng.uniform());
+    const eh = Math.round(Math.sqrt(area * aspect));
+    const ew = Math.round(Math.sqrt(area / aspect));
+    if (eh >= 1 && ew >= 1 && eh <= h && ew <= w) {
+      const y0 = rng.int(h - eh + 1);
+      const x0 = rng.int(w - ew + 1);
+      return [y0, y0 + eh, x0, x0 + ew];
+    }
+  }
+  return [0, 0, 0, 0];
+}
 
 /** A Fisher–Yates permutation of 0…n−1 drawn from `seed`. */
 export function seededPermutation(n: number, seed: number): Int32Array {
@@ -72,7 +94,8 @@ export function imagePixels(set: ImageSet, indices: ArrayLike<number>, augmentat
   const px = h * w;
   const out = new Float32Array(indices.length * px);
   const background = (0 - FASHION_MNIST_MEAN) / FASHION_MNIST_STD;
-  const augmenting = augmentation.maxShift > 0 || augmentation.flip;
+  const erase = augmentation.erase ?? 0;
+  const augmenting = augmentation.maxShift > 0 || augmentation.flip || erase > 0;
   const rng = augmenting ? createSeededRandom(augmentSeed) : null;
   for (let b = 0; b < indices.length; b++) {
     const src = indices[b] * px;
@@ -85,13 +108,16 @@ export function imagePixels(set: ImageSet, indices: ArrayLike<number>, augmentat
       dy = rng.int(span) - augmentation.maxShift;
       flip = augmentation.flip && rng.uniform() < 0.5;
     }
+    // Drawn only when erasing is on, after the shift and flip draws, so other runs are unchanged.
+    const [ey0, ey1, ex0, ex1] = rng && erase > 0 && rng.uniform() < erase ? drawErasedRectangle(rng, h, w) : [0, 0, 0, 0];
     const base = b * px;
     for (let y = 0; y < h; y++) {
       const sy = y - dy;
       for (let x = 0; x < w; x++) {
         const sx0 = x - dx;
         const sx = flip ? w - 1 - sx0 : sx0;
-        out[base + y * w + x] = sy < 0 || sy >= h || sx < 0 || sx >= w ? background : (set.images[src + sy * w + sx] / 255 - FASHION_MNIST_MEAN) / FASHION_MNIST_STD;
+        const erased = y >= ey0 && y < ey1 && x >= ex0 && x < ex1;
+        out[base + y * w + x] = erased ? 0 : sy < 0 || sy >= h || sx < 0 || sx >= w ? background : (set.images[src + sy * w + sx] / 255 - FASHION_MNIST_MEAN) / FASHION_MNIST_STD;
       }
     }
   }

@@ -82,6 +82,7 @@ export const TRAIN_CONFIG_SCHEMA = {
           properties: {
             maxShift: { description: 'Random translation by up to this many pixels (zero padding).', type: 'integer', minimum: 0, maximum: 8, default: 2 },
             flip: { description: 'Mirror left-right with probability 1/2.', type: 'boolean', default: true },
+            erase: { description: 'Random erasing: probability of setting one rectangle (2-25 % of the image) to the dataset mean; 0 = off.', type: 'number', minimum: 0, maximum: 1, default: 0 },
           },
         },
         contextLength: { description: 'SOTU: training window length in characters.', type: 'integer', minimum: 8, maximum: 8192, default: 512 },

@@ -42,6 +42,31 @@ describe('batches', () => {
         expect(rows.some((r) => Math.abs(r[3] - norm(51)) < 1e-6)).to.equal(true);
         expect(rows.some((r) => Math.abs(r[5] - norm(51)) < 1e-6)).to.equal(true);
       });
+      it('should erase one rectangle of 2-25 % of an image to the mean, with the given probability', () => {
+        const bright: ImageSet = { count: 1, height: 20, width: 20, images: new Uint8Array(400).fill(255), labels: Uint8Array.of(0) };
+        const n = 400;
+        const px = imagePixels(bright, new Array<number>(n).fill(0), { maxShift: 0, flip: false, erase: 0.5 }, 11);
+        let erasedImages = 0;
+        for (let i = 0; i < n; i++) {
+          const image = px.subarray(i * 400, (i + 1) * 400);
+          const zeros = [...image.keys()].filter((k) => image[k] === 0);
+          if (zeros.length === 0) continue;
+          erasedImages++;
+          expect(zeros.length, `image ${i}`).to.be.within(0.02 * 400 * 0.5, 0.25 * 400 * 1.5);
+          // one axis-aligned rectangle: its bounding box holds exactly the erased pixels
+          const ys = zeros.map((k) => Math.floor(k / 20));
+          const xs = zeros.map((k) => k % 20);
+          const box = (Math.max(...ys) - Math.min(...ys) + 1) * (Math.max(...xs) - Math.min(...xs) + 1);
+          expect(box, `image ${i}`).to.equal(zeros.length);
+          expect(image.every((v) => v === 0 || Math.abs(v - norm(255)) < 1e-6)).to.equal(true);
+        }
+        expect(erasedImages / n).to.be.within(0.42, 0.58);
+      });
+      it('should draw nothing for erasing when it is off, so earlier runs see the same batches', () => {
+        const withZero = imagePixels(setFixture, [0, 0, 0, 0], { maxShift: 1, flip: true, erase: 0 }, 5);
+        const without = imagePixels(setFixture, [0, 0, 0, 0], { maxShift: 1, flip: true }, 5);
+        expect(Array.from(withZero)).to.deep.equal(Array.from(without));
+      });
     });
   });
 
