@@ -43,7 +43,7 @@ cat "$OUT/fused-check.log"
 # 420 s keeps the whole script inside one 10-minute device command (unpacking ~30 s, the check
 # ≤ 90 s); webgpu.json holds every finished n, so a cut-short sweep still renders.
 timeout 420 node registry/dist/cli.js bench --backend webgpu --device "$DEVICE" --n "$NS" --heads "$HEADS" \
-  --peers tfjs-plain,torch-naive,torch-sdpa,torch-bf16-flash --tfjs-ops-rows --repeats 5 --cell-budget 6 --min-repeats 1 --profile-max-n 4096 \
+  --peers tfjs-plain,torch-naive,torch-sdpa,torch-bf16-flash --tfjs-ops-rows --repeats 5 --cell-budget 6 --min-repeats 1 --profile-max-n "${PROFILE_MAX_N:-16384}" \
   --out "$OUT/webgpu.json" --write-docs "$OUT/docs" 2>&1 | tee "$OUT/bench.log"
 status=${PIPESTATUS[0]}
 if [[ $status -ne 0 && -f $OUT/webgpu.json ]]; then

@@ -230,14 +230,15 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
     }
   });
 
-  it('should run non-causal Performer in 9 WebGPU dispatches with the cpu op path\'s output', async () => {
+  it('should run non-causal Performer in 10-11 WebGPU dispatches with the cpu op path\'s output', async () => {
     if (!available) return;
-    // [b, h, n, d, m features, dv]: m and dv not multiples of the workgroup sizes
-    for (const [b, h, n, d, m, dv] of [[1, 4, 1024, 64, 256, 64], [2, 3, 300, 16, 40, 24]]) {
+    // [b, h, n, d, m features, dv]: m and dv + 1 not multiples of 4 (padded for vec4 products) nor
+    // of the workgroup sizes; n = 300 pads the key rows, n = 2500 sums three chunks of φ(k)ᵀ·v
+    for (const [b, h, n, d, m, dv] of [[1, 4, 1024, 64, 256, 64], [2, 3, 300, 16, 42, 25], [1, 2, 2500, 64, 266, 64]]) {
       const { error, dispatches } = await againstCpu([[b, h, n, d], [b, h, n, d], [b, h, n, dv], [m, d]], ([q, k, v, omega]) =>
         performerAttention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, omega as tf.Tensor2D, { epsilon: 1e-4, chunkSize: 128 }),
       );
-      expect(dispatches, `[${b}, ${h}, ${n}, ${d}] m ${m}`).to.equal(9);
+      expect(dispatches, `[${b}, ${h}, ${n}, ${d}] m ${m}`).to.equal(n > 1024 ? 11 : 10);
       expect(error, `[${b}, ${h}, ${n}, ${d}] m ${m}`).to.be.lessThan(1e-5);
     }
   });

@@ -16,7 +16,11 @@ export interface WebGpuProgramSpec {
   /** Workgroups to launch along x, y, z. */
   readonly dispatch: readonly [number, number, number];
   readonly workgroupSize: readonly [number, number, number];
-  /** WGSL declarations of the program's own uniforms, e.g. `'n : i32, heads : i32,'`. */
+  /**
+   * WGSL declarations of the program's own uniforms, e.g. `'n : i32, heads : i32,'`. The shader
+   * must read at least one uniform: tfjs always binds the uniform buffer, and a shader that never
+   * reads it has no such binding in its layout (Dawn then rejects the bind group).
+   */
   readonly uniforms?: string;
   readonly getUserCode: () => string;
 }
