@@ -60,7 +60,7 @@ export type { SoftmaxAttentionOptions } from './kernels/softmaxAttention';
 export { fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, fusedAttentionSupported, fusedAttentionInfo, fusedAttentionPeakBytes, resetFusedAttentionPeakBytes, setAttentionThreads, attentionThreads } from './kernels/wasm/fusedSoftmaxAttention';
 export type { FusedAttentionOptions } from './kernels/wasm/fusedSoftmaxAttention';
 export { fusedWebGpuAttention, setWebGpuFusedAttention, webGpuFusedAttentionEnabled } from './kernels/webgpu/fusedWebGpuAttention';
-export { runWebGpuProgram, setWebGpuPrograms, webGpuProgramsEnabled, WGSL_WORKGROUP_INDEX } from './kernels/webgpu/runWebGpuProgram';
+export { float32Uniform, int32Uniform, runWebGpuProgram, setWebGpuPrograms, webGpuProgramsEnabled, WGSL_WORKGROUP_INDEX } from './kernels/webgpu/runWebGpuProgram';
 export type { WebGpuProgramSpec, WebGpuUniform } from './kernels/webgpu/runWebGpuProgram';
 export { MASKED_LOGIT } from './kernels/attentionBias';
 export { splitSlices } from './kernels/splitSlices';

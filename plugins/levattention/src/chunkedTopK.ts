@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/core';
+import { int32Uniform as int, runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/core';
 
 const WORKGROUP = 256;
 /** Scores per workgroup: 4 per invocation, 8 KiB of workgroup memory with their indices. */
@@ -81,7 +81,6 @@ export function selectTopWgsl(picks: number, paired: boolean): string {
   `;
 }
 
-const int = (x: number) => ({ type: 'int32' as const, data: [x] });
 
 /**
  * The u largest of each slice's m scores `[S, m]` as (value, index) pairs `[S, 1, u, 2]`, in

@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { runWebGpuProgram, webGpuProgramsEnabled, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/core';
+import { float32Uniform, int32Uniform as int, runWebGpuProgram, webGpuProgramsEnabled, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/core';
 import { DEVICE_RIDGE_FLOOR } from './deviceLevAttention';
 import { selectTopPicks } from './chunkedTopK';
 import type { LevAttentionOptions } from './levattention';
@@ -160,7 +160,6 @@ export function attendPicksWgsl(dk: number, dv: number, picks: number): string {
   `;
 }
 
-const int = (x: number) => ({ type: 'int32' as const, data: [x] });
 
 /**
  * Non-causal, unmasked top-k LevAttention on webgpu (check `canRunLevAttentionOnWebGpu` first).
@@ -216,7 +215,7 @@ export function levAttentionWebGpu(q: Tensor4D, k: Tensor4D, v: Tensor4D, option
         getUserCode: () => attendPicksWgsl(dk, dv, picks),
       },
       [q, k, v, picked],
-      [int(rows), int(nq), int(nk), { type: 'float32', data: [options.scale ?? 1 / Math.sqrt(dk)] }],
+      [int(rows), int(nq), int(nk), float32Uniform(options.scale ?? 1 / Math.sqrt(dk))],
     );
     return tf.reshape(out, [b, h, nq, dv]) as Tensor4D;
   });

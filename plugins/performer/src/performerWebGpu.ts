@@ -23,7 +23,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { runWebGpuProgram, webGpuProgramsEnabled, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/core';
+import { float32Uniform as f32, int32Uniform as i32, runWebGpuProgram, webGpuProgramsEnabled, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/core';
 import { EMPTY_SHIFT } from './causalScan';
 
 const ROW_GROUP = 64;
@@ -195,8 +195,6 @@ export function performerWebGpu(q: Tensor4D, k: Tensor4D, v: Tensor4D, projectio
   const m = projection.shape[0];
   const slices = b * h;
   const scale = options.scale ?? 1 / Math.sqrt(d);
-  const f32 = (x: number) => ({ type: 'float32' as const, data: [x] });
-  const i32 = (x: number) => ({ type: 'int32' as const, data: [x] });
   // Feature and value widths padded to multiples of 4 (vec4 matMuls); φ(k)ᵀ·v split over chunks of
   // key rows, as batches, so its long reduction runs in many workgroups (tfjs splits K only at batch 1).
   const mp = vec4Size(m);

@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
-import { runWebGpuProgram, webGpuProgramsEnabled, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX, type WebGpuProgramSpec } from '@swapformer/core';
+import { float32Uniform, int32Uniform as int, runWebGpuProgram, webGpuProgramsEnabled, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX, type WebGpuProgramSpec } from '@swapformer/core';
 import type { TostForm, TostParameters } from './tost';
 
 const WORKGROUP = 256;
@@ -171,7 +171,6 @@ export function outputWgsl(p: number): string {
   `;
 }
 
-const int = (x: number) => ({ type: 'int32' as const, data: [x] });
 
 /**
  * `tssa` (non-causal, unmasked) on the webgpu backend in four dispatches (three in the paper form).
@@ -219,7 +218,7 @@ export function tssaWebGpu(w: Tensor4D, params: TostParameters, form: TostForm):
         getUserCode: () => outputWgsl(p),
       },
       [w, pi, weightedSums],
-      [int(n), int(slices), int(chunks), { type: 'float32', data: [form === 'paper' ? n : 1] }],
+      [int(n), int(slices), int(chunks), float32Uniform(form === 'paper' ? n : 1)],
     );
     return tf.reshape(y, [b, h, n, p]) as Tensor4D;
   });

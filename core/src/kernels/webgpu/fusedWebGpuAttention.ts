@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { MASKED_LOGIT } from '../attentionBias';
-import { runWebGpuProgram, WGSL_WORKGROUP_INDEX, type WebGpuProgramSpec } from './runWebGpuProgram';
+import { int32Uniform, runWebGpuProgram, WGSL_WORKGROUP_INDEX, type WebGpuProgramSpec } from './runWebGpuProgram';
 
 /**
  * Exact attention as one WebGPU compute program (flash-attention style) for tfjs-webgpu.
@@ -189,7 +189,7 @@ export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
     const k3 = tf.reshape(k, [slices, nk, dk]);
     const v3 = tf.reshape(v, [slices, nk, dv]);
     const bias: Tensor = options.mask ? tf.mul(tf.sub(1, tf.cast(options.mask, 'float32')), MASKED_LOGIT) : tf.zeros([b, nk]);
-    const uniforms = [nq, nk, h, slices, options.causal ? nk - nq : nk].map((x) => ({ type: 'int32' as const, data: [x] }));
+    const uniforms = [nq, nk, h, slices, options.causal ? nk - nq : nk].map(int32Uniform);
     return tf.reshape(runWebGpuProgram(program, [q3, k3, v3, bias], uniforms), [b, h, nq, dv]) as Tensor4D;
   });
 }

@@ -56,6 +56,16 @@ export interface WebGpuUniform {
   readonly data: number[];
 }
 
+/** The value of an `i32` uniform field. @example int32Uniform(n) */
+export function int32Uniform(value: number): WebGpuUniform {
+  return { type: 'int32', data: [value] };
+}
+
+/** The value of an `f32` uniform field. @example float32Uniform(Math.sqrt(scale)) */
+export function float32Uniform(value: number): WebGpuUniform {
+  return { type: 'float32', data: [value] };
+}
+
 interface TfjsWebGpuProgram {
   variableNames: string[];
   outputShape: number[];
@@ -76,7 +86,7 @@ interface WebGpuBackendLike {
  * output as a tensor the caller owns. Inputs must be float32. Programs have no gradient: callers
  * take this path only when no gradient tape is recording.
  *
- * @example const y = runWebGpuProgram(spec, [x], [{ type: 'int32', data: [n] }]);
+ * @example const y = runWebGpuProgram(spec, [x], [int32Uniform(n)]);
  */
 export function runWebGpuProgram(spec: WebGpuProgramSpec, inputs: readonly Tensor[], uniforms: readonly WebGpuUniform[] = []): Tensor {
   if (inputs.length !== spec.variableNames.length) {
