@@ -154,7 +154,7 @@ describe('validateTrainConfig', () => {
   it('should fill defaults', () => {
     const config = validateTrainConfig({ task: 'fashion-mnist', model: {}, output: 'runs/x' });
     expect(config.optimizer.learningRate).to.equal(0.001);
-    expect(config.data.augment).to.deep.equal({ maxShift: 2, flip: true });
+    expect(config.data.augment).to.deep.equal({ maxShift: 2, flip: true, erase: 0 });
     expect(config.backend).to.equal('wasm');
   });
   it('should name unknown keys and bad values with their paths', () => {
