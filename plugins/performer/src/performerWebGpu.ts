@@ -52,17 +52,23 @@ function vec4Size(x: number): number {
   return Math.ceil(x / 4) * 4;
 }
 
-/** WGSL: ωᵀ `[d, mp]` from ω `[m, d]`, zero in the feature columns m…mp−1. */
-export function transposedProjectionWgsl(m: number, mp: number, d: number): string {
+/** WGSL: `body` run for each output element `j < uniforms.size`, one thread each. */
+function perElementWgsl(body: string): string {
   return `
     fn main(index : i32) {
       let j = ${WORKGROUP_INDEX} * ${WORKGROUP} + i32(localIndex);
       if (j < uniforms.size) {
-        let f = j % ${mp};
-        if (f < ${m}) { result[j] = W[f * ${d} + j / ${mp}]; } else { result[j] = 0.0; }
+        ${body}
       }
     }
   `;
+}
+
+/** WGSL: ωᵀ `[d, mp]` from ω `[m, d]`, zero in the feature columns m…mp−1. */
+export function transposedProjectionWgsl(m: number, mp: number, d: number): string {
+  return perElementWgsl(`
+        let f = j % ${mp};
+        if (f < ${m}) { result[j] = W[f * ${d} + j / ${mp}]; } else { result[j] = 0.0; }`);
 }
 
 /** WGSL: φ(q) for one query row per workgroup (rows of mp columns; columns m…mp−1 are written 0). */
@@ -156,31 +162,18 @@ export function keyFeaturesWgsl(m: number, mp: number): string {
 
 /** WGSL: φ(k)ᵀ·[v, 1] `[s, mp, ep]` as the sum of its `chunks` partial products `[s·chunks, mp, ep]`. */
 export function sumChunksWgsl(chunks: number, size: number): string {
-  return `
-    fn main(index : i32) {
-      let j = ${WORKGROUP_INDEX} * ${WORKGROUP} + i32(localIndex);
-      if (j < uniforms.total) {
-        let slice = j / ${size};
-        let base = slice * ${chunks * size} + j % ${size};
+  return perElementWgsl(`
+        let base = (j / ${size}) * ${chunks * size} + j % ${size};
         var acc = 0.0;
         for (var c = 0; c < ${chunks}; c++) { acc = acc + Parts[base + c * ${size}]; }
-        result[j] = acc;
-      }
-    }
-  `;
+        result[j] = acc;`);
 }
 
 /** WGSL: `num / max(den, 1e-37)` from `[.., ep]` rows (num in columns 0…dv−1, den in column dv). */
 export function normalizeWgsl(dv: number, ep: number): string {
-  return `
-    fn main(index : i32) {
-      let j = ${WORKGROUP_INDEX} * ${WORKGROUP} + i32(localIndex);
-      if (j < uniforms.size) {
+  return perElementWgsl(`
         let row = j / ${dv};
-        result[j] = NumDen[row * ${ep} + j % ${dv}] / max(NumDen[row * ${ep} + ${dv}], 1e-37);
-      }
-    }
-  `;
+        result[j] = NumDen[row * ${ep} + j % ${dv}] / max(NumDen[row * ${ep} + ${dv}], 1e-37);`);
 }
 
 /**
@@ -234,7 +227,7 @@ export function performerWebGpu(q: Tensor4D, k: Tensor4D, v: Tensor4D, projectio
       chunks === 1
         ? kvParts
         : runWebGpuProgram(
-            { variableNames: ['Parts'], outputShape: [slices, mp, ep], shaderKey: `swapformerFavorSumChunks_${chunks}_${mp * ep}`, dispatch: elementwise(slices * mp * ep), workgroupSize: [WORKGROUP, 1, 1], uniforms: 'total : i32,', getUserCode: () => sumChunksWgsl(chunks, mp * ep) },
+            { variableNames: ['Parts'], outputShape: [slices, mp, ep], shaderKey: `swapformerFavorSumChunks_${chunks}_${mp * ep}`, dispatch: elementwise(slices * mp * ep), workgroupSize: [WORKGROUP, 1, 1], uniforms: 'size : i32,', getUserCode: () => sumChunksWgsl(chunks, mp * ep) },
             [kvParts],
             [i32(slices * mp * ep)],
           );
