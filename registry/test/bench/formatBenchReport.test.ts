@@ -89,4 +89,12 @@ describe('formatBenchMarkdown', () => {
     expect(md).to.include('| numpy | – | – | – | 0 | – |');
     expect(formatBenchText(report)).to.include('not run: torch-sdpa');
   });
+
+  it('should say other work shared the cores only when the load average is above the core count', () => {
+    const busy = { ...report, environment: { ...report.environment, loadAverage: 3.1 } };
+    expect(formatBenchMarkdown(busy, 'wasm.svg', 'bench')).to.include('load average 3.1 at the end of the run (above the core count: other work shared the cores');
+    const quiet = formatBenchMarkdown(report, 'wasm.svg', 'bench'); // load 0.5 on 2 cores
+    expect(quiet).to.include('load average 0.5 at the end of the run (not above the core count');
+    expect(quiet).to.not.include('other work shared the cores');
+  });
 });
