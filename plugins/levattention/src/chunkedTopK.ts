@@ -81,7 +81,6 @@ export function selectTopWgsl(picks: number, paired: boolean): string {
   `;
 }
 
-
 /**
  * The u largest of each slice's m scores `[S, m]` as (value, index) pairs `[S, 1, u, 2]`, in
  * descending order (ties: lower index first): rounds of the chunked selection until one chunk per

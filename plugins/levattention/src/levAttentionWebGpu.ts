@@ -160,7 +160,6 @@ export function attendPicksWgsl(dk: number, dv: number, picks: number): string {
   `;
 }
 
-
 /**
  * Non-causal, unmasked top-k LevAttention on webgpu (check `canRunLevAttentionOnWebGpu` first).
  *

@@ -27,7 +27,6 @@ const MAX_HEADS = 64;
 /** Program 2 keeps h·p reciprocal norms in workgroup memory (16 KiB, WebGPU's default limit). */
 const MAX_NORMS = 4096;
 
-
 /**
  * True when `tssa` on `w` can take the WebGPU programs: webgpu backend, no gradient tape, no
  * mask, p ≤ 256, h ≤ 64 and h·p ≤ 4096.
@@ -170,7 +169,6 @@ export function outputWgsl(p: number): string {
     }
   `;
 }
-
 
 /**
  * `tssa` (non-causal, unmasked) on the webgpu backend in four dispatches (three in the paper form).

@@ -108,17 +108,19 @@ export function imagePixels(set: ImageSet, indices: ArrayLike<number>, augmentat
       dy = rng.int(span) - augmentation.maxShift;
       flip = augmentation.flip && rng.uniform() < 0.5;
     }
-    // Drawn only when erasing is on, after the shift and flip draws, so other runs are unchanged.
-    const [ey0, ey1, ex0, ex1] = rng && erase > 0 && rng.uniform() < erase ? drawErasedRectangle(rng, h, w) : [0, 0, 0, 0];
     const base = b * px;
     for (let y = 0; y < h; y++) {
       const sy = y - dy;
       for (let x = 0; x < w; x++) {
         const sx0 = x - dx;
         const sx = flip ? w - 1 - sx0 : sx0;
-        const erased = y >= ey0 && y < ey1 && x >= ex0 && x < ex1;
-        out[base + y * w + x] = erased ? 0 : sy < 0 || sy >= h || sx < 0 || sx >= w ? background : (set.images[src + sy * w + sx] / 255 - FASHION_MNIST_MEAN) / FASHION_MNIST_STD;
+        out[base + y * w + x] = sy < 0 || sy >= h || sx < 0 || sx >= w ? background : (set.images[src + sy * w + sx] / 255 - FASHION_MNIST_MEAN) / FASHION_MNIST_STD;
       }
+    }
+    // Drawn only when erasing is on, after the shift and flip draws, so other runs are unchanged.
+    if (rng && erase > 0 && rng.uniform() < erase) {
+      const [y0, y1, x0, x1] = drawErasedRectangle(rng, h, w);
+      for (let y = y0; y < y1; y++) out.fill(0, base + y * w + x0, base + y * w + x1);
     }
   }
   return out;
