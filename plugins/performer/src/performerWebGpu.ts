@@ -64,6 +64,19 @@ function perElementWgsl(body: string): string {
   `;
 }
 
+/**
+ * Runs a `perElementWgsl` program: one thread per element of `outputShape`, whose size is the
+ * `size` uniform the wrapper reads.
+ */
+function runPerElement(shaderKey: string, variableNames: string[], inputs: Tensor[], outputShape: number[], getUserCode: () => string): Tensor {
+  const size = outputShape.reduce((a, x) => a * x, 1);
+  return runWebGpuProgram(
+    { variableNames, outputShape, shaderKey, dispatch: [Math.ceil(size / WORKGROUP), 1, 1], workgroupSize: [WORKGROUP, 1, 1], uniforms: 'size : i32,', getUserCode },
+    inputs,
+    [i32(size)],
+  );
+}
+
 /** WGSL: ωᵀ `[d, mp]` from ω `[m, d]`, zero in the feature columns m…mp−1. */
 export function transposedProjectionWgsl(m: number, mp: number, d: number): string {
   return perElementWgsl(`
@@ -195,13 +208,8 @@ export function performerWebGpu(q: Tensor4D, k: Tensor4D, v: Tensor4D, projectio
   const chunk = Math.min(KV_CHUNK, Math.ceil(nk / KEY_ROWS) * KEY_ROWS);
   const chunks = Math.ceil(nk / chunk);
   const nkPad = chunks * chunk;
-  const elementwise = (size: number): [number, number, number] => [Math.ceil(size / WORKGROUP), 1, 1];
   return tf.tidy(() => {
-    const projectionT = runWebGpuProgram(
-      { variableNames: ['W'], outputShape: [d, mp], shaderKey: `swapformerFavorProjectionT_${m}_${mp}_${d}`, dispatch: elementwise(d * mp), workgroupSize: [WORKGROUP, 1, 1], uniforms: 'size : i32,', getUserCode: () => transposedProjectionWgsl(m, mp, d) },
-      [projection],
-      [i32(d * mp)],
-    );
+    const projectionT = runPerElement(`swapformerFavorProjectionT_${m}_${mp}_${d}`, ['W'], [projection], [d, mp], () => transposedProjectionWgsl(m, mp, d));
     const yQ = tf.matMul(tf.reshape(q, [slices * nq, d]), projectionT); // [s·nq, mp]
     const keys = tf.reshape(k, [slices * nk, d]);
     const yK = tf.matMul(keys, projectionT); // [s·nk, mp]
@@ -226,18 +234,9 @@ export function performerWebGpu(q: Tensor4D, k: Tensor4D, v: Tensor4D, projectio
     const kv =
       chunks === 1
         ? kvParts
-        : runWebGpuProgram(
-            { variableNames: ['Parts'], outputShape: [slices, mp, ep], shaderKey: `swapformerFavorSumChunks_${chunks}_${mp * ep}`, dispatch: elementwise(slices * mp * ep), workgroupSize: [WORKGROUP, 1, 1], uniforms: 'size : i32,', getUserCode: () => sumChunksWgsl(chunks, mp * ep) },
-            [kvParts],
-            [i32(slices * mp * ep)],
-          );
+        : runPerElement(`swapformerFavorSumChunks_${chunks}_${mp * ep}`, ['Parts'], [kvParts], [slices, mp, ep], () => sumChunksWgsl(chunks, mp * ep));
     const numDen: Tensor = tf.matMul(tf.reshape(phiQ, [slices, nq, mp]), kv); // [s, nq, ep]
-    const size = slices * nq * dv;
-    const out = runWebGpuProgram(
-      { variableNames: ['NumDen'], outputShape: [slices, nq, dv], shaderKey: `swapformerFavorNormalize_${dv}_${ep}`, dispatch: elementwise(size), workgroupSize: [WORKGROUP, 1, 1], uniforms: 'size : i32,', getUserCode: () => normalizeWgsl(dv, ep) },
-      [numDen],
-      [i32(size)],
-    );
+    const out = runPerElement(`swapformerFavorNormalize_${dv}_${ep}`, ['NumDen'], [numDen], [slices, nq, dv], () => normalizeWgsl(dv, ep));
     return tf.reshape(out, [b, h, nq, dv]) as Tensor4D;
   });
 }
