@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { attentionThreads, denseSoftmaxAttention, fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, setAttentionThreads } from '@swapformer/core';
+import { attentionThreads, denseSoftmaxAttention, fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, fusedSoftmaxAttentionWithStats, setAttentionThreads } from '@swapformer/core';
 import { expectTensorsClose, randomAttentionInputs, referenceAttention, toFloat64 } from '@swapformer/core/conformance';
 import { fusedAttentionModuleBytes } from '../../src/kernels/wasm/fusedAttentionModule';
 import { rowBlockSoftmaxAttention } from '../../src/kernels/softmaxAttention';
@@ -48,6 +48,64 @@ describe('fusedSoftmaxAttention', () => {
       const out = fusedSoftmaxAttention(q, k, v, { scale: 0.7 });
       expectTensorsClose(out, referenceAttention(toFloat64(q), toFloat64(k), toFloat64(v), { scale: 0.7 }), { atol: 1e-5 });
       tf.dispose([q, k, v, out]);
+    });
+  });
+
+  describe('having row statistics requested', () => {
+    it('should return the same output plus each row\'s max logit and sum of exponentials (float64 reference, masked, causal, key bias)', () => {
+      const dims = { b: 2, h: 2, nq: 9, nk: 300, dk: 12, dv: 5 };
+      const { q, k, v } = randomAttentionInputs({ batch: dims.b, heads: dims.h, nq: dims.nq, nk: dims.nk, dk: dims.dk, dv: dims.dv }, 7, 1.5);
+      const mask = Float32Array.from({ length: dims.b * dims.nk }, (_, i) => (i % 7 === 3 ? 0 : 1));
+      const keyBias = Float32Array.from({ length: dims.b * dims.nk }, (_, i) => Math.sin(i) * 3);
+      const [qa, ka, va] = [q.dataSync(), k.dataSync(), v.dataSync()];
+      for (const causal of [false, true]) {
+        const got = fusedSoftmaxAttentionWithStats(qa, ka, va, dims, { scale: 0.4, causal, mask, keyBias });
+        expect(Array.from(got.out)).to.deep.equal(Array.from(fusedSoftmaxAttentionArrays(qa, ka, va, dims, { scale: 0.4, causal, mask, keyBias })));
+        for (let s = 0; s < dims.b * dims.h; s++) {
+          for (let i = 0; i < dims.nq; i++) {
+            const logits: number[] = [];
+            const seen: number[] = [];
+            for (let j = 0; j < dims.nk; j++) {
+              if (mask[Math.floor(s / dims.h) * dims.nk + j] === 0 || (causal && j > i + dims.nk - dims.nq)) continue;
+              let dot = 0;
+              for (let t = 0; t < dims.dk; t++) dot += qa[(s * dims.nq + i) * dims.dk + t] * ka[(s * dims.nk + j) * dims.dk + t];
+              logits.push(0.4 * dot + keyBias[Math.floor(s / dims.h) * dims.nk + j]);
+              seen.push(j);
+            }
+            const max = Math.max(...logits);
+            const sum = logits.reduce((acc, x) => acc + Math.exp(x - max), 0);
+            for (let c = 0; c < dims.dv; c++) {
+              const want = logits.reduce((acc, x, u) => acc + Math.exp(x - max) * va[(s * dims.nk + seen[u]) * dims.dv + c], 0) / sum;
+              expect(got.out[(s * dims.nq + i) * dims.dv + c]).to.be.closeTo(want, 1e-5);
+            }
+            expect(got.rowMax[s * dims.nq + i]).to.be.closeTo(max, 1e-5 * Math.max(1, Math.abs(max)));
+            expect(got.rowSum[s * dims.nq + i]).to.be.closeTo(sum, 1e-5 * sum);
+          }
+        }
+      }
+      tf.dispose([q, k, v]);
+    });
+
+    it('should give a row sum of 0 for rows with no visible key', () => {
+      const dims = { b: 2, h: 1, nq: 3, nk: 4, dk: 4, dv: 2 };
+      const ones = new Float32Array(64).fill(1);
+      const got = fusedSoftmaxAttentionWithStats(ones, ones, ones, dims, { mask: [0, 0, 0, 0, 1, 1, 1, 1] });
+      expect(Array.from(got.rowSum)).to.deep.equal([0, 0, 0, 4, 4, 4]);
+      expect(Array.from(got.out.subarray(0, 6))).to.deep.equal([0, 0, 0, 0, 0, 0]);
+    });
+
+    it('should give bitwise-identical statistics for 1 and 2 threads', () => {
+      const dims = { b: 1, h: 2, nq: 512, nk: 512, dk: 64, dv: 64 };
+      const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 512, nk: 512, dk: 64 }, 5);
+      const run = (threads: number) => {
+        setAttentionThreads(threads);
+        return fusedSoftmaxAttentionWithStats(q.dataSync(), k.dataSync(), v.dataSync(), dims);
+      };
+      const [one, two] = [run(1), run(2)];
+      setAttentionThreads(2);
+      expect(Array.from(two.rowMax)).to.deep.equal(Array.from(one.rowMax));
+      expect(Array.from(two.rowSum)).to.deep.equal(Array.from(one.rowSum));
+      tf.dispose([q, k, v]);
     });
   });
 

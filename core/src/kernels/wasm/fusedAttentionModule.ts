@@ -11,7 +11,8 @@
  *
  * Shapes, per (batch, head) slice: q [nq, d] (pre-scaled); k as panels [nkPad/8, dPad, 8] and v
  * as panels [dv/8, nkPad, 8], so both micro-kernels read 32 contiguous bytes per step;
- * bias [nkPad] (0 visible, MASKED_LOGIT hidden, −3e38 padding); out [nq, dv].
+ * bias [nkPad] (0 visible, MASKED_LOGIT hidden, −3e38 padding); out [nq, dv]; optional stats
+ * [nq, 2] (row max m and row sum l of exp(score − m), so out·l is the unnormalised sum).
  * Time O(nq·nk·(d + dv)); memory O((nq + nk)·(d + dv)) plus a 4·KEY_BLOCK tile per thread.
  *
  * Micro-kernels: scores are computed 4 rows × 8 keys at a time (8 f32x4 accumulators, the
@@ -39,8 +40,8 @@ const ROUND_MAGIC_BITS = 0x4b400000;
 const EXP2_COEFFS = [1, 0.6931471805599453, 0.2402265069591007, 0.05550410866482158, 0.009618129107628477, 0.0013333558146428443, 0.00015403530393381606];
 
 /** Parameter indices of `attend`. */
-const P = { q: 0, kP: 1, vP: 2, out: 3, bias: 4, nkPad: 5, d: 6, dPad: 7, dv: 8, rowStart: 9, rowEnd: 10, offset: 11, scratch: 12, maskedHalf: 13 } as const;
-export const ATTEND_PARAMS = 14;
+const P = { q: 0, kP: 1, vP: 2, out: 3, bias: 4, nkPad: 5, d: 6, dPad: 7, dv: 8, rowStart: 9, rowEnd: 10, offset: 11, scratch: 12, maskedHalf: 13, stats: 14 } as const;
+export const ATTEND_PARAMS = 15;
 
 function buildAttend(fma: boolean): FunctionBody {
   const f = new FunctionBody(ATTEND_PARAMS);
@@ -228,12 +229,18 @@ function buildAttend(fma: boolean): FunctionBody {
       });
     });
 
-    // out[row] = acc / l, or 0 for a row with no visible key (l = 0, or its max below MASKED/2)
+    // out[row] = acc / l, or 0 for a row with no visible key (l = 0, or its max below MASKED/2);
+    // with a stats pointer, stats[row] = (m, l) — l = 0 for such a row — so callers can undo the normalisation
     for (let i = 0; i < ROW_TILE; i++) {
       f.get(l[i]).f32(0).f32Gt().get(m[i]).get(P.maskedHalf).f32ConvertI32S().f32Gt().i32And().if();
       f.f32(1).get(l[i]).f32Div().f32x4Splat().set(vm);
       f.else();
       f.get(kZero).set(vm);
+      f.f32(0).set(l[i]);
+      f.end();
+      f.get(P.stats).if();
+      f.get(P.stats).get(rowOf[i]).i32(8).i32Mul().i32Add().tee(tmp).get(m[i]).f32Store(0);
+      f.get(tmp).get(l[i]).f32Store(4);
       f.end();
       f.get(accBase).get(vStride).i32(i).i32Mul().i32Add().set(sp);
       f.get(P.out).get(rowOf[i]).get(vStride).i32Mul().i32Add().set(vp);

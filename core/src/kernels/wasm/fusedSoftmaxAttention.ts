@@ -127,6 +127,31 @@ export interface FusedAttentionOptions {
   readonly causal?: boolean;
   /** `[b, nk]` values, 1 keep / 0 hide. */
   readonly mask?: ArrayLike<number>;
+  /** `[b, nk]` added to every logit of key j (after the scale), e.g. a per-key log-weight. */
+  readonly keyBias?: ArrayLike<number>;
+}
+
+/** Sizes of a fused call: `[b, h, nq, dk]` queries, `[b, h, nk, dk]` keys, `[b, h, nk, dv]` values. */
+export interface FusedAttentionDims {
+  readonly b: number;
+  readonly h: number;
+  readonly nq: number;
+  readonly nk: number;
+  readonly dk: number;
+  readonly dv: number;
+}
+
+/** `out` plus, per query row, the softmax statistics that undo its normalisation. */
+export interface FusedAttentionWithStats {
+  /** `[b, h, nq, dv]` softmax attention, as `fusedSoftmaxAttentionArrays` returns it. */
+  readonly out: Float32Array;
+  /** `[b, h, nq]` m_i: the largest visible logit s·q_i·k_j of the row. */
+  readonly rowMax: Float32Array;
+  /**
+   * `[b, h, nq]` l_i = Σ_j exp(s·q_i·k_j − m_i) over visible keys, 0 for a row with none; so
+   * `out_i · l_i` is the unnormalised sum Σ_j exp(s·q_i·k_j − m_i)·v_j.
+   */
+  readonly rowSum: Float32Array;
 }
 
 /**
@@ -134,13 +159,30 @@ export interface FusedAttentionOptions {
  *
  * @example const out = fusedSoftmaxAttentionArrays(q, k, v, { b: 1, h: 4, nq: 1024, nk: 1024, dk: 64, dv: 64 });
  */
-export function fusedSoftmaxAttentionArrays(
-  q: ArrayLike<number>,
-  k: ArrayLike<number>,
-  v: ArrayLike<number>,
-  dims: { readonly b: number; readonly h: number; readonly nq: number; readonly nk: number; readonly dk: number; readonly dv: number },
-  options: FusedAttentionOptions = {},
-): Float32Array {
+export function fusedSoftmaxAttentionArrays(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, dims: FusedAttentionDims, options: FusedAttentionOptions = {}): Float32Array {
+  return runFusedAttention(q, k, v, dims, options, false).out;
+}
+
+/**
+ * The fused kernel with each row's max and sum of exponentials, for methods that add more
+ * terms to the softmax sums (KDEformer's residual) or use its unnormalised sums as a product
+ * (Performer's feature maps): `out_i · rowSum_i · exp(rowMax_i − c)` is Σ_j exp(s·q_i·k_j − c)·v_j.
+ *
+ * @example const { out, rowMax, rowSum } = fusedSoftmaxAttentionWithStats(q, k, v, dims, { scale: 1 });
+ */
+export function fusedSoftmaxAttentionWithStats(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, dims: FusedAttentionDims, options: FusedAttentionOptions = {}): FusedAttentionWithStats {
+  const { out, stats } = runFusedAttention(q, k, v, dims, options, true);
+  const rows = out.length / dims.dv;
+  const rowMax = new Float32Array(rows);
+  const rowSum = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    rowMax[r] = stats![2 * r];
+    rowSum[r] = stats![2 * r + 1];
+  }
+  return { out, rowMax, rowSum };
+}
+
+function runFusedAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, dims: FusedAttentionDims, options: FusedAttentionOptions, withStats: boolean): { out: Float32Array; stats: Float32Array | null } {
   const e = getEngine();
   if (!e) throw new Error('fusedSoftmaxAttentionArrays: WebAssembly SIMD is not available here');
   const { b, h, nq, nk, dk, dv } = dims;
@@ -162,7 +204,8 @@ export function fusedSoftmaxAttentionArrays(
   const vOff = ceil(kOff + slices * dPad * nkPad * 4, 64);
   const biasOff = ceil(vOff + slices * nkPad * dvPad * 4, 64);
   const outOff = ceil(biasOff + b * nkPad * 4, 64);
-  const end = outOff + slices * nq * dvPad * 4;
+  const statsOff = ceil(outOff + slices * nq * dvPad * 4, 64);
+  const end = statsOff + (withStats ? slices * nq * 8 : 0);
   if (end > MAX_PAGES * PAGE) throw new RangeError(`fusedSoftmaxAttentionArrays: ${end} bytes exceed the 4 GiB of wasm32 memory`);
   peakBytes = Math.max(peakBytes, end - scratch);
   const have = e.memory.buffer.byteLength;
@@ -171,7 +214,8 @@ export function fusedSoftmaxAttentionArrays(
 
   // q, pre-scaled: [S, nq, dk]
   const qBase = qOff >> 2;
-  for (let i = 0; i < slices * nq * dk; i++) mem[qBase + i] = q[i] * scale;
+  if (scale === 1 && q instanceof Float32Array) mem.set(q.subarray(0, slices * nq * dk), qBase);
+  else for (let i = 0; i < slices * nq * dk; i++) mem[qBase + i] = q[i] * scale;
   // k panels [S, nkPad/8, dPad, 8] and v panels [S, dvPad/8, nkPad, 8]; padding stays zero
   mem.fill(0, kOff >> 2, biasOff >> 2);
   for (let sl = 0; sl < slices; sl++) {
@@ -192,7 +236,7 @@ export function fusedSoftmaxAttentionArrays(
   // bias: [b, nkPad]
   for (let bi = 0; bi < b; bi++) {
     const base = (biasOff >> 2) + bi * nkPad;
-    for (let j = 0; j < nk; j++) mem[base + j] = options.mask && !(options.mask[bi * nk + j] > 0.5) ? MASKED_LOGIT : 0;
+    for (let j = 0; j < nk; j++) mem[base + j] = (options.mask && !(options.mask[bi * nk + j] > 0.5) ? MASKED_LOGIT : 0) + (options.keyBias ? options.keyBias[bi * nk + j] : 0);
     mem.fill(PAD_LOGIT, base + nk, base + nkPad);
   }
 
@@ -216,6 +260,7 @@ export function fusedSoftmaxAttentionArrays(
   job[JOB.maskedHalf] = MASKED_LOGIT / 2;
   job[JOB.scratch] = scratch;
   job[JOB.scratchStride] = scratchStride;
+  job[JOB.stats] = withStats ? statsOff : 0;
   const total = slices * tasksPerSlice;
   if (pool) pool.run(total);
   else for (let t = 0; t < total; t++) runTask(e.attend, job, t, 0);
@@ -224,8 +269,8 @@ export function fusedSoftmaxAttentionArrays(
   const view = new Float32Array(e.memory.buffer);
   const outBase = outOff >> 2;
   if (dvPad === dv) out.set(view.subarray(outBase, outBase + out.length));
-  else for (let r = 0; r < slices * nq; r++) out.set(view.subarray(outBase + r * dvPad, outBase + r * dvPad + dv), r * dv);
-  return out;
+  else for (let r = 0; r < slices * nq; r++) for (let c = 0; c < dv; c++) out[r * dv + c] = view[outBase + r * dvPad + c];
+  return { out, stats: withStats ? view.slice(statsOff >> 2, (statsOff >> 2) + slices * nq * 2) : null };
 }
 
 /**
