@@ -20,6 +20,7 @@ import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { splitSlices } from '@swapformer/core';
 import { augmentKeys, augmentProjection, EMPTY_SHIFT, emptyPrefixSums, HIDDEN_LOGIT, scanCausal } from './causalScan';
 import { keyFeaturesT, keyLogits, queryFeatures, scaledProjection } from './favorFeatures';
+import { canRunFusedPerformer, fusedPerformerAttention } from './fusedPerformer';
 import { canRunPerformerOnWebGpu, performerWebGpu } from './performerWebGpu';
 
 export interface PerformerAttentionOptions {
@@ -39,6 +40,12 @@ export interface PerformerAttentionOptions {
    * Default: batched on backends other than wasm and cpu.
    */
   readonly layout?: 'slices' | 'batched';
+  /**
+   * Non-causal calls on wasm/cpu without a gradient tape run through core's fused CPU kernel
+   * (fusedPerformer.ts). Default true; false forces the tfjs-op path (same result up to float
+   * rounding).
+   */
+  readonly fused?: boolean;
 }
 
 function defaultLayout(): 'slices' | 'batched' {
@@ -98,6 +105,7 @@ function nonCausalNumDen(queries: Tensor, keysT: Tensor, values: Tensor, hidden:
 export function performerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, projection: Tensor2D, options: PerformerAttentionOptions): Tensor4D {
   // WebGPU, non-causal, unmasked, no tape: 9 dispatches instead of the composition's 32.
   if (options.layout !== 'slices' && canRunPerformerOnWebGpu(options)) return performerWebGpu(q, k, v, projection, options);
+  if (options.fused !== false && canRunFusedPerformer(q, k, v, options)) return fusedPerformerAttention(q, k, v, projection, options);
   if ((options.layout ?? defaultLayout()) === 'batched') return batchedPerformerAttention(q, k, v, projection, options);
   return tf.tidy(() => {
     const [b, h, nq, dk] = q.shape;

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { createMemoryLogger, createSwapformerContainer, deriveSeed, instantiateOperator, resolveOperatorServices } from '@swapformer/core';
 import { describeOperatorConformance, expectTensorsClose, maxAbsDiff, randomAttentionInputs, referenceAttention, relativeError, toFloat64 } from '@swapformer/core/conformance';
@@ -121,6 +122,40 @@ describe('performerAttention', () => {
         }
       }
       tf.dispose([q, k, v, omega, mask]);
+    });
+  });
+
+  describe('having the fused CPU kernel (non-causal, no tape)', () => {
+    const shapes = [
+      { name: 'odd sizes, m not a multiple of 8', shape: { batch: 2, heads: 3, nq: 19, nk: 23, dk: 6, dv: 5 }, m: 27 },
+      { name: 'more features and keys than a kernel block', shape: { batch: 1, heads: 2, nq: 40, nk: 300, dk: 64, dv: 64 }, m: 266 },
+    ];
+    for (const { name, shape, m } of shapes) {
+      it(`should equal the tfjs-op path to 1e-5 with and without masks and ε (${name})`, () => {
+        const { q, k, v } = randomAttentionInputs(shape, 12, 0.7);
+        const omega = omegaFixture(m, shape.dk, 5);
+        // batch 1 (if any) hides every key: its rows must come out 0 on both paths
+        const mask = tf.tensor2d(Array.from({ length: shape.batch * shape.nk }, (_, i) => (i >= shape.nk || i % 4 === 1 ? 0 : 1)), [shape.batch, shape.nk]);
+        const before = tf.memory().numTensors;
+        for (const epsilon of [1e-4, 0]) {
+          for (const m2 of [undefined, mask]) {
+            const fused = performerAttention(q, k, v, omega, { ...options, epsilon, mask: m2 });
+            const ops = performerAttention(q, k, v, omega, { ...options, epsilon, mask: m2, fused: false });
+            expect(tf.memory().numTensors).to.equal(before + 2);
+            expectTensorsClose(fused, ops, { atol: 1e-5, rtol: 1e-4 });
+            tf.dispose([fused, ops]);
+          }
+        }
+        tf.dispose([q, k, v, omega, mask]);
+      });
+    }
+
+    it('should not be taken while a gradient tape records (gradients reach q, k and v)', () => {
+      const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: 6, nk: 6, dk: 4 }, 13, 0.7);
+      const omega = omegaFixture(8, 4, 6);
+      const grads = tf.grads((a: Tensor4D, b: Tensor4D, c: Tensor4D) => tf.sum(performerAttention(a, b, c, omega, options)))([q, k, v]);
+      for (const g of grads) expect(tf.max(tf.abs(g)).dataSync()[0]).to.be.above(0);
+      tf.dispose([q, k, v, omega, ...grads]);
     });
   });
 
