@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { attentionThreads, denseSoftmaxAttention, fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, fusedSoftmaxAttentionWithStats, setAttentionThreads } from '@swapformer/core';
+import { attentionThreads, createSeededRandom, denseSoftmaxAttention, fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, fusedSoftmaxAttentionWithStats, setAttentionThreads } from '@swapformer/core';
 import { expectTensorsClose, randomAttentionInputs, referenceAttention, toFloat64 } from '@swapformer/core/conformance';
 import { fusedAttentionModuleBytes } from '../../src/kernels/wasm/fusedAttentionModule';
 import { rowBlockSoftmaxAttention } from '../../src/kernels/softmaxAttention';
@@ -86,6 +86,20 @@ describe('fusedSoftmaxAttention', () => {
       tf.dispose([q, k, v]);
     });
 
+    it('should read one shared k and v for every slice (multi-query layout) exactly as the same rows repeated per slice', () => {
+      const dims = { b: 3, h: 2, nq: 11, nk: 21, dk: 6, dv: 7 };
+      const rng = createSeededRandom(9);
+      const q = rng.fillNormal(new Float32Array(6 * 11 * 6));
+      const k = rng.fillNormal(new Float32Array(21 * 6));
+      const v = rng.fillNormal(new Float32Array(21 * 7));
+      const repeat = (x: Float32Array) => Float32Array.from({ length: 6 * x.length }, (_, i) => x[i % x.length]);
+      const mask = Float32Array.from({ length: 3 * 21 }, (_, i) => (i % 4 === 0 ? 0 : 1));
+      const shared = fusedSoftmaxAttentionWithStats(q, k, v, dims, { mask, sharedKeys: true });
+      const repeated = fusedSoftmaxAttentionWithStats(q, repeat(k), repeat(v), dims, { mask });
+      expect(Array.from(shared.out)).to.deep.equal(Array.from(repeated.out));
+      expect(Array.from(shared.rowSum)).to.deep.equal(Array.from(repeated.rowSum));
+    });
+
     it('should give a row sum of 0 for rows with no visible key', () => {
       const dims = { b: 2, h: 1, nq: 3, nk: 4, dk: 4, dv: 2 };
       const ones = new Float32Array(64).fill(1);
@@ -94,19 +108,25 @@ describe('fusedSoftmaxAttention', () => {
       expect(Array.from(got.out.subarray(0, 6))).to.deep.equal([0, 0, 0, 0, 0, 0]);
     });
 
-    it('should give bitwise-identical statistics for 1 and 2 threads', () => {
-      const dims = { b: 1, h: 2, nq: 512, nk: 512, dk: 64, dv: 64 };
-      const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 512, nk: 512, dk: 64 }, 5);
-      const run = (threads: number) => {
-        setAttentionThreads(threads);
-        return fusedSoftmaxAttentionWithStats(q.dataSync(), k.dataSync(), v.dataSync(), dims);
-      };
-      const [one, two] = [run(1), run(2)];
-      setAttentionThreads(2);
-      expect(Array.from(two.rowMax)).to.deep.equal(Array.from(one.rowMax));
-      expect(Array.from(two.rowSum)).to.deep.equal(Array.from(one.rowSum));
-      tf.dispose([q, k, v]);
-    });
+    for (const sharedKeys of [false, true]) {
+      it(`should give bitwise-identical output and statistics for 1 and 2 threads (shared keys ${sharedKeys})`, () => {
+        const dims = { b: 1, h: 2, nq: 512, nk: 512, dk: 64, dv: 64 };
+        const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 512, nk: 512, dk: 64 }, 5);
+        const keys = sharedKeys ? k.dataSync().subarray(0, 512 * 64) : k.dataSync();
+        const values = sharedKeys ? v.dataSync().subarray(0, 512 * 64) : v.dataSync();
+        const run = (threads: number) => {
+          setAttentionThreads(threads);
+          return fusedSoftmaxAttentionWithStats(q.dataSync(), keys, values, dims, { sharedKeys });
+        };
+        const [one, two] = [run(1), run(2)];
+        setAttentionThreads(2);
+        expect(attentionThreads()).to.equal(2);
+        expect(Array.from(two.out)).to.deep.equal(Array.from(one.out));
+        expect(Array.from(two.rowMax)).to.deep.equal(Array.from(one.rowMax));
+        expect(Array.from(two.rowSum)).to.deep.equal(Array.from(one.rowSum));
+        tf.dispose([q, k, v]);
+      });
+    }
   });
 
   describe('having worker threads', () => {

@@ -7,8 +7,8 @@
  */
 
 /** Layout of the job descriptor (Int32Array over a SharedArrayBuffer). */
-export const JOB = { q: 0, kP: 1, vP: 2, out: 3, bias: 4, nkPad: 5, d: 6, dv: 7, nq: 8, heads: 9, rowsPerTask: 10, tasksPerSlice: 11, offset: 12, maskedHalf: 13, scratch: 14, scratchStride: 15, dPad: 16, stats: 17 } as const;
-export const JOB_WORDS = 18;
+export const JOB = { q: 0, kP: 1, vP: 2, out: 3, bias: 4, nkPad: 5, d: 6, dv: 7, nq: 8, heads: 9, rowsPerTask: 10, tasksPerSlice: 11, offset: 12, maskedHalf: 13, scratch: 14, scratchStride: 15, dPad: 16, stats: 17, kStride: 18, vStride: 19 } as const;
+export const JOB_WORDS = 20;
 /** Control words: generation, next task, tasks done, total tasks. */
 export const CTRL = { generation: 0, next: 1, done: 2, total: 3 } as const;
 
@@ -29,8 +29,8 @@ export function runTask(attend: Attend, job: Int32Array, t: number, slot: number
   const nq = job[JOB.nq];
   attend(
     job[JOB.q] + slice * nq * d * 4,
-    job[JOB.kP] + slice * dPad * nkPad * 4,
-    job[JOB.vP] + slice * nkPad * dv * 4,
+    job[JOB.kP] + slice * job[JOB.kStride],
+    job[JOB.vP] + slice * job[JOB.vStride],
     job[JOB.out] + slice * nq * dv * 4,
     job[JOB.bias] + batch * nkPad * 4,
     nkPad,
@@ -63,7 +63,7 @@ for (;;) {
     const slice = Math.floor(t / tps);
     const rowStart = (t % tps) * rpt;
     const batch = Math.floor(slice / job[9]);
-    attend(job[0] + slice * nq * d * 4, job[1] + slice * dPad * nkPad * 4, job[2] + slice * nkPad * dv * 4, job[3] + slice * nq * dv * 4,
+    attend(job[0] + slice * nq * d * 4, job[1] + slice * job[18], job[2] + slice * job[19], job[3] + slice * nq * dv * 4,
       job[4] + batch * nkPad * 4, nkPad, d, dPad, dv, rowStart, Math.min(nq, rowStart + rpt), job[12], job[14] + slot * job[15], job[13],
       job[17] && job[17] + slice * nq * 8);
     if (Atomics.add(ctrl, 2, 1) + 1 === total) Atomics.notify(ctrl, 2);

@@ -129,6 +129,8 @@ export interface FusedAttentionOptions {
   readonly mask?: ArrayLike<number>;
   /** `[b, nk]` added to every logit of key j (after the scale), e.g. a per-key log-weight. */
   readonly keyBias?: ArrayLike<number>;
+  /** k `[nk, dk]` and v `[nk, dv]` are one set shared by every (b, h) slice (multi-query layout). */
+  readonly sharedKeys?: boolean;
 }
 
 /** Sizes of a fused call: `[b, h, nq, dk]` queries, `[b, h, nk, dk]` keys, `[b, h, nk, dv]` values. */
@@ -200,9 +202,10 @@ function runFusedAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayL
   const scratchStride = ceil(scratchBytes(dvPad, dPad), 64);
   const scratch = 1024;
   const qOff = ceil(scratch + slots * scratchStride, 64);
+  const keySets = options.sharedKeys ? 1 : slices;
   const kOff = ceil(qOff + slices * nq * dk * 4, 64);
-  const vOff = ceil(kOff + slices * dPad * nkPad * 4, 64);
-  const biasOff = ceil(vOff + slices * nkPad * dvPad * 4, 64);
+  const vOff = ceil(kOff + keySets * dPad * nkPad * 4, 64);
+  const biasOff = ceil(vOff + keySets * nkPad * dvPad * 4, 64);
   const outOff = ceil(biasOff + b * nkPad * 4, 64);
   const statsOff = ceil(outOff + slices * nq * dvPad * 4, 64);
   const end = statsOff + (withStats ? slices * nq * 8 : 0);
@@ -218,7 +221,7 @@ function runFusedAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayL
   else for (let i = 0; i < slices * nq * dk; i++) mem[qBase + i] = q[i] * scale;
   // k panels [S, nkPad/8, dPad, 8] and v panels [S, dvPad/8, nkPad, 8]; padding stays zero
   mem.fill(0, kOff >> 2, biasOff >> 2);
-  for (let sl = 0; sl < slices; sl++) {
+  for (let sl = 0; sl < keySets; sl++) {
     const kBase = (kOff >> 2) + sl * nkPad * dPad;
     const kSrc = sl * nk * dk;
     for (let j = 0; j < nk; j++) {
@@ -246,6 +249,8 @@ function runFusedAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayL
   job[JOB.q] = qOff;
   job[JOB.kP] = kOff;
   job[JOB.vP] = vOff;
+  job[JOB.kStride] = options.sharedKeys ? 0 : dPad * nkPad * 4;
+  job[JOB.vStride] = options.sharedKeys ? 0 : nkPad * dvPad * 4;
   job[JOB.dPad] = dPad;
   job[JOB.out] = outOff;
   job[JOB.bias] = biasOff;
