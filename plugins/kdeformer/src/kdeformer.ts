@@ -28,11 +28,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { createSeededRandom, deriveSeed, gatherRows, MASKED_LOGIT } from '@swapformer/core';
-import { bucketIds, drawHyperplanes, sortByBucket } from './angularLsh';
-import { blockLayout, type BlockLayout } from './blockLayout';
-import { drawWithReplacement, samplingProbabilities, topEigenvalue } from './residualSampling';
-import { copiedOperands, gatheredOperands, type SliceData, type SlotOperands } from './slotOperands';
+import { gatherRows, MASKED_LOGIT } from '@swapformer/core';
+import { canRunFusedKdeformer, fusedKdeformerAttention } from './fusedKdeformer';
+import { planSlice, readInputs, residualSamples, type Inputs, type SlicePlan } from './slicePlan';
+import { copiedOperands, gatheredOperands, type SlotOperands } from './slotOperands';
 
 export interface KdeformerAttentionOptions {
   /** Keys per block of the exact block-diagonal part (the option b). */
@@ -49,6 +48,12 @@ export interface KdeformerAttentionOptions {
   readonly scale?: number;
   /** `[b, nk]` key-padding mask, 1 keep / 0 hide: hidden keys take no part at all. */
   readonly mask?: Tensor2D;
+  /**
+   * Without a gradient tape on wasm/cpu, run each slice's blocks and samples through core's
+   * fused CPU kernel (fusedKdeformer.ts). Default true; false forces the tfjs-op path (same
+   * result up to float rounding).
+   */
+  readonly fused?: boolean;
 }
 
 /** The unnormalised sums of one call, in the original query order. */
@@ -61,57 +66,11 @@ export interface KdeformerParts {
   readonly shift: Tensor4D;
 }
 
-interface Inputs {
-  readonly q: Float32Array;
-  readonly k: Float32Array;
-  readonly v: Float32Array;
-  readonly mask: Float32Array | null;
-  readonly dims: { readonly b: number; readonly h: number; readonly nq: number; readonly nk: number; readonly dk: number; readonly dv: number };
-}
-
-/** Steps 2–3 for one slice (JS): hash, sort, block layout, and ‖vaug‖ of the sorted keys. */
-interface SlicePlan {
-  readonly layout: BlockLayout;
-  readonly data: SliceData;
-  /** ‖vaug_j‖ of the visible keys in slot order. */
-  readonly augNorms: Float64Array;
-}
-
 /** Steps 4–5 for one slice, in slot order; tensors belong to the caller's tidy. */
 interface SliceSums {
   readonly block: Tensor2D; // [rows, dv1]
   readonly residual: Tensor2D | null; // [rows, dv1]
   readonly shift: Tensor2D; // [rows, 1]
-}
-
-function readInputs(q: Tensor4D, k: Tensor4D, v: Tensor4D, mask?: Tensor2D): Inputs {
-  const [b, h, nq, dk] = q.shape;
-  return {
-    q: q.dataSync() as Float32Array,
-    k: k.dataSync() as Float32Array,
-    v: v.dataSync() as Float32Array,
-    mask: mask ? (tf.tidy(() => tf.cast(mask, 'float32').dataSync()) as Float32Array) : null,
-    dims: { b, h, nq, nk: k.shape[2], dk, dv: v.shape[3] },
-  };
-}
-
-function planSlice(inputs: Inputs, bi: number, hi: number, options: KdeformerAttentionOptions): SlicePlan {
-  const { h, nq, nk, dk, dv } = inputs.dims;
-  const slice = bi * h + hi;
-  const data: SliceData = { q: inputs.q, k: inputs.k, v: inputs.v, qOffset: slice * nq * dk, kOffset: slice * nk * dk, vOffset: slice * nk * dv, dk, dv };
-  const r = options.projections;
-  // Signs of projections do not depend on the positive scale, so hash the raw rows.
-  const planes = drawHyperplanes(createSeededRandom(deriveSeed(options.seed, 'lsh', bi, hi)), dk, r);
-  const visible = inputs.mask ? Int32Array.from({ length: nk }, (_, j) => j).filter((j) => inputs.mask![bi * nk + j] !== 0) : Int32Array.from({ length: nk }, (_, j) => j);
-  const sortedKeys = sortByBucket(bucketIds(inputs.k, data.kOffset, nk, dk, planes, r), visible, 1 << r);
-  const sortedQueries = sortByBucket(bucketIds(inputs.q, data.qOffset, nq, dk, planes, r), Int32Array.from({ length: nq }, (_, i) => i), 1 << r);
-  const layout = blockLayout(sortedKeys, nk, sortedQueries, options.blockSize);
-  const augNorms = Float64Array.from(sortedKeys, (j) => {
-    let sq = 1;
-    for (let c = 0; c < dv; c++) sq += inputs.v[data.vOffset + j * dv + c] ** 2;
-    return Math.sqrt(sq);
-  });
-  return { layout, data, augNorms };
 }
 
 function sliceSums(plan: SlicePlan, ops: SlotOperands, bi: number, hi: number, options: KdeformerAttentionOptions): SliceSums {
@@ -129,14 +88,10 @@ function sliceSums(plan: SlicePlan, ops: SlotOperands, bi: number, hi: number, o
   let residual: Tensor2D | null = null;
   const m = options.samples;
   if (m > 0) {
-    const vAug = tf.reshape(ops.v, [slots, dv1]); // padding rows are 0
-    const gram = tf.matMul(tf.transpose(vAug), vAug).dataSync(); // [dv1, dv1]; transposeA would take the slow batched kernel
-    const sigma2 = topEigenvalue(Float64Array.from(gram), dv1, createSeededRandom(deriveSeed(options.seed, 'power', bi, hi)));
-    const p = samplingProbabilities(plan.augNorms, sigma2);
-    const drawn = drawWithReplacement(p, m, createSeededRandom(deriveSeed(options.sampleSeed ?? options.seed, 'samples', bi, hi))); // key slots
+    const { drawn, weights } = residualSamples(plan, tf.reshape(ops.v, [slots, dv1]) as Tensor2D, options, bi, hi);
     const onBlock = new Float32Array(nb * m); // [nb, m]: pairs already in the block part drop out
     drawn.forEach((u, l) => (onBlock[Math.floor(u / bk) * m + l] = MASKED_LOGIT));
-    const sampled = ops.sampled(drawn, Float32Array.from(drawn, (u) => 1 / (m * p[u])));
+    const sampled = ops.sampled(drawn, weights);
     const raw = tf.reshape(tf.matMul(tf.reshape(ops.q, [rows, plan.data.dk]), sampled.kT), [nb, qb, m]); // rank-2 product
     const residualLogits = tf.reshape(tf.add(raw, tf.tensor3d(onBlock, [nb, 1, m])), [rows, m]);
     shift = tf.maximum(shift, tf.max(residualLogits, 1, true)) as Tensor2D;
@@ -202,6 +157,7 @@ function differentiableKdeformer(q: Tensor4D, k: Tensor4D, v: Tensor4D, inputs: 
 export function kdeformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: KdeformerAttentionOptions): Tensor4D {
   const inputs = readInputs(q, k, v, options.mask);
   if (tf.engine().isTapeOn()) return differentiableKdeformer(q, k, v, inputs, options);
+  if (options.fused !== false && canRunFusedKdeformer(q, k, v)) return fusedKdeformerAttention(inputs, options);
   const { b, h, nq, dv } = inputs.dims;
   const dv1 = dv + 1;
   const out = new Float32Array(b * h * nq * dv); // rows with no visible key stay 0

@@ -178,6 +178,25 @@ describe('kdeformerAttention', () => {
     });
   });
 
+  describe('having the fused CPU kernel (no tape)', () => {
+    for (const samples of [0, 12]) {
+      it(`should equal the tfjs-op path to 1e-5 (m = ${samples}, n mod b ≠ 0, masked keys, a batch entry with none visible, cross lengths)`, () => {
+        const { q, k, v } = randomAttentionInputs({ batch: 3, heads: 2, nq: 29, nk: 37, dk: 8, dv: 5 }, 32, 1.5);
+        const mask = tf.tensor2d([Array(37).fill(1), Array.from({ length: 37 }, (_, j) => (j % 5 === 0 ? 0 : 1)), Array(37).fill(0)]);
+        const before = tf.memory().numTensors;
+        for (const m of [undefined, mask]) {
+          const options = { ...optionsFixture, blockSize: 8, samples, projections: 3, mask: m };
+          const fused = kdeformerAttention(q, k, v, options);
+          const ops = kdeformerAttention(q, k, v, { ...options, fused: false });
+          expect(tf.memory().numTensors).to.equal(before + 2);
+          expect(maxAbsDiff(fused, ops), `mask ${m !== undefined}`).to.be.below(1e-5);
+          tf.dispose([fused, ops]);
+        }
+        tf.dispose([q, k, v, mask]);
+      });
+    }
+  });
+
   describe('having a gradient tape recording', () => {
     const lossOf = (attend: (q: Tensor4D, k: Tensor4D, v: Tensor4D) => Tensor4D, weights: Tensor4D) =>
       (...[q, k, v]: tf.Tensor[]) => tf.sum(tf.mul(attend(q as Tensor4D, k as Tensor4D, v as Tensor4D), weights));

@@ -81,7 +81,7 @@ export function fusedPerformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, p
   const scale = options.scale ?? 1 / Math.sqrt(d);
   const eps = options.epsilon;
   const root = Math.sqrt(scale);
-  const omega = repeatRows(Float32Array.from(projection.dataSync(), (x) => x * root), S); // ω' = √s·ω, [S, m, d]
+  const omega = Float32Array.from(projection.dataSync(), (x) => x * root); // ω' = √s·ω, [m, d]
   const keys = k.dataSync() as Float32Array;
   const values = v.dataSync() as Float32Array;
   let visible: Uint8Array | null = null; // [S, nk]
@@ -93,12 +93,13 @@ export function fusedPerformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, p
   const halfNorms = halfSquaredNorms(keys, S * nk, d, scale); // −‖k'_j‖²/2
 
   // 1. a*_j = max_f ω'_f·k_j − ‖k'_j‖²/2 (ω' carries the √s, so every pass runs at scale 1)
-  const keyMax = fusedSoftmaxAttentionWithStats(keys, omega, new Float32Array(S * m), { b, h, nq: nk, nk: m, dk: d, dv: 1 }, { scale: 1 }).rowMax;
+  const keyMax = fusedSoftmaxAttentionWithStats(keys, omega, new Float32Array(m), { b, h, nq: nk, nk: m, dk: d, dv: 1 }, { scale: 1, sharedKeys: true }).rowMax;
   for (let r = 0; r < S * nk; r++) keyMax[r] += halfNorms[r];
 
   // 2. Σ_j exp(a_jf − m_f)·v_j and Σ_j exp(a_jf − m_f) (the row sum), each slice its own batch
   //    row so the bias −‖k'_j‖²/2 is per slice; then KV_f = [that sum, row sum]·exp(m_f − M) + ε term
-  const sums = fusedSoftmaxAttentionWithStats(omega, keys, values, { b: S, h: 1, nq: m, nk, dk: d, dv }, { scale: 1, mask: visible ?? undefined, keyBias: halfNorms });
+  const omegaRows = repeatRows(omega, S); // [S, m, d]
+  const sums = fusedSoftmaxAttentionWithStats(omegaRows, keys, values, { b: S, h: 1, nq: m, nk, dk: d, dv }, { scale: 1, mask: visible ?? undefined, keyBias: halfNorms });
   const kv = new Float32Array(S * m * e);
   const epsTerm = new Float64Array(e);
   for (let s = 0; s < S; s++) {
@@ -124,7 +125,7 @@ export function fusedPerformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, p
   }
 
   // 3. num_i = Σ_f exp(y_if − max_f y_if)·KV_f + ε·Σ_f KV_f, y_if = ω'_f·q_i
-  const rows = fusedSoftmaxAttentionWithStats(q.dataSync(), omega, kv, { b, h, nq, nk: m, dk: d, dv: e }, { scale: 1 });
+  const rows = fusedSoftmaxAttentionWithStats(q.dataSync(), omegaRows, kv, { b, h, nq, nk: m, dk: d, dv: e }, { scale: 1 });
   const out = new Float32Array(S * nq * dv);
   const kvSum = new Float64Array(e);
   for (let s = 0; s < S; s++) {
