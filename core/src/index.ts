@@ -59,6 +59,13 @@ export { softmaxAttention, denseSoftmaxAttention, chunkedSoftmaxAttention, DEFAU
 export type { SoftmaxAttentionOptions } from './kernels/softmaxAttention';
 export { fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, fusedSoftmaxAttentionWithStats, fusedAttentionSupported, fusedAttentionInfo, fusedAttentionPeakBytes, resetFusedAttentionPeakBytes, setAttentionThreads, attentionThreads } from './kernels/wasm/fusedSoftmaxAttention';
 export type { FusedAttentionDims, FusedAttentionOptions, FusedAttentionWithStats } from './kernels/wasm/fusedSoftmaxAttention';
+// Hand-written WebAssembly SIMD kernels (the fused attention kernel, and plugins' own kernels)
+export { assembleModule, FunctionBody, F32, I32, V128 } from './kernels/wasm/wasmAssembler';
+export type { FunctionSpec, ValType } from './kernels/wasm/wasmAssembler';
+export { emitForLoop, simdExp } from './kernels/wasm/simdEmitters';
+export type { SimdExp } from './kernels/wasm/simdEmitters';
+export { webAssemblyApi } from './kernels/wasm/webAssemblyApi';
+export type { WasmApi, WasmMemory, WasmModule } from './kernels/wasm/webAssemblyApi';
 export { fusedWebGpuAttention, setWebGpuFusedAttention, webGpuFusedAttentionEnabled } from './kernels/webgpu/fusedWebGpuAttention';
 export { float32Uniform, int32Uniform, runWebGpuProgram, setWebGpuPrograms, webGpuProgramsEnabled, WGSL_WORKGROUP_INDEX } from './kernels/webgpu/runWebGpuProgram';
 export type { WebGpuProgramSpec, WebGpuUniform } from './kernels/webgpu/runWebGpuProgram';

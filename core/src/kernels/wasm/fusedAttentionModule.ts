@@ -19,6 +19,7 @@
  * k vectors loaded once per 4 rows); P·V 4 rows × 8 value columns the same way. exp is a
  * degree-6 polynomial of 2^f times 2^k built in the exponent bits (relative error ≈ 2e-7).
  */
+import { emitForLoop, simdExp } from './simdEmitters';
 import { assembleModule, F32, FunctionBody, I32, V128, type ValType } from './wasmAssembler';
 
 /** Keys per score tile (4 rows × KEY_BLOCK floats live in L1). */
@@ -31,13 +32,6 @@ export const PAD_LOGIT = -3e38;
 export function scratchBytes(dv: number, dPad: number): number {
   return ROW_TILE * KEY_BLOCK * 4 + ROW_TILE * dv * 4 + dPad * ROW_TILE * 4;
 }
-
-const LOG2E = 1.4426950408889634;
-/** 1.5·2^23: adding it to |t| < 2^22 leaves round(t) in the low mantissa bits. */
-const ROUND_MAGIC = 12582912;
-const ROUND_MAGIC_BITS = 0x4b400000;
-// Taylor coefficients of 2^f = e^(f ln 2) on |f| ≤ 1/2.
-const EXP2_COEFFS = [1, 0.6931471805599453, 0.2402265069591007, 0.05550410866482158, 0.009618129107628477, 0.0013333558146428443, 0.00015403530393381606];
 
 /** Parameter indices of `attend`. */
 const P = { q: 0, kP: 1, vP: 2, out: 3, bias: 4, nkPad: 5, d: 6, dPad: 7, dv: 8, rowStart: 9, rowEnd: 10, offset: 11, scratch: 12, maskedHalf: 13, stats: 14 } as const;
@@ -58,15 +52,13 @@ function buildAttend(fma: boolean): FunctionBody {
   const bm = f32(), mNew = f32();
   const acc = Array.from({ length: 8 }, v128);
   const b0 = v128(), b1 = v128(), s = v128(), vm = v128(), vs = v128(), x = v128();
-  const kLog2e = v128(), kMin = v128(), kZero = v128(), kMagic = v128(), kExpBias = v128();
-  const kPoly = EXP2_COEFFS.map(() => v128());
+  const kZero = v128();
   const ROW = KEY_BLOCK * 4; // bytes per score-tile row
   const UNROLL = 4;
 
   // constants in locals, so the loops do not rematerialise them
-  f.f32x4Const(LOG2E).set(kLog2e).f32x4Const(-87).set(kMin).f32x4Const(0).set(kZero).f32x4Const(ROUND_MAGIC).set(kMagic);
-  f.i32(127 - ROUND_MAGIC_BITS).i32x4Splat().set(kExpBias);
-  EXP2_COEFFS.forEach((cf, i) => f.f32x4Const(cf).set(kPoly[i]));
+  const exp = simdExp(f);
+  f.f32x4Const(0).set(kZero);
   f.get(P.dv).i32(4).i32Mul().set(vStride);
   // scratch: score tile [4][KEY_BLOCK] | acc [4][dv] | q tile [dPad][4]
   f.get(P.scratch).get(P.dv).i32(ROW_TILE * 4).i32Mul().i32(ROW_TILE * KEY_BLOCK * 4).i32Add().i32Add().set(qTile);
@@ -77,19 +69,6 @@ function buildAttend(fma: boolean): FunctionBody {
     if (fma) f.get(s).get(b).get(accLocal).f32x4RelaxedMadd().set(accLocal);
     else f.get(accLocal).get(s).get(b).f32x4Mul().f32x4Add().set(accLocal);
   };
-  /** exp of the v128 in `x` (all lanes ≤ 0) left on the stack; exactly 0 below −87. */
-  const emitExp = () => {
-    // t = max(x, −87)·log2e. Adding 1.5·2^23 rounds t to the nearest integer k in the low
-    // mantissa bits (cheaper than nearest + trunc_sat); f = t − k; 2^f by Horner; 2^k by moving
-    // k + 127 into the exponent bits: bits(t + M) − bits(M) = k.
-    f.get(x).get(kMin).f32x4Max().get(kLog2e).f32x4Mul().tee(b0).get(kMagic).f32x4Add().set(b1);
-    f.get(b0).get(b1).get(kMagic).f32x4Sub().f32x4Sub().set(b0); // f
-    f.get(kPoly[6]);
-    for (let i = 5; i >= 0; i--) f.get(b0).f32x4Mul().get(kPoly[i]).f32x4Add();
-    f.get(b1).get(kExpBias).i32x4Add().i32(23).i32x4Shl();
-    f.f32x4Mul();
-    f.get(x).get(kMin).f32x4Ge().v128And();
-  };
   const hReduce = (local: number, op: 'max' | 'add') => {
     f.get(local).f32x4ExtractLane(0);
     for (let lane = 1; lane < 4; lane++) {
@@ -98,16 +77,7 @@ function buildAttend(fma: boolean): FunctionBody {
       else f.f32Add();
     }
   };
-  /** `for (var = from; var < limit; var += step) { body }` with i32 locals. */
-  const forLoop = (variable: number, from: () => void, limit: number, step: number, body: () => void) => {
-    from();
-    f.set(variable);
-    f.block().loop();
-    f.get(variable).get(limit).i32GeS().brIf(1);
-    body();
-    f.get(variable).i32(step).i32Add().set(variable);
-    f.br(0).end().end();
-  };
+  const forLoop = (variable: number, from: () => void, limit: number, step: number, body: () => void) => emitForLoop(f, variable, from, limit, step, body);
 
   f.get(P.rowEnd).i32(1).i32Sub().set(last);
   forLoop(r0, () => f.get(P.rowStart), P.rowEnd, ROW_TILE, () => {
@@ -180,13 +150,13 @@ function buildAttend(fma: boolean): FunctionBody {
         f.set(bm);
         f.get(m[i]).get(bm).f32Max().set(mNew);
         f.get(m[i]).get(mNew).f32Sub().f32x4Splat().set(x);
-        emitExp();
+        exp.emit(x);
         f.f32x4ExtractLane(0).set(corr[i]);
         f.get(kZero).set(vs);
         f.get(mNew).f32x4Splat().set(vm);
         forLoop(tmp, () => f.get(P.scratch), end, 16, () => {
           f.get(tmp).v128Load(i * ROW).get(vm).f32x4Sub().set(x);
-          emitExp();
+          exp.emit(x);
           f.set(s);
           f.get(tmp).get(s).v128Store(i * ROW);
           f.get(vs).get(s).f32x4Add().set(vs);
