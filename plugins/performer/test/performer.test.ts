@@ -153,7 +153,7 @@ describe('performerAttention', () => {
     it('should not be taken while a gradient tape records (gradients reach q, k and v)', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: 6, nk: 6, dk: 4 }, 13, 0.7);
       const omega = omegaFixture(8, 4, 6);
-      const grads = tf.grads((a: Tensor4D, b: Tensor4D, c: Tensor4D) => tf.sum(performerAttention(a, b, c, omega, options)))([q, k, v]);
+      const grads = tf.grads((...[a, b, c]: tf.Tensor[]) => tf.sum(performerAttention(a as Tensor4D, b as Tensor4D, c as Tensor4D, omega, options)))([q, k, v]);
       for (const g of grads) expect(tf.max(tf.abs(g)).dataSync()[0]).to.be.above(0);
       tf.dispose([q, k, v, omega, ...grads]);
     });

@@ -101,4 +101,5 @@ export { compressPlan } from './compressPlan';
 export type { CompressPlan, HalvingRound } from './compressPlan';
 export { selfBalancingWalk } from './selfBalancingWalk';
 export { pairDifferenceGrams } from './pairDifferenceGrams';
+export { wasmPairDifferenceGrams, wasmPairGramSupported } from './wasmPairDifferenceGrams';
 export type { ThinnedPairs } from './pairDifferenceGrams';

@@ -19,6 +19,7 @@ import { createSeededRandom, deriveSeed } from '@swapformer/core';
 import { compressPlan, type CompressPlan } from './compressPlan';
 import { pairDifferenceGrams, type ThinnedPairs } from './pairDifferenceGrams';
 import { selfBalancingWalk } from './selfBalancingWalk';
+import { wasmPairDifferenceGrams, wasmPairGramSupported } from './wasmPairDifferenceGrams';
 
 /** Default of `CoresetOptions.gramBudget`: 4 Mi floats (16 MiB). */
 const GRAM_BUDGET = 1 << 22;
@@ -35,6 +36,12 @@ export interface CoresetOptions {
   readonly scale?: number;
   /** Most G entries held at once: slices are halved in groups below it (at least one slice). Results do not depend on it. */
   readonly gramBudget?: number;
+  /**
+   * Where the bucket Gram matrices are computed: `wasm`, the SIMD kernel of pairGramKernel.ts
+   * (default where WebAssembly SIMD exists), or `tfjs`, products on the active backend. Both give
+   * G to float32 rounding; a walk decision sitting exactly on its threshold may differ.
+   */
+  readonly gramKernel?: 'wasm' | 'tfjs';
 }
 
 /** Wall-clock split of one coreset computation, in milliseconds (for benchmarks). */
@@ -122,6 +129,7 @@ export function coresetOfRange(data: KeyValueData, lo: number, hi: number, optio
   const { n, stride, nOut } = plan;
   if (plan.rounds.length === 0) return { plan, indices: stridePositions(slices, lo, plan) };
   let started = performance.now();
+  const useWasm = (options.gramKernel ?? (wasmPairGramSupported() ? 'wasm' : 'tfjs')) === 'wasm';
   const pairs = thinPairs(data, lo, plan, options.scale);
   // current survivors of every slice, as positions into the thinned sequence
   let points = new Int32Array(slices * n);
@@ -138,7 +146,7 @@ export function coresetOfRange(data: KeyValueData, lo: number, hi: number, optio
     const group = Math.max(1, Math.floor((options.gramBudget ?? GRAM_BUDGET) / (round.buckets * M * M)));
     for (let from = 0; from < slices; from += group) {
       const to = Math.min(slices, from + group);
-      const gram = pairDifferenceGrams(pairs, points, m, S, from, to);
+      const gram = (useWasm ? wasmPairDifferenceGrams : pairDifferenceGrams)(pairs, points, m, S, from, to);
       if (timings) timings.kernelMs += performance.now() - started;
       started = performance.now();
       const buckets = (to - from) * round.buckets;

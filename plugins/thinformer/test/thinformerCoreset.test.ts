@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import { createSeededRandom } from '@swapformer/core';
 import { randomAttentionInputs } from '@swapformer/core/conformance';
-import { compressPlan, pairDifferenceGrams, selfBalancingWalk, thinformerCoreset, type ThinnedPairs } from '../src';
+import { compressPlan, pairDifferenceGrams, selfBalancingWalk, thinformerCoreset, wasmPairDifferenceGrams, type ThinnedPairs } from '../src';
 import { PARITY_CASES } from './fixtures/parityCases';
 import referenceParity from './fixtures/referenceParity.json';
 
@@ -80,35 +80,71 @@ describe('selfBalancingWalk', () => {
   });
 });
 
-describe('pairDifferenceGrams', () => {
-  describe('having 2 buckets of 4 shuffled points', () => {
-    it('should match G_ij = ⟨φ(x_2i) − φ(x_2i+1), φ(x_2j) − φ(x_2j+1)⟩ computed in float64', () => {
-      const rng = createSeededRandom(5);
-      const [n, dk, dv] = [8, 3, 2];
-      const keys = rng.fillNormal(new Float32Array(n * dk), 0, 0.6);
-      const values = rng.fillNormal(new Float32Array(n * dv));
-      const dot = (x: Float32Array, d: number, a: number, b: number) => {
-        let s = 0;
-        for (let e = 0; e < d; e++) s += x[a * d + e] * x[b * d + e];
-        return s;
-      };
-      const shift = Math.max(...Array.from({ length: n }, (_, j) => dot(keys, dk, j, j)));
-      const beta = Math.max(...Array.from(values, Math.abs));
-      const pairs: ThinnedPairs = { slices: 1, n, dk, dv, keys, values, shift: Float64Array.of(shift), beta: Float64Array.of(beta) };
-      const points = Int32Array.from([3, 1, 7, 0, 2, 6, 5, 4]);
-      const gram = pairDifferenceGrams(pairs, points, 8, 4);
-      const kappa = (a: number, b: number) => Math.exp(dot(keys, dk, a, b) - shift) * (dot(values, dv, a, b) + beta * beta);
-      for (let t = 0; t < 2; t++) {
-        const p = (i: number) => points[4 * t + i];
-        for (let i = 0; i < 2; i++) {
-          for (let j = i; j < 2; j++) {
-            const expected = kappa(p(2 * i), p(2 * j)) - kappa(p(2 * i), p(2 * j + 1)) - kappa(p(2 * i + 1), p(2 * j)) + kappa(p(2 * i + 1), p(2 * j + 1));
-            expect(gram[t * 4 + i * 2 + j]).to.be.closeTo(expected, 1e-5 * (1 + Math.abs(expected)));
+for (const [name, grams] of [['pairDifferenceGrams', pairDifferenceGrams], ['wasmPairDifferenceGrams', wasmPairDifferenceGrams]] as const) {
+  describe(name, () => {
+    describe('having 2 buckets of 4 shuffled points', () => {
+      it('should match G_ij = ⟨φ(x_2i) − φ(x_2i+1), φ(x_2j) − φ(x_2j+1)⟩ computed in float64', () => {
+        const rng = createSeededRandom(5);
+        const [n, dk, dv] = [8, 3, 2];
+        const keys = rng.fillNormal(new Float32Array(n * dk), 0, 0.6);
+        const values = rng.fillNormal(new Float32Array(n * dv));
+        const dot = (x: Float32Array, d: number, a: number, b: number) => {
+          let s = 0;
+          for (let e = 0; e < d; e++) s += x[a * d + e] * x[b * d + e];
+          return s;
+        };
+        const shift = Math.max(...Array.from({ length: n }, (_, j) => dot(keys, dk, j, j)));
+        const beta = Math.max(...Array.from(values, Math.abs));
+        const pairs: ThinnedPairs = { slices: 1, n, dk, dv, keys, values, shift: Float64Array.of(shift), beta: Float64Array.of(beta) };
+        const points = Int32Array.from([3, 1, 7, 0, 2, 6, 5, 4]);
+        const gram = grams(pairs, points, 8, 4);
+        const kappa = (a: number, b: number) => Math.exp(dot(keys, dk, a, b) - shift) * (dot(values, dv, a, b) + beta * beta);
+        for (let t = 0; t < 2; t++) {
+          const p = (i: number) => points[4 * t + i];
+          for (let i = 0; i < 2; i++) {
+            for (let j = i; j < 2; j++) {
+              const expected = kappa(p(2 * i), p(2 * j)) - kappa(p(2 * i), p(2 * j + 1)) - kappa(p(2 * i + 1), p(2 * j)) + kappa(p(2 * i + 1), p(2 * j + 1));
+              expect(gram[t * 4 + i * 2 + j]).to.be.closeTo(expected, 1e-5 * (1 + Math.abs(expected)));
+            }
           }
+        }
+      });
+    });
+  });
+}
+
+describe('wasmPairDifferenceGrams', () => {
+  for (const [S, dk, dv] of [[4, 3, 5], [8, 8, 8], [64, 64, 64], [128, 17, 9]]) {
+    it(`should equal the tfjs form on the upper triangle to float32 rounding (buckets of ${S}, dk ${dk}, dv ${dv}, slices 1–2 of 3)`, () => {
+      const rng = createSeededRandom(S + dk);
+      const [slices, n] = [3, 4 * S];
+      const keys = rng.fillNormal(new Float32Array(slices * n * dk), 0, 0.5);
+      const values = rng.fillNormal(new Float32Array(slices * n * dv));
+      const shift = Float64Array.from({ length: slices }, (_, s) => {
+        let top = 0;
+        for (let j = 0; j < n; j++) {
+          let sq = 0;
+          for (let e = 0; e < dk; e++) sq += keys[(s * n + j) * dk + e] ** 2;
+          top = Math.max(top, sq);
+        }
+        return top;
+      });
+      const pairs: ThinnedPairs = { slices, n, dk, dv, keys, values, shift, beta: Float64Array.from({ length: slices }, (_, s) => 1 + s) };
+      const points = new Int32Array(slices * n);
+      for (let s = 0; s < slices; s++) for (let j = 0; j < n; j++) points[s * n + j] = (j * 7 + s) % n; // a permutation per slice
+      const want = pairDifferenceGrams(pairs, points, n, S, 1, 3);
+      const got = wasmPairDifferenceGrams(pairs, points, n, S, 1, 3);
+      expect(got.length).to.equal(want.length);
+      const M = S / 2;
+      let scale = 0;
+      for (const x of want) scale = Math.max(scale, Math.abs(x));
+      for (let b = 0; b < want.length / (M * M); b++) {
+        for (let i = 0; i < M; i++) {
+          for (let j = i; j < M; j++) expect(Math.abs(got[b * M * M + i * M + j] - want[b * M * M + i * M + j]), `bucket ${b} (${i}, ${j})`).to.be.below(2e-6 * scale);
         }
       }
     });
-  });
+  }
 });
 
 describe('thinformerCoreset', () => {
@@ -143,13 +179,15 @@ describe('thinformerCoreset', () => {
 
   describe('having the reference algorithm', () => {
     PARITY_CASES.forEach((c, i) => {
-      it(`should pick the same positions as a NumPy transcription of the reference khcompress given the same draws (${c.label})`, () => {
-        const { k, v } = randomAttentionInputs({ batch: c.batch, heads: c.heads, nq: 1, nk: c.nk, dk: c.d }, c.inputSeed, c.qkScale);
-        const coreset = thinformerCoreset(k, v, { g: c.g, delta: 0.5, seed: c.seed });
-        expect(referenceParity.cases[i].label).to.equal(c.label);
-        expect(Array.from(coreset.dataSync())).to.deep.equal(referenceParity.cases[i].indices);
-        tf.dispose([k, v, coreset]);
-      });
+      for (const gramKernel of ['wasm', 'tfjs'] as const) {
+        it(`should pick the same positions as a NumPy transcription of the reference khcompress given the same draws (${c.label}, ${gramKernel} Grams)`, () => {
+          const { k, v } = randomAttentionInputs({ batch: c.batch, heads: c.heads, nq: 1, nk: c.nk, dk: c.d }, c.inputSeed, c.qkScale);
+          const coreset = thinformerCoreset(k, v, { g: c.g, delta: 0.5, seed: c.seed, gramKernel });
+          expect(referenceParity.cases[i].label).to.equal(c.label);
+          expect(Array.from(coreset.dataSync())).to.deep.equal(referenceParity.cases[i].indices);
+          tf.dispose([k, v, coreset]);
+        });
+      }
     });
   });
 
