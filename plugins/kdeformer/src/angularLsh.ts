@@ -3,10 +3,11 @@
  * puts similar rows next to each other — steps 2–3 of KDEformer's practical algorithm
  * (Zandieh et al., ICML 2023, https://arxiv.org/abs/2302.02451).
  *
- * Pure JS on row-major Float32Array slices: hashing is O(n·dk·r) and the counting sort O(n + 2^r),
- * both small next to the block products, and doing them here keeps them backend-independent.
+ * On row-major Float32Array slices, outside tfjs so they are backend-independent: hashing is
+ * O(n·dk·r) (a WebAssembly SIMD kernel, wasmBucketCodes.ts) and the counting sort O(n + 2^r).
  */
 import type { SeededRandom } from '@swapformer/core';
+import { wasmBucketCodesSupported, wasmSignCodes } from './wasmBucketCodes';
 
 /**
  * The reflected binary Gray code of `i`: the i-th entry of the sequence 0, 1, 3, 2, 6, 7, 5, 4, …
@@ -30,27 +31,40 @@ export function drawHyperplanes(rng: SeededRandom, dk: number, r: number): Float
 }
 
 /**
- * Bucket id of each of `rows` consecutive rows of `data` (row-major, `dk` columns, starting at
- * `offset`): bit t of the code is `x·w_t > 0`, and the id is the code's entry in the Gray table,
- * `gray[code]`, exactly as the reference indexes its recursively built table by the code.
- * Rows that fall on the same side of every hyperplane share an id.
- *
- * @example const ids = bucketIds(kData, 0, nk, dk, planes, 7); // Int32Array of values in [0, 128)
+ * Sign code of each of `rows` consecutive rows (bit t = [x·w_t > 0]) in float32, the way the
+ * WebAssembly kernel computes it: four lanes x[c..c+3]·w[c..c+3] accumulated over c, then summed
+ * ((l0 + l1) + l2) + l3. Bitwise the kernel's codes, for engines without WebAssembly SIMD.
  */
-export function bucketIds(data: ArrayLike<number>, offset: number, rows: number, dk: number, planes: Float64Array, r: number): Int32Array {
-  const ids = new Int32Array(rows);
+function float32SignCodes(data: ArrayLike<number>, offset: number, rows: number, dk: number, planes: Float64Array, r: number): Int32Array {
+  const f = Math.fround;
+  const w = Float32Array.from(planes);
+  const codes = new Int32Array(rows);
+  const lanes = new Float32Array(4);
   for (let i = 0; i < rows; i++) {
     const row = offset + i * dk;
     let code = 0;
     for (let t = 0; t < r; t++) {
-      const plane = t * dk;
-      let dot = 0;
-      for (let c = 0; c < dk; c++) dot += data[row + c] * planes[plane + c];
-      if (dot > 0) code |= 1 << t;
+      lanes.fill(0);
+      for (let c = 0; c < dk; c++) lanes[c & 3] = f(lanes[c & 3] + f(data[row + c] * w[t * dk + c]));
+      if (f(f(f(lanes[0] + lanes[1]) + lanes[2]) + lanes[3]) > 0) code |= 1 << t;
     }
-    ids[i] = grayCode(code);
+    codes[i] = code;
   }
-  return ids;
+  return codes;
+}
+
+/**
+ * Bucket id of each of `rows` consecutive rows of `data` (row-major, `dk` columns, starting at
+ * `offset`): bit t of the code is `x·w_t > 0` (float32, a fixed summation order, the same on
+ * every engine and backend), and the id is the code's entry in the Gray table, `gray[code]`,
+ * exactly as the reference indexes its recursively built table by the code. Rows that fall on
+ * the same side of every hyperplane share an id. Runs on a WebAssembly SIMD kernel where one exists.
+ *
+ * @example const ids = bucketIds(kData, 0, nk, dk, planes, 7); // Int32Array of values in [0, 128)
+ */
+export function bucketIds(data: ArrayLike<number>, offset: number, rows: number, dk: number, planes: Float64Array, r: number): Int32Array {
+  const codes = data instanceof Float32Array && wasmBucketCodesSupported() ? wasmSignCodes(data, offset, rows, dk, planes, r) : float32SignCodes(data, offset, rows, dk, planes, r);
+  return codes.map(grayCode);
 }
 
 /**

@@ -43,14 +43,14 @@ function slotValues(plan: SlicePlan): Tensor2D {
   return tf.tensor2d(out, [keySlots.length, dv + 1]);
 }
 
-/** Rows `indices` of `src` (`width` columns from `offset`) packed densely; −1 leaves a zero row. */
-function packRows(src: Float32Array, offset: number, width: number, indices: ArrayLike<number>): Float32Array {
+/** Rows `indices` of `src` (`width` columns from `offset`) packed densely, times `factor`; −1 leaves a zero row. */
+function packRows(src: Float32Array, offset: number, width: number, indices: ArrayLike<number>, factor = 1): Float32Array {
   const out = new Float32Array(indices.length * width);
   for (let p = 0; p < indices.length; p++) {
     const j = indices[p];
     if (j < 0) continue;
     const from = offset + j * width;
-    for (let c = 0; c < width; c++) out[p * width + c] = src[from + c];
+    for (let c = 0; c < width; c++) out[p * width + c] = src[from + c] * factor;
   }
   return out;
 }
@@ -59,10 +59,10 @@ function packRows(src: Float32Array, offset: number, width: number, indices: Arr
 function fusedSlice(plan: SlicePlan, options: KdeformerAttentionOptions, scale: number, bi: number, hi: number): Float32Array {
   const { blocks: nb, keysPerBlock: bk, queriesPerBlock: qb, keySlots, querySlots, querySlotOf } = plan.layout;
   const { q, k, v, qOffset, kOffset, vOffset, dk, dv } = plan.data;
-  const queries = packRows(q, qOffset, dk, querySlots); // [nb, qb, dk]; padding slots are never read back
+  const queries = packRows(q, qOffset, dk, querySlots, scale); // [nb, qb, dk] times s; padding slots are never read back
   // block t against its own bk keys (padding slots of the last block hidden)
   const blockMask = Float32Array.from(keySlots, (j) => (j < 0 ? 0 : 1));
-  const block = fusedSoftmaxAttentionWithStats(queries, packRows(k, kOffset, dk, keySlots), packRows(v, vOffset, dv, keySlots), { b: nb, h: 1, nq: qb, nk: bk, dk, dv }, { scale, mask: blockMask });
+  const block = fusedSoftmaxAttentionWithStats(queries, packRows(k, kOffset, dk, keySlots), packRows(v, vOffset, dv, keySlots), { b: nb, h: 1, nq: qb, nk: bk, dk, dv }, { scale: 1, mask: blockMask });
   const m = options.samples;
   const out = new Float32Array(querySlotOf.length * dv);
   if (m === 0) {
@@ -77,15 +77,17 @@ function fusedSlice(plan: SlicePlan, options: KdeformerAttentionOptions, scale: 
   const logWeights = new Float32Array(nb * m);
   for (let t = 0; t < nb; t++) for (let l = 0; l < m; l++) logWeights[t * m + l] = Math.log(weights[l]);
   drawn.forEach((u, l) => (offBlock[Math.floor(u / bk) * m + l] = 0));
-  const residual = fusedSoftmaxAttentionWithStats(queries, packRows(k, kOffset, dk, sampled), packRows(v, vOffset, dv, sampled), { b: nb, h: 1, nq: qb, nk: m, dk, dv }, { scale, mask: offBlock, keyBias: logWeights, sharedKeys: true });
+  const residual = fusedSoftmaxAttentionWithStats(queries, packRows(k, kOffset, dk, sampled), packRows(v, vOffset, dv, sampled), { b: nb, h: 1, nq: qb, nk: m, dk, dv }, { scale: 1, mask: offBlock, keyBias: logWeights, sharedKeys: true });
   // Ŷ = out·l·exp(max − c) from both parts, c the larger of the two row maxima
-  querySlotOf.forEach((p, i) => {
-    const c = Math.max(block.rowMax[p], residual.rowMax[p]);
-    const wb = block.rowSum[p] * Math.exp(block.rowMax[p] - c);
-    const wr = residual.rowSum[p] * Math.exp(residual.rowMax[p] - c);
+  const [bOut, bMax, bSum, rOut, rMax, rSum] = [block.out, block.rowMax, block.rowSum, residual.out, residual.rowMax, residual.rowSum];
+  for (let i = 0; i < querySlotOf.length; i++) {
+    const p = querySlotOf[i];
+    const c = Math.max(bMax[p], rMax[p]);
+    const wb = bSum[p] * Math.exp(bMax[p] - c);
+    const wr = rSum[p] * Math.exp(rMax[p] - c);
     const inv = 1 / (wb + wr); // ≥ exp(0) from the block part: every block holds a visible key
-    for (let col = 0; col < dv; col++) out[i * dv + col] = (block.out[p * dv + col] * wb + residual.out[p * dv + col] * wr) * inv;
-  });
+    for (let col = 0; col < dv; col++) out[i * dv + col] = (bOut[p * dv + col] * wb + rOut[p * dv + col] * wr) * inv;
+  }
   return out;
 }
 

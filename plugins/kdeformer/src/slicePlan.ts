@@ -40,6 +40,13 @@ export function readInputs(q: Tensor4D, k: Tensor4D, v: Tensor4D, mask?: Tensor2
   };
 }
 
+/** 0, 1, …, n − 1. */
+function indices(n: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  return out;
+}
+
 export function planSlice(inputs: Inputs, bi: number, hi: number, options: KdeformerAttentionOptions): SlicePlan {
   const { h, nq, nk, dk, dv } = inputs.dims;
   const slice = bi * h + hi;
@@ -47,15 +54,17 @@ export function planSlice(inputs: Inputs, bi: number, hi: number, options: Kdefo
   const r = options.projections;
   // Signs of projections do not depend on the positive scale, so hash the raw rows.
   const planes = drawHyperplanes(createSeededRandom(deriveSeed(options.seed, 'lsh', bi, hi)), dk, r);
-  const visible = inputs.mask ? Int32Array.from({ length: nk }, (_, j) => j).filter((j) => inputs.mask![bi * nk + j] !== 0) : Int32Array.from({ length: nk }, (_, j) => j);
+  const visible = inputs.mask ? indices(nk).filter((j) => inputs.mask![bi * nk + j] !== 0) : indices(nk);
   const sortedKeys = sortByBucket(bucketIds(inputs.k, data.kOffset, nk, dk, planes, r), visible, 1 << r);
-  const sortedQueries = sortByBucket(bucketIds(inputs.q, data.qOffset, nq, dk, planes, r), Int32Array.from({ length: nq }, (_, i) => i), 1 << r);
+  const sortedQueries = sortByBucket(bucketIds(inputs.q, data.qOffset, nq, dk, planes, r), indices(nq), 1 << r);
   const layout = blockLayout(sortedKeys, nk, sortedQueries, options.blockSize);
-  const augNorms = Float64Array.from(sortedKeys, (j) => {
+  const augNorms = new Float64Array(sortedKeys.length);
+  for (let u = 0; u < sortedKeys.length; u++) {
+    const from = data.vOffset + sortedKeys[u] * dv;
     let sq = 1;
-    for (let c = 0; c < dv; c++) sq += inputs.v[data.vOffset + j * dv + c] ** 2;
-    return Math.sqrt(sq);
-  });
+    for (let c = from; c < from + dv; c++) sq += inputs.v[c] * inputs.v[c];
+    augNorms[u] = Math.sqrt(sq);
+  }
   return { layout, data, augNorms };
 }
 

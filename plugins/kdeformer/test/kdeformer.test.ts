@@ -268,6 +268,35 @@ describe('grayCode', () => {
   });
 });
 
+describe('bucketIds', () => {
+  for (const dk of [64, 6]) {
+    it(`should give the same ids on the WebAssembly kernel and the float32 JS loop, and the float64 signs wherever |x·w| > 1e-4 (dk ${dk})`, () => {
+      const rng = createSeededRandom(dk);
+      const rows = 3000;
+      const data = rng.fillNormal(new Float32Array(rows * dk + 5));
+      const planes = drawHyperplanes(rng, dk, 7);
+      const kernel = bucketIds(data, 5, rows, dk, planes, 7); // Float32Array input: the kernel
+      const loop = bucketIds(Array.from(data), 5, rows, dk, planes, 7); // plain array: the JS loop
+      expect(Array.from(kernel)).to.deep.equal(Array.from(loop));
+      let clear = 0;
+      for (let i = 0; i < rows; i++) {
+        let code = 0;
+        let ambiguous = false;
+        for (let t = 0; t < 7; t++) {
+          let dot = 0;
+          for (let c = 0; c < dk; c++) dot += data[5 + i * dk + c] * planes[t * dk + c];
+          if (Math.abs(dot) <= 1e-4) ambiguous = true;
+          if (dot > 0) code |= 1 << t;
+        }
+        if (ambiguous) continue;
+        clear++;
+        expect(kernel[i], `row ${i}`).to.equal(grayCode(code));
+      }
+      expect(clear).to.be.above(rows * 0.95);
+    });
+  }
+});
+
 describe('blockLayout', () => {
   it('should pad only the last key block and mirror the key split for nq = nk', () => {
     const order = Int32Array.from({ length: 50 }, (_, i) => 49 - i);

@@ -124,6 +124,8 @@ export class FunctionBody {
   tee(i: number): this { this.op(0x22); uleb(i, this.code); return this; }
 
   // memory
+  i32Load(offset = 0): this { return this.op(0x28, ...this.memarg(2, offset)); }
+  i32Store(offset = 0): this { return this.op(0x36, ...this.memarg(2, offset)); }
   f32Load(offset = 0): this { return this.op(0x2a, ...this.memarg(2, offset)); }
   f32Store(offset = 0): this { return this.op(0x38, ...this.memarg(2, offset)); }
   v128Load(offset = 0): this { return this.simd(SIMD.load, ...this.memarg(4, offset)); }
