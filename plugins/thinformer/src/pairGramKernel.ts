@@ -10,17 +10,18 @@
  * reads, which halves the work. The pair differences are taken in float32 in the reference's
  * order (column differences, then rows).
  *
- * Memory, per call (bytes, set up by the caller): kRows [S, dK] rows [k̃_a, 1, 0…], vRows [S, dV]
- * rows [v_a, β, 0…], panels [Spad/8, dK or dV, 8] built here (the key panels carry −c instead
- * of 1), a scratch tile, and G [M, M] out. dK, dV multiples of 4, S a multiple of 4, Spad = ceil8(S).
+ * Memory, per call (bytes, set up by the caller): kRows [·, dK] rows [k̃_a, 1, 0…] and vRows [·, dV]
+ * rows [v_a, β, 0…] of every point of the slice, index [S] i32: the bucket's points as row
+ * numbers, panels [Spad/8, dK or dV, 8] gathered here (the key panels carry −c instead of 1), a
+ * scratch tile, and G [M, M] out. dK, dV multiples of 4, S a multiple of 4, Spad = ceil8(S).
  * Time O(S²·(dK + dV)/2) per bucket.
  */
 import { emitForLoop, F32, FunctionBody, I32, simdExp, V128 } from '@swapformer/core';
 
 /** Parameter indices of `pairGram`. */
-export const PAIR_GRAM = { kRows: 0, vRows: 1, points: 2, dK: 3, dV: 4, kPan: 5, vPan: 6, augIndex: 7, negShift: 8, gOut: 9, pairs: 10, scratch: 11 } as const;
+export const PAIR_GRAM = { kRows: 0, vRows: 1, points: 2, dK: 3, dV: 4, kPan: 5, vPan: 6, augIndex: 7, negShift: 8, gOut: 9, pairs: 10, scratch: 11, index: 12 } as const;
 /** Parameter types of `pairGram` (negShift is f32). */
-export const PAIR_GRAM_PARAMS = [I32, I32, I32, I32, I32, I32, I32, I32, F32, I32, I32, I32] as const;
+export const PAIR_GRAM_PARAMS = [I32, I32, I32, I32, I32, I32, I32, I32, F32, I32, I32, I32, I32] as const;
 /** Scratch bytes for dims dK, dV: the two transposed row tiles and the 4×8 κ tile. */
 export function pairGramScratchBytes(dK: number, dV: number): number {
   return (dK + dV) * 16 + 128;
@@ -34,6 +35,11 @@ export function buildPairGram(): FunctionBody {
   const i32 = () => f.local(I32);
   const v128 = () => f.local(V128);
   const a = i32(), t = i32(), r0 = i32(), c0 = i32(), ptr = i32(), qt = i32(), end = i32(), lim = i32(), spad = i32(), qK = i32(), qV = i32(), tile = i32(), tmp = i32();
+  /** Pushes the byte address of row `index[point]` of `rows` (d floats per row); `point` emits the bucket position. */
+  const rowAddress = (rows: number, d: number, point: () => void) => {
+    point();
+    f.i32(4).i32Mul().get(P.index).i32Add().i32Load().get(d).i32Mul().i32(4).i32Mul().get(rows).i32Add();
+  };
   const acc = Array.from({ length: 8 }, v128);
   const b0 = v128(), b1 = v128(), s = v128(), x = v128();
   const exp = simdExp(f);
@@ -44,11 +50,12 @@ export function buildPairGram(): FunctionBody {
   f.get(P.scratch).get(P.dK).i32(16).i32Mul().i32Add().set(qV);
   f.get(qV).get(P.dV).i32(16).i32Mul().i32Add().set(tile);
 
-  // 1. panels: pan[(a & ~7)·d + t·8 + (a & 7)] = rows[a·d + t]; key panels then take −c at augIndex
+  // 1. panels: pan[(a & ~7)·d + t·8 + (a & 7)] = rows[index[a]·d + t]; key panels then take −c at augIndex
   const buildPanels = (rows: number, pan: number, d: number) => {
     loop(a, () => f.i32(0), P.points, 1, () => {
       f.get(a).i32(-8).i32And().get(d).i32Mul().get(a).i32(7).i32And().i32Add().i32(4).i32Mul().get(pan).i32Add().set(ptr);
-      f.get(a).get(d).i32Mul().i32(4).i32Mul().get(rows).i32Add().set(qt);
+      rowAddress(rows, d, () => f.get(a));
+      f.set(qt);
       loop(t, () => f.i32(0), d, 1, () => {
         f.get(ptr).get(qt).f32Load().f32Store();
         f.get(ptr).i32(32).i32Add().set(ptr);
@@ -83,12 +90,13 @@ export function buildPairGram(): FunctionBody {
     f.get(qt).i32(64).i32Add().set(qt);
     f.br(0).end().end();
   };
-  /** q[t][i] = rows[(r0 + i)·d + t]: the row tile transposed, so one splat load feeds each row. */
+  /** q[t][i] = rows[index[r0 + i]·d + t]: the row tile transposed, so one splat load feeds each row. */
   const transposeRows = (rows: number, q: number, d: number) => {
     loop(t, () => f.i32(0), d, 1, () => {
       for (let i = 0; i < 4; i++) {
         f.get(q).get(t).i32(16).i32Mul().i32Add();
-        f.get(r0).i32(i).i32Add().get(d).i32Mul().get(t).i32Add().i32(4).i32Mul().get(rows).i32Add().f32Load();
+        rowAddress(rows, d, () => f.get(r0).i32(i).i32Add());
+        f.get(t).i32(4).i32Mul().i32Add().f32Load();
         f.f32Store(i * 4);
       }
     });
