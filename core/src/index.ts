@@ -57,7 +57,7 @@ export type { RngService } from './rng/RngService';
 export { validateAttentionInputs, assertFinite, assertMaskValues } from './validation/validateAttentionInputs';
 export { softmaxAttention, denseSoftmaxAttention, chunkedSoftmaxAttention, DEFAULT_CHUNK_THRESHOLD } from './kernels/softmaxAttention';
 export type { SoftmaxAttentionOptions } from './kernels/softmaxAttention';
-export { fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, fusedSoftmaxAttentionWithStats, fusedAttentionSupported, fusedAttentionInfo, fusedAttentionPeakBytes, resetFusedAttentionPeakBytes, setAttentionThreads, attentionThreads } from './kernels/wasm/fusedSoftmaxAttention';
+export { fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, fusedSoftmaxAttentionWithStats, fusedAttentionSupported, fusedAttentionInfo, fusedAttentionPeakBytes, resetFusedAttentionPeakBytes, setAttentionThreads, attentionThreads, preferredKernelThreads } from './kernels/wasm/fusedSoftmaxAttention';
 export type { FusedAttentionDims, FusedAttentionOptions, FusedAttentionWithStats } from './kernels/wasm/fusedSoftmaxAttention';
 // Hand-written WebAssembly SIMD kernels (the fused attention kernel, and plugins' own kernels)
 export { assembleModule, FunctionBody, F32, I32, V128 } from './kernels/wasm/wasmAssembler';
@@ -65,6 +65,8 @@ export type { FunctionSpec, ValType } from './kernels/wasm/wasmAssembler';
 export { emitForLoop, simdExp } from './kernels/wasm/simdEmitters';
 export type { SimdExp } from './kernels/wasm/simdEmitters';
 export { webAssemblyApi } from './kernels/wasm/webAssemblyApi';
+export { createKernelPool } from './kernels/wasm/kernelThreads';
+export type { KernelJob, KernelPool } from './kernels/wasm/kernelThreads';
 export type { WasmApi, WasmMemory, WasmModule } from './kernels/wasm/webAssemblyApi';
 export { fusedWebGpuAttention, setWebGpuFusedAttention, webGpuFusedAttentionEnabled } from './kernels/webgpu/fusedWebGpuAttention';
 export { float32Uniform, int32Uniform, runWebGpuProgram, setWebGpuPrograms, webGpuProgramsEnabled, WGSL_WORKGROUP_INDEX } from './kernels/webgpu/runWebGpuProgram';

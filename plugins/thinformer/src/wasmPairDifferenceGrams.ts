@@ -1,19 +1,22 @@
 /**
  * `pairDifferenceGrams` on the WebAssembly SIMD kernel of pairGramKernel.ts: the same G for
  * every bucket of a range of slices, written straight into kernel memory (no tensors, no
- * per-bucket readback). Single-threaded; the module is built once per process.
+ * per-bucket readback). Buckets are independent tasks, run on core's kernel pool (worker
+ * threads over shared memory, as many as the attention kernel uses); G does not depend on the
+ * thread count. The module is built once per process.
  */
-import { assembleModule, webAssemblyApi, type WasmMemory } from '@swapformer/core';
-import { buildPairGram, PAIR_GRAM_PARAMS, pairGramScratchBytes } from './pairGramKernel';
+import { assembleModule, createKernelPool, preferredKernelThreads, webAssemblyApi, type KernelPool, type WasmMemory } from '@swapformer/core';
+import { buildPairGram, PAIR_GRAM, PAIR_GRAM_PARAMS, pairGramScratchBytes } from './pairGramKernel';
 import type { ThinnedPairs } from './pairDifferenceGrams';
 
 const PAGE = 65536;
 
 interface Engine {
   readonly memory: WasmMemory;
-  readonly pairGram: (...args: number[]) => void;
+  readonly pool: KernelPool;
 }
 
+const MAX_PAGES = 65536; // 4 GiB: the wasm32 limit
 let engine: Engine | null | undefined;
 
 function getEngine(): Engine | null {
@@ -21,10 +24,11 @@ function getEngine(): Engine | null {
   const wasm = webAssemblyApi();
   try {
     if (!wasm) throw new Error('no WebAssembly');
-    const bytes = assembleModule([{ name: 'pairGram', params: PAIR_GRAM_PARAMS, results: [], body: buildPairGram() }], { minPages: 1 });
-    const memory = new wasm.Memory({ initial: 16 });
-    const instance = new wasm.Instance(new wasm.Module(bytes), { env: { memory } });
-    engine = { memory, pairGram: instance.exports.pairGram as Engine['pairGram'] };
+    // shared memory where the engine has it, so the buckets run on worker threads too
+    const shared = typeof SharedArrayBuffer !== 'undefined';
+    const bytes = assembleModule([{ name: 'pairGram', params: PAIR_GRAM_PARAMS, results: [], body: buildPairGram() }], shared ? { minPages: 1, sharedMaxPages: MAX_PAGES } : { minPages: 1 });
+    const memory = new wasm.Memory(shared ? { initial: 16, maximum: MAX_PAGES, shared: true } : { initial: 16 });
+    engine = { memory, pool: createKernelPool(new wasm.Module(bytes), memory, 'pairGram', preferredKernelThreads() - 1) };
   } catch {
     engine = null; // no WebAssembly SIMD here: callers use the tfjs form
   }
@@ -74,15 +78,19 @@ export function wasmPairDifferenceGrams(pairs: ThinnedPairs, points: Int32Array,
   const dK = ceil(dk + 1, 4);
   const dV = ceil(dv + 1, 4);
   const sPad = ceil(S, 8);
-  // layout (bytes, 64-aligned): kRows | vRows (every point of every slice) | index | kPan | vPan | scratch | G
+  const tasks = (sliceTo - sliceFrom) * buckets;
+  // layout (bytes, 64-aligned): kRows | vRows (every point of every slice) | points | per-thread
+  // kPan, vPan, scratch | G | one argument row per bucket
   const vRows = slices * n * dK * 4;
   const index = ceil(vRows + slices * n * dV * 4, 64);
-  const kPan = ceil(index + S * 4, 64);
-  const vPan = ceil(kPan + sPad * dK * 4, 64);
-  const scratch = ceil(vPan + sPad * dV * 4, 64);
-  const gBase = ceil(scratch + pairGramScratchBytes(dK, dV), 64);
+  const kPan = ceil(index + slices * m * 4, 64);
+  const vPan = kPan + sPad * dK * 4;
+  const scratch = vPan + sPad * dV * 4;
+  const slotStride = ceil(scratch + pairGramScratchBytes(dK, dV) - kPan, 64);
+  const gBase = kPan + e.pool.size * slotStride;
   const gFloats = (sliceTo - sliceFrom) * buckets * M * M;
-  const end = gBase + gFloats * 4;
+  const table = ceil(gBase + gFloats * 4, 64);
+  const end = table + tasks * PAIR_GRAM_PARAMS.length * 8;
   const have = e.memory.buffer.byteLength;
   if (end > have) e.memory.grow(Math.ceil((end - have) / PAGE));
   const mem = new Float32Array(e.memory.buffer);
@@ -90,14 +98,16 @@ export function wasmPairDifferenceGrams(pairs: ThinnedPairs, points: Int32Array,
     loadRows(mem, pairs, dK, dV);
     loaded = pairs;
   }
-  mem.fill(0, index >> 2, end >> 2); // padding panels read as 0; G entries no tile reaches stay 0
-  const idx = new Int32Array(e.memory.buffer, index, S);
-  for (let slice = sliceFrom; slice < sliceTo; slice++) {
-    for (let t = 0; t < buckets; t++) {
-      idx.set(points.subarray(slice * m + t * S, slice * m + (t + 1) * S));
-      const gOut = gBase + ((slice - sliceFrom) * buckets + t) * M * M * 4;
-      e.pairGram(slice * n * dK * 4, vRows + slice * n * dV * 4, S, dK, dV, kPan, vPan, dk, -pairs.shift[slice], gOut, M, scratch, index);
+  new Int32Array(e.memory.buffer, index, slices * m).set(points.subarray(0, slices * m));
+  mem.fill(0, kPan >> 2, table >> 2); // padding panels read as 0; G entries no tile reaches stay 0
+  const args = new Float64Array(e.memory.buffer, table, tasks * PAIR_GRAM_PARAMS.length);
+  for (let slice = sliceFrom, task = 0; slice < sliceTo; slice++) {
+    for (let t = 0; t < buckets; t++, task++) {
+      const gOut = gBase + task * M * M * 4;
+      const points0 = index + (slice * m + t * S) * 4;
+      args.set([slice * n * dK * 4, vRows + slice * n * dV * 4, S, dK, dV, kPan, vPan, dk, -pairs.shift[slice], gOut, M, scratch, points0], task * PAIR_GRAM_PARAMS.length);
     }
   }
+  e.pool.run({ tableOffset: table, tasks, argc: PAIR_GRAM_PARAMS.length, slotArgs: [PAIR_GRAM.kPan, PAIR_GRAM.vPan, PAIR_GRAM.scratch], slotStride });
   return new Float32Array(e.memory.buffer, gBase, gFloats).slice();
 }

@@ -71,6 +71,15 @@ export function setAttentionThreads(threads: number): void {
   requestedThreads = threads;
 }
 
+/**
+ * Threads CPU kernels should use (the calling thread included): what `setAttentionThreads` set,
+ * else SWAPFORMER_THREADS, else the core count up to 8. For kernels with their own pool
+ * (createKernelPool).
+ */
+export function preferredKernelThreads(): number {
+  return requestedThreads ?? defaultThreads();
+}
+
 /** Threads the fused kernel uses now (after its first large call; 1 before). */
 export function attentionThreads(): number {
   const wanted = requestedThreads ?? defaultThreads();

@@ -1,0 +1,121 @@
+/**
+ * Worker threads for any exported function of a WebAssembly module over shared memory (Node's
+ * worker_threads): the caller writes one row of arguments per task into the shared memory
+ * itself (float64, so i32 and f32 parameters both fit), and the calling thread and the workers
+ * take tasks from an atomic counter. Arguments named in `slotArgs` get `slot · slotStride`
+ * added, so each thread works in its own scratch. A task must write only its own outputs, so
+ * results do not depend on which thread ran it. If a worker is slow to start, the calling thread
+ * simply takes every task. (attentionThreads.ts is the fixed-layout pool of the attention kernel.)
+ */
+import type { WasmMemory, WasmModule } from './webAssemblyApi';
+
+/** Control words: generation, next task, tasks done, total tasks, table byte offset, argument count, slot stride, slot-argument bit mask. */
+const CTRL = { generation: 0, next: 1, done: 2, total: 3, table: 4, argc: 5, slotStride: 6, slotMask: 7 } as const;
+const CTRL_WORDS = 8;
+
+type KernelFunction = (...args: number[]) => void;
+
+/** Runs task `t` of the table with scratch slot `slot`. */
+function runKernelTask(fn: KernelFunction, memory: WasmMemory, ctrl: Int32Array, t: number, slot: number): void {
+  const argc = ctrl[CTRL.argc];
+  const row = new Float64Array(memory.buffer, ctrl[CTRL.table] + t * argc * 8, argc);
+  const args = Array.from(row);
+  const mask = ctrl[CTRL.slotMask];
+  for (let i = 0; i < argc; i++) if (mask & (1 << i)) args[i] += slot * ctrl[CTRL.slotStride];
+  fn(...args);
+}
+
+/** Source of a worker: the same task loop as `runKernelTask`, inlined (workers run plain JS). */
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { module, memory, name, ctrl, slot } = workerData;
+const fn = new WebAssembly.Instance(module, { env: { memory } }).exports[name];
+let seen = Atomics.load(ctrl, 0);
+for (;;) {
+  Atomics.wait(ctrl, 0, seen);
+  seen = Atomics.load(ctrl, 0);
+  for (;;) {
+    const t = Atomics.add(ctrl, 1, 1);
+    const total = Atomics.load(ctrl, 3);
+    if (t >= total) break;
+    const argc = ctrl[5], mask = ctrl[7];
+    const args = Array.from(new Float64Array(memory.buffer, ctrl[4] + t * argc * 8, argc));
+    for (let i = 0; i < argc; i++) if (mask & (1 << i)) args[i] += slot * ctrl[6];
+    fn(...args);
+    if (Atomics.add(ctrl, 2, 1) + 1 === total) Atomics.notify(ctrl, 2);
+  }
+}
+`;
+
+/** A job: `tasks` rows of `argc` float64 arguments at byte `tableOffset` (8-aligned) of the shared memory. */
+export interface KernelJob {
+  readonly tableOffset: number;
+  readonly tasks: number;
+  readonly argc: number;
+  /** Indices (< 31) of the arguments that get `slot · slotStride` added. */
+  readonly slotArgs?: readonly number[];
+  readonly slotStride?: number;
+}
+
+export interface KernelPool {
+  /** Threads that take tasks, the calling thread included. */
+  readonly size: number;
+  /** Runs every task of the job on the pool and the calling thread; returns when all are done. */
+  run(job: KernelJob): void;
+}
+
+/**
+ * A pool running export `name` of `module` (instantiated over the shared `memory`) on the calling
+ * thread plus up to `workers` worker threads. Without SharedArrayBuffer-backed memory or
+ * node:worker_threads it runs every task on the calling thread (size 1).
+ *
+ * @example const pool = createKernelPool(module, memory, 'pairGram', 1); pool.run({ tableOffset, tasks, argc: 13, slotArgs: [5, 6, 11], slotStride });
+ */
+export function createKernelPool(module: WasmModule, memory: WasmMemory, name: string, workers: number): KernelPool {
+  const instantiate = (globalThis as { WebAssembly?: { Instance: new (m: WasmModule, i: object) => { exports: Record<string, unknown> } } }).WebAssembly!;
+  const fn = new instantiate.Instance(module, { env: { memory } }).exports[name] as KernelFunction;
+  const ctrl = new Int32Array(typeof SharedArrayBuffer !== 'undefined' ? new SharedArrayBuffer(CTRL_WORDS * 4) : new ArrayBuffer(CTRL_WORDS * 4));
+  let alive = 0;
+  if (workers > 0 && memory.buffer instanceof SharedArrayBuffer) {
+    try {
+      const { Worker } = require('node:worker_threads') as { Worker: new (src: string, opts: Record<string, unknown>) => { unref(): void; on(e: string, f: (err: unknown) => void): void } };
+      for (let i = 0; i < workers; i++) {
+        const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, name, ctrl, slot: i + 1 } });
+        w.on('error', () => undefined); // a dead worker only means fewer hands: the caller takes its tasks
+        w.unref();
+        alive++;
+      }
+    } catch {
+      // no worker_threads (a bundle, a browser): the calling thread runs every task
+    }
+  }
+  return {
+    size: alive + 1,
+    run(job: KernelJob) {
+      Atomics.store(ctrl, CTRL.table, job.tableOffset);
+      Atomics.store(ctrl, CTRL.argc, job.argc);
+      Atomics.store(ctrl, CTRL.slotStride, job.slotStride ?? 0);
+      Atomics.store(ctrl, CTRL.slotMask, (job.slotArgs ?? []).reduce((mask, i) => mask | (1 << i), 0));
+      if (alive === 0) {
+        for (let t = 0; t < job.tasks; t++) runKernelTask(fn, memory, ctrl, t, 0);
+        return;
+      }
+      Atomics.store(ctrl, CTRL.total, job.tasks);
+      Atomics.store(ctrl, CTRL.done, 0);
+      Atomics.store(ctrl, CTRL.next, 0);
+      Atomics.add(ctrl, CTRL.generation, 1);
+      Atomics.notify(ctrl, CTRL.generation);
+      for (;;) {
+        const t = Atomics.add(ctrl, CTRL.next, 1);
+        if (t >= job.tasks) break;
+        runKernelTask(fn, memory, ctrl, t, 0);
+        Atomics.add(ctrl, CTRL.done, 1);
+      }
+      for (;;) {
+        const done = Atomics.load(ctrl, CTRL.done);
+        if (done >= job.tasks) break;
+        Atomics.wait(ctrl, CTRL.done, done, 100);
+      }
+    },
+  };
+}
