@@ -150,7 +150,7 @@ function threadNotes(backend: string, threads?: number): string[] {
     const info = fusedAttentionInfo();
     notes.push(
       info.supported
-        ? `Our exact operator (and every operator that ends in softmax attention) runs the fused WebAssembly SIMD kernel of @swapformer/core on ${info.threads} thread(s) (the calling thread plus worker threads over one shared memory), ${info.fma ? 'with' : 'without'} relaxed-SIMD multiply-add (${info.fma ? 'this engine has it' : 'Node 20 has no relaxed SIMD by default; Node ≥ 22 does'}).`
+        ? `Our exact operator runs the fused WebAssembly SIMD kernel of @swapformer/core on ${info.threads} thread(s) (the calling thread plus worker threads over one shared memory), ${info.fma ? 'with' : 'without'} relaxed-SIMD multiply-add (${info.fma ? 'this engine has it' : 'Node 20 has no relaxed SIMD by default; Node ≥ 22 does'}). So do the heavy parts of the approximations: Performer's three feature-map passes, KDEformer's blocks and samples, Thinformer's final attention, and Thinformer's bucket Grams on core's kernel pool (the same thread count).`
         : 'WebAssembly SIMD is not available: our exact operator runs the tfjs-op kernels.',
     );
   }
@@ -162,7 +162,7 @@ function threadNotes(backend: string, threads?: number): string[] {
     );
   }
   if (backend === 'webgpu') notes.push(`On webgpu a call that takes under ${PIPELINE_BELOW_MS} ms alone is timed as up to ${MAX_PIPELINED_CALLS} calls queued back to back with one synchronization at the end, and averaged — as the PyTorch peers time short CUDA calls; alone, each call would also pay the host round trip of learning that it finished (in the H100 table timed call by call, every tfjs row had a floor of ≈ 3 ms).`);
-  if (backend === 'wasm') notes.push('tfjs-wasm itself runs single-threaded in Node (its multi-threaded build is browser-only), so tfjs-plain and the tfjs ops inside the approximations use one core.');
+  if (backend === 'wasm') notes.push('tfjs-wasm itself runs single-threaded in Node (its multi-threaded build is browser-only), so tfjs-plain, TOST, LevAttention and what remains on tfjs ops in the other approximations use one core.');
   if (threads !== undefined) notes.push(`numpy (OPENBLAS_NUM_THREADS) and onnxruntime (intra-op threads) are set to ${threads} thread(s).`);
   return notes;
 }
