@@ -50,12 +50,10 @@ const ALLOWED_DYNAMIC_LOADS: Readonly<Record<string, string>> = {
 };
 const ALLOWED_PROCESSES: Readonly<Record<string, string>> = {
   'registry/dist/bench/peers/pythonPeer.js': 'bench starts the python peer (a fixed script) with the interpreter named by its --python flag',
-  'core/dist/kernels/wasm/attentionThreads.js': 'the fused CPU attention kernel runs row blocks on worker threads whose source is a constant string',
-  'core/dist/kernels/wasm/kernelThreads.js': 'the kernel pool runs WebAssembly tasks on worker threads whose source is a constant string',
+  'core/dist/kernels/wasm/kernelThreads.js': 'the kernel pool (the fused attention kernel, plugins\' kernels) runs WebAssembly tasks on worker threads whose source is a constant string',
 };
 /** `new Worker(source, { eval: true })` runs a string as code; allowed only for constant sources listed here. */
 const ALLOWED_WORKER_EVAL: Readonly<Record<string, string>> = {
-  'core/dist/kernels/wasm/attentionThreads.js': 'WORKER_SOURCE is a constant in the same file',
   'core/dist/kernels/wasm/kernelThreads.js': 'WORKER_SOURCE is a constant in the same file',
 };
 

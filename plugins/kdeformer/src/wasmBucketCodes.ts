@@ -4,9 +4,8 @@
  * the same on every engine and backend. JS float64 loops spent ~60 ms per 16k rows × 7 planes;
  * this takes a few. Single-threaded; the module is built once per process.
  */
-import { assembleModule, emitForLoop, F32, FunctionBody, I32, V128, webAssemblyApi, type WasmMemory } from '@swapformer/core';
+import { createKernelModule, emitForLoop, F32, FunctionBody, I32, V128, type KernelModule } from '@swapformer/core';
 
-const PAGE = 65536;
 /** Parameter indices of `signCodes`. */
 const P = { rows: 0, count: 1, dPad: 2, planes: 3, r: 4, codes: 5 } as const;
 
@@ -34,30 +33,16 @@ function buildSignCodes(): FunctionBody {
   return f;
 }
 
-interface Engine {
-  readonly memory: WasmMemory;
-  readonly signCodes: (...args: number[]) => void;
-}
+let kernel: KernelModule | null | undefined;
 
-let engine: Engine | null | undefined;
-
-function getEngine(): Engine | null {
-  if (engine !== undefined) return engine;
-  const wasm = webAssemblyApi();
-  try {
-    if (!wasm) throw new Error('no WebAssembly');
-    const bytes = assembleModule([{ name: 'signCodes', params: [I32, I32, I32, I32, I32, I32], results: [], body: buildSignCodes() }], { minPages: 1 });
-    const memory = new wasm.Memory({ initial: 1 });
-    engine = { memory, signCodes: new wasm.Instance(new wasm.Module(bytes), { env: { memory } }).exports.signCodes as Engine['signCodes'] };
-  } catch {
-    engine = null;
-  }
-  return engine;
+function getKernel(): KernelModule | null {
+  if (kernel === undefined) kernel = createKernelModule({ name: 'signCodes', params: [I32, I32, I32, I32, I32, I32], results: [], body: buildSignCodes() }, 1);
+  return kernel;
 }
 
 /** True when the WebAssembly kernel can run here (WebAssembly with SIMD). */
 export function wasmBucketCodesSupported(): boolean {
-  return getEngine() !== null;
+  return getKernel() !== null;
 }
 
 const ceil = (x: number, m: number) => Math.ceil(x / m) * m;
@@ -69,15 +54,14 @@ const ceil = (x: number, m: number) => Math.ceil(x / m) * m;
  * @example const codes = wasmSignCodes(kData, 0, nk, 64, planes, 7); // Int32Array of values in [0, 128)
  */
 export function wasmSignCodes(data: Float32Array, offset: number, rows: number, dk: number, planes: Float64Array, r: number): Int32Array {
-  const e = getEngine();
+  const e = getKernel();
   if (!e) throw new Error('wasmSignCodes: WebAssembly SIMD is not available here');
   const dPad = ceil(dk, 4);
   const planesOff = 0;
   const rowsOff = ceil(r * dPad * 4, 64);
   const codesOff = ceil(rowsOff + rows * dPad * 4, 64);
   const end = codesOff + rows * 4;
-  const have = e.memory.buffer.byteLength;
-  if (end > have) e.memory.grow(Math.ceil((end - have) / PAGE));
+  e.reserve(end);
   const mem = new Float32Array(e.memory.buffer);
   for (let t = 0; t < r; t++) {
     for (let c = 0; c < dPad; c++) mem[(planesOff >> 2) + t * dPad + c] = c < dk ? planes[t * dk + c] : 0;
@@ -87,6 +71,6 @@ export function wasmSignCodes(data: Float32Array, offset: number, rows: number, 
     mem.fill(0, rowsOff >> 2, codesOff >> 2);
     for (let i = 0; i < rows; i++) mem.set(data.subarray(offset + i * dk, offset + (i + 1) * dk), (rowsOff >> 2) + i * dPad);
   }
-  e.signCodes(rowsOff, rows, dPad, planesOff, r, codesOff);
+  e.pool.call(rowsOff, rows, dPad, planesOff, r, codesOff);
   return new Int32Array(e.memory.buffer, codesOff, rows).slice();
 }

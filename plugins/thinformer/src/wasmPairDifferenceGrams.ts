@@ -5,39 +5,21 @@
  * threads over shared memory, as many as the attention kernel uses); G does not depend on the
  * thread count. The module is built once per process.
  */
-import { assembleModule, createKernelPool, preferredKernelThreads, webAssemblyApi, type KernelPool, type WasmMemory } from '@swapformer/core';
+import { createKernelModule, preferredKernelThreads, type KernelModule } from '@swapformer/core';
 import { buildPairGram, PAIR_GRAM, PAIR_GRAM_PARAMS, pairGramScratchBytes } from './pairGramKernel';
 import type { ThinnedPairs } from './pairDifferenceGrams';
 
-const PAGE = 65536;
+let kernel: KernelModule | null | undefined;
 
-interface Engine {
-  readonly memory: WasmMemory;
-  readonly pool: KernelPool;
-}
-
-const MAX_PAGES = 65536; // 4 GiB: the wasm32 limit
-let engine: Engine | null | undefined;
-
-function getEngine(): Engine | null {
-  if (engine !== undefined) return engine;
-  const wasm = webAssemblyApi();
-  try {
-    if (!wasm) throw new Error('no WebAssembly');
-    // shared memory where the engine has it, so the buckets run on worker threads too
-    const shared = typeof SharedArrayBuffer !== 'undefined';
-    const bytes = assembleModule([{ name: 'pairGram', params: PAIR_GRAM_PARAMS, results: [], body: buildPairGram() }], shared ? { minPages: 1, sharedMaxPages: MAX_PAGES } : { minPages: 1 });
-    const memory = new wasm.Memory(shared ? { initial: 16, maximum: MAX_PAGES, shared: true } : { initial: 16 });
-    engine = { memory, pool: createKernelPool(new wasm.Module(bytes), memory, 'pairGram', preferredKernelThreads() - 1) };
-  } catch {
-    engine = null; // no WebAssembly SIMD here: callers use the tfjs form
-  }
-  return engine;
+function getKernel(): KernelModule | null {
+  // shared memory where the engine has it, so the buckets run on worker threads too
+  if (kernel === undefined) kernel = createKernelModule({ name: 'pairGram', params: PAIR_GRAM_PARAMS, results: [], body: buildPairGram() }, preferredKernelThreads());
+  return kernel;
 }
 
 /** True when the WebAssembly kernel can run here (WebAssembly with SIMD). */
 export function wasmPairGramSupported(): boolean {
-  return getEngine() !== null;
+  return getKernel() !== null;
 }
 
 const ceil = (x: number, m: number) => Math.ceil(x / m) * m;
@@ -69,7 +51,7 @@ function loadRows(mem: Float32Array, pairs: ThinnedPairs, dK: number, dV: number
  * @example const gram = wasmPairDifferenceGrams(pairs, points, 8, 4); // as pairDifferenceGrams
  */
 export function wasmPairDifferenceGrams(pairs: ThinnedPairs, points: Int32Array, m: number, bucketSize: number, sliceFrom = 0, sliceTo = pairs.slices): Float32Array {
-  const e = getEngine();
+  const e = getKernel();
   if (!e) throw new Error('wasmPairDifferenceGrams: WebAssembly SIMD is not available here');
   const { slices, n, dk, dv } = pairs;
   const S = bucketSize;
@@ -91,8 +73,7 @@ export function wasmPairDifferenceGrams(pairs: ThinnedPairs, points: Int32Array,
   const gFloats = (sliceTo - sliceFrom) * buckets * M * M;
   const table = ceil(gBase + gFloats * 4, 64);
   const end = table + tasks * PAIR_GRAM_PARAMS.length * 8;
-  const have = e.memory.buffer.byteLength;
-  if (end > have) e.memory.grow(Math.ceil((end - have) / PAGE));
+  e.reserve(end);
   const mem = new Float32Array(e.memory.buffer);
   if (loaded !== pairs) {
     loadRows(mem, pairs, dK, dV);

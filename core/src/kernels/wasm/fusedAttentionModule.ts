@@ -36,6 +36,8 @@ export function scratchBytes(dv: number, dPad: number): number {
 /** Parameter indices of `attend`. */
 const P = { q: 0, kP: 1, vP: 2, out: 3, bias: 4, nkPad: 5, d: 6, dPad: 7, dv: 8, rowStart: 9, rowEnd: 10, offset: 11, scratch: 12, maskedHalf: 13, stats: 14 } as const;
 export const ATTEND_PARAMS = 15;
+/** Index of the per-thread scratch pointer among `attend`'s parameters. */
+export const ATTEND_SCRATCH_PARAM = P.scratch;
 
 function buildAttend(fma: boolean): FunctionBody {
   const f = new FunctionBody(ATTEND_PARAMS);

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { MASKED_LOGIT } from '../attentionBias';
-import { createThreadPool, JOB, JOB_WORDS, runTask, type ThreadPool } from './attentionThreads';
-import { fusedAttentionModuleBytes, PAD_LOGIT, ROW_TILE, scratchBytes } from './fusedAttentionModule';
+import { createKernelPool, type KernelPool } from './kernelThreads';
+import { ATTEND_PARAMS, ATTEND_SCRATCH_PARAM, fusedAttentionModuleBytes, PAD_LOGIT, ROW_TILE, scratchBytes } from './fusedAttentionModule';
 import { webAssemblyApi, type WasmMemory, type WasmModule } from './webAssemblyApi';
 
 /**
@@ -20,12 +20,12 @@ const MAX_PAGES = 65536; // 4 GiB: the wasm32 limit
 
 interface Engine {
   readonly memory: WasmMemory;
-  readonly attend: (...args: number[]) => void;
-  readonly job: Int32Array;
+  /** Runs tasks on the calling thread only (calls too small for threads). */
+  readonly local: KernelPool;
   readonly module: WasmModule;
   /** True when the module uses relaxed-SIMD multiply-add. */
   readonly fma: boolean;
-  pool: ThreadPool | null;
+  pool: KernelPool | null;
   poolSize: number;
 }
 
@@ -96,9 +96,7 @@ function createEngine(): Engine | null {
     const fma = wasm.validate(fmaBytes);
     const module = new wasm.Module(fma ? fmaBytes : fusedAttentionModuleBytes({ shared, maxPages: MAX_PAGES }, false));
     const memory = new wasm.Memory(shared ? { initial: 16, maximum: MAX_PAGES, shared: true } : { initial: 16 });
-    const instance = new wasm.Instance(module, { env: { memory } });
-    const job = new Int32Array(shared ? new SharedArrayBuffer(JOB_WORDS * 4) : new ArrayBuffer(JOB_WORDS * 4));
-    return { memory, module, job, fma, attend: instance.exports.attend as Engine['attend'], pool: null, poolSize: 1 };
+    return { memory, module, fma, local: createKernelPool(module, memory, 'attend', 0), pool: null, poolSize: 1 };
   } catch {
     return null; // no SIMD (old engines): callers use the tfjs-op kernels
   }
@@ -120,12 +118,13 @@ export function fusedAttentionSupported(): boolean {
   return getEngine() !== null;
 }
 
-function ensurePool(e: Engine, threads: number): ThreadPool | null {
+function ensurePool(e: Engine, threads: number): KernelPool | null {
   if (threads <= 1) return null;
   if (e.pool && e.poolSize === threads) return e.pool;
   if (e.poolSize === threads) return null; // tried before and got none
   e.poolSize = threads;
-  e.pool = e.memory.buffer instanceof ArrayBuffer ? null : createThreadPool(e.module, e.memory, e.attend, e.job, threads - 1);
+  const pool = createKernelPool(e.module, e.memory, 'attend', threads - 1);
+  e.pool = pool.size > 1 ? pool : null;
   return e.pool;
 }
 
@@ -217,7 +216,11 @@ function runFusedAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayL
   const biasOff = ceil(vOff + keySets * nkPad * dvPad * 4, 64);
   const outOff = ceil(biasOff + b * nkPad * 4, 64);
   const statsOff = ceil(outOff + slices * nq * dvPad * 4, 64);
-  const end = statsOff + (withStats ? slices * nq * 8 : 0);
+  const rowsPerTask = Math.max(ROW_TILE, Math.min(64, ceil(Math.ceil(nq / Math.max(1, Math.ceil((slots * 4) / slices))), ROW_TILE)));
+  const tasksPerSlice = Math.ceil(nq / rowsPerTask);
+  const tasks = slices * tasksPerSlice;
+  const table = ceil(statsOff + (withStats ? slices * nq * 8 : 0), 64); // one row of `attend` arguments per task
+  const end = table + tasks * ATTEND_PARAMS * 8;
   if (end > MAX_PAGES * PAGE) throw new RangeError(`fusedSoftmaxAttentionArrays: ${end} bytes exceed the 4 GiB of wasm32 memory`);
   peakBytes = Math.max(peakBytes, end - scratch);
   const have = e.memory.buffer.byteLength;
@@ -252,32 +255,34 @@ function runFusedAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayL
     mem.fill(PAD_LOGIT, base + nk, base + nkPad);
   }
 
-  const rowsPerTask = Math.max(ROW_TILE, Math.min(64, ceil(Math.ceil(nq / Math.max(1, Math.ceil((slots * 4) / slices))), ROW_TILE)));
-  const tasksPerSlice = Math.ceil(nq / rowsPerTask);
-  const job = e.job;
-  job[JOB.q] = qOff;
-  job[JOB.kP] = kOff;
-  job[JOB.vP] = vOff;
-  job[JOB.kStride] = options.sharedKeys ? 0 : dPad * nkPad * 4;
-  job[JOB.vStride] = options.sharedKeys ? 0 : nkPad * dvPad * 4;
-  job[JOB.dPad] = dPad;
-  job[JOB.out] = outOff;
-  job[JOB.bias] = biasOff;
-  job[JOB.nkPad] = nkPad;
-  job[JOB.d] = dk;
-  job[JOB.dv] = dvPad;
-  job[JOB.nq] = nq;
-  job[JOB.heads] = h;
-  job[JOB.rowsPerTask] = rowsPerTask;
-  job[JOB.tasksPerSlice] = tasksPerSlice;
-  job[JOB.offset] = options.causal ? nk - nq : nkPad;
-  job[JOB.maskedHalf] = MASKED_LOGIT / 2;
-  job[JOB.scratch] = scratch;
-  job[JOB.scratchStride] = scratchStride;
-  job[JOB.stats] = withStats ? statsOff : 0;
-  const total = slices * tasksPerSlice;
-  if (pool) pool.run(total);
-  else for (let t = 0; t < total; t++) runTask(e.attend, job, t, 0);
+  // task = (slice, block of query rows); arguments in the order of fusedAttentionModule's P
+  const args = new Float64Array(e.memory.buffer, table, tasks * ATTEND_PARAMS);
+  for (let t = 0; t < tasks; t++) {
+    const slice = Math.floor(t / tasksPerSlice);
+    const rowStart = (t % tasksPerSlice) * rowsPerTask;
+    const keySet = options.sharedKeys ? 0 : slice;
+    args.set(
+      [
+        qOff + slice * nq * dk * 4,
+        kOff + keySet * dPad * nkPad * 4,
+        vOff + keySet * nkPad * dvPad * 4,
+        outOff + slice * nq * dvPad * 4,
+        biasOff + Math.floor(slice / h) * nkPad * 4,
+        nkPad,
+        dk,
+        dPad,
+        dvPad,
+        rowStart,
+        Math.min(nq, rowStart + rowsPerTask),
+        options.causal ? nk - nq : nkPad,
+        scratch,
+        MASKED_LOGIT / 2,
+        withStats ? statsOff + slice * nq * 8 : 0,
+      ],
+      t * ATTEND_PARAMS,
+    );
+  }
+  (pool ?? e.local).run({ tableOffset: table, tasks, argc: ATTEND_PARAMS, slotArgs: [ATTEND_SCRATCH_PARAM], slotStride: scratchStride });
 
   const out = new Float32Array(slices * nq * dv);
   const view = new Float32Array(e.memory.buffer);

@@ -5,9 +5,10 @@
  * take tasks from an atomic counter. Arguments named in `slotArgs` get `slot · slotStride`
  * added, so each thread works in its own scratch. A task must write only its own outputs, so
  * results do not depend on which thread ran it. If a worker is slow to start, the calling thread
- * simply takes every task. (attentionThreads.ts is the fixed-layout pool of the attention kernel.)
+ * simply takes every task. The fused attention kernel and the plugins' kernels run on it.
  */
-import type { WasmMemory, WasmModule } from './webAssemblyApi';
+import { assembleModule, type FunctionSpec } from './wasmAssembler';
+import { webAssemblyApi, type WasmMemory, type WasmModule } from './webAssemblyApi';
 
 /** Control words: generation, next task, tasks done, total tasks, table byte offset, argument count, slot stride, slot-argument bit mask. */
 const CTRL = { generation: 0, next: 1, done: 2, total: 3, table: 4, argc: 5, slotStride: 6, slotMask: 7 } as const;
@@ -60,6 +61,8 @@ export interface KernelJob {
 export interface KernelPool {
   /** Threads that take tasks, the calling thread included. */
   readonly size: number;
+  /** The function itself, on the calling thread (for single calls). */
+  readonly call: (...args: number[]) => void;
   /** Runs every task of the job on the pool and the calling thread; returns when all are done. */
   run(job: KernelJob): void;
 }
@@ -91,6 +94,7 @@ export function createKernelPool(module: WasmModule, memory: WasmMemory, name: s
   }
   return {
     size: alive + 1,
+    call: fn,
     run(job: KernelJob) {
       Atomics.store(ctrl, CTRL.table, job.tableOffset);
       Atomics.store(ctrl, CTRL.argc, job.argc);
@@ -118,4 +122,43 @@ export function createKernelPool(module: WasmModule, memory: WasmMemory, name: s
       }
     },
   };
+}
+
+const PAGE = 65536;
+const MAX_PAGES = 65536; // 4 GiB: the wasm32 limit
+
+/** A plugin's kernel, compiled: its memory and a pool that runs it. */
+export interface KernelModule {
+  readonly memory: WasmMemory;
+  readonly pool: KernelPool;
+  /** Grows the memory to at least `bytes`; take typed-array views after this. */
+  reserve(bytes: number): void;
+}
+
+/**
+ * Compiles one kernel function (emitted with core's assembler) over its own memory — shared,
+ * with `threads − 1` worker threads, where the engine has SharedArrayBuffer — or returns null
+ * where WebAssembly (with SIMD, if the body uses it) is missing, so callers can take another path.
+ *
+ * @example const kernel = createKernelModule({ name: 'signCodes', params, results: [], body }, 1);
+ */
+export function createKernelModule(spec: FunctionSpec, threads: number): KernelModule | null {
+  const wasm = webAssemblyApi();
+  if (!wasm) return null;
+  try {
+    const shared = typeof SharedArrayBuffer !== 'undefined' && threads > 1;
+    const module = new wasm.Module(assembleModule([spec], shared ? { minPages: 1, sharedMaxPages: MAX_PAGES } : { minPages: 1 }));
+    const memory = new wasm.Memory(shared ? { initial: 1, maximum: MAX_PAGES, shared: true } : { initial: 1 });
+    const pool = createKernelPool(module, memory, spec.name, threads - 1);
+    return {
+      memory,
+      pool,
+      reserve(bytes: number) {
+        const have = memory.buffer.byteLength;
+        if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE));
+      },
+    };
+  } catch {
+    return null;
+  }
 }
