@@ -86,12 +86,16 @@ export function formatBenchText(report: BenchReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** What the load average says about the run: cores shared with other work, or not. */
+/**
+ * What the load average says about the run. The run's own threads count in it (the fused kernel
+ * and the peers use every core, Node adds GC and compiler threads), so up to 1.5× the core count
+ * is the run itself; above that, other work shared the cores.
+ */
 function describeLoad(loadAverage: number | undefined, cores: number): string {
   if (loadAverage === undefined || !Number.isFinite(loadAverage)) return '';
-  return loadAverage > cores
-    ? ' (above the core count: other work shared the cores and slowed every row)'
-    : ' (not above the core count: the cores were not oversubscribed)';
+  if (loadAverage > 1.5 * cores) return ' (well above the core count: other work shared the cores and slowed every row)';
+  if (loadAverage > cores) return " (a little above the core count: the run's own threads — the fused kernel and the peers use every core — not other work)";
+  return ' (not above the core count: the cores were not oversubscribed)';
 }
 
 /**
