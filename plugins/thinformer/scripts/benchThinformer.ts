@@ -1,9 +1,10 @@
 /**
- * Time split of one Thinformer forward on the current backend (default wasm): bucket kernel
- * matrices (packing + tfjs matMuls + κ → G), the self-balancing walk, and the final softmax
- * attention against the coreset; optionally exact attention for the speed-up.
+ * Time split of one Thinformer forward on the current backend (default wasm): bucket Gram
+ * matrices (packing + the SIMD Gram kernel, or tfjs matMuls with --gram tfjs), the self-balancing
+ * walk, and the final softmax attention against the coreset; optionally exact attention for the
+ * speed-up.
  *
- *   npx tsx plugins/thinformer/scripts/benchThinformer.ts [--n 3136,16384] [--heads 4] [--d 64] [--g 2] [--reps 3] [--exact]
+ *   npx tsx plugins/thinformer/scripts/benchThinformer.ts [--n 3136,16384] [--heads 4] [--d 64] [--g 2] [--reps 3] [--gram wasm|tfjs] [--exact]
  *
  * Prints one JSON line per size (best of --reps runs, wall-clock milliseconds, plus the process
  * CPU time of that run, which a loaded machine inflates less), then the log–log slope of the total
@@ -28,17 +29,18 @@ async function main(): Promise<void> {
   const g = Number(arg('g', '2'));
   const reps = Number(arg('reps', '3'));
   const withExact = process.argv.includes('--exact');
+  const gramKernel = arg('gram', 'wasm') as 'wasm' | 'tfjs';
   const totals: Array<[number, number]> = [];
   for (const n of sizes) {
     const { q, k, v } = randomAttentionInputs({ batch: 1, heads, nq: n, nk: n, dk: d }, 1, 0.5);
     let best: (CoresetTimings & { attentionMs: number; totalMs: number; cpuMs: number }) | null = null;
     // one untimed warm-up run: JIT, wasm heap growth, xnnpack operator caches
-    tf.tidy(() => thinformerAttention(q, k, v, { g, delta: 0.5, seed: 99 }).dataSync());
+    tf.tidy(() => thinformerAttention(q, k, v, { g, delta: 0.5, seed: 99, gramKernel }).dataSync());
     for (let r = 0; r < reps; r++) {
       const timings: CoresetTimings = { kernelMs: 0, walkMs: 0 };
       const cpu = process.cpuUsage();
       const start = performance.now();
-      const out = thinformerAttention(q, k, v, { g, delta: 0.5, seed: r }, timings);
+      const out = thinformerAttention(q, k, v, { g, delta: 0.5, seed: r, gramKernel }, timings);
       out.dataSync();
       const totalMs = performance.now() - start;
       const used = process.cpuUsage(cpu);
