@@ -57,7 +57,7 @@ export type { RngService } from './rng/RngService';
 export { validateAttentionInputs, assertFinite, assertMaskValues } from './validation/validateAttentionInputs';
 export { softmaxAttention, denseSoftmaxAttention, chunkedSoftmaxAttention, DEFAULT_CHUNK_THRESHOLD } from './kernels/softmaxAttention';
 export type { SoftmaxAttentionOptions } from './kernels/softmaxAttention';
-export { fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, fusedSoftmaxAttentionWithStats, fusedAttentionSupported, fusedAttentionInfo, fusedAttentionPeakBytes, resetFusedAttentionPeakBytes, setAttentionThreads, attentionThreads, preferredKernelThreads } from './kernels/wasm/fusedSoftmaxAttention';
+export { fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, fusedSoftmaxAttentionWithStats, fusedAttentionSupported, fusedKernelApplies, fusedAttentionInfo, fusedAttentionPeakBytes, resetFusedAttentionPeakBytes, setAttentionThreads, attentionThreads, preferredKernelThreads } from './kernels/wasm/fusedSoftmaxAttention';
 export type { FusedAttentionDims, FusedAttentionOptions, FusedAttentionWithStats } from './kernels/wasm/fusedSoftmaxAttention';
 // Hand-written WebAssembly SIMD kernels (the fused attention kernel, and plugins' own kernels)
 export { assembleModule, FunctionBody, F32, I32, V128 } from './kernels/wasm/wasmAssembler';

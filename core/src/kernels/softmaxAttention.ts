@@ -4,7 +4,7 @@ import { activeWebGpuDevice } from '../backend/webGpuDevice';
 import { splitSlices } from './splitSlices';
 import { causalBiasBlock, causalBlockHidden, MASKED_LOGIT, paddingBias } from './attentionBias';
 import { canUseWebGpuFusedAttention, fusedWebGpuAttention } from './webgpu/fusedWebGpuAttention';
-import { fusedAttentionSupported, fusedSoftmaxAttention } from './wasm/fusedSoftmaxAttention';
+import { fusedKernelApplies, fusedSoftmaxAttention } from './wasm/fusedSoftmaxAttention';
 
 /**
  * Softmax attention kernels shared by every operator that ends in exact attention
@@ -45,12 +45,7 @@ export interface SoftmaxAttentionOptions {
 
 /** True when this call can take the fused CPU kernel. */
 function useFused(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions): boolean {
-  if (options.fused === false) return false;
-  const backend = tf.getBackend();
-  if (backend !== 'wasm' && backend !== 'cpu') return false;
-  if (q.dtype !== 'float32' || k.dtype !== 'float32' || v.dtype !== 'float32') return false;
-  if (tf.engine().isTapeOn()) return false;
-  return fusedAttentionSupported();
+  return options.fused !== false && fusedKernelApplies(q, k, v);
 }
 
 interface Slices {

@@ -18,16 +18,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { fusedAttentionSupported, fusedSoftmaxAttentionWithStats } from '@swapformer/core';
+import { fusedKernelApplies, fusedSoftmaxAttentionWithStats } from '@swapformer/core';
 import type { KdeformerAttentionOptions } from './kdeformer';
 import { planSlice, residualSamples, type Inputs, type SlicePlan } from './slicePlan';
 
 /** True when `fusedKdeformerAttention` can take this call: wasm or cpu, float32, no gradient tape. */
 export function canRunFusedKdeformer(q: Tensor4D, k: Tensor4D, v: Tensor4D): boolean {
-  const backend = tf.getBackend();
-  if (backend !== 'wasm' && backend !== 'cpu') return false;
-  if (q.dtype !== 'float32' || k.dtype !== 'float32' || v.dtype !== 'float32') return false;
-  return !tf.engine().isTapeOn() && fusedAttentionSupported();
+  return fusedKernelApplies(q, k, v);
 }
 
 /** `[slots, dv + 1]` Vaug rows in slot order (zeros in padding slots), for the sampling distribution. */

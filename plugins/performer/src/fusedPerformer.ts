@@ -24,7 +24,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { fusedAttentionSupported, fusedSoftmaxAttentionWithStats } from '@swapformer/core';
+import { fusedKernelApplies, fusedSoftmaxAttentionWithStats } from '@swapformer/core';
 
 /** Options the fused path reads (those of performerAttention). */
 export interface FusedPerformerOptions {
@@ -40,11 +40,7 @@ export interface FusedPerformerOptions {
  * float32, no gradient tape recording (the kernel has no gradient), per-slice layout.
  */
 export function canRunFusedPerformer(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: FusedPerformerOptions): boolean {
-  if (options.causal || options.layout === 'batched') return false;
-  const backend = tf.getBackend();
-  if (backend !== 'wasm' && backend !== 'cpu') return false;
-  if (q.dtype !== 'float32' || k.dtype !== 'float32' || v.dtype !== 'float32') return false;
-  return !tf.engine().isTapeOn() && fusedAttentionSupported();
+  return !options.causal && options.layout !== 'batched' && fusedKernelApplies(q, k, v);
 }
 
 /** The same `[m, d]` rows for every slice (the kernel reads its "keys" per slice). */

@@ -118,6 +118,20 @@ export function fusedAttentionSupported(): boolean {
   return getEngine() !== null;
 }
 
+/**
+ * True when a call on these tensors may take the fused CPU kernel instead of tfjs ops: the wasm
+ * or cpu backend, float32 tensors, no gradient tape recording (the kernel has no gradient), and
+ * WebAssembly SIMD here.
+ *
+ * @example if (fusedKernelApplies(q, k, v)) return fusedSoftmaxAttention(q, k, v);
+ */
+export function fusedKernelApplies(...tensors: readonly tf.Tensor[]): boolean {
+  const backend = tf.getBackend();
+  if (backend !== 'wasm' && backend !== 'cpu') return false;
+  if (tensors.some((t) => t.dtype !== 'float32')) return false;
+  return !tf.engine().isTapeOn() && fusedAttentionSupported();
+}
+
 function ensurePool(e: Engine, threads: number): KernelPool | null {
   if (threads <= 1) return null;
   if (e.pool && e.poolSize === threads) return e.pool;
