@@ -24,8 +24,8 @@ export function wasmPairGramSupported(): boolean {
 
 const ceil = (x: number, m: number) => Math.ceil(x / m) * m;
 
-/** The pairs whose rows kernel memory holds (rows of every thinned point, loaded once per coreset). */
-let loaded: ThinnedPairs | null = null;
+/** The pairs whose rows kernel memory holds (rows of every thinned point, loaded once per coreset); weak, so they can be collected. */
+let loaded: WeakRef<ThinnedPairs> | null = null;
 
 /** Writes rows [k̃, 1, 0…] `[slices, n, dK]` at byte 0 and [v, β, 0…] `[slices, n, dV]` after them. */
 function loadRows(mem: Float32Array, pairs: ThinnedPairs, dK: number, dV: number): void {
@@ -75,9 +75,9 @@ export function wasmPairDifferenceGrams(pairs: ThinnedPairs, points: Int32Array,
   const end = table + tasks * PAIR_GRAM_PARAMS.length * 8;
   e.reserve(end);
   const mem = new Float32Array(e.memory.buffer);
-  if (loaded !== pairs) {
+  if (loaded?.deref() !== pairs) {
     loadRows(mem, pairs, dK, dV);
-    loaded = pairs;
+    loaded = new WeakRef(pairs);
   }
   new Int32Array(e.memory.buffer, index, slices * m).set(points.subarray(0, slices * m));
   mem.fill(0, kPan >> 2, table >> 2); // padding panels read as 0; G entries no tile reaches stay 0
