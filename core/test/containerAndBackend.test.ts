@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
-import { createSwapformerContainer, resolveOperatorServices, SERVICE_IDS, SwapformerError, useBackend } from '../src';
+import { createSwapformerContainer, resolveOperatorServices, SERVICE_IDS, setWebGpuPrograms, SwapformerError, useBackend, webGpuProgramsEnabled } from '../src';
 
 describe('createSwapformerContainer', () => {
   it('should give each container its own hooks and seeded RNG service', () => {
@@ -74,5 +74,15 @@ describe('useBackend', () => {
     expect(['tensorflow', 'webgpu', 'wasm', 'cpu']).to.include(report.active);
     expect(tf.getBackend()).to.equal(report.active);
     if (report.active === 'wasm') expect(report.skipped.map((s) => s.name)).to.deep.equal(['tensorflow', 'webgpu']);
+  });
+});
+
+describe('setWebGpuPrograms', () => {
+  it('should return the setting it replaces, null when none was made, so it can be put back exactly', () => {
+    expect(setWebGpuPrograms(false)).to.equal(null);
+    expect(webGpuProgramsEnabled()).to.equal(false);
+    expect(setWebGpuPrograms(true)).to.equal(false);
+    expect(setWebGpuPrograms(null)).to.equal(true);
+    expect(webGpuProgramsEnabled()).to.equal(process.env.SWAPFORMER_WEBGPU_PROGRAMS !== '0');
   });
 });

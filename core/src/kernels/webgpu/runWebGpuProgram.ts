@@ -36,12 +36,15 @@ let programsEnabled: boolean | null = null;
 /**
  * Turns the operators' WGSL paths on webgpu on or off (`null`: back to the default, on unless
  * SWAPFORMER_WEBGPU_PROGRAMS=0). Off, every operator runs its tfjs-op composition: to compare the
- * two, or to rule the programs out when something looks wrong.
+ * two, or to rule the programs out when something looks wrong. Returns the setting it replaces
+ * (`null` when none was made), so a caller can put it back exactly.
  *
- * @example setWebGpuPrograms(false); // the tfjs-op compositions only
+ * @example const before = setWebGpuPrograms(false); try { run(); } finally { setWebGpuPrograms(before); }
  */
-export function setWebGpuPrograms(on: boolean | null): void {
+export function setWebGpuPrograms(on: boolean | null): boolean | null {
+  const before = programsEnabled;
   programsEnabled = on;
+  return before;
 }
 
 /** True unless the WGSL paths were turned off (`setWebGpuPrograms(false)` or SWAPFORMER_WEBGPU_PROGRAMS=0). */

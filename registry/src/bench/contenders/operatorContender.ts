@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { setWebGpuPrograms, webGpuProgramsEnabled, type AttentionContext } from '@swapformer/core';
+import { setWebGpuPrograms, type AttentionContext } from '@swapformer/core';
 import type { OperatorRegistry } from '../../registry/OperatorRegistry';
 import type { Contender } from '../benchTypes';
 import { tfjsRunner } from './forceResult';
@@ -32,8 +32,7 @@ export function operatorContender(
       const runner = tfjsRunner(
         opsOnly
           ? () => {
-              const before = webGpuProgramsEnabled(); // the caller's setting, put back after the call
-              setWebGpuPrograms(false);
+              const before = setWebGpuPrograms(false); // the caller's own setting (null: the default), put back after the call
               try {
                 return forward();
               } finally {
