@@ -82,7 +82,7 @@ export function preferredKernelThreads(): number {
 
 /** Threads the fused kernel uses now (after its first large call; 1 before). */
 export function attentionThreads(): number {
-  const wanted = requestedThreads ?? defaultThreads();
+  const wanted = preferredKernelThreads();
   return wanted > 1 && engine?.pool ? engine.pool.size : 1;
 }
 
@@ -196,17 +196,17 @@ export function fusedSoftmaxAttentionArrays(q: ArrayLike<number>, k: ArrayLike<n
  */
 export function fusedSoftmaxAttentionWithStats(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, dims: FusedAttentionDims, options: FusedAttentionOptions = {}): FusedAttentionWithStats {
   const { out, stats } = runFusedAttention(q, k, v, dims, options, true);
-  const rows = out.length / dims.dv;
-  const rowMax = new Float32Array(rows);
-  const rowSum = new Float32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    rowMax[r] = stats![2 * r];
-    rowSum[r] = stats![2 * r + 1];
-  }
-  return { out, rowMax, rowSum };
+  return { out, ...stats! };
 }
 
-function runFusedAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, dims: FusedAttentionDims, options: FusedAttentionOptions, withStats: boolean): { out: Float32Array; stats: Float32Array | null } {
+function runFusedAttention(
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+  dims: FusedAttentionDims,
+  options: FusedAttentionOptions,
+  withStats: boolean,
+): { out: Float32Array; stats: { rowMax: Float32Array; rowSum: Float32Array } | null } {
   const e = getEngine();
   if (!e) throw new Error('fusedSoftmaxAttentionArrays: WebAssembly SIMD is not available here');
   const { b, h, nq, nk, dk, dv } = dims;
@@ -215,7 +215,7 @@ function runFusedAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayL
   const dvPad = ceil(dv, 8);
   const dPad = ceil(dk, 4);
   const scale = options.scale ?? 1 / Math.sqrt(dk);
-  const threads = requestedThreads ?? defaultThreads();
+  const threads = preferredKernelThreads();
   const work = slices * nq * nk * (dk + dvPad);
   const pool = work >= 1 << 22 ? ensurePool(e, threads) : null;
   const slots = pool ? pool.size : 1;
@@ -303,7 +303,15 @@ function runFusedAttention(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayL
   const outBase = outOff >> 2;
   if (dvPad === dv) out.set(view.subarray(outBase, outBase + out.length));
   else for (let r = 0; r < slices * nq; r++) for (let c = 0; c < dv; c++) out[r * dv + c] = view[outBase + r * dvPad + c];
-  return { out, stats: withStats ? view.slice(statsOff >> 2, (statsOff >> 2) + slices * nq * 2) : null };
+  if (!withStats) return { out, stats: null };
+  // the kernel writes (m, l) pairs per row: split them straight out of kernel memory
+  const rowMax = new Float32Array(slices * nq);
+  const rowSum = new Float32Array(slices * nq);
+  for (let r = 0, at = statsOff >> 2; r < slices * nq; r++, at += 2) {
+    rowMax[r] = view[at];
+    rowSum[r] = view[at + 1];
+  }
+  return { out, stats: { rowMax, rowSum } };
 }
 
 /**

@@ -75,8 +75,9 @@ export interface KernelPool {
  * @example const pool = createKernelPool(module, memory, 'pairGram', 1); pool.run({ tableOffset, tasks, argc: 13, slotArgs: [5, 6, 11], slotStride });
  */
 export function createKernelPool(module: WasmModule, memory: WasmMemory, name: string, workers: number): KernelPool {
-  const instantiate = (globalThis as { WebAssembly?: { Instance: new (m: WasmModule, i: object) => { exports: Record<string, unknown> } } }).WebAssembly!;
-  const fn = new instantiate.Instance(module, { env: { memory } }).exports[name] as KernelFunction;
+  const wasm = webAssemblyApi();
+  if (!wasm) throw new Error('createKernelPool: WebAssembly is not available here');
+  const fn = new wasm.Instance(module, { env: { memory } }).exports[name] as KernelFunction;
   const ctrl = new Int32Array(typeof SharedArrayBuffer !== 'undefined' ? new SharedArrayBuffer(CTRL_WORDS * 4) : new ArrayBuffer(CTRL_WORDS * 4));
   let alive = 0;
   if (workers > 0 && memory.buffer instanceof SharedArrayBuffer) {
