@@ -18,14 +18,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { fusedKernelApplies, fusedSoftmaxAttentionWithStats } from '@swapformer/core';
+import { fusedSoftmaxAttentionWithStats } from '@swapformer/core';
 import type { KdeformerAttentionOptions } from './kdeformer';
 import { planSlice, residualSamples, type Inputs, type SlicePlan } from './slicePlan';
-
-/** True when `fusedKdeformerAttention` can take this call: wasm or cpu, float32, no gradient tape. */
-export function canRunFusedKdeformer(q: Tensor4D, k: Tensor4D, v: Tensor4D): boolean {
-  return fusedKernelApplies(q, k, v);
-}
 
 /** `[slots, dv + 1]` Vaug rows in slot order (zeros in padding slots), for the sampling distribution. */
 function slotValues(plan: SlicePlan): Tensor2D {
@@ -90,7 +85,7 @@ function fusedSlice(plan: SlicePlan, options: KdeformerAttentionOptions, scale: 
 
 /**
  * KDEformer attention through the fused CPU kernel; see the file comment. Call only where
- * `canRunFusedKdeformer` holds.
+ * core's `fusedKernelApplies(q, k, v)` holds.
  *
  * @example const out = fusedKdeformerAttention(inputs, { blockSize: 32, samples: 64, projections: 7, seed: 0 });
  */

@@ -28,8 +28,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { gatherRows, MASKED_LOGIT } from '@swapformer/core';
-import { canRunFusedKdeformer, fusedKdeformerAttention } from './fusedKdeformer';
+import { fusedKernelApplies, gatherRows, MASKED_LOGIT } from '@swapformer/core';
+import { fusedKdeformerAttention } from './fusedKdeformer';
 import { planSlice, readInputs, residualSamples, type Inputs, type SlicePlan } from './slicePlan';
 import { copiedOperands, gatheredOperands, type SlotOperands } from './slotOperands';
 
@@ -157,7 +157,7 @@ function differentiableKdeformer(q: Tensor4D, k: Tensor4D, v: Tensor4D, inputs: 
 export function kdeformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: KdeformerAttentionOptions): Tensor4D {
   const inputs = readInputs(q, k, v, options.mask);
   if (tf.engine().isTapeOn()) return differentiableKdeformer(q, k, v, inputs, options);
-  if (options.fused !== false && canRunFusedKdeformer(q, k, v)) return fusedKdeformerAttention(inputs, options);
+  if (options.fused !== false && fusedKernelApplies(q, k, v)) return fusedKdeformerAttention(inputs, options);
   const { b, h, nq, dv } = inputs.dims;
   const dv1 = dv + 1;
   const out = new Float32Array(b * h * nq * dv); // rows with no visible key stay 0

@@ -79,7 +79,7 @@ export function wasmPairDifferenceGrams(pairs: ThinnedPairs, points: Int32Array,
     loadRows(mem, pairs, dK, dV);
     loaded = new WeakRef(pairs);
   }
-  new Int32Array(e.memory.buffer, index, slices * m).set(points.subarray(0, slices * m));
+  new Int32Array(e.memory.buffer, index, slices * m).set(points.subarray(sliceFrom * m, sliceTo * m), sliceFrom * m); // this group's points
   mem.fill(0, kPan >> 2, table >> 2); // padding panels read as 0; G entries no tile reaches stay 0
   const args = new Float64Array(e.memory.buffer, table, tasks * PAIR_GRAM_PARAMS.length);
   for (let slice = sliceFrom, task = 0; slice < sliceTo; slice++) {
