@@ -129,6 +129,9 @@ export function coresetOfRange(data: KeyValueData, lo: number, hi: number, optio
   const { n, stride, nOut } = plan;
   if (plan.rounds.length === 0) return { plan, indices: stridePositions(slices, lo, plan) };
   let started = performance.now();
+  if (options.gramKernel !== undefined && options.gramKernel !== 'wasm' && options.gramKernel !== 'tfjs') {
+    throw new RangeError(`thinformer coreset: gramKernel must be 'wasm' or 'tfjs', got ${JSON.stringify(options.gramKernel)}`);
+  }
   const useWasm = (options.gramKernel ?? (wasmPairGramSupported() ? 'wasm' : 'tfjs')) === 'wasm';
   const pairs = thinPairs(data, lo, plan, options.scale);
   // current survivors of every slice, as positions into the thinned sequence

@@ -191,6 +191,14 @@ describe('thinformerCoreset', () => {
     });
   });
 
+  describe('having an unknown gramKernel', () => {
+    it('should refuse it, naming the value and the valid choices', () => {
+      const { k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: 1, nk: 256, dk: 4 }, 3, 0.7);
+      expect(() => thinformerCoreset(k, v, { g: 1, delta: 0.5, seed: 0, gramKernel: 'gpu' as never })).to.throw(RangeError, `gramKernel must be 'wasm' or 'tfjs', got "gpu"`);
+      tf.dispose([k, v]);
+    });
+  });
+
   describe('having a small G budget', () => {
     it('should give the same coreset when slices are halved one group at a time', () => {
       const { k, v } = randomAttentionInputs({ batch: 2, heads: 3, nq: 1, nk: 1024, dk: 8 }, 9, 0.7);
