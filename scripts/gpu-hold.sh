@@ -6,7 +6,7 @@
 #   bash scripts/gpu-hold.sh status    # what runs, the last lines of the log
 #   bash scripts/gpu-hold.sh collect <dir>   # tars what a finished step left, for $OUT
 # Steps (each logged to runs/hold/hold.log; a failed step is logged and the next one still runs):
-#   bench: registry/scripts/gpu-bench.sh (OUT=runs/hold/bench)
+#   bench: cli/scripts/gpu-bench.sh (OUT=runs/hold/bench)
 #   full: swapformer run examples/dropin-gpu.json --full --data-dir .data → docs/results/dropin-full.*
 #   train: scripts/gpu-train-timed.sh $TRAIN_MINUTES $TRAIN_CONFIGS with $TRAIN_ARGS (runs share the GPU)
 #   polish: $POLISH_CONFIG from the best-validation run of $POLISH_FROM, --steps $POLISH_STEPS
@@ -70,7 +70,7 @@ run_steps() {
         read -r value from <<< "$(best_run $POLISH_FROM)"
         if [[ -z ${from:-} ]]; then log "no trained run to polish"; continue; fi
         log "polishing $from/best (validation $value)"
-        node registry/dist/cli.js train --config "examples/train-$POLISH_CONFIG.json" --data-dir .data --init "$from/best" \
+        node cli/dist/cli.js train --config "examples/train-$POLISH_CONFIG.json" --data-dir .data --init "$from/best" \
           --steps "$POLISH_STEPS" > "$HOLD/polish.log" 2>&1 < /dev/null || log "polish failed: $(tail -c 300 "$HOLD/polish.log")" ;;
       keep)
         # shellcheck disable=SC2086
@@ -83,10 +83,10 @@ run_steps() {
           log "kept the committed weights (best run: ${from:-none} ${value:-})"
         fi ;;
       full)
-        node registry/dist/cli.js run examples/dropin-gpu.json --full --data-dir .data > "$HOLD/full.log" 2>&1 < /dev/null \
+        node cli/dist/cli.js run examples/dropin-gpu.json --full --data-dir .data > "$HOLD/full.log" 2>&1 < /dev/null \
           || log "full run failed: $(tail -c 300 "$HOLD/full.log")" ;;
       bench)
-        OUT=$PWD/$HOLD/bench bash registry/scripts/gpu-bench.sh > "$HOLD/bench.log" 2>&1 < /dev/null || log "bench failed (see bench.log)" ;;
+        OUT=$PWD/$HOLD/bench bash cli/scripts/gpu-bench.sh > "$HOLD/bench.log" 2>&1 < /dev/null || log "bench failed (see bench.log)" ;;
       *) log "unknown step $step" ;;
     esac
   done

@@ -16,7 +16,7 @@ mkdir -p runs/logs
 pids=()
 for name in "$@"; do
   rm -rf "runs/probe/$name"
-  node registry/dist/cli.js train --config "examples/train-$name.json" --data-dir .data --steps 100000 ${TRAIN_ARGS:-} \
+  node cli/dist/cli.js train --config "examples/train-$name.json" --data-dir .data --steps 100000 ${TRAIN_ARGS:-} \
     --output "runs/probe/$name" > "runs/logs/probe-$name.log" 2>&1 < /dev/null &
   pids+=($!)
 done
@@ -33,7 +33,7 @@ for name in "$@"; do
     console.error(JSON.stringify({ file, secondsPerStep: perStep, loss: b.loss }));
     console.log(Math.max(100, Math.floor((0.9 * minutes * 60) / perStep)));
   ' "runs/probe/$name/metrics.jsonl" "$minutes") || { echo "[$name] probe failed:"; tail -c 600 "runs/logs/probe-$name.log"; continue; }
-  setsid nohup node registry/dist/cli.js train --config "examples/train-$name.json" --data-dir .data --steps "$steps" ${TRAIN_ARGS:-} \
+  setsid nohup node cli/dist/cli.js train --config "examples/train-$name.json" --data-dir .data --steps "$steps" ${TRAIN_ARGS:-} \
     --max-minutes "$((minutes + 2))" > "runs/logs/$name.log" 2>&1 < /dev/null &
   echo "started $name: $steps steps (pid $!)"
 done

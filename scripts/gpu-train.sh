@@ -9,7 +9,7 @@ resume=(); [[ ${1:-} == --resume ]] && { resume=(--resume); shift; }
 names=("$@"); [[ ${#names[@]} -gt 0 ]] || names=(vit-exact vit-tost vit-levattention gpt-exact gpt-tost)
 mkdir -p runs/logs
 for name in "${names[@]}"; do
-  setsid nohup node registry/dist/cli.js train --config "examples/train-$name.json" --data-dir .data --max-minutes "$minutes" "${resume[@]}" \
+  setsid nohup node cli/dist/cli.js train --config "examples/train-$name.json" --data-dir .data --max-minutes "$minutes" "${resume[@]}" \
     > "runs/logs/$name.log" 2>&1 < /dev/null &
   echo "started $name (pid $!)"
 done

@@ -1,7 +1,8 @@
 // Smoke test of the webgpu path on a GPU machine: backend start, correctness vs cpu on a small
 // case, and timings of matMul and exact attention (dense and chunked). Prints JSON lines.
 const tf = require('@tensorflow/tfjs-core');
-const { useBackend, softmaxAttention, chunkedSoftmaxAttention } = require('../core/dist');
+const { useBackend } = require('../core/dist');
+const { softmaxAttention, chunkedSoftmaxAttention } = require('../kernels/dist');
 
 async function time(fn, reps = 5) {
   let out = fn(); await out.data(); out.dispose();

@@ -4,10 +4,10 @@
 // Usage (GPU machine, after source .gpu-bundle/enter.sh): node scripts/webgpu-train-diagnose.cjs [batch]
 const tf = require('@tensorflow/tfjs-core');
 const core = require('../core/dist');
-const reg = require('../registry/dist');
-const { createRegistryModelFactory } = require('../registry/dist/train/registryModelFactory');
-const { crossEntropy } = require('../registry/dist/train/losses');
-const { ensureGradients } = require('../registry/dist/models/ensureGradients');
+const reg = require('../models/dist');
+const { createRegistryModelFactory } = require('../cli/dist/train/registryModelFactory');
+const { crossEntropy } = require('../cli/dist/train/losses');
+const { ensureGradients } = require('../models/dist/models/ensureGradients');
 const batch = Number(process.argv[2] ?? 8);
 
 function inputsFor(kind, cfg) {

@@ -4,11 +4,11 @@
 // Usage: node scripts/webgpu-train-profile.cjs <backend> <batch> <config names...>
 const tf = require('@tensorflow/tfjs-core');
 const core = require('../core/dist');
-const reg = require('../registry/dist');
-const { createRegistryModelFactory } = require('../registry/dist/train/registryModelFactory');
-const { crossEntropy } = require('../registry/dist/train/losses');
-const { createAdamW, DEFAULT_ADAMW } = require('../registry/dist/train/adamW');
-const { ensureGradients } = require('../registry/dist/models/ensureGradients');
+const reg = require('../models/dist');
+const { createRegistryModelFactory } = require('../cli/dist/train/registryModelFactory');
+const { crossEntropy } = require('../cli/dist/train/losses');
+const { createAdamW, DEFAULT_ADAMW } = require('../cli/dist/train/adamW');
+const { ensureGradients } = require('../models/dist/models/ensureGradients');
 const [backend = 'webgpu', batchArg = '8', ...names] = process.argv.slice(2);
 const batch = Number(batchArg);
 

@@ -47,6 +47,8 @@ export type { BackendReport } from './backend/useBackend';
 export { createBackendService } from './backend/BackendService';
 export { canReadSync, prefetchValues, requireSyncReads } from './backend/syncReads';
 export { throwIfWebGpuFailed, watchWebGpuErrors } from './backend/webGpuErrors';
+export { activeWebGpuDevice } from './backend/webGpuDevice';
+export type { WebGpuDeviceView } from './backend/webGpuDevice';
 export type { BackendService } from './backend/BackendService';
 
 export { createSeededRandom, deriveSeed } from './rng/seededRandom';
@@ -55,22 +57,4 @@ export { createRngService } from './rng/RngService';
 export type { RngService } from './rng/RngService';
 
 export { validateAttentionInputs, assertFinite, assertMaskValues } from './validation/validateAttentionInputs';
-export { softmaxAttention, denseSoftmaxAttention, chunkedSoftmaxAttention, DEFAULT_CHUNK_THRESHOLD } from './kernels/softmaxAttention';
-export type { SoftmaxAttentionOptions } from './kernels/softmaxAttention';
-export { fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, fusedSoftmaxAttentionWithStats, fusedAttentionSupported, fusedKernelApplies, fusedAttentionInfo, fusedAttentionPeakBytes, resetFusedAttentionPeakBytes, setAttentionThreads, attentionThreads, preferredKernelThreads } from './kernels/wasm/fusedSoftmaxAttention';
-export type { FusedAttentionDims, FusedAttentionOptions, FusedAttentionWithStats } from './kernels/wasm/fusedSoftmaxAttention';
-// Hand-written WebAssembly SIMD kernels (the fused attention kernel, and plugins' own kernels)
-export { assembleModule, FunctionBody, F32, I32, V128 } from './kernels/wasm/wasmAssembler';
-export type { FunctionSpec, ValType } from './kernels/wasm/wasmAssembler';
-export { emitForLoop, simdExp } from './kernels/wasm/simdEmitters';
-export type { SimdExp } from './kernels/wasm/simdEmitters';
-export { webAssemblyApi } from './kernels/wasm/webAssemblyApi';
-export { createKernelModule, createKernelPool } from './kernels/wasm/kernelThreads';
-export type { KernelJob, KernelModule, KernelPool } from './kernels/wasm/kernelThreads';
-export type { WasmApi, WasmMemory, WasmModule } from './kernels/wasm/webAssemblyApi';
-export { fusedWebGpuAttention, setWebGpuFusedAttention, webGpuFusedAttentionEnabled } from './kernels/webgpu/fusedWebGpuAttention';
-export { float32Uniform, int32Uniform, runWebGpuProgram, setWebGpuPrograms, webGpuProgramsEnabled, WGSL_WORKGROUP_INDEX } from './kernels/webgpu/runWebGpuProgram';
-export type { WebGpuProgramSpec, WebGpuUniform } from './kernels/webgpu/runWebGpuProgram';
-export { MASKED_LOGIT } from './kernels/attentionBias';
-export { splitSlices } from './kernels/splitSlices';
-export { gatherRows } from './kernels/gatherRows';
+

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
-import { createSwapformerContainer, resolveOperatorServices, SERVICE_IDS, setWebGpuPrograms, SwapformerError, useBackend, webGpuProgramsEnabled } from '../src';
+import { createSwapformerContainer, resolveOperatorServices, SERVICE_IDS, SwapformerError, useBackend } from '@swapformer/core';
+import { setWebGpuPrograms, webGpuProgramsEnabled } from '@swapformer/kernels';
 
 describe('createSwapformerContainer', () => {
   it('should give each container its own hooks and seeded RNG service', () => {

@@ -1,15 +1,8 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import {
-  createProfiler,
-  createSwapformerHooks,
-  runAttention,
-  softmaxAttention,
-  SwapformerError,
-  type AttentionOperator,
-  type OperatorCapabilities,
-} from '../src';
+import { createProfiler, createSwapformerHooks, runAttention, SwapformerError, type AttentionOperator, type OperatorCapabilities } from '@swapformer/core';
+import { softmaxAttention } from '@swapformer/kernels';
 import { maxAbsDiff, randomAttentionInputs } from '../src/conformance';
 
 const capsFixture: OperatorCapabilities = {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { createSeededRandom, deriveSeed } from '../src';
+import { createSeededRandom, deriveSeed } from '@swapformer/core';
 
 describe('createSeededRandom', () => {
   it('should reproduce the same stream for the same seed and differ for another', () => {

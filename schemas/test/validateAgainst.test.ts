@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { formatIssues, SCHEMA_IDS, validateAgainst } from '../src';
+import { formatIssues, SCHEMA_IDS, validateAgainst } from '@swapformer/schemas';
 
 describe('validateAgainst', () => {
   describe('having an attention config', () => {

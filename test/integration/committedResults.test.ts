@@ -50,7 +50,7 @@ describe('the committed drop-in report (docs/results/dropin.md)', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'committed-results-'));
     config.output = { dir, name: 'rerun' };
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
-    const stdout = execFileSync(process.execPath, [path.join(repo, 'registry/dist/cli.js'), 'run', path.join(dir, 'config.json'), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 });
+    const stdout = execFileSync(process.execPath, [path.join(repo, 'cli/dist/cli.js'), 'run', path.join(dir, 'config.json'), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 });
     report = JSON.parse(stdout);
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));

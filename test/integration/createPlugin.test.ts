@@ -33,7 +33,7 @@ describe('swapformer create-plugin', function () {
     expect(pkg.name).to.equal('swapformer-plugin-linear-probe');
     expect(pkg.keywords).to.include('swapformer-plugin');
     expect(pkg.swapformer).to.deep.equal({ plugin: 'linearProbePlugin' });
-    expect(pkg.peerDependencies['@swapformer/core']).to.match(/^\^1\./);
+    expect(pkg.peerDependencies['@swapformer/core']).to.match(/^\^2\./);
     expect(fs.readdirSync(pkgDir).sort()).to.deep.equal(['.gitignore', '.mocharc.json', 'README.md', 'package.json', 'src', 'test', 'tsconfig.json', 'tsconfig.test.json']);
   });
 

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { loadReader } from '../reliability/support/binaryReaders';
 import { CLI, cleanEnv, REPO_ROOT, run, workspaceTempDir } from '../reliability/support/processes';
 
-const hasCommand = (name: string) => fs.existsSync(path.join(REPO_ROOT, `registry/dist/cli/commands/${name}Command.js`));
+const hasCommand = (name: string) => fs.existsSync(path.join(REPO_ROOT, `cli/dist/cli/commands/${name}Command.js`));
 
 /** Starts the CLI, waits until `ready()` holds, then `delayMs` more, and kills it with SIGKILL. */
 function killWhen(args: string[], ready: () => boolean, delayMs: number, timeoutMs = 120000): Promise<{ killed: boolean; stderr: string }> {

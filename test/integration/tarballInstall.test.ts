@@ -14,14 +14,14 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { createSeededRandom, createSwapformerContainer, createMemoryLogger, runAttention } from '@swapformer/core';
-import { maxAbsDiff, randomAttentionInputs } from '@swapformer/core/conformance';
 import { createOperatorRegistry } from '@swapformer/registry';
+import { maxAbsDiff, randomAttentionInputs } from '@swapformer/core/conformance';
 import { localWindowPlugin } from '../../examples/third-party-plugin/src';
 import { modelsApi } from '../reliability/support/models';
 import { REPO_ROOT, run, STACK_LINE } from '../reliability/support/processes';
 
 const EXAMPLE = path.join(REPO_ROOT, 'examples/third-party-plugin');
-const PACKED = ['schemas', 'core', 'registry', 'examples/third-party-plugin'];
+const PACKED = ['schemas', 'core', 'kernels', 'plugins/exact', 'registry', 'models', 'cli', 'examples/third-party-plugin'];
 const SHAPE = { batch: 1, heads: 2, nq: 24, nk: 24, dk: 8 };
 const OPTIONS = { window: 4, queryBlock: 8 };
 
@@ -38,16 +38,18 @@ const tf = require('@tensorflow/tfjs-core');
 const core = require('@swapformer/core');
 const { randomAttentionInputs } = require('@swapformer/core/conformance');
 const reg = require('@swapformer/registry');
+const models = require('@swapformer/models');
+const cli = require('@swapformer/cli');
 (async () => {
   await core.useBackend('wasm');
   const registry = reg.createOperatorRegistry(core.createSwapformerContainer({ logger: core.createMemoryLogger() }));
   const installed = reg.registerInstalledPlugins(registry, process.cwd());
-  const { value } = reg.validateConfig(reg.readJsonFile('attention.json'), registry);
+  const { value } = reg.validateConfig(reg.readJsonFile('attention.json'), registry, cli.CONFIG_KINDS);
   const resolved = registry.resolve(value.attention, { causal: true }, { path: '/attention', layerIndex: 0 });
   let mode, out;
-  if (typeof reg.buildModel === 'function') {
+  if (typeof models.buildModel === 'function') {
     mode = 'vit';
-    const model = reg.buildModel(${JSON.stringify(VIT)}, value.attention, registry);
+    const model = models.buildModel(${JSON.stringify(VIT)}, value.attention, registry);
     const pixels = tf.tensor4d(core.createSeededRandom(5).fillNormal(new Float32Array(${3 * 16 * 16})), [1, 3, 16, 16]);
     out = model.forward(pixels);
   } else {
@@ -85,7 +87,7 @@ describe('third-party plugin installed from tarballs', function () {
       process.stderr.write(`    (skipped: ${unreachable})\n`);
       this.skip();
     }
-    for (const pkg of ['schemas', 'core', 'registry']) {
+    for (const pkg of ['schemas', 'core', 'kernels', 'plugins/exact', 'registry', 'models', 'cli']) {
       expect(fs.existsSync(path.join(REPO_ROOT, pkg, 'dist/index.js')), `${pkg} is not built (npm run build)`).to.equal(true);
     }
     const build = run(process.execPath, [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(EXAMPLE, 'tsconfig.json')], { timeoutMs: 120000 });
@@ -123,9 +125,11 @@ describe('third-party plugin installed from tarballs', function () {
     expect(r.code, r.stderr).to.equal(0);
     const listed = JSON.parse(r.stdout) as { operators: Array<{ name: string; package: string; version: string; apiVersion: string; capabilities: { causal: string } }>; refused: unknown[] };
     expect(listed.refused).to.deep.equal([]);
-    expect(listed.operators.map((o) => o.name)).to.deep.equal(['local-window']);
-    expect(listed.operators[0]).to.include({ package: 'swapformer-plugin-local-window', version: '0.1.0', apiVersion: '1.0.0' });
-    expect(listed.operators[0].capabilities.causal).to.equal('native');
+    // exact comes with the CLI (every unswapped layer needs it); the plugin is the only other one
+    expect(listed.operators.map((o) => o.name)).to.deep.equal(['exact', 'local-window']);
+    const local = listed.operators.find((o) => o.name === 'local-window')!;
+    expect(local).to.include({ package: 'swapformer-plugin-local-window', version: '0.1.0', apiVersion: '2.0.0' });
+    expect(local.capabilities.causal).to.equal('native');
   });
 
   it('should validate a config naming it, and refuse out-of-range options with one message', () => {
@@ -148,7 +152,7 @@ describe('third-party plugin installed from tarballs', function () {
     const r = run(process.execPath, ['forward.js'], { cwd: project, timeoutMs: 120000 });
     expect(r.code, r.stderr).to.equal(0);
     const result = JSON.parse(r.stdout) as { mode: 'vit' | 'operator'; registered: string[]; refused: string[]; operator: string; options: object; shape: number[]; values: number[] };
-    expect(result.registered).to.deep.equal(['swapformer-plugin-local-window']);
+    expect(result.registered).to.deep.equal(['@swapformer/plugin-exact', 'swapformer-plugin-local-window']);
     expect(result.refused).to.deep.equal([]);
     expect(result.operator).to.equal('local-window');
     expect(result.options).to.deep.equal(OPTIONS);

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { openSafetensors } from '../../registry/src/hf/safetensors';
+import { openSafetensors } from '../../models/src/hf/safetensors';
 import { CLI, run, workspaceTempDir } from '../reliability/support/processes';
 
 function tinyGptConfig(output: string, steps: number, learningRate: number): Record<string, unknown> {

@@ -11,16 +11,18 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'chai';
-import { createProfiler, createSeededRandom, createSwapformerHooks, fusedWebGpuAttention, prefetchValues, setWebGpuPrograms, softmaxAttention, throwIfWebGpuFailed, useBackend } from '@swapformer/core';
-import { buildModel, createOperatorRegistry, registerInstalledPlugins, type AttentionSpec } from '@swapformer/registry';
-import { createAdamW, DEFAULT_ADAMW } from '../../registry/src/train/adamW';
-import { crossEntropy } from '../../registry/src/train/losses';
-import { ensureGradients } from '../../registry/src/models/ensureGradients';
-import { pipelinedCalls, tfjsRunner } from '../../registry/src/bench/contenders/forceResult';
-import { denseSoftmaxAttention, scoreBlockBytes } from '../../core/src/kernels/softmaxAttention';
+import { createProfiler, createSeededRandom, createSwapformerHooks, prefetchValues, throwIfWebGpuFailed, useBackend } from '@swapformer/core';
+import { fusedWebGpuAttention, setWebGpuPrograms, softmaxAttention } from '@swapformer/kernels';
+import { createOperatorRegistry, registerInstalledPlugins, type AttentionSpec } from '@swapformer/registry';
+import { buildModel } from '@swapformer/models';
 import { tssa, type TostForm } from '@swapformer/plugin-tost';
 import { performerAttention } from '@swapformer/plugin-performer';
 import { levAttention } from '@swapformer/plugin-levattention';
+import { createAdamW, DEFAULT_ADAMW } from '../../cli/src/train/adamW';
+import { crossEntropy } from '../../cli/src/train/losses';
+import { ensureGradients } from '../../models/src/models/ensureGradients';
+import { pipelinedCalls, tfjsRunner } from '../../cli/src/bench/contenders/forceResult';
+import { denseSoftmaxAttention, scoreBlockBytes } from '../../kernels/src/softmaxAttention';
 import { selectTopPicks } from '../../plugins/levattention/src/chunkedTopK';
 
 const registry = createOperatorRegistry();

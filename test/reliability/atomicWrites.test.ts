@@ -4,10 +4,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SwapformerError } from '@swapformer/core';
-import { writeDirectoryAtomic, writeFileAtomic } from '@swapformer/registry';
+import { writeDirectoryAtomic, writeFileAtomic } from '@swapformer/models';
 import { REPO_ROOT } from './support/processes';
 
-const IO_MODULE = path.join(REPO_ROOT, 'registry/dist/io/writeFileAtomic.js');
+const IO_MODULE = path.join(REPO_ROOT, 'models/dist/io/writeFileAtomic.js');
 const BIG = 96 << 20; // large enough that a kill lands mid-write
 
 function ioError(fn: () => void): SwapformerError {

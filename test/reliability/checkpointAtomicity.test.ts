@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { SwapformerError } from '@swapformer/core';
-import { buildModel, loadCheckpoint, saveCheckpoint } from '@swapformer/registry';
+import { buildModel, loadCheckpoint, saveCheckpoint } from '@swapformer/models';
 import { installedRegistry } from './support/registries';
 import { TINY_GPT } from './support/models';
 

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { SwapformerError } from '@swapformer/core';
-import { buildGpt, buildModel, loadCheckpoint, normalizeModelConfig, saveCheckpoint, type GptModel } from '@swapformer/registry';
+import { buildGpt, buildModel, loadCheckpoint, normalizeModelConfig, saveCheckpoint, type GptModel } from '@swapformer/models';
 import { installedRegistry } from './support/registries';
 import { runCli } from './support/processes';
 import { TINY_GPT } from './support/models';

@@ -17,7 +17,7 @@ import { REPO_ROOT, runCli } from './support/processes';
 
 /** Built JavaScript of every package (and the example plugin, when built). */
 function builtFiles(): string[] {
-  const roots = ['core/dist', 'registry/dist', 'schemas/dist', ...fs.readdirSync(path.join(REPO_ROOT, 'plugins')).map((p) => `plugins/${p}/dist`), 'examples/third-party-plugin/dist'];
+  const roots = ['core/dist', 'kernels/dist', 'registry/dist', 'models/dist', 'cli/dist', 'schemas/dist', ...fs.readdirSync(path.join(REPO_ROOT, 'plugins')).map((p) => `plugins/${p}/dist`), 'examples/third-party-plugin/dist'];
   const out: string[] = [];
   const walk = (dir: string) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -46,15 +46,15 @@ function codeLines(file: string): Array<{ line: number; text: string }> {
 const ALLOWED_DYNAMIC_LOADS: Readonly<Record<string, string>> = {
   'core/dist/backend/useBackend.js': 'loads a tfjs backend package from a fixed list, by name',
   'registry/dist/discovery/discoverPlugins.js': 'loads a discovered plugin package by its npm name (keyword- and name-checked)',
-  'registry/dist/models/ensureGradients.js': "loads tfjs-core's gradient registrations from a fixed module path",
+  'models/dist/models/ensureGradients.js': "loads tfjs-core's gradient registrations from a fixed module path",
 };
 const ALLOWED_PROCESSES: Readonly<Record<string, string>> = {
-  'registry/dist/bench/peers/pythonPeer.js': 'bench starts the python peer (a fixed script) with the interpreter named by its --python flag',
-  'core/dist/kernels/wasm/kernelThreads.js': 'the kernel pool (the fused attention kernel, plugins\' kernels) runs WebAssembly tasks on worker threads whose source is a constant string',
+  'cli/dist/bench/peers/pythonPeer.js': 'bench starts the python peer (a fixed script) with the interpreter named by its --python flag',
+  'kernels/dist/wasm/kernelThreads.js': 'the kernel pool (the fused attention kernel, plugins\' kernels) runs WebAssembly tasks on worker threads whose source is a constant string',
 };
 /** `new Worker(source, { eval: true })` runs a string as code; allowed only for constant sources listed here. */
 const ALLOWED_WORKER_EVAL: Readonly<Record<string, string>> = {
-  'core/dist/kernels/wasm/kernelThreads.js': 'WORKER_SOURCE is a constant in the same file',
+  'kernels/dist/wasm/kernelThreads.js': 'WORKER_SOURCE is a constant in the same file',
 };
 
 describe('security', () => {

@@ -27,9 +27,9 @@ function registerError(plugin: AttentionPlugin, registry = freshRegistry()): Swa
 describe('version skew and duplicate names', () => {
   describe('having a plugin whose apiVersion the core cannot serve', () => {
     const refused: Array<[string, string]> = [
-      ['2.0.0', 'Upgrade @swapformer/core'],
-      ['1.1.0', 'Upgrade @swapformer/core'],
-      ['0.9.0', 'Upgrade the plugin'],
+      ['3.0.0', 'Upgrade @swapformer/core'],
+      ['2.1.0', 'Upgrade @swapformer/core'],
+      ['1.0.0', 'Upgrade the plugin'],
       ['99.0.0', 'Upgrade @swapformer/core'],
     ];
     for (const [apiVersion, advice] of refused) {
@@ -58,7 +58,7 @@ describe('version skew and duplicate names', () => {
 
     it('should accept a plugin for an older patch of the same API', () => {
       const registry = freshRegistry();
-      registry.register(withApi('1.0.7'));
+      registry.register(withApi('2.0.7'));
       expect(registry.has('skewed')).to.equal(true);
     });
   });
@@ -69,7 +69,7 @@ describe('version skew and duplicate names', () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swapformer-skew-'));
       const nm = path.join(dir, 'node_modules');
       const marker = path.join(dir, 'loaded.txt');
-      writeFakePackage(nm, { name: 'swapformer-plugin-future', meta: { name: 'future', apiVersion: '2.1.0' } }, marker);
+      writeFakePackage(nm, { name: 'swapformer-plugin-future', meta: { name: 'future', apiVersion: '2.9.0' } }, marker);
       writeFakePackage(nm, { name: 'swapformer-plugin-windowed', meta: { name: 'windowed' } }, marker);
       writeFakePackage(nm, { name: 'swapformer-plugin-windowed-fork', meta: { name: 'windowed' } }, marker);
     });
@@ -80,7 +80,7 @@ describe('version skew and duplicate names', () => {
       const report = registerInstalledPlugins(registry, dir);
       expect(report.registered.map((p) => p.packageName)).to.deep.equal(['swapformer-plugin-windowed']);
       const reasons = Object.fromEntries(report.refused.map((r) => [r.package.packageName, r.reason]));
-      expect(reasons['swapformer-plugin-future']).to.include('needs operator API 2.1.0, but @swapformer/core serves API 1.0.0');
+      expect(reasons['swapformer-plugin-future']).to.include('needs operator API 2.9.0, but @swapformer/core serves API 2.0.0');
       expect(reasons['swapformer-plugin-windowed-fork']).to.include('operator "windowed" is already registered (from swapformer-plugin-windowed); swapformer-plugin-windowed-fork registers the same name');
     });
 
@@ -90,7 +90,7 @@ describe('version skew and duplicate names', () => {
       const listed = JSON.parse(r.stdout) as { operators: Array<{ name: string }>; refused: Array<{ package: string; reason: string }> };
       expect(listed.operators.map((o) => o.name)).to.deep.equal(['windowed']);
       expect(listed.refused.map((x) => x.package).sort()).to.deep.equal(['swapformer-plugin-future', 'swapformer-plugin-windowed-fork']);
-      expect(listed.refused.find((x) => x.package === 'swapformer-plugin-future')?.reason).to.include('2.1.0').and.include(CORE_API_VERSION);
+      expect(listed.refused.find((x) => x.package === 'swapformer-plugin-future')?.reason).to.include('2.9.0').and.include(CORE_API_VERSION);
     });
   });
 

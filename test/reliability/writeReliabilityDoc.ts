@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { useBackend } from '@swapformer/core';
-import { writeFileAtomic } from '@swapformer/registry';
+import { writeFileAtomic } from '@swapformer/models';
 import { reliabilityReport, type ReliabilityReport } from './corpus/reliabilityReport';
 
 export const DOC = path.resolve(__dirname, '../../docs/reliability.md');

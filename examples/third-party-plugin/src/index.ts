@@ -47,7 +47,7 @@ export const localWindowPlugin: AttentionPlugin<LocalWindowOptions> = {
     version,
     // The operator API this package was written against, as a literal: the core refuses it at
     // registration when it cannot serve it. (CORE_API_VERSION would always "match" any core.)
-    apiVersion: '1.0.0',
+    apiVersion: '2.0.0',
     description: 'Local-window (sliding-window) attention: each query attends to the keys within a fixed distance.',
     reference: 'Beltagy et al. 2020, Longformer (arXiv:2004.05150), local attention only',
   },

@@ -15,7 +15,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { MASKED_LOGIT, SwapformerError } from '@swapformer/core';
+import { SwapformerError } from '@swapformer/core';
+
+/** Logit of a hidden key: exp underflows to 0 in float32, yet stays finite so a fully hidden row gives no NaN. */
+const MASKED_LOGIT = -1e9;
 
 export interface LocalWindowAttentionOptions {
   /** Keys visible on each side of a query (only the past side when causal). */

@@ -8,7 +8,7 @@
  * O(queryBlock·keyBlock) on the chunked online-softmax path chosen for long sequences.
  */
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { chunkedSoftmaxAttention, denseSoftmaxAttention } from '@swapformer/core';
+import { chunkedSoftmaxAttention, denseSoftmaxAttention } from '@swapformer/kernels';
 
 export interface ExactAttentionOptions {
   readonly scale?: number;

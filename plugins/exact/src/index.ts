@@ -1,4 +1,4 @@
-import { CORE_API_VERSION, type AttentionPlugin } from '@swapformer/core';
+import type { AttentionPlugin } from '@swapformer/core';
 import { exactAttention, type ExactAttentionOptions } from './exactAttention';
 import { createExactDecoder } from './exactDecoder';
 
@@ -38,7 +38,7 @@ export const exactPlugin: AttentionPlugin<ExactOptions> = {
   meta: {
     name: 'exact',
     version,
-    apiVersion: CORE_API_VERSION,
+    apiVersion: '2.0.0', // the operator API this plugin is written against (checked at registration)
     description: 'Exact softmax attention (reference), with causal and padding masks, kv-cache and a chunked online-softmax path.',
     reference: 'Vaswani et al. 2017; online softmax: Milakov & Gimelshein 2018',
   },

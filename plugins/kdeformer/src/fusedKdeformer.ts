@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { fusedSoftmaxAttentionWithStats } from '@swapformer/core';
+import { fusedSoftmaxAttentionWithStats } from '@swapformer/kernels';
 import type { KdeformerAttentionOptions } from './kdeformer';
 import { planSlice, residualSamples, type Inputs, type SlicePlan } from './slicePlan';
 

@@ -1,4 +1,4 @@
-import { CORE_API_VERSION, deriveSeed, requireSyncReads, type AttentionPlugin } from '@swapformer/core';
+import { deriveSeed, requireSyncReads, type AttentionPlugin } from '@swapformer/core';
 import { kdeformerAttention } from './kdeformer';
 
 const { version } = require('../package.json') as { version: string };
@@ -58,7 +58,7 @@ export const kdeformerPlugin: AttentionPlugin<KdeformerOptions> = {
   meta: {
     name: 'kdeformer',
     version,
-    apiVersion: CORE_API_VERSION,
+    apiVersion: '2.0.0', // the operator API this plugin is written against (checked at registration)
     description: 'KDEformer: angular-LSH block-diagonal exact part plus an unbiased importance-sampled residual (linear in n).',
     reference: 'Zandieh, Han, Daliri, Karbasi, KDEformer, ICML 2023 (arXiv:2302.02451); majid-daliri/kdeformer',
   },

@@ -28,7 +28,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { fusedKernelApplies, gatherRows, MASKED_LOGIT } from '@swapformer/core';
+import { fusedKernelApplies, gatherRows, MASKED_LOGIT } from '@swapformer/kernels';
 import { fusedKdeformerAttention } from './fusedKdeformer';
 import { planSlice, readInputs, residualSamples, type Inputs, type SlicePlan } from './slicePlan';
 import { copiedOperands, gatheredOperands, type SlotOperands } from './slotOperands';

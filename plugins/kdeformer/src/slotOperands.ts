@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
-import { gatherRows } from '@swapformer/core';
+import { gatherRows } from '@swapformer/kernels';
 import type { BlockLayout } from './blockLayout';
 
 export interface SlotOperands {

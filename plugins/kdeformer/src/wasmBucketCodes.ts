@@ -4,7 +4,7 @@
  * the same on every engine and backend. JS float64 loops spent ~60 ms per 16k rows × 7 planes;
  * this takes a few. Single-threaded; the module is built once per process.
  */
-import { createKernelModule, emitForLoop, F32, FunctionBody, I32, V128, type KernelModule } from '@swapformer/core';
+import { createKernelModule, emitForLoop, F32, FunctionBody, I32, V128, type KernelModule } from '@swapformer/kernels';
 
 /** Parameter indices of `signCodes`. */
 const P = { rows: 0, count: 1, dPad: 2, planes: 3, r: 4, codes: 5 } as const;

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients'; // tfjs-core's Node entry registers no gradients; tsx can load this ESM module
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { createSeededRandom, deriveSeed, denseSoftmaxAttention } from '@swapformer/core';
+import { createSeededRandom, deriveSeed } from '@swapformer/core';
+import { denseSoftmaxAttention } from '@swapformer/kernels';
 import { describeOperatorConformance, expectTensorsClose, maxAbsDiff, randomAttentionInputs, referenceAttention, relativeError, toFloat64 } from '@swapformer/core/conformance';
 import { blockLayout, bucketIds, drawHyperplanes, grayCode, kdeformerAttention, kdeformerParts, kdeformerPlugin, sortByBucket, type KdeformerAttentionOptions } from '../src';
 

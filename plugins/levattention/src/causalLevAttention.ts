@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { gatherRows, MASKED_LOGIT } from '@swapformer/core';
+import { gatherRows, MASKED_LOGIT } from '@swapformer/kernels';
 import { causalSelection, type CausalSelection, type SelectionRule } from './keySelection';
 import { onlineLeverageScores } from './onlineLeverageScores';
 

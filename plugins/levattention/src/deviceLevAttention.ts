@@ -42,7 +42,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
-import { denseSoftmaxAttention } from '@swapformer/core';
+import { denseSoftmaxAttention } from '@swapformer/kernels';
 import type { LevAttentionOptions } from './levattention';
 
 /** Smallest relative ridge of the device path (float32; see the module comment). */

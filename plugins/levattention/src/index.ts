@@ -1,4 +1,4 @@
-import { CORE_API_VERSION, type AttentionPlugin } from '@swapformer/core';
+import type { AttentionPlugin } from '@swapformer/core';
 import { levAttention } from './levattention';
 
 const { version } = require('../package.json') as { version: string };
@@ -63,7 +63,7 @@ export const levattentionPlugin: AttentionPlugin<LevattentionOptions> = {
   meta: {
     name: 'levattention',
     version,
-    apiVersion: CORE_API_VERSION,
+    apiVersion: '2.0.0', // the operator API this plugin is written against (checked at registration)
     description: 'LevAttention: softmax attention restricted to the keys with the largest leverage scores (top-k or threshold), causal via online scores.',
     reference: 'Kannan, Bhattacharyya, Kacham, Woodruff, LevAttention, ICLR 2025 (arXiv:2410.05462); no official code',
   },

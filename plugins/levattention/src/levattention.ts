@@ -16,7 +16,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { canReadSync, denseSoftmaxAttention, gatherRows, requireSyncReads } from '@swapformer/core';
+import { canReadSync, requireSyncReads } from '@swapformer/core';
+import { denseSoftmaxAttention, gatherRows } from '@swapformer/kernels';
 import { causalLevAttention } from './causalLevAttention';
 import { levAttentionOnDevice } from './deviceLevAttention';
 import { canRunLevAttentionOnWebGpu, levAttentionWebGpu } from './levAttentionWebGpu';

@@ -16,7 +16,7 @@
  * Shape legend: b batch, h heads, nk keys, dk key dim.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { splitSlices } from '@swapformer/core';
+import { splitSlices } from '@swapformer/kernels';
 import type { Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 
 /** The streaming form: pass 1 (`add`) then pass 2 (`scores`), with O(dk²) state. */

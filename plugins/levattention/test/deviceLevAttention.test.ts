@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients'; // tfjs-core's Node entry registers no gradients
 import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
-import { createSeededRandom, softmaxAttention, type AttentionPlugin } from '@swapformer/core';
+import { createSeededRandom, type AttentionPlugin } from '@swapformer/core';
+import { softmaxAttention } from '@swapformer/kernels';
 import { describeOperatorConformance, expectTensorsClose, maxAbsDiff, randomAttentionInputs } from '@swapformer/core/conformance';
 import {
   DEVICE_RIDGE_FLOOR,

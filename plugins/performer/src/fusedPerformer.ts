@@ -24,7 +24,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { fusedKernelApplies, fusedSoftmaxAttentionWithStats } from '@swapformer/core';
+import { fusedKernelApplies, fusedSoftmaxAttentionWithStats } from '@swapformer/kernels';
 
 /** Options the fused path reads (those of performerAttention). */
 export interface FusedPerformerOptions {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D } from '@tensorflow/tfjs-core';
-import { CORE_API_VERSION, deriveSeed, SwapformerError, type AttentionContext, type AttentionPlugin } from '@swapformer/core';
+import { deriveSeed, SwapformerError, type AttentionContext, type AttentionPlugin } from '@swapformer/core';
 import { drawProjection, type RowNorms } from './drawProjection';
 import { performerAttention } from './performer';
 import { createPerformerDecoder } from './performerDecoder';
@@ -73,7 +73,7 @@ export const performerPlugin: AttentionPlugin<PerformerOptions> = {
   meta: {
     name: 'performer',
     version,
-    apiVersion: CORE_API_VERSION,
+    apiVersion: '2.0.0', // the operator API this plugin is written against (checked at registration)
     description: 'Performer FAVOR+: positive orthogonal random features, causal prefix scan and O(m·d)-per-token recurrent decoding.',
     reference: 'Choromanski et al., Rethinking Attention with Performers, ICLR 2021 (arXiv:2009.14794); google-research performer/fast_attention, lucidrains/performer-pytorch',
   },

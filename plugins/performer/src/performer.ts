@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { splitSlices } from '@swapformer/core';
+import { splitSlices } from '@swapformer/kernels';
 import { augmentKeys, augmentProjection, EMPTY_SHIFT, emptyPrefixSums, HIDDEN_LOGIT, scanCausal } from './causalScan';
 import { keyFeaturesT, keyLogits, queryFeatures, scaledProjection } from './favorFeatures';
 import { canRunFusedPerformer, fusedPerformerAttention } from './fusedPerformer';

@@ -11,7 +11,8 @@
  * time against n when several sizes are given.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { softmaxAttention, useBackend } from '@swapformer/core';
+import { useBackend } from '@swapformer/core';
+import { softmaxAttention } from '@swapformer/kernels';
 import { randomAttentionInputs } from '@swapformer/core/conformance';
 import { thinformerAttention } from '../src/thinformer';
 import type { CoresetTimings } from '../src/thinformerCoreset';

@@ -19,7 +19,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { deriveSeed, softmaxAttention, SwapformerError } from '@swapformer/core';
+import { deriveSeed, SwapformerError } from '@swapformer/core';
+import { softmaxAttention } from '@swapformer/kernels';
 import { coresetOfRange, keyValueData, type CoresetOptions, type KeyValueData } from './thinformerCoreset';
 
 /** Options of `causalThinformerAttention`. */

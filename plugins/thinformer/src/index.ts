@@ -1,4 +1,4 @@
-import { CORE_API_VERSION, deriveSeed, requireSyncReads, type AttentionPlugin } from '@swapformer/core';
+import { deriveSeed, requireSyncReads, type AttentionPlugin } from '@swapformer/core';
 import { causalThinformerAttention } from './causalThinformer';
 import { thinformerAttention } from './thinformer';
 
@@ -59,7 +59,7 @@ export const thinformerPlugin: AttentionPlugin<ThinformerOptions> = {
   meta: {
     name: 'thinformer',
     version,
-    apiVersion: CORE_API_VERSION,
+    apiVersion: '2.0.0', // the operator API this plugin is written against (checked at registration)
     description: 'Thinformer: kernel-thinning (KH-Compress) coreset of 2^g·sqrt(n) key–value pairs, then softmax attention against it; causal calls by recursive block split.',
     reference: 'Carrell, Gong, Shetty, Dwivedi, Mackey, "Low-Rank Thinning", ICML 2025 (arXiv:2502.12063); microsoft/thinformer',
   },

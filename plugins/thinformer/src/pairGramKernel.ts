@@ -16,7 +16,7 @@
  * scratch tile, and G [M, M] out. dK, dV multiples of 4, S a multiple of 4, Spad = ceil8(S).
  * Time O(S²·(dK + dV)/2) per bucket.
  */
-import { emitForLoop, F32, FunctionBody, I32, simdExp, V128 } from '@swapformer/core';
+import { emitForLoop, F32, FunctionBody, I32, simdExp, V128 } from '@swapformer/kernels';
 
 /** Parameter indices of `pairGram`. */
 export const PAIR_GRAM = { kRows: 0, vRows: 1, points: 2, dK: 3, dV: 4, kPan: 5, vPan: 6, augIndex: 7, negShift: 8, gOut: 9, pairs: 10, scratch: 11, index: 12 } as const;

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { softmaxAttention } from '@swapformer/core';
+import { softmaxAttention } from '@swapformer/kernels';
 import { compressPlan } from './compressPlan';
 import { coresetOfRange, keyValueData, type CoresetOptions, type CoresetTimings } from './thinformerCoreset';
 

@@ -5,7 +5,7 @@
  * threads over shared memory, as many as the attention kernel uses); G does not depend on the
  * thread count. The module is built once per process.
  */
-import { createKernelModule, preferredKernelThreads, type KernelModule } from '@swapformer/core';
+import { createKernelModule, preferredKernelThreads, type KernelModule } from '@swapformer/kernels';
 import { buildPairGram, PAIR_GRAM, PAIR_GRAM_PARAMS, pairGramScratchBytes } from './pairGramKernel';
 import type { ThinnedPairs } from './pairDifferenceGrams';
 

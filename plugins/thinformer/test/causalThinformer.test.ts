@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { denseSoftmaxAttention, SwapformerError } from '@swapformer/core';
+import { SwapformerError } from '@swapformer/core';
+import { denseSoftmaxAttention } from '@swapformer/kernels';
 import { expectTensorsClose, maxAbsDiff, randomAttentionInputs } from '@swapformer/core/conformance';
 import { causalThinformerAttention } from '../src';
 

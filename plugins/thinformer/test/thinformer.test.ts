@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { createSeededRandom, createSwapformerContainer, createMemoryLogger, denseSoftmaxAttention, instantiateOperator, resolveOperatorServices } from '@swapformer/core';
+import { createSeededRandom, createSwapformerContainer, createMemoryLogger, instantiateOperator, resolveOperatorServices } from '@swapformer/core';
+import { denseSoftmaxAttention } from '@swapformer/kernels';
 import { describeOperatorConformance, maxAbsDiff, randomAttentionInputs } from '@swapformer/core/conformance';
 import { compressPlan, thinformerAttention, thinformerPlugin } from '../src';
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { CORE_API_VERSION, SwapformerError, type AttentionPlugin, type OperatorParameter } from '@swapformer/core';
+import { SwapformerError, type AttentionPlugin, type OperatorParameter } from '@swapformer/core';
 import { emptyTostPrefix, tssa, tssaCausal, type TostForm, type TostParameters } from './tost';
 import { createTostDecoder } from './tostDecoder';
 
@@ -49,7 +49,7 @@ export const tostPlugin: AttentionPlugin<TostPluginOptions> = {
   meta: {
     name: 'tost',
     version,
-    apiVersion: CORE_API_VERSION,
+    apiVersion: '2.0.0', // the operator API this plugin is written against (checked at registration)
     description: 'ToST Token Statistics Self-Attention (TSSA): linear-time, head-mixing, trainable; non-causal and causal with a streaming state.',
     reference: 'Wu et al., Token Statistics Transformer, ICLR 2025 (arXiv:2412.17810); RobinWu218/ToST AttentionTSSA / CausalSelfAttention_TSSA',
   },

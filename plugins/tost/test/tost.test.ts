@@ -5,8 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { createMemoryLogger, createSwapformerContainer, instantiateOperator, resolveOperatorServices, SwapformerError, unmetRequirements } from '@swapformer/core';
-import type { AttentionOperator, OperatorGeometry } from '@swapformer/core';
+import { createMemoryLogger, createSwapformerContainer, instantiateOperator, resolveOperatorServices, SwapformerError, unmetRequirements, type AttentionOperator, type OperatorGeometry } from '@swapformer/core';
 import { describeOperatorConformance, expectTensorsClose, maxAbsDiff, randomAttentionInputs } from '@swapformer/core/conformance';
 import { emptyTostPrefix, tostPlugin, tssa, tssaCausal } from '../src';
 

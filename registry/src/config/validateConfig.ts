@@ -1,7 +1,7 @@
-import { SwapformerError } from '@swapformer/core';
 import { formatIssues, validateAgainst } from '@swapformer/schemas';
+import { SwapformerError } from '@swapformer/core';
 import type { OperatorRegistry } from '../registry/OperatorRegistry';
-import { CONFIG_KINDS, type ConfigKind } from './configKinds';
+import { ATTENTION_CONFIG_KINDS, type ConfigKind } from './configKinds';
 import { boundMessage, jsonValueProblems } from './jsonValueProblems';
 
 export interface ValidatedConfig<T = Record<string, unknown>> {
@@ -19,7 +19,7 @@ export interface ValidatedConfig<T = Record<string, unknown>> {
  *
  * @example const { kind, value } = validateConfig(readJsonFile(file), registry);
  */
-export function validateConfig<T = Record<string, unknown>>(config: unknown, registry: OperatorRegistry, kinds: readonly ConfigKind[] = CONFIG_KINDS): ValidatedConfig<T> {
+export function validateConfig<T = Record<string, unknown>>(config: unknown, registry: OperatorRegistry, kinds: readonly ConfigKind[] = ATTENTION_CONFIG_KINDS): ValidatedConfig<T> {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
     throw new SwapformerError('invalid-config', `a config must be a JSON object, got ${Array.isArray(config) ? 'an array' : config === null ? 'null' : typeof config}.`);
   }

@@ -1,17 +1,6 @@
 import type { Container } from 'inversify';
-import {
-  createSwapformerContainer,
-  instantiateOperator,
-  resolveOptions,
-  resolveOperatorServices,
-  SERVICE_IDS,
-  SwapformerError,
-  unmetRequirements,
-  validatePlugin,
-  type AttentionPlugin,
-  type OperatorRequirements,
-} from '@swapformer/core';
 import { formatIssues, SCHEMA_IDS, validateAgainst } from '@swapformer/schemas';
+import { createSwapformerContainer, instantiateOperator, resolveOptions, resolveOperatorServices, SERVICE_IDS, SwapformerError, unmetRequirements, validatePlugin, type AttentionPlugin, type OperatorRequirements } from '@swapformer/core';
 import { didYouMean } from './didYouMean';
 import type { OperatorRegistry, OperatorSelection, PluginRecord, RegisterOptions, ResolveContext, ResolvedOperator } from './OperatorRegistry';
 

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import { createMemoryLogger, createSwapformerContainer, SwapformerError, type AttentionPlugin } from '@swapformer/core';
+import { createOperatorRegistry, registerInstalledPlugins } from '@swapformer/registry';
 import { exactPlugin } from '@swapformer/plugin-exact';
-import { createOperatorRegistry, registerInstalledPlugins } from '../../src';
 
 function nonCausalPluginFixture(name = 'window'): AttentionPlugin {
   return {
@@ -61,9 +61,9 @@ describe('createOperatorRegistry', () => {
 
   it('should refuse a plugin written for another API version, naming both versions', () => {
     const registry = createOperatorRegistry();
-    const e = errorOf(() => registry.register({ ...exactPlugin, meta: { ...exactPlugin.meta, apiVersion: '2.0.0' } }));
+    const e = errorOf(() => registry.register({ ...exactPlugin, meta: { ...exactPlugin.meta, apiVersion: '3.0.0' } }));
     expect(e.kind).to.equal('incompatible-plugin');
-    expect(e.message).to.include('2.0.0').and.include('1.0.0');
+    expect(e.message).to.include('3.0.0').and.include('2.0.0');
   });
 
   it('should refuse a causal requirement naming the layer, the operator and the capability', () => {

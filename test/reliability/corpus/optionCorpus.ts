@@ -4,8 +4,8 @@
  * outside an `enum`, wrong JSON types, and (API only) NaN/±Infinity. A candidate is kept only if
  * the schema itself rejects it, so the corpus follows the plugins as they change.
  */
-import type { AttentionPlugin } from '@swapformer/core';
 import { validateAgainst } from '@swapformer/schemas';
+import type { AttentionPlugin } from '@swapformer/core';
 import { caseCollector, type MalformedCase } from './MalformedCase';
 
 interface PropertySchema {

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { SwapformerError } from '@swapformer/core';
 import { readJsonFile, validateConfig, type OperatorRegistry } from '@swapformer/registry';
+import { CONFIG_KINDS } from '@swapformer/cli';
 import type { ProcessResult } from '../support/processes';
 import { STACK_LINE } from '../support/processes';
 import type { ExpectedError, MalformedCase } from './MalformedCase';
@@ -34,7 +35,7 @@ export function runCaseApi(c: MalformedCase, registry: OperatorRegistry, dir: st
   const started = Date.now();
   try {
     const config = c.input.form === 'text' ? readJsonFile(writeCaseFile(c, dir, index)) : c.input.value;
-    validateConfig(config, registry);
+    validateConfig(config, registry, CONFIG_KINDS);
     return { ms: Date.now() - started };
   } catch (error) {
     return { error, ms: Date.now() - started };

@@ -10,9 +10,9 @@ import { REPO_ROOT } from './processes';
 
 /** Source file, export and call of each reader. */
 export const READERS: Record<BinaryCategory, { readonly module: string; readonly open: string }> = {
-  safetensors: { module: 'registry/src/hf/safetensors.ts', open: 'openSafetensors' },
-  'safetensors-checkpoint': { module: 'registry/src/hf/checkpointFiles.ts', open: 'openCheckpointTensors' },
-  idx: { module: 'registry/src/data/readIdx.ts', open: 'readIdxFile' },
+  safetensors: { module: 'models/src/hf/safetensors.ts', open: 'openSafetensors' },
+  'safetensors-checkpoint': { module: 'models/src/hf/checkpointFiles.ts', open: 'openCheckpointTensors' },
+  idx: { module: 'cli/src/data/readIdx.ts', open: 'readIdxFile' },
 };
 
 type Opener = (file: string) => unknown;

@@ -14,7 +14,7 @@ export interface FakePackage {
   readonly keywords?: readonly string[];
   /** package.json "swapformer" field (default {plugin: 'fakePlugin'}). */
   readonly swapformer?: unknown;
-  /** meta fields of the exported plugin (default name "fake", apiVersion "1.0.0"). */
+  /** meta fields of the exported plugin (default name "fake", apiVersion "2.0.0"). */
   readonly meta?: Readonly<Record<string, unknown>>;
   /** The plugin's options schema (default: no options). */
   readonly optionsSchema?: unknown;
@@ -36,7 +36,7 @@ export function writeFakePackage(nodeModules: string, pkg: FakePackage, markerFi
   const exportName = pkg.exportAs ?? (typeof (field as { plugin?: unknown })?.plugin === 'string' ? (field as { plugin: string }).plugin : 'fakePlugin');
   const packageJson = pkg.rawPackageJson ?? JSON.stringify({ name: pkg.name, version: '1.2.3', main: 'index.js', keywords: pkg.keywords ?? ['swapformer-plugin'], swapformer: field });
   fs.writeFileSync(path.join(dir, 'package.json'), packageJson);
-  const meta = { name: 'fake', version: '1.2.3', apiVersion: '1.0.0', description: 'a fake plugin', ...pkg.meta };
+  const meta = { name: 'fake', version: '1.2.3', apiVersion: '2.0.0', description: 'a fake plugin', ...pkg.meta };
   const plugin = `{ meta: ${JSON.stringify(meta)}, optionsSchema: ${JSON.stringify(pkg.optionsSchema ?? { type: 'object', additionalProperties: false, properties: {} })}, capabilities: ${JSON.stringify(CAPABILITIES)},
     create() { return { name: ${JSON.stringify(meta.name)}, forward: (q, k, v) => v, parameters: () => [], dispose() {} }; } }`;
   const marker = `require('fs').appendFileSync(${JSON.stringify(markerFile)}, ${JSON.stringify(`${pkg.name}\n`)});\n`;

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
-export const CLI = path.join(REPO_ROOT, 'registry/dist/cli.js');
+export const CLI = path.join(REPO_ROOT, 'cli/bin/swapformer.js');
 
 export interface ProcessResult {
   readonly code: number | null;

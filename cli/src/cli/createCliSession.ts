@@ -1,0 +1,26 @@
+import { createConsoleLogger, createSwapformerContainer, useBackend, type BackendReport, type BackendRequest } from '@swapformer/core';
+import { registerInstalledPlugins, type InstalledPluginsReport, createOperatorRegistry, type OperatorRegistry } from '@swapformer/registry';
+
+/** What every CLI command starts from: a container, a registry with the installed plugins. */
+export interface CliSession {
+  readonly registry: OperatorRegistry;
+  readonly installed: InstalledPluginsReport;
+}
+
+export function createCliSession(options: { seed?: number; cwd?: string; warnRefused?: boolean } = {}): CliSession {
+  const container = createSwapformerContainer({ seed: options.seed ?? 0, logger: createConsoleLogger('warn') });
+  const registry = createOperatorRegistry(container);
+  const installed = registerInstalledPlugins(registry, options.cwd ?? process.cwd());
+  if (options.warnRefused !== false) for (const r of installed.refused) registry.services.logger.warn(`plugin package ${r.package.packageName} refused: ${r.reason}`);
+  return { registry, installed };
+}
+
+/** Starts the requested backend and says on stderr which one runs. */
+export async function startBackend(request: BackendRequest, quiet = false): Promise<BackendReport> {
+  const report = await useBackend(request);
+  if (!quiet) {
+    const skipped = report.skipped.length ? ` (skipped: ${report.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : '';
+    process.stderr.write(`[swapformer] backend: ${report.active}${request === 'auto' ? ' (auto)' : ''}${skipped}\n`);
+  }
+  return report;
+}

@@ -1,0 +1,32 @@
+import { type AttentionSpec, attentionSelections, type ConfigKind } from '@swapformer/registry';
+import { MODEL_CONFIG_KINDS } from '@swapformer/models';
+import { RUN_CONFIG_SCHEMA } from '../run/runConfig';
+import { TRAIN_CONFIG_SCHEMA } from '../train/trainConfig';
+
+/** Every config kind `swapformer validate` understands, most specific first. */
+export const CONFIG_KINDS: readonly ConfigKind[] = [
+  {
+    name: 'train',
+    description: 'training config: {"task": "fashion-mnist" | "sotu", "model": {...}, "attention"?: {...}, "optimizer"?: {...}, "schedule"?: {...}, "output": ...}',
+    schemaId: TRAIN_CONFIG_SCHEMA.$id,
+    schema: TRAIN_CONFIG_SCHEMA,
+    matches: (c) => 'task' in c,
+    selections: (c) => {
+      const requirements = c.task === 'sotu' ? { causal: true } : {};
+      const warm = (c.warmStart as { attention?: AttentionSpec } | undefined)?.attention;
+      return [
+        ...(c.attention ? attentionSelections(c.attention as AttentionSpec) : []),
+        ...(warm ? attentionSelections(warm, '/warmStart/attention') : []),
+      ].map((s) => ({ ...s, requirements }));
+    },
+  },
+  {
+    name: 'run',
+    description: 'main-job config: {"vit"?: {"checkpoint": ..., "swapLayers": ..., "operators": [...]}, "gpt"?: {...}, "seeds"?: [...]} (operators that are not installed become skipped rows)',
+    schemaId: RUN_CONFIG_SCHEMA.$id,
+    schema: RUN_CONFIG_SCHEMA,
+    matches: (c) => ('vit' in c || 'gpt' in c) && !('model' in c),
+    selections: () => [],
+  },
+  ...MODEL_CONFIG_KINDS,
+];

@@ -1,0 +1,76 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { expect } from 'chai';
+import { createSwapformerContainer } from '@swapformer/core';
+import { exactPlugin } from '@swapformer/plugin-exact';
+import { createProgram } from '../../src/cli';
+import { charTokenizerConfig, createCharVocabulary } from '../../src/data/charVocabulary';
+import { loadCommittedSotuSlice } from '../../src/data/committedData';
+import { buildModel } from '../../../models/src/models/buildModel';
+import { saveCheckpoint } from '../../../models/src/hf/saveCheckpoint';
+import { createOperatorRegistry } from '../../../registry/src/registry/createOperatorRegistry';
+
+async function runCli(args: string[]): Promise<{ stdout: string; code: number | undefined }> {
+  const chunks: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  const quiet = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((s: string) => chunks.push(String(s)) > 0) as typeof process.stdout.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  const before = process.exitCode;
+  try {
+    await createProgram().parseAsync(['node', 'swapformer', ...args]);
+  } finally {
+    process.stdout.write = write;
+    process.stderr.write = quiet;
+  }
+  const code = process.exitCode === undefined ? undefined : Number(process.exitCode);
+  process.exitCode = before;
+  return { stdout: chunks.join(''), code };
+}
+
+describe('swapformer run', () => {
+  let root: string;
+  before(() => {
+    // Tiny real ViT (pixel stage of 785 tokens) and char-GPT checkpoints, untrained.
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'run-cli-'));
+    const registry = createOperatorRegistry(createSwapformerContainer({ seed: 0 }));
+    registry.register(exactPlugin);
+    const vit = buildModel({ model: 'vit', imageSize: 28, numChannels: 1, numLabels: 10, pixelStage: { layers: 1, hiddenSize: 4, heads: 1, patchMerge: 7 }, hiddenSize: 8, numLayers: 1, numHeads: 1 }, undefined, registry);
+    saveCheckpoint(vit, path.join(root, 'checkpoints', 'vit'));
+    vit.dispose();
+    const vocab = createCharVocabulary(loadCommittedSotuSlice());
+    const gpt = buildModel({ model: 'gpt', vocabSize: vocab.size, nPositions: 64, hiddenSize: 8, numLayers: 1, numHeads: 1, tokenizer: charTokenizerConfig(vocab) }, undefined, registry);
+    saveCheckpoint(gpt, path.join(root, 'checkpoints', 'gpt'));
+    gpt.dispose();
+    const configFixture = {
+      backend: 'wasm',
+      seeds: [1, 2],
+      vit: { checkpoint: 'checkpoints/vit', swapLayers: { first: 1 }, images: 20, batchSize: 10, operators: [{ name: 'exact' }, { name: 'no-such-operator' }], trained: [{ label: 'as saved', checkpoint: 'checkpoints/vit' }] },
+      gpt: { checkpoint: 'checkpoints/gpt', windows: 1, contextLength: 32, batchSize: 1, operators: [{ name: 'exact' }], sample: { promptChars: 8, length: 5 } },
+      output: { dir: 'results', name: 'dropin' },
+    };
+    fs.writeFileSync(path.join(root, 'dropin.json'), JSON.stringify(configFixture));
+  });
+  after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('should print both tables and write the markdown report and the SVG chart', async () => {
+    const { stdout, code } = await runCli(['run', path.join(root, 'dropin.json')]);
+    expect(code ?? 0).to.equal(0);
+    expect(stdout).to.match(/ViT drop-in table — committed Fashion-MNIST test subset \(20 images, balanced\), backend wasm/);
+    expect(stdout).to.match(/\nexact +drop-in +\d+\.\d\d +\+0\.00 /);
+    expect(stdout).to.match(/as saved +trained with it/);
+    expect(stdout).to.match(/skipped: no-such-operator: not installed/);
+    expect(stdout).to.match(/GPT table — held-out State of the Union text, 1 windows of 32 characters/);
+    expect(stdout).to.match(/Samples \(prompt: "Madam Sp"\)/);
+    expect(stdout).to.match(/report: .*dropin\.md/);
+    expect(fs.existsSync(path.join(root, 'results', 'dropin.md'))).to.equal(true);
+    expect(fs.readFileSync(path.join(root, 'results', 'dropin.svg'), 'utf8')).to.match(/^<svg/);
+  });
+
+  it('should refuse an invalid config with the JSON path', async () => {
+    fs.writeFileSync(path.join(root, 'bad.json'), JSON.stringify({ vit: { checkpoint: 'x', swapLayers: { first: 1 }, images: -1 } }));
+    const { code } = await runCli(['run', path.join(root, 'bad.json')]);
+    expect(code).to.equal(1);
+  });
+});

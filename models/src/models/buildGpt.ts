@@ -1,0 +1,228 @@
+/**
+ * GPT-2 (Radford et al. 2019) as the Hugging Face `GPT2Model` / `GPT2LMHeadModel` compute it —
+ * token + learned position embeddings, causal pre-norm blocks, final layer norm, LM head tied to
+ * the token embedding — with every attention call going through the layer's resolved operator
+ * (which must apply the causal mask itself: refused at build time otherwise).
+ *
+ * Incremental decoding runs each layer's `operator.decoder` (kv-cache or recurrent state) on
+ * the new tokens only; positions continue from the state's length.
+ *
+ * Shapes: ids `[b, t]` int32; tokens flattened to `[b·t, d]` between blocks; logits `[b, t, V]`.
+ */
+import { assertModelFits } from './modelSizeLimits';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
+import { SwapformerError, type DecodingState, canReadSync } from '@swapformer/core';
+import type { AttentionSpec, OperatorRegistry } from '@swapformer/registry';
+import { toHfConfig } from '../hf/hfConfig';
+import type { BuildOptions } from './buildOptions';
+import { embeddingLookup, layerNorm, linear } from './layers';
+import { mlpWidth, type GptModelConfig } from './modelConfig';
+import { createParameterStore, type ModelParameter } from './parameterStore';
+import { resolveLayerOperator, type LayerOperator } from './selfAttention';
+import type { ForwardOptions, SwapformerModel } from './SwapformerModel';
+import { createTransformerBlock, type BlockNames, type TransformerBlock } from './transformerBlock';
+
+/** Decoding state of a whole GPT: one operator state per layer, and the tokens seen so far. */
+export interface GptDecodingState {
+  readonly batch: number;
+  readonly length: number;
+  readonly layers: readonly DecodingState[];
+}
+
+/** How the layers of a GPT can decode incrementally. */
+export interface DecodingSupport {
+  /** `null` when some layer has no decoder (`missing` lists them). */
+  readonly mode: 'kv-cache' | 'recurrent-state' | 'mixed' | null;
+  readonly missing: ReadonlyArray<{ readonly layer: number; readonly operator: string }>;
+}
+
+/** A built GPT. `forward` gives logits `[b, t, vocab]`, or the last hidden state `[b, t, d]` without an LM head. */
+export interface GptModel extends SwapformerModel {
+  readonly kind: 'gpt';
+  readonly modelConfig: GptModelConfig;
+  readonly layers: readonly LayerOperator[];
+  parameters(): ModelParameter[];
+  decodingSupport(): DecodingSupport;
+  /** An empty decoding state (every layer must have a decoder). */
+  initDecoding(batch: number): GptDecodingState;
+  /** Feeds t new tokens: logits `[b, t, vocab]` for them and the next state (the old one stays valid until disposed). */
+  step(ids: Tensor, state: GptDecodingState): { logits: Tensor3D; state: GptDecodingState };
+  /** Releases a state; with `keep`, only the tensors `keep` does not share (after a step). */
+  disposeDecoding(state: GptDecodingState, keep?: GptDecodingState): void;
+}
+
+function gptBlockNames(base: string, index: number): BlockNames {
+  const p = `${base}h.${index}`;
+  return {
+    norm1: `${p}.ln_1`,
+    norm2: `${p}.ln_2`,
+    mlpIn: `${p}.mlp.c_fc`,
+    mlpOut: `${p}.mlp.c_proj`,
+    mlpLayout: 'as-is', // GPT-2 Conv1D weights are already [in, out]
+    attention: { query: `${p}.attn.q_attn`, key: `${p}.attn.k_attn`, value: `${p}.attn.v_attn`, fusedQkv: `${p}.attn.c_attn`, output: `${p}.attn.c_proj`, operatorPrefix: `${p}.attn.operator`, layout: 'as-is', qkvBias: true },
+  };
+}
+
+function checkIds(ids: Tensor, c: GptModelConfig, offset: number): void {
+  const shape = ids.shape as number[];
+  if (ids.rank !== 2 || shape[0] < 1 || shape[1] < 1) throw new SwapformerError('invalid-input', `GPT: input_ids must be [batch, tokens] with at least one token, got [${shape.join(', ')}].`);
+  if (ids.dtype !== 'int32') throw new SwapformerError('invalid-input', `GPT: input_ids must be int32, got ${ids.dtype}.`);
+  if (offset + shape[1] > c.nPositions) {
+    throw new SwapformerError('invalid-input', `GPT: ${offset + shape[1]} tokens exceed the context of ${c.nPositions} positions (nPositions).`);
+  }
+  if (!canReadSync()) return; // webgpu in Node: no synchronous read (token ids come from host data there)
+  const lo = tf.tidy(() => tf.min(ids).dataSync()[0]);
+  const hi = tf.tidy(() => tf.max(ids).dataSync()[0]);
+  if (lo < 0 || hi >= c.vocabSize) throw new SwapformerError('invalid-input', `GPT: input_ids must be in [0, ${c.vocabSize}) (vocabSize), got values from ${lo} to ${hi}.`);
+}
+
+/**
+ * Builds a GPT graph from a normalized config; every layer's operator is resolved with
+ * `{ causal: true }`, so a non-causal operator fails here naming the layer and capability.
+ *
+ * @example const gpt = buildGpt(normalizeModelConfig({ model: 'gpt', vocabSize: 65, nPositions: 64, hiddenSize: 32, numLayers: 2, numHeads: 2 }), { name: 'exact' }, registry);
+ */
+export function buildGpt(config: GptModelConfig, attention: AttentionSpec, registry: OperatorRegistry, options: BuildOptions = {}): GptModel {
+  assertModelFits(config as unknown as Readonly<Record<string, unknown>>);
+  const store = createParameterStore(config.seed);
+  const base = config.lmHead ? 'transformer.' : '';
+  const d = config.hiddenSize;
+  const heads = config.numHeads;
+  const headDim = d / heads;
+  const std = { normal: config.initializerRange };
+  const projStd = { normal: config.initializerRange / Math.sqrt(2 * config.numLayers) }; // GPT-2's scaled residual init
+  const layers: LayerOperator[] = [];
+  const blocks: TransformerBlock[] = [];
+  try {
+    const wte = store.add(`${base}wte.weight`, [config.vocabSize, d], std);
+    const wpe = store.add(`${base}wpe.weight`, [config.nPositions, d], std);
+    for (let i = 0; i < config.numLayers; i++) {
+      const layer = resolveLayerOperator(registry, attention, i, config.numLayers, { causal: true, pretrainedWeights: options.pretrainedWeights, training: options.training }, 'GPT', {
+        heads,
+        headDim,
+        valueDim: headDim,
+        modelDim: d,
+        maxSeqLen: config.nPositions,
+      });
+      layers.push(layer);
+      const scale = (config.scaleAttnWeights ? 1 / Math.sqrt(headDim) : 1) / (config.scaleAttnByInverseLayerIdx ? i + 1 : 1);
+      blocks.push(
+        createTransformerBlock(store, layer, gptBlockNames(base, i), {
+          hooks: registry.hooks,
+          model: 'GPT',
+          hiddenSize: d,
+          heads,
+          causal: true,
+          scale: config.scaleAttnWeights && !config.scaleAttnByInverseLayerIdx ? undefined : scale,
+          init: std,
+          outputInit: projStd,
+          intermediateSize: mlpWidth(d, config.intermediateSize),
+          activation: config.activation,
+          layerNormEps: config.layerNormEps,
+        }),
+      );
+    }
+    const lnG = store.add(`${base}ln_f.weight`, [d], 'ones');
+    const lnB = store.add(`${base}ln_f.bias`, [d], 'zeros');
+    const untiedHead: Variable | undefined = config.lmHead && !config.tieWordEmbeddings ? store.add('lm_head.weight', [d, config.vocabSize], std, 'linear') : undefined;
+
+    let cachedHead: { dataId: object; t: Tensor2D } | undefined;
+    /** wteᵀ for decoding, transposed once per weight version (rank-2 matMul without transB). */
+    const decodeHead = (): Tensor2D => {
+      if (untiedHead) return untiedHead as Tensor2D;
+      if (!cachedHead || cachedHead.dataId !== wte.dataId) {
+        cachedHead?.t.dispose();
+        cachedHead = { dataId: wte.dataId, t: tf.keep(tf.transpose(wte) as Tensor2D) };
+      }
+      return cachedHead.t;
+    };
+    const logitsOf = (h: Tensor2D, head: () => Tensor): Tensor2D => linear(layerNorm(h, lnG, lnB, config.layerNormEps), head());
+    const embed = (ids: Tensor, offset: number): Tensor2D => {
+      const [b, t] = ids.shape;
+      const tokens = tf.reshape(embeddingLookup(wte, tf.reshape(ids, [b * t]) as Tensor1D), [b, t, d]);
+      return tf.reshape(tf.add(tokens, tf.slice(wpe, [offset, 0], [t, d])), [b * t, d]) as Tensor2D;
+    };
+
+    const model: GptModel = {
+      kind: 'gpt',
+      modelConfig: config,
+      config: toHfConfig(config, attention),
+      layers,
+      forward(ids, call: ForwardOptions = {}) {
+        checkIds(ids, config, 0);
+        const [b, t] = ids.shape;
+        return tf.tidy(() => {
+          let h = embed(ids, 0);
+          for (const block of blocks) h = block.forward(h, b, t, call);
+          if (!config.lmHead) return tf.reshape(layerNorm(h, lnG, lnB, config.layerNormEps), [b, t, d]);
+          const logits = logitsOf(h, () => untiedHead ?? (tf.transpose(wte) as Tensor2D));
+          return tf.reshape(logits, [b, t, config.vocabSize]);
+        });
+      },
+      parameters: () => store.list(),
+      decodingSupport() {
+        const missing = layers.filter((l) => !l.operator.decoder).map((l) => ({ layer: l.layerIndex, operator: l.resolved.name }));
+        const kinds = new Set(layers.map((l) => l.resolved.capabilities.decoding));
+        const mode = missing.length > 0 ? null : kinds.size > 1 ? 'mixed' : kinds.has('recurrent-state') ? 'recurrent-state' : 'kv-cache';
+        return { mode, missing };
+      },
+      initDecoding(batch) {
+        const { missing } = model.decodingSupport();
+        if (missing.length > 0) {
+          throw new SwapformerError(
+            'unsupported',
+            `GPT: incremental decoding needs every layer's operator to keep a decoding state, but ${missing.map((m) => `layer ${m.layer} ("${m.operator}")`).join(', ')} ${missing.length === 1 ? 'has' : 'have'} none (capabilities.decoding = "none").\n  Set "decoding": "recompute" in the model config to recompute the prefix for every token instead, or pick an operator with a kv-cache or recurrent state.`,
+            { plugin: missing[0].operator, layer: missing[0].layer },
+          );
+        }
+        return { batch, length: 0, layers: layers.map((l) => l.operator.decoder!.initState(batch)) };
+      },
+      step(ids, state) {
+        checkIds(ids, config, state.length);
+        const [b, t] = ids.shape;
+        if (b !== state.batch) throw new SwapformerError('invalid-input', `GPT: the decoding state holds ${state.batch} sequences, got input_ids for ${b}.`);
+        const next: DecodingState[] = [];
+        let h = tf.tidy(() => embed(ids, state.length));
+        try {
+          blocks.forEach((block, i) => {
+            const r = block.step(h, b, t, state.layers[i], {});
+            h.dispose();
+            h = r.output;
+            next.push(r.state);
+          });
+          const logits = tf.tidy(() => {
+            if (!config.lmHead) return tf.reshape(layerNorm(h, lnG, lnB, config.layerNormEps), [b, t, d]) as Tensor3D;
+            return tf.reshape(logitsOf(h, decodeHead), [b, t, config.vocabSize]) as Tensor3D;
+          });
+          return { logits, state: { batch: b, length: state.length + t, layers: next } };
+        } catch (error) {
+          next.forEach((s, i) => disposeUnshared(s, state.layers[i]));
+          throw error;
+        } finally {
+          h.dispose();
+        }
+      },
+      disposeDecoding(state, keep) {
+        state.layers.forEach((s, i) => (keep ? disposeUnshared(s, keep.layers[i]) : layers[i].operator.decoder?.disposeState(s)));
+      },
+      dispose() {
+        cachedHead?.t.dispose();
+        store.dispose();
+        for (const l of layers) l.operator.dispose();
+      },
+    };
+    registry.hooks.modelBuilt.call({ model: 'GPT', operators: layers.map((l) => l.resolved.name) });
+    return model;
+  } catch (error) {
+    store.dispose();
+    for (const l of layers) l.operator.dispose();
+    throw error;
+  }
+}
+
+/** Disposes the tensors of `state` that `other` does not share. */
+function disposeUnshared(state: DecodingState, other: DecodingState): void {
+  const shared = new Set(other.tensors);
+  tf.dispose(state.tensors.filter((t) => !shared.has(t)));
+}
