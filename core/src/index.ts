@@ -37,6 +37,8 @@ export { SERVICE_IDS } from './container/serviceIds';
 export { createSwapformerContainer, resolveOperatorServices } from './container/createSwapformerContainer';
 export type { ContainerOptions } from './container/createSwapformerContainer';
 export type { OperatorServices } from './container/OperatorServices';
+export { createKernelContext, defaultKernelThreads } from './container/KernelSettings';
+export type { KernelContext, KernelResources, KernelSettings } from './container/KernelSettings';
 export { createConsoleLogger, createMemoryLogger } from './container/Logger';
 export type { Logger, LogLevel } from './container/Logger';
 

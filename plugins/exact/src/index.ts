@@ -55,11 +55,12 @@ export const exactPlugin: AttentionPlugin<ExactOptions> = {
     mixesHeads: false,
     crossAttention: true,
   },
-  create(options) {
+  create(options, services) {
+    const { kernels } = services;
     return {
       name: 'exact',
-      forward: (q, k, v, ctx) => exactAttention(q, k, v, { ...options, scale: ctx.scale, causal: ctx.causal, mask: ctx.mask }),
-      decoder: createExactDecoder(options),
+      forward: (q, k, v, ctx) => exactAttention(kernels, q, k, v, { ...options, scale: ctx.scale, causal: ctx.causal, mask: ctx.mask }),
+      decoder: createExactDecoder(kernels, options),
       parameters: () => [],
       dispose: () => undefined,
     };

@@ -80,11 +80,12 @@ export const levattentionPlugin: AttentionPlugin<LevattentionOptions> = {
     mixesHeads: false,
     crossAttention: true,
   },
-  create(options) {
+  create(options, services) {
+    const { kernels } = services;
     const rule = { selection: options.selection, topK: options.k, epsilon: options.epsilon, keepFirst: options.keepFirst, ridge: options.ridge };
     return {
       name: 'levattention',
-      forward: (q, k, v, ctx) => levAttention(q, k, v, { ...rule, scale: ctx.scale, causal: ctx.causal, mask: ctx.mask }),
+      forward: (q, k, v, ctx) => levAttention(kernels, q, k, v, { ...rule, scale: ctx.scale, causal: ctx.causal, mask: ctx.mask }),
       parameters: () => [],
       dispose: () => undefined,
     };

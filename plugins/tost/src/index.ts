@@ -66,7 +66,7 @@ export const tostPlugin: AttentionPlugin<TostPluginOptions> = {
     mixesHeads: true,
     crossAttention: false,
   },
-  create(options, _services, geometry) {
+  create(options, services, geometry) {
     const { heads, headDim } = geometry;
     const maxSeqLen = geometry.maxSeqLen;
     const temp = ownedVariable(tf.ones([heads]));
@@ -98,7 +98,7 @@ export const tostPlugin: AttentionPlugin<TostPluginOptions> = {
       forward(q, _k, _v, ctx) {
         if (!ctx.causal) {
           checkShape(q);
-          return tssa(q, params, { form: options.form, mask: ctx.mask });
+          return tssa(services.kernels, q, params, { form: options.form, mask: ctx.mask });
         }
         checkCausal(q, 0);
         return tf.tidy(() => tssaCausal(q, params, emptyTostPrefix(q.shape[0], heads, q.shape[3]), 0, { form: options.form, mask: ctx.mask }).y);
