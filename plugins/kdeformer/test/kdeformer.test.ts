@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients'; // tfjs-core's Node entry registers no gradients; tsx can load this ESM module
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { createSeededRandom, deriveSeed, createKernelContext } from '@swapformer/core';
+import { createSeededRandom, deriveSeed, createKernelContext, createMemoryLogger, createSwapformerContainer, resolveOperatorServices } from '@swapformer/core';
 import { denseSoftmaxAttention } from '@swapformer/kernels';
 import { describeOperatorConformance, expectTensorsClose, maxAbsDiff, randomAttentionInputs, referenceAttention, relativeError, toFloat64 } from '@swapformer/core/conformance';
 import { blockLayout, bucketIds, drawHyperplanes, grayCode, kdeformerAttention, kdeformerParts, kdeformerPlugin, sortByBucket, type KdeformerAttentionOptions } from '../src';
@@ -323,7 +323,7 @@ describe('blockLayout', () => {
 describe('kdeformerPlugin', () => {
   it('should draw per-layer seeds unless ctx.seed pins them', () => {
     const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: 48, nk: 48, dk: 8 }, 29, 1);
-    const op = kdeformerPlugin.create({ b: 16, m: 16, r: 7, seed: 0 }, undefined as never, { heads: 1, headDim: 8 });
+    const op = kdeformerPlugin.create({ b: 16, m: 16, r: 7, seed: 0 }, resolveOperatorServices(createSwapformerContainer({ logger: createMemoryLogger() })), { heads: 1, headDim: 8 });
     const [l0, l1, p0, p1] = [
       op.forward(q, k, v, { causal: false, layerIndex: 0 }),
       op.forward(q, k, v, { causal: false, layerIndex: 1 }),
