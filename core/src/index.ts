@@ -16,6 +16,7 @@ export { unmetRequirements } from './plugin/operatorRequirements';
 export type { OperatorRequirements } from './plugin/operatorRequirements';
 export { validatePlugin, PLUGIN_NAME_PATTERN } from './plugin/validatePlugin';
 export { resolveOptions } from './plugin/resolveOptions';
+export type { OptionsFromSchema, OptionsInputFromSchema } from './plugin/optionsFromSchema';
 export { instantiateOperator } from './plugin/instantiateOperator';
 
 export { createSwapformerHooks } from './hooks/SwapformerHooks';

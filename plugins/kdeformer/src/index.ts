@@ -1,16 +1,13 @@
-import { deriveSeed, requireSyncReads, type AttentionPlugin } from '@swapformer/core';
+import { deriveSeed, requireSyncReads, type AttentionPlugin, type OptionsFromSchema, type OptionsInputFromSchema } from '@swapformer/core';
 import { kdeformerAttention } from './kdeformer';
 
 const { version } = require('../package.json') as { version: string };
 
-/** Options of the `kdeformer` operator (see `kdeformerOptionsSchema`). */
-export type KdeformerOptions = {
-  readonly b: number;
-  readonly m: number;
-  readonly r: number;
-  /** null: the container's seed. */
-  readonly seed: number | null;
-};
+/** Options of the `kdeformer` operator as `create` receives them (defaults applied): the type of `kdeformerOptionsSchema`, so the two cannot drift. */
+export type KdeformerOptions = OptionsFromSchema<typeof kdeformerOptionsSchema>;
+
+/** Options as a caller writes them: every option may be left to its default. */
+export type KdeformerOptionsInput = OptionsInputFromSchema<typeof kdeformerOptionsSchema>;
 
 /** JSON Schema of the `kdeformer` operator's options; defaults are the T2T-ViT layer-1 settings (m 64, b 32, r 7). */
 export const kdeformerOptionsSchema = {

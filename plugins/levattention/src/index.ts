@@ -1,16 +1,13 @@
-import type { AttentionPlugin } from '@swapformer/core';
+import type { AttentionPlugin, OptionsFromSchema, OptionsInputFromSchema } from '@swapformer/core';
 import { levAttention } from './levattention';
 
 const { version } = require('../package.json') as { version: string };
 
-/** Options of the `levattention` operator (see `levattentionOptionsSchema`). */
-export type LevattentionOptions = {
-  readonly k: number;
-  readonly selection: 'top-k' | 'threshold';
-  readonly epsilon: number;
-  readonly keepFirst: boolean;
-  readonly ridge: number;
-};
+/** Options of the `levattention` operator as `create` receives them (defaults applied): the type of `levattentionOptionsSchema`, so the two cannot drift. */
+export type LevattentionOptions = OptionsFromSchema<typeof levattentionOptionsSchema>;
+
+/** Options as a caller writes them: every option may be left to its default. */
+export type LevattentionOptionsInput = OptionsInputFromSchema<typeof levattentionOptionsSchema>;
 
 /** JSON Schema of the `levattention` operator's options. */
 export const levattentionOptionsSchema = {

@@ -1,24 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D } from '@tensorflow/tfjs-core';
-import { deriveSeed, SwapformerError, type AttentionContext, type AttentionPlugin } from '@swapformer/core';
-import { drawProjection, type RowNorms } from './drawProjection';
+import { deriveSeed, SwapformerError, type AttentionContext, type AttentionPlugin, type OptionsFromSchema, type OptionsInputFromSchema } from '@swapformer/core';
+import { drawProjection } from './drawProjection';
 import { performerAttention } from './performer';
 import { createPerformerDecoder } from './performerDecoder';
 
 const { version } = require('../package.json') as { version: string };
 
-/** Options of the `performer` operator (see `performerOptionsSchema`); a type alias so it fits `Record<string, unknown>`. */
-export type PerformerOptions = {
-  /** Random features m; null: ⌊dk·ln dk⌋ (at least 1). */
-  readonly features: number | null;
-  readonly orthogonal: boolean;
-  readonly rowNorms: RowNorms;
-  readonly redraw: 'fixed' | 'per-call';
-  /** null: the container's seed. */
-  readonly seed: number | null;
-  readonly epsilon: number;
-  readonly chunkSize: number;
-};
+/** Options of the `performer` operator as `create` receives them (defaults applied): the type of `performerOptionsSchema`, so the two cannot drift. */
+export type PerformerOptions = OptionsFromSchema<typeof performerOptionsSchema>;
+
+/** Options as a caller writes them: every option may be left to its default. */
+export type PerformerOptionsInput = OptionsInputFromSchema<typeof performerOptionsSchema>;
 
 /**
  * JSON Schema of the `performer` operator's options.

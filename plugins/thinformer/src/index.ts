@@ -1,17 +1,14 @@
-import { deriveSeed, requireSyncReads, type AttentionPlugin } from '@swapformer/core';
+import { deriveSeed, requireSyncReads, type AttentionPlugin, type OptionsFromSchema, type OptionsInputFromSchema } from '@swapformer/core';
 import { causalThinformerAttention } from './causalThinformer';
 import { thinformerAttention } from './thinformer';
 
 const { version } = require('../package.json') as { version: string };
 
-/** Options of the `thinformer` operator (see `thinformerOptionsSchema`); a type alias so it is a Record. */
-export type ThinformerOptions = {
-  readonly g: number;
-  readonly delta: number;
-  /** null: the container's seed. */
-  readonly seed: number | null;
-  readonly exactBlock: number;
-};
+/** Options of the `thinformer` operator as `create` receives them (defaults applied): the type of `thinformerOptionsSchema`, so the two cannot drift. */
+export type ThinformerOptions = OptionsFromSchema<typeof thinformerOptionsSchema>;
+
+/** Options as a caller writes them: every option may be left to its default. */
+export type ThinformerOptionsInput = OptionsInputFromSchema<typeof thinformerOptionsSchema>;
 
 /** JSON Schema of the `thinformer` operator's options. */
 export const thinformerOptionsSchema = {

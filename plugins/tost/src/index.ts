@@ -1,15 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { SwapformerError, type AttentionPlugin, type OperatorParameter } from '@swapformer/core';
-import { emptyTostPrefix, tssa, tssaCausal, type TostForm, type TostParameters } from './tost';
+import { SwapformerError, type AttentionPlugin, type OperatorParameter, type OptionsFromSchema, type OptionsInputFromSchema } from '@swapformer/core';
+import { emptyTostPrefix, tssa, tssaCausal, type TostParameters } from './tost';
 import { createTostDecoder } from './tostDecoder';
 
 const { version } = require('../package.json') as { version: string };
 
-/** Options of the `tost` operator (see `tostOptionsSchema`); a type alias so it fits `Record<string, unknown>`. */
-export type TostPluginOptions = {
-  readonly form: TostForm;
-};
+/** Options of the `tost` operator as `create` receives them (defaults applied): the type of `tostOptionsSchema`, so the two cannot drift. */
+export type TostPluginOptions = OptionsFromSchema<typeof tostOptionsSchema>;
+
+/** Options as a caller writes them: every option may be left to its default. */
+export type TostPluginOptionsInput = OptionsInputFromSchema<typeof tostOptionsSchema>;
 
 /**
  * JSON Schema of the `tost` operator's options.
