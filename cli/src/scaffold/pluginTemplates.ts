@@ -120,18 +120,16 @@ export function ${n.mathName}(kernels: KernelContext, q: Tensor4D, k: Tensor4D, 
 
 function indexFile(n: PluginNames, v: TemplateVersions, description: string): string {
   const schemaName = `${n.camel}OptionsSchema`;
-  return `import type { AttentionPlugin } from '@swapformer/core';
+  return `import type { AttentionPlugin, OptionsFromSchema } from '@swapformer/core';
 import { ${n.mathName} } from './${n.mathName}';
 
 const { version } = require('../package.json') as { version: string };
 
 /**
- * Options of the \`${n.name}\` operator (see \`${schemaName}\`). A type alias, not an
- * interface, so that it is assignable to the kit's \`AttentionPlugin<Record<string, unknown>>\`.
+ * Options of the \`${n.name}\` operator as \`create\` receives them (defaults applied), derived from
+ * \`${schemaName}\` (declared \`as const\`): a key the schema does not name is a compile error.
  */
-export type ${n.optionsType} = {
-  readonly temperature: number;
-};
+export type ${n.optionsType} = OptionsFromSchema<typeof ${schemaName}>;
 
 /** JSON Schema of the options: every key has a default, a description and a range; unknown keys are errors. */
 export const ${schemaName} = {
