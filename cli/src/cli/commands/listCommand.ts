@@ -3,6 +3,7 @@ import type { OperatorCapabilities } from '@swapformer/core';
 import { createCliSession } from '../createCliSession';
 import { formatTable } from '../formatTable';
 import type { CommandRunner } from '../CommandRunner';
+import { allowedValues, describeOptions } from '../describeOptions';
 
 function capabilitySummary(c: OperatorCapabilities): string {
   return [
@@ -20,22 +21,31 @@ function capabilitySummary(c: OperatorCapabilities): string {
 
 export function registerListCommand(program: Command, run: CommandRunner): void {
   program
-    .command('list')
-    .description('list installed attention operators (name, package, version, apiVersion, capabilities)')
-    .option('--json', 'print JSON')
-    .action((opts: { json?: boolean }) =>
+    .command('list [name]')
+    .description('list installed attention operators (name, package, version, apiVersion, capabilities); with a name, that operator and its options (type, default, allowed values, description)')
+    .option('--json', 'print JSON (every operator with its options)')
+    .action((name: string | undefined, opts: { json?: boolean }) =>
       run(async () => {
         const { registry, installed } = createCliSession({ warnRefused: false });
-        const rows = registry.list().map((r) => ({
+        const records = name === undefined ? registry.list() : [registry.get(name)]; // an unknown name fails listing the installed ones
+        const rows = records.map((r) => ({
           name: r.meta.name,
           package: r.packageName ?? null,
           version: r.meta.version,
           apiVersion: r.meta.apiVersion,
           description: r.meta.description,
           capabilities: r.capabilities,
+          options: describeOptions(r.optionsSchema),
         }));
         if (opts.json) {
           process.stdout.write(`${JSON.stringify({ operators: rows, refused: installed.refused.map((x) => ({ package: x.package.packageName, reason: x.reason })) }, null, 2)}\n`);
+          return;
+        }
+        if (name !== undefined) {
+          const [r] = rows;
+          process.stdout.write(`${r.name} ${r.version} (${r.package ?? 'registered in code'}, operator API ${r.apiVersion})\n${r.description}\ncapabilities: ${capabilitySummary(r.capabilities)}\n\n`);
+          const show = (v: unknown) => (v === undefined ? '(required)' : JSON.stringify(v));
+          process.stdout.write(`${formatTable(['option', 'type', 'default', 'allowed', 'description'], r.options.map((o) => [o.name, o.type, show(o.default), allowedValues(o), o.description]))}\n`);
           return;
         }
         process.stdout.write(
