@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { performerPlugin } from '@swapformer/plugin-performer';
-import { thinformerPlugin } from '@swapformer/plugin-thinformer';
+import { performerOptionsSchema } from '@swapformer/plugin-performer';
+import { thinformerOptionsSchema } from '@swapformer/plugin-thinformer';
 import { describeOperatorOptions, type OperatorOptionInfo } from '../../src/cli/operatorOptions';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
@@ -17,13 +17,13 @@ type Listed = { operators: Array<{ name: string; options: OperatorOptionInfo[] }
 describe('swapformer list', () => {
   describe('describeOperatorOptions', () => {
     it('should read type, default, description and bounds from the schema, in schema order', () => {
-      const options = describeOperatorOptions(performerPlugin.optionsSchema);
-      expect(options.map((o) => o.name)).to.deep.equal(Object.keys(performerPlugin.optionsSchema.properties));
+      const options = describeOperatorOptions(performerOptionsSchema);
+      expect(options.map((o) => o.name)).to.deep.equal(Object.keys(performerOptionsSchema.properties));
       expect(options.find((o) => o.name === 'features')).to.deep.equal({
         name: 'features',
         type: 'integer | null',
         default: null,
-        description: performerPlugin.optionsSchema.properties.features.description,
+        description: performerOptionsSchema.properties.features.description,
         minimum: 1,
         maximum: 65536,
         range: '[1, 65536]',
@@ -45,7 +45,7 @@ describe('swapformer list', () => {
     expect(r.code, r.stderr).to.equal(0);
     const listed = JSON.parse(r.stdout) as Listed;
     const thinformer = listed.operators.find((o) => o.name === 'thinformer')!;
-    expect(thinformer.options.map((o) => o.name)).to.deep.equal(Object.keys(thinformerPlugin.optionsSchema.properties));
+    expect(thinformer.options.map((o) => o.name)).to.deep.equal(Object.keys(thinformerOptionsSchema.properties));
     for (const operator of listed.operators) {
       for (const option of operator.options) expect(option.description, `${operator.name}.${option.name}`).to.not.equal('');
     }
@@ -56,11 +56,11 @@ describe('swapformer list', () => {
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.include('performer 0.').and.include('(@swapformer/plugin-performer, operator API 2.0.0)');
     expect(r.stdout).to.match(/decoding\s+recurrent-state/).and.match(/randomness\s+seeded/);
-    for (const option of describeOperatorOptions(performerPlugin.optionsSchema)) expect(r.stdout).to.match(new RegExp(`\\n${option.name}\\s+${option.type.replace(/\|/g, '\\|')}\\s`));
+    for (const option of describeOperatorOptions(performerOptionsSchema)) expect(r.stdout).to.match(new RegExp(`\\n${option.name}\\s+${option.type.replace(/\|/g, '\\|')}\\s`));
     expect(r.stdout).to.match(/features\s+integer \| null\s+null\s+\[1, 65536\]/);
     const json = JSON.parse(swapformer('list', 'performer', '--json').stdout) as { name: string; options: OperatorOptionInfo[] };
     expect(json.name).to.equal('performer');
-    expect(json.options).to.deep.equal(describeOperatorOptions(performerPlugin.optionsSchema));
+    expect(json.options).to.deep.equal(describeOperatorOptions(performerOptionsSchema));
   });
 
   it('should refuse an unknown name with did-you-mean and the installed names, exit 1, no stack trace', () => {
