@@ -8,7 +8,7 @@
 // The packages must be built (`npm run release` builds first). Auth is npm's own: a token for the
 // registry in your .npmrc (`npm login --registry <url>`).
 'use strict';
-const { spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -67,26 +67,37 @@ function npm(args, options = {}) {
   return spawnSync('npm', args, { cwd: ROOT, encoding: 'utf8', ...options });
 }
 
+/** Whether name@version is on the registry; the lookups run side by side (each is one npm start-up). */
 function isPublished(name, version, registry) {
-  const r = npm(['view', `${name}@${version}`, 'version', '--registry', registry, '--json', '--loglevel=error']);
-  // 404 (E404) means not published; anything else that fails is a real problem
-  if (r.status !== 0) {
-    if (/E404|404 Not Found|is not in this registry/.test(r.stdout + r.stderr)) return false;
-    throw new Error(`npm view ${name}@${version} failed:\n${r.stderr}`);
-  }
-  return r.stdout.trim() !== '';
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', ['view', `${name}@${version}`, 'version', '--registry', registry, '--json', '--loglevel=error'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      // npm view prints nothing for a version the registry does not have, and E404 for an unknown package
+      if (code === 0) resolve(output.trim() !== '');
+      else if (/E404|404 Not Found|is not in this registry/.test(output)) resolve(false);
+      else reject(new Error(`npm view ${name}@${version} failed:\n${output}`));
+    });
+  });
 }
 
-function main() {
+async function main() {
   const args = parseArgs(process.argv.slice(2));
-  for (const { folder, manifest } of packagesInDependencyOrder()) {
-    const id = `${manifest.name}@${manifest.version}`;
+  const packages = packagesInDependencyOrder();
+  for (const { folder, manifest } of packages) {
     for (const entry of [manifest.main, manifest.types].filter(Boolean)) {
-      if (!fs.existsSync(path.join(ROOT, folder, entry))) throw new Error(`${id} is not built (${folder}/${entry} is missing); run npm run build first.`);
+      if (!fs.existsSync(path.join(ROOT, folder, entry))) throw new Error(`${manifest.name}@${manifest.version} is not built (${folder}/${entry} is missing); run npm run build first.`);
     }
-    if (isPublished(manifest.name, manifest.version, args.registry)) {
+  }
+  const published = await Promise.all(packages.map(({ manifest }) => isPublished(manifest.name, manifest.version, args.registry)));
+  packages.forEach(({ folder, manifest }, i) => {
+    const id = `${manifest.name}@${manifest.version}`;
+    if (published[i]) {
       process.stdout.write(`skip     ${id} (already on ${args.registry})\n`);
-      continue;
+      return;
     }
     const publish = ['publish', '--registry', args.registry, '--ignore-scripts', '--access', 'public', '--loglevel=error'];
     if (args.tag) publish.push('--tag', args.tag);
@@ -94,12 +105,10 @@ function main() {
     const r = npm(publish, { cwd: path.join(ROOT, folder), stdio: ['ignore', 'ignore', 'pipe'] });
     if (r.status !== 0) throw new Error(`npm publish ${id} (${folder}) failed:\n${r.stderr}`);
     process.stdout.write(`${args.dryRun ? 'dry-run' : 'publish'}  ${id}\n`);
-  }
+  });
 }
 
-try {
-  main();
-} catch (error) {
+main().catch((error) => {
   process.stderr.write(`release: ${error.message}\n`);
   process.exit(1);
-}
+});
