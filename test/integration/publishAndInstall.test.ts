@@ -238,7 +238,9 @@ describe('packages published to a registry and installed by npm', function () {
     const blocks = readmeCodeBlocks(REPO_ROOT);
     let docs = '';
     before(async () => {
-      await npm(['install', '@swapformer/cli', '@swapformer/plugin-kdeformer', '@swapformer/plugin-levattention', '@swapformer/plugin-thinformer', '@swapformer/plugin-tost', ...INSTALL_FLAGS], app, 'install for the README blocks');
+      const typesNode = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'node_modules/@types/node/package.json'), 'utf8')) as { version: string }).version;
+      const packages = ['@swapformer/cli', '@swapformer/kernels', '@swapformer/plugin-kdeformer', '@swapformer/plugin-levattention', '@swapformer/plugin-thinformer', '@swapformer/plugin-tost', `@types/node@${typesNode}`];
+      await npm(['install', ...packages, ...INSTALL_FLAGS], app, 'install for the README blocks');
       docs = path.join(app, 'readme-blocks');
       fs.mkdirSync(docs);
       // blocks that load "the committed ViT checkpoint" find it where a user would put it
@@ -247,6 +249,15 @@ describe('packages published to a registry and installed by npm', function () {
 
     it('should find the runnable blocks', () => {
       expect(blocks.filter((b) => b.run).length).to.be.at.least(5);
+    });
+
+    it('should type-check every TypeScript block against the installed packages’ types', async () => {
+      const dir = path.join(docs, 'typecheck');
+      fs.mkdirSync(dir);
+      for (const block of blocks.filter((b) => b.run && b.language === 'ts')) fs.writeFileSync(path.join(dir, `${block.id}.ts`), `${block.code}\nexport {};\n`);
+      fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'ES2022', moduleResolution: 'bundler', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] }, include: ['*.ts'] }));
+      const r = await node([path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir]);
+      expectOk(r, 'tsc on the README blocks (file names are <readme folder>-L<line of the fence>)');
     });
 
     for (const block of blocks.filter((b: ReadmeBlock) => b.run)) {
