@@ -30,7 +30,7 @@ import { readmeCodeBlocks, runnableScript, type ReadmeBlock } from './support/re
 const CHECKPOINT = path.join(REPO_ROOT, 'examples/checkpoints/vit-fmnist-exact');
 const PERFORMER_IN_LAYER_0 = { default: { name: 'exact' }, overrides: [{ layers: [0], name: 'performer', options: { features: 64, seed: 3 } }] };
 const PLUGIN = { name: 'scaled-softmax', packageName: 'swapformer-plugin-scaled-softmax' };
-const INSTALL_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+const INSTALL_FLAGS = ['--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'];
 
 /** Two deterministic 28×28 "images" in [0, 1] (the checkpoint's input), the same in both processes. */
 const PIXELS = 'Array.from({ length: 2 * 28 * 28 }, (_, i) => ((i * 7919) % 256) / 255)';
