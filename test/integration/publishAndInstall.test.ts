@@ -32,8 +32,8 @@ const PERFORMER_IN_LAYER_0 = { default: { name: 'exact' }, overrides: [{ layers:
 const PLUGIN = { name: 'scaled-softmax', packageName: 'swapformer-plugin-scaled-softmax' };
 const INSTALL_FLAGS = ['--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'];
 
-/** Two deterministic 28×28 "images" in [0, 1] (the checkpoint's input), the same in both processes. */
-const PIXELS = 'Array.from({ length: 2 * 28 * 28 }, (_, i) => ((i * 7919) % 256) / 255)';
+/** Two deterministic 28×28 "images" in [0, 1] (the checkpoint's input); the script reads them from pixels.json. */
+const PIXELS = Array.from({ length: 2 * 28 * 28 }, (_, i) => ((i * 7919) % 256) / 255);
 
 /** What the first project runs: load, swap by config, infer, print logits and predictions as JSON. */
 const PREDICT_SCRIPT = `
@@ -47,7 +47,7 @@ const { loadCheckpoint } = require('@swapformer/models');
   const registry = createOperatorRegistry();
   const installed = registerInstalledPlugins(registry, { from: __dirname });
   const vit = loadCheckpoint(checkpoint, registry, { attention: JSON.parse(attention) });
-  const pixels = tf.tensor4d(${PIXELS}, [2, 1, 28, 28]);
+  const pixels = tf.tensor4d(require('./pixels.json'), [2, 1, 28, 28]);
   const logits = vit.forward(pixels);
   const predictions = Array.from(tf.argMax(logits, 1).dataSync());
   process.stdout.write(JSON.stringify({
@@ -71,7 +71,7 @@ function inRepoLogits(attention: unknown): tf.Tensor {
   const registry = createOperatorRegistry(createSwapformerContainer({ logger: createMemoryLogger() }));
   registerInstalledPlugins(registry, { plugins: ['@swapformer/plugin-exact', '@swapformer/plugin-performer'], from: REPO_ROOT });
   const vit = loadCheckpoint(CHECKPOINT, registry, { attention: attention as never });
-  const pixels = tf.tensor4d(new Function(`return ${PIXELS}`)() as number[], [2, 1, 28, 28]);
+  const pixels = tf.tensor4d(PIXELS, [2, 1, 28, 28]);
   const logits = vit.forward(pixels);
   pixels.dispose();
   vit.dispose();
@@ -157,6 +157,7 @@ describe('packages published to a registry and installed by npm', function () {
 
   it('should load the ViT checkpoint with Performer swapped into layer 0 and predict what the repo computes', async () => {
     fs.writeFileSync(path.join(app, 'predict.js'), PREDICT_SCRIPT);
+    fs.writeFileSync(path.join(app, 'pixels.json'), JSON.stringify(PIXELS));
     const r = await node([path.join(app, 'predict.js'), CHECKPOINT, tf.getBackend(), JSON.stringify(PERFORMER_IN_LAYER_0)]);
     expectOk(r, 'predict.js');
     const result = JSON.parse(r.stdout) as Prediction;
