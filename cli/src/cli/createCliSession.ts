@@ -12,11 +12,20 @@ export interface CliSession {
   readonly installed: InstalledPluginsReport;
 }
 
+/**
+ * The plugins the CLI sees: those installed next to the CLI itself (its own node_modules chain,
+ * so `swapformer list` from any folder lists what this installation has), then the project in
+ * the working directory, for plugins installed there beside a global or npx CLI.
+ */
+export function pluginLocations(cwd: string = process.cwd()): string[] {
+  return [__dirname, cwd];
+}
+
 export function createCliSession(options: { seed?: number; cwd?: string; warnRefused?: boolean; kernels?: Partial<KernelSettings> } = {}): CliSession {
   const kernels = { ...kernelSettingsFromEnvironment(process.env), ...options.kernels };
   const container = createSwapformerContainer({ seed: options.seed ?? 0, logger: createConsoleLogger('warn'), kernels });
   const registry = createOperatorRegistry(container);
-  const installed = registerInstalledPlugins(registry, options.cwd ?? process.cwd());
+  const installed = registerInstalledPlugins(registry, { from: pluginLocations(options.cwd) });
   if (options.warnRefused !== false) for (const r of installed.refused) registry.services.logger.warn(`plugin package ${r.package.packageName} refused: ${r.reason}`);
   return { registry, installed };
 }

@@ -19,7 +19,7 @@ function pluginSelection(selection: PluginSelection<unknown>): OperatorSelection
 /**
  * Creates an operator registry bound into `container` (a fresh container by default) under
  * `SERVICE_IDS.Registry`. Nothing is registered implicitly: call `register`, or
- * `discoverPlugins` + `registerDiscovered`.
+ * `registerInstalledPlugins` (installed packages, or an explicit `plugins` list).
  *
  * @example
  * const registry = createOperatorRegistry();
