@@ -21,5 +21,5 @@ export { gatherRows } from './gatherRows';
 export { createGemmEngine } from './gemm/gemmEngine';
 export type { GemmCall, GemmEngine } from './gemm/gemmEngine';
 export type { GemmActivation } from './gemm/gemmModule';
-export { registerFastMatMul } from './gemm/wasmMatMulKernels';
-export type { FastMatMulOptions } from './gemm/wasmMatMulKernels';
+export { fastMatMulRegistration, registerFastMatMul } from './gemm/wasmMatMulKernels';
+export type { FastMatMulOptions, FastMatMulRegistration } from './gemm/wasmMatMulKernels';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'chai';
-import { registerFastMatMul } from '@swapformer/kernels';
+import { fastMatMulRegistration, registerFastMatMul } from '@swapformer/kernels';
 
 /**
  * Parity of the WebAssembly SIMD GEMM, registered as tfjs-wasm's BatchMatMul/_FusedMatMul,
@@ -150,13 +150,16 @@ describe('registerFastMatMul (WebAssembly SIMD GEMM as tfjs-wasm BatchMatMul/_Fu
   it('should restore the original kernels on undo, and undo only once', () => {
     const original = tf.getKernel(tf.BatchMatMul, 'wasm');
     const originalFused = tf.getKernel(tf._FusedMatMul, 'wasm');
+    expect(fastMatMulRegistration()).to.equal(null);
     const undo = registerFastMatMul({ threads: 1 });
+    expect(fastMatMulRegistration()?.threads).to.equal(1);
     expect(tf.getKernel(tf.BatchMatMul, 'wasm')).to.not.equal(original);
     expect(tf.getKernel(tf.BatchMatMul, 'wasm')!.setupFunc).to.equal(original!.setupFunc);
     undo();
     undo();
     expect(tf.getKernel(tf.BatchMatMul, 'wasm')).to.equal(original);
     expect(tf.getKernel(tf._FusedMatMul, 'wasm')).to.equal(originalFused);
+    expect(fastMatMulRegistration()).to.equal(null);
   });
 
   it('should refuse a thread count that is not a positive integer, naming it', () => {

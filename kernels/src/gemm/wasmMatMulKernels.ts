@@ -35,6 +35,26 @@ export interface FastMatMulOptions {
 
 const KERNELS = [tf.BatchMatMul, tf._FusedMatMul] as const;
 
+/** Marks our kernel configs in tfjs's registry, so the registration can be found there (no module state of our own). */
+const REGISTRATION = Symbol.for('swapformer.fastMatMul');
+
+/** The live registration: its thread count and its undo. */
+export interface FastMatMulRegistration {
+  readonly threads: number;
+  readonly undo: () => void;
+}
+
+/**
+ * The fast kernels' registration if tfjs-wasm's BatchMatMul is ours now, else null — so a
+ * process that starts several runs registers once, or undoes before switching back to tfjs.
+ *
+ * @example fastMatMulRegistration()?.undo();
+ */
+export function fastMatMulRegistration(): FastMatMulRegistration | null {
+  const config = tf.getKernel(tf.BatchMatMul, 'wasm') as (tf.KernelConfig & { [REGISTRATION]?: FastMatMulRegistration }) | undefined;
+  return config?.[REGISTRATION] ?? null;
+}
+
 /**
  * Makes the GEMM engine tfjs-wasm's BatchMatMul and _FusedMatMul; returns the function that
  * restores the original kernels. Throws when the wasm backend's kernels are not registered
@@ -50,16 +70,8 @@ export function registerFastMatMul(options: FastMatMulOptions): () => void {
   if (!engine) throw new Error('registerFastMatMul: WebAssembly SIMD is not available in this engine; run with --matmul tfjs');
   const route = { minWork: options.minWork ?? 1 << 15, minRows: options.minRows ?? 4 };
   const [batchOriginal, fusedOriginal] = originals as [tf.KernelConfig, tf.KernelConfig];
-  const configs: tf.KernelConfig[] = [
-    { ...batchOriginal, kernelFunc: (args) => batchMatMul(engine, route, batchOriginal, args) },
-    { ...fusedOriginal, kernelFunc: (args) => fusedMatMul(engine, route, fusedOriginal, args) },
-  ];
-  for (const config of configs) {
-    tf.unregisterKernel(config.kernelName, 'wasm');
-    tf.registerKernel(config);
-  }
   let undone = false;
-  return () => {
+  const undo = () => {
     if (undone) return;
     undone = true;
     for (const original of originals as tf.KernelConfig[]) {
@@ -67,6 +79,16 @@ export function registerFastMatMul(options: FastMatMulOptions): () => void {
       tf.registerKernel(original);
     }
   };
+  const registration: FastMatMulRegistration = { threads: engine.threads, undo };
+  const configs: tf.KernelConfig[] = [
+    { ...batchOriginal, kernelFunc: (args) => batchMatMul(engine, route, batchOriginal, args), [REGISTRATION]: registration } as tf.KernelConfig,
+    { ...fusedOriginal, kernelFunc: (args) => fusedMatMul(engine, route, fusedOriginal, args), [REGISTRATION]: registration } as tf.KernelConfig,
+  ];
+  for (const config of configs) {
+    tf.unregisterKernel(config.kernelName, 'wasm');
+    tf.registerKernel(config);
+  }
+  return undo;
 }
 
 interface Route { readonly minWork: number; readonly minRows: number }
