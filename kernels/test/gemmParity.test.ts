@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'chai';
-import { fastMatMulRegistration, registerFastMatMul } from '@swapformer/kernels';
+import { createGemmEngine, fastMatMulRegistration, registerFastMatMul, type GemmEngine } from '@swapformer/kernels';
 
 /**
  * Parity of the WebAssembly SIMD GEMM, registered as tfjs-wasm's BatchMatMul/_FusedMatMul,
@@ -10,6 +10,13 @@ import { fastMatMulRegistration, registerFastMatMul } from '@swapformer/kernels'
  */
 
 const ALL_PRODUCTS = { minWork: 0, minRows: 1 };
+
+/** One engine per thread count for the whole file: each new engine starts worker threads that live as long as the process. */
+const engines = new Map<number, GemmEngine>();
+function engine(threads: number): GemmEngine {
+  if (!engines.has(threads)) engines.set(threads, createGemmEngine(threads)!);
+  return engines.get(threads)!;
+}
 
 function randomTensor(shape: number[], seed: number): tf.Tensor {
   return tf.randomUniform(shape, -1, 1, 'float32', seed);
@@ -35,7 +42,7 @@ function expectClose(actual: tf.Tensor, expected: tf.Tensor, k: number, what: st
 function compareWithOriginal(threads: number, k: number, what: string, f: () => tf.Tensor, reference: () => tf.Tensor = f): void {
   const expected = tf.tidy(reference);
   const before = tf.memory().numTensors;
-  const undo = registerFastMatMul({ threads, ...ALL_PRODUCTS });
+  const undo = registerFastMatMul({ engine: engine(threads), ...ALL_PRODUCTS });
   let actual: tf.Tensor;
   try {
     actual = tf.tidy(f);
@@ -116,7 +123,7 @@ describe('registerFastMatMul (WebAssembly SIMD GEMM as tfjs-wasm BatchMatMul/_Fu
     const b = randomTensor([1, 3, 19, 11], 8);
     // reference: each (i, j) output batch as its own rank-2 product on tfjs's kernel
     const expected = tf.tidy(() => tf.stack([0, 1].map((i) => tf.stack([0, 1, 2].map((j) => tf.matMul(tf.reshape(tf.slice(a, [i, 0], [1, 1]), [5, 19]), tf.reshape(tf.slice(b, [0, j], [1, 1]), [19, 11])))))));
-    const undo = registerFastMatMul({ threads: 2, ...ALL_PRODUCTS });
+    const undo = registerFastMatMul({ engine: engine(2), ...ALL_PRODUCTS });
     const actual = tf.matMul(a, b);
     undo();
     expectClose(actual, expected, 19, 'matMul [2, 1, 5, 19] × [1, 3, 19, 11]');
@@ -136,7 +143,7 @@ describe('registerFastMatMul (WebAssembly SIMD GEMM as tfjs-wasm BatchMatMul/_Fu
     };
     const grads = () => tf.grads(loss)([w1, b1, w2]);
     const expected = grads();
-    const undo = registerFastMatMul({ threads: 2, ...ALL_PRODUCTS });
+    const undo = registerFastMatMul({ engine: engine(2), ...ALL_PRODUCTS });
     let actual: tf.Tensor[];
     try {
       actual = grads();
@@ -151,7 +158,7 @@ describe('registerFastMatMul (WebAssembly SIMD GEMM as tfjs-wasm BatchMatMul/_Fu
     const original = tf.getKernel(tf.BatchMatMul, 'wasm');
     const originalFused = tf.getKernel(tf._FusedMatMul, 'wasm');
     expect(fastMatMulRegistration()).to.equal(null);
-    const undo = registerFastMatMul({ threads: 1 });
+    const undo = registerFastMatMul({ engine: engine(1) });
     expect(fastMatMulRegistration()?.threads).to.equal(1);
     expect(tf.getKernel(tf.BatchMatMul, 'wasm')).to.not.equal(original);
     expect(tf.getKernel(tf.BatchMatMul, 'wasm')!.setupFunc).to.equal(original!.setupFunc);

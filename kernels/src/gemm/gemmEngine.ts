@@ -1,17 +1,17 @@
 /**
- * A multi-threaded f32 GEMM on plain arrays: packs the operands into its own WebAssembly memory
- * (gemmPacking.ts), splits C into blocks over the kernel pool's threads (kernelThreads.ts) and
- * runs the SIMD block kernel (gemmModule.ts) on each, then applies PReLU (the one activation
- * that needs a broadcast tensor) and copies C out.
+ * A multi-threaded f32 GEMM on plain arrays: copies the operands into its own WebAssembly memory,
+ * packs them into panels there on the kernel pool's threads (packModule.ts), splits C into
+ * blocks over the same threads (kernelThreads.ts) running the SIMD block kernel (gemmModule.ts),
+ * then applies PReLU (the one activation that needs a broadcast tensor) and copies C out.
  *
  * The engine is a value the caller owns (threads chosen by the caller, no module state), so a
  * container service or a test can hold several with different thread counts.
  */
-import { createKernelModule, type KernelModule } from '../wasm/kernelThreads';
-import { assembleModule } from '../wasm/wasmAssembler';
-import { webAssemblyApi } from '../wasm/webAssemblyApi';
+import { createKernelPool, type KernelPool } from '../wasm/kernelThreads';
+import { assembleModule, type FunctionSpec } from '../wasm/wasmAssembler';
+import { webAssemblyApi, type WasmMemory } from '../wasm/webAssemblyApi';
 import { buildGemmBlock, GEMM, GEMM_ACTIVATION, GEMM_MR, GEMM_NR, GEMM_PARAMS, type GemmActivation } from './gemmModule';
-import { packColumnPanels, packRowPanels } from './gemmPacking';
+import { buildPackPanels, PACK, PACK_PARAMS } from './packModule';
 
 /** One batched product  out[i] = act(A[batchA[i]] · B[batchB[i]] + bias). */
 export interface GemmCall {
@@ -66,19 +66,48 @@ export function createGemmEngine(threads: number): GemmEngine | null {
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`createGemmEngine: threads must be a positive integer, got ${threads}`);
   const wasm = webAssemblyApi();
   if (!wasm) return null;
-  const spec = (fma: boolean) => ({ name: 'gemmBlock', params: GEMM_PARAMS, results: [], body: buildGemmBlock(fma) });
-  let fma = false;
+  const shared = typeof SharedArrayBuffer !== 'undefined' && threads > 1;
+  const specs = (fma: boolean): FunctionSpec[] => [
+    { name: 'gemmBlock', params: GEMM_PARAMS, results: [], body: buildGemmBlock(fma) },
+    { name: 'packPanels', params: PACK_PARAMS, results: [], body: buildPackPanels() },
+  ];
   try {
-    fma = wasm.validate(assembleModule([spec(true)], { minPages: 1 }));
+    const fma = wasm.validate(assembleModule(specs(true), { minPages: 1 }));
+    const module = new wasm.Module(assembleModule(specs(fma), shared ? { minPages: 1, sharedMaxPages: MAX_PAGES } : { minPages: 1 }));
+    const memory = new wasm.Memory(shared ? { initial: 1, maximum: MAX_PAGES, shared: true } : { initial: 1 });
+    // two pools over one memory: their workers sleep in Atomics.wait between jobs, so the second set costs no CPU
+    const kernel: GemmKernel = { memory, gemm: createKernelPool(module, memory, 'gemmBlock', threads - 1), pack: createKernelPool(module, memory, 'packPanels', threads - 1) };
+    return { threads: kernel.gemm.size, fma, run: (call) => runGemm(kernel, call) };
   } catch {
-    fma = false;
+    return null; // no SIMD here: callers keep their own product
   }
-  const kernel = createKernelModule(spec(fma), threads);
-  if (!kernel) return null;
-  return { threads: kernel.pool.size, fma, run: (call) => runGemm(kernel, call) };
 }
 
-function runGemm(kernel: KernelModule, call: GemmCall): void {
+const PAGE = 65536;
+const MAX_PAGES = 65536; // 4 GiB: the wasm32 limit
+
+interface GemmKernel {
+  readonly memory: WasmMemory;
+  readonly gemm: KernelPool;
+  readonly pack: KernelPool;
+}
+
+function reserve(memory: WasmMemory, bytes: number): void {
+  const have = memory.buffer.byteLength;
+  if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE));
+}
+
+/** Runs `tasks` rows of arguments at `table` on `pool`, or on the calling thread alone for small work. */
+function runTasks(pool: KernelPool, memory: WasmMemory, table: number, tasks: number, argc: number, threaded: boolean): void {
+  if (threaded) {
+    pool.run({ tableOffset: table, tasks, argc });
+    return;
+  }
+  const args = new Float64Array(memory.buffer, table, tasks * argc);
+  for (let i = 0; i < tasks; i++) pool.call(...Array.from(args.subarray(i * argc, (i + 1) * argc)));
+}
+
+function runGemm(kernel: GemmKernel, call: GemmCall): void {
   const { m, n, k } = call;
   const batchA = call.batchA ?? [0];
   const batchB = call.batchB ?? [0];
@@ -99,10 +128,11 @@ function runGemm(kernel: KernelModule, call: GemmCall): void {
   const kPad = ceil(k, 4);
   const aSets = Math.max(...Array.from(batchA)) + 1;
   const bSets = Math.max(...Array.from(batchB)) + 1;
+  const threaded = m * n * k * batches >= THREADED_WORK && kernel.gemm.size > 1;
+  const threads = threaded ? kernel.gemm.size : 1;
 
-  // blocks: enough of them that every thread has ~3 to balance, none smaller than a tile
-  const threads = m * n * k * batches >= THREADED_WORK ? kernel.pool.size : 1;
-  let rowsPer = Math.min(ceil(TASK_ROWS, GEMM_MR), mPad);
+  // blocks of C: enough of them that every thread has ~3 to balance, none smaller than a tile
+  let rowsPer = Math.min(TASK_ROWS, mPad);
   let colsPer = Math.min(TASK_COLS, nPad);
   const blocks = () => batches * Math.ceil(mPad / rowsPer) * Math.ceil(nPad / colsPer);
   while (blocks() < 3 * threads && colsPer > 64) colsPer = ceil(colsPer / 2, GEMM_NR);
@@ -110,35 +140,59 @@ function runGemm(kernel: KernelModule, call: GemmCall): void {
   const rowBlocks = Math.ceil(mPad / rowsPer);
   const colBlocks = Math.ceil(nPad / colsPer);
   const tasks = batches * rowBlocks * colBlocks;
+  // packing tasks: each operand set in chunks of panels, ~3 per thread
+  const aPanels = mPad / GEMM_MR, bPanels = nPad / GEMM_NR;
+  const aChunk = Math.max(1, Math.ceil((aPanels * aSets) / (3 * threads)));
+  const bChunk = Math.max(1, Math.ceil((bPanels * bSets) / (3 * threads)));
+  const packTasks = aSets * Math.ceil(aPanels / aChunk) + bSets * Math.ceil(bPanels / bChunk);
 
-  // layout (bytes, 64-aligned): A panels per A batch | B panels per B batch | bias | C per batch | task table
-  const aStride = mPad * kPad * 4;
-  const bStride = nPad * kPad * 4;
-  const cStride = mPad * nPad * 4;
-  const aOff = 64;
+  // layout (bytes, 64-aligned): A as given | B as given | A panels | B panels | bias | C | task tables
+  const aBatch = m * k, bBatch = k * n;
+  const aStride = mPad * kPad * 4, bStride = nPad * kPad * 4, cStride = mPad * nPad * 4;
+  const aRaw = 64;
+  const bRaw = ceil(aRaw + aSets * aBatch * 4, 64);
+  const aOff = ceil(bRaw + bSets * bBatch * 4, 64);
   const bOff = ceil(aOff + aSets * aStride, 64);
   const biasOff = ceil(bOff + bSets * bStride, 64);
   const cOff = ceil(biasOff + nPad * 4, 64);
   const table = ceil(cOff + batches * cStride, 64);
-  const end = table + tasks * GEMM_PARAMS.length * 8;
-  if (end > 2 ** 32) throw new RangeError(`GemmCall: ${end} bytes of packed operands exceed the 4 GiB of wasm32 memory; split the batch`);
-  kernel.reserve(end);
+  const packTable = ceil(table + tasks * GEMM_PARAMS.length * 8, 64);
+  const end = packTable + packTasks * PACK_PARAMS.length * 8;
+  if (end > MAX_PAGES * PAGE) throw new RangeError(`GemmCall: ${end} bytes of operands and panels exceed the 4 GiB of wasm32 memory; split the batch`);
+  reserve(kernel.memory, end);
   const mem = new Float32Array(kernel.memory.buffer);
-
-  const aBatch = call.transposeA ? k * m : m * k;
-  const bBatch = call.transposeB ? n * k : k * n;
-  const used = (sel: ArrayLike<number>, sets: number) => { const u = new Uint8Array(sets); for (let i = 0; i < sel.length; i++) u[sel[i]] = 1; return u; };
-  const aUsed = used(batchA, aSets);
-  const bUsed = used(batchB, bSets);
-  for (let s = 0; s < aSets; s++) if (aUsed[s]) packRowPanels({ data: call.a, offset: (call.aOffset ?? 0) + s * aBatch, transposed: !!call.transposeA }, mem, (aOff + s * aStride) >> 2, m, k, kPad, GEMM_MR);
-  for (let s = 0; s < bSets; s++) if (bUsed[s]) packColumnPanels({ data: call.b, offset: (call.bOffset ?? 0) + s * bBatch, transposed: !!call.transposeB }, mem, (bOff + s * bStride) >> 2, k, n, kPad, GEMM_NR);
+  const aStart = call.aOffset ?? 0, bStart = call.bOffset ?? 0;
+  mem.set(call.a.subarray(aStart, aStart + aSets * aBatch), aRaw >> 2);
+  mem.set(call.b.subarray(bStart, bStart + bSets * bBatch), bRaw >> 2);
   const hasBias = !!call.bias;
   if (hasBias) {
     mem.set(call.bias!.subarray(0, n), biasOff >> 2);
     mem.fill(0, (biasOff >> 2) + n, (biasOff >> 2) + nPad);
   }
-  const code = activation === 'prelu' ? GEMM_ACTIVATION.linear : GEMM_ACTIVATION[activation];
 
+  // pack: A rows are panel rows (strides per transpose, see packModule.ts), B columns are panel columns
+  const packArgs = new Float64Array(kernel.memory.buffer, packTable, packTasks * PACK_PARAMS.length);
+  let pt = 0;
+  const addPack = (src: number, dst: number, strideJ: number, strideT: number, limit: number, panels: number, chunk: number, width: number) => {
+    for (let p0 = 0; p0 < panels; p0 += chunk, pt++) {
+      const row = pt * PACK_PARAMS.length;
+      packArgs[row + PACK.src] = src;
+      packArgs[row + PACK.dst] = dst;
+      packArgs[row + PACK.strideJ] = strideJ;
+      packArgs[row + PACK.strideT] = strideT;
+      packArgs[row + PACK.limit] = limit;
+      packArgs[row + PACK.k] = k;
+      packArgs[row + PACK.kPad] = kPad;
+      packArgs[row + PACK.panelStart] = p0;
+      packArgs[row + PACK.panelEnd] = Math.min(panels, p0 + chunk);
+      packArgs[row + PACK.width] = width;
+    }
+  };
+  for (let s = 0; s < aSets; s++) addPack(aRaw + s * aBatch * 4, aOff + s * aStride, call.transposeA ? 1 : k, call.transposeA ? m : 1, m, aPanels, aChunk, GEMM_MR);
+  for (let s = 0; s < bSets; s++) addPack(bRaw + s * bBatch * 4, bOff + s * bStride, call.transposeB ? k : 1, call.transposeB ? 1 : n, n, bPanels, bChunk, GEMM_NR);
+  runTasks(kernel.pack, kernel.memory, packTable, packTasks, PACK_PARAMS.length, threaded);
+
+  const code = activation === 'prelu' ? GEMM_ACTIVATION.linear : GEMM_ACTIVATION[activation];
   const args = new Float64Array(kernel.memory.buffer, table, tasks * GEMM_PARAMS.length);
   let t = 0;
   for (let bi = 0; bi < batches; bi++) {
@@ -160,8 +214,7 @@ function runGemm(kernel: KernelModule, call: GemmCall): void {
       }
     }
   }
-  if (threads > 1) kernel.pool.run({ tableOffset: table, tasks, argc: GEMM_PARAMS.length });
-  else for (let i = 0; i < tasks; i++) kernel.pool.call(...Array.from(args.subarray(i * GEMM_PARAMS.length, (i + 1) * GEMM_PARAMS.length)));
+  runTasks(kernel.gemm, kernel.memory, table, tasks, GEMM_PARAMS.length, threaded);
 
   // C [batches][mPad][nPad] → out [batches][m][n]
   const view = new Float32Array(kernel.memory.buffer);

@@ -3,7 +3,7 @@
  *
  * Why a kernel of our own: tfjs-wasm runs every product through single-threaded XNNPACK, and its
  * transposed and batched products through a slow path (1.3–1.6 GFLOP/s, issue 19). This kernel
- * reads operands the driver packed (gemmPacking.ts), so transposes cost nothing here, and one call
+ * reads operands packed into panels (packModule.ts), so transposes cost nothing here, and one call
  * computes one block of C, so blocks run on the kernel pool's threads.
  *
  * Layout (bytes, set up by the caller): A as row panels [mPad/MR][kPad][MR], B as column panels

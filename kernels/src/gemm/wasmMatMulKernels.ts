@@ -25,8 +25,10 @@ interface WasmBackendLike {
 }
 
 export interface FastMatMulOptions {
-  /** Threads the products use, the calling thread included. */
-  readonly threads: number;
+  /** Threads the products use, the calling thread included (a new engine: its worker threads live as long as the process). */
+  readonly threads?: number;
+  /** An engine to reuse instead (registering again then starts no threads). */
+  readonly engine?: GemmEngine;
   /** Products with fewer multiply-adds go to the original kernel (default 2^15). */
   readonly minWork?: number;
   /** Products with fewer output rows per batch go to the original kernel (default 4). */
@@ -41,6 +43,7 @@ const REGISTRATION = Symbol.for('swapformer.fastMatMul');
 /** The live registration: its thread count and its undo. */
 export interface FastMatMulRegistration {
   readonly threads: number;
+  readonly engine: GemmEngine;
   readonly undo: () => void;
 }
 
@@ -66,7 +69,8 @@ export function registerFastMatMul(options: FastMatMulOptions): () => void {
   const originals = KERNELS.map((name) => tf.getKernel(name, 'wasm'));
   const missing = KERNELS.filter((_, i) => !originals[i]);
   if (missing.length) throw new Error(`registerFastMatMul: no 'wasm' kernel registered for ${missing.join(', ')}; import '@tensorflow/tfjs-backend-wasm' before registering`);
-  const engine = createGemmEngine(options.threads);
+  if ((options.threads === undefined) === (options.engine === undefined)) throw new Error('registerFastMatMul: give exactly one of `threads` and `engine`');
+  const engine = options.engine ?? createGemmEngine(options.threads!);
   if (!engine) throw new Error('registerFastMatMul: WebAssembly SIMD is not available in this engine; run with --matmul tfjs');
   const route = { minWork: options.minWork ?? 1 << 15, minRows: options.minRows ?? 4 };
   const [batchOriginal, fusedOriginal] = originals as [tf.KernelConfig, tf.KernelConfig];
@@ -79,7 +83,7 @@ export function registerFastMatMul(options: FastMatMulOptions): () => void {
       tf.registerKernel(original);
     }
   };
-  const registration: FastMatMulRegistration = { threads: engine.threads, undo };
+  const registration: FastMatMulRegistration = { threads: engine.threads, engine, undo };
   const configs: tf.KernelConfig[] = [
     { ...batchOriginal, kernelFunc: (args) => batchMatMul(engine, route, batchOriginal, args), [REGISTRATION]: registration } as tf.KernelConfig,
     { ...fusedOriginal, kernelFunc: (args) => fusedMatMul(engine, route, fusedOriginal, args), [REGISTRATION]: registration } as tf.KernelConfig,

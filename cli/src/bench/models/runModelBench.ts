@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { fastMatMulRegistration, registerFastMatMul } from '@swapformer/kernels';
+import { fastMatMulRegistration, registerFastMatMul, type GemmEngine } from '@swapformer/kernels';
 import { buildGpt, normalizeModelConfig, type GptModelConfig } from '@swapformer/models';
 import type { OperatorRegistry } from '@swapformer/registry';
 import type { PythonPeerProcess } from '../peers/pythonPeer';
@@ -20,7 +20,8 @@ import { MODEL_PEER_PYTHON } from './modelPeerPython';
 import type { ForwardRow, GemmRow, ModelContender, ModelTiming } from './modelBenchTypes';
 
 export interface ModelBenchOptions {
-  readonly threads: number;
+  /** Our GEMM (one engine for the whole bench: each engine starts its own worker threads). */
+  readonly engine: GemmEngine;
   readonly repeats: number;
   readonly seed: number;
   /** Tokens of the GPT-2 forward. */
@@ -48,19 +49,19 @@ async function time(f: () => void | Promise<{ ms: number; cpuMs: number }>, repe
 }
 
 /** Runs `f` with tfjs-wasm's products, then with ours, restoring whatever was registered before. */
-async function bothMatMuls<T>(threads: number, f: (contender: 'tfjs' | 'swapformer') => Promise<T>): Promise<Record<'tfjs' | 'swapformer', T>> {
+async function bothMatMuls<T>(engine: GemmEngine, f: (contender: 'tfjs' | 'swapformer') => Promise<T>): Promise<Record<'tfjs' | 'swapformer', T>> {
   const before = fastMatMulRegistration();
   before?.undo();
   try {
     const tfjs = await f('tfjs');
-    const undo = registerFastMatMul({ threads });
+    const undo = registerFastMatMul({ engine });
     try {
       return { tfjs, swapformer: await f('swapformer') };
     } finally {
       undo();
     }
   } finally {
-    if (before) registerFastMatMul({ threads: before.threads });
+    if (before) registerFastMatMul({ engine: before.engine });
   }
 }
 
@@ -102,7 +103,7 @@ export async function benchGemms(options: ModelBenchOptions, dir: string): Promi
     const batch = s.a.length === 3 ? s.a[0] : 1;
     // the wasm backend's kernels run synchronously, so the product is done when matMul returns
     const product = () => tf.dispose(tf.matMul(a, b, false, s.transposeB));
-    const ours = await bothMatMuls(options.threads, async () => time(product, options.repeats));
+    const ours = await bothMatMuls(options.engine, async () => time(product, options.repeats));
     const timings: Partial<Record<ModelContender, ModelTiming>> = { ...ours };
     if (options.python) {
       writeF32(path.join(dir, 'a.f32'), aData);
@@ -142,7 +143,7 @@ export async function benchGptForward(options: ModelBenchOptions, registry: Oper
       logits.dispose();
     };
     options.progress?.('GPT-2 small: forward with tfjs-wasm and with our matMul');
-    const ours = await bothMatMuls(options.threads, async (c) => time(forward(c), options.repeats));
+    const ours = await bothMatMuls(options.engine, async (c) => time(forward(c), options.repeats));
     const timings: Partial<Record<ModelContender, ModelTiming>> = { ...ours };
     if (options.python) {
       options.progress?.('GPT-2 small: numpy on the same weights');

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { SwapformerError } from '@swapformer/core';
-import { setAttentionThreads } from '@swapformer/kernels';
+import { createGemmEngine, setAttentionThreads } from '@swapformer/kernels';
 import { writeFileAtomic } from '@swapformer/models';
 import { formatModelBenchMarkdown, modelTargets } from '../../bench/models/formatModelBench';
 import type { ModelBenchReport } from '../../bench/models/modelBenchTypes';
@@ -47,7 +47,9 @@ export function registerBenchModelsCommand(program: Command, run: CommandRunner)
         const progress = (line: string) => process.stderr.write(`[swapformer] bench-models: ${line}\n`);
         try {
           const info = python ? await defineModelPeer(python) : {};
-          const options = { threads, repeats, seed, tokens, python, progress };
+          const engine = createGemmEngine(threads);
+          if (!engine) throw new SwapformerError('unsupported', 'bench-models: WebAssembly SIMD is not available in this engine, so our GEMM cannot run.');
+          const options = { engine, repeats, seed, tokens, python, progress };
           const gemm = parts.includes('gemm') ? await benchGemms(options, dir) : [];
           const forward = parts.includes('forward') ? [await benchGptForward(options, createCliSession({ seed }).registry, dir)] : [];
           const report: ModelBenchReport = {
