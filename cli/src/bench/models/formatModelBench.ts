@@ -4,7 +4,10 @@ import type { ForwardRow, GemmRow, ModelBenchReport, ModelContender, ModelTarget
 const CONTENDERS: readonly ModelContender[] = ['tfjs', 'swapformer', 'numpy'];
 const LABEL: Record<ModelContender, string> = { tfjs: 'tfjs-wasm matMul', swapformer: 'Swapformer GEMM', numpy: 'numpy' };
 
-const ms = (t?: ModelTiming) => (t ? (t.ms >= 1000 ? `${(t.ms / 1000).toFixed(2)} s` : `${t.ms.toFixed(1)} ms`) : '—');
+const seconds = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);
+const ms = (t?: ModelTiming) => (t ? seconds(t.ms) : '—');
+/** Wall time and, under load more telling, the CPU time it took. */
+const wallAndCpu = (t?: ModelTiming) => (t ? `${seconds(t.ms)}${t.cpuMs != null ? ` (CPU ${seconds(t.cpuMs)})` : ''}` : '—');
 const cpu = (t?: ModelTiming) => (t?.cpuMs != null && t.ms > 0 ? `${Math.round((100 * t.cpuMs) / t.ms)} %` : '—');
 const gflops = (flops: number, t?: ModelTiming) => (t ? (flops / t.ms / 1e6).toFixed(1) : '—');
 const ratio = (a?: ModelTiming, b?: ModelTiming) => (a && b ? `${(a.ms / b.ms).toFixed(2)}×` : '—');
@@ -33,13 +36,14 @@ export function formatModelBenchMarkdown(report: ModelBenchReport, command: stri
   const e = report.environment;
   const lines: string[] = [];
   lines.push(`# Model-level speed on ${e.backend} (issue 19)`, '');
+  lines.push('Wall times, with the CPU time of all the threads of the process that ran each in parentheses: on a shared machine the CPU time says what a contender costs, the wall time what one waits.', '');
   lines.push(`Measured by \`${command}\` on ${e.date}: ${e.cpu}, ${e.cores} cores, Node ${e.node}, ${e.numpy}; our GEMM on ${e.threads} thread(s), numpy's OpenBLAS on the same number. Load average at the start: ${e.loadAverage.map((x) => x.toFixed(2)).join(', ')} — the machine is shared, so times are noisy; ratios come from one run.`, '');
   lines.push('## Targets', '', '| target | measured | met |', '|---|---|---|');
   for (const t of report.targets) lines.push(`| ${t.target} | ${t.measured} | ${t.met === null ? '—' : t.met ? 'yes' : 'no'} |`);
   lines.push('', '## Whole model', '', `| model | tokens | batch | ${CONTENDERS.map((c) => LABEL[c]).join(' | ')} | Swapformer / numpy | Swapformer CPU use | logits vs numpy (max rel. Δ) |`, `|---|---|---|${CONTENDERS.map(() => '---|').join('')}---|---|---|`);
   for (const r of report.forward) {
     const agree = (['tfjs', 'swapformer'] as const).map((c) => (r.agreement[c] === undefined ? '' : `${c} ${r.agreement[c]!.toExponential(1)}`)).filter(Boolean).join(', ') || '—';
-    lines.push(`| ${r.name} | ${r.tokens} | ${r.batch} | ${CONTENDERS.map((c) => ms(r.timings[c])).join(' | ')} | ${ratio(r.timings.swapformer, r.timings.numpy)} | ${cpu(r.timings.swapformer)} | ${agree} |`);
+    lines.push(`| ${r.name} | ${r.tokens} | ${r.batch} | ${CONTENDERS.map((c) => wallAndCpu(r.timings[c])).join(' | ')} | ${ratio(r.timings.swapformer, r.timings.numpy)} | ${cpu(r.timings.swapformer)} | ${agree} |`);
   }
   lines.push('', '## Matrix products of that forward (GFLOP/s)', '', `| product | shape | ${CONTENDERS.map((c) => LABEL[c]).join(' | ')} | Swapformer / tfjs time | Swapformer / numpy time | Swapformer CPU use |`, `|---|---|${CONTENDERS.map(() => '---|').join('')}---|---|---|`);
   for (const r of report.gemm) {
