@@ -16,12 +16,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { SwapformerError } from '@swapformer/core';
 import { type AttentionSpec, readJsonFile, type OperatorRegistry } from '@swapformer/registry';
 import { BUILT_IN_FAMILIES, type BuiltInModel } from '../families/builtInFamilies';
+import { familyForHfConfig } from '../families/familyTable';
 import type { FamilyTable, ModelFamily, ParameterSource, StoredTensors } from '../families/ModelFamily';
 import { checkAttentionSpec } from '../models/buildModel';
 import { fromHfLayout, type ModelParameter } from '../models/parameterStore';
 import type { SwapformerModel } from '../models/SwapformerModel';
 import { openCheckpointTensors, type CheckpointTensors } from './checkpointFiles';
-import { fromHfConfig } from './hfConfig';
 
 export interface LoadCheckpointOptions {
   /** Operator selection to swap in (default: the one saved with the checkpoint, else exact). */
@@ -159,11 +159,12 @@ export function loadCheckpointWithReport(dir: string, registry: OperatorRegistry
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new SwapformerError('invalid-checkpoint', `${configFile}: must be a JSON object.`, { path: configFile });
   const tensors = openCheckpointTensors(dir);
   const families = options.families ?? BUILT_IN_FAMILIES;
-  const description = fromHfConfig(json as Record<string, unknown>, configFile, keyResolverFor(tensors, families, json as Record<string, unknown>), families);
+  const family = familyForHfConfig(families, json as Record<string, unknown>, configFile);
+  const resolve = keyResolver(storedTensors(tensors), family.hf.basePrefix);
+  const description = family.hf.fromHfConfig(json as Record<string, unknown>, configFile, (k) => resolve(k) !== undefined);
   const saved = description.attention ? checkAttentionSpec(description.attention, '/swapformer/attention') : { name: 'exact' };
   const attention = options.attention ? checkAttentionSpec(options.attention) : saved;
   const swapped = options.attention !== undefined && !sameJson(attention, saved);
-  const family = description.family;
   const model = family.build(description.config, attention, registry, { pretrainedWeights: swapped, training: options.training }) as BuiltInModel;
   try {
     const report = assignWeights(family, model, description.config, tensors, dir, description.architecture);
@@ -172,13 +173,6 @@ export function loadCheckpointWithReport(dir: string, registry: OperatorRegistry
     model.dispose();
     throw error;
   }
-}
-
-/** `hasKey` for the config mapping, with the base-prefix rule of the config's family. */
-function keyResolverFor(tensors: CheckpointTensors, families: FamilyTable, json: Record<string, unknown>): (name: string) => boolean {
-  const family = families.find((f) => f.hf.modelTypes.includes(json.model_type as string));
-  const resolve = keyResolver(storedTensors(tensors), family?.hf.basePrefix ?? '');
-  return (name) => resolve(name) !== undefined;
 }
 
 /**
