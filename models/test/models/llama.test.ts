@@ -12,6 +12,7 @@ import { softmaxAttention } from '@swapformer/kernels';
 import { exactPlugin } from '@swapformer/plugin-exact';
 import { createOperatorRegistry } from '@swapformer/registry';
 import { buildModel, fromHfConfig, generate, normalizeModelConfig, rotaryInverseFrequencies, toHfConfig, type LlamaModel, type ModelConfigInput } from '@swapformer/models';
+import { referenceLlamaForward } from './llamaReference';
 import { errorOf, idsFixture } from './modelFixtures';
 
 const LLAMA: ModelConfigInput = { model: 'llama', vocabSize: 40, hiddenSize: 32, intermediateSize: 48, numLayers: 2, numHeads: 4, numKeyValueHeads: 2, maxPositionEmbeddings: 64, initializerRange: 0.2, seed: 3 };
@@ -61,6 +62,33 @@ describe('Llama family', () => {
       expect(errorOf(() => model.forward(idsFixture(1, 9, 40))).message).to.include('sliding window of 8');
       model.dispose();
     });
+  });
+
+  describe('having a float64 reference of transformers\' Llama math', () => {
+    const variants: Array<[string, Record<string, unknown>]> = [
+      ['GQA, untied', { numKeyValueHeads: 2 }],
+      ['MQA, tied, theta 500', { numKeyValueHeads: 1, tieWordEmbeddings: true, rope: { type: 'default', theta: 500 } }],
+      ['llama3 rope', { rope: { type: 'llama3', theta: 10000, factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 16 } }],
+      ['explicit head_dim 12, linear rope, all attention biases', { hiddenSize: 40, headDim: 12, attentionBias: true, outputBias: true, mlpBias: true, rope: { type: 'linear', theta: 10000, factor: 2 } }],
+      ['dynamic rope beyond the context', { maxPositionEmbeddings: 6, rope: { type: 'dynamic', theta: 10000, factor: 2 } }],
+      ['bare model', { lmHead: false }],
+    ];
+    for (const [label, extra] of variants) {
+      it(`should match it to 1e-4 (${label})`, () => {
+        const model = buildModel({ ...LLAMA, ...extra }, undefined, registry()) as LlamaModel;
+        // norms and biases away from their initial 1 and 0, so a misplaced one shows
+        for (const p of model.parameters()) {
+          if (p.name.endsWith('norm.weight')) p.variable.assign(tf.add(1, tf.mul(0.2, tf.randomNormal(p.variable.shape, 0, 1, 'float32', 5))));
+          if (p.name.endsWith('.bias')) p.variable.assign(tf.mul(0.1, tf.randomNormal(p.variable.shape, 0, 1, 'float32', 6)));
+        }
+        const ids = [[1, 5, 9, 13, 2, 7, 30, 39, 3], [4, 4, 8, 15, 16, 23, 0, 1, 2]];
+        const x = tf.tensor2d(ids, [2, 9], 'int32');
+        const ours = model.forward(x);
+        expect(maxAbsDiff(ours, referenceLlamaForward(model, ids).flat(2))).to.be.below(1e-4);
+        tf.dispose([x, ours]);
+        model.dispose();
+      });
+    }
   });
 
   describe('having grouped-query attention', () => {
