@@ -11,6 +11,7 @@ export type {
   OperatorGeometry,
   OperatorParameter,
 } from './operator/AttentionOperator';
+export { expandKeyValueHeads, repeatKeyValueHeads } from './operator/groupedKeyValues';
 export type { AttentionPlugin, CausalSupport, DecodingSupport, OperatorCapabilities, OptionsSchema, PluginMeta } from './plugin/AttentionPlugin';
 export { unmetRequirements } from './plugin/operatorRequirements';
 export type { OperatorRequirements } from './plugin/operatorRequirements';

@@ -44,6 +44,12 @@ export interface OperatorCapabilities {
   readonly mixesHeads: boolean;
   /** Supports nq ≠ nk (cross-attention, kv-cache queries). */
   readonly crossAttention: boolean;
+  /**
+   * Takes k and v with fewer heads than q (grouped-query / multi-query attention: q head i reads
+   * k/v head floor(i / (h / kvHeads))) and its decoder keeps only the k/v heads. Absent or false:
+   * the model repeats k/v to the query heads before calling it (and records that it did).
+   */
+  readonly groupedKeyValues?: boolean;
 }
 
 /**
