@@ -11,9 +11,12 @@ import { type AttentionSpec, readJsonFile, type OperatorRegistry } from '@swapfo
 import { buildModel, checkAttentionSpec } from '../models/buildModel';
 import type { GptModel } from '../models/buildGpt';
 import type { VitModel } from '../models/buildVit';
+import type { ModelConfig } from '../models/modelConfig';
 import { fromHfLayout, type ModelParameter } from '../models/parameterStore';
+import { resolveCheckpointFolder } from './cacheFolder';
 import { openCheckpointTensors, type CheckpointTensors } from './checkpointFiles';
 import { fromHfConfig } from './hfConfig';
+import { preloadCheckpoint } from './preloadCheckpoint';
 
 export interface LoadCheckpointOptions {
   /** Operator selection to swap in (default: the one saved with the checkpoint, else exact). */
@@ -50,9 +53,9 @@ const GPT2_PROJECTION = /\.attn\.(c_attn|q_attn|c_proj)\.weight$|\.mlp\.(c_fc|c_
  * True when a GPT-2 checkpoint stores its projections as nn.Linear `[out, in]` instead of
  * Conv1D `[in, out]`; told apart by the fused `c_attn` of the first layer, [3d, d] vs [d, 3d].
  */
-function linearGpt2Layout(model: VitModel | GptModel, tensors: CheckpointTensors): boolean {
-  if (model.kind !== 'gpt') return false;
-  const d = model.modelConfig.hiddenSize;
+function linearGpt2Layout(config: ModelConfig, tensors: CheckpointTensors): boolean {
+  if (config.model !== 'gpt') return false;
+  const d = config.hiddenSize;
   const entry = [...tensors.entries.values()].find((e) => /(^|\.)h\.0\.attn\.c_attn\.weight$/.test(e.name));
   return entry !== undefined && entry.shape[0] === 3 * d && entry.shape[1] === d;
 }
@@ -68,7 +71,7 @@ function queryPart(data: Float32Array, shape: readonly number[], linearLayout: b
   return out;
 }
 
-function assignWeights(model: VitModel | GptModel, tensors: CheckpointTensors, dir: string, architecture: string): LoadReport {
+function assignWeights(model: VitModel | GptModel, tensors: CheckpointTensors, dir: string, architecture: string, preloaded: ReadonlySet<string>): LoadReport {
   const consumed = new Set<string>();
   const loaded: string[] = [];
   const operatorInitialised: string[] = [];
@@ -76,7 +79,7 @@ function assignWeights(model: VitModel | GptModel, tensors: CheckpointTensors, d
   const missing: string[] = [];
   const problems: string[] = [];
   const values = new Map<ModelParameter, Float32Array>();
-  const linearLayout = linearGpt2Layout(model, tensors);
+  const linearLayout = linearGpt2Layout(model.modelConfig, tensors);
   for (const modelParam of model.parameters()) {
     const param: ModelParameter = linearLayout && GPT2_PROJECTION.test(modelParam.name) ? { ...modelParam, layout: 'linear', hfShape: [modelParam.hfShape[1], modelParam.hfShape[0]] } : modelParam;
     let source = param.name;
@@ -101,7 +104,7 @@ function assignWeights(model: VitModel | GptModel, tensors: CheckpointTensors, d
       problems.push(`  shape mismatch for "${source}": checkpoint [${shape.join(', ')}], model expects [${param.hfShape.join(', ')}]`);
       continue;
     }
-    values.set(param, data ?? tensors.read(source));
+    if (!preloaded.has(param.name)) values.set(param, data ?? tensors.read(source));
     loaded.push(param.name);
   }
   const ignored: string[] = [];
@@ -136,7 +139,8 @@ function assignWeights(model: VitModel | GptModel, tensors: CheckpointTensors, d
  *
  * @example const { model, report } = loadCheckpointWithReport('ckpt', registry, { attention: { name: 'performer' } });
  */
-export function loadCheckpointWithReport(dir: string, registry: OperatorRegistry, options: LoadCheckpointOptions = {}): { model: VitModel | GptModel; report: LoadReport } {
+export function loadCheckpointWithReport(requestedDir: string, registry: OperatorRegistry, options: LoadCheckpointOptions = {}): { model: VitModel | GptModel; report: LoadReport } {
+  const dir = resolveCheckpointFolder(requestedDir);
   const configFile = path.join(dir, 'config.json');
   const json = readJsonFile(configFile);
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new SwapformerError('invalid-checkpoint', `${configFile}: must be a JSON object.`, { path: configFile });
@@ -145,9 +149,10 @@ export function loadCheckpointWithReport(dir: string, registry: OperatorRegistry
   const saved = description.attention ? checkAttentionSpec(description.attention, '/swapformer/attention') : { name: 'exact' };
   const attention = options.attention ? checkAttentionSpec(options.attention) : saved;
   const swapped = options.attention !== undefined && !sameJson(attention, saved);
-  const model = buildModel(description.config, attention, registry, { pretrainedWeights: swapped, training: options.training });
+  const preload = preloadCheckpoint(tensors, !linearGpt2Layout(description.config, tensors));
+  const model = buildModel(description.config, attention, registry, { pretrainedWeights: swapped, training: options.training, initialValues: preload.initialValues });
   try {
-    return { model, report: assignWeights(model, tensors, dir, description.architecture) };
+    return { model, report: assignWeights(model, tensors, dir, description.architecture, preload.preloaded) };
   } catch (error) {
     model.dispose();
     throw error;
