@@ -1,0 +1,49 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor } from '@tensorflow/tfjs-core';
+import { SwapformerError } from '@swapformer/core';
+import { decodeImageFile, preprocessImage, readCheckpointTokenizer, readImageProcessorConfig, tokenizerFor, type GptModel, type VitModel } from '@swapformer/models';
+
+/** What `infer` feeds the model, with what it needs to name the predictions. */
+export interface ModelInput {
+  readonly tensor: Tensor;
+  /** Text inputs: the prompt's ids and token strings. */
+  readonly ids?: readonly number[];
+  readonly tokens?: readonly string[];
+  /** Text inputs: a token id's printable form (ViT labels come from config.json). */
+  readonly label?: (id: number) => string;
+}
+
+/**
+ * `--image`: decoded, then resized/rescaled/normalized as the checkpoint's
+ * `preprocessor_config.json` says, as a batch of one `[1, channels, size, size]`.
+ *
+ * @example imageInput(vit, 'ckpt', 'shirt.png').tensor.shape // [1, 1, 28, 28]
+ */
+export function imageInput(model: VitModel | GptModel, dir: string, file: string): ModelInput {
+  if (model.kind !== 'vit') throw new SwapformerError('invalid-config', `--image needs a ViT checkpoint; "${dir}" is a GPT (use --text or --input).`);
+  const { numChannels: channels, imageSize: size } = model.modelConfig;
+  const config = readImageProcessorConfig(dir, size);
+  const pixels = preprocessImage(decodeImageFile(file), config, { channels, height: size, width: size });
+  return { tensor: tf.tensor4d(pixels, [1, channels, size, size], 'float32') };
+}
+
+/**
+ * `--text`: tokenized with the checkpoint's `tokenizer.json` (else the tokenizer its config
+ * names), as `input_ids` `[1, n]`.
+ *
+ * @example textInput(gpt, 'ckpt', 'Hello').tokens // ['Hello']
+ */
+export function textInput(model: VitModel | GptModel, dir: string, text: string): ModelInput {
+  if (model.kind !== 'gpt') throw new SwapformerError('invalid-config', `--text needs a GPT checkpoint; "${dir}" is a ViT (use --image or --input).`);
+  const hf = readCheckpointTokenizer(dir);
+  const tokenizer = hf ?? tokenizerFor(model.modelConfig);
+  const encoded = hf ? hf.encodeWithTokens(text) : { ids: tokenizer.encode(text), tokens: undefined };
+  const ids = encoded.ids;
+  if (ids.length === 0) throw new SwapformerError('invalid-input', `--text ${JSON.stringify(text)} encodes to no tokens; give a non-empty text.`);
+  const vocab = model.modelConfig.vocabSize;
+  const outside = ids.find((id) => id >= vocab);
+  if (outside !== undefined) throw new SwapformerError('invalid-input', `the tokenizer gives id ${outside}, outside the model's vocabulary (vocabSize ${vocab}); the checkpoint's tokenizer does not match its model.`);
+  if (ids.length > model.modelConfig.nPositions) throw new SwapformerError('invalid-input', `--text has ${ids.length} tokens; the model takes at most ${model.modelConfig.nPositions}.`);
+  const label = (id: number) => JSON.stringify(tokenizer.decode([id]));
+  return { tensor: tf.tensor2d([ids], [1, ids.length], 'int32'), ids, tokens: encoded.tokens ?? ids.map((id) => tokenizer.decode([id])), label };
+}
