@@ -59,7 +59,7 @@ describe('loading checkpoints without drawing initial weights', () => {
       expect(Array.from(pos.variable.dataSync())).to.deep.equal(Array.from(expected));
       expect(new Set(params.find((p) => p.name.endsWith('layernorm.weight'))!.variable.dataSync())).to.deep.equal(new Set([1]));
       expect(new Set(params.find((p) => p.name === 'classifier.bias')!.variable.dataSync())).to.deep.equal(new Set([0]));
-      const classifier = params.find((p) => p.name === 'classifier.weight')!.variable.dataSync();
+      const classifier = Array.from(params.find((p) => p.name === 'classifier.weight')!.variable.dataSync());
       const std = Math.sqrt(classifier.reduce((a, x) => a + x * x, 0) / classifier.length);
       expect(std).to.be.within(0.5 * config.initializerRange, 1.5 * config.initializerRange);
     } finally {

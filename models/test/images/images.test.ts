@@ -102,3 +102,35 @@ describe('images: ViTImageProcessor preprocessing', () => {
     expect(Array.from(preprocessImage(red, config, { channels: 1, height: 1, width: 1 }))).to.deep.equal([Math.floor((200 * 19595 + 100 * 38470 + 50 * 7471 + 0x8000) / 65536)]);
   });
 });
+
+describe("images: against transformers' ViTImageProcessor (images.expected.json, generated on the GPU machine)", () => {
+  const FIXTURES = path.resolve(__dirname, '../fixtures/images');
+  const reference = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'images.expected.json'), 'utf8')) as {
+    meta: { transformers: string };
+    cases: Array<{ image: string; config: Record<string, unknown>; shape: [number, number, number]; data: number[] }>;
+  };
+
+  for (const c of reference.cases) {
+    const cfg = c.config as { do_resize: boolean; size?: { height: number; width: number }; resample?: number; do_rescale: boolean; rescale_factor?: number; do_normalize: boolean; image_mean?: number[]; image_std?: number[] };
+    const jpegFile = c.image.endsWith('.jpg');
+    // transformers 5 resizes through torchvision's antialiased kernels, a port of PIL's: a few pixels round the other way.
+    // JPEG decoders (libjpeg-turbo there, jpeg-js here) differ by a few levels in their IDCT rounding.
+    const levels = jpegFile ? 3 : cfg.do_resize ? 1 : 0;
+    it(`should match ${reference.meta.transformers} on ${c.image} ${cfg.do_resize ? `→ ${cfg.size!.width}×${cfg.size!.height} (resample ${cfg.resample})` : 'unresized'} within ${levels} of 255 levels`, () => {
+      const [channels, height, width] = c.shape;
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swapformer-pre-'));
+      fs.writeFileSync(path.join(dir, 'preprocessor_config.json'), JSON.stringify(cfg));
+      const pixels = preprocessImage(decodeImageFile(path.join(FIXTURES, c.image)), readImageProcessorConfig(dir, height), { channels, height, width });
+      const level = (cfg.do_rescale ? cfg.rescale_factor! : 1) / (cfg.do_normalize ? Math.min(...cfg.image_std!) : 1);
+      let worst = 0;
+      let exact = 0;
+      pixels.forEach((v, i) => {
+        const d = Math.abs(v - c.data[i]);
+        worst = Math.max(worst, d);
+        if (d < 1e-5) exact++;
+      });
+      expect(worst / level).to.be.at.most(levels + 1e-3);
+      if (!jpegFile) expect(exact / pixels.length, 'share of values equal to 1e-5').to.be.at.least(0.95);
+    });
+  }
+});
