@@ -50,11 +50,12 @@ export function registerGenerateCommand(program: Command, run: CommandRunner): v
         await startBackend(opts.backend as BackendRequest, Boolean(opts.json));
         const { registry } = createCliSession({ seed });
         const dir = resolveCheckpointFolder(opts.checkpoint);
+        // read before the (slow) load, so a tokenizer.json we cannot use fails at once; a checkpoint's own
+        // tokenizer.json wins: hub checkpoints ship one, the project's own name theirs in config.json
+        const hf = opts.prompt !== undefined ? readCheckpointTokenizer(dir) : undefined;
         const model = loadCheckpoint(dir, registry, { attention: attentionFromFlags(opts, registry) });
         try {
           if (model.kind !== 'gpt') throw new SwapformerError('unsupported', `generate needs a GPT checkpoint; "${opts.checkpoint}" is a ViT.`);
-          // a checkpoint's own tokenizer.json wins: hub checkpoints ship one, the project's own name theirs in config.json
-          const hf = opts.prompt !== undefined ? readCheckpointTokenizer(dir) : undefined;
           const tokenizer = opts.prompt !== undefined ? (hf ?? tokenizerFor(model.modelConfig)) : undefined;
           const prompt = tokenizer ? tokenizer.encode(opts.prompt!) : opts.promptIds!.split(',').map((s, i) => parseIntegerOption(`--prompt-ids[${i}]`, s.trim(), 0, model.modelConfig.vocabSize - 1));
           const outside = prompt.find((id) => id >= model.modelConfig.vocabSize);

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { SwapformerError, type BackendRequest } from '@swapformer/core';
 import { readJsonFile } from '@swapformer/registry';
-import { loadCheckpointWithReport, tensorFromJson, writeTensorOutputs, OUTPUT_FORMATS, type GptModel, type OutputTensor, type VitModel } from '@swapformer/models';
+import { decodeImageFile, loadCheckpointWithReport, readCheckpointTokenizer, resolveCheckpointFolder, tensorFromJson, writeTensorOutputs, OUTPUT_FORMATS, type GptModel, type OutputTensor, type VitModel } from '@swapformer/models';
 import { createCliSession, startBackend } from '../createCliSession';
 import type { CommandRunner } from '../CommandRunner';
 import { parseIntegerOption } from '../parseOptions';
@@ -93,9 +93,12 @@ export function registerInferCommand(program: Command, run: CommandRunner): void
         await startBackend(opts.backend as BackendRequest, Boolean(opts.json));
         const { registry } = createCliSession({ seed: seed ?? 0 });
         const attention = attentionFromFlags(opts, registry);
+        // inputs that can fail on their own (an image that does not decode, an unusable tokenizer.json) fail before the load
+        const image = opts.image !== undefined ? decodeImageFile(opts.image) : undefined;
+        const tokenizer = opts.text !== undefined ? readCheckpointTokenizer(resolveCheckpointFolder(opts.checkpoint)) : undefined;
         const { model, report } = loadCheckpointWithReport(opts.checkpoint, registry, { attention, training: opts.training });
         try {
-          const input = opts.image !== undefined ? imageInput(model, report.dir, opts.image) : opts.text !== undefined ? textInput(model, report.dir, opts.text) : jsonInput(model, opts.input!);
+          const input = image ? imageInput(model, report.dir, image) : opts.text !== undefined ? textInput(model, report.dir, opts.text, tokenizer) : jsonInput(model, opts.input!);
           let outputs: Record<string, OutputTensor>;
           try {
             outputs = runModel(model, input.tensor, seed);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { SwapformerError } from '@swapformer/core';
-import { decodeImageFile, preprocessImage, readCheckpointTokenizer, readImageProcessorConfig, tokenizerFor, type GptModel, type VitModel } from '@swapformer/models';
+import { preprocessImage, readImageProcessorConfig, tokenizerFor, type GptModel, type HfTokenizer, type RasterImage, type VitModel } from '@swapformer/models';
 
 /** What `infer` feeds the model, with what it needs to name the predictions. */
 export interface ModelInput {
@@ -14,28 +14,27 @@ export interface ModelInput {
 }
 
 /**
- * `--image`: decoded, then resized/rescaled/normalized as the checkpoint's
- * `preprocessor_config.json` says, as a batch of one `[1, channels, size, size]`.
+ * `--image` (decoded before the load, so a bad file fails at once): resized/rescaled/normalized
+ * as the checkpoint's `preprocessor_config.json` says, as a batch of one `[1, channels, size, size]`.
  *
- * @example imageInput(vit, 'ckpt', 'shirt.png').tensor.shape // [1, 1, 28, 28]
+ * @example imageInput(vit, 'ckpt', decodeImageFile('shirt.png')).tensor.shape // [1, 1, 28, 28]
  */
-export function imageInput(model: VitModel | GptModel, dir: string, file: string): ModelInput {
+export function imageInput(model: VitModel | GptModel, dir: string, image: RasterImage): ModelInput {
   if (model.kind !== 'vit') throw new SwapformerError('invalid-config', `--image needs a ViT checkpoint; "${dir}" is a GPT (use --text or --input).`);
   const { numChannels: channels, imageSize: size } = model.modelConfig;
   const config = readImageProcessorConfig(dir, size);
-  const pixels = preprocessImage(decodeImageFile(file), config, { channels, height: size, width: size });
+  const pixels = preprocessImage(image, config, { channels, height: size, width: size });
   return { tensor: tf.tensor4d(pixels, [1, channels, size, size], 'float32') };
 }
 
 /**
- * `--text`: tokenized with the checkpoint's `tokenizer.json` (else the tokenizer its config
- * names), as `input_ids` `[1, n]`.
+ * `--text`: tokenized with the checkpoint's `tokenizer.json` (`hf`, read before the load), else
+ * the tokenizer its config names, as `input_ids` `[1, n]`.
  *
- * @example textInput(gpt, 'ckpt', 'Hello').tokens // ['Hello']
+ * @example textInput(gpt, 'ckpt', 'Hello', readCheckpointTokenizer('ckpt')).tokens // ['Hello']
  */
-export function textInput(model: VitModel | GptModel, dir: string, text: string): ModelInput {
+export function textInput(model: VitModel | GptModel, dir: string, text: string, hf: HfTokenizer | undefined): ModelInput {
   if (model.kind !== 'gpt') throw new SwapformerError('invalid-config', `--text needs a GPT checkpoint; "${dir}" is a ViT (use --image or --input).`);
-  const hf = readCheckpointTokenizer(dir);
   const tokenizer = hf ?? tokenizerFor(model.modelConfig);
   const encoded = hf ? hf.encodeWithTokens(text) : { ids: tokenizer.encode(text), tokens: undefined };
   const ids = encoded.ids;
