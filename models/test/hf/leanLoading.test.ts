@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createSeededRandom, deriveSeed } from '@swapformer/core';
-import { buildModel, loadCheckpointWithReport, normalizeModelConfig, openCheckpointTensors, resolveCheckpointFolder, saveCheckpoint, type ModelParameter } from '@swapformer/models';
+import { buildModel, loadCheckpointWithReport, normalizeModelConfig, openCheckpointTensors, preloadCheckpoint, resolveCheckpointFolder, saveCheckpoint, type ModelParameter } from '@swapformer/models';
 import { createParameterStore, fromHfLayout } from '../../src/models/parameterStore';
 import { errorOf, gptConfigFixture, registryFixture, vitConfigFixture } from '../models/modelFixtures';
 
@@ -78,6 +78,18 @@ describe('loading checkpoints without drawing initial weights', () => {
     store.dispose();
     const wrong = createParameterStore(7, { initialValues: () => new Float32Array(2) });
     expect(errorOf(() => wrong.add('w', [5], 'zeros')).message).to.include('"w" have 2 elements; [5] needs 5');
+  });
+
+  it('should preload only keys of the expected shape, through a renaming when given, and nothing when disabled', () => {
+    const tensors = openCheckpointTensors(path.join(FIXTURES, 'gpt2-tied'));
+    const wte = tensors.entries.get('transformer.wte.weight')!;
+    const param = { name: 'wte.weight', shape: wte.shape, layout: 'as-is' as const, hfShape: wte.shape };
+    expect(preloadCheckpoint(tensors).initialValues(param)).to.equal('deferred'); // not stored under this name
+    const renamed = preloadCheckpoint(tensors, true, (name) => `transformer.${name}`);
+    expect(Array.from(renamed.initialValues(param) as Float32Array)).to.deep.equal(Array.from(tensors.read('transformer.wte.weight')));
+    expect([...renamed.preloaded]).to.deep.equal(['wte.weight']);
+    expect(renamed.initialValues({ ...param, hfShape: [wte.shape[0], wte.shape[1] + 1] })).to.equal('deferred');
+    expect(preloadCheckpoint(tensors, false, (name) => `transformer.${name}`).initialValues(param)).to.equal('deferred');
   });
 });
 
