@@ -144,6 +144,11 @@ describe('swapformer infer / tokenize / generate with real inputs', function () 
     expect(JSON.parse(file.metadata.input_ids)).to.deep.equal(createHfTokenizer(byteLevelTokenizerJson()).encode('the'));
     const tok = swapformer('tokenize', root, '--text', 'the', '--json');
     expect(tok.code, tok.stderr).to.equal(0);
+    const pinned = swapformer('generate', '--checkpoint', root, '--revision', 'abc123', '--prompt', 'the', '--max-new-tokens', '1', '--json');
+    expect(pinned.code, pinned.stderr).to.equal(0);
+    const unknown = swapformer('infer', '--checkpoint', root, '--revision', 'v2', '--text', 'the');
+    expect(unknown.code).to.equal(1);
+    expect(unknown.stderr).to.include('neither refs/v2 nor snapshots/v2 exists (snapshots present: abc123)');
   });
 
   it('should print ids and tokens with tokenize, and generate from a --prompt with the same tokenizer', () => {

@@ -8,6 +8,7 @@ import { attentionFromFlags, parseNumberOption } from './attentionFlags';
 
 interface GenerateFlags {
   checkpoint: string;
+  revision: string;
   prompt?: string;
   promptIds?: string;
   maxNewTokens: string;
@@ -26,6 +27,7 @@ export function registerGenerateCommand(program: Command, run: CommandRunner): v
     .command('generate')
     .description('generate text with a GPT checkpoint (kv-cache or recurrent-state decoding; prefix recomputation only when allowed)')
     .requiredOption('--checkpoint <dir>', 'GPT-2 style checkpoint folder')
+    .option('--revision <ref>', 'in a hub cache folder: the ref (refs/<ref>) or snapshot commit to load', 'main')
     .option('--prompt <text>', "prompt text, tokenized with the checkpoint's tokenizer.json (else the config's char vocabulary, else GPT-2 BPE)")
     .option('--prompt-ids <ids>', 'prompt as comma-separated token ids instead of text')
     .option('--max-new-tokens <n>', 'tokens to generate', '50')
@@ -49,7 +51,7 @@ export function registerGenerateCommand(program: Command, run: CommandRunner): v
         if ((opts.prompt === undefined) === (opts.promptIds === undefined)) throw new SwapformerError('invalid-config', 'give exactly one of --prompt and --prompt-ids.');
         await startBackend(opts.backend as BackendRequest, Boolean(opts.json));
         const { registry } = createCliSession({ seed });
-        const dir = resolveCheckpointFolder(opts.checkpoint);
+        const dir = resolveCheckpointFolder(opts.checkpoint, opts.revision);
         // read before the (slow) load, so a tokenizer.json we cannot use fails at once; a checkpoint's own
         // tokenizer.json wins: hub checkpoints ship one, the project's own name theirs in config.json
         const hf = opts.prompt !== undefined ? readCheckpointTokenizer(dir) : undefined;

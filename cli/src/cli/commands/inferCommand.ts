@@ -16,6 +16,7 @@ const MAX_INPUT_BYTES = 1024 * 1024 * 1024;
 
 interface InferFlags {
   checkpoint: string;
+  revision: string;
   input?: string;
   image?: string;
   text?: string;
@@ -72,6 +73,7 @@ export function registerInferCommand(program: Command, run: CommandRunner): void
     .command('infer')
     .description('run a Hugging Face ViT/GPT-2 checkpoint (config.json + safetensors, or a hub cache folder models--org--name) on an image, a text or tensors from JSON; print the top-k classes or next tokens and/or write its outputs, optionally with another attention operator swapped in')
     .requiredOption('--checkpoint <dir>', 'checkpoint folder (config.json + model.safetensors or model.safetensors.index.json), or a hub cache folder models--org--name (refs/main)')
+    .option('--revision <ref>', 'in a hub cache folder: the ref (refs/<ref>) or snapshot commit to load', 'main')
     .option('--input <file>', 'JSON with "pixel_values" (ViT) or "input_ids" (GPT) as {"shape": [...], "data": [...]}')
     .option('--image <file>', 'PNG or JPEG for a ViT, preprocessed as the checkpoint\'s preprocessor_config.json says')
     .option('--text <text>', 'text for a GPT, tokenized with the checkpoint\'s tokenizer.json (else its config\'s tokenizer)')
@@ -95,8 +97,9 @@ export function registerInferCommand(program: Command, run: CommandRunner): void
         const attention = attentionFromFlags(opts, registry);
         // inputs that can fail on their own (an image that does not decode, an unusable tokenizer.json) fail before the load
         const image = opts.image !== undefined ? decodeImageFile(opts.image) : undefined;
-        const tokenizer = opts.text !== undefined ? readCheckpointTokenizer(resolveCheckpointFolder(opts.checkpoint)) : undefined;
-        const { model, report } = loadCheckpointWithReport(opts.checkpoint, registry, { attention, training: opts.training });
+        const dir = resolveCheckpointFolder(opts.checkpoint, opts.revision);
+        const tokenizer = opts.text !== undefined ? readCheckpointTokenizer(dir) : undefined;
+        const { model, report } = loadCheckpointWithReport(dir, registry, { attention, training: opts.training });
         try {
           const input = image ? imageInput(model, report.dir, image) : opts.text !== undefined ? textInput(model, report.dir, opts.text, tokenizer) : jsonInput(model, opts.input!);
           let outputs: Record<string, OutputTensor>;

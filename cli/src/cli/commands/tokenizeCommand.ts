@@ -8,6 +8,7 @@ import type { CommandRunner } from '../CommandRunner';
 
 interface TokenizeFlags {
   text: string;
+  revision: string;
   json?: boolean;
   specialTokens: boolean;
 }
@@ -36,11 +37,12 @@ export function registerTokenizeCommand(program: Command, run: CommandRunner): v
     .description("print a text's token ids (and tokens) with a checkpoint's tokenizer.json (BPE, WordPiece or Unigram), else the tokenizer its config names")
     .argument('<dir>', 'checkpoint folder holding tokenizer.json (or config.json), or a hub cache folder models--org--name')
     .requiredOption('--text <text>', 'the text to tokenize')
+    .option('--revision <ref>', 'in a hub cache folder: the ref (refs/<ref>) or snapshot commit to read', 'main')
     .option('--no-special-tokens', 'leave out the special tokens the post-processor adds (BOS, [CLS] … [SEP])')
     .option('--json', 'print {"ids": [...], "tokens": [...], "decoded": "..."}')
     .action((dir: string, opts: TokenizeFlags) =>
       run(async () => {
-        const folder = resolveCheckpointFolder(dir);
+        const folder = resolveCheckpointFolder(dir, opts.revision);
         const { tokenizer, encode } = tokenizerOf(folder);
         const { ids, tokens } = encode(opts.text, opts.specialTokens);
         const decoded = ids.length ? tokenizer.decode(ids) : '';
