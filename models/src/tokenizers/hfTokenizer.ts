@@ -79,7 +79,9 @@ export function createHfTokenizer(json: unknown, source = 'tokenizer.json'): HfT
     // The port names the unknown component ("Unknown PreTokenizer type: X"); keep its words.
     throw unsupported(source, `${(error as Error).message}.\n  This tokenizer.json uses a component @huggingface/tokenizers does not implement.`);
   }
-  const vocabSize = Math.max(impl.get_vocab(true).size, ...[...impl.get_vocab(true).values()].map((id) => id + 1));
+  // ids may have gaps (added tokens placed past the model vocabulary): the size is one past the largest id
+  let vocabSize = 0;
+  for (const id of impl.get_vocab(true).values()) vocabSize = Math.max(vocabSize, id + 1);
   const checkIds = (ids: readonly number[]) => {
     const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
     if (bad !== undefined) throw new SwapformerError('invalid-input', `token id ${bad} is outside the vocabulary of ${source} (0–${vocabSize - 1}).`);
