@@ -98,7 +98,8 @@ function toFloat32(entry: SafetensorsEntry, bytes: Buffer): Float32Array {
   const half = (i: number) => (halves ? halves[i] : bytes.readUInt16LE(i * 2));
   if (entry.dtype === 'BF16') {
     // bfloat16 is the upper half of a float32
-    for (let i = 0; i < count; i++) bits[i] = half(i) << 16;
+    if (halves) for (let i = 0; i < count; i++) bits[i] = halves[i] << 16;
+    else for (let i = 0; i < count; i++) bits[i] = half(i) << 16;
     return out;
   }
   for (let i = 0; i < count; i++) {
