@@ -26,6 +26,7 @@ function expectWeightsEqualFile(dir: string): void {
       expect(firstDiff, `${dir}: ${p.name} differs at ${firstDiff}`).to.equal(-1);
     }
     expect(report.loaded).to.include.members(stored.map((p) => p.name));
+    expect(params.every((p) => p.trainable && p.variable.trainable), 'loaded weights stay trainable (fine-tuning)').to.equal(true);
   } finally {
     model.dispose();
   }
@@ -62,6 +63,7 @@ describe('loading checkpoints without drawing initial weights', () => {
       const classifier = Array.from(params.find((p) => p.name === 'classifier.weight')!.variable.dataSync());
       const std = Math.sqrt(classifier.reduce((a, x) => a + x * x, 0) / classifier.length);
       expect(std).to.be.within(0.5 * config.initializerRange, 1.5 * config.initializerRange);
+      expect(params.every((p) => p.trainable && p.variable.trainable)).to.equal(true);
     } finally {
       model.dispose();
     }
