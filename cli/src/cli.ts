@@ -10,6 +10,7 @@ import { registerGenerateCommand } from './cli/commands/generateCommand';
 import { registerInferCommand } from './cli/commands/inferCommand';
 import { registerListCommand } from './cli/commands/listCommand';
 import { registerRunCommand } from './cli/commands/runCommand';
+import { registerTokenizeCommand } from './cli/commands/tokenizeCommand';
 import { registerTrainCommand } from './cli/commands/trainCommand';
 import { registerValidateCommand } from './cli/commands/validateCommand';
 
@@ -36,6 +37,7 @@ export function createProgram(): Command {
   registerCompareCommand(program, run);
   registerInferCommand(program, run);
   registerGenerateCommand(program, run);
+  registerTokenizeCommand(program, run);
   registerTrainCommand(program, run);
   registerRunCommand(program, run);
   registerBenchCommand(program, run);

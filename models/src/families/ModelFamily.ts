@@ -55,6 +55,8 @@ export interface HfCheckpointRules<C> {
   toHfConfig(config: C, attention: AttentionSpec): Json;
   /** Optional: reads a parameter its own way (undefined: the generic name rules apply). */
   readParameter?(param: ModelParameter, stored: StoredTensors, resolve: (name: string) => string | undefined, model: SwapformerModel): ParameterSource | undefined;
+  /** Optional: true when stored tensors of the right shape still need `readParameter`'s reinterpretation, so none may be preloaded. */
+  reinterpretsLayout?(stored: StoredTensors, config: C): boolean;
 }
 
 export interface ModelFamily<C extends ModelConfigBase = ModelConfigBase, M extends SwapformerModel = SwapformerModel> {

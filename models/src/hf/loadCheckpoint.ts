@@ -21,7 +21,9 @@ import type { FamilyTable, ModelFamily, ParameterSource, StoredTensors } from '.
 import { checkAttentionSpec } from '../models/buildModel';
 import { fromHfLayout, type ModelParameter } from '../models/parameterStore';
 import type { SwapformerModel } from '../models/SwapformerModel';
+import { resolveCheckpointFolder } from './cacheFolder';
 import { openCheckpointTensors, type CheckpointTensors } from './checkpointFiles';
+import { preloadCheckpoint } from './preloadCheckpoint';
 
 export interface LoadCheckpointOptions {
   /** Operator selection to swap in (default: the one saved with the checkpoint, else exact). */
@@ -78,7 +80,7 @@ function keyResolver(stored: StoredTensors, prefix: string): (name: string) => s
   };
 }
 
-function assignWeights(family: ModelFamily, model: SwapformerModel, config: unknown, tensors: CheckpointTensors, dir: string, architecture: string): Omit<LoadReport, 'repeatedKeyValueHeads'> {
+function assignWeights(family: ModelFamily, model: SwapformerModel, config: unknown, tensors: CheckpointTensors, dir: string, architecture: string, preloaded: ReadonlySet<string>): Omit<LoadReport, 'repeatedKeyValueHeads'> {
   const stored = storedTensors(tensors);
   const prefix = family.hf.basePrefix;
   const resolve = keyResolver(stored, prefix);
@@ -104,7 +106,8 @@ function assignWeights(family: ModelFamily, model: SwapformerModel, config: unkn
     }
     if (source.derived) report.derived.push({ parameter: modelParam.name, from: source.from });
     else if (source.from !== modelParam.name) report.renamed.push({ parameter: modelParam.name, from: source.from });
-    values.set(source.param, source.data());
+    // a preloaded parameter already holds the very values of its stored key (read while the graph was built)
+    if (!(preloaded.has(modelParam.name) && !source.derived && source.from === key)) values.set(source.param, source.data());
     report.loaded.push(modelParam.name);
   }
   const tiedKeys = family.hf.tiedKeys(config as never);
@@ -153,7 +156,8 @@ function repeatedKeyValueHeads(model: SwapformerModel): LoadReport['repeatedKeyV
  *
  * @example const { model, report } = loadCheckpointWithReport('ckpt', registry, { attention: { name: 'performer' } });
  */
-export function loadCheckpointWithReport(dir: string, registry: OperatorRegistry, options: LoadCheckpointOptions = {}): { model: BuiltInModel; report: LoadReport } {
+export function loadCheckpointWithReport(requestedDir: string, registry: OperatorRegistry, options: LoadCheckpointOptions = {}): { model: BuiltInModel; report: LoadReport } {
+  const dir = resolveCheckpointFolder(requestedDir);
   const configFile = path.join(dir, 'config.json');
   const json = readJsonFile(configFile);
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new SwapformerError('invalid-checkpoint', `${configFile}: must be a JSON object.`, { path: configFile });
@@ -165,9 +169,12 @@ export function loadCheckpointWithReport(dir: string, registry: OperatorRegistry
   const saved = description.attention ? checkAttentionSpec(description.attention, '/swapformer/attention') : { name: 'exact' };
   const attention = options.attention ? checkAttentionSpec(options.attention) : saved;
   const swapped = options.attention !== undefined && !sameJson(attention, saved);
-  const model = family.build(description.config, attention, registry, { pretrainedWeights: swapped, training: options.training }) as BuiltInModel;
+  // read each stored tensor straight into its variable while the graph is built (no random draw
+  // the load would overwrite); a family that reinterprets a layout (GPT-2 saved from nn.Linear) loads it itself
+  const preload = preloadCheckpoint(tensors, !family.hf.reinterpretsLayout?.(storedTensors(tensors), description.config), resolve);
+  const model = family.build(description.config, attention, registry, { pretrainedWeights: swapped, training: options.training, initialValues: preload.initialValues }) as BuiltInModel;
   try {
-    const report = assignWeights(family, model, description.config, tensors, dir, description.architecture);
+    const report = assignWeights(family, model, description.config, tensors, dir, description.architecture, preload.preloaded);
     return { model, report: { ...report, repeatedKeyValueHeads: repeatedKeyValueHeads(model) } };
   } catch (error) {
     model.dispose();

@@ -69,7 +69,7 @@ function checkIds(ids: Tensor, c: GptModelConfig, offset: number): void {
  */
 export function buildGpt(config: GptModelConfig, attention: AttentionSpec, registry: OperatorRegistry, options: BuildOptions = {}): GptModel {
   assertModelFits(config as unknown as Readonly<Record<string, unknown>>, gptModelSize);
-  const store = createParameterStore(config.seed);
+  const store = createParameterStore(config.seed, options);
   const base = config.lmHead ? 'transformer.' : '';
   const d = config.hiddenSize;
   const heads = config.numHeads;

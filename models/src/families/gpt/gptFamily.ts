@@ -25,10 +25,13 @@ function queryPart(data: Float32Array, shape: readonly number[], linearLayout: b
  * (told apart by the first layer's fused c_attn, [3d, d] instead of [d, 3d]); a q-only operator's
  * query projection is the first third of the fused c_attn.
  */
-function readGpt2Parameter(param: ModelParameter, stored: StoredTensors, resolve: (name: string) => string | undefined, model: GptModel): ParameterSource | undefined {
-  const d = model.modelConfig.hiddenSize;
+function linearGpt2Layout(stored: StoredTensors, d: number): boolean {
   const first = stored.names().find((n) => /(^|\.)h\.0\.attn\.c_attn\.weight$/.test(n));
-  const linearLayout = first !== undefined && stored.shape(first)[0] === 3 * d && stored.shape(first)[1] === d;
+  return first !== undefined && stored.shape(first)[0] === 3 * d && stored.shape(first)[1] === d;
+}
+
+function readGpt2Parameter(param: ModelParameter, stored: StoredTensors, resolve: (name: string) => string | undefined, model: GptModel): ParameterSource | undefined {
+  const linearLayout = linearGpt2Layout(stored, model.modelConfig.hiddenSize);
   const laidOut: ModelParameter = linearLayout && GPT2_PROJECTION.test(param.name) ? { ...param, layout: 'linear', hfShape: [param.hfShape[1], param.hfShape[0]] } : param;
   const direct = resolve(param.name);
   if (direct !== undefined) return { param: laidOut, from: direct, shape: stored.shape(direct), data: () => stored.read(direct) };
@@ -61,5 +64,7 @@ export const gptFamily: ModelFamily<GptModelConfig, GptModel> = {
     fromHfConfig: (json, file) => fromGptHfConfig(json, file),
     toHfConfig: toGptHfConfig,
     readParameter: (param, stored, resolve, model) => readGpt2Parameter(param, stored, resolve, model as GptModel),
+    // square projections match by shape in either layout: an nn.Linear checkpoint must go through readParameter
+    reinterpretsLayout: (stored, config) => linearGpt2Layout(stored, config.hiddenSize),
   },
 };

@@ -58,7 +58,7 @@ function checkIds(ids: Tensor, c: LlamaModelConfig, offset: number): void {
  */
 export function buildLlama(config: LlamaModelConfig, attention: AttentionSpec, registry: OperatorRegistry, options: BuildOptions = {}): LlamaModel {
   assertModelFits(config as unknown as Readonly<Record<string, unknown>>, llamaModelSize);
-  const store = createParameterStore(config.seed);
+  const store = createParameterStore(config.seed, options);
   const base = config.lmHead ? 'model.' : '';
   const d = config.hiddenSize;
   const { heads, kvHeads, headDim } = llamaHeads(config);

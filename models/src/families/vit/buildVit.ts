@@ -103,7 +103,7 @@ function checkPixels(x: Tensor, c: VitModelConfig): void {
  */
 export function buildVit(config: VitModelConfig, attention: AttentionSpec, registry: OperatorRegistry, options: BuildOptions = {}): VitModel {
   assertModelFits(config as unknown as Readonly<Record<string, unknown>>, vitModelSize);
-  const store = createParameterStore(config.seed);
+  const store = createParameterStore(config.seed, options);
   const base = config.numLabels > 0 ? 'vit.' : '';
   const d = config.hiddenSize;
   const ps = config.pixelStage;
