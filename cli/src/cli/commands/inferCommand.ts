@@ -36,7 +36,7 @@ function jsonInput(model: BuiltInModel, file: string): ModelInput {
   const input = readJsonFile(file, MAX_INPUT_BYTES) as Record<string, unknown>;
   const key = model.kind === 'vit' ? 'pixel_values' : 'input_ids';
   if (typeof input !== 'object' || input === null || !(key in input)) {
-    throw new SwapformerError('invalid-input', `${file}: a ${model.kind === 'vit' ? 'ViT' : 'decoder'} checkpoint needs "${key}" in the input JSON.`, { path: file });
+    throw new SwapformerError('invalid-input', `${file}: a ${model.kind === 'vit' ? 'ViT' : model.kind === 'gpt' ? 'GPT' : 'Llama-family'} checkpoint needs "${key}" in the input JSON.`, { path: file });
   }
   return { tensor: tensorFromJson(input[key], model.kind === 'vit' ? 'float32' : 'int32', key) };
 }
