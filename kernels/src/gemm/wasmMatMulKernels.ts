@@ -10,8 +10,9 @@
  * its setup must happen when a backend initialises after us.
  *
  * Left to the original kernel (same results, different speed): non-float32 inputs, products
- * with fewer than `minRows` output rows per batch (decode steps, where XNNPACK's cached packed
- * weights win over re-packing B each call) or fewer than `minWork` multiply-adds, biases that are
+ * with fewer than `minRows` output rows per batch (decode steps: packing B, k·n floats, would cost
+ * as much as the m·k·n product, and the row tile would be mostly padding) or fewer than `minWork`
+ * multiply-adds (waking threads costs more), biases that are
  * not a rank-1 [n] vector, and activations tfjs-wasm does not fuse (it throws for them).
  */
 import * as tf from '@tensorflow/tfjs-core';
