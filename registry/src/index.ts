@@ -1,5 +1,5 @@
 export { createOperatorRegistry } from './registry/createOperatorRegistry';
-export type { OperatorRegistry, OperatorSelection, PluginRecord, RegisterOptions, ResolveContext, ResolvedOperator } from './registry/OperatorRegistry';
+export type { OperatorRegistry, OperatorSelection, PluginRecord, PluginSelection, RegisterOptions, ResolveContext, ResolvedOperator } from './registry/OperatorRegistry';
 export { didYouMean } from './registry/didYouMean';
 export { discoverPlugins, findPluginPackage, loadDiscoveredPlugin, nodeModulesChain, nodeModulesChains, scanPluginPackages, PLUGIN_KEYWORD, PACKAGE_NAME_PATTERN, REGISTRY_LOCATION } from './discovery/discoverPlugins';
 export type { DiscoveredPackage, DiscoveryLocations, PluginPackageRef, PluginScan } from './discovery/discoverPlugins';
