@@ -2,58 +2,72 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { performerOptionsSchema } from '@swapformer/plugin-performer';
-import { allowedValues, describeOptions, type OptionDescription } from '../../src/cli/describeOptions';
+import { thinformerOptionsSchema } from '@swapformer/plugin-thinformer';
+import { describeOperatorOptions, type OperatorOptionInfo } from '../../src/cli/operatorOptions';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 
 function swapformer(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: path.resolve(__dirname, '../../..') });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: '/' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+type Listed = { operators: Array<{ name: string; options: OperatorOptionInfo[] }> };
+
 describe('swapformer list', () => {
-  it('should give every operator its options in --json, each with its type, default and description as its schema says', () => {
+  describe('describeOperatorOptions', () => {
+    it('should read type, default, description and bounds from the schema, in schema order', () => {
+      const options = describeOperatorOptions(performerOptionsSchema);
+      expect(options.map((o) => o.name)).to.deep.equal(Object.keys(performerOptionsSchema.properties));
+      expect(options.find((o) => o.name === 'features')).to.deep.equal({
+        name: 'features',
+        type: 'integer | null',
+        default: null,
+        description: performerOptionsSchema.properties.features.description,
+        minimum: 1,
+        maximum: 65536,
+        range: '[1, 65536]',
+      });
+      expect(options.find((o) => o.name === 'redraw')).to.include({ type: 'string', default: 'fixed', range: 'fixed | per-call' });
+    });
+
+    it('should write exclusive bounds open, a missing bound as infinity, and no default as absent', () => {
+      const [t, u, r] = describeOperatorOptions({ properties: { t: { type: 'number', exclusiveMinimum: 0, maximum: 100, default: 1 }, u: { type: 'integer', minimum: 2 }, r: { enum: [1, 'x', null] } } });
+      expect(t.range).to.equal('(0, 100]');
+      expect(u.range).to.equal('[2, ∞)');
+      expect(u).to.not.have.property('default');
+      expect(r).to.include({ type: 'number | string | null', range: '1 | x | null' });
+    });
+  });
+
+  it('should include every operator’s options in --json', () => {
     const r = swapformer('list', '--json');
     expect(r.code, r.stderr).to.equal(0);
-    const listed = JSON.parse(r.stdout) as { operators: Array<{ name: string; options: OptionDescription[] }> };
-    const performer = listed.operators.find((o) => o.name === 'performer');
-    expect(performer?.options.map((o) => o.name)).to.deep.equal(Object.keys(performerOptionsSchema.properties));
-    expect(performer?.options.find((o) => o.name === 'features')).to.deep.include({ type: 'integer | null', default: null, minimum: 1, maximum: 65536 });
-    expect(performer?.options.find((o) => o.name === 'redraw')).to.deep.include({ type: 'enum', default: 'fixed', enum: ['fixed', 'per-call'] });
+    const listed = JSON.parse(r.stdout) as Listed;
+    const thinformer = listed.operators.find((o) => o.name === 'thinformer')!;
+    expect(thinformer.options.map((o) => o.name)).to.deep.equal(Object.keys(thinformerOptionsSchema.properties));
     for (const operator of listed.operators) {
-      expect(operator.options.length, operator.name).to.be.above(0);
-      for (const option of operator.options) {
-        expect(option.description, `${operator.name}.${option.name}`).to.not.equal('');
-        expect(option, `${operator.name}.${option.name}`).to.have.property('default');
-      }
+      for (const option of operator.options) expect(option.description, `${operator.name}.${option.name}`).to.not.equal('');
     }
   });
 
-  it('should show one operator with its options table for `list <name>`', () => {
+  it('should show one operator with its capabilities and options table', () => {
     const r = swapformer('list', 'performer');
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.include('performer').and.include('@swapformer/plugin-performer').and.include('capabilities: causal:native');
-    for (const [name, property] of Object.entries(performerOptionsSchema.properties)) {
-      const line = r.stdout.split('\n').find((l) => l.startsWith(`${name} `));
-      expect(line, name).to.include(JSON.stringify(property.default)).and.include(property.description.slice(0, 30));
-    }
-    expect(r.stdout).to.include('"fixed", "per-call"').and.include('[1, 8192]');
+    expect(r.stdout).to.include('performer 0.').and.include('(@swapformer/plugin-performer, operator API 2.0.0)');
+    expect(r.stdout).to.match(/decoding\s+recurrent-state/).and.match(/randomness\s+seeded/);
+    for (const option of describeOperatorOptions(performerOptionsSchema)) expect(r.stdout).to.match(new RegExp(`\\n${option.name}\\s+${option.type.replace(/\|/g, '\\|')}\\s`));
+    expect(r.stdout).to.match(/features\s+integer \| null\s+null\s+\[1, 65536\]/);
+    const json = JSON.parse(swapformer('list', 'performer', '--json').stdout) as { name: string; options: OperatorOptionInfo[] };
+    expect(json.name).to.equal('performer');
+    expect(json.options).to.deep.equal(describeOperatorOptions(performerOptionsSchema));
   });
 
-  it('should refuse an unknown name with the installed operators and a did-you-mean', () => {
-    const r = swapformer('list', 'perfomer');
+  it('should refuse an unknown name with did-you-mean and the installed names, exit 1, no stack trace', () => {
+    const r = swapformer('list', 'performr');
     expect(r.code).to.equal(1);
-    expect(r.stderr).to.include('unknown attention operator "perfomer"').and.include('Did you mean "performer"?');
-  });
-});
-
-describe('allowedValues', () => {
-  it('should write enums as their values and ranges with open and closed ends', () => {
-    const [features, , rowNorms] = describeOptions(performerOptionsSchema);
-    expect(allowedValues(features)).to.equal('[1, 65536]');
-    expect(allowedValues(rowNorms)).to.equal('"gaussian", "fixed"');
-    expect(allowedValues({ name: 'delta', type: 'number', exclusiveMinimum: 0, maximum: 1, description: '' })).to.equal('(0, 1]');
-    expect(allowedValues({ name: 'n', type: 'integer', minimum: 1, description: '' })).to.equal('[1, ∞)');
-    expect(allowedValues({ name: 'flag', type: 'boolean', description: '' })).to.equal('');
+    expect(r.stdout).to.equal('');
+    expect(r.stderr).to.include('unknown attention operator "performr"').and.include('Did you mean "performer"?').and.include('Installed operators: exact, kdeformer, levattention, performer, thinformer, tost.');
+    expect(r.stderr).to.not.match(/\n\s+at .*\.js:\d+/);
   });
 });
