@@ -4,6 +4,7 @@ import { SwapformerError, type BackendRequest } from '@swapformer/core';
 import { readJsonFile } from '@swapformer/registry';
 import { loadCheckpointWithReport, writeFileAtomic, tensorFromJson, tensorToJson } from '@swapformer/models';
 import { createCliSession, startBackend } from '../createCliSession';
+import { MATMUL_FLAG, parseMatMulChoice } from '../matMulChoice';
 import type { CommandRunner } from '../CommandRunner';
 import { attentionFromFlags } from './attentionFlags';
 
@@ -22,9 +23,10 @@ export function registerInferCommand(program: Command, run: CommandRunner): void
     .option('--training', 'allow operators that are not drop-in replacements for softmax weights (for fine-tuning)')
     .option('--seed <s>', 'seed for randomized operators')
     .option('--backend <name>', 'wasm | cpu | webgpu | tensorflow | auto', 'wasm')
-    .action((opts: { checkpoint: string; input: string; output: string; operator?: string; config?: string; training?: boolean; seed?: string; backend: string }) =>
+    .option(...MATMUL_FLAG)
+    .action((opts: { checkpoint: string; input: string; output: string; operator?: string; config?: string; training?: boolean; seed?: string; backend: string; matmul?: string }) =>
       run(async () => {
-        await startBackend(opts.backend as BackendRequest);
+        await startBackend(opts.backend as BackendRequest, false, parseMatMulChoice(opts.matmul));
         const seed = opts.seed === undefined ? undefined : Number(opts.seed);
         if (seed !== undefined && !(Number.isSafeInteger(seed) && seed >= 0)) throw new SwapformerError('invalid-config', `--seed must be a non-negative integer, got "${opts.seed}".`);
         const { registry } = createCliSession({ seed: seed ?? 0 });

@@ -8,6 +8,7 @@ import { validateRunConfig } from '../../run/runConfig';
 import { plannedEvaluations, runDropIn } from '../../run/runDropIn';
 import { writeDropInReport } from '../../run/writeDropInReport';
 import { createCliSession, startBackend } from '../createCliSession';
+import { MATMUL_FLAG, parseMatMulChoice } from '../matMulChoice';
 import type { CommandRunner } from '../CommandRunner';
 import { createProgressBar } from '../progressBar';
 
@@ -19,12 +20,13 @@ export function registerRunCommand(program: Command, run: CommandRunner): void {
     .option('--full', 'evaluate the whole 10,000-image Fashion-MNIST test set (apt-get install -y dataset-fashion-mnist) and the whole SOTU test split')
     .option('--data-dir <root>', 'with --full: read the test sets from <root>/fashion-mnist and <root>/sotu (exportTrainingData) instead of the apt and npm packages')
     .option('--backend <name>', 'override the config\'s backend: wasm | cpu | webgpu | tensorflow | auto')
+    .option(...MATMUL_FLAG)
     .option('--json', 'print the report as JSON instead of tables')
     .action((file: string, opts: Record<string, string | boolean | undefined>) =>
       run(async () => {
         const raw = readJsonFile(file) as Record<string, unknown>;
         const config = validateRunConfig(opts.backend ? { ...raw, backend: opts.backend } : raw, path.dirname(path.resolve(file)));
-        await startBackend(config.backend as BackendRequest);
+        await startBackend(config.backend as BackendRequest, false, parseMatMulChoice(opts.matmul));
         const { registry } = createCliSession({ seed: config.seeds[0] });
         const bar = createProgressBar(plannedEvaluations(config, registry), 'drop-in');
         const report = await runDropIn({ config, registry, full: Boolean(opts.full), fullDataDir: opts.dataDir ? String(opts.dataDir) : undefined, load: (dir, attention) => loadCheckpoint(dir, registry, { attention }), onProgress: (label) => bar.tick(label) });
