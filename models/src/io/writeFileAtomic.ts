@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SwapformerError } from '@swapformer/core';
+import { outputTarget, writeAll } from './outputTarget';
 
 /**
  * Atomic file writes: data goes to a temporary sibling first (same directory, so the same
@@ -9,7 +10,10 @@ import { SwapformerError } from '@swapformer/core';
  * `kill -9` — sees either the old file or the complete new one, never a prefix.
  *
  * Every file the project writes for later use (checkpoints, benchmark results, generated
- * docs, scaffolded packages) goes through here.
+ * docs, scaffolded packages) goes through here. Like npm's write-file-atomic, a symlink is
+ * written through (its target is replaced atomically, the link stays); unlike it, devices and
+ * FIFOs (`/dev/stdout`, `/dev/null`, a named pipe) are written in place, since a rename would
+ * replace the device node itself, and a directory is refused with a clear error.
  */
 
 export interface AtomicWriteOptions {
@@ -43,18 +47,29 @@ function removeQuietly(file: string): void {
 /**
  * Writes `data` to `file` atomically (temp + fsync + rename). On failure the target is left
  * untouched, the temporary file is removed and an `io` error naming the file is thrown.
+ * A symlinked `file` keeps its link and gets its target replaced; an existing file keeps its
+ * mode unless `options.mode` is given; devices and FIFOs are streamed to; directories refused.
  *
  * @example writeFileAtomic('runs/bench.json', JSON.stringify(results, null, 2));
  */
 export function writeFileAtomic(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): void {
-  const target = path.resolve(file);
+  let where: ReturnType<typeof outputTarget>;
+  try {
+    where = outputTarget(file);
+  } catch (error) {
+    throw SwapformerError.is(error) ? error : ioError(file, 'write', error);
+  }
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  if (where.kind === 'stream') return writeInPlace(file, where.path, bytes);
+  if (where.kind === 'descriptor') return writeToDescriptor(file, where.fd, bytes);
+  const target = where.path;
   const temp = temporarySibling(target);
   let fd: number | undefined;
   try {
-    fd = fs.openSync(temp, 'wx', options.mode ?? 0o644);
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let offset = 0;
-    while (offset < bytes.byteLength) offset += fs.writeSync(fd, bytes, offset, bytes.byteLength - offset);
+    fd = fs.openSync(temp, 'wx', options.mode ?? where.mode ?? 0o644);
+    // open's mode is filtered by the umask; an existing file's own mode is restored as it was
+    if (options.mode === undefined && where.mode !== undefined) fs.fchmodSync(fd, where.mode);
+    writeAll(fd, bytes);
     if (options.fsync !== false) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;
@@ -71,6 +86,28 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, options
     throw ioError(file, 'write', error);
   }
   if (options.fsync !== false) syncDirectory(path.dirname(target));
+}
+
+/** An open descriptor of this process (stdout through /dev/stdout): written, never closed. */
+function writeToDescriptor(file: string, fd: number, bytes: Uint8Array): void {
+  try {
+    writeAll(fd, bytes);
+  } catch (error) {
+    throw ioError(file, 'write', error);
+  }
+}
+
+/** Devices and FIFOs: opened for writing as they are (no create, no rename), like `> /dev/stdout`. */
+function writeInPlace(file: string, target: string, bytes: Uint8Array): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(target, fs.constants.O_WRONLY | fs.constants.O_APPEND); // append: a redirected stdout keeps what was printed before
+    writeAll(fd, bytes);
+  } catch (error) {
+    throw ioError(file, 'write', error);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }
 
 /** fsync a directory so the rename itself is durable (no-op where directories cannot be opened). */

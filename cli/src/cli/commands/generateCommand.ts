@@ -4,7 +4,7 @@ import { generate, loadCheckpoint, tokenizerFor } from '@swapformer/models';
 import { createCliSession, startBackend } from '../createCliSession';
 import type { CommandRunner } from '../CommandRunner';
 import { parseIntegerOption } from '../parseOptions';
-import { attentionFromFlags, parseNumberOption } from './attentionFlags';
+import { ALLOW_UNTRAINED_HELP, allowUntrainedOperators, attentionFromFlags, parseNumberOption } from './attentionFlags';
 
 interface GenerateFlags {
   checkpoint: string;
@@ -19,6 +19,7 @@ interface GenerateFlags {
   config?: string;
   backend: string;
   json?: boolean;
+  allowUntrainedOperators?: boolean;
 }
 
 export function registerGenerateCommand(program: Command, run: CommandRunner): void {
@@ -35,6 +36,7 @@ export function registerGenerateCommand(program: Command, run: CommandRunner): v
     .option('--decoding <mode>', '"incremental" or "recompute" (overrides the config)')
     .option('--operator <name>', 'swap this operator into every layer (must support causal masking)')
     .option('--config <file>', 'swap in the attention selection of this config file')
+    .option('--allow-untrained-operators', ALLOW_UNTRAINED_HELP)
     .option('--backend <name>', 'wasm | cpu | webgpu | tensorflow | auto', 'wasm')
     .option('--json', 'print JSON (token ids, text, decoding mode)')
     .action((opts: GenerateFlags) =>
@@ -49,9 +51,18 @@ export function registerGenerateCommand(program: Command, run: CommandRunner): v
         if ((opts.prompt === undefined) === (opts.promptIds === undefined)) throw new SwapformerError('invalid-config', 'give exactly one of --prompt and --prompt-ids.');
         await startBackend(opts.backend as BackendRequest, Boolean(opts.json));
         const { registry } = createCliSession({ seed });
-        const model = loadCheckpoint(opts.checkpoint, registry, { attention: attentionFromFlags(opts, registry) });
+        const model = loadCheckpoint(opts.checkpoint, registry, { attention: attentionFromFlags(opts, registry), training: allowUntrainedOperators(opts) });
         try {
           if (model.kind !== 'gpt') throw new SwapformerError('unsupported', `generate needs a GPT checkpoint; "${opts.checkpoint}" is a ViT.`);
+          const { missing } = model.decodingSupport();
+          if (missing.length > 0 && (opts.decoding ?? model.modelConfig.decoding) !== 'recompute') {
+            // the library's message lists every switch; on the command line only the flag applies
+            throw new SwapformerError(
+              'unsupported',
+              `${missing.map((m) => `layer ${m.layer} ("${m.operator}")`).join(', ')} ${missing.length === 1 ? 'has' : 'have'} no decoding state (capabilities.decoding "none"), so tokens cannot be generated incrementally.\n  Fix: add --decoding recompute (recomputes the whole prefix for every token), or pick an operator with a kv-cache or recurrent state.`,
+              { plugin: missing[0].operator, layer: missing[0].layer },
+            );
+          }
           const tokenizer = opts.prompt !== undefined ? tokenizerFor(model.modelConfig) : undefined;
           const prompt = tokenizer ? tokenizer.encode(opts.prompt!) : opts.promptIds!.split(',').map((s, i) => parseIntegerOption(`--prompt-ids[${i}]`, s.trim(), 0, model.modelConfig.vocabSize - 1));
           const result = generate(model, [prompt], { maxNewTokens, temperature, topK, seed, decoding: opts.decoding as 'incremental' | 'recompute' | undefined });
