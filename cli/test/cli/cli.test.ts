@@ -53,6 +53,19 @@ describe('swapformer CLI', () => {
       expect(r.stderr).to.include('unknown attention operator "exakt"').and.include('Did you mean "exact"?');
     });
 
+    it('should check operator names (did you mean) and options in run configs', () => {
+      const run = (operators: unknown[]) => ({ vit: { checkpoint: 'ckpt', swapLayers: { first: 1 }, operators } });
+      const typo = swapformer('validate', tempConfig(run([{ name: 'perfomer' }])));
+      expect(typo.code).to.equal(1);
+      expect(typo.stderr).to.include('at /vit/operators/0').and.include('Did you mean "performer"?');
+      const option = swapformer('validate', tempConfig(run([{ name: 'thinformer', options: { g: '2' } }])));
+      expect(option.code).to.equal(1);
+      expect(option.stderr).to.include('at /vit/operators/0').and.include('/g');
+      const mix = swapformer('validate', tempConfig(run([{ label: 'mix', attention: { default: { name: 'exact' }, overrides: [{ layers: 0, name: 'perfomer' }] } }])));
+      expect(mix.stderr).to.include('at /vit/operators/0/attention/overrides/0').and.include('Did you mean "performer"?');
+      expect(swapformer('validate', tempConfig(run([{ name: 'performer' }, { name: 'thinformer', options: { g: 2 } }]))).code).to.equal(0);
+    });
+
     it('should fail on invalid JSON and on a missing file with readable messages', () => {
       const bad = swapformer('validate', tempConfig('{"attention": '));
       expect(bad.code).to.equal(1);

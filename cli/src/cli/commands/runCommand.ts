@@ -20,6 +20,7 @@ export function registerRunCommand(program: Command, run: CommandRunner): void {
     .option('--data-dir <root>', 'with --full: read the test sets from <root>/fashion-mnist and <root>/sotu (exportTrainingData) instead of the apt and npm packages')
     .option('--backend <name>', 'override the config\'s backend: wasm | cpu | webgpu | tensorflow | auto')
     .option('--json', 'print the report as JSON instead of tables')
+    .option('--keep-going', 'exit 0 even when requested rows fail (not installed, refused options, failed mid-run); they stay in the report as skipped')
     .action((file: string, opts: Record<string, string | boolean | undefined>) =>
       run(async () => {
         const raw = readJsonFile(file) as Record<string, unknown>;
@@ -34,8 +35,13 @@ export function registerRunCommand(program: Command, run: CommandRunner): void {
         process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `\n${formatDropInText(report)}`);
         // With --json stdout carries only the JSON document; where the files went goes to stderr.
         (opts.json ? process.stderr : process.stdout).write(`report: ${path.relative(process.cwd(), files.markdown)}\n${files.svg ? `chart:  ${path.relative(process.cwd(), files.svg)}\n` : ''}`);
-        const ran = [...(report.vit?.rows ?? []), ...(report.gpt?.rows ?? [])].some((r) => !r.skipped);
-        if (!ran) throw new SwapformerError('invalid-checkpoint', 'no row ran: every checkpoint or operator above was skipped (see the reasons).');
+        const rows = [...(report.vit?.rows ?? []), ...(report.gpt?.rows ?? [])];
+        if (!rows.some((r) => !r.skipped)) throw new SwapformerError('invalid-checkpoint', 'no row ran: every checkpoint or operator above was skipped (see the reasons).');
+        const failed = rows.filter((r) => r.failed);
+        // a typo in an operator name must not look like a finished run to scripts and CI
+        if (failed.length > 0 && !opts.keepGoing) {
+          throw new SwapformerError('invalid-config', `${failed.length} requested row${failed.length === 1 ? '' : 's'} did not run (the report above lists the others):\n${failed.map((r) => `  ${r.label}: ${r.skipped}`).join('\n')}\n  Fix the config (swapformer validate ${file} checks names and options), or pass --keep-going to accept skipped rows.`);
+        }
       }),
     );
 }
