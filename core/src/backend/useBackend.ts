@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SwapformerError } from '../errors/SwapformerError';
 import { watchWebGpuErrors } from './webGpuErrors';
+import { withoutAddedProcessHandlers } from './processHandlers';
 import { BACKEND_NAMES, type BackendName, type BackendRequest } from './BackendName';
 
 /** What `useBackend` did: which backend runs now and why. */
@@ -76,9 +77,13 @@ function loadBackendPackages(name: BackendName): Promise<void> | void {
 }
 
 async function activate(name: BackendName): Promise<void> {
-  await loadBackendPackages(name);
-  const ok = await tf.setBackend(name);
-  await tf.ready();
+  // the user's process keeps its own error handling (see withoutAddedProcessHandlers)
+  const ok = await withoutAddedProcessHandlers(async () => {
+    await loadBackendPackages(name);
+    const set = await tf.setBackend(name);
+    await tf.ready();
+    return set;
+  });
   if (!ok || tf.getBackend() !== name) {
     throw unavailable(name, `tfjs could not initialise it (active backend is "${tf.getBackend()}").`);
   }
