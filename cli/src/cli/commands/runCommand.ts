@@ -27,7 +27,7 @@ export function registerRunCommand(program: Command, run: CommandRunner): void {
         const config = validateRunConfig(opts.backend ? { ...raw, backend: opts.backend } : raw, path.dirname(path.resolve(file)));
         await startBackend(config.backend as BackendRequest);
         const { registry } = createCliSession({ seed: config.seeds[0] });
-        const bar = createProgressBar(plannedEvaluations(config, registry), 'drop-in');
+        const bar = createProgressBar(plannedEvaluations(config, registry), 'drop-in', process.stderr, { unit: 'evaluations' });
         const report = await runDropIn({ config, registry, full: Boolean(opts.full), fullDataDir: opts.dataDir ? String(opts.dataDir) : undefined, load: (dir, attention) => loadCheckpoint(dir, registry, { attention }), onProgress: (label) => bar.tick(label) });
         bar.done();
         const command = `swapformer run ${path.relative(process.cwd(), path.resolve(file)) || file}${opts.full ? ' --full' : ''}`;
