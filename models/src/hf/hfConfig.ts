@@ -107,12 +107,15 @@ const drop = <T extends Json>(o: T): T => Object.fromEntries(Object.entries(o).f
  * @example const { config, architecture } = fromHfConfig(readJsonFile('ckpt/config.json') as object, 'ckpt/config.json');
  */
 export function fromHfConfig(raw: Json, file = 'config.json', hasKey: (name: string) => boolean = () => false): HfModelDescription {
+  // a config.json holding null, an array or a number parses as JSON; it must still fail as a config
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(file, `must be a JSON object, got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}.`);
   const modelType = raw.model_type;
   const json: Json = { ...(modelType === 'gpt2' ? GPT2_DEFAULTS : VIT_DEFAULTS), ...raw };
   const architectures = Array.isArray(json.architectures) ? (json.architectures as unknown[]) : [];
   const sw = (typeof json.swapformer === 'object' && json.swapformer !== null ? json.swapformer : {}) as Json;
   const attention = sw.attention as AttentionSpec | undefined;
   const named = architectures[0] as string | undefined;
+  if (named !== undefined && typeof named !== 'string') throw invalid(file, `"architectures" must list names (strings), got ${JSON.stringify(named)?.slice(0, 80) ?? typeof named}.`);
   if (named !== undefined && !(SUPPORTED_ARCHITECTURES as readonly string[]).includes(named)) {
     throw invalid(file, `architecture "${named}" is not supported. Supported: ${SUPPORTED_ARCHITECTURES.join(', ')}.`);
   }
