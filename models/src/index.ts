@@ -32,3 +32,4 @@ export { ensureGradients, gradientsRegistered } from './models/ensureGradients';
 export { writeFileAtomic, writeDirectoryAtomic, replaceDirectoryAtomic, temporarySibling } from './io/writeFileAtomic';
 export type { AtomicWriteOptions } from './io/writeFileAtomic';
 export { MODEL_CONFIG_KINDS } from './models/modelConfigKinds';
+export { checkAttentionAgainstCheckpoint, type CheckpointShape } from './hf/checkAgainstCheckpoint';
