@@ -9,6 +9,7 @@ import { canReadSync, createProfiler, SwapformerError, type AttentionProfiler } 
 import { type AttentionSpec, attentionSelections, type LayerSet, selectionForLayer, readJsonFile, type OperatorRegistry, type OperatorSelection } from '@swapformer/registry';
 import type { SwapformerModel } from '@swapformer/models';
 import { captureAttentionInputs, timeOperatorAlone } from './isolatedAttentionTiming';
+import { budgetWarnings, layerBudgets, watchLayerLengths, type LayerBudget } from './layerBudgets';
 import type { DropInOperator, TrainedCheckpoint } from './runConfig';
 
 /** Loads a checkpoint, optionally with another attention spec (the main job's only model access). */
@@ -41,6 +42,10 @@ export interface TableRow {
   readonly failed?: boolean;
   /** GPT rows: a generated sample. */
   readonly sample?: string;
+  /** Drop-in rows: each swapped layer's sequence length and the operator's keys per query there. */
+  readonly layers?: readonly LayerBudget[];
+  /** Swapped layers where a budgeted operator's n is not ≫ its budget. */
+  readonly warnings?: readonly string[];
 }
 
 export interface MeanStd {
@@ -125,8 +130,13 @@ async function runRow(ctx: RowContext, base: Omit<TableRow, 'measurements'>, dir
   const profiler = createProfiler(ctx.registry.hooks, { name: `swapformer:run:${base.label}`, sync: !isolated });
   const timed = (layer: number) => ctx.timedLayers === undefined || inLayerSet(ctx.timedLayers, layer);
   let capture: ReturnType<typeof captureAttentionInputs> | null = null;
+  // drop-in rows only: a trained checkpoint's operator was trained at these lengths on purpose
+  const lengths = base.source === 'drop-in' ? watchLayerLengths(ctx.registry.hooks, timed, `swapformer:run:lengths:${base.label}`) : null;
   try {
     await ctx.warmUp(model);
+    lengths?.stop();
+    const layers = lengths ? layerBudgets(model, lengths.lengths) : [];
+    const warnings = budgetWarnings(layers);
     // Captured from the first evaluation batch, not the (smaller) warm-up call.
     if (isolated) capture = captureAttentionInputs(ctx.registry.hooks, timed, `swapformer:run:capture:${base.label}`);
     const seeds = base.randomized ? ctx.seeds : ctx.seeds.slice(0, 1);
@@ -147,12 +157,13 @@ async function runRow(ctx: RowContext, base: Omit<TableRow, 'measurements'>, dir
       measurements = measurements.map((m) => ({ ...m, attentionMs: perExample }));
     }
     const sample = await ctx.afterRow?.(model, ctx.seeds[0]);
-    return { ...base, measurements, ...(sample === undefined ? {} : { sample }) };
+    return { ...base, measurements, ...(sample === undefined ? {} : { sample }), ...(layers.length ? { layers } : {}), ...(warnings.length ? { warnings } : {}) };
   } catch (error) {
     // An operator failing mid-run costs its row, not the whole report.
     if (!SwapformerError.is(error)) throw error;
     return { ...base, measurements: [], skipped: `failed: ${oneLine(error.message)}`, failed: true };
   } finally {
+    lengths?.stop();
     profiler.stop();
     capture?.dispose();
     model.dispose();

@@ -99,6 +99,25 @@ describe('swapformer run', () => {
     expect(mix.measurements).to.have.length(1);
   });
 
+  it('should report each swapped layer\'s length and warn where a budgeted operator\'s n is not much larger than its budget', async () => {
+    const config = JSON.parse(fs.readFileSync(path.join(root, 'dropin.json'), 'utf8'));
+    // layer 0: the 785-token pixel stage; layer 1: 17 tokens (16 patches and the class token)
+    config.vit.operators = [{ name: 'exact' }, { label: 'lev-short', attention: { default: { name: 'exact' }, overrides: [{ layers: 0, name: 'levattention', options: { k: 32 } }, { layers: 1, name: 'levattention', options: { k: 8 } }] } }];
+    config.vit.swapLayers = { first: 2 };
+    delete config.gpt;
+    config.seeds = [1];
+    fs.writeFileSync(path.join(root, 'budget.json'), JSON.stringify(config));
+    const text = await runCli(['run', path.join(root, 'budget.json')]);
+    expect(text.code ?? 0, text.stderr).to.equal(0);
+    expect(text.stdout).to.include('layers of lev-short: 0 (levattention, n = 785, 32 keys/query); 1 (levattention, n = 17, 8 keys/query)');
+    expect(text.stdout).to.match(/warning: lev-short: layer 1: "levattention" keeps 8 of 17 keys per query; it needs n ≫ its budget/);
+    expect(text.stdout).not.to.match(/warning: lev-short: layer 0/);
+    const json = JSON.parse((await runCli(['run', path.join(root, 'budget.json'), '--json'])).stdout) as { vit: { rows: Array<{ label: string; layers?: Array<{ layer: number; n: number; keysPerQuery?: number }>; warnings?: string[] }> } };
+    const row = json.vit.rows.find((r) => r.label === 'lev-short')!;
+    expect(row.layers).to.deep.equal([{ layer: 0, operator: 'levattention', n: 785, keysPerQuery: 32 }, { layer: 1, operator: 'levattention', n: 17, keysPerQuery: 8 }]);
+    expect(row.warnings).to.have.length(1);
+  });
+
   it('should refuse an invalid config with the JSON path', async () => {
     fs.writeFileSync(path.join(root, 'bad.json'), JSON.stringify({ vit: { checkpoint: 'x', swapLayers: { first: 1 }, images: -1 } }));
     const { code } = await runCli(['run', path.join(root, 'bad.json')]);
