@@ -58,3 +58,9 @@ export type { RngService } from './rng/RngService';
 
 export { validateAttentionInputs, assertFinite, assertMaskValues } from './validation/validateAttentionInputs';
 
+
+/**
+ * TensorFlow.js core, the very copy this package computes with: tensors made through it belong
+ * to the same engine as the library's, whatever other tfjs-core a project has installed.
+ */
+export * as tf from '@tensorflow/tfjs-core';

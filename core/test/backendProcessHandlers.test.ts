@@ -36,3 +36,17 @@ describe('useBackend in the user\'s process', function () {
     expect(r.stderr).to.equal('handled by the user: x');
   });
 });
+
+describe('@swapformer/core and tfjs-core', () => {
+  it('should re-export the tfjs-core copy the library uses, so user tensors share its engine', () => {
+    const script = `const core = require(${JSON.stringify(CORE)});
+      const own = require(require.resolve('@tensorflow/tfjs-core', { paths: [${JSON.stringify(CORE)}] }));
+      core.useBackend('wasm').then(() => {
+        const x = core.tf.tensor1d([1, 2, 3]);
+        process.stdout.write(JSON.stringify({ same: core.tf.engine() === own.engine(), backend: core.tf.getBackend(), sum: core.tf.sum(x).dataSync()[0] }));
+      });`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60000 });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout)).to.deep.equal({ same: true, backend: 'wasm', sum: 6 });
+  });
+});
