@@ -74,7 +74,7 @@ export function readJsonFile(file: string, maxBytes = MAX_CONFIG_BYTES): unknown
     return JSON.parse(text);
   } catch (error) {
     // JSON.parse stays the parser (exact JSON semantics, fast); jsonc-parser only locates its errors
-    const reason = text.trim().length === 0 ? 'the file is empty' : (describeJsonSyntaxError(text) ?? (error as Error).message);
+    const reason = text.trim().length === 0 ? 'the file is empty' : (describeJsonSyntaxError(text, error as Error) ?? (error as Error).message);
     throw new SwapformerError('invalid-config', `"${file}" is not valid JSON: ${reason}`, { path: file, cause: error });
   }
 }

@@ -33,6 +33,12 @@ describe('readJsonFile', () => {
     expect(errorReading('\ufeff{"é€": 1 x}').message).to.include('line 1, column 10');
   });
 
+  it('should locate an error past nesting too deep for a recursive parser, without a stack overflow', () => {
+    const e = errorReading('['.repeat(200000));
+    expect(e.kind).to.equal('invalid-config');
+    expect(e.message).to.match(/line 1, column \d+/);
+  });
+
   it('should keep refusing comments (configs are plain JSON) and say where', () => {
     expect(errorReading('{\n  // a comment\n  "a": 1\n}').message).to.include('line 2, column 3');
   });
