@@ -118,6 +118,21 @@ describe('swapformer run', () => {
     expect(row.warnings).to.have.length(1);
   });
 
+  it('should name --allow-untrained-operators for a non-drop-in row, and run it with the flag', async () => {
+    const config = JSON.parse(fs.readFileSync(path.join(root, 'dropin.json'), 'utf8'));
+    config.gpt.operators = [{ name: 'exact' }, { name: 'tost' }];
+    delete config.vit;
+    config.seeds = [1];
+    fs.writeFileSync(path.join(root, 'tost.json'), JSON.stringify(config));
+    const refused = await runCli(['run', path.join(root, 'tost.json')]);
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.include('tost').and.include('--allow-untrained-operators');
+    const allowed = await runCli(['run', path.join(root, 'tost.json'), '--allow-untrained-operators', '--json']);
+    expect(allowed.code ?? 0, allowed.stderr).to.equal(0);
+    const rows = (JSON.parse(allowed.stdout) as { gpt: { rows: Array<{ label: string; skipped?: string }> } }).gpt.rows;
+    expect(rows.find((r) => r.label === 'tost')?.skipped).to.equal(undefined);
+  });
+
   it('should refuse an invalid config with the JSON path', async () => {
     fs.writeFileSync(path.join(root, 'bad.json'), JSON.stringify({ vit: { checkpoint: 'x', swapLayers: { first: 1 }, images: -1 } }));
     const { code } = await runCli(['run', path.join(root, 'bad.json')]);

@@ -10,6 +10,7 @@ import { writeDropInReport } from '../../run/writeDropInReport';
 import { createCliSession, startBackend } from '../createCliSession';
 import type { CommandRunner } from '../CommandRunner';
 import { createProgressBar } from '../progressBar';
+import { ALLOW_UNTRAINED_HELP } from './attentionFlags';
 
 export function registerRunCommand(program: Command, run: CommandRunner): void {
   program
@@ -20,6 +21,7 @@ export function registerRunCommand(program: Command, run: CommandRunner): void {
     .option('--data-dir <root>', 'with --full: read the test sets from <root>/fashion-mnist and <root>/sotu (exportTrainingData) instead of the apt and npm packages')
     .option('--backend <name>', 'override the config\'s backend: wasm | cpu | webgpu | tensorflow | auto')
     .option('--json', 'print the report as JSON instead of tables')
+    .option('--allow-untrained-operators', ALLOW_UNTRAINED_HELP)
     .option('--keep-going', 'exit 0 even when requested rows fail (not installed, refused options, failed mid-run); they stay in the report as skipped')
     .action((file: string, opts: Record<string, string | boolean | undefined>) =>
       run(async () => {
@@ -28,7 +30,7 @@ export function registerRunCommand(program: Command, run: CommandRunner): void {
         await startBackend(config.backend as BackendRequest);
         const { registry } = createCliSession({ seed: config.seeds[0] });
         const bar = createProgressBar(plannedEvaluations(config, registry), 'drop-in', process.stderr, { unit: 'evaluations' });
-        const report = await runDropIn({ config, registry, full: Boolean(opts.full), fullDataDir: opts.dataDir ? String(opts.dataDir) : undefined, load: (dir, attention) => loadCheckpoint(dir, registry, { attention }), onProgress: (label) => bar.tick(label) });
+        const report = await runDropIn({ config, registry, full: Boolean(opts.full), fullDataDir: opts.dataDir ? String(opts.dataDir) : undefined, load: (dir, attention) => loadCheckpoint(dir, registry, { attention, training: opts.allowUntrainedOperators === true }), onProgress: (label) => bar.tick(label) });
         bar.done();
         const command = `swapformer run ${path.relative(process.cwd(), path.resolve(file)) || file}${opts.full ? ' --full' : ''}`;
         const files = writeDropInReport(report, config.output, command);
