@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { reportCliError } from './cli/CliError';
 import type { CommandRunner } from './cli/CommandRunner';
 import { registerBenchCommand } from './cli/commands/benchCommand';
+import { registerBenchModelsCommand } from './cli/commands/benchModelsCommand';
 import { registerCompareCommand } from './cli/commands/compareCommand';
 import { registerCreatePluginCommand } from './cli/commands/createPluginCommand';
 import { registerGenerateCommand } from './cli/commands/generateCommand';
@@ -40,6 +41,7 @@ export function createProgram(): Command {
   registerTrainCommand(program, run);
   registerRunCommand(program, run);
   registerBenchCommand(program, run);
+  registerBenchModelsCommand(program, run);
   registerCreatePluginCommand(program, run);
   return program;
 }

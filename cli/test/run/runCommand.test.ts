@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { expect } from 'chai';
 import { createSwapformerContainer } from '@swapformer/core';
 import { exactPlugin } from '@swapformer/plugin-exact';
+import { fastMatMulRegistration } from '@swapformer/kernels';
 import { createProgram } from '../../src/cli';
 import { charTokenizerConfig, createCharVocabulary } from '../../src/data/charVocabulary';
 import { loadCommittedSotuSlice } from '../../src/data/committedData';
@@ -53,7 +54,10 @@ describe('swapformer run', () => {
     };
     fs.writeFileSync(path.join(root, 'dropin.json'), JSON.stringify(configFixture));
   });
-  after(() => fs.rmSync(root, { recursive: true, force: true }));
+  after(() => {
+    fs.rmSync(root, { recursive: true, force: true });
+    fastMatMulRegistration()?.undo(); // an in-process run leaves our GEMM registered; later tests get tfjs's kernels back
+  });
 
   it('should print both tables and write the markdown report and the SVG chart', async () => {
     const { stdout, code } = await runCli(['run', path.join(root, 'dropin.json'), '--keep-going']);

@@ -3,7 +3,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { SwapformerError, type BackendRequest } from '@swapformer/core';
-import { setAttentionThreads } from '@swapformer/kernels';
 import { readJsonFile } from '@swapformer/registry';
 import { writeFileAtomic } from '@swapformer/models';
 import { createBenchLineup, benchEnvironment, defaultPeers, PEER_NAMES, type PeerName } from '../../bench/createBenchContenders';
@@ -12,6 +11,7 @@ import type { BenchReport } from '../../bench/benchTypes';
 import { benchSteps, runBenchmark } from '../../bench/runBenchmark';
 import { renderSvgChart } from '../../plot/svgChart';
 import { createCliSession, startBackend } from '../createCliSession';
+import { MATMUL_FLAG, parseMatMulChoice } from '../matMulChoice';
 import type { CommandRunner } from '../CommandRunner';
 import { parseIntegerOption } from '../parseOptions';
 import { createProgressBar } from '../progressBar';
@@ -65,6 +65,7 @@ export function registerBenchCommand(program: Command, run: CommandRunner): void
     .option('--python <exe>', 'python for the numpy/torch peers', 'python3')
     .option('--device <name>', 'device name for the report (default: the CPU model)')
     .option('--backend <name>', 'wasm | cpu | webgpu | tensorflow | auto', 'wasm')
+    .option(...MATMUL_FLAG)
     .option('--json', 'print the report as JSON instead of tables')
     .option('--out <file>', 'also write the JSON report to this file')
     .option('--write-docs [dir]', 'write <backend>.md, .svg and .json to this folder (default docs/benchmarks)')
@@ -89,14 +90,13 @@ export function registerBenchCommand(program: Command, run: CommandRunner): void
         const threads = opts.threads === undefined ? cores : parseIntegerOption('--threads', opts.threads, 1, 1024);
         const fitFromN = parseIntegerOption('--fit-from', opts.fitFrom, 1, 1 << 24);
         const profileMaxN = opts.profileMaxN === undefined ? undefined : parseIntegerOption('--profile-max-n', opts.profileMaxN, 0, 1 << 24);
-        setAttentionThreads(threads);
-        const backend = await startBackend(String(opts.backend) as BackendRequest, Boolean(opts.json));
+        const backend = await startBackend(String(opts.backend) as BackendRequest, Boolean(opts.json), parseMatMulChoice(opts.matmul), threads);
         const peerList = parseList(opts.peers);
         const peers = (peerList?.[0] === 'none' ? [] : (peerList ?? defaultPeers(backend.active))) as PeerName[];
         for (const p of peers) {
           if (!(PEER_NAMES as readonly string[]).includes(p)) throw new SwapformerError('invalid-config', `unknown peer "${p}".\n  Valid peers: ${PEER_NAMES.join(', ')}, none.`);
         }
-        const { registry } = createCliSession({ seed });
+        const { registry } = createCliSession({ seed, kernels: { threads } });
         const lineup = await createBenchLineup(registry, {
           backend: backend.active,
           operators: parseList(opts.operators),
@@ -132,11 +132,11 @@ export function registerBenchCommand(program: Command, run: CommandRunner): void
               // a long sweep keeps what it measured so far if it is stopped
               onPoint: (partial) => typeof opts.out === 'string' && writeFileAtomic(opts.out, `${JSON.stringify(partial, null, 2)}\n`),
             },
-            benchEnvironment(device, threads),
+            benchEnvironment(registry.services.kernels, device, threads),
             lineup.unavailable,
           );
           // described after the run: the fused kernel starts its worker threads on its first large call
-          const report = { ...measured, environment: benchEnvironment(device, threads) };
+          const report = { ...measured, environment: benchEnvironment(registry.services.kernels, device, threads) };
           bar.done();
           const json = `${JSON.stringify(report, null, 2)}\n`;
           if (typeof opts.out === 'string') writeFileAtomic(opts.out, json);

@@ -2,11 +2,13 @@ import type { Command } from 'commander';
 import { SwapformerError, type BackendRequest } from '@swapformer/core';
 import { generate, loadCheckpoint, tokenizerFor } from '@swapformer/models';
 import { createCliSession, startBackend } from '../createCliSession';
+import { MATMUL_FLAG, parseMatMulChoice } from '../matMulChoice';
 import type { CommandRunner } from '../CommandRunner';
 import { parseIntegerOption } from '../parseOptions';
 import { ALLOW_UNTRAINED_HELP, allowUntrainedOperators, attentionFromFlags, parseNumberOption } from './attentionFlags';
 
 interface GenerateFlags {
+  matmul?: string;
   checkpoint: string;
   prompt?: string;
   promptIds?: string;
@@ -38,6 +40,7 @@ export function registerGenerateCommand(program: Command, run: CommandRunner): v
     .option('--config <file>', 'swap in the attention selection of this config file')
     .option('--allow-untrained-operators', ALLOW_UNTRAINED_HELP)
     .option('--backend <name>', 'wasm | cpu | webgpu | tensorflow | auto', 'wasm')
+    .option(...MATMUL_FLAG)
     .option('--json', 'print JSON (token ids, text, decoding mode)')
     .action((opts: GenerateFlags) =>
       run(async () => {
@@ -49,7 +52,7 @@ export function registerGenerateCommand(program: Command, run: CommandRunner): v
           throw new SwapformerError('invalid-config', `--decoding must be "incremental" or "recompute", got "${opts.decoding}".`);
         }
         if ((opts.prompt === undefined) === (opts.promptIds === undefined)) throw new SwapformerError('invalid-config', 'give exactly one of --prompt and --prompt-ids.');
-        await startBackend(opts.backend as BackendRequest, Boolean(opts.json));
+        await startBackend(opts.backend as BackendRequest, Boolean(opts.json), parseMatMulChoice(opts.matmul));
         const { registry } = createCliSession({ seed });
         const model = loadCheckpoint(opts.checkpoint, registry, { attention: attentionFromFlags(opts, registry), training: allowUntrainedOperators(opts) });
         try {

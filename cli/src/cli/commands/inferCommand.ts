@@ -4,6 +4,7 @@ import { SwapformerError, type BackendRequest } from '@swapformer/core';
 import { readJsonFile } from '@swapformer/registry';
 import { loadCheckpointWithReport, writeFileAtomic, tensorFromJson, tensorToJson } from '@swapformer/models';
 import { createCliSession, startBackend } from '../createCliSession';
+import { MATMUL_FLAG, parseMatMulChoice } from '../matMulChoice';
 import type { CommandRunner } from '../CommandRunner';
 import { ALLOW_UNTRAINED_HELP, allowUntrainedOperators, attentionFromFlags } from './attentionFlags';
 
@@ -24,11 +25,12 @@ export function registerInferCommand(program: Command, run: CommandRunner): void
     .option('--seed <s>', 'seed for randomized operators')
     .option('--backend <name>', 'wasm | cpu | webgpu | tensorflow | auto', 'wasm')
     .option('--json', 'print the summary (architecture, tensors loaded, operators, output) as JSON on stdout')
-    .action((opts: { checkpoint: string; input: string; output: string; operator?: string; config?: string; training?: boolean; allowUntrainedOperators?: boolean; seed?: string; backend: string; json?: boolean }) =>
+    .option(...MATMUL_FLAG)
+    .action((opts: { checkpoint: string; input: string; output: string; operator?: string; config?: string; training?: boolean; allowUntrainedOperators?: boolean; seed?: string; backend: string; json?: boolean; matmul?: string }) =>
       run(async () => {
         // stdout carries the result itself with --output -, so the summary cannot go there too
         if (opts.json && opts.output === '-') throw new SwapformerError('invalid-config', '--json and --output - both want stdout; give --output a file.');
-        await startBackend(opts.backend as BackendRequest, Boolean(opts.json));
+        await startBackend(opts.backend as BackendRequest, Boolean(opts.json), parseMatMulChoice(opts.matmul));
         const seed = opts.seed === undefined ? undefined : Number(opts.seed);
         if (seed !== undefined && !(Number.isSafeInteger(seed) && seed >= 0)) throw new SwapformerError('invalid-config', `--seed must be a non-negative integer, got "${opts.seed}".`);
         const { registry } = createCliSession({ seed: seed ?? 0 });

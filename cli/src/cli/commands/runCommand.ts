@@ -8,6 +8,7 @@ import { validateRunConfig } from '../../run/runConfig';
 import { plannedEvaluations, runDropIn } from '../../run/runDropIn';
 import { writeDropInReport } from '../../run/writeDropInReport';
 import { createCliSession, startBackend } from '../createCliSession';
+import { MATMUL_FLAG, parseMatMulChoice } from '../matMulChoice';
 import type { CommandRunner } from '../CommandRunner';
 import { createProgressBar } from '../progressBar';
 import { ALLOW_UNTRAINED_HELP } from './attentionFlags';
@@ -20,6 +21,7 @@ export function registerRunCommand(program: Command, run: CommandRunner): void {
     .option('--full', 'evaluate the whole 10,000-image Fashion-MNIST test set (apt-get install -y dataset-fashion-mnist) and the whole SOTU test split')
     .option('--data-dir <root>', 'with --full: read the test sets from <root>/fashion-mnist and <root>/sotu (exportTrainingData) instead of the apt and npm packages')
     .option('--backend <name>', 'override the config\'s backend: wasm | cpu | webgpu | tensorflow | auto')
+    .option(...MATMUL_FLAG)
     .option('--json', 'print the report as JSON instead of tables')
     .option('--allow-untrained-operators', ALLOW_UNTRAINED_HELP)
     .option('--keep-going', 'exit 0 even when requested rows fail (not installed, refused options, failed mid-run); they stay in the report as skipped')
@@ -27,7 +29,7 @@ export function registerRunCommand(program: Command, run: CommandRunner): void {
       run(async () => {
         const raw = readJsonFile(file) as Record<string, unknown>;
         const config = validateRunConfig(opts.backend ? { ...raw, backend: opts.backend } : raw, path.dirname(path.resolve(file)));
-        await startBackend(config.backend as BackendRequest);
+        await startBackend(config.backend as BackendRequest, false, parseMatMulChoice(opts.matmul));
         const { registry } = createCliSession({ seed: config.seeds[0] });
         const bar = createProgressBar(plannedEvaluations(config, registry), 'drop-in', process.stderr, { unit: 'evaluations' });
         const report = await runDropIn({ config, registry, full: Boolean(opts.full), fullDataDir: opts.dataDir ? String(opts.dataDir) : undefined, load: (dir, attention) => loadCheckpoint(dir, registry, { attention, training: opts.allowUntrainedOperators === true }), onProgress: (label) => bar.tick(label) });

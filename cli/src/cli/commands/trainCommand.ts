@@ -8,6 +8,7 @@ import { validateTrainConfig } from '../../train/trainConfig';
 import { loadTrainTask } from '../../train/trainTasks';
 import { trainModel, type MetricsLine } from '../../train/trainModel';
 import { createCliSession, startBackend } from '../createCliSession';
+import { MATMUL_FLAG, parseMatMulChoice } from '../matMulChoice';
 import type { CommandRunner } from '../CommandRunner';
 import { parseIntegerOption } from '../parseOptions';
 import { createProgressBar } from '../progressBar';
@@ -25,6 +26,7 @@ export function registerTrainCommand(program: Command, run: CommandRunner): void
     .requiredOption('--config <file>', 'training config (JSON; see examples/train-*.json)')
     .option('--resume', 'continue from <output>/last if it exists')
     .option('--backend <name>', 'override the config\'s backend: wasm | cpu | webgpu | tensorflow | auto')
+    .option(...MATMUL_FLAG)
     .option('--output <dir>', 'override the config\'s output folder')
     .option('--steps <n>', 'override the total steps (smoke tests)')
     .option('--init <dir>', 'override the config\'s init: start from this checkpoint\'s weights (the optimizer starts fresh)')
@@ -50,7 +52,7 @@ export function registerTrainCommand(program: Command, run: CommandRunner): void
           // before the minutes of data loading and backend start-up, not after them
           throw new SwapformerError('io', `no checkpoint to start from at "${config.init}" (${opts.init ? '--init' : '"init" in the config'}): its config.json is missing.`, { path: config.init });
         }
-        await startBackend(config.backend as BackendRequest);
+        await startBackend(config.backend as BackendRequest, false, parseMatMulChoice(opts.matmul));
         const { registry } = createCliSession({ seed: config.seed });
         process.stderr.write(`[swapformer] loading ${config.task} data…\n`);
         const task = loadTrainTask(config);
