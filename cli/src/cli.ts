@@ -13,6 +13,7 @@ import { registerRunCommand } from './cli/commands/runCommand';
 import { registerTokenizeCommand } from './cli/commands/tokenizeCommand';
 import { registerTrainCommand } from './cli/commands/trainCommand';
 import { registerValidateCommand } from './cli/commands/validateCommand';
+import { formatVersions, installedSwapformerPackages } from './cli/installedVersions';
 
 const { version } = require('../package.json') as { version: string };
 
@@ -20,7 +21,8 @@ const { version } = require('../package.json') as { version: string };
 export function createProgram(): Command {
   const program = new Command('swapformer')
     .description('Swap attention operators into ViT/GPT models by config, compare and benchmark them.')
-    .version(version)
+    // every installed package, not only the CLI's: which core and plugins ran matters in a bug report
+    .version(formatVersions(version, installedSwapformerPackages()), '-V, --version', 'print the versions of the CLI and every installed @swapformer package')
     .option('--verbose', 'print stack traces on errors')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })

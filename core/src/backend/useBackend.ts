@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SwapformerError } from '../errors/SwapformerError';
 import { watchWebGpuErrors } from './webGpuErrors';
+import { withoutAddedProcessHandlers } from './processHandlers';
+import { softwareAdapterReason, type AdapterDescription } from './softwareAdapter';
 import { BACKEND_NAMES, type BackendName, type BackendRequest } from './BackendName';
 
 /** What `useBackend` did: which backend runs now and why. */
@@ -41,8 +43,12 @@ function requirePackage(backend: BackendName, pkg: string): unknown {
   }
 }
 
-/** Installs Dawn's WebGPU (the `webgpu` npm package) as `navigator.gpu` and returns an adapter, or throws. */
-async function prepareWebGpu(): Promise<void> {
+/**
+ * Installs Dawn's WebGPU (the `webgpu` npm package) as `navigator.gpu` and checks for an adapter,
+ * or throws. A software adapter (lavapipe, SwiftShader) is refused unless `allowSoftware` — `auto`
+ * must not pick one, an explicit `webgpu` may.
+ */
+async function prepareWebGpu(allowSoftware: boolean): Promise<void> {
   const g = globalThis as unknown as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } };
   if (!g.navigator?.gpu) {
     const dawn = requirePackage('webgpu', 'webgpu') as { create(flags: string[]): unknown; globals: Record<string, unknown> };
@@ -53,17 +59,19 @@ async function prepareWebGpu(): Promise<void> {
   if (adapter === null || adapter === undefined) {
     throw unavailable('webgpu', 'no GPU adapter was found (Dawn needs a Vulkan driver; software Vulkan such as lavapipe lacks required features).\n  Use --backend wasm here, or run on a machine with a GPU.');
   }
+  const software = softwareAdapterReason(adapter as AdapterDescription);
+  if (software && !allowSoftware) throw unavailable('webgpu', `${software}, slower than wasm; "auto" skips it (ask for it with --backend webgpu / useBackend('webgpu')).`);
   requirePackage('webgpu', '@tensorflow/tfjs-backend-webgpu');
 }
 
-function loadBackendPackages(name: BackendName): Promise<void> | void {
+function loadBackendPackages(name: BackendName, auto: boolean): Promise<void> | void {
   switch (name) {
     case 'wasm':
     case 'cpu':
       requirePackage(name, PACKAGES[name][0]);
       return;
     case 'webgpu':
-      return prepareWebGpu();
+      return prepareWebGpu(!auto);
     case 'tensorflow': {
       try {
         requirePackage(name, '@tensorflow/tfjs-node-gpu');
@@ -75,10 +83,14 @@ function loadBackendPackages(name: BackendName): Promise<void> | void {
   }
 }
 
-async function activate(name: BackendName): Promise<void> {
-  await loadBackendPackages(name);
-  const ok = await tf.setBackend(name);
-  await tf.ready();
+async function activate(name: BackendName, auto = false): Promise<void> {
+  // the user's process keeps its own error handling (see withoutAddedProcessHandlers)
+  const ok = await withoutAddedProcessHandlers(async () => {
+    await loadBackendPackages(name, auto);
+    const set = await tf.setBackend(name);
+    await tf.ready();
+    return set;
+  });
   if (!ok || tf.getBackend() !== name) {
     throw unavailable(name, `tfjs could not initialise it (active backend is "${tf.getBackend()}").`);
   }
@@ -103,7 +115,7 @@ export async function useBackend(request: BackendRequest = 'wasm'): Promise<Back
   const skipped: Array<{ name: BackendName; reason: string }> = [];
   for (const name of ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const) {
     try {
-      await activate(name);
+      await activate(name, true);
       return { requested: 'auto', active: name, skipped };
     } catch (error) {
       skipped.push({ name, reason: (error as Error).message.split('\n')[0] });

@@ -73,4 +73,11 @@ export interface AttentionPlugin<Options = Record<string, unknown>> {
    * defaults applied; `geometry` is the layer's shape.
    */
   create(options: Options, services: OperatorServices, geometry: OperatorGeometry): AttentionOperator;
+  /**
+   * Optional: how many key–value pairs each query effectively attends to at sequence length `n`
+   * (a coreset size, a top-k budget), for operators whose accuracy needs n ≫ that budget.
+   * Callers use it to warn where a swap cannot work well (Thinformer on a 50-token layer);
+   * null when it depends on the data. Operators that see every key leave it out.
+   */
+  keysPerQuery?(options: Options, n: number): number | null;
 }

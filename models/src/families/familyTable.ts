@@ -24,6 +24,9 @@ export function supportedArchitectures(table: FamilyTable): string[] {
 export function familyForHfConfig(table: FamilyTable, json: Record<string, unknown>, file: string): ModelFamily {
   const modelType = json.model_type;
   const architecture = Array.isArray(json.architectures) ? json.architectures[0] : undefined;
+  if (architecture !== undefined && typeof architecture !== 'string') {
+    throw new SwapformerError('invalid-checkpoint', `${file}: "architectures" must list names (strings), got ${JSON.stringify(architecture)?.slice(0, 80) ?? typeof architecture}.`, { path: file });
+  }
   const family = table.find((f) => f.hf.modelTypes.includes(modelType as string)) ?? (modelType === undefined ? table.find((f) => f.hf.architectures.includes(architecture as string)) : undefined);
   if (!family) {
     const what = modelType !== undefined ? `model_type ${JSON.stringify(modelType)}${architecture !== undefined ? ` (architecture ${JSON.stringify(architecture)})` : ''}` : `architecture ${JSON.stringify(architecture)}`;

@@ -4,6 +4,7 @@
  * form. What transformers does not know (the attention selection, the pixel stage, the
  * tokenizer) travels in an extra `"swapformer"` block, which transformers ignores.
  */
+import { SwapformerError } from '@swapformer/core';
 import type { AttentionSpec } from '@swapformer/registry';
 import { BUILT_IN_FAMILIES } from '../families/builtInFamilies';
 import { familyForHfConfig, familyNamed, supportedArchitectures } from '../families/familyTable';
@@ -38,6 +39,10 @@ export function toHfConfig(config: ModelConfigBase, attention: AttentionSpec, fa
  * @example const { config, architecture } = fromHfConfig(readJsonFile('ckpt/config.json') as object, 'ckpt/config.json');
  */
 export function fromHfConfig(raw: Json, file = 'config.json', hasKey: (name: string) => boolean = () => false, families: FamilyTable = BUILT_IN_FAMILIES): HfModelDescription {
+  // a config.json holding null, an array or a number parses as JSON; it must still fail as a config
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new SwapformerError('invalid-checkpoint', `${file}: must be a JSON object, got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}.`, { path: file });
+  }
   const family = familyForHfConfig(families, raw, file);
   const description = family.hf.fromHfConfig(raw, file, hasKey);
   return { ...description, config: description.config as ModelConfig, family };

@@ -2,7 +2,6 @@ import * as path from 'node:path';
 import { SwapformerError } from '@swapformer/core';
 import { encodeSafetensors } from '../hf/safetensors';
 import { writeFileAtomic } from './writeFileAtomic';
-import { writeChunksAtomic } from './writeChunksAtomic';
 
 /** A named output of a model run. */
 export interface OutputTensor {
@@ -42,7 +41,9 @@ function encodeNpy(tensor: OutputTensor): Buffer {
  * @example writeTensorOutputs('logits.npy', { logits: { shape: [1, 5, 50257], data } }, { operators: ['exact'] });
  */
 export function writeTensorOutputs(file: string, tensors: Readonly<Record<string, OutputTensor>>, extra: Readonly<Record<string, unknown>> = {}): void {
-  const ext = path.extname(file).toLowerCase();
+  // "-" is stdout, as JSON (as for most Unix tools; a file named "-" would surprise everyone)
+  const target = file === '-' ? '/dev/stdout' : file;
+  const ext = file === '-' ? '.json' : path.extname(file).toLowerCase();
   const names = Object.keys(tensors);
   if (ext === '.safetensors') {
     const metadata: Record<string, string> = { format: 'pt' };
@@ -52,7 +53,7 @@ export function writeTensorOutputs(file: string, tensors: Readonly<Record<string
     if (names.length !== 1) throw new SwapformerError('invalid-input', `${file}: a .npy file holds one array; this run has ${names.length} outputs (${names.join(', ')}). Write .safetensors or .json instead.`);
     writeFileAtomic(file, encodeNpy(tensors[names[0]]));
   } else if (ext === '.json') {
-    writeChunksAtomic(file, (write) => {
+    writeFileAtomic(target, (write) => {
       write('{');
       names.forEach((name, i) => {
         const { shape, data } = tensors[name];

@@ -58,7 +58,7 @@ export function initDecoderState(label: string, layers: readonly LayerOperator[]
   if (missing.length > 0) {
     throw new SwapformerError(
       'unsupported',
-      `${label}: incremental decoding needs every layer's operator to keep a decoding state, but ${missing.map((m) => `layer ${m.layer} ("${m.operator}")`).join(', ')} ${missing.length === 1 ? 'has' : 'have'} none (capabilities.decoding = "none").\n  Set "decoding": "recompute" in the model config to recompute the prefix for every token instead, or pick an operator with a kv-cache or recurrent state.`,
+      `${label}: incremental decoding needs every layer's operator to keep a decoding state, but ${missing.map((m) => `layer ${m.layer} ("${m.operator}")`).join(', ')} ${missing.length === 1 ? 'has' : 'have'} none (capabilities.decoding = "none").\n  To recompute the prefix for every token instead: \`--decoding recompute\` on \`swapformer generate\`, \`decoding: "recompute"\` in generate()'s options, or "decoding": "recompute" in the model config (a checkpoint's config.json: "swapformer": {"decoding": "recompute"}). Or pick an operator with a kv-cache or recurrent state.`,
       { plugin: missing[0].operator, layer: missing[0].layer },
     );
   }

@@ -113,7 +113,7 @@ export function registerBenchCommand(program: Command, run: CommandRunner): void
         try {
           for (const u of lineup.unavailable) process.stderr.write(`[swapformer] bench: ${u.name} not run: ${u.reason}\n`);
           if (typeof opts.out === 'string') fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
-          const bar = createProgressBar(benchSteps(lineup.contenders, ns), 'bench');
+          const bar = createProgressBar(benchSteps(lineup.contenders, ns), 'bench', process.stderr, { unit: 'cells' });
           const device = typeof opts.device === 'string' ? opts.device : undefined;
           const measured = await runBenchmark(
             lineup.contenders,

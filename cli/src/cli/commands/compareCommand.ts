@@ -50,7 +50,7 @@ export function registerCompareCommand(program: Command, run: CommandRunner): vo
         const { registry } = createCliSession({ seed });
         const operators = typeof opts.operators === 'string' ? opts.operators.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
         const total = operators?.length ?? registry.list().length;
-        const bar = createProgressBar(total, 'compare');
+        const bar = createProgressBar(total, 'compare', process.stderr, { unit: 'operators' });
         const report = await compareOperators(registry, { operators, n, heads, dim, batch, seed, repeats, causal: Boolean(opts.causal), onProgress: (name) => bar.tick(name) });
         bar.done();
         process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
