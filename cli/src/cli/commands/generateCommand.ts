@@ -51,8 +51,11 @@ export function registerGenerateCommand(program: Command, run: CommandRunner): v
         const { registry } = createCliSession({ seed });
         const model = loadCheckpoint(opts.checkpoint, registry, { attention: attentionFromFlags(opts, registry) });
         try {
-          if (model.kind !== 'gpt') throw new SwapformerError('unsupported', `generate needs a GPT checkpoint; "${opts.checkpoint}" is a ViT.`);
-          const tokenizer = opts.prompt !== undefined ? tokenizerFor(model.modelConfig) : undefined;
+          if (model.kind === 'vit') throw new SwapformerError('unsupported', `generate needs a decoder checkpoint (GPT-2, Llama family); "${opts.checkpoint}" is a ViT.`);
+          if (model.kind !== 'gpt' && opts.prompt !== undefined) {
+            throw new SwapformerError('unsupported', `--prompt needs the checkpoint's tokenizer, which is not read for ${model.kind} checkpoints yet; give the prompt as token ids with --prompt-ids.`);
+          }
+          const tokenizer = opts.prompt !== undefined && model.kind === 'gpt' ? tokenizerFor(model.modelConfig) : undefined;
           const prompt = tokenizer ? tokenizer.encode(opts.prompt!) : opts.promptIds!.split(',').map((s, i) => parseIntegerOption(`--prompt-ids[${i}]`, s.trim(), 0, model.modelConfig.vocabSize - 1));
           const result = generate(model, [prompt], { maxNewTokens, temperature, topK, seed, decoding: opts.decoding as 'incremental' | 'recompute' | undefined });
           if (result.note) process.stderr.write(`[swapformer] ${result.note}\n`);
