@@ -82,5 +82,5 @@ export interface ModelFamily<C extends ModelConfigBase = ModelConfigBase, M exte
  * Entries differ in config and model types, which a table cannot name one by one (`any`); the
  * lookups narrow nothing, and callers narrow the built model by its `kind`.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// `any`: a table holds families of different config and model types (each checks its own)
 export type FamilyTable = readonly ModelFamily<any, any>[];
