@@ -32,3 +32,7 @@ export { ensureGradients, gradientsRegistered } from './models/ensureGradients';
 export { writeFileAtomic, writeDirectoryAtomic, replaceDirectoryAtomic, temporarySibling } from './io/writeFileAtomic';
 export type { AtomicWriteOptions } from './io/writeFileAtomic';
 export { MODEL_CONFIG_KINDS } from './models/modelConfigKinds';
+export { readSafetensorsBytes } from './hf/safetensorsFormat';
+export { modelFromCheckpoint } from './hf/modelFromCheckpoint';
+export { fetchCheckpoint, huggingFaceUrl } from './hf/fetchCheckpoint';
+export type { FetchCheckpointOptions } from './hf/fetchCheckpoint';

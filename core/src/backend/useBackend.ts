@@ -27,10 +27,25 @@ function unavailable(name: BackendName, why: string, cause?: unknown): Swapforme
   return new SwapformerError('backend-unavailable', `backend "${name}" is not available: ${why}`, { cause });
 }
 
+/**
+ * Bundles and pages have no `require` by computed name (esbuild leaves a stub that throws
+ * "Dynamic require of … is not supported"): there the app imports the backend package itself.
+ */
+function noDynamicRequire(error: unknown): boolean {
+  return typeof require !== 'function' || /dynamic require/i.test(String((error as Error)?.message));
+}
+
 function requirePackage(backend: BackendName, pkg: string): unknown {
   try {
     return require(pkg);
   } catch (error) {
+    if (noDynamicRequire(error)) {
+      throw unavailable(
+        backend,
+        `it is not registered, and this environment (a bundle or a page) cannot load "${pkg}" by name.\n  Import it in your app before calling useBackend: import '${PACKAGES[backend][0]}';`,
+        error,
+      );
+    }
     if (isMissingModule(error, pkg)) {
       const install = backend === 'tensorflow'
         ? 'npm install @tensorflow/tfjs-node-gpu (or @tensorflow/tfjs-node); both download libtensorflow at install time, so they cannot be installed offline'
@@ -49,14 +64,26 @@ async function prepareWebGpu(): Promise<void> {
     Object.assign(globalThis, dawn.globals);
     Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawn.create([]) }, configurable: true, writable: true });
   }
-  const adapter = await g.navigator!.gpu!.requestAdapter();
+  await requireAdapter();
+  if (!registeredByApp('webgpu')) requirePackage('webgpu', '@tensorflow/tfjs-backend-webgpu');
+}
+
+async function requireAdapter(): Promise<void> {
+  const gpu = (globalThis as unknown as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
+  if (!gpu) throw unavailable('webgpu', 'this browser has no WebGPU (navigator.gpu is missing).\n  Use the wasm backend here, or a browser with WebGPU enabled.');
+  const adapter = await gpu.requestAdapter();
   if (adapter === null || adapter === undefined) {
     throw unavailable('webgpu', 'no GPU adapter was found (Dawn needs a Vulkan driver; software Vulkan such as lavapipe lacks required features).\n  Use --backend wasm here, or run on a machine with a GPU.');
   }
-  requirePackage('webgpu', '@tensorflow/tfjs-backend-webgpu');
+}
+
+/** True when the app already imported the backend package (it registers its factory on import): used as it is. */
+function registeredByApp(name: BackendName): boolean {
+  return tf.findBackendFactory(name) !== null;
 }
 
 function loadBackendPackages(name: BackendName): Promise<void> | void {
+  if (registeredByApp(name) && name !== 'webgpu') return;
   switch (name) {
     case 'wasm':
     case 'cpu':
@@ -80,7 +107,9 @@ async function activate(name: BackendName): Promise<void> {
   const ok = await tf.setBackend(name);
   await tf.ready();
   if (!ok || tf.getBackend() !== name) {
-    throw unavailable(name, `tfjs could not initialise it (active backend is "${tf.getBackend()}").`);
+    // tfjs-backend-wasm only logs when it cannot fetch its .wasm binaries, then leaves another backend active
+    const hint = name === 'wasm' ? '\n  In a page, serve the tfjs-backend-wasm*.wasm files and call setWasmPaths(\'<their folder>/\') from @tensorflow/tfjs-backend-wasm first.' : '';
+    throw unavailable(name, `tfjs could not initialise it (active backend is "${tf.getBackend()}").${hint}`);
   }
   if (name === 'webgpu') watchWebGpuErrors();
 }
