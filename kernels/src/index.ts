@@ -17,3 +17,5 @@ export type { WebGpuProgramSpec, WebGpuUniform } from './webgpu/runWebGpuProgram
 export { MASKED_LOGIT } from './attentionBias';
 export { splitSlices } from './splitSlices';
 export { gatherRows } from './gatherRows';
+export { createWorkerHost, webKernelThreads } from './wasm/workerHost';
+export type { KernelWorkerData, KernelWorkerHost } from './wasm/workerHost';

@@ -4,6 +4,7 @@ import { MASKED_LOGIT } from '../attentionBias';
 import { createKernelPool, type KernelPool } from './kernelThreads';
 import { ATTEND_PARAMS, ATTEND_SCRATCH_PARAM, fusedAttentionModuleBytes, PAD_LOGIT, ROW_TILE, scratchBytes } from './fusedAttentionModule';
 import { webAssemblyApi, type WasmMemory, type WasmModule } from './webAssemblyApi';
+import { webKernelThreads } from './workerHost';
 
 /**
  * Exact softmax attention on the CPU through the fused WebAssembly SIMD kernel
@@ -56,7 +57,7 @@ function defaultThreads(): number {
     const os = require('node:os') as { availableParallelism?: () => number; cpus(): unknown[] };
     return Math.max(1, Math.min(8, os.availableParallelism?.() ?? os.cpus().length));
   } catch {
-    return 1;
+    return webKernelThreads() ?? 1; // no node:os: a page's cores, when it can share memory with workers
   }
 }
 
