@@ -5,7 +5,8 @@
  * parameters both fit), and the calling thread and the workers take tasks from an atomic counter.
  * Arguments named in `slotArgs` get `slot · slotStride` added, so each thread works in its own
  * scratch. A task must write only its own outputs, so results do not depend on which thread ran
- * it. If a worker is slow to start, the calling thread simply takes every task. The fused attention kernel and the plugins' kernels run on it.
+ * it. If a worker is slow to start, the calling thread simply takes every task. The fused
+ * attention kernel and the plugins' kernels run on it.
  */
 import { assembleModule, type FunctionSpec } from './wasmAssembler';
 import { webAssemblyApi, type WasmMemory, type WasmModule } from './webAssemblyApi';
