@@ -105,7 +105,8 @@ export async function createDemoModels(baseUrl: string, fetchFn: Fetch = (u) => 
   const profiler = createProfiler(registry.hooks, { sync: canReadSync() });
   const models = new Map<string, VitModel | GptModel>();
 
-  async function model(checkpoint: string, attention: AttentionSpec): Promise<VitModel | GptModel> {
+  /** `attention` undefined: the operators the checkpoint was saved with. */
+  async function model(checkpoint: string, attention: AttentionSpec | undefined): Promise<VitModel | GptModel> {
     const key = `${checkpoint}\u0000${JSON.stringify(attention)}`;
     if (!models.has(key)) {
       // keep one graph per checkpoint: each holds a copy of the weights
@@ -127,7 +128,8 @@ export async function createDemoModels(baseUrl: string, fetchFn: Fetch = (u) => 
     async classify(request) {
       const operators = typeof request.operators === 'string' ? Array.from({ length: vitLayers }, () => request.operators as string) : [...request.operators];
       if (operators.length !== vitLayers) throw new Error(`the ViT has ${vitLayers} attention layers; ${operators.length} operators were given.`);
-      const vit = (await model(VIT_CHECKPOINTS[request.checkpoint ?? 'exact'], perLayerSpec(operators))) as VitModel;
+      // TOST's weights were trained with TOST (not drop-in for softmax weights): load them as saved
+      const vit = (await model(VIT_CHECKPOINTS[request.checkpoint ?? 'exact'], request.checkpoint === 'tost' ? undefined : perLayerSpec(operators))) as VitModel;
       const set = request.images ?? images;
       const batchSize = request.batchSize ?? 50;
       const started = performance.now();

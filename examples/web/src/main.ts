@@ -82,7 +82,7 @@ function buildControls(models: DemoModels): void {
 }
 
 function showBackend(backend: BackendState): void {
-  $('backend').textContent = `Backend: ${backend.active}${backend.active === 'wasm' ? ` (${backend.simd ? 'SIMD' : 'no SIMD'}, ${backend.threads} thread${backend.threads === 1 ? '' : 's'})` : ''} · cross-origin isolated: ${backend.isolated ? 'yes' : 'no'}`;
+  $('backend').textContent = `Backend: ${backend.active}${backend.active === 'wasm' ? ` (${backend.simd ? `SIMD${backend.fma ? ' + FMA' : ''}` : 'no SIMD'}, ${backend.threads} thread${backend.threads === 1 ? '' : 's'})` : ''} · cross-origin isolated: ${backend.isolated ? 'yes' : 'no'}`;
   $('notes').replaceChildren(...backend.notes.map((n) => Object.assign(document.createElement('li'), { textContent: n })));
 }
 

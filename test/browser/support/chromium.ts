@@ -27,6 +27,7 @@ export async function launchChromium(options: { webgpu?: boolean } = {}): Promis
     ? ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader']
     : ['--disable-gpu'];
   const browser = await puppeteer.launch({
+    protocolTimeout: 600_000,
     executablePath: CHROMIUM,
     headless: true,
     args: ['--headless=new', '--no-sandbox', ...gpu, '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage', `--user-data-dir=${profile}`],
