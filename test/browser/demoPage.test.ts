@@ -76,7 +76,7 @@ describe('the demo page in Chromium', function () {
   });
 
   it('should start on wasm with worker threads when cross-origin isolated and say so', async () => {
-    expect(await text(page, '#backend')).to.match(/Backend: wasm \(SIMD( + FMA)?, [2-8] threads\) · cross-origin isolated: yes/);
+    expect(await text(page, '#backend')).to.match(/Backend: wasm \(SIMD( \+ FMA)?, [2-8] threads\) · cross-origin isolated: yes/);
     expect(pageErrors).to.deep.equal([]);
   });
 
