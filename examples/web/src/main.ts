@@ -95,12 +95,13 @@ function watchDeviceLoss(baseUrl: string): void {
     state.models?.dispose();
     state.models = null;
     await action(null, 'Switching to wasm', async () => {
-      state.backend = await startBackend('wasm', `${baseUrl}/wasm/`);
-      state.backend = { ...state.backend, notes: [...state.backend.notes, 'WebGPU was lost; running on wasm.'] };
-      showBackend(state.backend);
+      const backend = await startBackend('wasm', `${baseUrl}/wasm/`);
       state.models = await createDemoModels(baseUrl);
       buildControls(state.models);
       drawImage(state.models);
+      // shown last: once it says wasm, the models on wasm are ready
+      state.backend = { ...backend, notes: [...backend.notes, 'WebGPU was lost; running on wasm.'] };
+      showBackend(state.backend);
     });
   });
 }
@@ -191,4 +192,9 @@ async function main(): Promise<void> {
 }
 
 const ready = main().catch((error) => showError('Starting the demo', error));
-Object.assign(window, { swapformerDemo: { ready, state } });
+/** Destroys the WebGPU device, as a driver reset would: to try (and test) the fallback to wasm. */
+function loseDevice(): void {
+  (tf.backend() as unknown as { device?: { destroy?: () => void } }).device?.destroy?.();
+}
+
+Object.assign(window, { swapformerDemo: { ready, state, loseDevice } });
