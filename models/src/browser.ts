@@ -32,6 +32,7 @@ export { sampleToken } from './decoding/sampleToken';
 export type { SamplingOptions } from './decoding/sampleToken';
 export { createCharTokenizer, charVocabulary } from './tokenizers/charTokenizer';
 export { createGpt2Tokenizer, GPT2_VOCAB_SIZE } from './tokenizers/gpt2Tokenizer';
+export { loadGpt2Tokenizer } from './tokenizers/loadGpt2Tokenizer';
 export { tokenizerFor } from './tokenizers/tokenizerFor';
 export type { Tokenizer } from './tokenizers/Tokenizer';
 export { MODEL_CONFIG_KINDS } from './models/modelConfigKinds';

@@ -26,6 +26,7 @@ export { sampleToken } from './decoding/sampleToken';
 export type { SamplingOptions } from './decoding/sampleToken';
 export { createCharTokenizer, charVocabulary } from './tokenizers/charTokenizer';
 export { createGpt2Tokenizer, GPT2_VOCAB_SIZE } from './tokenizers/gpt2Tokenizer';
+export { loadGpt2Tokenizer } from './tokenizers/loadGpt2Tokenizer';
 export { tokenizerFor } from './tokenizers/tokenizerFor';
 export type { Tokenizer } from './tokenizers/Tokenizer';
 export { ensureGradients, gradientsRegistered } from './models/ensureGradients';

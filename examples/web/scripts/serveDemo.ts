@@ -73,7 +73,7 @@ if (require.main === module) {
   const port = Number(process.env.PORT ?? 8080);
   buildDemo()
     .then((b) => {
-      console.log(`built: ${(b.wasmOnlyJsBytes / 1024).toFixed(0)} KiB of JavaScript on wasm (+${(b.webgpuJsBytes / 1024).toFixed(0)} KiB WebGPU chunk)`);
+      console.log(`built: ${(b.wasmOnlyJsBytes / 1024).toFixed(0)} KiB of JavaScript on wasm (+${(b.webgpuJsBytes / 1024).toFixed(0)} KiB WebGPU chunk, +${(b.otherLazyJsBytes / 1024).toFixed(0)} KiB loaded on use)`);
       return serveStatic({ root: DEMO_DIST, isolated, port });
     })
     .then((s) => console.log(`Swapformer demo at ${s.url}/ (${isolated ? 'cross-origin isolated' : 'no COOP/COEP'}); Ctrl-C stops it`))
