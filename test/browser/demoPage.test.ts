@@ -181,6 +181,19 @@ describe('the demo page in Chromium', function () {
     expect(await text(page, '#url-result')).to.contain('SwapformerViTForImageClassification');
   });
 
+  it('should say where the tfjs-backend-wasm binaries must be when they are not served', async () => {
+    const noBinaries = await serveStatic({ root: DEMO_DIST, isolated: false, routes: [(req, res) => (req.url?.startsWith('/wasm/') ? (res.writeHead(404).end(), true) : false)] });
+    try {
+      const { page: broken, errors } = await openDemo(chromium, `${noBinaries.url}/?backend=wasm`);
+      const message = await text(broken, '#error');
+      expect(message).to.contain('backend "wasm" is not available').and.contain('setWasmPaths');
+      expect(errors.some((e) => e.includes('setWasmPaths'))).to.equal(true);
+      await broken.close();
+    } finally {
+      await noBinaries.close();
+    }
+  });
+
   it('should say so when the browser has no WebAssembly SIMD, and still classify', async () => {
     const noSimd = await chromium.browser.newPage();
     // engines without SIMD reject any module with a v128 type: refuse them in validate, as such an engine would

@@ -102,15 +102,18 @@ function loadBackendPackages(name: BackendName): Promise<void> | void {
   }
 }
 
+/** tfjs-backend-wasm only logs when it cannot fetch its .wasm binaries; say where they must be. */
+function initFailure(name: BackendName, active: string): SwapformerError {
+  const hint = name === 'wasm' ? "\n  In a page, serve the tfjs-backend-wasm*.wasm files and call setWasmPaths('<their folder>/') from @tensorflow/tfjs-backend-wasm first." : '';
+  return unavailable(name, `tfjs could not initialise it (active backend is "${active}").${hint}`);
+}
+
 async function activate(name: BackendName): Promise<void> {
   await loadBackendPackages(name);
-  const ok = await tf.setBackend(name);
+  // before tf.ready(), which would try the other registered backends and, with none, throw a message naming none
+  if (!(await tf.setBackend(name))) throw initFailure(name, 'none');
   await tf.ready();
-  if (!ok || tf.getBackend() !== name) {
-    // tfjs-backend-wasm only logs when it cannot fetch its .wasm binaries, then leaves another backend active
-    const hint = name === 'wasm' ? '\n  In a page, serve the tfjs-backend-wasm*.wasm files and call setWasmPaths(\'<their folder>/\') from @tensorflow/tfjs-backend-wasm first.' : '';
-    throw unavailable(name, `tfjs could not initialise it (active backend is "${tf.getBackend()}").${hint}`);
-  }
+  if (tf.getBackend() !== name) throw initFailure(name, tf.getBackend());
   if (name === 'webgpu') watchWebGpuErrors();
 }
 
