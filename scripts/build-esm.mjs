@@ -2,13 +2,14 @@
 /**
  * ES-module builds next to tsc's CommonJS ones: for every package whose `exports` name an
  * `import` or `browser` file under dist/esm/, esbuild bundles the matching src/ entry into that
- * file. One file per entry (other packages stay external imports) sidesteps the file extensions
+ * file. (Entries with Node-only code — the registry's and models' main entries — have no ESM
+ * build: Node takes their CommonJS build through the `node` condition, bundlers the `browser` one.) One file per entry (other packages stay external imports) sidesteps the file extensions
  * Node's ESM loader demands of relative imports, which tsc would leave extensionless, and keeps
  * the output tree-shakable for a bundler (`sideEffects: false`). dist/esm/package.json marks the
  * folder as ESM for Node. Types stay tsc's (dist/*.d.ts).
  */
 import { build } from 'esbuild';
-import { readFileSync, writeFileSync, mkdirSync, readdirSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, readdirSync, existsSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,6 +38,7 @@ for (const dir of workspaces) {
   const targets = esmTargets(pkg.exports);
   if (targets.length === 0) continue;
   const out = join(root, dir, 'dist', 'esm');
+  rmSync(out, { recursive: true, force: true }); // no stale entries from an earlier exports map
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'package.json'), '{ "type": "module", "sideEffects": false }\n');
   const entryPoints = Object.fromEntries(targets.map((t) => [t.replace(/\.js$/, ''), join(root, dir, 'src', t.replace(/\.js$/, '.ts'))]));

@@ -4,6 +4,9 @@
 // Run from the repo root on the GPU machine: node cli/scripts/check-webgpu-fused.cjs
 const tf = require('@tensorflow/tfjs-core');
 const core = require('../../core/dist');
+const kernels = require('../../kernels/dist');
+// the op path, whatever the environment says: the settings are explicit, never read from it
+const opsOnly = core.createKernelContext({ webGpuFusedAttention: false });
 const { randomAttentionInputs, referenceAttention, toFloat64 } = require('../../core/dist/conformance');
 
 async function maxDiff(a, b) {
@@ -45,7 +48,7 @@ async function timeMs(fn, reps = 3) {
   for (const c of cases) {
     const { q, k, v } = randomAttentionInputs({ batch: c.b, heads: c.h, nq: c.nq, nk: c.nk, dk: c.d }, 3, 1.5);
     const mask = c.mask ? tf.tensor2d(Array.from({ length: c.b * c.nk }, (_, i) => (i % 5 === 2 ? 0 : 1)), [c.b, c.nk]) : undefined;
-    const ops = core.denseSoftmaxAttention(q, k, v, { causal: c.causal, mask, fused: false });
+    const ops = kernels.denseSoftmaxAttention(opsOnly, q, k, v, { causal: c.causal, mask, fused: false });
     let fused;
     try {
       // both GPU paths are checked against a float64 reference computed on the host (two wrong
@@ -53,7 +56,7 @@ async function timeMs(fn, reps = 3) {
       await Promise.all([q, k, v, mask].filter(Boolean).map((t) => t.data()));
       const reference = referenceAttention(toFloat64(q), toFloat64(k), toFloat64(v), { causal: c.causal, mask: mask && toFloat64(mask) });
       const refTensor = tf.tensor(Float32Array.from(reference.data), reference.shape);
-      fused = core.fusedWebGpuAttention(q, k, v, { causal: c.causal, mask });
+      fused = kernels.fusedWebGpuAttention(q, k, v, { causal: c.causal, mask });
       const opsDiff = await maxDiff(ops, refTensor);
       const diff = await maxDiff(fused, refTensor);
       refTensor.dispose();
@@ -70,8 +73,8 @@ async function timeMs(fn, reps = 3) {
   if (ok) {
     for (const n of [4096, 16384]) {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 4, nq: n, nk: n, dk: 64 }, 1, 0.5);
-      const fusedMs = await timeMs(() => core.fusedWebGpuAttention(q, k, v));
-      const opsMs = await timeMs(() => core.softmaxAttention(q, k, v, { fused: false }));
+      const fusedMs = await timeMs(() => kernels.fusedWebGpuAttention(q, k, v));
+      const opsMs = await timeMs(() => kernels.softmaxAttention(opsOnly, q, k, v, { fused: false }));
       console.log(JSON.stringify({ n, heads: 4, fusedMs, rowBlockOpsMs: opsMs }));
       tf.dispose([q, k, v]);
     }

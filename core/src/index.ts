@@ -16,6 +16,7 @@ export { unmetRequirements } from './plugin/operatorRequirements';
 export type { OperatorRequirements } from './plugin/operatorRequirements';
 export { validatePlugin, PLUGIN_NAME_PATTERN } from './plugin/validatePlugin';
 export { resolveOptions } from './plugin/resolveOptions';
+export type { OptionsFromSchema, OptionsInputFromSchema } from './plugin/optionsFromSchema';
 export { instantiateOperator } from './plugin/instantiateOperator';
 
 export { createSwapformerHooks } from './hooks/SwapformerHooks';
@@ -37,6 +38,8 @@ export { SERVICE_IDS } from './container/serviceIds';
 export { createSwapformerContainer, resolveOperatorServices } from './container/createSwapformerContainer';
 export type { ContainerOptions } from './container/createSwapformerContainer';
 export type { OperatorServices } from './container/OperatorServices';
+export { createKernelContext, defaultKernelThreads } from './container/KernelSettings';
+export type { KernelContext, KernelResources, KernelSettings } from './container/KernelSettings';
 export { createConsoleLogger, createMemoryLogger } from './container/Logger';
 export type { Logger, LogLevel } from './container/Logger';
 

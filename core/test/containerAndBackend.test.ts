@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
-import { createSwapformerContainer, resolveOperatorServices, SERVICE_IDS, SwapformerError, useBackend } from '@swapformer/core';
-import { setWebGpuPrograms, webGpuProgramsEnabled } from '@swapformer/kernels';
+import { createKernelContext, createSwapformerContainer, defaultKernelThreads, resolveOperatorServices, SERVICE_IDS, SwapformerError, useBackend } from '@swapformer/core';
 
 describe('createSwapformerContainer', () => {
   it('should give each container its own hooks and seeded RNG service', () => {
@@ -78,12 +77,52 @@ describe('useBackend', () => {
   });
 });
 
-describe('setWebGpuPrograms', () => {
-  it('should return the setting it replaces, null when none was made, so it can be put back exactly', () => {
-    expect(setWebGpuPrograms(false)).to.equal(null);
-    expect(webGpuProgramsEnabled()).to.equal(false);
-    expect(setWebGpuPrograms(true)).to.equal(false);
-    expect(setWebGpuPrograms(null)).to.equal(true);
-    expect(webGpuProgramsEnabled()).to.equal(process.env.SWAPFORMER_WEBGPU_PROGRAMS !== '0');
+describe('kernel settings', () => {
+  it('should default to the core count up to 8, WGSL programs on and the fused WebGPU program off', () => {
+    const { kernels } = resolveOperatorServices(createSwapformerContainer());
+    expect(kernels.threads).to.equal(defaultKernelThreads());
+    expect(defaultKernelThreads()).to.be.within(1, 8);
+    expect(kernels.webGpuPrograms).to.equal(true);
+    expect(kernels.webGpuFusedAttention).to.equal(false);
+  });
+
+  it('should give each container its own settings and its own kernel resources', () => {
+    const a = resolveOperatorServices(createSwapformerContainer({ kernels: { threads: 1, webGpuPrograms: false } })).kernels;
+    const b = resolveOperatorServices(createSwapformerContainer({ kernels: { threads: 2 } })).kernels;
+    expect([a.threads, a.webGpuPrograms, b.threads, b.webGpuPrograms]).to.deep.equal([1, false, 2, true]);
+    const key = Symbol('test resource');
+    const made = a.resources.obtain(key, () => ({ made: 'a' }));
+    expect(a.resources.obtain(key, () => ({ made: 'again' }))).to.equal(made);
+    expect(b.resources.obtain(key, () => ({ made: 'b' }))).to.deep.equal({ made: 'b' });
+  });
+
+  it('should read no environment variable: SWAPFORMER_THREADS set after creation changes nothing', () => {
+    const saved = process.env.SWAPFORMER_THREADS;
+    try {
+      delete process.env.SWAPFORMER_THREADS;
+      const kernels = createKernelContext();
+      process.env.SWAPFORMER_THREADS = String(defaultKernelThreads() + 3);
+      expect(kernels.threads).to.equal(defaultKernelThreads());
+      expect(createKernelContext().threads).to.equal(defaultKernelThreads());
+    } finally {
+      if (saved === undefined) delete process.env.SWAPFORMER_THREADS;
+      else process.env.SWAPFORMER_THREADS = saved;
+    }
+  });
+
+  it('should refuse a bad setting, naming it and the valid values', () => {
+    for (const threads of [0, 1.5, -2]) {
+      const error = (() => {
+        try {
+          createSwapformerContainer({ kernels: { threads } });
+        } catch (e) {
+          return e;
+        }
+        return null;
+      })();
+      expect(SwapformerError.is(error)).to.equal(true);
+      expect((error as Error).message).to.include(`got ${threads}`).and.include('positive integer');
+    }
+    expect(() => createKernelContext({ webGpuPrograms: 'no' as never })).to.throw('webGpuPrograms must be true or false, got "no"');
   });
 });

@@ -1,9 +1,12 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { createProfiler, createSwapformerHooks, runAttention, SwapformerError, type AttentionOperator, type OperatorCapabilities } from '@swapformer/core';
+import { createProfiler, createSwapformerHooks, runAttention, SwapformerError, type AttentionOperator, type OperatorCapabilities, createKernelContext } from '@swapformer/core';
 import { softmaxAttention } from '@swapformer/kernels';
 import { maxAbsDiff, randomAttentionInputs } from '../src/conformance';
+
+/** The kernel settings and resources these tests run the kernels with (defaults: core-count threads). */
+const kernels = createKernelContext();
 
 const capsFixture: OperatorCapabilities = {
   causal: 'native',
@@ -20,7 +23,7 @@ const capsFixture: OperatorCapabilities = {
 
 const softmaxOperatorFixture: AttentionOperator = {
   name: 'soft',
-  forward: (q, k, v, ctx) => softmaxAttention(q, k, v, { causal: ctx.causal }),
+  forward: (q, k, v, ctx) => softmaxAttention(kernels, q, k, v, { causal: ctx.causal }),
   parameters: () => [],
   dispose: () => undefined,
 };

@@ -1,6 +1,6 @@
 export { softmaxAttention, denseSoftmaxAttention, chunkedSoftmaxAttention, DEFAULT_CHUNK_THRESHOLD } from './softmaxAttention';
 export type { SoftmaxAttentionOptions } from './softmaxAttention';
-export { fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, fusedSoftmaxAttentionWithStats, fusedAttentionSupported, fusedKernelApplies, fusedAttentionInfo, fusedAttentionPeakBytes, resetFusedAttentionPeakBytes, setAttentionThreads, attentionThreads, preferredKernelThreads } from './wasm/fusedSoftmaxAttention';
+export { fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, fusedSoftmaxAttentionWithStats, fusedAttentionSupported, fusedKernelApplies, fusedAttentionInfo, fusedAttentionPeakBytes, resetFusedAttentionPeakBytes, attentionThreads } from './wasm/fusedSoftmaxAttention';
 export type { FusedAttentionDims, FusedAttentionOptions, FusedAttentionWithStats } from './wasm/fusedSoftmaxAttention';
 // Hand-written WebAssembly SIMD kernels (the fused attention kernel, and plugins' own kernels)
 export { assembleModule, FunctionBody, F32, I32, V128 } from './wasm/wasmAssembler';
@@ -11,11 +11,11 @@ export { webAssemblyApi } from './wasm/webAssemblyApi';
 export { createKernelModule, createKernelPool } from './wasm/kernelThreads';
 export type { KernelJob, KernelModule, KernelPool } from './wasm/kernelThreads';
 export type { WasmApi, WasmMemory, WasmModule } from './wasm/webAssemblyApi';
-export { fusedWebGpuAttention, setWebGpuFusedAttention, webGpuFusedAttentionEnabled } from './webgpu/fusedWebGpuAttention';
-export { float32Uniform, int32Uniform, runWebGpuProgram, setWebGpuPrograms, webGpuProgramsEnabled, WGSL_WORKGROUP_INDEX } from './webgpu/runWebGpuProgram';
+export { canUseWebGpuFusedAttention, fusedWebGpuAttention } from './webgpu/fusedWebGpuAttention';
+export { float32Uniform, int32Uniform, runWebGpuProgram, WGSL_WORKGROUP_INDEX } from './webgpu/runWebGpuProgram';
 export type { WebGpuProgramSpec, WebGpuUniform } from './webgpu/runWebGpuProgram';
 export { MASKED_LOGIT } from './attentionBias';
 export { splitSlices } from './splitSlices';
 export { gatherRows } from './gatherRows';
-export { createWorkerHost, webKernelThreads } from './wasm/workerHost';
+export { createWorkerHost } from './wasm/workerHost';
 export type { KernelWorkerData, KernelWorkerHost } from './wasm/workerHost';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { activeWebGpuDevice } from '@swapformer/core';
+import { activeWebGpuDevice, type KernelContext } from '@swapformer/core';
 import { splitSlices } from './splitSlices';
 import { causalBiasBlock, causalBlockHidden, MASKED_LOGIT, paddingBias } from './attentionBias';
 import { canUseWebGpuFusedAttention, fusedWebGpuAttention } from './webgpu/fusedWebGpuAttention';
@@ -37,15 +37,15 @@ export interface SoftmaxAttentionOptions {
   readonly keyBlock?: number;
   /**
    * Use a fused kernel where it applies: the WebAssembly one on wasm/cpu, the WebGPU program on
-   * webgpu once enabled (setWebGpuFusedAttention); float32, no gradient tape. Default true;
+   * webgpu once enabled (kernel setting `webGpuFusedAttention`); float32, no gradient tape. Default true;
    * false forces the tfjs-op path (same results up to float rounding).
    */
   readonly fused?: boolean;
 }
 
 /** True when this call can take the fused CPU kernel. */
-function useFused(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions): boolean {
-  return options.fused !== false && fusedKernelApplies(q, k, v);
+function useFused(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions): boolean {
+  return options.fused !== false && fusedKernelApplies(kernels, q, k, v);
 }
 
 interface Slices {
@@ -193,9 +193,9 @@ function wholeBatchSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, optio
 /**
  * Materialises the `[nq, nk]` score matrix per (b, h) slice. Fastest for moderate n.
  */
-export function denseSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions = {}): Tensor4D {
-  if (useFused(q, k, v, options)) return fusedSoftmaxAttention(q, k, v, options);
-  if (options.fused !== false && canUseWebGpuFusedAttention(q, v)) return fusedWebGpuAttention(q, k, v, options);
+export function denseSoftmaxAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions = {}): Tensor4D {
+  if (useFused(kernels, q, k, v, options)) return fusedSoftmaxAttention(kernels, q, k, v, options);
+  if (options.fused !== false && canUseWebGpuFusedAttention(kernels, q, v)) return fusedWebGpuAttention(q, k, v, options);
   if (onGpuBackend()) return rowBlockSoftmaxAttention(q, k, v, options);
   return tf.tidy(() => {
     const [b, h, nq] = q.shape;
@@ -226,9 +226,9 @@ export function denseSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opt
  * (O(n·d) memory); on GPU backends, whole rows of scores in blocks of at most ROW_BLOCK_BYTES
  * when one row of every head fits, since per-block dispatches dominate there.
  */
-export function chunkedSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions = {}): Tensor4D {
-  if (useFused(q, k, v, options)) return fusedSoftmaxAttention(q, k, v, options);
-  if (options.fused !== false && canUseWebGpuFusedAttention(q, v)) return fusedWebGpuAttention(q, k, v, options);
+export function chunkedSoftmaxAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions = {}): Tensor4D {
+  if (useFused(kernels, q, k, v, options)) return fusedSoftmaxAttention(kernels, q, k, v, options);
+  if (options.fused !== false && canUseWebGpuFusedAttention(kernels, q, v)) return fusedWebGpuAttention(q, k, v, options);
   if (onGpuBackend() && 4 * q.shape[1] * k.shape[2] <= scoreBlockBytes()) return rowBlockSoftmaxAttention(q, k, v, options);
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
@@ -292,9 +292,10 @@ export const DEFAULT_CHUNK_THRESHOLD = 4096 * 4096;
  * Exact softmax attention; picks the chunked online-softmax kernel when a slice's score matrix
  * would exceed `chunkThreshold` entries.
  *
- * @example const out = softmaxAttention(q, k, v, { causal: true });
+ * @example const out = softmaxAttention(services.kernels, q, k, v, { causal: true });
  */
 export function softmaxAttention(
+  kernels: KernelContext,
   q: Tensor4D,
   k: Tensor4D,
   v: Tensor4D,
@@ -302,6 +303,6 @@ export function softmaxAttention(
 ): Tensor4D {
   const scores = q.shape[2] * k.shape[2];
   return scores > (options.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD)
-    ? chunkedSoftmaxAttention(q, k, v, options)
-    : denseSoftmaxAttention(q, k, v, options);
+    ? chunkedSoftmaxAttention(kernels, q, k, v, options)
+    : denseSoftmaxAttention(kernels, q, k, v, options);
 }

@@ -1,14 +1,16 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedWebGpuAttention, setWebGpuFusedAttention, webGpuFusedAttentionEnabled } from '@swapformer/kernels';
+import { fusedWebGpuAttention } from '@swapformer/kernels';
 import { canUseWebGpuFusedAttention, fusedAttentionWgsl } from '../src/webgpu/fusedWebGpuAttention';
+import { createKernelContext } from '@swapformer/core';
+
+/** The kernel settings and resources these tests run the kernels with (defaults: core-count threads). */
+const kernels = createKernelContext();
 
 // The program itself runs on webgpu: test/integration/webgpuBackend.test.ts checks it against the
 // cpu kernel on lavapipe (CI), and cli/scripts/check-webgpu-fused.cjs on the GPU before the GPU
 // benchmark turns it on. Here: what can be checked on any backend.
 describe('fusedWebGpuAttention', () => {
-  afterEach(() => setWebGpuFusedAttention(false));
-
   it('should refuse to run on a backend other than webgpu, naming the active one', () => {
     const x = tf.zeros([1, 1, 4, 8]) as tf.Tensor4D;
     expect(() => fusedWebGpuAttention(x, x, x)).to.throw(`fusedWebGpuAttention: needs the webgpu backend, the active one is "${tf.getBackend()}"`);
@@ -17,10 +19,11 @@ describe('fusedWebGpuAttention', () => {
 
   it('should be off unless enabled, and never used off webgpu even when enabled', () => {
     const x = tf.zeros([1, 1, 4, 8]) as tf.Tensor4D;
-    expect(webGpuFusedAttentionEnabled()).to.equal(false);
-    setWebGpuFusedAttention(true);
-    expect(webGpuFusedAttentionEnabled()).to.equal(true);
-    expect(canUseWebGpuFusedAttention(x, x)).to.equal(false);
+    expect(kernels.webGpuFusedAttention).to.equal(false);
+    const enabled = createKernelContext({ webGpuFusedAttention: true });
+    expect(enabled.webGpuFusedAttention).to.equal(true);
+    expect(canUseWebGpuFusedAttention(kernels, x, x)).to.equal(false);
+    expect(canUseWebGpuFusedAttention(enabled, x, x)).to.equal(false);
     x.dispose();
   });
 

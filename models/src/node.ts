@@ -4,6 +4,7 @@
  * these in Node; a bundle for the browser gets `./browser` instead.
  */
 export { openSafetensors, encodeSafetensors } from './hf/safetensors';
+export type { TensorToWrite } from './hf/safetensors';
 export { openCheckpointTensors, WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './hf/checkpointFiles';
 export { loadCheckpoint, loadCheckpointWithReport } from './hf/loadCheckpoint';
 export { saveCheckpoint } from './hf/saveCheckpoint';

@@ -5,7 +5,7 @@
  * `@swapformer/registry/node`.
  */
 export { createOperatorRegistry } from './registry/createOperatorRegistry';
-export type { OperatorRegistry, OperatorSelection, PluginRecord, RegisterOptions, ResolveContext, ResolvedOperator } from './registry/OperatorRegistry';
+export type { OperatorRegistry, OperatorSelection, PluginRecord, PluginSelection, RegisterOptions, ResolveContext, ResolvedOperator } from './registry/OperatorRegistry';
 export { didYouMean } from './registry/didYouMean';
 export { attentionSelections, selectionForLayer } from './config/attentionSelections';
 export type { AttentionSpec, LayerOverride, LayerSet } from './config/attentionSelections';

@@ -1,10 +1,10 @@
 export { createOperatorRegistry } from './registry/createOperatorRegistry';
-export type { OperatorRegistry, OperatorSelection, PluginRecord, RegisterOptions, ResolveContext, ResolvedOperator } from './registry/OperatorRegistry';
+export type { OperatorRegistry, OperatorSelection, PluginRecord, PluginSelection, RegisterOptions, ResolveContext, ResolvedOperator } from './registry/OperatorRegistry';
 export { didYouMean } from './registry/didYouMean';
-export { discoverPlugins, loadDiscoveredPlugin, nodeModulesChain, PLUGIN_KEYWORD, PACKAGE_NAME_PATTERN } from './discovery/discoverPlugins';
-export type { DiscoveredPackage } from './discovery/discoverPlugins';
+export { discoverPlugins, findPluginPackage, loadDiscoveredPlugin, nodeModulesChain, nodeModulesChains, scanPluginPackages, PLUGIN_KEYWORD, PACKAGE_NAME_PATTERN, REGISTRY_LOCATION } from './discovery/discoverPlugins';
+export type { DiscoveredPackage, DiscoveryLocations, PluginPackageRef, PluginScan } from './discovery/discoverPlugins';
 export { registerInstalledPlugins } from './discovery/registerInstalledPlugins';
-export type { InstalledPluginsReport } from './discovery/registerInstalledPlugins';
+export type { InstalledPluginsReport, PluginSources } from './discovery/registerInstalledPlugins';
 export { attentionSelections, selectionForLayer } from './config/attentionSelections';
 export type { AttentionSpec, LayerOverride, LayerSet } from './config/attentionSelections';
 export { ATTENTION_CONFIG_KINDS, modelSelectionSites } from './config/configKinds';

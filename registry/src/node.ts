@@ -4,8 +4,8 @@
  * bundle for the browser gets `./browser` instead, so importing them from here says plainly
  * that the code runs in Node.
  */
-export { discoverPlugins, loadDiscoveredPlugin, nodeModulesChain, PLUGIN_KEYWORD, PACKAGE_NAME_PATTERN } from './discovery/discoverPlugins';
-export type { DiscoveredPackage } from './discovery/discoverPlugins';
+export { discoverPlugins, findPluginPackage, loadDiscoveredPlugin, nodeModulesChain, nodeModulesChains, scanPluginPackages, PLUGIN_KEYWORD, PACKAGE_NAME_PATTERN, REGISTRY_LOCATION } from './discovery/discoverPlugins';
+export type { DiscoveredPackage, DiscoveryLocations, PluginPackageRef, PluginScan } from './discovery/discoverPlugins';
 export { registerInstalledPlugins } from './discovery/registerInstalledPlugins';
-export type { InstalledPluginsReport } from './discovery/registerInstalledPlugins';
+export type { InstalledPluginsReport, PluginSources } from './discovery/registerInstalledPlugins';
 export { readJsonFile, MAX_CONFIG_BYTES } from './config/readJsonFile';

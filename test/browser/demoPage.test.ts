@@ -9,7 +9,6 @@ import { expect } from 'chai';
 import * as path from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { useBackend } from '@swapformer/core';
-import { fusedAttentionInfo } from '@swapformer/kernels';
 import { buildDemo, DEMO_DIST, type DemoBuild } from '../../examples/web/scripts/buildDemo';
 import { serveStatic, type StaticServer } from '../../examples/web/scripts/serveDemo';
 import { createDemoModels, type ClassifyRequest, type ClassifyResult, type DemoModels, type GenerateRequest } from '../../examples/web/src/demoModels';
@@ -102,10 +101,10 @@ describe('the demo page in Chromium', function () {
       // LevAttention keeps the top-k keys by score: where the page's fused kernels use relaxed-SIMD
       // multiply-add and Node's do not, last-bit differences upstream can swap a near-tied key, so
       // its logits are compared exactly only where both sides round alike
-      const pageFma = (await page.evaluate('window.swapformerDemo.state.backend.fma')) as boolean;
+      const pageFma = (await page.evaluate('window.swapformerDemo.state.models.kernels.fma')) as boolean;
       const selectsKeys = ([] as string[]).concat(operators).includes('levattention');
       const diff = maxAbsDiff(inPage.logits, inNode.logits);
-      if (selectsKeys && pageFma !== fusedAttentionInfo().fma) console.log(`      (FMA in the page only: LevAttention logits differ by up to ${diff.toFixed(3)}, predictions equal)`);
+      if (selectsKeys && pageFma !== node.kernels.fma) console.log(`      (FMA in the page only: LevAttention logits differ by up to ${diff.toFixed(3)}, predictions equal)`);
       else expect(diff).to.be.lessThan(1e-4);
       expect(inPage.attentionMs).to.be.greaterThan(0);
     });

@@ -11,8 +11,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'chai';
-import { createProfiler, createSeededRandom, createSwapformerHooks, prefetchValues, throwIfWebGpuFailed, useBackend } from '@swapformer/core';
-import { fusedWebGpuAttention, setWebGpuPrograms, softmaxAttention } from '@swapformer/kernels';
+import { createProfiler, createSeededRandom, createSwapformerHooks, prefetchValues, throwIfWebGpuFailed, useBackend, createKernelContext } from '@swapformer/core';
+import { fusedWebGpuAttention, softmaxAttention } from '@swapformer/kernels';
 import { createOperatorRegistry, registerInstalledPlugins, type AttentionSpec } from '@swapformer/registry';
 import { buildModel } from '@swapformer/models';
 import { tssa, type TostForm } from '@swapformer/plugin-tost';
@@ -24,6 +24,9 @@ import { ensureGradients } from '../../models/src/models/ensureGradients';
 import { pipelinedCalls, tfjsRunner } from '../../cli/src/bench/contenders/forceResult';
 import { denseSoftmaxAttention, scoreBlockBytes } from '../../kernels/src/softmaxAttention';
 import { selectTopPicks } from '../../plugins/levattention/src/chunkedTopK';
+
+/** The kernel settings and resources these tests run the kernels with (defaults: core-count threads). */
+const kernels = createKernelContext();
 
 const registry = createOperatorRegistry();
 registerInstalledPlugins(registry);
@@ -211,25 +214,22 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
       [2, 1, 785, 32, 'paper'],
     ];
     for (const [b, h, n, p, form] of cases) {
-      const { error, dispatches } = await againstCpu([[b, h, n, p], [h]], ([w, temp]) => tssa(w as tf.Tensor4D, { temp: temp as tf.Tensor1D }, { form }));
+      const { error, dispatches } = await againstCpu([[b, h, n, p], [h]], ([w, temp]) => tssa(kernels, w as tf.Tensor4D, { temp: temp as tf.Tensor1D }, { form }));
       expect(dispatches, `${form} [${b}, ${h}, ${n}, ${p}]`).to.equal(form === 'code' ? 4 : 3);
       expect(error, `${form} [${b}, ${h}, ${n}, ${p}]`).to.be.lessThan(1e-5);
     }
   });
 
-  it('should take the tfjs-op composition with setWebGpuPrograms(false), with the same output', async () => {
+  it('should take the tfjs-op composition with kernel setting webGpuPrograms: false, with the same output', async () => {
     if (!available) return;
     const shapes = [[2, 2, 300, 16], [2]];
-    const attend = ([w, temp]: tf.Tensor[]) => tssa(w as tf.Tensor4D, { temp: temp as tf.Tensor1D }, { form: 'code' });
-    const programs = await againstCpu(shapes, attend);
-    setWebGpuPrograms(false);
-    try {
-      const ops = await againstCpu(shapes, attend);
-      expect(ops.dispatches).to.be.above(2 * programs.dispatches);
-      expect(ops.error).to.be.lessThan(1e-5);
-    } finally {
-      setWebGpuPrograms(null);
-    }
+    const attendWith = (settings: typeof kernels) => ([w, temp]: tf.Tensor[]) => tssa(settings, w as tf.Tensor4D, { temp: temp as tf.Tensor1D }, { form: 'code' });
+    const programs = await againstCpu(shapes, attendWith(kernels));
+    const ops = await againstCpu(shapes, attendWith(createKernelContext({ webGpuPrograms: false })));
+    expect(ops.dispatches).to.be.above(2 * programs.dispatches);
+    expect(ops.error).to.be.lessThan(1e-5);
+    // the other context's setting did not leak into this one
+    expect((await againstCpu(shapes, attendWith(kernels))).dispatches).to.equal(programs.dispatches);
   });
 
   it('should run non-causal Performer in 10-11 WebGPU dispatches with the cpu op path\'s output', async () => {
@@ -238,7 +238,7 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
     // of the workgroup sizes; n = 300 pads the key rows, n = 2500 sums three chunks of φ(k)ᵀ·v
     for (const [b, h, n, d, m, dv] of [[1, 4, 1024, 64, 256, 64], [2, 3, 300, 16, 42, 25], [1, 2, 2500, 64, 266, 64]]) {
       const { error, dispatches } = await againstCpu([[b, h, n, d], [b, h, n, d], [b, h, n, dv], [m, d]], ([q, k, v, omega]) =>
-        performerAttention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, omega as tf.Tensor2D, { epsilon: 1e-4, chunkSize: 128 }),
+        performerAttention(kernels, q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, omega as tf.Tensor2D, { epsilon: 1e-4, chunkSize: 128 }),
       );
       expect(dispatches, `[${b}, ${h}, ${n}, ${d}] m ${m}`).to.equal(n > 1024 ? 11 : 10);
       expect(error, `[${b}, ${h}, ${n}, ${d}] m ${m}`).to.be.lessThan(1e-5);
@@ -259,7 +259,7 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
       const { error, dispatches } = await againstCpu([[b, h, n, dk], [b, h, n, rank], [rank, dk], [b, h, n, dv]], ([q, coefficients, basis, v]) =>
         tf.tidy(() => {
           const k = rank === dk ? coefficients : tf.matMul(coefficients, tf.broadcastTo(basis, [b, h, rank, dk]));
-          return levAttention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, options); // cpu: the host path
+          return levAttention(kernels, q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, options); // cpu: the host path
         }),
       );
       expect(dispatches, `[${b}, ${h}, ${n}, ${dk}] rank ${rank}`).to.equal((rank === dk ? 0 : 2) + (n > 1024 ? 6 : 5));
@@ -308,7 +308,7 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
         tf.tidy(() => {
           const mask = tf.cast(tf.greater(raw, -1), 'float32') as tf.Tensor2D; // ≈ 16 % of the keys hidden
           const args = [q, k, v] as tf.Tensor4D[];
-          return tf.getBackend() === 'webgpu' ? fusedWebGpuAttention(args[0], args[1], args[2], { causal, mask }) : softmaxAttention(args[0], args[1], args[2], { causal, mask });
+          return tf.getBackend() === 'webgpu' ? fusedWebGpuAttention(args[0], args[1], args[2], { causal, mask }) : softmaxAttention(kernels, args[0], args[1], args[2], { causal, mask });
         }),
       );
       expect(error, `[${b}, ${h}, ${nq}, ${nk}, ${d}] causal ${causal}`).to.be.lessThan(1e-5);
@@ -334,7 +334,7 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
       values = [rng(1), rng(2), rng(3)];
       const run = async () => {
         const [q, k, v] = values.map((x) => tf.tensor4d(x, [b, 1, n, d]));
-        const out = denseSoftmaxAttention(q, k, v, {});
+        const out = denseSoftmaxAttention(kernels, q, k, v, {});
         const result = (await out.data()) as Float32Array;
         tf.dispose([q, k, v, out]);
         return result;

@@ -47,9 +47,6 @@ const ALLOWED_DYNAMIC_LOADS: Readonly<Record<string, string>> = {
   'core/dist/backend/useBackend.js': 'loads a tfjs backend package from a fixed list, by name',
   'registry/dist/discovery/discoverPlugins.js': 'loads a discovered plugin package by its npm name (keyword- and name-checked)',
   'models/dist/models/ensureGradients.js': "loads tfjs-core's gradient registrations from a fixed module path",
-  // the ES-module builds bundle the same modules (scripts/build-esm.mjs)
-  'registry/dist/esm/index.js': 'bundles discovery/discoverPlugins (above)',
-  'models/dist/esm/index.js': 'bundles models/ensureGradients (above)',
 };
 const ALLOWED_PROCESSES: Readonly<Record<string, string>> = {
   'cli/dist/bench/peers/pythonPeer.js': 'bench starts the python peer (a fixed script) with the interpreter named by its --python flag',

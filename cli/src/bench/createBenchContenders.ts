@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedAttentionInfo, webGpuFusedAttentionEnabled } from '@swapformer/kernels';
+import type { KernelContext } from '@swapformer/core';
+import { fusedAttentionInfo } from '@swapformer/kernels';
 import type { OperatorRegistry } from '@swapformer/registry';
 import type { BenchEnvironment, BenchReport, Contender } from './benchTypes';
 import { MAX_PIPELINED_CALLS, PIPELINE_BELOW_MS } from './contenders/forceResult';
@@ -125,8 +126,8 @@ export async function createBenchLineup(registry: OperatorRegistry, s: Contender
   };
 }
 
-/** Describes where the run happens. `device` overrides the CPU model (e.g. the GPU's name). */
-export function benchEnvironment(device?: string, threads?: number): BenchEnvironment {
+/** Describes where the run happens with the kernels of `kernels` (the session's). `device` overrides the CPU model (e.g. the GPU's name). */
+export function benchEnvironment(kernels: KernelContext, device?: string, threads?: number): BenchEnvironment {
   const cpus = os.cpus();
   const cpu = cpus[0]?.model?.trim() || 'unknown CPU';
   const backend = tf.getBackend();
@@ -139,15 +140,15 @@ export function benchEnvironment(device?: string, threads?: number): BenchEnviro
     tfjs: tf.version_core,
     platform: `${os.platform()} ${os.arch()}`,
     date: new Date().toISOString().slice(0, 10),
-    notes: threadNotes(backend, threads),
+    notes: threadNotes(kernels, backend, threads),
     loadAverage: Math.round(os.loadavg()[0] * 100) / 100,
   };
 }
 
-function threadNotes(backend: string, threads?: number): string[] {
+function threadNotes(kernels: KernelContext, backend: string, threads?: number): string[] {
   const notes: string[] = [];
   if (backend === 'wasm' || backend === 'cpu') {
-    const info = fusedAttentionInfo();
+    const info = fusedAttentionInfo(kernels);
     notes.push(
       info.supported
         ? `Our exact operator runs the fused WebAssembly SIMD kernel of @swapformer/core on ${info.threads} thread(s) (the calling thread plus worker threads over one shared memory), ${info.fma ? 'with' : 'without'} relaxed-SIMD multiply-add (${info.fma ? 'this engine has it' : 'Node 20 has no relaxed SIMD by default; Node ≥ 22 does'}). So do the heavy parts of the approximations: Performer's three feature-map passes, KDEformer's blocks and samples, Thinformer's final attention, and Thinformer's bucket Grams on core's kernel pool (the same thread count).`
@@ -156,7 +157,7 @@ function threadNotes(backend: string, threads?: number): string[] {
   }
   if (backend === 'webgpu') {
     notes.push(
-      webGpuFusedAttentionEnabled()
+      kernels.webGpuFusedAttention
         ? 'Exact attention on webgpu runs the fused WGSL program of @swapformer/core (one dispatch, online softmax, no [n, n] tensor), enabled after cli/scripts/check-webgpu-fused.cjs matched it against the tfjs-op path on this GPU.'
         : 'Exact attention on webgpu runs tfjs ops in row blocks of at most 512 MiB (batched matMul → softmax → matMul), so no tensor exceeds the 2 GiB binding limit.',
     );

@@ -1,16 +1,31 @@
-import { createConsoleLogger, createSwapformerContainer, useBackend, type BackendReport, type BackendRequest } from '@swapformer/core';
+import { createConsoleLogger, createSwapformerContainer, useBackend, type BackendReport, type BackendRequest, type KernelSettings } from '@swapformer/core';
 import { registerInstalledPlugins, type InstalledPluginsReport, createOperatorRegistry, type OperatorRegistry } from '@swapformer/registry';
+import { kernelSettingsFromEnvironment } from './kernelSettingsFromEnvironment';
 
-/** What every CLI command starts from: a container, a registry with the installed plugins. */
+/**
+ * What every CLI command starts from: a container, a registry with the installed plugins. The
+ * container's kernel settings come from the environment (read here, once per command), then
+ * from the command's own flags (`kernels`, e.g. bench's --threads), which win.
+ */
 export interface CliSession {
   readonly registry: OperatorRegistry;
   readonly installed: InstalledPluginsReport;
 }
 
-export function createCliSession(options: { seed?: number; cwd?: string; warnRefused?: boolean } = {}): CliSession {
-  const container = createSwapformerContainer({ seed: options.seed ?? 0, logger: createConsoleLogger('warn') });
+/**
+ * The plugins the CLI sees: those installed next to the CLI itself (its own node_modules chain,
+ * so `swapformer list` from any folder lists what this installation has), then the project in
+ * the working directory, for plugins installed there beside a global or npx CLI.
+ */
+export function pluginLocations(cwd: string = process.cwd()): string[] {
+  return [__dirname, cwd];
+}
+
+export function createCliSession(options: { seed?: number; cwd?: string; warnRefused?: boolean; kernels?: Partial<KernelSettings> } = {}): CliSession {
+  const kernels = { ...kernelSettingsFromEnvironment(process.env), ...options.kernels };
+  const container = createSwapformerContainer({ seed: options.seed ?? 0, logger: createConsoleLogger('warn'), kernels });
   const registry = createOperatorRegistry(container);
-  const installed = registerInstalledPlugins(registry, options.cwd ?? process.cwd());
+  const installed = registerInstalledPlugins(registry, { from: pluginLocations(options.cwd) });
   if (options.warnRefused !== false) for (const r of installed.refused) registry.services.logger.warn(`plugin package ${r.package.packageName} refused: ${r.reason}`);
   return { registry, installed };
 }

@@ -81,7 +81,7 @@ export async function compareOperators(registry: OperatorRegistry, options: Comp
   try {
     const exactName = registry.has('exact') ? 'exact' : null;
     const order = exactName ? [exactName, ...names.filter((n) => n !== exactName)] : names;
-    if (!exactName) exactOut = softmaxAttention(q, k, v, { causal });
+    if (!exactName) exactOut = softmaxAttention(registry.services.kernels, q, k, v, { causal });
     for (const name of order) {
       const record = registry.get(name);
       const reasons = unmetRequirements(record.capabilities, { causal });

@@ -90,6 +90,7 @@ function mathFile(n: PluginNames): string {
  * Shape legend: b batch, h heads, nq queries, nk keys, dk query/key head dim, dv value head dim.
  */
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { KernelContext } from '@swapformer/core';
 import { softmaxAttention } from '@swapformer/kernels';
 
 export interface ${n.mathOptionsType} {
@@ -106,29 +107,29 @@ export interface ${n.mathOptionsType} {
 /**
  * q [b, h, nq, dk], k [b, h, nk, dk], v [b, h, nk, dv] → [b, h, nq, dv].
  *
- * @example const out = ${n.mathName}(q, k, v, { temperature: 1, causal: true });
+ * \`kernels\`: the container's kernel settings and resources (\`services.kernels\` in create()).
+ *
+ * @example const out = ${n.mathName}(services.kernels, q, k, v, { temperature: 1, causal: true });
  */
-export function ${n.mathName}(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: ${n.mathOptionsType}): Tensor4D {
+export function ${n.mathName}(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: ${n.mathOptionsType}): Tensor4D {
   const scale = (options.scale ?? 1 / Math.sqrt(q.shape[3])) / options.temperature;
-  return softmaxAttention(q, k, v, { scale, causal: options.causal, mask: options.mask }); // [b, h, nq, dv]
+  return softmaxAttention(kernels, q, k, v, { scale, causal: options.causal, mask: options.mask }); // [b, h, nq, dv]
 }
 `;
 }
 
 function indexFile(n: PluginNames, v: TemplateVersions, description: string): string {
   const schemaName = `${n.camel}OptionsSchema`;
-  return `import type { AttentionPlugin } from '@swapformer/core';
+  return `import type { AttentionPlugin, OptionsFromSchema } from '@swapformer/core';
 import { ${n.mathName} } from './${n.mathName}';
 
 const { version } = require('../package.json') as { version: string };
 
 /**
- * Options of the \`${n.name}\` operator (see \`${schemaName}\`). A type alias, not an
- * interface, so that it is assignable to the kit's \`AttentionPlugin<Record<string, unknown>>\`.
+ * Options of the \`${n.name}\` operator as \`create\` receives them (defaults applied), derived from
+ * \`${schemaName}\` (declared \`as const\`): a key the schema does not name is a compile error.
  */
-export type ${n.optionsType} = {
-  readonly temperature: number;
-};
+export type ${n.optionsType} = OptionsFromSchema<typeof ${schemaName}>;
 
 /** JSON Schema of the options: every key has a default, a description and a range; unknown keys are errors. */
 export const ${schemaName} = {
@@ -167,10 +168,10 @@ export const ${n.exportName}: AttentionPlugin<${n.optionsType}> = {
     mixesHeads: false,
     crossAttention: true,
   },
-  create(options) {
+  create(options, services) {
     return {
       name: '${n.name}',
-      forward: (q, k, v, ctx) => ${n.mathName}(q, k, v, { temperature: options.temperature, scale: ctx.scale, causal: ctx.causal, mask: ctx.mask }),
+      forward: (q, k, v, ctx) => ${n.mathName}(services.kernels, q, k, v, { temperature: options.temperature, scale: ctx.scale, causal: ctx.causal, mask: ctx.mask }),
       parameters: () => [],
       dispose: () => undefined,
     };
@@ -184,6 +185,7 @@ export { ${n.mathName} } from './${n.mathName}';
 function testFile(n: PluginNames): string {
   return `import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
+import { createKernelContext } from '@swapformer/core';
 import { describeOperatorConformance, maxAbsDiff, randomAttentionInputs, referenceAttention, toFloat64 } from '@swapformer/core/conformance';
 import { ${n.mathName}, ${n.exportName} } from '../src';
 
@@ -203,7 +205,7 @@ describe('${n.mathName}', () => {
     it('should equal softmax attention with the logits divided by the temperature', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 9, nk: 9, dk: 4 }, 7);
       const reference = referenceAttention(toFloat64(q), toFloat64(k), toFloat64(v), { scale: 1 / (2 * 3) });
-      const out = ${n.mathName}(q, k, v, { temperature: 3 });
+      const out = ${n.mathName}(createKernelContext(), q, k, v, { temperature: 3 });
       expect(maxAbsDiff(out, reference)).to.be.below(1e-5);
       tf.dispose([q, k, v, out]);
     });

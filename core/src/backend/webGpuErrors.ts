@@ -7,16 +7,19 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SwapformerError } from '../errors/SwapformerError';
-import { activeWebGpuDevice } from './webGpuDevice';
+import { activeWebGpuDevice, type WebGpuDeviceView } from './webGpuDevice';
 
-const watched = new WeakSet<object>();
-let reported: string[] = [];
+/** Where a watched device keeps its unreported errors: on the device itself, not in this module. */
+const ERRORS = Symbol.for('swapformer.webGpuErrors');
+
+type WatchedDevice = WebGpuDeviceView & { [ERRORS]?: string[] };
 
 /** Starts recording the active webgpu device's uncaptured errors (once per device; a no-op elsewhere). */
 export function watchWebGpuErrors(): void {
-  const device = activeWebGpuDevice();
-  if (!device || typeof device.addEventListener !== 'function' || watched.has(device)) return;
-  watched.add(device);
+  const device = activeWebGpuDevice() as WatchedDevice | undefined;
+  if (!device || typeof device.addEventListener !== 'function' || device[ERRORS]) return;
+  const reported: string[] = [];
+  device[ERRORS] = reported;
   device.addEventListener('uncapturederror', (event) => {
     reported.push(String(event.error?.message ?? event).split('\n')[0]);
   });
@@ -31,9 +34,10 @@ export function watchWebGpuErrors(): void {
 export async function throwIfWebGpuFailed(activity: string): Promise<void> {
   if (tf.getBackend() !== 'webgpu') return;
   await new Promise((resolve) => setTimeout(resolve, 0)); // setTimeout, not setImmediate: browsers have no setImmediate
-  if (reported.length === 0) return;
+  const reported = (activeWebGpuDevice() as WatchedDevice | undefined)?.[ERRORS];
+  if (!reported || reported.length === 0) return;
   const [first, count] = [reported[0], reported.length];
-  reported = [];
+  reported.length = 0;
   throw new SwapformerError(
     'backend-unavailable',
     `the webgpu device reported ${count} error(s) during ${activity}, so its results are invalid (Dawn skipped the failing work).\n  First: ${first}\n  A tensor larger than the device's storage-binding limit is the usual cause: use smaller batches, or backend 'wasm'.`,

@@ -2,6 +2,7 @@ import { Container } from 'inversify';
 import { createBackendService, type BackendService } from '../backend/BackendService';
 import { createSwapformerHooks, type SwapformerHooks } from '../hooks/SwapformerHooks';
 import { createRngService, type RngService } from '../rng/RngService';
+import { createKernelContext, type KernelContext, type KernelSettings } from './KernelSettings';
 import { createConsoleLogger, type Logger } from './Logger';
 import type { OperatorServices } from './OperatorServices';
 import { SERVICE_IDS } from './serviceIds';
@@ -12,14 +13,16 @@ export interface ContainerOptions {
   readonly logger?: Logger;
   readonly hooks?: SwapformerHooks;
   readonly backend?: BackendService;
+  /** Kernel settings (threads, WebGPU programs); each omitted one takes its default. The CLI fills them from the environment once. */
+  readonly kernels?: Partial<KernelSettings>;
 }
 
 /**
- * A fresh inversify container with the core services bound (backend, RNG, logger, hooks).
- * The registry package binds itself under `SERVICE_IDS.Registry`. No module-level singletons:
- * two containers never share hooks or registries.
+ * A fresh inversify container with the core services bound (backend, RNG, logger, hooks, kernel
+ * settings with their resources). The registry package binds itself under `SERVICE_IDS.Registry`.
+ * No module-level singletons: two containers never share hooks, registries, settings or kernel pools.
  *
- * @example const container = createSwapformerContainer({ seed: 1 });
+ * @example const container = createSwapformerContainer({ seed: 1, kernels: { threads: 1 } });
  */
 export function createSwapformerContainer(options: ContainerOptions = {}): Container {
   const container = new Container();
@@ -27,6 +30,7 @@ export function createSwapformerContainer(options: ContainerOptions = {}): Conta
   container.bind(SERVICE_IDS.Rng).toConstantValue(createRngService(options.seed ?? 0));
   container.bind(SERVICE_IDS.Logger).toConstantValue(options.logger ?? createConsoleLogger());
   container.bind(SERVICE_IDS.Hooks).toConstantValue(options.hooks ?? createSwapformerHooks());
+  container.bind(SERVICE_IDS.Kernels).toConstantValue(createKernelContext(options.kernels));
   return container;
 }
 
@@ -37,5 +41,6 @@ export function resolveOperatorServices(container: Container): OperatorServices 
     rng: container.get<RngService>(SERVICE_IDS.Rng),
     logger: container.get<Logger>(SERVICE_IDS.Logger),
     hooks: container.get<SwapformerHooks>(SERVICE_IDS.Hooks),
+    kernels: container.get<KernelContext>(SERVICE_IDS.Kernels),
   };
 }

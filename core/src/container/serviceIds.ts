@@ -4,5 +4,6 @@ export const SERVICE_IDS = {
   Rng: Symbol.for('swapformer.service.Rng'),
   Logger: Symbol.for('swapformer.service.Logger'),
   Hooks: Symbol.for('swapformer.service.Hooks'),
+  Kernels: Symbol.for('swapformer.service.Kernels'),
   Registry: Symbol.for('swapformer.service.Registry'),
 } as const;

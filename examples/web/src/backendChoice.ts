@@ -7,7 +7,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { useBackend, type BackendName } from '@swapformer/core';
-import { fusedAttentionInfo } from '@swapformer/kernels';
 
 export interface BackendState {
   readonly active: BackendName;
@@ -15,9 +14,6 @@ export interface BackendState {
   readonly notes: readonly string[];
   readonly simd: boolean;
   readonly isolated: boolean;
-  readonly threads: number;
-  /** The fused kernels use relaxed-SIMD multiply-add here (Chromium does; Node 20 does not), so float32 results differ in the last bits. */
-  readonly fma: boolean;
 }
 
 /** One `i8x16.splat` in a function body: valid only where the engine has WebAssembly SIMD. */
@@ -62,5 +58,5 @@ export async function startBackend(requested: 'auto' | 'webgpu' | 'wasm', wasmFo
   }
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
   if (!isolated) notes.push('Not cross-origin isolated (no COOP/COEP headers): one thread.');
-  return { active: tf.getBackend() as BackendName, notes, simd, isolated, threads: isolated ? Math.min(8, navigator.hardwareConcurrency || 1) : 1, fma: fusedAttentionInfo().fma };
+  return { active: tf.getBackend() as BackendName, notes, simd, isolated };
 }

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { canReadSync, createProfiler, type AttentionPlugin } from '@swapformer/core';
 import { createOperatorRegistry, type AttentionSpec, type OperatorRegistry } from '@swapformer/registry';
+import { fusedAttentionInfo } from '@swapformer/kernels';
 import { fetchCheckpoint, generate, tokenizerFor, type GptModel, type LoadReport, type VitModel } from '@swapformer/models';
 import { exactPlugin } from '@swapformer/plugin-exact';
 import { kdeformerPlugin } from '@swapformer/plugin-kdeformer';
@@ -82,6 +83,12 @@ export interface DemoModels {
   readonly vitLayers: number;
   /** Operators a GPT can use (those that support causal attention). */
   readonly causalOperators: readonly string[];
+  /**
+   * How the CPU kernels run: threads (the container's setting: the page's cores when it is
+   * cross-origin isolated, else 1) and whether they use relaxed-SIMD multiply-add (Chromium does,
+   * Node 20 does not, so float32 results differ in the last bits).
+   */
+  readonly kernels: { readonly threads: number; readonly fma: boolean };
   classify(request: ClassifyRequest): Promise<ClassifyResult>;
   generate(request: GenerateRequest): Promise<{ text: string; tokens: number[]; decoding: string; ms: number }>;
   /** Loads any checkpoint URL (the bad-input path of the page): its report, or the error. */
@@ -125,6 +132,7 @@ export async function createDemoModels(baseUrl: string, fetchFn: Fetch = (u) => 
     labels: FASHION_MNIST_LABELS,
     vitLayers,
     causalOperators: registry.list().filter((p) => p.capabilities.causal !== 'none').map((p) => p.meta.name),
+    kernels: { threads: registry.services.kernels.threads, fma: fusedAttentionInfo(registry.services.kernels).fma },
     async classify(request) {
       const operators = typeof request.operators === 'string' ? Array.from({ length: vitLayers }, () => request.operators as string) : [...request.operators];
       if (operators.length !== vitLayers) throw new Error(`the ViT has ${vitLayers} attention layers; ${operators.length} operators were given.`);

@@ -81,8 +81,10 @@ function buildControls(models: DemoModels): void {
   gptOps.replaceChildren(...models.causalOperators.map((n) => new Option(n, n, n === 'exact', n === 'exact')));
 }
 
-function showBackend(backend: BackendState): void {
-  $('backend').textContent = `Backend: ${backend.active}${backend.active === 'wasm' ? ` (${backend.simd ? `SIMD${backend.fma ? ' + FMA' : ''}` : 'no SIMD'}, ${backend.threads} thread${backend.threads === 1 ? '' : 's'})` : ''} · cross-origin isolated: ${backend.isolated ? 'yes' : 'no'}`;
+function showBackend(backend: BackendState, models: DemoModels): void {
+  const { threads, fma } = models.kernels;
+  const wasm = ` (${backend.simd ? `SIMD${fma ? ' + FMA' : ''}` : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'})`;
+  $('backend').textContent = `Backend: ${backend.active}${backend.active === 'wasm' ? wasm : ''} · cross-origin isolated: ${backend.isolated ? 'yes' : 'no'}`;
   $('notes').replaceChildren(...backend.notes.map((n) => Object.assign(document.createElement('li'), { textContent: n })));
 }
 
@@ -101,7 +103,7 @@ function watchDeviceLoss(baseUrl: string): void {
       drawImage(state.models);
       // shown last: once it says wasm, the models on wasm are ready
       state.backend = { ...backend, notes: [...backend.notes, 'WebGPU was lost; running on wasm.'] };
-      showBackend(state.backend);
+      showBackend(state.backend, state.models);
     });
   });
 }
@@ -145,8 +147,9 @@ async function main(): Promise<void> {
   const baseUrl = new URL('.', location.href).href.replace(/\/$/, '');
   const requested = (new URLSearchParams(location.search).get('backend') ?? 'auto') as 'auto' | 'webgpu' | 'wasm';
   state.backend = await startBackend(requested, `${baseUrl}/wasm/`);
-  showBackend(state.backend);
+  $('backend').textContent = `Backend: ${state.backend.active} · loading the models…`;
   state.models = await createDemoModels(baseUrl);
+  showBackend(state.backend, state.models);
   watchDeviceLoss(baseUrl);
   buildControls(state.models);
   drawImage(state.models);

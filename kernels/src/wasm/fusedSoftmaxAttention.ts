@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { KernelContext } from '@swapformer/core';
 import { MASKED_LOGIT } from '../attentionBias';
 import { createKernelPool, type KernelPool } from './kernelThreads';
 import { ATTEND_PARAMS, ATTEND_SCRATCH_PARAM, fusedAttentionModuleBytes, PAD_LOGIT, ROW_TILE, scratchBytes } from './fusedAttentionModule';
 import { webAssemblyApi, type WasmMemory, type WasmModule } from './webAssemblyApi';
-import { webKernelThreads } from './workerHost';
 
 /**
  * Exact softmax attention on the CPU through the fused WebAssembly SIMD kernel
@@ -13,7 +13,8 @@ import { webKernelThreads } from './workerHost';
  * Shapes: q [b, h, nq, dk], k [b, h, nk, dk], v [b, h, nk, dv] → [b, h, nq, dv].
  * Inputs are copied once into the kernel's memory (q pre-scaled, k transposed to [dk, nk],
  * keys padded to a multiple of 8 and values to a multiple of 8 columns); that is O(n·d), next
- * to the O(n²·d) work.
+ * to the O(n²·d) work. Every entry point takes the caller's `KernelContext` first: its `threads`
+ * size the worker pool, and its resources hold the compiled module, memory and pool.
  */
 
 const PAGE = 65536;
@@ -30,61 +31,37 @@ interface Engine {
   poolSize: number;
 }
 
-let engine: Engine | null | undefined;
-let requestedThreads: number | null = null;
 /** Largest working set (bytes of kernel memory) of a call since the last `resetFusedAttentionPeakBytes`. */
-let peakBytes = 0;
+interface PeakBytes {
+  bytes: number;
+}
+
+// keys of what this file keeps in a container's kernel resources (one engine and counter per container)
+const ENGINE = Symbol('swapformer.kernels.fusedAttentionEngine');
+const PEAK = Symbol('swapformer.kernels.fusedAttentionPeakBytes');
+
+const peakOf = (kernels: KernelContext): PeakBytes => kernels.resources.obtain<PeakBytes>(PEAK, () => ({ bytes: 0 }));
 
 /**
- * Peak bytes of the fused kernel's own memory (inputs, outputs, per-thread tiles) since the last
- * reset: memory tfjs does not see, for benchmarks that report a call's footprint.
+ * Peak bytes of the fused kernel's own memory (inputs, outputs, per-thread tiles) of this
+ * context's calls since the last reset: memory tfjs does not see, for benchmarks that report a
+ * call's footprint.
  *
- * @example resetFusedAttentionPeakBytes(); op.forward(q, k, v, ctx); console.log(fusedAttentionPeakBytes());
+ * @example resetFusedAttentionPeakBytes(kernels); op.forward(q, k, v, ctx); console.log(fusedAttentionPeakBytes(kernels));
  */
-export function fusedAttentionPeakBytes(): number {
-  return peakBytes;
+export function fusedAttentionPeakBytes(kernels: KernelContext): number {
+  return peakOf(kernels).bytes;
 }
 
 /** Starts a new peak measurement for `fusedAttentionPeakBytes`. */
-export function resetFusedAttentionPeakBytes(): void {
-  peakBytes = 0;
+export function resetFusedAttentionPeakBytes(kernels: KernelContext): void {
+  peakOf(kernels).bytes = 0;
 }
 
-function defaultThreads(): number {
-  const env = typeof process !== 'undefined' ? Number(process.env?.SWAPFORMER_THREADS) : NaN;
-  if (Number.isInteger(env) && env >= 1) return env;
-  try {
-    const os = require('node:os') as { availableParallelism?: () => number; cpus(): unknown[] };
-    return Math.max(1, Math.min(8, os.availableParallelism?.() ?? os.cpus().length));
-  } catch {
-    return webKernelThreads() ?? 1; // no node:os: a page's cores, when it can share memory with workers
-  }
-}
-
-/**
- * Threads the fused CPU kernel may use (the calling thread included). Default: the core count
- * up to 8, or SWAPFORMER_THREADS. Takes effect for the next call; results do not depend on it.
- *
- * @example setAttentionThreads(1); // single-threaded, e.g. to compare with tfjs-wasm
- */
-export function setAttentionThreads(threads: number): void {
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`setAttentionThreads: threads must be a positive integer, got ${threads}`);
-  requestedThreads = threads;
-}
-
-/**
- * Threads CPU kernels should use (the calling thread included): what `setAttentionThreads` set,
- * else SWAPFORMER_THREADS, else the core count up to 8. For kernels with their own pool
- * (createKernelPool).
- */
-export function preferredKernelThreads(): number {
-  return requestedThreads ?? defaultThreads();
-}
-
-/** Threads the fused kernel uses now (after its first large call; 1 before). */
-export function attentionThreads(): number {
-  const wanted = preferredKernelThreads();
-  return wanted > 1 && engine?.pool ? engine.pool.size : 1;
+/** Threads the fused kernel of this context uses now (after its first large call; 1 before). */
+export function attentionThreads(kernels: KernelContext): number {
+  const e = kernels.resources.obtain(ENGINE, createEngine);
+  return kernels.threads > 1 && e?.pool ? e.pool.size : 1;
 }
 
 function createEngine(): Engine | null {
@@ -103,20 +80,20 @@ function createEngine(): Engine | null {
   }
 }
 
-function getEngine(): Engine | null {
-  if (engine === undefined) engine = createEngine();
-  return engine;
+/** The context's engine: compiled on its first use, then kept in the context's resources. */
+function getEngine(kernels: KernelContext): Engine | null {
+  return kernels.resources.obtain(ENGINE, createEngine);
 }
 
-/** How the fused kernel runs here: threads (after its first large call) and whether it uses fused multiply-add. */
-export function fusedAttentionInfo(): { readonly supported: boolean; readonly threads: number; readonly fma: boolean } {
-  const e = getEngine();
-  return { supported: e !== null, threads: attentionThreads(), fma: e?.fma ?? false };
+/** How the fused kernel runs with this context: threads (after its first large call) and whether it uses fused multiply-add. */
+export function fusedAttentionInfo(kernels: KernelContext): { readonly supported: boolean; readonly threads: number; readonly fma: boolean } {
+  const e = getEngine(kernels);
+  return { supported: e !== null, threads: attentionThreads(kernels), fma: e?.fma ?? false };
 }
 
 /** True when the fused kernel can run here (WebAssembly with SIMD). */
-export function fusedAttentionSupported(): boolean {
-  return getEngine() !== null;
+export function fusedAttentionSupported(kernels: KernelContext): boolean {
+  return getEngine(kernels) !== null;
 }
 
 /**
@@ -124,13 +101,13 @@ export function fusedAttentionSupported(): boolean {
  * or cpu backend, float32 tensors, no gradient tape recording (the kernel has no gradient), and
  * WebAssembly SIMD here.
  *
- * @example if (fusedKernelApplies(q, k, v)) return fusedSoftmaxAttention(q, k, v);
+ * @example if (fusedKernelApplies(kernels, q, k, v)) return fusedSoftmaxAttention(kernels, q, k, v);
  */
-export function fusedKernelApplies(...tensors: readonly tf.Tensor[]): boolean {
+export function fusedKernelApplies(kernels: KernelContext, ...tensors: readonly tf.Tensor[]): boolean {
   const backend = tf.getBackend();
   if (backend !== 'wasm' && backend !== 'cpu') return false;
   if (tensors.some((t) => t.dtype !== 'float32')) return false;
-  return !tf.engine().isTapeOn() && fusedAttentionSupported();
+  return !tf.engine().isTapeOn() && fusedAttentionSupported(kernels);
 }
 
 function ensurePool(e: Engine, threads: number): KernelPool | null {
@@ -182,10 +159,10 @@ export interface FusedAttentionWithStats {
 /**
  * The fused kernel on plain arrays: `[b, h, n, d]` row-major in, `[b, h, nq, dv]` out.
  *
- * @example const out = fusedSoftmaxAttentionArrays(q, k, v, { b: 1, h: 4, nq: 1024, nk: 1024, dk: 64, dv: 64 });
+ * @example const out = fusedSoftmaxAttentionArrays(kernels, q, k, v, { b: 1, h: 4, nq: 1024, nk: 1024, dk: 64, dv: 64 });
  */
-export function fusedSoftmaxAttentionArrays(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, dims: FusedAttentionDims, options: FusedAttentionOptions = {}): Float32Array {
-  return runFusedAttention(q, k, v, dims, options, false).out;
+export function fusedSoftmaxAttentionArrays(kernels: KernelContext, q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, dims: FusedAttentionDims, options: FusedAttentionOptions = {}): Float32Array {
+  return runFusedAttention(kernels, q, k, v, dims, options, false).out;
 }
 
 /**
@@ -193,14 +170,15 @@ export function fusedSoftmaxAttentionArrays(q: ArrayLike<number>, k: ArrayLike<n
  * terms to the softmax sums (KDEformer's residual) or use its unnormalised sums as a product
  * (Performer's feature maps): `out_i · rowSum_i · exp(rowMax_i − c)` is Σ_j exp(s·q_i·k_j − c)·v_j.
  *
- * @example const { out, rowMax, rowSum } = fusedSoftmaxAttentionWithStats(q, k, v, dims, { scale: 1 });
+ * @example const { out, rowMax, rowSum } = fusedSoftmaxAttentionWithStats(kernels, q, k, v, dims, { scale: 1 });
  */
-export function fusedSoftmaxAttentionWithStats(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, dims: FusedAttentionDims, options: FusedAttentionOptions = {}): FusedAttentionWithStats {
-  const { out, stats } = runFusedAttention(q, k, v, dims, options, true);
+export function fusedSoftmaxAttentionWithStats(kernels: KernelContext, q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, dims: FusedAttentionDims, options: FusedAttentionOptions = {}): FusedAttentionWithStats {
+  const { out, stats } = runFusedAttention(kernels, q, k, v, dims, options, true);
   return { out, ...stats! };
 }
 
 function runFusedAttention(
+  kernels: KernelContext,
   q: ArrayLike<number>,
   k: ArrayLike<number>,
   v: ArrayLike<number>,
@@ -208,7 +186,7 @@ function runFusedAttention(
   options: FusedAttentionOptions,
   withStats: boolean,
 ): { out: Float32Array; stats: { rowMax: Float32Array; rowSum: Float32Array } | null } {
-  const e = getEngine();
+  const e = getEngine(kernels);
   if (!e) throw new Error('fusedSoftmaxAttentionArrays: WebAssembly SIMD is not available here');
   const { b, h, nq, nk, dk, dv } = dims;
   const slices = b * h;
@@ -216,7 +194,7 @@ function runFusedAttention(
   const dvPad = ceil(dv, 8);
   const dPad = ceil(dk, 4);
   const scale = options.scale ?? 1 / Math.sqrt(dk);
-  const threads = preferredKernelThreads();
+  const threads = kernels.threads;
   const work = slices * nq * nk * (dk + dvPad);
   const pool = work >= 1 << 22 ? ensurePool(e, threads) : null;
   const slots = pool ? pool.size : 1;
@@ -237,7 +215,8 @@ function runFusedAttention(
   const table = ceil(statsOff + (withStats ? slices * nq * 8 : 0), 64); // one row of `attend` arguments per task
   const end = table + tasks * ATTEND_PARAMS * 8;
   if (end > MAX_PAGES * PAGE) throw new RangeError(`fusedSoftmaxAttentionArrays: ${end} bytes exceed the 4 GiB of wasm32 memory`);
-  peakBytes = Math.max(peakBytes, end - scratch);
+  const peak = peakOf(kernels);
+  peak.bytes = Math.max(peak.bytes, end - scratch);
   const have = e.memory.buffer.byteLength;
   if (end > have) e.memory.grow(Math.ceil((end - have) / PAGE));
   const mem = new Float32Array(e.memory.buffer);
@@ -319,13 +298,13 @@ function runFusedAttention(
  * The fused kernel on tensors (any backend; data is read to the CPU). Not differentiable:
  * callers use it only when no gradient tape is recording.
  *
- * @example const out = fusedSoftmaxAttention(q, k, v, { causal: true });
+ * @example const out = fusedSoftmaxAttention(kernels, q, k, v, { causal: true });
  */
-export function fusedSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: { readonly scale?: number; readonly causal?: boolean; readonly mask?: Tensor2D } = {}): Tensor4D {
+export function fusedSoftmaxAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: { readonly scale?: number; readonly causal?: boolean; readonly mask?: Tensor2D } = {}): Tensor4D {
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
   const dv = v.shape[3];
   const mask = options.mask ? options.mask.dataSync() : undefined;
-  const out = fusedSoftmaxAttentionArrays(q.dataSync(), k.dataSync(), v.dataSync(), { b, h, nq, nk, dk, dv }, { scale: options.scale, causal: options.causal, mask });
+  const out = fusedSoftmaxAttentionArrays(kernels, q.dataSync(), k.dataSync(), v.dataSync(), { b, h, nq, nk, dk, dv }, { scale: options.scale, causal: options.causal, mask });
   return tf.tensor4d(out, [b, h, nq, dv]);
 }

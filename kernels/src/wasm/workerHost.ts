@@ -111,14 +111,3 @@ function webHost(): KernelWorkerHost | null {
 export function createWorkerHost(): KernelWorkerHost | null {
   return nodeHost() ?? webHost();
 }
-
-/**
- * How many threads a page may use: its logical cores (up to 8, as in Node) when it is
- * cross-origin isolated, else 1 (no shared memory, so no worker could help). Null outside a page.
- */
-export function webKernelThreads(): number | null {
-  const g = globalThis as WebGlobals & { navigator?: { hardwareConcurrency?: number } };
-  const cores = g.navigator?.hardwareConcurrency;
-  if (typeof cores !== 'number' || (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node) return null;
-  return g.crossOriginIsolated === true ? Math.max(1, Math.min(8, cores)) : 1;
-}

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { KernelSettings } from '@swapformer/core';
 import { MASKED_LOGIT } from '../attentionBias';
 import { int32Uniform, runWebGpuProgram, WGSL_WORKGROUP_INDEX, type WebGpuProgramSpec } from './runWebGpuProgram';
 
@@ -16,7 +17,7 @@ import { int32Uniform, runWebGpuProgram, WGSL_WORKGROUP_INDEX, type WebGpuProgra
  * Shapes: q [b, h, nq, dk], k [b, h, nk, dk], v [b, h, nk, dv] → [b, h, nq, dv]; dk and dv must
  * be multiples of 4 and at most 256 (registers per invocation). Time O(b·h·nq·nk·(dk + dv)).
  *
- * Opt-in (`setWebGpuFusedAttention(true)` or SWAPFORMER_WEBGPU_FUSED=1): on the H100 it is
+ * Opt-in (kernel setting `webGpuFusedAttention`; the CLI sets it from SWAPFORMER_WEBGPU_FUSED=1): on the H100 it is
  * slower than the row-block op path. CI checks it against the cpu kernel on lavapipe, and the GPU
  * benchmark script against the op path before turning it on.
  */
@@ -25,29 +26,11 @@ import { int32Uniform, runWebGpuProgram, WGSL_WORKGROUP_INDEX, type WebGpuProgra
 const KEY_TILE = 32;
 const ROWS = 64;
 
-let enabled: boolean | null = null;
-
-/**
- * Turns the fused WebGPU program on or off for exact attention on the webgpu backend (default:
- * off unless SWAPFORMER_WEBGPU_FUSED=1).
- *
- * @example setWebGpuFusedAttention(true);
- */
-export function setWebGpuFusedAttention(on: boolean): void {
-  enabled = on;
-}
-
-/** True when exact attention on webgpu should run the fused program. */
-export function webGpuFusedAttentionEnabled(): boolean {
-  if (enabled !== null) return enabled;
-  return typeof process !== 'undefined' && process.env?.SWAPFORMER_WEBGPU_FUSED === '1';
-}
-
-/** True when this call can take the fused WebGPU program. */
-export function canUseWebGpuFusedAttention(q: Tensor4D, v: Tensor4D): boolean {
+/** True when this call can take the fused WebGPU program: turned on in `kernels` (`webGpuFusedAttention`), webgpu active, dk and dv fit, no gradient tape. */
+export function canUseWebGpuFusedAttention(kernels: KernelSettings, q: Tensor4D, v: Tensor4D): boolean {
   const dk = q.shape[3];
   const dv = v.shape[3];
-  return webGpuFusedAttentionEnabled() && tf.getBackend() === 'webgpu' && dk % 4 === 0 && dv % 4 === 0 && dk <= 256 && dv <= 256 && !tf.engine().isTapeOn();
+  return kernels.webGpuFusedAttention && tf.getBackend() === 'webgpu' && dk % 4 === 0 && dv % 4 === 0 && dk <= 256 && dv <= 256 && !tf.engine().isTapeOn();
 }
 
 /** The WGSL body (tfjs-webgpu adds bindings, uniforms and the entry point). */
@@ -165,7 +148,7 @@ export function fusedAttentionWgsl(dk: number, dv: number): string {
  * causal keeps j ≤ i + (nk − nq); mask `[b, nk]` hides keys with 0; rows with no visible key
  * give 0.
  *
- * @example setWebGpuFusedAttention(true); const out = fusedWebGpuAttention(q, k, v, { causal: true });
+ * @example const out = fusedWebGpuAttention(q, k, v, { causal: true });
  */
 export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: { readonly scale?: number; readonly causal?: boolean; readonly mask?: Tensor2D } = {}): Tensor4D {
   const [b, h, nq, dk] = q.shape;

@@ -31,28 +31,6 @@ export interface WebGpuProgramSpec {
  */
 export const WGSL_WORKGROUP_INDEX = 'i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x)';
 
-let programsEnabled: boolean | null = null;
-
-/**
- * Turns the operators' WGSL paths on webgpu on or off (`null`: back to the default, on unless
- * SWAPFORMER_WEBGPU_PROGRAMS=0). Off, every operator runs its tfjs-op composition: to compare the
- * two, or to rule the programs out when something looks wrong. Returns the setting it replaces
- * (`null` when none was made), so a caller can put it back exactly.
- *
- * @example const before = setWebGpuPrograms(false); try { run(); } finally { setWebGpuPrograms(before); }
- */
-export function setWebGpuPrograms(on: boolean | null): boolean | null {
-  const before = programsEnabled;
-  programsEnabled = on;
-  return before;
-}
-
-/** True unless the WGSL paths were turned off (`setWebGpuPrograms(false)` or SWAPFORMER_WEBGPU_PROGRAMS=0). */
-export function webGpuProgramsEnabled(): boolean {
-  if (programsEnabled !== null) return programsEnabled;
-  return typeof process === 'undefined' || process.env?.SWAPFORMER_WEBGPU_PROGRAMS !== '0';
-}
-
 /** One uniform value per declared field, in declaration order. */
 export interface WebGpuUniform {
   readonly type: 'int32' | 'float32';

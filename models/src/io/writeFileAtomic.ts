@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SwapformerError } from '@swapformer/core';
@@ -19,11 +20,9 @@ export interface AtomicWriteOptions {
   readonly fsync?: boolean;
 }
 
-let sequence = 0;
-
 /** A temporary name next to `target`, unique within and across processes; dot-prefixed so globs skip it. */
 export function temporarySibling(target: string): string {
-  const unique = `${process.pid}.${Date.now().toString(36)}.${(sequence++).toString(36)}`;
+  const unique = `${process.pid}.${Date.now().toString(36)}.${randomBytes(6).toString('hex')}`;
   return path.join(path.dirname(target), `.${path.basename(target)}.${unique}.tmp`);
 }
 

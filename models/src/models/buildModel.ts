@@ -4,12 +4,7 @@ import type { AttentionSpec, OperatorRegistry } from '@swapformer/registry';
 import type { BuildOptions } from './buildOptions';
 import { buildGpt, type GptModel } from './buildGpt';
 import { buildVit, type VitModel } from './buildVit';
-import { tryRegisterGradientsSync } from './ensureGradients';
 import { normalizeModelConfig, type GptModelConfig, type ModelConfig, type ModelConfigInput, type VitModelConfig } from './modelConfig';
-
-// tfjs-core's Node entry registers no gradients; where the loader allows it synchronously, do it now
-// (plain Node needs `await ensureGradients()` before training).
-tryRegisterGradientsSync();
 
 /** Checks a standalone attention spec (as in a config's `"attention"`) against the schema. */
 export function checkAttentionSpec(spec: unknown, path = '/attention'): AttentionSpec {

@@ -77,26 +77,24 @@ function useDeviceSideReductionGradients(): void {
   if (tf.getGradient('Mean') !== deviceSideMeanGradient) tf.registerGradient(deviceSideMeanGradient);
 }
 
-let pending: Promise<void> | undefined;
-
 /**
- * Makes sure tfjs-core's gradients are registered, so models can be trained with
- * `tf.variableGrads` / optimizers. Call once before training in plain Node (the first call
- * loads tfjs-core's gradient modules through Node's ESM loader, about 2 s).
+ * Registers tfjs-core's gradients (and the device-side Sum/Mean gradients above), so models can
+ * be trained with `tf.variableGrads` / optimizers. Importing this package registers nothing:
+ * training code (and tests that take gradients) call this once before the first backward pass.
+ * In plain Node the first call loads tfjs-core's gradient modules through Node's ESM loader
+ * (about 2 s); later calls find them registered and return at once.
  *
  * @example await ensureGradients(); const { grads } = tf.variableGrads(loss, vars);
  */
-export function ensureGradients(): Promise<void> {
-  if (tryRegisterGradientsSync()) return Promise.resolve();
-  pending ??= (async () => {
-    const { register } = await import('node:module');
-    const { pathToFileURL } = await import('node:url');
-    register(`data:text/javascript,${encodeURIComponent(RESOLVE_HOOK)}`);
-    await import(pathToFileURL(require.resolve(`${ENTRY}.js`)).href);
-    if (!gradientsRegistered()) {
-      throw new SwapformerError('unsupported', `loading ${ENTRY} registered no gradients; training needs them (install @tensorflow/tfjs, whose bundle registers them, as a workaround).`);
-    }
-    useDeviceSideReductionGradients();
-  })();
-  return pending;
+export async function ensureGradients(): Promise<void> {
+  if (tryRegisterGradientsSync()) return;
+  const { register } = await import('node:module');
+  const { pathToFileURL } = await import('node:url');
+  register(`data:text/javascript,${encodeURIComponent(RESOLVE_HOOK)}`);
+  // Node caches the module, so a second concurrent call evaluates it once
+  await import(pathToFileURL(require.resolve(`${ENTRY}.js`)).href);
+  if (!gradientsRegistered()) {
+    throw new SwapformerError('unsupported', `loading ${ENTRY} registered no gradients; training needs them (install @tensorflow/tfjs, whose bundle registers them, as a workaround).`);
+  }
+  useDeviceSideReductionGradients();
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import { expectTensorsClose } from '@swapformer/core/conformance';
-import { buildModel, type GptModel, type VitModel } from '@swapformer/models';
+import { buildModel, ensureGradients, type GptModel, type VitModel } from '@swapformer/models';
 import { errorOf, gptConfigFixture, idsFixture, pixelsFixture, pixelVitConfigFixture, registryFixture, vitConfigFixture } from './modelFixtures';
 
 function lossStep(model: VitModel | GptModel, input: tf.Tensor, target: tf.Tensor): { before: number; after: number; grads: Record<string, tf.Tensor> } {
@@ -21,6 +21,8 @@ function lossStep(model: VitModel | GptModel, input: tf.Tensor, target: tf.Tenso
 }
 
 describe('buildModel', () => {
+  before(() => ensureGradients()); // lossStep takes gradients; importing models registers none
+
   describe('having a ViT config', () => {
     it('should map pixels [b, c, h, w] to logits [b, labels] with HF parameter names', () => {
       const registry = registryFixture();

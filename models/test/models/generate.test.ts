@@ -1,9 +1,12 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
-import { createSeededRandom, type AttentionPlugin } from '@swapformer/core';
+import { createSeededRandom, type AttentionPlugin, createKernelContext } from '@swapformer/core';
 import { buildModel, charVocabulary, createCharTokenizer, createGpt2Tokenizer, generate, sampleToken, tokenizerFor, type GptModel } from '@swapformer/models';
 import { createExactDecoder, exactPlugin } from '@swapformer/plugin-exact';
 import { errorOf, gptConfigFixture, registryFixture } from './modelFixtures';
+
+/** The kernel settings and resources these tests run the kernels with (defaults: core-count threads). */
+const kernels = createKernelContext();
 
 /** Logits of a full forward over `ids`, last position only: [vocab]. */
 function fullLastLogits(model: GptModel, ids: number[]): Float32Array {
@@ -24,7 +27,7 @@ const recurrentPluginFixture: AttentionPlugin = {
   ...exactPlugin,
   meta: { ...exactPlugin.meta, name: 'recurrent' },
   capabilities: { ...exactPlugin.capabilities, decoding: 'recurrent-state' },
-  create: (options, services, geometry) => ({ ...exactPlugin.create(options as never, services, geometry), name: 'recurrent', decoder: createExactDecoder(options as never) }),
+  create: (options, services, geometry) => ({ ...exactPlugin.create(options as never, services, geometry), name: 'recurrent', decoder: createExactDecoder(kernels, options as never) }),
 };
 
 describe('generate', () => {

@@ -1,9 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { SwapformerError, type AttentionPlugin, type OperatorCapabilities } from '@swapformer/core';
+import { SwapformerError, type AttentionPlugin, type OperatorCapabilities, createKernelContext } from '@swapformer/core';
 import { softmaxAttention } from '@swapformer/kernels';
 import { createOperatorRegistry, type OperatorRegistry } from '@swapformer/registry';
 import { exactPlugin } from '@swapformer/plugin-exact';
+
+/** The kernel settings and resources these tests run the kernels with (defaults: core-count threads). */
+const kernels = createKernelContext();
 
 const base: OperatorCapabilities = exactPlugin.capabilities;
 
@@ -13,7 +16,7 @@ export const nonCausalPluginFixture: AttentionPlugin = {
   meta: { ...exactPlugin.meta, name: 'bidirectional' },
   optionsSchema: { type: 'object', additionalProperties: false, properties: {} },
   capabilities: { ...base, causal: 'none', decoding: 'none' },
-  create: () => ({ name: 'bidirectional', forward: (q, k, v, ctx) => softmaxAttention(q, k, v, { scale: ctx.scale, causal: false }), parameters: () => [], dispose: () => undefined }),
+  create: () => ({ name: 'bidirectional', forward: (q, k, v, ctx) => softmaxAttention(kernels, q, k, v, { scale: ctx.scale, causal: false }), parameters: () => [], dispose: () => undefined }),
 };
 
 /** Exact attention times a trainable per-head gain it owns; no decoding state (like a TOST-style operator). */
@@ -25,7 +28,7 @@ export const gainPluginFixture: AttentionPlugin = {
     const gain = tf.variable(tf.fill([1, geometry.heads, 1, 1], (options as { init: number }).init), true);
     return {
       name: 'gain',
-      forward: (q, k, v, ctx) => tf.tidy(() => tf.mul(softmaxAttention(q, k, v, { scale: ctx.scale, causal: ctx.causal }), gain) as Tensor4D),
+      forward: (q, k, v, ctx) => tf.tidy(() => tf.mul(softmaxAttention(kernels, q, k, v, { scale: ctx.scale, causal: ctx.causal }), gain) as Tensor4D),
       parameters: () => [{ name: 'gain', variable: gain, trainable: true }],
       dispose: () => gain.dispose(),
     };
@@ -44,7 +47,7 @@ export const queryOnlyPluginFixture: AttentionPlugin = {
       forward: (q, _k, _v, ctx) =>
         tf.tidy(() => {
           const scaled = tf.mul(q, tf.reshape(temp, [1, geometry.heads, 1, 1])) as Tensor4D;
-          return softmaxAttention(scaled, q, q, { causal: ctx.causal });
+          return softmaxAttention(kernels, scaled, q, q, { causal: ctx.causal });
         }),
       parameters: () => [{ name: 'temp', variable: temp, trainable: true }],
       dispose: () => temp.dispose(),

@@ -8,6 +8,7 @@
  * O(queryBlock·keyBlock) on the chunked online-softmax path chosen for long sequences.
  */
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { KernelContext } from '@swapformer/core';
 import { chunkedSoftmaxAttention, denseSoftmaxAttention } from '@swapformer/kernels';
 
 export interface ExactAttentionOptions {
@@ -27,9 +28,9 @@ export function exactPathFor(nq: number, nk: number, options: Pick<ExactAttentio
   return nq * nk > options.chunkThreshold ? 'chunked' : 'dense';
 }
 
-/** Exact attention, dense or chunked (equal up to float rounding). */
-export function exactAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: ExactAttentionOptions): Tensor4D {
+/** Exact attention, dense or chunked (equal up to float rounding); `kernels` (the container's) pick and run the kernels. */
+export function exactAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: ExactAttentionOptions): Tensor4D {
   const path = exactPathFor(q.shape[2], k.shape[2], options);
   const kernelOptions = { scale: options.scale, causal: options.causal, mask: options.mask, queryBlock: options.queryBlock, keyBlock: options.keyBlock };
-  return path === 'chunked' ? chunkedSoftmaxAttention(q, k, v, kernelOptions) : denseSoftmaxAttention(q, k, v, kernelOptions);
+  return path === 'chunked' ? chunkedSoftmaxAttention(kernels, q, k, v, kernelOptions) : denseSoftmaxAttention(kernels, q, k, v, kernelOptions);
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import type { AttentionDecoder, DecodingState } from '@swapformer/core';
+import type { AttentionDecoder, DecodingState, KernelContext } from '@swapformer/core';
 import { exactAttention, type ExactAttentionOptions } from './exactAttention';
 
 /** kv-cache: every key and value seen so far, `[b, h, length, d]` (empty before the first token). */
@@ -13,13 +13,13 @@ export interface KvCacheState extends DecodingState {
  * Incremental decoding with a kv-cache: new keys/values are appended, and the new queries
  * attend causally to the whole cache (queries aligned to the end of the keys).
  */
-export function createExactDecoder(options: Omit<ExactAttentionOptions, 'causal' | 'mask'>): AttentionDecoder<KvCacheState> {
+export function createExactDecoder(kernels: KernelContext, options: Omit<ExactAttentionOptions, 'causal' | 'mask'>): AttentionDecoder<KvCacheState> {
   return {
     initState: () => ({ length: 0, k: null, v: null, tensors: [] }),
     step(q, k, v, state, ctx) {
       const keys = state.k ? (tf.concat([state.k, k], 2) as Tensor4D) : tf.clone(k);
       const values = state.v ? (tf.concat([state.v, v], 2) as Tensor4D) : tf.clone(v);
-      const output = exactAttention(q, keys, values, { ...options, scale: ctx.scale ?? options.scale, causal: true });
+      const output = exactAttention(kernels, q, keys, values, { ...options, scale: ctx.scale ?? options.scale, causal: true });
       return { output, state: { length: state.length + q.shape[2], k: keys, v: values, tensors: [keys, values] } };
     },
     disposeState: (state) => tf.dispose([...state.tensors]),

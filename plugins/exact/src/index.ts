@@ -1,11 +1,14 @@
-import type { AttentionPlugin } from '@swapformer/core';
-import { exactAttention, type ExactAttentionOptions } from './exactAttention';
+import type { AttentionPlugin, OptionsFromSchema, OptionsInputFromSchema } from '@swapformer/core';
+import { exactAttention } from './exactAttention';
 import { createExactDecoder } from './exactDecoder';
 
 const { version } = require('../package.json') as { version: string };
 
-/** Options of the `exact` operator (see `exactOptionsSchema`). */
-export type ExactOptions = Omit<ExactAttentionOptions, 'scale' | 'causal' | 'mask'>;
+/** Options of the `exact` operator as `create` receives them (defaults applied): the type of `exactOptionsSchema`, so the two cannot drift. */
+export type ExactOptions = OptionsFromSchema<typeof exactOptionsSchema>;
+
+/** Options as a caller writes them: every option may be left to its default. */
+export type ExactOptionsInput = OptionsInputFromSchema<typeof exactOptionsSchema>;
 
 /** JSON Schema of the `exact` operator's options. */
 export const exactOptionsSchema = {
@@ -55,11 +58,12 @@ export const exactPlugin: AttentionPlugin<ExactOptions> = {
     mixesHeads: false,
     crossAttention: true,
   },
-  create(options) {
+  create(options, services) {
+    const { kernels } = services;
     return {
       name: 'exact',
-      forward: (q, k, v, ctx) => exactAttention(q, k, v, { ...options, scale: ctx.scale, causal: ctx.causal, mask: ctx.mask }),
-      decoder: createExactDecoder(options),
+      forward: (q, k, v, ctx) => exactAttention(kernels, q, k, v, { ...options, scale: ctx.scale, causal: ctx.causal, mask: ctx.mask }),
+      decoder: createExactDecoder(kernels, options),
       parameters: () => [],
       dispose: () => undefined,
     };

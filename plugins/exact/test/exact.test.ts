@@ -3,6 +3,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D } from '@tensorflow/tfjs-core';
 import { describeOperatorConformance, expectTensorsClose, maxAbsDiff, randomAttentionInputs, referenceAttention, toFloat64 } from '@swapformer/core/conformance';
 import { exactAttention, exactPathFor, exactPlugin } from '../src';
+import { createKernelContext } from '@swapformer/core';
+
+/** The kernel settings and resources these tests run the kernels with (defaults: core-count threads). */
+const kernels = createKernelContext();
 
 const defaults = { path: 'auto', chunkThreshold: 4096 * 4096, queryBlock: 1024, keyBlock: 1024 } as const;
 
@@ -26,7 +30,7 @@ describe('exactAttention', () => {
         const { q, k, v } = randomAttentionInputs({ batch: 2, heads: 2, nq: 37, nk: 37, dk: 16 }, 11);
         const reference = referenceAttention(toFloat64(q), toFloat64(k), toFloat64(v), { causal });
         for (const path of ['dense', 'chunked'] as const) {
-          const out = exactAttention(q, k, v, { ...defaults, path, causal, queryBlock: 8, keyBlock: 5 });
+          const out = exactAttention(kernels, q, k, v, { ...defaults, path, causal, queryBlock: 8, keyBlock: 5 });
           expectTensorsClose(out, reference, { atol: 1e-5 });
           out.dispose();
         }
@@ -38,7 +42,7 @@ describe('exactAttention', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 3, nk: 10, dk: 8 }, 12);
       const reference = referenceAttention(toFloat64(q), toFloat64(k), toFloat64(v), { causal: true });
       for (const path of ['dense', 'chunked'] as const) {
-        const out = exactAttention(q, k, v, { ...defaults, path, causal: true, queryBlock: 2, keyBlock: 4 });
+        const out = exactAttention(kernels, q, k, v, { ...defaults, path, causal: true, queryBlock: 2, keyBlock: 4 });
         expectTensorsClose(out, reference, { atol: 1e-5 });
         out.dispose();
       }
@@ -51,7 +55,7 @@ describe('exactAttention', () => {
       const mask = tf.tensor2d(maskValues) as Tensor2D;
       const reference = referenceAttention(toFloat64(q), toFloat64(k), toFloat64(v), { causal: true, mask: toFloat64(mask) });
       for (const path of ['dense', 'chunked'] as const) {
-        const out = exactAttention(q, k, v, { ...defaults, path, causal: true, mask, queryBlock: 4, keyBlock: 2 });
+        const out = exactAttention(kernels, q, k, v, { ...defaults, path, causal: true, mask, queryBlock: 4, keyBlock: 2 });
         expectTensorsClose(out, reference, { atol: 1e-5 });
         // batch 1, query 0 sees only key 0, which is padded: its output row is exactly 0
         const row = tf.slice(out, [1, 0, 0, 0], [1, 1, 1, -1]);
@@ -64,8 +68,8 @@ describe('exactAttention', () => {
     it('should be unchanged by a joint permutation of keys and values', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: 9, nk: 9, dk: 4 }, 14);
       const perm = tf.tensor1d([3, 1, 8, 0, 2, 7, 5, 4, 6], 'int32');
-      const out = exactAttention(q, k, v, { ...defaults });
-      const permuted = exactAttention(q, tf.gather(k, perm, 2), tf.gather(v, perm, 2), { ...defaults });
+      const out = exactAttention(kernels, q, k, v, { ...defaults });
+      const permuted = exactAttention(kernels, q, tf.gather(k, perm, 2), tf.gather(v, perm, 2), { ...defaults });
       expect(maxAbsDiff(out, permuted)).to.be.below(1e-6);
       tf.dispose([q, k, v, perm, out, permuted]);
     });
@@ -82,12 +86,12 @@ describe('exactAttention', () => {
       const n = 16384;
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: n, nk: n, dk: 64 }, 15, 0.5);
       const before = tf.memory().numTensors;
-      const out = exactAttention(q, k, v, { ...defaults });
+      const out = exactAttention(kernels, q, k, v, { ...defaults });
       expect(out.shape).to.deep.equal([1, 1, n, 64]);
       // a handful of query rows computed densely against all keys must agree
       const rows = tf.tensor1d([0, 1, 4097, 9000, n - 1], 'int32');
       const qRows = tf.gather(q, rows, 2);
-      const dense = exactAttention(qRows, k, v, { ...defaults, path: 'dense' });
+      const dense = exactAttention(kernels, qRows, k, v, { ...defaults, path: 'dense' });
       const chunkRows = tf.gather(out, rows, 2);
       expect(maxAbsDiff(chunkRows, dense)).to.be.below(1e-5);
       tf.dispose([out, rows, qRows, dense, chunkRows]);

@@ -6,7 +6,7 @@
  * On row-major Float32Array slices, outside tfjs so they are backend-independent: hashing is
  * O(n·dk·r) (a WebAssembly SIMD kernel, wasmBucketCodes.ts) and the counting sort O(n + 2^r).
  */
-import type { SeededRandom } from '@swapformer/core';
+import type { KernelContext, SeededRandom } from '@swapformer/core';
 import { wasmBucketCodesSupported, wasmSignCodes } from './wasmBucketCodes';
 
 /**
@@ -60,10 +60,10 @@ function float32SignCodes(data: ArrayLike<number>, offset: number, rows: number,
  * exactly as the reference indexes its recursively built table by the code. Rows that fall on
  * the same side of every hyperplane share an id. Runs on a WebAssembly SIMD kernel where one exists.
  *
- * @example const ids = bucketIds(kData, 0, nk, dk, planes, 7); // Int32Array of values in [0, 128)
+ * @example const ids = bucketIds(kernels, kData, 0, nk, dk, planes, 7); // Int32Array of values in [0, 128)
  */
-export function bucketIds(data: ArrayLike<number>, offset: number, rows: number, dk: number, planes: Float64Array, r: number): Int32Array {
-  const codes = data instanceof Float32Array && wasmBucketCodesSupported() ? wasmSignCodes(data, offset, rows, dk, planes, r) : float32SignCodes(data, offset, rows, dk, planes, r);
+export function bucketIds(kernels: KernelContext, data: ArrayLike<number>, offset: number, rows: number, dk: number, planes: Float64Array, r: number): Int32Array {
+  const codes = data instanceof Float32Array && wasmBucketCodesSupported(kernels) ? wasmSignCodes(kernels, data, offset, rows, dk, planes, r) : float32SignCodes(data, offset, rows, dk, planes, r);
   return codes.map(grayCode);
 }
 

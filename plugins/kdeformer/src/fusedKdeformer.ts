@@ -18,6 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { KernelContext } from '@swapformer/core';
 import { fusedSoftmaxAttentionWithStats } from '@swapformer/kernels';
 import type { KdeformerAttentionOptions } from './kdeformer';
 import { planSlice, residualSamples, type Inputs, type SlicePlan } from './slicePlan';
@@ -48,13 +49,13 @@ function packRows(src: Float32Array, offset: number, width: number, indices: Arr
 }
 
 /** O of one slice `[nq, dv]` in the original query order. */
-function fusedSlice(plan: SlicePlan, options: KdeformerAttentionOptions, scale: number, bi: number, hi: number): Float32Array {
+function fusedSlice(kernels: KernelContext, plan: SlicePlan, options: KdeformerAttentionOptions, scale: number, bi: number, hi: number): Float32Array {
   const { blocks: nb, keysPerBlock: bk, queriesPerBlock: qb, keySlots, querySlots, querySlotOf } = plan.layout;
   const { q, k, v, qOffset, kOffset, vOffset, dk, dv } = plan.data;
   const queries = packRows(q, qOffset, dk, querySlots, scale); // [nb, qb, dk] times s; padding slots are never read back
   // block t against its own bk keys (padding slots of the last block hidden)
   const blockMask = Float32Array.from(keySlots, (j) => (j < 0 ? 0 : 1));
-  const block = fusedSoftmaxAttentionWithStats(queries, packRows(k, kOffset, dk, keySlots), packRows(v, vOffset, dv, keySlots), { b: nb, h: 1, nq: qb, nk: bk, dk, dv }, { scale: 1, mask: blockMask });
+  const block = fusedSoftmaxAttentionWithStats(kernels, queries, packRows(k, kOffset, dk, keySlots), packRows(v, vOffset, dv, keySlots), { b: nb, h: 1, nq: qb, nk: bk, dk, dv }, { scale: 1, mask: blockMask });
   const m = options.samples;
   const out = new Float32Array(querySlotOf.length * dv);
   if (m === 0) {
@@ -69,7 +70,7 @@ function fusedSlice(plan: SlicePlan, options: KdeformerAttentionOptions, scale: 
   const logWeights = new Float32Array(nb * m);
   for (let t = 0; t < nb; t++) for (let l = 0; l < m; l++) logWeights[t * m + l] = Math.log(weights[l]);
   drawn.forEach((u, l) => (offBlock[Math.floor(u / bk) * m + l] = 0));
-  const residual = fusedSoftmaxAttentionWithStats(queries, packRows(k, kOffset, dk, sampled), packRows(v, vOffset, dv, sampled), { b: nb, h: 1, nq: qb, nk: m, dk, dv }, { scale: 1, mask: offBlock, keyBias: logWeights, sharedKeys: true });
+  const residual = fusedSoftmaxAttentionWithStats(kernels, queries, packRows(k, kOffset, dk, sampled), packRows(v, vOffset, dv, sampled), { b: nb, h: 1, nq: qb, nk: m, dk, dv }, { scale: 1, mask: offBlock, keyBias: logWeights, sharedKeys: true });
   // Ŷ = out·l·exp(max − c) from both parts, c the larger of the two row maxima
   const [bOut, bMax, bSum, rOut, rMax, rSum] = [block.out, block.rowMax, block.rowSum, residual.out, residual.rowMax, residual.rowSum];
   for (let i = 0; i < querySlotOf.length; i++) {
@@ -85,19 +86,19 @@ function fusedSlice(plan: SlicePlan, options: KdeformerAttentionOptions, scale: 
 
 /**
  * KDEformer attention through the fused CPU kernel; see the file comment. Call only where
- * core's `fusedKernelApplies(q, k, v)` holds.
+ * the kernels' `fusedKernelApplies(kernels, q, k, v)` holds.
  *
- * @example const out = fusedKdeformerAttention(inputs, { blockSize: 32, samples: 64, projections: 7, seed: 0 });
+ * @example const out = fusedKdeformerAttention(kernels, inputs, { blockSize: 32, samples: 64, projections: 7, seed: 0 });
  */
-export function fusedKdeformerAttention(inputs: Inputs, options: KdeformerAttentionOptions): Tensor4D {
+export function fusedKdeformerAttention(kernels: KernelContext, inputs: Inputs, options: KdeformerAttentionOptions): Tensor4D {
   const { b, h, nq, dk, dv } = inputs.dims;
   const scale = options.scale ?? 1 / Math.sqrt(dk);
   const out = new Float32Array(b * h * nq * dv); // rows with no visible key stay 0
   for (let bi = 0; bi < b; bi++) {
     for (let hi = 0; hi < h; hi++) {
-      const plan = planSlice(inputs, bi, hi, options);
+      const plan = planSlice(kernels, inputs, bi, hi, options);
       if (plan.layout.blocks === 0) continue;
-      out.set(fusedSlice(plan, options, scale, bi, hi), (bi * h + hi) * nq * dv);
+      out.set(fusedSlice(kernels, plan, options, scale, bi, hi), (bi * h + hi) * nq * dv);
     }
   }
   return tf.tensor4d(out, [b, h, nq, dv]);

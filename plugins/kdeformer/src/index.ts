@@ -1,15 +1,13 @@
-import { deriveSeed, requireSyncReads, type AttentionPlugin } from '@swapformer/core';
+import { deriveSeed, requireSyncReads, type AttentionPlugin, type OptionsFromSchema, type OptionsInputFromSchema } from '@swapformer/core';
 import { kdeformerAttention } from './kdeformer';
 
 const { version } = require('../package.json') as { version: string };
 
-/** Options of the `kdeformer` operator (see `kdeformerOptionsSchema`). */
-export type KdeformerOptions = {
-  readonly b: number;
-  readonly m: number;
-  readonly r: number;
-  readonly seed: number;
-};
+/** Options of the `kdeformer` operator as `create` receives them (defaults applied): the type of `kdeformerOptionsSchema`, so the two cannot drift. */
+export type KdeformerOptions = OptionsFromSchema<typeof kdeformerOptionsSchema>;
+
+/** Options as a caller writes them: every option may be left to its default. */
+export type KdeformerOptionsInput = OptionsInputFromSchema<typeof kdeformerOptionsSchema>;
 
 /** JSON Schema of the `kdeformer` operator's options; defaults are the T2T-ViT layer-1 settings (m 64, b 32, r 7). */
 export const kdeformerOptionsSchema = {
@@ -38,11 +36,11 @@ export const kdeformerOptionsSchema = {
       default: 7,
     },
     seed: {
-      description: 'Base seed of the hyperplanes (per layer) and of the residual samples (per layer and call); ctx.seed overrides it.',
-      type: 'integer',
+      description: "Base seed of the hyperplanes (per layer) and of the residual samples (per layer and call); null takes the container's seed (createSwapformerContainer({ seed })). ctx.seed overrides either.",
+      type: ['integer', 'null'],
       minimum: 0,
       maximum: 4294967295,
-      default: 0,
+      default: null,
     },
   },
 } as const;
@@ -75,16 +73,18 @@ export const kdeformerPlugin: AttentionPlugin<KdeformerOptions> = {
     mixesHeads: false,
     crossAttention: true,
   },
-  create(options, _services, geometry) {
+  create(options, services, geometry) {
+    const { kernels } = services;
+    const baseSeed = options.seed ?? services.rng.baseSeed;
     return {
       name: 'kdeformer',
       forward: (q, k, v, ctx) => {
         requireSyncReads('kdeformer', 'it hashes, sorts and samples keys on the host, in JS');
         // Hyperplanes are fixed per layer (as the T2T reference draws them once per module);
         // samples are redrawn per call. ctx.seed pins both.
-        const layerSeed = ctx.seed ?? deriveSeed(options.seed, 'layer', ctx.layerIndex ?? geometry.layerIndex ?? 0);
+        const layerSeed = ctx.seed ?? deriveSeed(baseSeed, 'layer', ctx.layerIndex ?? geometry.layerIndex ?? 0);
         const sampleSeed = ctx.seed ?? deriveSeed(layerSeed, 'call', ctx.callIndex ?? 0);
-        return kdeformerAttention(q, k, v, { blockSize: options.b, samples: options.m, projections: options.r, seed: layerSeed, sampleSeed, scale: ctx.scale, mask: ctx.mask });
+        return kdeformerAttention(kernels, q, k, v, { blockSize: options.b, samples: options.m, projections: options.r, seed: layerSeed, sampleSeed, scale: ctx.scale, mask: ctx.mask });
       },
       parameters: () => [],
       dispose: () => undefined,

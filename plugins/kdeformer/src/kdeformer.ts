@@ -28,6 +28,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { KernelContext } from '@swapformer/core';
 import { fusedKernelApplies, gatherRows, MASKED_LOGIT } from '@swapformer/kernels';
 import { fusedKdeformerAttention } from './fusedKdeformer';
 import { planSlice, readInputs, residualSamples, type Inputs, type SlicePlan } from './slicePlan';
@@ -102,11 +103,11 @@ function sliceSums(plan: SlicePlan, ops: SlotOperands, bi: number, hi: number, o
 }
 
 /** Visits every slice with its plan and its sums downloaded (the fast, tape-free path). */
-function forEachSlice(inputs: Inputs, options: KdeformerAttentionOptions, visit: (slice: number, plan: SlicePlan, sums: { block: Float32Array; residual: Float32Array | null; shift: Float32Array }) => void): void {
+function forEachSlice(kernels: KernelContext, inputs: Inputs, options: KdeformerAttentionOptions, visit: (slice: number, plan: SlicePlan, sums: { block: Float32Array; residual: Float32Array | null; shift: Float32Array }) => void): void {
   const scale = options.scale ?? 1 / Math.sqrt(inputs.dims.dk);
   for (let bi = 0; bi < inputs.dims.b; bi++) {
     for (let hi = 0; hi < inputs.dims.h; hi++) {
-      const plan = planSlice(inputs, bi, hi, options);
+      const plan = planSlice(kernels, inputs, bi, hi, options);
       if (plan.layout.blocks === 0) continue; // no visible key: the slice's rows stay 0
       tf.tidy(() => {
         const sums = sliceSums(plan, copiedOperands(plan.data, plan.layout, scale), bi, hi, options);
@@ -121,7 +122,7 @@ function forEachSlice(inputs: Inputs, options: KdeformerAttentionOptions, visit:
 }
 
 /** The tape-recording path: the same sums from gathered operands, divided and un-permuted with tf ops. */
-function differentiableKdeformer(q: Tensor4D, k: Tensor4D, v: Tensor4D, inputs: Inputs, options: KdeformerAttentionOptions): Tensor4D {
+function differentiableKdeformer(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, inputs: Inputs, options: KdeformerAttentionOptions): Tensor4D {
   const { b, h, nq, nk, dk: d, dv } = inputs.dims;
   const scale = options.scale ?? 1 / Math.sqrt(d);
   return tf.tidy(() => {
@@ -130,7 +131,7 @@ function differentiableKdeformer(q: Tensor4D, k: Tensor4D, v: Tensor4D, inputs: 
     const outs: Tensor2D[] = [];
     for (let bi = 0; bi < b; bi++) {
       for (let hi = 0; hi < h; hi++) {
-        const plan = planSlice(inputs, bi, hi, options);
+        const plan = planSlice(kernels, inputs, bi, hi, options);
         if (plan.layout.blocks === 0) {
           outs.push(tf.zeros([nq, dv]));
           continue;
@@ -152,16 +153,16 @@ function differentiableKdeformer(q: Tensor4D, k: Tensor4D, v: Tensor4D, inputs: 
  * Non-causal. Deterministic given the seeds. Differentiable w.r.t. q, k, v while a gradient tape
  * records (`tf.grad`, `tf.variableGrads`).
  *
- * @example const out = kdeformerAttention(q, k, v, { blockSize: 32, samples: 64, projections: 7, seed: 0 });
+ * @example const out = kdeformerAttention(kernels, q, k, v, { blockSize: 32, samples: 64, projections: 7, seed: 0 });
  */
-export function kdeformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: KdeformerAttentionOptions): Tensor4D {
+export function kdeformerAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: KdeformerAttentionOptions): Tensor4D {
   const inputs = readInputs(q, k, v, options.mask);
-  if (tf.engine().isTapeOn()) return differentiableKdeformer(q, k, v, inputs, options);
-  if (options.fused !== false && fusedKernelApplies(q, k, v)) return fusedKdeformerAttention(inputs, options);
+  if (tf.engine().isTapeOn()) return differentiableKdeformer(kernels, q, k, v, inputs, options);
+  if (options.fused !== false && fusedKernelApplies(kernels, q, k, v)) return fusedKdeformerAttention(kernels, inputs, options);
   const { b, h, nq, dv } = inputs.dims;
   const dv1 = dv + 1;
   const out = new Float32Array(b * h * nq * dv); // rows with no visible key stay 0
-  forEachSlice(inputs, options, (slice, plan, sums) => {
+  forEachSlice(kernels, inputs, options, (slice, plan, sums) => {
     for (let i = 0; i < nq; i++) {
       const row = plan.layout.querySlotOf[i] * dv1;
       const den = sums.block[row + dv] + (sums.residual ? sums.residual[row + dv] : 0);
@@ -176,16 +177,16 @@ export function kdeformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, option
  * the unnormalised estimate `[Σ_j w_ij·vaug_j]`, and `exp(shift) · residual` alone is an
  * unbiased estimate of the exact off-block sum. For tests and diagnostics (no gradient).
  *
- * @example const { block, residual, shift } = kdeformerParts(q, k, v, { blockSize: 8, samples: 16, projections: 3, seed: 1, sampleSeed: 7 });
+ * @example const { block, residual, shift } = kdeformerParts(kernels, q, k, v, { blockSize: 8, samples: 16, projections: 3, seed: 1, sampleSeed: 7 });
  */
-export function kdeformerParts(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: KdeformerAttentionOptions): KdeformerParts {
+export function kdeformerParts(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: KdeformerAttentionOptions): KdeformerParts {
   const inputs = readInputs(q, k, v, options.mask);
   const { b, h, nq, dv } = inputs.dims;
   const dv1 = dv + 1;
   const block = new Float32Array(b * h * nq * dv1);
   const residual = new Float32Array(b * h * nq * dv1);
   const shift = new Float32Array(b * h * nq);
-  forEachSlice(inputs, options, (slice, plan, sums) => {
+  forEachSlice(kernels, inputs, options, (slice, plan, sums) => {
     for (let i = 0; i < nq; i++) {
       const row = plan.layout.querySlotOf[i];
       shift[slice * nq + i] = sums.shift[row];

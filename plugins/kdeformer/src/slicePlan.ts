@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { createSeededRandom, deriveSeed } from '@swapformer/core';
+import { createSeededRandom, deriveSeed, type KernelContext } from '@swapformer/core';
 import { bucketIds, drawHyperplanes, sortByBucket } from './angularLsh';
 import { blockLayout, type BlockLayout } from './blockLayout';
 import type { KdeformerAttentionOptions } from './kdeformer';
@@ -47,7 +47,7 @@ function indices(n: number): Int32Array {
   return out;
 }
 
-export function planSlice(inputs: Inputs, bi: number, hi: number, options: KdeformerAttentionOptions): SlicePlan {
+export function planSlice(kernels: KernelContext, inputs: Inputs, bi: number, hi: number, options: KdeformerAttentionOptions): SlicePlan {
   const { h, nq, nk, dk, dv } = inputs.dims;
   const slice = bi * h + hi;
   const data: SliceData = { q: inputs.q, k: inputs.k, v: inputs.v, qOffset: slice * nq * dk, kOffset: slice * nk * dk, vOffset: slice * nk * dv, dk, dv };
@@ -55,8 +55,8 @@ export function planSlice(inputs: Inputs, bi: number, hi: number, options: Kdefo
   // Signs of projections do not depend on the positive scale, so hash the raw rows.
   const planes = drawHyperplanes(createSeededRandom(deriveSeed(options.seed, 'lsh', bi, hi)), dk, r);
   const visible = inputs.mask ? indices(nk).filter((j) => inputs.mask![bi * nk + j] !== 0) : indices(nk);
-  const sortedKeys = sortByBucket(bucketIds(inputs.k, data.kOffset, nk, dk, planes, r), visible, 1 << r);
-  const sortedQueries = sortByBucket(bucketIds(inputs.q, data.qOffset, nq, dk, planes, r), indices(nq), 1 << r);
+  const sortedKeys = sortByBucket(bucketIds(kernels, inputs.k, data.kOffset, nk, dk, planes, r), visible, 1 << r);
+  const sortedQueries = sortByBucket(bucketIds(kernels, inputs.q, data.qOffset, nq, dk, planes, r), indices(nq), 1 << r);
   const layout = blockLayout(sortedKeys, nk, sortedQueries, options.blockSize);
   const augNorms = new Float64Array(sortedKeys.length);
   for (let u = 0; u < sortedKeys.length; u++) {

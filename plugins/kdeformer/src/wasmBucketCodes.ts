@@ -4,6 +4,7 @@
  * the same on every engine and backend. JS float64 loops spent ~60 ms per 16k rows × 7 planes;
  * this takes a few. Single-threaded; the module is built once per process.
  */
+import type { KernelContext } from '@swapformer/core';
 import { createKernelModule, emitForLoop, F32, FunctionBody, I32, V128, type KernelModule } from '@swapformer/kernels';
 
 /** Parameter indices of `signCodes`. */
@@ -33,16 +34,16 @@ function buildSignCodes(): FunctionBody {
   return f;
 }
 
-let kernel: KernelModule | null | undefined;
+const SIGN_CODES = Symbol('swapformer.kdeformer.signCodes');
 
-function getKernel(): KernelModule | null {
-  if (kernel === undefined) kernel = createKernelModule({ name: 'signCodes', params: [I32, I32, I32, I32, I32, I32], results: [], body: buildSignCodes() }, 1);
-  return kernel;
+/** The compiled kernel, kept in the context's kernel resources (one per container; null without WebAssembly SIMD). */
+function getKernel(kernels: KernelContext): KernelModule | null {
+  return kernels.resources.obtain(SIGN_CODES, () => createKernelModule({ name: 'signCodes', params: [I32, I32, I32, I32, I32, I32], results: [], body: buildSignCodes() }, 1));
 }
 
 /** True when the WebAssembly kernel can run here (WebAssembly with SIMD). */
-export function wasmBucketCodesSupported(): boolean {
-  return getKernel() !== null;
+export function wasmBucketCodesSupported(kernels: KernelContext): boolean {
+  return getKernel(kernels) !== null;
 }
 
 const ceil = (x: number, m: number) => Math.ceil(x / m) * m;
@@ -51,10 +52,10 @@ const ceil = (x: number, m: number) => Math.ceil(x / m) * m;
  * Sign codes of `rows` consecutive rows of `data` (row-major, `dk` columns, from `offset`)
  * against `r` planes (`[r, dk]`, rounded to float32).
  *
- * @example const codes = wasmSignCodes(kData, 0, nk, 64, planes, 7); // Int32Array of values in [0, 128)
+ * @example const codes = wasmSignCodes(kernels, kData, 0, nk, 64, planes, 7); // Int32Array of values in [0, 128)
  */
-export function wasmSignCodes(data: Float32Array, offset: number, rows: number, dk: number, planes: Float64Array, r: number): Int32Array {
-  const e = getKernel();
+export function wasmSignCodes(kernels: KernelContext, data: Float32Array, offset: number, rows: number, dk: number, planes: Float64Array, r: number): Int32Array {
+  const e = getKernel(kernels);
   if (!e) throw new Error('wasmSignCodes: WebAssembly SIMD is not available here');
   const dPad = ceil(dk, 4);
   const planesOff = 0;

@@ -2,10 +2,13 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients'; // tfjs-core's Node entry registers no gradients; tsx can load this ESM module
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { createSeededRandom, deriveSeed } from '@swapformer/core';
+import { createSeededRandom, deriveSeed, createKernelContext, createMemoryLogger, createSwapformerContainer, resolveOperatorServices } from '@swapformer/core';
 import { denseSoftmaxAttention } from '@swapformer/kernels';
 import { describeOperatorConformance, expectTensorsClose, maxAbsDiff, randomAttentionInputs, referenceAttention, relativeError, toFloat64 } from '@swapformer/core/conformance';
 import { blockLayout, bucketIds, drawHyperplanes, grayCode, kdeformerAttention, kdeformerParts, kdeformerPlugin, sortByBucket, type KdeformerAttentionOptions } from '../src';
+
+/** The kernel settings and resources these tests run the kernels with (defaults: core-count threads). */
+const kernels = createKernelContext();
 
 describeOperatorConformance(kdeformerPlugin, {
   cases: [
@@ -37,8 +40,8 @@ function blockOnlyReference(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: Kdef
       const slice = bi * h + hi;
       const planes = drawHyperplanes(createSeededRandom(deriveSeed(options.seed, 'lsh', bi, hi)), dk, options.projections);
       const buckets = 1 << options.projections;
-      const keys = sortByBucket(bucketIds(kd, slice * nk * dk, nk, dk, planes, options.projections), Int32Array.from({ length: nk }, (_, j) => j), buckets);
-      const queries = sortByBucket(bucketIds(qd, slice * nq * dk, nq, dk, planes, options.projections), Int32Array.from({ length: nq }, (_, i) => i), buckets);
+      const keys = sortByBucket(bucketIds(kernels, kd, slice * nk * dk, nk, dk, planes, options.projections), Int32Array.from({ length: nk }, (_, j) => j), buckets);
+      const queries = sortByBucket(bucketIds(kernels, qd, slice * nq * dk, nq, dk, planes, options.projections), Int32Array.from({ length: nq }, (_, i) => i), buckets);
       const layout = blockLayout(keys, nk, queries, options.blockSize);
       for (let i = 0; i < nq; i++) {
         const t = Math.floor(layout.querySlotOf[i] / layout.queriesPerBlock);
@@ -65,7 +68,7 @@ describe('kdeformerAttention', () => {
     for (const shape of [{ batch: 2, heads: 2, nq: 33, nk: 33, dk: 8 }, { batch: 1, heads: 3, nq: 7, nk: 45, dk: 16, dv: 5 }]) {
       it(`should equal exact attention for ${JSON.stringify(shape)}`, () => {
         const { q, k, v } = randomAttentionInputs(shape, 21, 1.5);
-        const out = kdeformerAttention(q, k, v, { ...optionsFixture, blockSize: 64, samples: 0 });
+        const out = kdeformerAttention(kernels, q, k, v, { ...optionsFixture, blockSize: 64, samples: 0 });
         expectTensorsClose(out, referenceAttention(toFloat64(q), toFloat64(k), toFloat64(v)), { atol: 1e-5 });
         tf.dispose([q, k, v, out]);
       });
@@ -80,7 +83,7 @@ describe('kdeformerAttention', () => {
       const errors = [0, 64, 256, 1024].map((samples) => {
         let total = 0;
         for (let seed = 0; seed < seeds; seed++) {
-          const out = kdeformerAttention(q, k, v, { ...optionsFixture, samples, seed });
+          const out = kdeformerAttention(kernels, q, k, v, { ...optionsFixture, samples, seed });
           total += relativeError(out, reference) / seeds;
           out.dispose();
         }
@@ -117,7 +120,7 @@ describe('kdeformerAttention', () => {
       const sumSq = new Float64Array(entries);
       const offBlock = new Float64Array(entries);
       for (let seed = 0; seed < seeds; seed++) {
-        const parts = kdeformerParts(q, k, v, { ...options, sampleSeed: seed });
+        const parts = kdeformerParts(kernels, q, k, v, { ...options, sampleSeed: seed });
         const [block, residual, shift] = [parts.block.dataSync(), parts.residual.dataSync(), parts.shift.dataSync()];
         for (let e = 0; e < entries; e++) {
           const unscale = Math.exp(shift[Math.floor(e / dv1)]);
@@ -151,7 +154,7 @@ describe('kdeformerAttention', () => {
     it('should match the per-head block-diagonal reference (m = 0), the last block holding n mod b keys', () => {
       const { q, k, v } = randomAttentionInputs(shape, 24, 1.5);
       const options = { ...optionsFixture, samples: 0 };
-      const out = kdeformerAttention(q, k, v, options);
+      const out = kdeformerAttention(kernels, q, k, v, options);
       expectTensorsClose(out, blockOnlyReference(q, k, v, options), { atol: 1e-5 });
       tf.dispose([q, k, v, out]);
     });
@@ -160,8 +163,8 @@ describe('kdeformerAttention', () => {
       const { q, k, v } = randomAttentionInputs(shape, 25, 1.5);
       const otherHead = tf.tidy(() => tf.reshape(tf.oneHot(tf.tensor1d([2], 'int32'), 3), [1, 3, 1, 1]));
       const [q2, k2, v2] = tf.tidy(() => [q, k, v].map((t) => tf.add(t, tf.mul(otherHead, 9)) as Tensor4D));
-      const a = kdeformerAttention(q, k, v, optionsFixture);
-      const b = kdeformerAttention(q2, k2, v2, optionsFixture);
+      const a = kdeformerAttention(kernels, q, k, v, optionsFixture);
+      const b = kdeformerAttention(kernels, q2, k2, v2, optionsFixture);
       const firstHeads = (t: Tensor4D) => tf.slice(t, [0, 0, 0, 0], [-1, 2, -1, -1]);
       const [a01, b01] = [firstHeads(a), firstHeads(b)];
       expect(maxAbsDiff(a01, b01)).to.equal(0);
@@ -172,7 +175,7 @@ describe('kdeformerAttention', () => {
   describe('having logits far outside the float32 exp range', () => {
     it('should stay finite and close to exact attention', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: 64, nk: 64, dk: 8 }, 26, 12);
-      const out = kdeformerAttention(q, k, v, { ...optionsFixture, blockSize: 64, samples: 16 });
+      const out = kdeformerAttention(kernels, q, k, v, { ...optionsFixture, blockSize: 64, samples: 16 });
       expect(Array.from(out.dataSync()).every(Number.isFinite)).to.equal(true);
       expectTensorsClose(out, referenceAttention(toFloat64(q), toFloat64(k), toFloat64(v)), { atol: 1e-4 });
       tf.dispose([q, k, v, out]);
@@ -187,8 +190,8 @@ describe('kdeformerAttention', () => {
         const before = tf.memory().numTensors;
         for (const m of [undefined, mask]) {
           const options = { ...optionsFixture, blockSize: 8, samples, projections: 3, mask: m };
-          const fused = kdeformerAttention(q, k, v, options);
-          const ops = kdeformerAttention(q, k, v, { ...options, fused: false });
+          const fused = kdeformerAttention(kernels, q, k, v, options);
+          const ops = kdeformerAttention(kernels, q, k, v, { ...options, fused: false });
           expect(tf.memory().numTensors).to.equal(before + 2);
           expect(maxAbsDiff(fused, ops), `mask ${m !== undefined}`).to.be.below(1e-5);
           tf.dispose([fused, ops]);
@@ -206,10 +209,10 @@ describe('kdeformerAttention', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 2, heads: 2, nq: 37, nk: 37, dk: 8, dv: 4 }, 30, 1.5);
       const mask = tf.tensor2d([Array(37).fill(1), Array.from({ length: 37 }, (_, j) => (j % 5 === 0 ? 0 : 1))]);
       const options = { ...optionsFixture, blockSize: 8, samples: 12, projections: 3, mask };
-      const plain = kdeformerAttention(q, k, v, options);
+      const plain = kdeformerAttention(kernels, q, k, v, options);
       let taped: Tensor4D | undefined;
       const grads = tf.grads((a: tf.Tensor) => {
-        taped = tf.keep(kdeformerAttention(a as Tensor4D, k, v, options));
+        taped = tf.keep(kdeformerAttention(kernels, a as Tensor4D, k, v, options));
         return tf.sum(taped);
       })([q]);
       expect(maxAbsDiff(taped!, plain)).to.be.below(1e-5);
@@ -219,8 +222,8 @@ describe('kdeformerAttention', () => {
     it('should pass the gradients of exact attention to q, k and v for one block and m = 0', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 12, nk: 12, dk: 4 }, 31, 1.5);
       const weights = tf.randomNormal([1, 2, 12, 4], 0, 1, 'float32', 5) as Tensor4D;
-      const kde = tf.grads(lossOf((a, b, c) => kdeformerAttention(a, b, c, { ...optionsFixture, blockSize: 64, samples: 0 }), weights))([q, k, v]);
-      const exact = tf.grads(lossOf((a, b, c) => denseSoftmaxAttention(a, b, c), weights))([q, k, v]);
+      const kde = tf.grads(lossOf((a, b, c) => kdeformerAttention(kernels, a, b, c, { ...optionsFixture, blockSize: 64, samples: 0 }), weights))([q, k, v]);
+      const exact = tf.grads(lossOf((a, b, c) => denseSoftmaxAttention(kernels, a, b, c), weights))([q, k, v]);
       kde.forEach((g, i) => expectTensorsClose(g, exact[i], { atol: 1e-4 }));
       tf.dispose([q, k, v, weights, ...kde, ...exact]);
     });
@@ -228,7 +231,7 @@ describe('kdeformerAttention', () => {
     it('should give finite, non-zero gradients through the blocks and the sampled residual', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: 40, nk: 40, dk: 4 }, 32, 1);
       const weights = tf.randomNormal([1, 1, 40, 4], 0, 1, 'float32', 6) as Tensor4D;
-      const grads = tf.grads(lossOf((a, b, c) => kdeformerAttention(a, b, c, { ...optionsFixture, blockSize: 8, samples: 16, projections: 3 }), weights))([q, k, v]);
+      const grads = tf.grads(lossOf((a, b, c) => kdeformerAttention(kernels, a, b, c, { ...optionsFixture, blockSize: 8, samples: 16, projections: 3 }), weights))([q, k, v]);
       for (const g of grads) {
         const values = Array.from(g.dataSync());
         expect(values.every(Number.isFinite)).to.equal(true);
@@ -241,7 +244,7 @@ describe('kdeformerAttention', () => {
   describe('having seeds', () => {
     it('should reproduce a seed bitwise and change with the sample seed', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 64, nk: 64, dk: 8 }, 27, 1);
-      const [a, b, c] = [undefined, undefined, 77].map((sampleSeed) => kdeformerAttention(q, k, v, { ...optionsFixture, sampleSeed }));
+      const [a, b, c] = [undefined, undefined, 77].map((sampleSeed) => kdeformerAttention(kernels, q, k, v, { ...optionsFixture, sampleSeed }));
       expect(maxAbsDiff(a, b)).to.equal(0);
       expect(maxAbsDiff(a, c)).to.be.above(1e-4);
       tf.dispose([q, k, v, a, b, c]);
@@ -252,7 +255,7 @@ describe('kdeformerAttention', () => {
     it('should give zero rows for a batch entry with no visible key', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 2, heads: 1, nq: 12, nk: 12, dk: 4 }, 28, 1);
       const mask = tf.tensor2d([Array(12).fill(1), Array(12).fill(0)]);
-      const out = kdeformerAttention(q, k, v, { ...optionsFixture, mask });
+      const out = kdeformerAttention(kernels, q, k, v, { ...optionsFixture, mask });
       const hidden = tf.slice(out, [1, 0, 0, 0], [1, -1, -1, -1]);
       expect(Array.from(hidden.dataSync()).every((x) => x === 0)).to.equal(true);
       tf.dispose([q, k, v, mask, out, hidden]);
@@ -276,8 +279,8 @@ describe('bucketIds', () => {
       const rows = 3000;
       const data = rng.fillNormal(new Float32Array(rows * dk + 5));
       const planes = drawHyperplanes(rng, dk, 7);
-      const kernel = bucketIds(data, 5, rows, dk, planes, 7); // Float32Array input: the kernel
-      const loop = bucketIds(Array.from(data), 5, rows, dk, planes, 7); // plain array: the JS loop
+      const kernel = bucketIds(kernels, data, 5, rows, dk, planes, 7); // Float32Array input: the kernel
+      const loop = bucketIds(kernels, Array.from(data), 5, rows, dk, planes, 7); // plain array: the JS loop
       expect(Array.from(kernel)).to.deep.equal(Array.from(loop));
       let clear = 0;
       for (let i = 0; i < rows; i++) {
@@ -320,7 +323,7 @@ describe('blockLayout', () => {
 describe('kdeformerPlugin', () => {
   it('should draw per-layer seeds unless ctx.seed pins them', () => {
     const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: 48, nk: 48, dk: 8 }, 29, 1);
-    const op = kdeformerPlugin.create({ b: 16, m: 16, r: 7, seed: 0 }, undefined as never, { heads: 1, headDim: 8 });
+    const op = kdeformerPlugin.create({ b: 16, m: 16, r: 7, seed: 0 }, resolveOperatorServices(createSwapformerContainer({ logger: createMemoryLogger() })), { heads: 1, headDim: 8 });
     const [l0, l1, p0, p1] = [
       op.forward(q, k, v, { causal: false, layerIndex: 0 }),
       op.forward(q, k, v, { causal: false, layerIndex: 1 }),

@@ -42,6 +42,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { KernelContext } from '@swapformer/core';
 import { denseSoftmaxAttention } from '@swapformer/kernels';
 import type { LevAttentionOptions } from './levattention';
 
@@ -180,9 +181,9 @@ function thresholdMask(k: Tensor4D, options: LevAttentionOptions): Tensor2D {
  * k `[b, h, nk, dk]`, v `[b, h, nk, dv]` → `[b, h, nq, dv]`. Same selection as the host path
  * (up to float32 scores and the ridge floor), differentiable in q, k, v through the kept rows.
  *
- * @example const out = levAttentionOnDevice(q, k, v, { selection: 'top-k', topK: 32, epsilon: 0.1, keepFirst: true, ridge: 1e-6 });
+ * @example const out = levAttentionOnDevice(kernels, q, k, v, { selection: 'top-k', topK: 32, epsilon: 0.1, keepFirst: true, ridge: 1e-6 });
  */
-export function levAttentionOnDevice(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: LevAttentionOptions): Tensor4D {
+export function levAttentionOnDevice(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: LevAttentionOptions): Tensor4D {
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
   const dv = v.shape[3];
@@ -193,7 +194,7 @@ export function levAttentionOnDevice(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
       const mask = selectionConstant(k, (kk) => thresholdMask(kk, options)) as Tensor2D;
       const ks = tf.reshape(k, [slices, 1, nk, dk]) as Tensor4D;
       const vs = tf.reshape(v, [slices, 1, nk, dv]) as Tensor4D;
-      return tf.reshape(denseSoftmaxAttention(qs, ks, vs, { scale: options.scale, mask }), [b, h, nq, dv]) as Tensor4D;
+      return tf.reshape(denseSoftmaxAttention(kernels, qs, ks, vs, { scale: options.scale, mask }), [b, h, nq, dv]) as Tensor4D;
     }
     const width = Math.max(1, Math.min(options.topK, nk));
     // The picks' key indices j (exact in float32 below 2^24) and whether each is visible (ranked score ≥ 0).
@@ -206,6 +207,6 @@ export function levAttentionOnDevice(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
     const keep = tf.slice(picked, [0, width], [slices, width]) as Tensor2D; // [S, u]
     const kU = tf.reshape(gatherFlatRows(tf.reshape(k, [slices * nk, dk]) as Tensor2D, index), [slices, 1, width, dk]) as Tensor4D;
     const vU = tf.reshape(gatherFlatRows(tf.reshape(v, [slices * nk, dv]) as Tensor2D, index), [slices, 1, width, dv]) as Tensor4D;
-    return tf.reshape(denseSoftmaxAttention(qs, kU, vU, { scale: options.scale, mask: keep }), [b, h, nq, dv]) as Tensor4D;
+    return tf.reshape(denseSoftmaxAttention(kernels, qs, kU, vU, { scale: options.scale, mask: keep }), [b, h, nq, dv]) as Tensor4D;
   });
 }

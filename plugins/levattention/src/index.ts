@@ -1,16 +1,13 @@
-import type { AttentionPlugin } from '@swapformer/core';
+import type { AttentionPlugin, OptionsFromSchema, OptionsInputFromSchema } from '@swapformer/core';
 import { levAttention } from './levattention';
 
 const { version } = require('../package.json') as { version: string };
 
-/** Options of the `levattention` operator (see `levattentionOptionsSchema`). */
-export type LevattentionOptions = {
-  readonly k: number;
-  readonly selection: 'top-k' | 'threshold';
-  readonly epsilon: number;
-  readonly keepFirst: boolean;
-  readonly ridge: number;
-};
+/** Options of the `levattention` operator as `create` receives them (defaults applied): the type of `levattentionOptionsSchema`, so the two cannot drift. */
+export type LevattentionOptions = OptionsFromSchema<typeof levattentionOptionsSchema>;
+
+/** Options as a caller writes them: every option may be left to its default. */
+export type LevattentionOptionsInput = OptionsInputFromSchema<typeof levattentionOptionsSchema>;
 
 /** JSON Schema of the `levattention` operator's options. */
 export const levattentionOptionsSchema = {
@@ -80,11 +77,12 @@ export const levattentionPlugin: AttentionPlugin<LevattentionOptions> = {
     mixesHeads: false,
     crossAttention: true,
   },
-  create(options) {
+  create(options, services) {
+    const { kernels } = services;
     const rule = { selection: options.selection, topK: options.k, epsilon: options.epsilon, keepFirst: options.keepFirst, ridge: options.ridge };
     return {
       name: 'levattention',
-      forward: (q, k, v, ctx) => levAttention(q, k, v, { ...rule, scale: ctx.scale, causal: ctx.causal, mask: ctx.mask }),
+      forward: (q, k, v, ctx) => levAttention(kernels, q, k, v, { ...rule, scale: ctx.scale, causal: ctx.causal, mask: ctx.mask }),
       parameters: () => [],
       dispose: () => undefined,
     };

@@ -17,7 +17,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { float32Uniform, int32Uniform as int, runWebGpuProgram, webGpuProgramsEnabled, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/kernels';
+import type { KernelSettings } from '@swapformer/core';
+import { float32Uniform, int32Uniform as int, runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/kernels';
 import { DEVICE_RIDGE_FLOOR } from './deviceLevAttention';
 import { selectTopPicks } from './chunkedTopK';
 import type { LevAttentionOptions } from './levattention';
@@ -28,8 +29,8 @@ const ATTEND_ROWS = 64;
 const MAX_DIM = 128;
 const MAX_PICKS = 64;
 
-/** True when `levAttentionOnDevice` can take the WebGPU programs. */
-export function canRunLevAttentionOnWebGpu(k: Tensor4D, v: Tensor4D, options: LevAttentionOptions): boolean {
+/** True when `levAttentionOnDevice` can take the WebGPU programs (turned on in `kernels`, webgpu, top-k, no mask, tape or causal). */
+export function canRunLevAttentionOnWebGpu(kernels: KernelSettings, k: Tensor4D, v: Tensor4D, options: LevAttentionOptions): boolean {
   const dk = k.shape[3];
   const dv = v.shape[3];
   return (
@@ -37,7 +38,7 @@ export function canRunLevAttentionOnWebGpu(k: Tensor4D, v: Tensor4D, options: Le
     options.mask === undefined &&
     !options.causal &&
     tf.getBackend() === 'webgpu' &&
-    webGpuProgramsEnabled() &&
+    kernels.webGpuPrograms &&
     !tf.engine().isTapeOn() &&
     dk <= MAX_DIM &&
     dv <= MAX_DIM &&

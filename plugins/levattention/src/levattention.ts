@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { canReadSync, requireSyncReads } from '@swapformer/core';
+import { canReadSync, requireSyncReads, type KernelContext } from '@swapformer/core';
 import { denseSoftmaxAttention, gatherRows } from '@swapformer/kernels';
 import { causalLevAttention } from './causalLevAttention';
 import { levAttentionOnDevice } from './deviceLevAttention';
@@ -50,16 +50,16 @@ export function levAttentionSelection(k: Tensor4D, options: LevAttentionOptions)
  * LevAttention: q `[b, h, nq, dk]`, k `[b, h, nk, dk]`, v `[b, h, nk, dv]` → `[b, h, nq, dv]`.
  * Deterministic. With topK ≥ nk it is exact softmax attention.
  *
- * @example const out = levAttention(q, k, v, { selection: 'top-k', topK: 32, epsilon: 0.1, keepFirst: true, ridge: 1e-6 });
+ * @example const out = levAttention(kernels, q, k, v, { selection: 'top-k', topK: 32, epsilon: 0.1, keepFirst: true, ridge: 1e-6 });
  */
-export function levAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: LevAttentionOptions): Tensor4D {
+export function levAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: LevAttentionOptions): Tensor4D {
   if (options.causal) {
     requireSyncReads('causal LevAttention', 'its online scores and per-prefix selection run in JS', 'the non-causal form');
     return causalLevAttention(q, k, v, options);
   }
   // No synchronous reads (webgpu in Node): scores, selection and attention as device ops
   // (top-k without mask or tape on webgpu: 6 WGSL/matMul dispatches instead of ≈ 190 ops).
-  if (!canReadSync()) return canRunLevAttentionOnWebGpu(k, v, options) ? levAttentionWebGpu(q, k, v, options) : levAttentionOnDevice(q, k, v, options);
+  if (!canReadSync()) return canRunLevAttentionOnWebGpu(kernels, k, v, options) ? levAttentionWebGpu(q, k, v, options) : levAttentionOnDevice(kernels, q, k, v, options);
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
   const dv = v.shape[3];
@@ -82,7 +82,7 @@ export function levAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: Lev
     const kU = tf.reshape(gatherRows(tf.reshape(k, [slices * nk, dk]), index), [slices, 1, width, dk]) as Tensor4D;
     const vU = tf.reshape(gatherRows(tf.reshape(v, [slices * nk, dv]), index), [slices, 1, width, dv]) as Tensor4D;
     // (b, h) folded into the batch axis, so the core kernel's per-batch mask is a per-slice mask.
-    const out = denseSoftmaxAttention(tf.reshape(q, [slices, 1, nq, dk]) as Tensor4D, kU, vU, {
+    const out = denseSoftmaxAttention(kernels, tf.reshape(q, [slices, 1, nq, dk]) as Tensor4D, kU, vU, {
       scale: options.scale,
       mask: padded ? tf.tensor2d(keep, [slices, width]) : undefined,
     });

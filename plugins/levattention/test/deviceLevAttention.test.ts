@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients'; // tfjs-core's Node entry registers no gradients
 import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
-import { createSeededRandom, type AttentionPlugin } from '@swapformer/core';
+import { createSeededRandom, type AttentionPlugin, createKernelContext } from '@swapformer/core';
 import { softmaxAttention } from '@swapformer/kernels';
 import { describeOperatorConformance, expectTensorsClose, maxAbsDiff, randomAttentionInputs } from '@swapformer/core/conformance';
 import {
@@ -18,6 +18,9 @@ import {
   type LevattentionOptions,
 } from '../src';
 
+/** The kernel settings and resources these tests run the kernels with (defaults: core-count threads). */
+const kernels = createKernelContext();
+
 /** The plugin with its forward forced onto the device path (what webgpu runs), non-causal only. */
 const devicePlugin: AttentionPlugin<LevattentionOptions> = {
   ...levattentionPlugin,
@@ -26,7 +29,7 @@ const devicePlugin: AttentionPlugin<LevattentionOptions> = {
     const rule = { selection: options.selection, topK: options.k, epsilon: options.epsilon, keepFirst: options.keepFirst, ridge: options.ridge };
     return {
       name: 'levattention',
-      forward: (q, k, v, ctx) => levAttentionOnDevice(q, k, v, { ...rule, scale: ctx.scale, mask: ctx.mask }),
+      forward: (q, k, v, ctx) => levAttentionOnDevice(kernels, q, k, v, { ...rule, scale: ctx.scale, mask: ctx.mask }),
       parameters: () => [],
       dispose: () => undefined,
     };
@@ -148,8 +151,8 @@ describe('levAttentionOnDevice', () => {
       const { q, k, v } = spreadInputs(2, 2, 24, 8, 62);
       const mask = c.masked ? tf.tensor2d(Array.from({ length: 48 }, (_, i) => (i < 24 ? Number(i % 24 < 4) : Number(i % 3 !== 1))), [2, 24]) : undefined;
       if (c.rule.selection === 'top-k') expect(boundaryGap(k, c.rule.topK, mask)).to.be.above(1e-3);
-      const host = levAttention(q, k, v, { ...c.rule, mask });
-      const device = levAttentionOnDevice(q, k, v, { ...c.rule, mask });
+      const host = levAttention(kernels, q, k, v, { ...c.rule, mask });
+      const device = levAttentionOnDevice(kernels, q, k, v, { ...c.rule, mask });
       expectTensorsClose(device, host, { atol: 1e-5 });
       tf.dispose([q, k, v, host, device, ...(mask ? [mask] : [])]);
     });
@@ -159,8 +162,8 @@ describe('levAttentionOnDevice', () => {
     const { q, k, v } = randomAttentionInputs({ batch: 2, heads: 2, nq: 10, nk: 16, dk: 8 }, 63, 1.5);
     const mask = tf.tensor2d(Array.from({ length: 32 }, (_, i) => Number(i % 5 !== 2)), [2, 16]);
     for (const m of [undefined, mask]) {
-      const exact = softmaxAttention(q, k, v, { mask: m });
-      const out = levAttentionOnDevice(q, k, v, { ...rule, topK: 99, mask: m });
+      const exact = softmaxAttention(kernels, q, k, v, { mask: m });
+      const out = levAttentionOnDevice(kernels, q, k, v, { ...rule, topK: 99, mask: m });
       expectTensorsClose(out, exact, { atol: 1e-5 });
       tf.dispose([exact, out]);
     }
@@ -171,8 +174,8 @@ describe('levAttentionOnDevice', () => {
     const { q, k, v } = spreadInputs(2, 1, 8, 4, 64);
     const mask = tf.tensor2d([[0, 0, 0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1]]);
     for (const selection of ['top-k', 'threshold'] as const) {
-      const host = levAttention(q, k, v, { ...rule, selection, mask });
-      const device = levAttentionOnDevice(q, k, v, { ...rule, selection, mask });
+      const host = levAttention(kernels, q, k, v, { ...rule, selection, mask });
+      const device = levAttentionOnDevice(kernels, q, k, v, { ...rule, selection, mask });
       expectTensorsClose(device, host, { atol: 1e-5 });
       expect(Array.from(device.dataSync().subarray(0, 32)).every((x) => x === 0)).to.equal(true);
       tf.dispose([host, device]);
@@ -188,7 +191,7 @@ describe('levAttentionOnDevice', () => {
         const weights = tf.randomNormal([2, 2, 16, 4], 0, 1, 'float32', 8);
         const options: LevAttentionOptions = { ...rule, selection, topK: 5, epsilon: 0.3, keepFirst: true, mask };
         expect(boundaryGap(k, 5, mask)).to.be.above(1e-3);
-        const lossOf = (attend: typeof levAttention) => (...[a, b, c]: tf.Tensor[]) => tf.sum(tf.mul(attend(a as Tensor4D, b as Tensor4D, c as Tensor4D, options), weights));
+        const lossOf = (attend: typeof levAttention) => (...[a, b, c]: tf.Tensor[]) => tf.sum(tf.mul(attend(kernels, a as Tensor4D, b as Tensor4D, c as Tensor4D, options), weights));
         const host = tf.grads(lossOf(levAttention))([q, k, v]);
         const device = tf.grads(lossOf(levAttentionOnDevice))([q, k, v]);
         device.forEach((g, i) => {
@@ -204,7 +207,7 @@ describe('levAttentionOnDevice', () => {
       const wk = tf.variable(tf.eye(4), true, 'levDeviceWk');
       const { value, grads } = tf.variableGrads(() => {
         const keys = tf.reshape(tf.matMul(tf.reshape(k, [24, 4]), wk), [1, 2, 12, 4]) as Tensor4D;
-        return tf.sum(levAttentionOnDevice(q, keys, v, { ...rule, topK: 4 }));
+        return tf.sum(levAttentionOnDevice(kernels, q, keys, v, { ...rule, topK: 4 }));
       }, [wk]);
       expect(Number.isFinite(value.dataSync()[0])).to.equal(true);
       expect(Array.from(grads[wk.name].dataSync()).some((x) => x !== 0)).to.equal(true);
@@ -218,8 +221,8 @@ describe('levAttentionOnDevice', () => {
     const before = tf.memory().numTensors;
     for (const selection of ['top-k', 'threshold'] as const) {
       const options: LevAttentionOptions = { ...rule, selection, topK: 4, keepFirst: true, mask };
-      tf.dispose(levAttentionOnDevice(q, k, v, options));
-      tf.dispose(tf.grads((...[a, b, c]: tf.Tensor[]) => tf.sum(levAttentionOnDevice(a as Tensor4D, b as Tensor4D, c as Tensor4D, options)))([q, k, v]));
+      tf.dispose(levAttentionOnDevice(kernels, q, k, v, options));
+      tf.dispose(tf.grads((...[a, b, c]: tf.Tensor[]) => tf.sum(levAttentionOnDevice(kernels, a as Tensor4D, b as Tensor4D, c as Tensor4D, options)))([q, k, v]));
     }
     expect(tf.memory().numTensors).to.equal(before);
     tf.dispose([q, k, v, mask]);

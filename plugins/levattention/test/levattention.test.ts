@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients'; // tfjs-core's Node entry registers no gradients; tsx can load this ESM module
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { createSeededRandom } from '@swapformer/core';
+import { createSeededRandom, createKernelContext } from '@swapformer/core';
 import { denseSoftmaxAttention } from '@swapformer/kernels';
 import { describeOperatorConformance, expectTensorsClose, maxAbsDiff, randomAttentionInputs, referenceAttention, relativeError, toFloat64 } from '@swapformer/core/conformance';
 import {
@@ -16,6 +16,9 @@ import {
   selectKeys,
   type LevAttentionOptions,
 } from '../src';
+
+/** The kernel settings and resources these tests run the kernels with (defaults: core-count threads). */
+const kernels = createKernelContext();
 
 describeOperatorConformance(levattentionPlugin, {
   cases: [
@@ -161,7 +164,7 @@ describe('levAttention', () => {
     const { q, k, v } = randomAttentionInputs({ batch: 2, heads: 2, nq: 20, nk: 20, dk: 8 }, 44, 1.5);
     const reference = referenceAttention(toFloat64(q), toFloat64(k), toFloat64(v));
     for (const rule of [{ ...ruleFixture, topK: 20 }, { ...ruleFixture, selection: 'threshold' as const, epsilon: 1e-9 }]) {
-      const out = levAttention(q, k, v, rule);
+      const out = levAttention(kernels, q, k, v, rule);
       expectTensorsClose(out, reference, { atol: 1e-5 });
       out.dispose();
     }
@@ -173,7 +176,7 @@ describe('levAttention', () => {
     const rule = { ...ruleFixture, topK: 5, keepFirst: true };
     const kept = levAttentionSelection(k, rule);
     expect(kept.every((u) => u.length === 5 && u[0] === 0)).to.equal(true);
-    const out = levAttention(q, k, v, rule);
+    const out = levAttention(kernels, q, k, v, rule);
     kept.forEach((u, head) => {
       const index = tf.tensor1d(u, 'int32');
       const [qh, kh, vh] = [q, k, v].map((t) => tf.slice(t, [0, head, 0, 0], [1, 1, -1, -1]));
@@ -192,7 +195,7 @@ describe('levAttention', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 64, nk: 64, dk: 8 }, 50 + seed, 1.5);
       const reference = referenceAttention(toFloat64(q), toFloat64(k), toFloat64(v));
       budgets.forEach((topK, i) => {
-        const out = levAttention(q, k, v, { ...ruleFixture, topK });
+        const out = levAttention(kernels, q, k, v, { ...ruleFixture, topK });
         errors[i] += relativeError(out, reference) / 4;
         out.dispose();
       });
@@ -206,7 +209,7 @@ describe('levAttention', () => {
     const { q, k, v } = randomAttentionInputs({ batch: 2, heads: 1, nq: 6, nk: 10, dk: 4 }, 46, 1);
     const maskValues = [[1, 1, 1, 0, 0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]];
     const mask = tf.tensor2d(maskValues);
-    const out = levAttention(q, k, v, { ...ruleFixture, topK: 8, mask });
+    const out = levAttention(kernels, q, k, v, { ...ruleFixture, topK: 8, mask });
     const reference = referenceAttention(toFloat64(q), toFloat64(k), toFloat64(v), { mask: toFloat64(mask) });
     const first = tf.slice(out, [0, 0, 0, 0], [1, -1, -1, -1]);
     expectTensorsClose(first, { shape: [1, 1, 6, 4], data: reference.data.subarray(0, 24) }, { atol: 1e-5 });
@@ -221,8 +224,8 @@ describe('levAttention', () => {
       it(`should pass exact attention's gradients to q, k and v when every key is kept (causal ${causal}, one slice)`, () => {
         const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: 10, nk: 10, dk: 4 }, 48, 1.5);
         const weights = tf.randomNormal([1, 1, 10, 4], 0, 1, 'float32', 7) as Tensor4D;
-        const lev = tf.grads(lossOf((a, b, c) => levAttention(a, b, c, { ...ruleFixture, topK: 10, causal }), weights))([q, k, v]);
-        const exact = tf.grads(lossOf((a, b, c) => denseSoftmaxAttention(a, b, c, { causal }), weights))([q, k, v]);
+        const lev = tf.grads(lossOf((a, b, c) => levAttention(kernels, a, b, c, { ...ruleFixture, topK: 10, causal }), weights))([q, k, v]);
+        const exact = tf.grads(lossOf((a, b, c) => denseSoftmaxAttention(kernels, a, b, c, { causal }), weights))([q, k, v]);
         lev.forEach((g, i) => expectTensorsClose(g, exact[i], { atol: 1e-4 }));
         tf.dispose([q, k, v, weights, ...lev, ...exact]);
       });
@@ -232,7 +235,7 @@ describe('levAttention', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 12, nk: 20, dk: 4 }, 49, 1.5);
       const rule = { ...ruleFixture, topK: 5 };
       const kept = levAttentionSelection(k, rule);
-      const [, gk, gv] = tf.grads((...[a, b, c]: tf.Tensor[]) => tf.sum(levAttention(a as Tensor4D, b as Tensor4D, c as Tensor4D, rule)))([q, k, v]);
+      const [, gk, gv] = tf.grads((...[a, b, c]: tf.Tensor[]) => tf.sum(levAttention(kernels, a as Tensor4D, b as Tensor4D, c as Tensor4D, rule)))([q, k, v]);
       const [gkData, gvData] = [gk.dataSync(), gv.dataSync()];
       for (let s = 0; s < 2; s++) {
         for (let j = 0; j < 20; j++) {
@@ -249,7 +252,7 @@ describe('levAttention', () => {
     it('should give each query softmax attention over its prefix top-k by online score', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: 24, nk: 24, dk: 4 }, 47, 1.5);
       const rule = { ...ruleFixture, topK: 3, causal: true };
-      const out = levAttention(q, k, v, rule).dataSync();
+      const out = levAttention(kernels, q, k, v, rule).dataSync();
       const online = onlineLeverageScores(k.dataSync(), 0, 24, 4, rule.ridge);
       for (const i of [0, 2, 11, 23]) {
         const index = tf.tensor1d(selectKeys(online.subarray(0, i + 1), rule), 'int32');

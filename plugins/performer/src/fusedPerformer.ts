@@ -24,6 +24,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { KernelContext } from '@swapformer/core';
 import { fusedKernelApplies, fusedSoftmaxAttentionWithStats } from '@swapformer/kernels';
 
 /** Options the fused path reads (those of performerAttention). */
@@ -39,8 +40,8 @@ export interface FusedPerformerOptions {
  * True when `fusedPerformerAttention` can take this call: wasm or cpu backend, non-causal,
  * float32, no gradient tape recording (the kernel has no gradient), per-slice layout.
  */
-export function canRunFusedPerformer(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: FusedPerformerOptions): boolean {
-  return !options.causal && options.layout !== 'batched' && fusedKernelApplies(q, k, v);
+export function canRunFusedPerformer(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: FusedPerformerOptions): boolean {
+  return !options.causal && options.layout !== 'batched' && fusedKernelApplies(kernels, q, k, v);
 }
 
 /** The same `[m, d]` rows for every slice (the kernel reads its "keys" per slice). */
@@ -65,9 +66,9 @@ function halfSquaredNorms(k: Float32Array, rows: number, d: number, scale: numbe
  * FAVOR+ attention (non-causal) with projection ω `[m, d]` through the fused CPU kernel; see
  * the file comment. Call only where `canRunFusedPerformer` holds.
  *
- * @example const out = fusedPerformerAttention(q, k, v, omega, { epsilon: 1e-4 }); // [b, h, nq, dv]
+ * @example const out = fusedPerformerAttention(kernels, q, k, v, omega, { epsilon: 1e-4 }); // [b, h, nq, dv]
  */
-export function fusedPerformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, projection: Tensor2D, options: FusedPerformerOptions): Tensor4D {
+export function fusedPerformerAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, projection: Tensor2D, options: FusedPerformerOptions): Tensor4D {
   const [b, h, nq, d] = q.shape;
   const nk = k.shape[2];
   const dv = v.shape[3];
@@ -89,13 +90,13 @@ export function fusedPerformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, p
   const halfNorms = halfSquaredNorms(keys, S * nk, d, scale); // −‖k'_j‖²/2
 
   // 1. a*_j = max_f ω'_f·k_j − ‖k'_j‖²/2 (ω' carries the √s, so every pass runs at scale 1)
-  const keyMax = fusedSoftmaxAttentionWithStats(keys, omega, new Float32Array(m), { b, h, nq: nk, nk: m, dk: d, dv: 1 }, { scale: 1, sharedKeys: true }).rowMax;
+  const keyMax = fusedSoftmaxAttentionWithStats(kernels, keys, omega, new Float32Array(m), { b, h, nq: nk, nk: m, dk: d, dv: 1 }, { scale: 1, sharedKeys: true }).rowMax;
   for (let r = 0; r < S * nk; r++) keyMax[r] += halfNorms[r];
 
   // 2. Σ_j exp(a_jf − m_f)·v_j and Σ_j exp(a_jf − m_f) (the row sum), each slice its own batch
   //    row so the bias −‖k'_j‖²/2 is per slice; then KV_f = [that sum, row sum]·exp(m_f − M) + ε term
   const omegaRows = repeatRows(omega, S); // [S, m, d]
-  const sums = fusedSoftmaxAttentionWithStats(omegaRows, keys, values, { b: S, h: 1, nq: m, nk, dk: d, dv }, { scale: 1, mask: visible ?? undefined, keyBias: halfNorms });
+  const sums = fusedSoftmaxAttentionWithStats(kernels, omegaRows, keys, values, { b: S, h: 1, nq: m, nk, dk: d, dv }, { scale: 1, mask: visible ?? undefined, keyBias: halfNorms });
   const kv = new Float32Array(S * m * e);
   const epsTerm = new Float64Array(e);
   for (let s = 0; s < S; s++) {
@@ -121,7 +122,7 @@ export function fusedPerformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, p
   }
 
   // 3. num_i = Σ_f exp(y_if − max_f y_if)·KV_f + ε·Σ_f KV_f, y_if = ω'_f·q_i
-  const rows = fusedSoftmaxAttentionWithStats(q.dataSync(), omegaRows, kv, { b, h, nq, nk: m, dk: d, dv: e }, { scale: 1 });
+  const rows = fusedSoftmaxAttentionWithStats(kernels, q.dataSync(), omegaRows, kv, { b, h, nq, nk: m, dk: d, dv: e }, { scale: 1 });
   const out = new Float32Array(S * nq * dv);
   const kvSum = new Float64Array(e);
   for (let s = 0; s < S; s++) {

@@ -1,23 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D } from '@tensorflow/tfjs-core';
-import { deriveSeed, SwapformerError, type AttentionContext, type AttentionPlugin } from '@swapformer/core';
-import { drawProjection, type RowNorms } from './drawProjection';
+import { deriveSeed, SwapformerError, type AttentionContext, type AttentionPlugin, type OptionsFromSchema, type OptionsInputFromSchema } from '@swapformer/core';
+import { drawProjection } from './drawProjection';
 import { performerAttention } from './performer';
 import { createPerformerDecoder } from './performerDecoder';
 
 const { version } = require('../package.json') as { version: string };
 
-/** Options of the `performer` operator (see `performerOptionsSchema`); a type alias so it fits `Record<string, unknown>`. */
-export type PerformerOptions = {
-  /** Random features m; null: ⌊dk·ln dk⌋ (at least 1). */
-  readonly features: number | null;
-  readonly orthogonal: boolean;
-  readonly rowNorms: RowNorms;
-  readonly redraw: 'fixed' | 'per-call';
-  readonly seed: number;
-  readonly epsilon: number;
-  readonly chunkSize: number;
-};
+/** Options of the `performer` operator as `create` receives them (defaults applied): the type of `performerOptionsSchema`, so the two cannot drift. */
+export type PerformerOptions = OptionsFromSchema<typeof performerOptionsSchema>;
+
+/** Options as a caller writes them: every option may be left to its default. */
+export type PerformerOptionsInput = OptionsInputFromSchema<typeof performerOptionsSchema>;
 
 /**
  * JSON Schema of the `performer` operator's options.
@@ -46,7 +40,13 @@ export const performerOptionsSchema = {
       enum: ['fixed', 'per-call'],
       default: 'fixed',
     },
-    seed: { description: 'Base seed of ω (ctx.seed overrides it per call).', type: 'integer', minimum: 0, maximum: 4294967295, default: 0 },
+    seed: {
+      description: "Base seed of ω; null takes the container's seed (createSwapformerContainer({ seed })). ctx.seed overrides either per call.",
+      type: ['integer', 'null'],
+      minimum: 0,
+      maximum: 4294967295,
+      default: null,
+    },
     epsilon: { description: 'ε added to every stabilised feature (performer-pytorch uses 1e-4); keeps denominators away from 0.', type: 'number', minimum: 0, maximum: 1, default: 1e-4 },
     chunkSize: { description: 'Tokens per chunk of the causal prefix scan (memory O(chunkSize² + chunkSize·m) per head).', type: 'integer', minimum: 1, maximum: 8192, default: 128 },
   },
@@ -90,24 +90,26 @@ export const performerPlugin: AttentionPlugin<PerformerOptions> = {
     mixesHeads: false,
     crossAttention: true,
   },
-  create(options, _services, geometry) {
+  create(options, services, geometry) {
+    const { kernels } = services;
+    const baseSeed = options.seed ?? services.rng.baseSeed;
     const headDim = geometry.headDim;
     const features = options.features ?? defaultFeatureCount(headDim);
     const spec = { features, headDim, orthogonal: options.orthogonal, rowNorms: options.rowNorms };
     const layer = geometry.layerIndex ?? 0;
     const seedOf = (seed: number, layerIndex: number, call: number | null): number =>
       call === null ? deriveSeed(seed, 'layer', layerIndex) : deriveSeed(seed, 'layer', layerIndex, 'call', call);
-    const initial = tf.tensor2d(drawProjection(spec, seedOf(options.seed, layer, null)), [features, headDim]);
+    const initial = tf.tensor2d(drawProjection(spec, seedOf(baseSeed, layer, null)), [features, headDim]);
     const projection = tf.variable(initial, false);
     initial.dispose(); // the variable holds its own reference to the data
-    let drawnWith = seedOf(options.seed, layer, null);
+    let drawnWith = seedOf(baseSeed, layer, null);
     let calls = 0;
 
     /** The ω a call uses: redrawn in place when the (seed, layer, call) it is drawn from changes. */
     const resolveProjection = (ctx: Omit<AttentionContext, 'causal' | 'mask'>): Tensor2D => {
       const call = options.redraw === 'per-call' ? (ctx.callIndex ?? calls) : null;
       calls += 1;
-      const seed = seedOf(ctx.seed ?? options.seed, ctx.layerIndex ?? layer, call);
+      const seed = seedOf(ctx.seed ?? baseSeed, ctx.layerIndex ?? layer, call);
       if (seed !== drawnWith) {
         const fresh = tf.tensor2d(drawProjection(spec, seed), [features, headDim]);
         projection.assign(fresh);
@@ -124,7 +126,7 @@ export const performerPlugin: AttentionPlugin<PerformerOptions> = {
         if (q.shape[3] !== headDim) {
           throw new SwapformerError('invalid-input', `operator "performer": q has head dim ${q.shape[3]}, but ω was drawn for headDim ${headDim} (geometry of layer ${layer}).`, { plugin: 'performer', layer });
         }
-        return performerAttention(q, k, v, resolveProjection(ctx), { scale: ctx.scale, causal: ctx.causal, mask: ctx.mask, epsilon: options.epsilon, chunkSize: options.chunkSize });
+        return performerAttention(kernels, q, k, v, resolveProjection(ctx), { scale: ctx.scale, causal: ctx.causal, mask: ctx.mask, epsilon: options.epsilon, chunkSize: options.chunkSize });
       },
       decoder: createPerformerDecoder({ heads: geometry.heads, features, valueDim, epsilon: options.epsilon, chunkSize: options.chunkSize, resolveProjection }),
       parameters: () => [{ name: 'projection', variable: projection, trainable: false }],

@@ -17,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { KernelContext } from '@swapformer/core';
 import { splitSlices } from '@swapformer/kernels';
 import { augmentKeys, augmentProjection, EMPTY_SHIFT, emptyPrefixSums, HIDDEN_LOGIT, scanCausal } from './causalScan';
 import { keyFeaturesT, keyLogits, queryFeatures, scaledProjection } from './favorFeatures';
@@ -100,12 +101,15 @@ function nonCausalNumDen(queries: Tensor, keysT: Tensor, values: Tensor, hidden:
 /**
  * FAVOR+ attention with a given projection ω `[m, dk]` (shared by all heads).
  *
- * @example const out = performerAttention(q, k, v, omega, { causal: true, epsilon: 1e-4, chunkSize: 128 });
+ * `kernels` (the container's settings and kernel resources) decide whether the WGSL programs and
+ * the fused CPU kernel may run, and run them.
+ *
+ * @example const out = performerAttention(services.kernels, q, k, v, omega, { causal: true, epsilon: 1e-4, chunkSize: 128 });
  */
-export function performerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, projection: Tensor2D, options: PerformerAttentionOptions): Tensor4D {
+export function performerAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, projection: Tensor2D, options: PerformerAttentionOptions): Tensor4D {
   // WebGPU, non-causal, unmasked, no tape: 9 dispatches instead of the composition's 32.
-  if (options.layout !== 'slices' && canRunPerformerOnWebGpu(options)) return performerWebGpu(q, k, v, projection, options);
-  if (options.fused !== false && canRunFusedPerformer(q, k, v, options)) return fusedPerformerAttention(q, k, v, projection, options);
+  if (options.layout !== 'slices' && canRunPerformerOnWebGpu(kernels, options)) return performerWebGpu(q, k, v, projection, options);
+  if (options.fused !== false && canRunFusedPerformer(kernels, q, k, v, options)) return fusedPerformerAttention(kernels, q, k, v, projection, options);
   if ((options.layout ?? defaultLayout()) === 'batched') return batchedPerformerAttention(q, k, v, projection, options);
   return tf.tidy(() => {
     const [b, h, nq, dk] = q.shape;

@@ -23,7 +23,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { float32Uniform as f32, int32Uniform as i32, runWebGpuProgram, webGpuProgramsEnabled, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/kernels';
+import type { KernelSettings } from '@swapformer/core';
+import { float32Uniform as f32, int32Uniform as i32, runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/kernels';
 import { EMPTY_SHIFT } from './causalScan';
 
 const ROW_GROUP = 64;
@@ -33,9 +34,9 @@ const KEY_ROWS = 128;
 /** Key rows per partial product of φ(k)ᵀ·[v, 1] (a multiple of KEY_ROWS). */
 const KV_CHUNK = 1024;
 
-/** True when `performerAttention` can take the WebGPU programs: webgpu, no tape, no mask, not causal. */
-export function canRunPerformerOnWebGpu(options: { readonly causal?: boolean; readonly mask?: unknown }): boolean {
-  return !options.causal && options.mask === undefined && tf.getBackend() === 'webgpu' && webGpuProgramsEnabled() && !tf.engine().isTapeOn();
+/** True when `performerAttention` can take the WebGPU programs: webgpu, programs on in `kernels`, no tape, no mask, not causal. */
+export function canRunPerformerOnWebGpu(kernels: KernelSettings, options: { readonly causal?: boolean; readonly mask?: unknown }): boolean {
+  return !options.causal && options.mask === undefined && tf.getBackend() === 'webgpu' && kernels.webGpuPrograms && !tf.engine().isTapeOn();
 }
 
 /** Tree reduction of `red[0..size)` into `red[0]` with `op` (constant bounds: barriers stay in uniform control flow). */

@@ -2,9 +2,12 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { createMemoryLogger, createSwapformerContainer, deriveSeed, instantiateOperator, resolveOperatorServices } from '@swapformer/core';
+import { createMemoryLogger, createSwapformerContainer, deriveSeed, instantiateOperator, resolveOperatorServices, createKernelContext } from '@swapformer/core';
 import { describeOperatorConformance, expectTensorsClose, maxAbsDiff, randomAttentionInputs, referenceAttention, relativeError, toFloat64 } from '@swapformer/core/conformance';
 import { defaultFeatureCount, drawProjection, favorFeatures, performerAttention, performerPlugin } from '../src';
+
+/** The kernel settings and resources these tests run the kernels with (defaults: core-count threads). */
+const kernels = createKernelContext();
 
 describeOperatorConformance(performerPlugin, {
   cases: [
@@ -115,8 +118,8 @@ describe('performerAttention', () => {
       const mask = tf.tensor2d(Array.from({ length: 2 * 23 }, (_, i) => (i % 6 === 4 ? 0 : 1)), [2, 23]);
       for (const causal of [false, true]) {
         for (const m of [undefined, mask]) {
-          const slices = performerAttention(q, k, v, omega, { ...options, causal, mask: m, layout: 'slices' });
-          const batched = performerAttention(q, k, v, omega, { ...options, causal, mask: m, layout: 'batched' });
+          const slices = performerAttention(kernels, q, k, v, omega, { ...options, causal, mask: m, layout: 'slices' });
+          const batched = performerAttention(kernels, q, k, v, omega, { ...options, causal, mask: m, layout: 'batched' });
           expect(maxAbsDiff(slices, batched), `causal ${causal}, mask ${m !== undefined}`).to.be.below(1e-5);
           tf.dispose([slices, batched]);
         }
@@ -139,8 +142,8 @@ describe('performerAttention', () => {
         const before = tf.memory().numTensors;
         for (const epsilon of [1e-4, 0]) {
           for (const m2 of [undefined, mask]) {
-            const fused = performerAttention(q, k, v, omega, { ...options, epsilon, mask: m2 });
-            const ops = performerAttention(q, k, v, omega, { ...options, epsilon, mask: m2, fused: false });
+            const fused = performerAttention(kernels, q, k, v, omega, { ...options, epsilon, mask: m2 });
+            const ops = performerAttention(kernels, q, k, v, omega, { ...options, epsilon, mask: m2, fused: false });
             expect(tf.memory().numTensors).to.equal(before + 2);
             expectTensorsClose(fused, ops, { atol: 1e-5, rtol: 1e-4 });
             tf.dispose([fused, ops]);
@@ -153,7 +156,7 @@ describe('performerAttention', () => {
     it('should not be taken while a gradient tape records (gradients reach q, k and v)', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: 6, nk: 6, dk: 4 }, 13, 0.7);
       const omega = omegaFixture(8, 4, 6);
-      const grads = tf.grads((...[a, b, c]: tf.Tensor[]) => tf.sum(performerAttention(a as Tensor4D, b as Tensor4D, c as Tensor4D, omega, options)))([q, k, v]);
+      const grads = tf.grads((...[a, b, c]: tf.Tensor[]) => tf.sum(performerAttention(kernels, a as Tensor4D, b as Tensor4D, c as Tensor4D, omega, options)))([q, k, v]);
       for (const g of grads) expect(tf.max(tf.abs(g)).dataSync()[0]).to.be.above(0);
       tf.dispose([q, k, v, omega, ...grads]);
     });
@@ -168,7 +171,7 @@ describe('performerAttention', () => {
         let total = 0;
         for (let seed = 0; seed < 4; seed++) {
           const omega = omegaFixture(m, 16, seed);
-          const out = performerAttention(q, k, v, omega, options);
+          const out = performerAttention(kernels, q, k, v, omega, options);
           total += relativeError(out, exact) / 4;
           tf.dispose([omega, out]);
         }
@@ -187,7 +190,7 @@ describe('performerAttention', () => {
       it(`should equal the masked quadratic form tril(φ(Q)φ(K)ᵀ)V / rowsum to 1e-4 (nq ${nq}, nk ${nk}, chunks of 7)`, () => {
         const { q, k, v } = randomAttentionInputs({ batch: 2, heads: 2, nq, nk, dk: 8, dv: 5 }, 32, 0.8);
         const omega = omegaFixture(24, 8, 1);
-        const scan = performerAttention(q, k, v, omega, { ...options, causal: true });
+        const scan = performerAttention(kernels, q, k, v, omega, { ...options, causal: true });
         const quadratic = maskedQuadraticFixture(q, k, v, omega, options.epsilon);
         expectTensorsClose(scan, quadratic, { atol: 1e-4 });
         tf.dispose([q, k, v, omega, scan, quadratic]);
@@ -198,7 +201,7 @@ describe('performerAttention', () => {
       const n = 2048;
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: n, nk: n, dk: 16 }, 33, 0.5);
       const omega = omegaFixture(32, 16, 2);
-      const profile = await tf.profile(() => performerAttention(q, k, v, omega, { epsilon: 1e-4, chunkSize: 128, causal: true }));
+      const profile = await tf.profile(() => performerAttention(kernels, q, k, v, omega, { epsilon: 1e-4, chunkSize: 128, causal: true }));
       const shapes = profile.kernels.flatMap((kernel) => kernel.outputShapes);
       expect(shapes.length).to.be.above(10);
       for (const shape of shapes) {
@@ -218,10 +221,10 @@ describe('performerAttention', () => {
         const omega = omegaFixture(32, 8, 3);
         const keep = 8; // the last 4 keys of batch 1 are padding
         const mask = tf.tensor2d([Array(12).fill(1), [...Array(keep).fill(1), ...Array(12 - keep).fill(0)]]) as Tensor2D;
-        const out = performerAttention(q, k, v, omega, { ...options, causal, mask });
+        const out = performerAttention(kernels, q, k, v, omega, { ...options, causal, mask });
         const [row1, kept] = tf.tidy(() => {
           const pick = (t: Tensor4D, n: number) => tf.slice(t, [1, 0, 0, 0], [1, -1, n, -1]) as Tensor4D;
-          const ref = performerAttention(pick(q, causal ? keep : 12), pick(k, keep), pick(v, keep), omega, { ...options, causal });
+          const ref = performerAttention(kernels, pick(q, causal ? keep : 12), pick(k, keep), pick(v, keep), omega, { ...options, causal });
           return [tf.slice(out, [1, 0, 0, 0], [1, -1, causal ? keep : 12, -1]), ref];
         });
         expectTensorsClose(row1, kept, { atol: 1e-5 });
@@ -247,7 +250,7 @@ describe('performerAttention', () => {
       const omega = omegaFixture(defaultFeatureCount(d), d, 4);
       const [lo, hi] = [tf.min(v).dataSync()[0], tf.max(v).dataSync()[0]];
       for (const causal of [false, true]) {
-        const out = performerAttention(q, kn, v, omega, { ...options, causal });
+        const out = performerAttention(kernels, q, kn, v, omega, { ...options, causal });
         const values = out.dataSync();
         expect(values.every((x) => Number.isFinite(x))).to.equal(true);
         expect(Math.min(...values)).to.be.at.least(lo - 1e-4);

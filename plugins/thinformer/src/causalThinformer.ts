@@ -19,7 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { deriveSeed, SwapformerError } from '@swapformer/core';
+import { deriveSeed, SwapformerError, type KernelContext } from '@swapformer/core';
 import { softmaxAttention } from '@swapformer/kernels';
 import { coresetOfRange, keyValueData, type CoresetOptions, type KeyValueData } from './thinformerCoreset';
 
@@ -77,7 +77,7 @@ function stackRows(x: Float32Array, shape: readonly [number, number, number, num
 }
 
 /** Queries [qFrom, qTo) of one leaf against its keys and the coresets above it (causal within the leaf). */
-function leafAttention(q: Float32Array, qShape: readonly [number, number, number, number], data: KeyValueData, leaf: Leaf, qFrom: number, qTo: number, scale: number): Tensor4D {
+function leafAttention(kernels: KernelContext, q: Float32Array, qShape: readonly [number, number, number, number], data: KeyValueData, leaf: Leaf, qFrom: number, qTo: number, scale: number): Tensor4D {
   const [b, h] = qShape;
   const kShape = [b, h, data.nk, data.dk] as const;
   const vShape = [b, h, data.nk, data.dv] as const;
@@ -85,13 +85,13 @@ function leafAttention(q: Float32Array, qShape: readonly [number, number, number
     const values = stackRows(data.values, vShape, leaf.context, leaf.lo, leaf.hi); // [b, h, m, dv]
     if (leaf.context.length === 0) {
       const queries = stackRows(q, qShape, [], qFrom, qTo); // [b, h, nq', dk]
-      return softmaxAttention(queries, stackRows(data.keys, kShape, [], leaf.lo, leaf.hi), values, { scale, causal: true });
+      return softmaxAttention(kernels, queries, stackRows(data.keys, kShape, [], leaf.lo, leaf.hi), values, { scale, causal: true });
     }
     // s·⟨[q, 1], [k, w/s]⟩ = s·⟨q, k⟩ + w: the log-weights ride on one extra coordinate
     const queries = stackRows(q, qShape, [], qFrom, qTo, { perBlock: [], plain: 1 }); // [b, h, nq', dk + 1]
     const keys = stackRows(data.keys, kShape, leaf.context, leaf.lo, leaf.hi, { perBlock: leaf.context.map((c) => c.logWeight / scale), plain: 0 }); // [b, h, m, dk + 1]
     // causal offset m − nq' makes every coreset row visible and the leaf's own keys causal
-    return softmaxAttention(queries, keys, values, { scale, causal: true });
+    return softmaxAttention(kernels, queries, keys, values, { scale, causal: true });
   });
 }
 
@@ -99,9 +99,9 @@ function leafAttention(q: Float32Array, qShape: readonly [number, number, number
  * Causal Thinformer attention (exact when nk ≤ exactBlock).
  *
  * @example
- * const out = causalThinformerAttention(q, k, v, { g: 2, delta: 0.5, seed: 0, exactBlock: 1024 }); // [b, h, nq, dv]
+ * const out = causalThinformerAttention(kernels, q, k, v, { g: 2, delta: 0.5, seed: 0, exactBlock: 1024 }); // [b, h, nq, dv]
  */
-export function causalThinformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: CausalThinformerOptions): Tensor4D {
+export function causalThinformerAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: CausalThinformerOptions): Tensor4D {
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
   const scale = options.scale ?? 1 / Math.sqrt(dk);
@@ -111,17 +111,17 @@ export function causalThinformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D,
       `causal Thinformer needs nq ≤ nk (queries aligned to the end of the keys), got nq = ${nq}, nk = ${nk}.\n  The first ${nq - nk} queries would see no key; use the exact operator for this call.`,
     );
   }
-  if (nk <= options.exactBlock) return softmaxAttention(q, k, v, { scale, causal: true });
+  if (nk <= options.exactBlock) return softmaxAttention(kernels, q, k, v, { scale, causal: true });
   const offset = nk - nq;
   const data = keyValueData(k, v);
   const coreset = (lo: number, hi: number): WeightedCoreset => {
-    const { indices, plan } = coresetOfRange(data, lo, hi, { ...options, scale, seed: deriveSeed(options.seed, 'causal-block', lo, hi) });
+    const { indices, plan } = coresetOfRange(kernels, data, lo, hi, { ...options, scale, seed: deriveSeed(options.seed, 'causal-block', lo, hi) });
     return { indices, size: plan.nOut, logWeight: Math.log((hi - lo) / plan.nOut) };
   };
   const qData = q.dataSync() as Float32Array;
   return tf.tidy(() => {
     const outputs = leaves(0, nk, offset, options.exactBlock, coreset).map((leaf) =>
-      leafAttention(qData, [b, h, nq, dk], data, leaf, Math.max(leaf.lo, offset) - offset, leaf.hi - offset, scale),
+      leafAttention(kernels, qData, [b, h, nq, dk], data, leaf, Math.max(leaf.lo, offset) - offset, leaf.hi - offset, scale),
     );
     return (outputs.length === 1 ? outputs[0] : tf.concat(outputs, 2)) as Tensor4D;
   });

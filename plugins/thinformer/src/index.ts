@@ -1,16 +1,14 @@
-import { deriveSeed, requireSyncReads, type AttentionPlugin } from '@swapformer/core';
+import { deriveSeed, requireSyncReads, type AttentionPlugin, type OptionsFromSchema, type OptionsInputFromSchema } from '@swapformer/core';
 import { causalThinformerAttention } from './causalThinformer';
 import { thinformerAttention } from './thinformer';
 
 const { version } = require('../package.json') as { version: string };
 
-/** Options of the `thinformer` operator (see `thinformerOptionsSchema`); a type alias so it is a Record. */
-export type ThinformerOptions = {
-  readonly g: number;
-  readonly delta: number;
-  readonly seed: number;
-  readonly exactBlock: number;
-};
+/** Options of the `thinformer` operator as `create` receives them (defaults applied): the type of `thinformerOptionsSchema`, so the two cannot drift. */
+export type ThinformerOptions = OptionsFromSchema<typeof thinformerOptionsSchema>;
+
+/** Options as a caller writes them: every option may be left to its default. */
+export type ThinformerOptionsInput = OptionsInputFromSchema<typeof thinformerOptionsSchema>;
 
 /** JSON Schema of the `thinformer` operator's options. */
 export const thinformerOptionsSchema = {
@@ -39,11 +37,11 @@ export const thinformerOptionsSchema = {
       default: 1024,
     },
     seed: {
-      description: 'Base seed of the walk thresholds and symmetrisation coins; per-layer and per-call seeds derive from it (ctx.seed overrides it).',
-      type: 'integer',
+      description: "Base seed of the walk thresholds and symmetrisation coins; per-layer and per-call seeds derive from it. null takes the container's seed (createSwapformerContainer({ seed })); ctx.seed overrides either.",
+      type: ['integer', 'null'],
       minimum: 0,
       maximum: 4294967295,
-      default: 0,
+      default: null,
     },
   },
 } as const;
@@ -76,14 +74,16 @@ export const thinformerPlugin: AttentionPlugin<ThinformerOptions> = {
     mixesHeads: false,
     crossAttention: true,
   },
-  create(options, _services, geometry) {
+  create(options, services, geometry) {
+    const { kernels } = services;
+    const baseSeed = options.seed ?? services.rng.baseSeed;
     return {
       name: 'thinformer',
       forward(q, k, v, ctx) {
         requireSyncReads('thinformer', 'it builds its coreset on the host: the self-balancing walk reads keys and values in JS');
-        const seed = deriveSeed(ctx.seed ?? options.seed, 'layer', ctx.layerIndex ?? geometry.layerIndex ?? 0, 'call', ctx.callIndex ?? 0);
+        const seed = deriveSeed(ctx.seed ?? baseSeed, 'layer', ctx.layerIndex ?? geometry.layerIndex ?? 0, 'call', ctx.callIndex ?? 0);
         const coreset = { g: options.g, delta: options.delta, seed, scale: ctx.scale };
-        return ctx.causal ? causalThinformerAttention(q, k, v, { ...coreset, exactBlock: options.exactBlock }) : thinformerAttention(q, k, v, coreset);
+        return ctx.causal ? causalThinformerAttention(kernels, q, k, v, { ...coreset, exactBlock: options.exactBlock }) : thinformerAttention(kernels, q, k, v, coreset);
       },
       parameters: () => [],
       dispose: () => undefined,

@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
+import type { KernelContext } from '@swapformer/core';
 import { softmaxAttention } from '@swapformer/kernels';
 import { compressPlan } from './compressPlan';
 import { coresetOfRange, keyValueData, type CoresetOptions, type CoresetTimings } from './thinformerCoreset';
@@ -39,18 +40,18 @@ function gatherRows(data: Float32Array, shape: readonly [number, number, number,
  * Non-causal Thinformer attention. Pass `timings` to accumulate the coreset's kernel/walk split.
  *
  * @example
- * const out = thinformerAttention(q, k, v, { g: 2, delta: 0.5, seed: 0 }); // [b, h, nq, dv]
+ * const out = thinformerAttention(kernels, q, k, v, { g: 2, delta: 0.5, seed: 0 }); // [b, h, nq, dv]
  */
-export function thinformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: ThinformerAttentionOptions, timings?: CoresetTimings): Tensor4D {
+export function thinformerAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: ThinformerAttentionOptions, timings?: CoresetTimings): Tensor4D {
   const scale = options.scale ?? 1 / Math.sqrt(q.shape[3]);
   const [b, h, nk, dk] = k.shape;
   // every key survives (nk a power of four, no halving): attend to k and v themselves
-  if (compressPlan(nk, options.g, options.delta).nOut === nk) return softmaxAttention(q, k, v, { scale });
+  if (compressPlan(nk, options.g, options.delta).nOut === nk) return softmaxAttention(kernels, q, k, v, { scale });
   const data = keyValueData(k, v);
-  const { indices, plan } = coresetOfRange(data, 0, nk, { ...options, scale }, timings);
+  const { indices, plan } = coresetOfRange(kernels, data, 0, nk, { ...options, scale }, timings);
   return tf.tidy(() => {
     const keys = gatherRows(data.keys, [b, h, nk, dk], indices, plan.nOut); // [b, h, nOut, dk]
     const values = gatherRows(data.values, [b, h, nk, data.dv], indices, plan.nOut); // [b, h, nOut, dv]
-    return softmaxAttention(q, keys, values, { scale });
+    return softmaxAttention(kernels, q, keys, values, { scale });
   });
 }

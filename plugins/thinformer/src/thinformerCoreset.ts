@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
-import { createSeededRandom, deriveSeed } from '@swapformer/core';
+import { createSeededRandom, deriveSeed, type KernelContext } from '@swapformer/core';
 import { compressPlan, type CompressPlan } from './compressPlan';
 import { pairDifferenceGrams, type ThinnedPairs } from './pairDifferenceGrams';
 import { selfBalancingWalk } from './selfBalancingWalk';
@@ -121,9 +121,9 @@ function stridePositions(slices: number, lo: number, plan: CompressPlan): Int32A
  * KH-Compress(g) on the keys [lo, hi) of every slice: positions into the key axis (in [lo, hi)),
  * as JS data. Pass `timings` to accumulate the kernel/walk split.
  *
- * @example const { indices, plan } = coresetOfRange(keyValueData(k, v), 0, 1024, { g: 2, delta: 0.5, seed: 0, scale: 0.125 });
+ * @example const { indices, plan } = coresetOfRange(kernels, keyValueData(k, v), 0, 1024, { g: 2, delta: 0.5, seed: 0, scale: 0.125 });
  */
-export function coresetOfRange(data: KeyValueData, lo: number, hi: number, options: CoresetOptions & { readonly scale: number }, timings?: CoresetTimings): CoresetPositions {
+export function coresetOfRange(kernels: KernelContext, data: KeyValueData, lo: number, hi: number, options: CoresetOptions & { readonly scale: number }, timings?: CoresetTimings): CoresetPositions {
   const { slices } = data;
   const plan = compressPlan(hi - lo, options.g, options.delta);
   const { n, stride, nOut } = plan;
@@ -132,7 +132,7 @@ export function coresetOfRange(data: KeyValueData, lo: number, hi: number, optio
   if (options.gramKernel !== undefined && options.gramKernel !== 'wasm' && options.gramKernel !== 'tfjs') {
     throw new RangeError(`thinformer coreset: gramKernel must be 'wasm' or 'tfjs', got ${JSON.stringify(options.gramKernel)}`);
   }
-  const useWasm = (options.gramKernel ?? (wasmPairGramSupported() ? 'wasm' : 'tfjs')) === 'wasm';
+  const useWasm = (options.gramKernel ?? (wasmPairGramSupported(kernels) ? 'wasm' : 'tfjs')) === 'wasm';
   const pairs = thinPairs(data, lo, plan, options.scale);
   // current survivors of every slice, as positions into the thinned sequence
   let points = new Int32Array(slices * n);
@@ -149,7 +149,7 @@ export function coresetOfRange(data: KeyValueData, lo: number, hi: number, optio
     const group = Math.max(1, Math.floor((options.gramBudget ?? GRAM_BUDGET) / (round.buckets * M * M)));
     for (let from = 0; from < slices; from += group) {
       const to = Math.min(slices, from + group);
-      const gram = (useWasm ? wasmPairDifferenceGrams : pairDifferenceGrams)(pairs, points, m, S, from, to);
+      const gram = useWasm ? wasmPairDifferenceGrams(kernels, pairs, points, m, S, from, to) : pairDifferenceGrams(pairs, points, m, S, from, to);
       if (timings) timings.kernelMs += performance.now() - started;
       started = performance.now();
       const buckets = (to - from) * round.buckets;
@@ -170,14 +170,14 @@ export function coresetOfRange(data: KeyValueData, lo: number, hi: number, optio
 /**
  * KH-Compress(g) on all keys: the coreset positions of every slice as JS data (no tensors kept).
  *
- * @example const { indices, plan } = coresetPositions(k, v, { g: 2, delta: 0.5, seed: 0 }); // [b·h, plan.nOut]
+ * @example const { indices, plan } = coresetPositions(kernels, k, v, { g: 2, delta: 0.5, seed: 0 }); // [b·h, plan.nOut]
  */
-export function coresetPositions(k: Tensor4D, v: Tensor4D, options: CoresetOptions, timings?: CoresetTimings): CoresetPositions {
+export function coresetPositions(kernels: KernelContext, k: Tensor4D, v: Tensor4D, options: CoresetOptions, timings?: CoresetTimings): CoresetPositions {
   const [b, h, nk, dk] = k.shape;
   const plan = compressPlan(nk, options.g, options.delta);
   // without halving only positions are needed: skip pulling k and v
   if (plan.rounds.length === 0) return { plan, indices: stridePositions(b * h, 0, plan) };
-  return coresetOfRange(keyValueData(k, v), 0, nk, { ...options, scale: options.scale ?? 1 / Math.sqrt(dk) }, timings);
+  return coresetOfRange(kernels, keyValueData(k, v), 0, nk, { ...options, scale: options.scale ?? 1 / Math.sqrt(dk) }, timings);
 }
 
 /**
@@ -185,10 +185,10 @@ export function coresetPositions(k: Tensor4D, v: Tensor4D, options: CoresetOptio
  * key axis, increasing, with nOut = 2^g·sqrt(n) (or n when no halving applies).
  *
  * @example
- * const idx = thinformerCoreset(k, v, { g: 2, delta: 0.5, seed: 0 }); // k: [1, 4, 3136, 64] → [1, 4, 128]
+ * const idx = thinformerCoreset(kernels, k, v, { g: 2, delta: 0.5, seed: 0 }); // k: [1, 4, 3136, 64] → [1, 4, 128]
  */
-export function thinformerCoreset(k: Tensor4D, v: Tensor4D, options: CoresetOptions): Tensor3D {
+export function thinformerCoreset(kernels: KernelContext, k: Tensor4D, v: Tensor4D, options: CoresetOptions): Tensor3D {
   const [b, h] = k.shape;
-  const { indices, plan } = coresetPositions(k, v, options);
+  const { indices, plan } = coresetPositions(kernels, k, v, options);
   return tf.tensor3d(indices, [b, h, plan.nOut], 'int32');
 }

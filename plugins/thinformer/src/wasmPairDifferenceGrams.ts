@@ -3,29 +3,36 @@
  * every bucket of a range of slices, written straight into kernel memory (no tensors, no
  * per-bucket readback). Buckets are independent tasks, run on core's kernel pool (worker
  * threads over shared memory, as many as the attention kernel uses); G does not depend on the
- * thread count. The module is built once per process.
+ * thread count. The module is built once per kernel context (container), with its thread count.
  */
-import { createKernelModule, preferredKernelThreads, type KernelModule } from '@swapformer/kernels';
+import type { KernelContext } from '@swapformer/core';
+import { createKernelModule, type KernelModule } from '@swapformer/kernels';
 import { buildPairGram, PAIR_GRAM, PAIR_GRAM_PARAMS, pairGramScratchBytes } from './pairGramKernel';
 import type { ThinnedPairs } from './pairDifferenceGrams';
 
-let kernel: KernelModule | null | undefined;
+/** The compiled kernel of one context and the pairs whose rows its memory holds. */
+interface PairGramRuntime {
+  readonly kernel: KernelModule | null;
+  /** Rows of every thinned point are loaded once per coreset; weak, so the pairs can be collected. */
+  loaded: WeakRef<ThinnedPairs> | null;
+}
 
-function getKernel(): KernelModule | null {
+const PAIR_GRAM_RUNTIME = Symbol('swapformer.thinformer.pairGram');
+
+function runtimeOf(kernels: KernelContext): PairGramRuntime {
   // shared memory where the engine has it, so the buckets run on worker threads too
-  if (kernel === undefined) kernel = createKernelModule({ name: 'pairGram', params: PAIR_GRAM_PARAMS, results: [], body: buildPairGram() }, preferredKernelThreads());
-  return kernel;
+  return kernels.resources.obtain<PairGramRuntime>(PAIR_GRAM_RUNTIME, () => ({
+    kernel: createKernelModule({ name: 'pairGram', params: PAIR_GRAM_PARAMS, results: [], body: buildPairGram() }, kernels.threads),
+    loaded: null,
+  }));
 }
 
 /** True when the WebAssembly kernel can run here (WebAssembly with SIMD). */
-export function wasmPairGramSupported(): boolean {
-  return getKernel() !== null;
+export function wasmPairGramSupported(kernels: KernelContext): boolean {
+  return runtimeOf(kernels).kernel !== null;
 }
 
 const ceil = (x: number, m: number) => Math.ceil(x / m) * m;
-
-/** The pairs whose rows kernel memory holds (rows of every thinned point, loaded once per coreset); weak, so they can be collected. */
-let loaded: WeakRef<ThinnedPairs> | null = null;
 
 /** Writes rows [k̃, 1, 0…] `[slices, n, dK]` at byte 0 and [v, β, 0…] `[slices, n, dV]` after them. */
 function loadRows(mem: Float32Array, pairs: ThinnedPairs, dK: number, dV: number): void {
@@ -48,10 +55,11 @@ function loadRows(mem: Float32Array, pairs: ThinnedPairs, dK: number, dV: number
  * round, as [slices, buckets, M, M] with the upper triangle j ≥ i filled (the lower triangle of
  * the tiles that reach it is filled too, with the same values G_ji; the rest is 0).
  *
- * @example const gram = wasmPairDifferenceGrams(pairs, points, 8, 4); // as pairDifferenceGrams
+ * @example const gram = wasmPairDifferenceGrams(kernels, pairs, points, 8, 4); // as pairDifferenceGrams
  */
-export function wasmPairDifferenceGrams(pairs: ThinnedPairs, points: Int32Array, m: number, bucketSize: number, sliceFrom = 0, sliceTo = pairs.slices): Float32Array {
-  const e = getKernel();
+export function wasmPairDifferenceGrams(kernels: KernelContext, pairs: ThinnedPairs, points: Int32Array, m: number, bucketSize: number, sliceFrom = 0, sliceTo = pairs.slices): Float32Array {
+  const runtime = runtimeOf(kernels);
+  const e = runtime.kernel;
   if (!e) throw new Error('wasmPairDifferenceGrams: WebAssembly SIMD is not available here');
   const { slices, n, dk, dv } = pairs;
   const S = bucketSize;
@@ -75,9 +83,9 @@ export function wasmPairDifferenceGrams(pairs: ThinnedPairs, points: Int32Array,
   const end = table + tasks * PAIR_GRAM_PARAMS.length * 8;
   e.reserve(end);
   const mem = new Float32Array(e.memory.buffer);
-  if (loaded?.deref() !== pairs) {
+  if (runtime.loaded?.deref() !== pairs) {
     loadRows(mem, pairs, dK, dV);
-    loaded = new WeakRef(pairs);
+    runtime.loaded = new WeakRef(pairs);
   }
   new Int32Array(e.memory.buffer, index, slices * m).set(points.subarray(sliceFrom * m, sliceTo * m), sliceFrom * m); // this group's points
   mem.fill(0, kPan >> 2, table >> 2); // padding panels read as 0; G entries no tile reaches stay 0

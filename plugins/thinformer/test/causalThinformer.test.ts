@@ -1,10 +1,13 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { SwapformerError } from '@swapformer/core';
+import { SwapformerError, createKernelContext } from '@swapformer/core';
 import { denseSoftmaxAttention } from '@swapformer/kernels';
 import { expectTensorsClose, maxAbsDiff, randomAttentionInputs } from '@swapformer/core/conformance';
 import { causalThinformerAttention } from '../src';
+
+/** The kernel settings and resources these tests run the kernels with (defaults: core-count threads). */
+const kernels = createKernelContext();
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
@@ -26,8 +29,8 @@ describe('causalThinformerAttention', () => {
   describe('having nk ≤ exactBlock', () => {
     it('should equal exact causal attention bit for bit', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 2, heads: 2, nq: 16, nk: 16, dk: 8 }, 41, 0.7);
-      const out = causalThinformerAttention(q, k, v, options);
-      const exact = denseSoftmaxAttention(q, k, v, { causal: true });
+      const out = causalThinformerAttention(kernels, q, k, v, options);
+      const exact = denseSoftmaxAttention(kernels, q, k, v, { causal: true });
       expect(maxAbsDiff(out, exact)).to.equal(0);
       tf.dispose([q, k, v, out, exact]);
     });
@@ -50,7 +53,7 @@ describe('causalThinformerAttention', () => {
       it(`should weight each coreset key by the keys it stands for (nq ${nq}, queries aligned to the end)`, () => {
         const d = 4;
         const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq, nk: 32, dk: d }, 42 + nq, 1);
-        const out = causalThinformerAttention(q, k, v, { g: 5, delta: 0.5, seed: 0, exactBlock: 8 });
+        const out = causalThinformerAttention(kernels, q, k, v, { g: 5, delta: 0.5, seed: 0, exactBlock: 8 });
         const [qd, kd, vd] = [q.dataSync() as Float32Array, k.dataSync() as Float32Array, v.dataSync() as Float32Array];
         const expected = range(0, nq).flatMap((row) => weightedRow(qd, kd, vd, d, row, keySets(32 - nq + row), 0.5));
         expectTensorsClose(out, expected, { atol: 2e-6 });
@@ -62,9 +65,9 @@ describe('causalThinformerAttention', () => {
   describe('having the kv-cache layout (nq < nk)', () => {
     it('should give the last rows of the full causal output', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 64, nk: 64, dk: 8 }, 43, 0.7);
-      const full = causalThinformerAttention(q, k, v, options);
+      const full = causalThinformerAttention(kernels, q, k, v, options);
       const tail = tf.slice(q, [0, 0, 40, 0], [-1, -1, 24, -1]) as Tensor4D;
-      const out = causalThinformerAttention(tail, k, v, options);
+      const out = causalThinformerAttention(kernels, tail, k, v, options);
       expect(maxAbsDiff(out, tf.slice(full, [0, 0, 40, 0], [-1, -1, 24, -1]))).to.be.below(1e-6);
       tf.dispose([q, k, v, full, tail, out]);
     });
@@ -73,7 +76,7 @@ describe('causalThinformerAttention', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: 8, nk: 4, dk: 4 }, 44);
       let caught: unknown;
       try {
-        causalThinformerAttention(q, k, v, options);
+        causalThinformerAttention(kernels, q, k, v, options);
       } catch (error) {
         caught = error;
       }
@@ -86,9 +89,9 @@ describe('causalThinformerAttention', () => {
   describe('having smooth low-rank data (n 4096, d 4, 2 heads, exactBlock 256)', () => {
     it('should have an error against exact causal attention that falls as g grows', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 4096, nk: 4096, dk: 4 }, 45, 0.5);
-      const exact = denseSoftmaxAttention(q, k, v, { causal: true });
+      const exact = denseSoftmaxAttention(kernels, q, k, v, { causal: true });
       const errors = [1, 2, 3].map((g) => {
-        const out = causalThinformerAttention(q, k, v, { g, delta: 0.5, seed: 0, exactBlock: 256 });
+        const out = causalThinformerAttention(kernels, q, k, v, { g, delta: 0.5, seed: 0, exactBlock: 256 });
         const diff = tf.tidy(() => tf.sqrt(tf.mean(tf.square(tf.sub(out, exact)))).dataSync()[0]);
         out.dispose();
         return diff;

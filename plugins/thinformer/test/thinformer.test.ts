@@ -1,10 +1,13 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { createSeededRandom, createSwapformerContainer, createMemoryLogger, instantiateOperator, resolveOperatorServices } from '@swapformer/core';
+import { createSeededRandom, createSwapformerContainer, createMemoryLogger, instantiateOperator, resolveOperatorServices, createKernelContext } from '@swapformer/core';
 import { denseSoftmaxAttention } from '@swapformer/kernels';
 import { describeOperatorConformance, maxAbsDiff, randomAttentionInputs } from '@swapformer/core/conformance';
 import { compressPlan, thinformerAttention, thinformerPlugin } from '../src';
+
+/** The kernel settings and resources these tests run the kernels with (defaults: core-count threads). */
+const kernels = createKernelContext();
 
 // Near-uniform attention over N(0, 1) values averages to ≈ 0, so any coreset of nOut of the n
 // keys has relative error ≈ sqrt(n / nOut): the bounds below are that scale with a margin. They
@@ -47,7 +50,7 @@ function uniformSubsample(q: Tensor4D, k: Tensor4D, v: Tensor4D, size: number, s
   }
   return tf.tidy(() => {
     const idx = tf.tensor1d(perm.slice(0, size), 'int32');
-    return denseSoftmaxAttention(q, tf.gather(k, idx, 2), tf.gather(v, idx, 2));
+    return denseSoftmaxAttention(kernels, q, tf.gather(k, idx, 2), tf.gather(v, idx, 2));
   });
 }
 
@@ -58,8 +61,8 @@ describe('thinformerAttention', () => {
     for (const [nk, g] of [[64, 3], [256, 4], [256, 9]]) {
       it(`should equal exact attention bit for bit (n ${nk}, g ${g})`, () => {
         const { q, k, v } = randomAttentionInputs({ batch: 2, heads: 2, nq: 33, nk, dk: 16 }, nk + g, 0.7);
-        const out = thinformerAttention(q, k, v, { ...options, g });
-        const exact = denseSoftmaxAttention(q, k, v);
+        const out = thinformerAttention(kernels, q, k, v, { ...options, g });
+        const exact = denseSoftmaxAttention(kernels, q, k, v);
         expect(maxAbsDiff(out, exact)).to.equal(0);
         tf.dispose([q, k, v, out, exact]);
       });
@@ -69,9 +72,9 @@ describe('thinformerAttention', () => {
   describe('having nk that is not a power of four and no halving', () => {
     it('should equal exact attention on the stride-thinned keys (784 → 256 keys, stride 3, g 4)', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 20, nk: 784, dk: 8 }, 21, 0.7);
-      const out = thinformerAttention(q, k, v, { ...options, g: 4 });
+      const out = thinformerAttention(kernels, q, k, v, { ...options, g: 4 });
       const kept = tf.tensor1d(Array.from({ length: 256 }, (_, j) => 3 * j), 'int32');
-      const exact = tf.tidy(() => denseSoftmaxAttention(q, tf.gather(k, kept, 2), tf.gather(v, kept, 2)));
+      const exact = tf.tidy(() => denseSoftmaxAttention(kernels, q, tf.gather(k, kept, 2), tf.gather(v, kept, 2)));
       expect(maxAbsDiff(out, exact)).to.equal(0);
       tf.dispose([q, k, v, out, kept, exact]);
     });
@@ -84,12 +87,12 @@ describe('thinformerAttention', () => {
 
     before(() => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 4, nq: 4096, nk: 4096, dk: 4 }, 4, 0.5);
-      data = { q, k, v, exact: denseSoftmaxAttention(q, k, v) };
+      data = { q, k, v, exact: denseSoftmaxAttention(kernels, q, k, v) };
       for (const g of [0, 1, 2, 3]) {
         let thin = 0;
         let uniform = 0;
         for (const seed of seeds) {
-          const out = thinformerAttention(q, k, v, { g, delta: 0.5, seed });
+          const out = thinformerAttention(kernels, q, k, v, { g, delta: 0.5, seed });
           thin += rms(out, data.exact) / seeds.length;
           const base = uniformSubsample(q, k, v, compressPlan(4096, g, 0.5).nOut, 1000 + seed);
           uniform += rms(base, data.exact) / seeds.length;
@@ -120,7 +123,7 @@ describe('thinformerAttention', () => {
       it(`should run at n = ${n} (h 1, d 64, g 2) without leaking tensors`, () => {
         const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: n, nk: n, dk: 64 }, n, 0.5);
         const before = tf.memory().numTensors;
-        const out = thinformerAttention(q, k, v, options);
+        const out = thinformerAttention(kernels, q, k, v, options);
         expect(out.shape).to.deep.equal([1, 1, n, 64]);
         expect(Array.from(out.dataSync()).every(Number.isFinite)).to.equal(true);
         out.dispose();
@@ -141,7 +144,7 @@ describe('thinformerPlugin', () => {
     it('should run the causal extension and match exact causal attention when nk ≤ exactBlock', () => {
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 64, nk: 64, dk: 8 }, 31);
       const out = create({ exactBlock: 64 }).forward(q, k, v, { causal: true });
-      const exact = denseSoftmaxAttention(q, k, v, { causal: true });
+      const exact = denseSoftmaxAttention(kernels, q, k, v, { causal: true });
       expect(maxAbsDiff(out, exact)).to.equal(0);
       tf.dispose([q, k, v, out, exact]);
     });

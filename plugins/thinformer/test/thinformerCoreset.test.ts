@@ -1,10 +1,13 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
-import { createSeededRandom } from '@swapformer/core';
+import { createSeededRandom, createKernelContext } from '@swapformer/core';
 import { randomAttentionInputs } from '@swapformer/core/conformance';
 import { compressPlan, pairDifferenceGrams, selfBalancingWalk, thinformerCoreset, wasmPairDifferenceGrams, type ThinnedPairs } from '../src';
 import { PARITY_CASES } from './fixtures/parityCases';
 import referenceParity from './fixtures/referenceParity.json';
+
+/** The kernel settings and resources these tests run the kernels with (defaults: core-count threads). */
+const kernels = createKernelContext();
 
 describe('compressPlan', () => {
   describe('having the spec examples', () => {
@@ -80,7 +83,8 @@ describe('selfBalancingWalk', () => {
   });
 });
 
-for (const [name, grams] of [['pairDifferenceGrams', pairDifferenceGrams], ['wasmPairDifferenceGrams', wasmPairDifferenceGrams]] as const) {
+const wasmGrams: typeof pairDifferenceGrams = (...args) => wasmPairDifferenceGrams(kernels, ...args);
+for (const [name, grams] of [['pairDifferenceGrams', pairDifferenceGrams], ['wasmPairDifferenceGrams', wasmGrams]] as const) {
   describe(name, () => {
     describe('having 2 buckets of 4 shuffled points', () => {
       it('should match G_ij = ⟨φ(x_2i) − φ(x_2i+1), φ(x_2j) − φ(x_2j+1)⟩ computed in float64', () => {
@@ -133,7 +137,7 @@ describe('wasmPairDifferenceGrams', () => {
       const points = new Int32Array(slices * n);
       for (let s = 0; s < slices; s++) for (let j = 0; j < n; j++) points[s * n + j] = (j * 7 + s) % n; // a permutation per slice
       const want = pairDifferenceGrams(pairs, points, n, S, 1, 3);
-      const got = wasmPairDifferenceGrams(pairs, points, n, S, 1, 3);
+      const got = wasmPairDifferenceGrams(kernels, pairs, points, n, S, 1, 3);
       expect(got.length).to.equal(want.length);
       const M = S / 2;
       let scale = 0;
@@ -155,7 +159,7 @@ describe('thinformerCoreset', () => {
       it(`should return [b, h, ${nOut}] int32 positions for nk ${nk}, g ${g}: distinct, increasing, one per pair at every round`, () => {
         const { k, v } = randomAttentionInputs({ batch: 2, heads: 2, nq: 1, nk, dk: 8 }, nk, 0.7);
         const before = tf.memory().numTensors;
-        const coreset = thinformerCoreset(k, v, { ...options, g });
+        const coreset = thinformerCoreset(kernels, k, v, { ...options, g });
         expect(coreset.shape).to.deep.equal([2, 2, nOut]);
         expect(coreset.dtype).to.equal('int32');
         const plan = compressPlan(nk, g, 0.5);
@@ -182,7 +186,7 @@ describe('thinformerCoreset', () => {
       for (const gramKernel of ['wasm', 'tfjs'] as const) {
         it(`should pick the same positions as a NumPy transcription of the reference khcompress given the same draws (${c.label}, ${gramKernel} Grams)`, () => {
           const { k, v } = randomAttentionInputs({ batch: c.batch, heads: c.heads, nq: 1, nk: c.nk, dk: c.d }, c.inputSeed, c.qkScale);
-          const coreset = thinformerCoreset(k, v, { g: c.g, delta: 0.5, seed: c.seed, gramKernel });
+          const coreset = thinformerCoreset(kernels, k, v, { g: c.g, delta: 0.5, seed: c.seed, gramKernel });
           expect(referenceParity.cases[i].label).to.equal(c.label);
           expect(Array.from(coreset.dataSync())).to.deep.equal(referenceParity.cases[i].indices);
           tf.dispose([k, v, coreset]);
@@ -194,7 +198,7 @@ describe('thinformerCoreset', () => {
   describe('having an unknown gramKernel', () => {
     it('should refuse it, naming the value and the valid choices', () => {
       const { k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: 1, nk: 256, dk: 4 }, 3, 0.7);
-      expect(() => thinformerCoreset(k, v, { g: 1, delta: 0.5, seed: 0, gramKernel: 'gpu' as never })).to.throw(RangeError, `gramKernel must be 'wasm' or 'tfjs', got "gpu"`);
+      expect(() => thinformerCoreset(kernels, k, v, { g: 1, delta: 0.5, seed: 0, gramKernel: 'gpu' as never })).to.throw(RangeError, `gramKernel must be 'wasm' or 'tfjs', got "gpu"`);
       tf.dispose([k, v]);
     });
   });
@@ -203,7 +207,7 @@ describe('thinformerCoreset', () => {
     it('should give the same coreset when slices are halved one group at a time', () => {
       const { k, v } = randomAttentionInputs({ batch: 2, heads: 3, nq: 1, nk: 1024, dk: 8 }, 9, 0.7);
       const [whole, grouped] = [undefined, 1].map((gramBudget) => {
-        const coreset = thinformerCoreset(k, v, { ...options, gramBudget });
+        const coreset = thinformerCoreset(kernels, k, v, { ...options, gramBudget });
         const data = Array.from(coreset.dataSync());
         coreset.dispose();
         return data;
@@ -217,7 +221,7 @@ describe('thinformerCoreset', () => {
     it('should give the same coreset for the same seed and a different one for another seed', () => {
       const { k, v } = randomAttentionInputs({ batch: 1, heads: 3, nq: 1, nk: 1024, dk: 8 }, 8, 0.7);
       const [a, b, c] = [7, 7, 8].map((seed) => {
-        const coreset = thinformerCoreset(k, v, { ...options, seed });
+        const coreset = thinformerCoreset(kernels, k, v, { ...options, seed });
         const data = Array.from(coreset.dataSync());
         coreset.dispose();
         return data;

@@ -1,15 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { SwapformerError, type AttentionPlugin, type OperatorParameter } from '@swapformer/core';
-import { emptyTostPrefix, tssa, tssaCausal, type TostForm, type TostParameters } from './tost';
+import { SwapformerError, type AttentionPlugin, type OperatorParameter, type OptionsFromSchema, type OptionsInputFromSchema } from '@swapformer/core';
+import { emptyTostPrefix, tssa, tssaCausal, type TostParameters } from './tost';
 import { createTostDecoder } from './tostDecoder';
 
 const { version } = require('../package.json') as { version: string };
 
-/** Options of the `tost` operator (see `tostOptionsSchema`); a type alias so it fits `Record<string, unknown>`. */
-export type TostPluginOptions = {
-  readonly form: TostForm;
-};
+/** Options of the `tost` operator as `create` receives them (defaults applied): the type of `tostOptionsSchema`, so the two cannot drift. */
+export type TostPluginOptions = OptionsFromSchema<typeof tostOptionsSchema>;
+
+/** Options as a caller writes them: every option may be left to its default. */
+export type TostPluginOptionsInput = OptionsInputFromSchema<typeof tostOptionsSchema>;
 
 /**
  * JSON Schema of the `tost` operator's options.
@@ -66,7 +67,7 @@ export const tostPlugin: AttentionPlugin<TostPluginOptions> = {
     mixesHeads: true,
     crossAttention: false,
   },
-  create(options, _services, geometry) {
+  create(options, services, geometry) {
     const { heads, headDim } = geometry;
     const maxSeqLen = geometry.maxSeqLen;
     const temp = ownedVariable(tf.ones([heads]));
@@ -98,7 +99,7 @@ export const tostPlugin: AttentionPlugin<TostPluginOptions> = {
       forward(q, _k, _v, ctx) {
         if (!ctx.causal) {
           checkShape(q);
-          return tssa(q, params, { form: options.form, mask: ctx.mask });
+          return tssa(services.kernels, q, params, { form: options.form, mask: ctx.mask });
         }
         checkCausal(q, 0);
         return tf.tidy(() => tssaCausal(q, params, emptyTostPrefix(q.shape[0], heads, q.shape[3]), 0, { form: options.form, mask: ctx.mask }).y);

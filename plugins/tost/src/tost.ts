@@ -24,6 +24,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { KernelSettings } from '@swapformer/core';
 import { canRunTssaOnWebGpu, tssaWebGpu } from './tssaWebGpu';
 
 /** `code`: the reference implementation (default); `paper`: the paper's formula (see header). */
@@ -68,11 +69,11 @@ function keepOf(mask: Tensor2D | undefined, n: number): Tensor4D | null {
 /**
  * Non-causal TSSA: `w [b, h, n, p]` → `Y [b, h, n, p]` (on webgpu without a tape or mask: `tssaWebGpu`).
  *
- * @example const y = tssa(w, { temp }, { form: 'code' });
+ * @example const y = tssa(services.kernels, w, { temp }, { form: 'code' });
  */
-export function tssa(w: Tensor4D, params: TostParameters, options: TostOptions): Tensor4D {
+export function tssa(kernels: KernelSettings, w: Tensor4D, params: TostParameters, options: TostOptions): Tensor4D {
   // WebGPU: four dispatches instead of the composition's 22 (each costs host time there).
-  if (canRunTssaOnWebGpu(w, options.mask !== undefined)) return tssaWebGpu(w, params, options.form);
+  if (canRunTssaOnWebGpu(kernels, w, options.mask !== undefined)) return tssaWebGpu(w, params, options.form);
   return tf.tidy(() => {
     const [, h, n] = w.shape;
     const keep = keepOf(options.mask, n); // [b, 1, n, 1]

@@ -14,7 +14,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
-import { float32Uniform, int32Uniform as int, runWebGpuProgram, webGpuProgramsEnabled, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX, type WebGpuProgramSpec } from '@swapformer/kernels';
+import type { KernelSettings } from '@swapformer/core';
+import { float32Uniform, int32Uniform as int, runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX, type WebGpuProgramSpec } from '@swapformer/kernels';
 import type { TostForm, TostParameters } from './tost';
 
 const WORKGROUP = 256;
@@ -31,9 +32,9 @@ const MAX_NORMS = 4096;
  * True when `tssa` on `w` can take the WebGPU programs: webgpu backend, no gradient tape, no
  * mask, p ≤ 256, h ≤ 64 and h·p ≤ 4096.
  */
-export function canRunTssaOnWebGpu(w: Tensor4D, masked: boolean): boolean {
+export function canRunTssaOnWebGpu(kernels: KernelSettings, w: Tensor4D, masked: boolean): boolean {
   const [, h, , p] = w.shape;
-  return !masked && tf.getBackend() === 'webgpu' && webGpuProgramsEnabled() && !tf.engine().isTapeOn() && p <= WORKGROUP && h <= MAX_HEADS && h * p <= MAX_NORMS;
+  return !masked && tf.getBackend() === 'webgpu' && kernels.webGpuPrograms && !tf.engine().isTapeOn() && p <= WORKGROUP && h <= MAX_HEADS && h * p <= MAX_NORMS;
 }
 
 /** WGSL of programs 1 and 3: per (slice, chunk), column sums of w² (weighted: of Π·w², plus Σ Π in column p). */
@@ -173,7 +174,7 @@ export function outputWgsl(p: number): string {
 /**
  * `tssa` (non-causal, unmasked) on the webgpu backend in four dispatches (three in the paper form).
  *
- * @example if (canRunTssaOnWebGpu(w, false)) y = tssaWebGpu(w, params, 'code');
+ * @example if (canRunTssaOnWebGpu(kernels, w, false)) y = tssaWebGpu(w, params, 'code');
  */
 export function tssaWebGpu(w: Tensor4D, params: TostParameters, form: TostForm): Tensor4D {
   const [b, h, n, p] = w.shape;

@@ -5,9 +5,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { createMemoryLogger, createSwapformerContainer, instantiateOperator, resolveOperatorServices, SwapformerError, unmetRequirements, type AttentionOperator, type OperatorGeometry } from '@swapformer/core';
+import { createMemoryLogger, createSwapformerContainer, instantiateOperator, resolveOperatorServices, SwapformerError, unmetRequirements, type AttentionOperator, type OperatorGeometry, createKernelContext } from '@swapformer/core';
 import { describeOperatorConformance, expectTensorsClose, maxAbsDiff, randomAttentionInputs } from '@swapformer/core/conformance';
 import { emptyTostPrefix, tostPlugin, tssa, tssaCausal } from '../src';
+
+/** The kernel settings and resources these tests run the kernels with (defaults: core-count threads). */
+const kernels = createKernelContext();
 
 describeOperatorConformance(tostPlugin, {
   cases: [
@@ -31,7 +34,7 @@ describe('tssa', () => {
     it('should reduce to Y = −w / (1 + mean_i w_i²) per feature (Π ≡ 1)', () => {
       const { q: w } = randomAttentionInputs({ batch: 2, heads: 1, nq: 10, nk: 10, dk: 5 }, 41, 1);
       const params = paramsFixture(1);
-      const out = tssa(w, params, { form: 'code' });
+      const out = tssa(kernels, w, params, { form: 'code' });
       const expected = tf.tidy(() => tf.neg(tf.div(w, tf.add(1, tf.mean(tf.square(w), 2, true)))));
       expectTensorsClose(out, expected, { atol: 1e-6 });
       tf.dispose([w, out, expected, params.temp, params.denomBias]);
@@ -43,7 +46,7 @@ describe('tssa', () => {
       const { q: w } = randomAttentionInputs({ batch: 1, heads: 3, nq: 8, nk: 8, dk: 4 }, 42, 1);
       const params = paramsFixture(3);
       const w2 = tf.tidy(() => tf.add(w, tf.mul(tf.reshape(tf.tensor1d([0, 0, 1]), [1, 3, 1, 1]), 2)) as Tensor4D);
-      const [a, b] = [tssa(w, params, { form: 'code' }), tssa(w2, params, { form: 'code' })];
+      const [a, b] = [tssa(kernels, w, params, { form: 'code' }), tssa(kernels, w2, params, { form: 'code' })];
       const head0 = (t: Tensor4D) => tf.slice(t, [0, 0, 0, 0], [-1, 1, -1, -1]);
       const [a0, b0] = [head0(a), head0(b)];
       expect(maxAbsDiff(a0, b0)).to.be.above(1e-3);
@@ -59,7 +62,7 @@ describe('tssa', () => {
         const keep = 9;
         const mask = tf.tensor2d([Array(12).fill(1), [...Array(keep).fill(1), ...Array(12 - keep).fill(0)]]) as Tensor2D;
         const run = (x: Tensor4D, m?: Tensor2D) =>
-          causal ? tf.tidy(() => tssaCausal(x, params, emptyTostPrefix(x.shape[0], 2, 4), 0, { form: 'code', mask: m }).y) : tssa(x, params, { form: 'code', mask: m });
+          causal ? tf.tidy(() => tssaCausal(x, params, emptyTostPrefix(x.shape[0], 2, 4), 0, { form: 'code', mask: m }).y) : tssa(kernels, x, params, { form: 'code', mask: m });
         const out = run(w, mask);
         const [visible, padded, alone] = tf.tidy(() => [
           tf.slice(out, [1, 0, 0, 0], [1, -1, keep, -1]),

@@ -17,6 +17,18 @@ export interface OperatorSelection {
   readonly fallback?: { readonly policy: 'warn' | 'allow'; readonly order: readonly string[] };
 }
 
+/**
+ * A selection made with the plugin object itself, so its options are checked at compile time
+ * against the plugin's options type (derived from its schema) — `{ plugin: performerPlugin,
+ * options: { m: 256 } }` does not compile — and at run time against the registered schema, as a
+ * selection by name is. The plugin is looked up by `plugin.meta.name`.
+ */
+export interface PluginSelection<Options> {
+  readonly plugin: AttentionPlugin<Options>;
+  readonly options?: Partial<NoInfer<Options>>;
+  readonly fallback?: OperatorSelection['fallback'];
+}
+
 /** Where a resolution happens, for error messages and hook events. */
 export interface ResolveContext {
   readonly layerIndex?: number;
@@ -27,10 +39,10 @@ export interface ResolveContext {
 }
 
 /** A selection resolved to a plugin with validated options (defaults applied). */
-export interface ResolvedOperator {
+export interface ResolvedOperator<Options = Record<string, unknown>> {
   readonly name: string;
   readonly plugin: AttentionPlugin;
-  readonly options: Readonly<Record<string, unknown>>;
+  readonly options: Readonly<Options>;
   readonly capabilities: OperatorCapabilities;
   /** Set when an explicit fallback policy replaced the requested operator. */
   readonly fallbackFrom?: string;
@@ -52,5 +64,7 @@ export interface OperatorRegistry {
   has(name: string): boolean;
   get(name: string): PluginRecord;
   list(): PluginRecord[];
+  /** Typed by the plugin: `resolve({ plugin: performerPlugin, options: { features: 256 } })`; `options` is `PerformerOptions`. */
+  resolve<Options>(selection: PluginSelection<Options>, requirements?: OperatorRequirements, context?: ResolveContext): ResolvedOperator<Options>;
   resolve(selection: OperatorSelection | string, requirements?: OperatorRequirements, context?: ResolveContext): ResolvedOperator;
 }

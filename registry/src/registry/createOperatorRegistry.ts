@@ -2,17 +2,24 @@ import type { Container } from 'inversify';
 import { formatIssues, SCHEMA_IDS, validateAgainst } from '@swapformer/schemas';
 import { createSwapformerContainer, instantiateOperator, resolveOptions, resolveOperatorServices, SERVICE_IDS, SwapformerError, unmetRequirements, validatePlugin, type AttentionPlugin, type OperatorRequirements } from '@swapformer/core';
 import { didYouMean } from './didYouMean';
-import type { OperatorRegistry, OperatorSelection, PluginRecord, RegisterOptions, ResolveContext, ResolvedOperator } from './OperatorRegistry';
+import type { OperatorRegistry, OperatorSelection, PluginRecord, PluginSelection, RegisterOptions, ResolveContext, ResolvedOperator } from './OperatorRegistry';
 
 function where(context: ResolveContext): string {
   const parts = [context.model, context.layerIndex === undefined ? undefined : `layer ${context.layerIndex}`, context.path ? `config ${context.path}` : undefined].filter(Boolean);
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
+/** A selection by plugin object as the selection by name it stands for. */
+function pluginSelection(selection: PluginSelection<unknown>): OperatorSelection {
+  const name = (selection.plugin as { meta?: { name?: unknown } } | null)?.meta?.name;
+  if (typeof name !== 'string') throw new SwapformerError('invalid-input', 'resolve({ plugin }): plugin must be an attention plugin object with meta.name (e.g. performerPlugin).');
+  return { name, ...(selection.options === undefined ? {} : { options: selection.options as Record<string, unknown> }), ...(selection.fallback === undefined ? {} : { fallback: selection.fallback }) };
+}
+
 /**
  * Creates an operator registry bound into `container` (a fresh container by default) under
  * `SERVICE_IDS.Registry`. Nothing is registered implicitly: call `register`, or
- * `discoverPlugins` + `registerDiscovered`.
+ * `registerInstalledPlugins` (installed packages, or an explicit `plugins` list).
  *
  * @example
  * const registry = createOperatorRegistry();
@@ -98,8 +105,10 @@ export function createOperatorRegistry(container: Container = createSwapformerCo
     has: (name) => records.has(name),
     get: (name) => get(name),
     list: () => installedNames().map((n) => records.get(n)!),
-    resolve(selectionOrName, requirements: OperatorRequirements = {}, context: ResolveContext = {}): ResolvedOperator {
-      const selection: OperatorSelection = typeof selectionOrName === 'string' ? { name: selectionOrName } : selectionOrName;
+    // one implementation for both overloads: the typed one only adds compile-time checks, the
+    // options are the schema-validated record either way
+    resolve: ((selectionOrName: OperatorSelection | PluginSelection<unknown> | string, requirements: OperatorRequirements = {}, context: ResolveContext = {}): ResolvedOperator => {
+      const selection: OperatorSelection = typeof selectionOrName === 'string' ? { name: selectionOrName } : 'plugin' in selectionOrName ? pluginSelection(selectionOrName) : selectionOrName;
       const checked = validateAgainst<OperatorSelection>(SCHEMA_IDS.operatorSelection, selection, context.path ?? '');
       if (!checked.valid) {
         fail(new SwapformerError('invalid-config', `invalid operator selection${where(context)}:\n${formatIssues(checked.issues)}`, { path: context.path }));
@@ -154,7 +163,7 @@ export function createOperatorRegistry(container: Container = createSwapformerCo
         fallbackFrom,
         create: (geometry) => instantiateOperator(plugin, resolvedOptions, services, { ...geometry, layerIndex: geometry.layerIndex ?? context.layerIndex }, optionsPath),
       };
-    },
+    }) as OperatorRegistry['resolve'],
   };
   container.bind(SERVICE_IDS.Registry).toConstantValue(registry);
   return registry;

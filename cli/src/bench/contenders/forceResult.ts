@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { throwIfWebGpuFailed } from '@swapformer/core';
+import { throwIfWebGpuFailed, type KernelContext } from '@swapformer/core';
 import { fusedAttentionPeakBytes, resetFusedAttentionPeakBytes } from '@swapformer/kernels';
 import type { RunTime } from '../benchTypes';
 
@@ -49,9 +49,10 @@ export function pipelinedCalls(singleMs: number, backend = tf.getBackend()): num
 
 /**
  * Times one tfjs call (forced) and keeps its output as the latest result; on webgpu, short calls
- * are averaged over a pipelined run (see PIPELINE_BELOW_MS).
+ * are averaged over a pipelined run (see PIPELINE_BELOW_MS). `kernels`: the kernel context the call
+ * runs on, whose fused CPU kernel memory the profile adds to tfjs's own.
  */
-export function tfjsRunner(call: () => Tensor): {
+export function tfjsRunner(call: () => Tensor, kernels?: KernelContext): {
   run(): Promise<RunTime>;
   output(): Promise<Float32Array | null>;
   profile(): Promise<{ peakBytes: number; kernelMs: Record<string, number> }>;
@@ -89,7 +90,7 @@ export function tfjsRunner(call: () => Tensor): {
       last?.dispose();
       last = null;
       const before = tf.memory().numBytes;
-      resetFusedAttentionPeakBytes();
+      if (kernels) resetFusedAttentionPeakBytes(kernels);
       let out: Tensor | null = null;
       const info = await tf.profile(() => {
         out = call();
@@ -104,7 +105,7 @@ export function tfjsRunner(call: () => Tensor): {
         kernelMs[k.name] = (kernelMs[k.name] ?? 0) + ms;
       }
       // tfjs tensors plus the fused CPU kernel's own memory, which tfjs does not see
-      return { peakBytes: Math.max(0, info.peakBytes - before) + fusedAttentionPeakBytes(), kernelMs };
+      return { peakBytes: Math.max(0, info.peakBytes - before) + (kernels ? fusedAttentionPeakBytes(kernels) : 0), kernelMs };
     },
     dispose() {
       last?.dispose();

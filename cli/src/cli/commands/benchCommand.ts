@@ -3,7 +3,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { SwapformerError, type BackendRequest } from '@swapformer/core';
-import { setAttentionThreads } from '@swapformer/kernels';
 import { readJsonFile } from '@swapformer/registry';
 import { writeFileAtomic } from '@swapformer/models';
 import { createBenchLineup, benchEnvironment, defaultPeers, PEER_NAMES, type PeerName } from '../../bench/createBenchContenders';
@@ -89,14 +88,13 @@ export function registerBenchCommand(program: Command, run: CommandRunner): void
         const threads = opts.threads === undefined ? cores : parseIntegerOption('--threads', opts.threads, 1, 1024);
         const fitFromN = parseIntegerOption('--fit-from', opts.fitFrom, 1, 1 << 24);
         const profileMaxN = opts.profileMaxN === undefined ? undefined : parseIntegerOption('--profile-max-n', opts.profileMaxN, 0, 1 << 24);
-        setAttentionThreads(threads);
         const backend = await startBackend(String(opts.backend) as BackendRequest, Boolean(opts.json));
         const peerList = parseList(opts.peers);
         const peers = (peerList?.[0] === 'none' ? [] : (peerList ?? defaultPeers(backend.active))) as PeerName[];
         for (const p of peers) {
           if (!(PEER_NAMES as readonly string[]).includes(p)) throw new SwapformerError('invalid-config', `unknown peer "${p}".\n  Valid peers: ${PEER_NAMES.join(', ')}, none.`);
         }
-        const { registry } = createCliSession({ seed });
+        const { registry } = createCliSession({ seed, kernels: { threads } });
         const lineup = await createBenchLineup(registry, {
           backend: backend.active,
           operators: parseList(opts.operators),
@@ -132,11 +130,11 @@ export function registerBenchCommand(program: Command, run: CommandRunner): void
               // a long sweep keeps what it measured so far if it is stopped
               onPoint: (partial) => typeof opts.out === 'string' && writeFileAtomic(opts.out, `${JSON.stringify(partial, null, 2)}\n`),
             },
-            benchEnvironment(device, threads),
+            benchEnvironment(registry.services.kernels, device, threads),
             lineup.unavailable,
           );
           // described after the run: the fused kernel starts its worker threads on its first large call
-          const report = { ...measured, environment: benchEnvironment(device, threads) };
+          const report = { ...measured, environment: benchEnvironment(registry.services.kernels, device, threads) };
           bar.done();
           const json = `${JSON.stringify(report, null, 2)}\n`;
           if (typeof opts.out === 'string') writeFileAtomic(opts.out, json);
