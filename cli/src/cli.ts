@@ -3,14 +3,17 @@ import { Command, CommanderError } from 'commander';
 import { reportCliError } from './cli/CliError';
 import type { CommandRunner } from './cli/CommandRunner';
 import { registerBenchCommand } from './cli/commands/benchCommand';
+import { registerBenchModelsCommand } from './cli/commands/benchModelsCommand';
 import { registerCompareCommand } from './cli/commands/compareCommand';
 import { registerCreatePluginCommand } from './cli/commands/createPluginCommand';
 import { registerGenerateCommand } from './cli/commands/generateCommand';
 import { registerInferCommand } from './cli/commands/inferCommand';
 import { registerListCommand } from './cli/commands/listCommand';
 import { registerRunCommand } from './cli/commands/runCommand';
+import { registerTokenizeCommand } from './cli/commands/tokenizeCommand';
 import { registerTrainCommand } from './cli/commands/trainCommand';
 import { registerValidateCommand } from './cli/commands/validateCommand';
+import { formatVersions, installedSwapformerPackages } from './cli/installedVersions';
 
 const { version } = require('../package.json') as { version: string };
 
@@ -18,7 +21,8 @@ const { version } = require('../package.json') as { version: string };
 export function createProgram(): Command {
   const program = new Command('swapformer')
     .description('Swap attention operators into ViT/GPT models by config, compare and benchmark them.')
-    .version(version)
+    // every installed package, not only the CLI's: which core and plugins ran matters in a bug report
+    .version(formatVersions(version, installedSwapformerPackages()), '-V, --version', 'print the versions of the CLI and every installed @swapformer package')
     .option('--verbose', 'print stack traces on errors')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
@@ -35,9 +39,11 @@ export function createProgram(): Command {
   registerCompareCommand(program, run);
   registerInferCommand(program, run);
   registerGenerateCommand(program, run);
+  registerTokenizeCommand(program, run);
   registerTrainCommand(program, run);
   registerRunCommand(program, run);
   registerBenchCommand(program, run);
+  registerBenchModelsCommand(program, run);
   registerCreatePluginCommand(program, run);
   return program;
 }

@@ -11,6 +11,7 @@ export type {
   OperatorGeometry,
   OperatorParameter,
 } from './operator/AttentionOperator';
+export { expandKeyValueHeads, repeatKeyValueHeads } from './operator/groupedKeyValues';
 export type { AttentionPlugin, CausalSupport, DecodingSupport, OperatorCapabilities, OptionsSchema, PluginMeta } from './plugin/AttentionPlugin';
 export { unmetRequirements } from './plugin/operatorRequirements';
 export type { OperatorRequirements } from './plugin/operatorRequirements';
@@ -37,6 +38,8 @@ export type { AttentionProfiler, ProfileRow, ProfilerOptions } from './hooks/cre
 export { SERVICE_IDS } from './container/serviceIds';
 export { createSwapformerContainer, resolveOperatorServices } from './container/createSwapformerContainer';
 export type { ContainerOptions } from './container/createSwapformerContainer';
+// the inversify container type, so packages above core bind into it without depending on inversify themselves
+export type { Container as SwapformerContainer } from 'inversify';
 export type { OperatorServices } from './container/OperatorServices';
 export { createKernelContext, defaultKernelThreads } from './container/KernelSettings';
 export type { KernelContext, KernelResources, KernelSettings } from './container/KernelSettings';
@@ -61,3 +64,9 @@ export type { RngService } from './rng/RngService';
 
 export { validateAttentionInputs, assertFinite, assertMaskValues } from './validation/validateAttentionInputs';
 
+
+/**
+ * TensorFlow.js core, the very copy this package computes with: tensors made through it belong
+ * to the same engine as the library's, whatever other tfjs-core a project has installed.
+ */
+export * as tf from '@tensorflow/tfjs-core';

@@ -17,5 +17,11 @@ export type { WebGpuProgramSpec, WebGpuUniform } from './webgpu/runWebGpuProgram
 export { MASKED_LOGIT } from './attentionBias';
 export { splitSlices } from './splitSlices';
 export { gatherRows } from './gatherRows';
+// Multi-threaded WebAssembly SIMD GEMM, and its registration as tfjs-wasm's matMul kernels
+export { createGemmEngine } from './gemm/gemmEngine';
+export type { GemmCall, GemmEngine } from './gemm/gemmEngine';
+export type { GemmActivation } from './gemm/gemmModule';
+export { fastMatMulRegistration, registerFastMatMul } from './gemm/wasmMatMulKernels';
+export type { FastMatMulOptions, FastMatMulRegistration } from './gemm/wasmMatMulKernels';
 export { createWorkerHost } from './wasm/workerHost';
 export type { KernelWorkerData, KernelWorkerHost } from './wasm/workerHost';

@@ -9,3 +9,4 @@ export { default as backendSettingsSchema } from './json/backend-settings.schema
 export { default as pluginMetaSchema } from './json/plugin-meta.schema.json';
 export { default as vitModelConfigSchema } from './json/vit-model-config.schema.json';
 export { default as gptModelConfigSchema } from './json/gpt-model-config.schema.json';
+export { default as llamaModelConfigSchema } from './json/llama-model-config.schema.json';

@@ -6,4 +6,5 @@ export const SCHEMA_IDS = {
   pluginMeta: 'https://swapformer.dev/schemas/plugin-meta.schema.json',
   vitModelConfig: 'https://swapformer.dev/schemas/vit-model-config.schema.json',
   gptModelConfig: 'https://swapformer.dev/schemas/gpt-model-config.schema.json',
+  llamaModelConfig: 'https://swapformer.dev/schemas/llama-model-config.schema.json',
 } as const;

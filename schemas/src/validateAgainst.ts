@@ -5,6 +5,7 @@ import operatorSelectionSchema from './json/operator-selection.schema.json';
 import pluginMetaSchema from './json/plugin-meta.schema.json';
 import vitModelConfigSchema from './json/vit-model-config.schema.json';
 import gptModelConfigSchema from './json/gpt-model-config.schema.json';
+import llamaModelConfigSchema from './json/llama-model-config.schema.json';
 import { toConfigIssues, type ConfigIssue } from './formatIssues';
 
 /** The outcome of a validation: the value with defaults applied, or the issues. */
@@ -16,7 +17,7 @@ export interface ValidationResult<T = unknown> {
 }
 
 /** Every schema this package ships, by `$id`. More are added with `registerSchema`. */
-const BUILT_IN = [operatorSelectionSchema, attentionConfigSchema, backendSettingsSchema, pluginMetaSchema, vitModelConfigSchema, gptModelConfigSchema];
+const BUILT_IN = [operatorSelectionSchema, attentionConfigSchema, backendSettingsSchema, pluginMetaSchema, vitModelConfigSchema, gptModelConfigSchema, llamaModelConfigSchema];
 
 let ajv: Ajv | null = null;
 const compiled = new WeakMap<object, ValidateFunction>();

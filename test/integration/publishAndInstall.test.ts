@@ -233,6 +233,15 @@ describe('packages published to a registry and installed by npm', function () {
       expect(maxAbsDiff(exact, result.logits)).to.be.below(1e-4);
       exact.dispose();
     });
+
+    it('should be listed by the installed CLI run inside that project, next to the CLI’s own plugins', async () => {
+      const r = await node([path.join(cliProject, 'node_modules/.bin/swapformer'), 'list', '--json'], app);
+      expectOk(r, 'swapformer list --json in the first project');
+      const listed = JSON.parse(r.stdout) as { operators: Array<{ name: string; package: string; version: string; apiVersion: string }>; refused: unknown[] };
+      expect(listed.refused).to.deep.equal([]);
+      expect(listed.operators.map((o) => o.name)).to.deep.equal(['exact', 'performer', PLUGIN.name, 'thinformer']);
+      expect(listed.operators.find((o) => o.name === PLUGIN.name)).to.include({ package: PLUGIN.packageName, version: '0.1.0', apiVersion: '2.0.0' });
+    });
   });
 
   describe('README code blocks', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -95,6 +95,93 @@ describe('writeFileAtomic / writeDirectoryAtomic', () => {
         expect(ioError(() => writeDirectoryAtomic(path.join(dir, 'ckpt'), { [name]: 'x' })).message).to.include('entries must be relative paths inside the directory');
       }
       expect(fs.readdirSync(dir)).to.deep.equal([]);
+    });
+  });
+
+  describe('having a target that is not a plain file', () => {
+    it('should write through a symlink to its target atomically and keep the link', () => {
+      const real = path.join(dir, 'real.json');
+      const link = path.join(dir, 'link.json');
+      fs.writeFileSync(real, 'old');
+      fs.chmodSync(real, 0o600);
+      fs.symlinkSync('real.json', link);
+      writeFileAtomic(link, 'new');
+      expect(fs.lstatSync(link).isSymbolicLink(), 'the link was replaced by a file').to.equal(true);
+      expect(fs.readFileSync(real, 'utf8')).to.equal('new');
+      expect(fs.statSync(real).mode & 0o777, 'the target keeps its mode').to.equal(0o600);
+      expect(fs.readdirSync(dir).sort()).to.deep.equal(['link.json', 'real.json']);
+    });
+
+    it('should create the target of a dangling symlink (through a chain of links) and keep the links', () => {
+      fs.mkdirSync(path.join(dir, 'sub'));
+      fs.symlinkSync('sub/second', path.join(dir, 'first'));
+      fs.symlinkSync('../made.json', path.join(dir, 'sub/second'));
+      writeFileAtomic(path.join(dir, 'first'), 'made');
+      expect(fs.lstatSync(path.join(dir, 'first')).isSymbolicLink()).to.equal(true);
+      expect(fs.lstatSync(path.join(dir, 'sub/second')).isSymbolicLink()).to.equal(true);
+      expect(fs.readFileSync(path.join(dir, 'made.json'), 'utf8')).to.equal('made');
+    });
+
+    // Only links inside the temporary folder are written, never /dev itself: a writer that
+    // regressed to rename-over would, as root, replace the system's device nodes.
+    it('should stream to a character device through a link, leaving the link and the device in place', () => {
+      fs.symlinkSync('/dev/null', path.join(dir, 'sink'));
+      writeFileAtomic(path.join(dir, 'sink'), 'discarded');
+      expect(fs.readlinkSync(path.join(dir, 'sink'))).to.equal('/dev/null');
+      expect(fs.statSync('/dev/null').isCharacterDevice()).to.equal(true);
+      expect(fs.readdirSync(dir)).to.deep.equal(['sink']);
+    });
+
+    it('should write a link to the process stdout (as /dev/stdout is) into the pipe instead of replacing it', () => {
+      const link = path.join(dir, 'stdout');
+      fs.symlinkSync('/proc/self/fd/1', link);
+      const script = `require(${JSON.stringify(IO_MODULE)}).writeFileAtomic(${JSON.stringify(link)}, 'through the pipe');`;
+      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.stdout).to.equal('through the pipe');
+      expect(fs.lstatSync(link).isSymbolicLink()).to.equal(true);
+    });
+
+    it('should stream into a FIFO for the reader at its other end', async function () {
+      this.timeout(20000);
+      const fifo = path.join(dir, 'pipe');
+      execFileSync('mkfifo', [fifo]);
+      const reader = spawn('cat', [fifo]);
+      let received = '';
+      reader.stdout.on('data', (d: Buffer) => (received += d.toString()));
+      const closed = new Promise((resolve) => reader.on('close', resolve));
+      try {
+        writeFileAtomic(fifo, 'through the fifo');
+        // a writer that replaced the FIFO leaves the reader waiting: give up after a while
+        await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      } finally {
+        reader.kill();
+      }
+      expect(received).to.equal('through the fifo');
+      expect(fs.statSync(fifo).isFIFO()).to.equal(true);
+    });
+
+    it('should refuse a directory with an error that says so, and leave it untouched', () => {
+      fs.mkdirSync(path.join(dir, 'out'));
+      const error = ioError(() => writeFileAtomic(path.join(dir, 'out'), 'x'));
+      expect(error.kind).to.equal('io');
+      expect(error.message).to.include('is a directory').and.include(path.join(dir, 'out', 'out.json'));
+      expect(fs.readdirSync(dir)).to.deep.equal(['out']);
+    });
+  });
+
+  describe('having two processes write the same file at once', () => {
+    it('should leave one complete file, never a mix or a prefix', async function () {
+      this.timeout(60000);
+      const file = path.join(dir, 'shared.bin');
+      const size = 4 << 20;
+      const writer = (byte: number) => `const w = require(${JSON.stringify(IO_MODULE)}); for (let i = 0; i < 15; i++) w.writeFileAtomic(${JSON.stringify(file)}, Buffer.alloc(${size}, ${byte}), { fsync: false });`;
+      const exits = [65, 66].map((byte) => new Promise<number | null>((resolve) => spawn(process.execPath, ['-e', writer(byte)], { stdio: 'ignore' }).on('exit', resolve)));
+      expect(await Promise.all(exits)).to.deep.equal([0, 0]);
+      const data = fs.readFileSync(file);
+      expect(data.length).to.equal(size);
+      expect(data.every((b) => b === data[0]) && (data[0] === 65 || data[0] === 66), 'bytes of both writers in one file').to.equal(true);
+      expect(fs.readdirSync(dir)).to.deep.equal(['shared.bin']);
     });
   });
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
+import { FUZZ_DEFAULT_RUNS, FUZZ_DEFAULT_TOTAL } from './corpus/fuzzPlan';
 import { reliabilityReport } from './corpus/reliabilityReport';
 import { DOC, END, START } from './writeReliabilityDoc';
 
@@ -17,5 +18,12 @@ describe('docs/reliability.md', () => {
     expect(documentedTotal, `total${hint}`).to.be.at.most(report.totals.all).and.at.least(300);
     const documentedFaults = Number(/\| faults injected \| (\d+) \|/.exec(text)?.[1]);
     expect(documentedFaults, `faults${hint}`).to.be.at.least(14).and.at.most(report.faults.length);
+  });
+
+  it('should list the fuzzing counts npm test runs, target by target', () => {
+    const text = fs.readFileSync(DOC, 'utf8');
+    for (const [target, runs] of Object.entries(FUZZ_DEFAULT_RUNS)) expect(text, `docs/reliability.md lacks "| ${target} | ${runs} |"`).to.include(`| ${target} | ${runs} |`);
+    expect(text).to.include(`| **total** | **${FUZZ_DEFAULT_TOTAL}** |`);
+    expect(FUZZ_DEFAULT_TOTAL).to.be.at.least(10000);
   });
 });

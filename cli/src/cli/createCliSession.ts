@@ -1,4 +1,5 @@
-import { createConsoleLogger, createSwapformerContainer, useBackend, type BackendReport, type BackendRequest, type KernelSettings } from '@swapformer/core';
+import { createConsoleLogger, createSwapformerContainer, defaultKernelThreads, useBackend, type BackendReport, type BackendRequest, type KernelSettings } from '@swapformer/core';
+import { applyMatMulChoice, type MatMulChoice } from './matMulChoice';
 import { registerInstalledPlugins, type InstalledPluginsReport, createOperatorRegistry, type OperatorRegistry } from '@swapformer/registry';
 import { kernelSettingsFromEnvironment } from './kernelSettingsFromEnvironment';
 
@@ -30,12 +31,16 @@ export function createCliSession(options: { seed?: number; cwd?: string; warnRef
   return { registry, installed };
 }
 
-/** Starts the requested backend and says on stderr which one runs. */
-export async function startBackend(request: BackendRequest, quiet = false): Promise<BackendReport> {
+/**
+ * Starts the requested backend, puts its matrix products on `matmul` (wasm only; default our
+ * GEMM) and says on stderr what runs.
+ */
+export async function startBackend(request: BackendRequest, quiet = false, matmul: MatMulChoice = 'swapformer', threads = kernelSettingsFromEnvironment(process.env).threads ?? defaultKernelThreads()): Promise<BackendReport> {
   const report = await useBackend(request);
+  const products = applyMatMulChoice(report.active, matmul, threads);
   if (!quiet) {
     const skipped = report.skipped.length ? ` (skipped: ${report.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : '';
-    process.stderr.write(`[swapformer] backend: ${report.active}${request === 'auto' ? ' (auto)' : ''}${skipped}\n`);
+    process.stderr.write(`[swapformer] backend: ${report.active}${request === 'auto' ? ' (auto)' : ''}${skipped}${products ? `, ${products}` : ''}\n`);
   }
   return report;
 }

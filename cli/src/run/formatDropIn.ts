@@ -4,7 +4,15 @@ import { formatMarkdownTable, formatTable } from '../cli/formatTable';
 import type { DropInReport } from './runDropIn';
 import { summarizeRows, type TableRow } from './measureRows';
 
-type Cells = { header: string[]; rows: string[][]; skipped: string[]; samples: Array<[string, string]> };
+type Cells = { header: string[]; rows: string[][]; skipped: string[]; notes: string[]; samples: Array<[string, string]> };
+
+/** Per row: the swapped layers' lengths and budgets, then any warning about them. */
+function layerNotes(rows: readonly TableRow[]): string[] {
+  return rows.flatMap((r) => [
+    ...(r.layers?.length ? [`layers of ${r.label}: ${r.layers.map((l) => `${l.layer} (${l.operator}, n = ${l.n}${l.keysPerQuery === undefined ? '' : `, ${l.keysPerQuery} keys/query`})`).join('; ')}`] : []),
+    ...(r.warnings ?? []).map((w) => `warning: ${r.label}: ${w}`),
+  ]);
+}
 
 const pm = (mean: number, std: number, digits: number, randomized: boolean) => (randomized ? `${mean.toFixed(digits)} ± ${std.toFixed(digits)}` : mean.toFixed(digits));
 const signed = (x: number | null, digits: number) => (x === null ? '–' : `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`);
@@ -16,6 +24,7 @@ function vitCells(rows: readonly TableRow[]): Cells {
     header: ['operator', 'source', 'top-1 acc. (%)', 'Δ vs exact (pp)', 'attention ms/img', 'end-to-end ms/img', 'attention speedup'],
     rows: summary.map((r) => [r.label, r.source === 'trained' ? 'trained with it' : `drop-in${r.randomized ? ` (${r.measurements.length} seeds)` : ''}`, pm(100 * r.metric.mean, 100 * r.metric.std, 2, r.randomized), signed(r.delta === null ? null : 100 * r.delta, 2), ms(r.attentionMs), ms(r.endToEndMs), r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`]),
     skipped: rows.filter((r) => r.skipped).map((r) => `${r.label}: ${r.skipped}`),
+    notes: layerNotes(rows),
     samples: [],
   };
 }
@@ -26,6 +35,7 @@ function gptCells(rows: readonly TableRow[]): Cells {
     header: ['operator', 'source', 'bits/char', 'Δ vs exact', 'attention ms/window', 'end-to-end ms/window', 'attention speedup'],
     rows: summary.map((r) => [r.label, r.source === 'trained' ? 'trained with it' : `drop-in${r.randomized ? ` (${r.measurements.length} seeds)` : ''}`, pm(r.metric.mean, r.metric.std, 3, r.randomized), signed(r.delta, 3), ms(r.attentionMs), ms(r.endToEndMs), r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`]),
     skipped: rows.filter((r) => r.skipped).map((r) => `${r.label}: ${r.skipped}`),
+    notes: layerNotes(rows),
     samples: summary.filter((r) => r.sample !== undefined).map((r) => [r.label, r.sample!]),
   };
 }
@@ -41,11 +51,11 @@ export function formatDropInText(report: DropInReport): string {
   const parts: string[] = [];
   if (report.vit) {
     const c = vitCells(report.vit.rows);
-    parts.push(`ViT drop-in table — ${report.vit.dataset}, backend ${report.backend}`, '', formatTable(c.header, c.rows), ...c.skipped.map((s) => `  skipped: ${s}`), '');
+    parts.push(`ViT drop-in table — ${report.vit.dataset}, backend ${report.backend}`, '', formatTable(c.header, c.rows), ...c.skipped.map((s) => `  skipped: ${s}`), ...c.notes.map((s) => `  ${s}`), '');
   }
   if (report.gpt) {
     const c = gptCells(report.gpt.rows);
-    parts.push(`GPT table — held-out State of the Union text, ${report.gpt.windows} windows of ${report.gpt.contextLength} characters, backend ${report.backend}`, '', formatTable(c.header, c.rows), ...c.skipped.map((s) => `  skipped: ${s}`), '');
+    parts.push(`GPT table — held-out State of the Union text, ${report.gpt.windows} windows of ${report.gpt.contextLength} characters, backend ${report.backend}`, '', formatTable(c.header, c.rows), ...c.skipped.map((s) => `  skipped: ${s}`), ...c.notes.map((s) => `  ${s}`), '');
     if (c.samples.length) {
       parts.push(`Samples (prompt: ${JSON.stringify(report.gpt.prompt)})`);
       for (const [label, text] of c.samples) parts.push(`  ${label}: ${JSON.stringify(text)}`);
@@ -62,12 +72,14 @@ export function formatDropInMarkdown(report: DropInReport, svgName: string | nul
     const c = vitCells(report.vit.rows);
     lines.push('## ViT on Fashion-MNIST', '', `Data: ${report.vit.dataset}. Drop-in rows swap the operator into layers ${JSON.stringify(report.vit.swapLayers)} of the exact-trained checkpoint (trained rows run as saved); "attention ms/img" is the time spent in those layers' attention calls per image, timed by the core profiler.`, '', formatMarkdownTable(c.header, c.rows), '');
     if (c.skipped.length) lines.push(...c.skipped.map((s) => `- skipped: ${s}`), '');
+    if (c.notes.length) lines.push(...c.notes.map((s) => `- ${s}`), '');
     if (svgName) lines.push(`![accuracy vs attention time](${svgName})`, '');
   }
   if (report.gpt) {
     const c = gptCells(report.gpt.rows);
     lines.push('## Char-GPT on State of the Union addresses', '', `Held-out text: ${report.gpt.windows} windows of ${report.gpt.contextLength} characters from ${report.gpt.text}. Drop-in rows swap the operator into every layer of the exact-trained checkpoint (only causal-capable operators).`, '', formatMarkdownTable(c.header, c.rows), '');
     if (c.skipped.length) lines.push(...c.skipped.map((s) => `- skipped: ${s}`), '');
+    if (c.notes.length) lines.push(...c.notes.map((s) => `- ${s}`), '');
     if (c.samples.length) {
       lines.push(`Samples (seed ${report.seeds[0]}), prompt: \`${report.gpt.prompt.replace(/`/g, "'")}\``, '');
       for (const [label, text] of c.samples) lines.push(`- **${label}**: \`${text.replace(/`/g, "'").replace(/\n/g, ' ')}\``);

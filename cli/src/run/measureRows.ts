@@ -6,9 +6,10 @@
  */
 import * as path from 'node:path';
 import { canReadSync, createProfiler, SwapformerError, type AttentionProfiler } from '@swapformer/core';
-import { type AttentionSpec, type LayerSet, selectionForLayer, readJsonFile, type OperatorRegistry, type OperatorSelection } from '@swapformer/registry';
+import { type AttentionSpec, attentionSelections, type LayerSet, selectionForLayer, readJsonFile, type OperatorRegistry, type OperatorSelection } from '@swapformer/registry';
 import type { SwapformerModel } from '@swapformer/models';
 import { captureAttentionInputs, timeOperatorAlone } from './isolatedAttentionTiming';
+import { budgetWarnings, layerBudgets, watchLayerLengths, type LayerBudget } from './layerBudgets';
 import type { DropInOperator, TrainedCheckpoint } from './runConfig';
 
 /** Loads a checkpoint, optionally with another attention spec (the main job's only model access). */
@@ -33,8 +34,18 @@ export interface TableRow {
   readonly measurements: readonly Measurement[];
   /** Set when the row did not run. */
   readonly skipped?: string;
+  /**
+   * The row was asked for and could not run (not installed, refused options, failed mid-run);
+   * `run` exits non-zero for these unless --keep-going. Rows that do not apply (a GPT row for
+   * an operator without causal support) are skipped without it.
+   */
+  readonly failed?: boolean;
   /** GPT rows: a generated sample. */
   readonly sample?: string;
+  /** Drop-in rows: each swapped layer's sequence length and the operator's keys per query there. */
+  readonly layers?: readonly LayerBudget[];
+  /** Swapped layers where a budgeted operator's n is not ≫ its budget. */
+  readonly warnings?: readonly string[];
 }
 
 export interface MeanStd {
@@ -52,8 +63,9 @@ export function meanStd(values: readonly number[]): MeanStd {
 /** Label of a drop-in row: the given one, or the name with its explicit options. */
 export function rowLabel(op: DropInOperator): string {
   if (op.label) return op.label;
+  if (op.attention) return attentionSelections(op.attention).map((s) => s.selection.name).join('+');
   const opts = Object.entries(op.options ?? {}).filter(([k]) => k !== 'seed');
-  return opts.length === 0 ? op.name : `${op.name} ${opts.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}`;
+  return opts.length === 0 ? String(op.name) : `${op.name} ${opts.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}`;
 }
 
 /** True when layer `index` is in `layers`. */
@@ -95,6 +107,11 @@ async function measure(ctx: RowContext, profiler: AttentionProfiler, model: Swap
   return { seed, metric, attentionMs: attention / examples, endToEndMs: endToEnd / examples };
 }
 
+/** A message whole on one line: a table's skipped note must not lose the reason after the first line. */
+function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, ' ');
+}
+
 /** The operator spec a checkpoint was saved with (`swapformer.attention` of its config.json), else exact. */
 function savedAttention(dir: string): AttentionSpec {
   const config = readJsonFile(path.join(dir, 'config.json')) as { swapformer?: { attention?: AttentionSpec } };
@@ -107,14 +124,19 @@ async function runRow(ctx: RowContext, base: Omit<TableRow, 'measurements'>, dir
     model = ctx.load(dir, attention);
   } catch (error) {
     if (!SwapformerError.is(error)) throw error;
-    return { ...base, measurements: [], skipped: error.message.split('\n')[0] };
+    return { ...base, measurements: [], skipped: oneLine(error.message), failed: true };
   }
   const isolated = (ctx.timing ?? (canReadSync() ? 'profiler' : 'isolated')) === 'isolated';
   const profiler = createProfiler(ctx.registry.hooks, { name: `swapformer:run:${base.label}`, sync: !isolated });
   const timed = (layer: number) => ctx.timedLayers === undefined || inLayerSet(ctx.timedLayers, layer);
   let capture: ReturnType<typeof captureAttentionInputs> | null = null;
+  // drop-in rows only: a trained checkpoint's operator was trained at these lengths on purpose
+  const lengths = base.source === 'drop-in' ? watchLayerLengths(ctx.registry.hooks, timed, `swapformer:run:lengths:${base.label}`) : null;
   try {
     await ctx.warmUp(model);
+    lengths?.stop();
+    const layers = lengths ? layerBudgets(model, lengths.lengths) : [];
+    const warnings = budgetWarnings(layers);
     // Captured from the first evaluation batch, not the (smaller) warm-up call.
     if (isolated) capture = captureAttentionInputs(ctx.registry.hooks, timed, `swapformer:run:capture:${base.label}`);
     const seeds = base.randomized ? ctx.seeds : ctx.seeds.slice(0, 1);
@@ -135,12 +157,13 @@ async function runRow(ctx: RowContext, base: Omit<TableRow, 'measurements'>, dir
       measurements = measurements.map((m) => ({ ...m, attentionMs: perExample }));
     }
     const sample = await ctx.afterRow?.(model, ctx.seeds[0]);
-    return { ...base, measurements, ...(sample === undefined ? {} : { sample }) };
+    return { ...base, measurements, ...(sample === undefined ? {} : { sample }), ...(layers.length ? { layers } : {}), ...(warnings.length ? { warnings } : {}) };
   } catch (error) {
     // An operator failing mid-run costs its row, not the whole report.
     if (!SwapformerError.is(error)) throw error;
-    return { ...base, measurements: [], skipped: `failed: ${error.message.split('\n')[0]}` };
+    return { ...base, measurements: [], skipped: `failed: ${oneLine(error.message)}`, failed: true };
   } finally {
+    lengths?.stop();
     profiler.stop();
     capture?.dispose();
     model.dispose();
@@ -155,20 +178,25 @@ async function runRow(ctx: RowContext, base: Omit<TableRow, 'measurements'>, dir
  */
 export async function measureRows(ctx: RowContext, checkpoint: string, operators: readonly DropInOperator[], trained: readonly TrainedCheckpoint[], swapLayers: LayerSet | undefined, requirements: { causal?: boolean }): Promise<TableRow[]> {
   const rows: TableRow[] = [];
+  const installed = () => ctx.registry.list().map((r) => r.meta.name).join(', ');
   for (const op of operators) {
     const label = rowLabel(op);
-    if (!ctx.registry.has(op.name)) {
-      rows.push({ label, operator: op.name, source: 'drop-in', randomized: false, measurements: [], skipped: `not installed (installed: ${ctx.registry.list().map((r) => r.meta.name).join(', ')})` });
+    // a row is one operator swapped into swapLayers, or a whole per-layer selection as `infer --config` takes
+    const selections = op.attention ? attentionSelections(op.attention).map((s) => s.selection) : [{ name: op.name!, ...(op.options ? { options: op.options } : {}) }];
+    const operator = [...new Set(selections.map((s) => s.name))].join('+');
+    const missing = selections.find((s) => !ctx.registry.has(s.name));
+    if (missing) {
+      rows.push({ label, operator, source: 'drop-in', randomized: false, measurements: [], skipped: `${selections.length > 1 ? `"${missing.name}" ` : ''}not installed (installed: ${installed()})`, failed: true });
       continue;
     }
-    const record = ctx.registry.get(op.name);
-    if (requirements.causal && record.capabilities.causal === 'none') {
-      rows.push({ label, operator: op.name, source: 'drop-in', randomized: false, measurements: [], skipped: 'no causal support (capabilities.causal "none"); a GPT needs it' });
+    const records = selections.map((s) => ctx.registry.get(s.name));
+    const acausal = records.find((r) => r.capabilities.causal === 'none');
+    if (requirements.causal && acausal) {
+      rows.push({ label, operator, source: 'drop-in', randomized: false, measurements: [], skipped: `${records.length > 1 ? `"${acausal.meta.name}" has ` : ''}no causal support (capabilities.causal "none"); a GPT needs it` });
       continue;
     }
-    const selection = { name: op.name, ...(op.options ? { options: op.options } : {}) };
-    const attention: AttentionSpec = swapLayers === undefined ? selection : { default: { name: 'exact' }, overrides: [{ layers: swapLayers, ...selection }] };
-    rows.push(await runRow(ctx, { label, operator: op.name, source: 'drop-in', randomized: record.capabilities.randomness === 'seeded' }, checkpoint, attention));
+    const attention: AttentionSpec = op.attention ?? (swapLayers === undefined ? selections[0] : { default: { name: 'exact' }, overrides: [{ layers: swapLayers, ...selections[0] }] });
+    rows.push(await runRow(ctx, { label, operator, source: 'drop-in', randomized: records.some((r) => r.capabilities.randomness === 'seeded') }, checkpoint, attention));
   }
   for (const t of trained) rows.push(await runRow(ctx, { label: t.label, operator: 'trained', source: 'trained', randomized: false }, t.checkpoint, undefined));
   return rows;

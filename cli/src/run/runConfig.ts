@@ -5,13 +5,17 @@
 import * as path from 'node:path';
 import { formatIssues, SCHEMA_IDS, validateAgainst } from '@swapformer/schemas';
 import { BACKEND_NAMES, SwapformerError } from '@swapformer/core';
-import type { LayerSet } from '@swapformer/registry';
+import type { AttentionSpec, LayerSet } from '@swapformer/registry';
 
-/** A drop-in row: an operator swapped into an exact-trained checkpoint. */
+/**
+ * A drop-in row: an operator swapped into the swap layers of an exact-trained checkpoint
+ * (`name`, `options`), or a whole per-layer attention selection (`attention`) as `infer --config` takes.
+ */
 export interface DropInOperator {
   readonly label?: string;
-  readonly name: string;
+  readonly name?: string;
   readonly options?: Readonly<Record<string, unknown>>;
+  readonly attention?: AttentionSpec;
 }
 
 /** A row for a checkpoint trained with its own operator (loaded as saved). */
@@ -52,18 +56,18 @@ export interface RunConfig {
 
 const layerSetRef = { $ref: `${SCHEMA_IDS.attentionConfig}#/definitions/layerSet` };
 const operatorList = {
-  description: 'Drop-in operators swapped into the exact-trained checkpoint, each with its paper-default options unless given; rows for operators that are not installed are skipped with a note.',
+  description: 'Drop-in rows on the exact-trained checkpoint: an operator (paper-default options unless given) or a whole per-layer selection. A row that cannot run (not installed, refused options) fails the run unless --keep-going.',
   type: 'array',
   maxItems: 64,
   default: [],
   items: {
     type: 'object',
     additionalProperties: false,
-    required: ['name'],
     properties: {
       label: { description: 'Row label (default: the name, plus non-default options).', type: 'string', minLength: 1 },
-      name: { description: 'Operator (plugin) name.', type: 'string', minLength: 1 },
+      name: { description: 'Operator (plugin) name, swapped into swapLayers (ViT) or every layer (GPT).', type: 'string', minLength: 1 },
       options: { description: 'Operator options (validated by the plugin\'s schema).', type: 'object' },
+      attention: { description: 'Instead of name/options: a whole attention selection with per-layer overrides, used as given (swapLayers does not apply).', $ref: `${SCHEMA_IDS.attentionConfig}#/definitions/attention` },
     },
   },
 };
@@ -157,6 +161,14 @@ export function validateRunConfig(raw: unknown, baseDir: string): RunConfig {
   if (!result.valid) throw new SwapformerError('invalid-config', `invalid run config:\n${formatIssues(result.issues)}`);
   const c = result.value;
   if (!c.vit && !c.gpt) throw new SwapformerError('invalid-config', 'invalid run config:\n  at /: nothing to run; give "vit", "gpt" or both.');
+  const rowProblems = (['vit', 'gpt'] as const).flatMap((table) =>
+    (c[table]?.operators ?? []).flatMap((op, i) => {
+      const at = `/${table}/operators/${i}`;
+      if ((op.name === undefined) === (op.attention === undefined)) return [`  at ${at}: give either "name" (one operator into the swap layers) or "attention" (a whole per-layer selection), not ${op.name === undefined ? 'neither' : 'both'}.`];
+      return op.attention && op.options ? [`  at ${at}/options: "options" goes with "name"; inside "attention" each selection has its own options.`] : [];
+    }),
+  );
+  if (rowProblems.length > 0) throw new SwapformerError('invalid-config', `invalid run config:\n${rowProblems.join('\n')}`);
   const at = (p: string) => path.resolve(baseDir, p);
   const trained = (list: readonly TrainedCheckpoint[]) => list.map((t) => ({ ...t, checkpoint: at(t.checkpoint) }));
   return {

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { canReadSync } from '@swapformer/core';
-import type { OperatorRegistry } from '@swapformer/registry';
+import { attentionSelections, type OperatorRegistry } from '@swapformer/registry';
 import { vocabularyFromModelConfig } from '../data/charVocabulary';
 import { loadCommittedSotuSlice, loadCommittedTestSubset } from '../data/committedData';
 import { loadFashionMnist, type ImageSet } from '../data/fashionMnist';
@@ -16,7 +16,7 @@ import { imagePixels, textEvalWindows } from '../train/batches';
 import { evaluateAccuracy, evaluateTextLoss } from '../train/evaluate';
 import { generateText } from './generateText';
 import { measureRows, type CheckpointLoader, type TableRow } from './measureRows';
-import type { RunConfig } from './runConfig';
+import type { DropInOperator, RunConfig } from './runConfig';
 
 export interface DropInReport {
   readonly backend: string;
@@ -53,11 +53,12 @@ export interface RunOptions {
 
 /** Number of (row, seed) evaluations a config plans (for the progress bar). */
 export function plannedEvaluations(config: RunConfig, registry: OperatorRegistry): number {
-  const perOperator = (name: string, causal: boolean) => {
-    if (!registry.has(name) || (causal && registry.get(name).capabilities.causal === 'none')) return 0;
-    return registry.get(name).capabilities.randomness === 'seeded' ? config.seeds.length : 1;
+  const perRow = (op: DropInOperator, causal: boolean) => {
+    const names = op.attention ? attentionSelections(op.attention).map((s) => s.selection.name) : [op.name!];
+    if (names.some((n) => !registry.has(n) || (causal && registry.get(n).capabilities.causal === 'none'))) return 0;
+    return names.some((n) => registry.get(n).capabilities.randomness === 'seeded') ? config.seeds.length : 1;
   };
-  const count = (ops: ReadonlyArray<{ name: string }>, trained: readonly unknown[], causal: boolean) => ops.reduce((s, o) => s + perOperator(o.name, causal), 0) + trained.length;
+  const count = (ops: readonly DropInOperator[], trained: readonly unknown[], causal: boolean) => ops.reduce((s, o) => s + perRow(o, causal), 0) + trained.length;
   return (config.vit ? count(config.vit.operators, config.vit.trained, false) : 0) + (config.gpt ? count(config.gpt.operators, config.gpt.trained, true) : 0);
 }
 

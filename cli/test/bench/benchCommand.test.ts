@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fastMatMulRegistration } from '@swapformer/kernels';
 import { createProgram } from '../../src/cli';
 import type { BenchReport } from '../../src/bench/benchTypes';
 
@@ -23,6 +24,7 @@ async function runCli(args: string[]): Promise<{ stdout: string; code: number | 
 }
 
 describe('swapformer bench', () => {
+  after(() => fastMatMulRegistration()?.undo()); // an in-process run leaves our GEMM registered; later tests get tfjs's kernels back
   it('should time exact and the plain tfjs peer, and write md, svg and json atomically', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-cli-'));
     try {

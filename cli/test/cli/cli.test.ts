@@ -53,6 +53,48 @@ describe('swapformer CLI', () => {
       expect(r.stderr).to.include('unknown attention operator "exakt"').and.include('Did you mean "exact"?');
     });
 
+    it('should check operator names (did you mean) and options in run configs', () => {
+      const checkpoint = path.resolve(__dirname, '../../../examples/checkpoints/vit-fmnist-exact');
+      const run = (operators: unknown[]) => ({ vit: { checkpoint, swapLayers: { first: 1 }, operators } });
+      const typo = swapformer('validate', tempConfig(run([{ name: 'perfomer' }])));
+      expect(typo.code).to.equal(1);
+      expect(typo.stderr).to.include('at /vit/operators/0').and.include('Did you mean "performer"?');
+      const option = swapformer('validate', tempConfig(run([{ name: 'thinformer', options: { g: '2' } }])));
+      expect(option.code).to.equal(1);
+      expect(option.stderr).to.include('at /vit/operators/0').and.include('/g');
+      const mix = swapformer('validate', tempConfig(run([{ label: 'mix', attention: { default: { name: 'exact' }, overrides: [{ layers: 0, name: 'perfomer' }] } }])));
+      expect(mix.stderr).to.include('at /vit/operators/0/attention/overrides/0').and.include('Did you mean "performer"?');
+      expect(swapformer('validate', tempConfig(run([{ name: 'performer' }, { name: 'thinformer', options: { g: 2 } }]))).code).to.equal(0);
+    });
+
+    describe('having a config that names a checkpoint', () => {
+      const checkpoints = path.resolve(__dirname, '../../../examples/checkpoints');
+      const gpt = path.join(checkpoints, 'gpt-sotu-exact');
+      const vit = path.join(checkpoints, 'vit-fmnist-exact');
+
+      it('should check --checkpoint: layers that do not exist and a non-causal operator in a GPT', () => {
+        const layers = swapformer('validate', tempConfig({ attention: { default: { name: 'exact' }, overrides: [{ layers: 7, name: 'performer' }] } }), '--checkpoint', gpt);
+        expect(layers.code).to.equal(1);
+        expect(layers.stderr).to.include('GPT2LMHeadModel, 4 layers').and.include('names layer 7, but the model has 4 layers');
+        const causal = swapformer('validate', tempConfig({ attention: { name: 'kdeformer' } }), '--checkpoint', gpt);
+        expect(causal.code).to.equal(1);
+        expect(causal.stderr).to.include('causal masking');
+        expect(swapformer('validate', tempConfig({ attention: { name: 'kdeformer' } }), '--checkpoint', vit).code).to.equal(0);
+      });
+
+      it('should check a run config against the checkpoints it names', () => {
+        const swap = swapformer('validate', tempConfig({ vit: { checkpoint: vit, swapLayers: { first: 9 }, operators: [{ name: 'exact' }] } }));
+        expect(swap.code).to.equal(1);
+        expect(swap.stderr).to.include('at /vit/swapLayers').and.include('the model has 5 layers');
+        const missing = swapformer('validate', tempConfig({ gpt: { checkpoint: 'no-such-checkpoint', operators: [{ name: 'exact' }] } }));
+        expect(missing.code).to.equal(1);
+        expect(missing.stderr).to.include('at /gpt/checkpoint: no checkpoint at');
+        const note = swapformer('validate', tempConfig({ gpt: { checkpoint: gpt, operators: [{ name: 'exact' }, { name: 'kdeformer' }] } }));
+        expect(note.code, note.stderr).to.equal(0);
+        expect(note.stderr).to.include('"kdeformer" has no causal support');
+      });
+    });
+
     it('should fail on invalid JSON and on a missing file with readable messages', () => {
       const bad = swapformer('validate', tempConfig('{"attention": '));
       expect(bad.code).to.equal(1);

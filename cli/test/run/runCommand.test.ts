@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { expect } from 'chai';
 import { createSwapformerContainer } from '@swapformer/core';
 import { exactPlugin } from '@swapformer/plugin-exact';
+import { fastMatMulRegistration } from '@swapformer/kernels';
 import { createProgram } from '../../src/cli';
 import { charTokenizerConfig, createCharVocabulary } from '../../src/data/charVocabulary';
 import { loadCommittedSotuSlice } from '../../src/data/committedData';
@@ -11,12 +12,13 @@ import { buildModel } from '../../../models/src/models/buildModel';
 import { saveCheckpoint } from '../../../models/src/hf/saveCheckpoint';
 import { createOperatorRegistry } from '../../../registry/src/registry/createOperatorRegistry';
 
-async function runCli(args: string[]): Promise<{ stdout: string; code: number | undefined }> {
+async function runCli(args: string[]): Promise<{ stdout: string; stderr: string; code: number | undefined }> {
   const chunks: string[] = [];
+  const errors: string[] = [];
   const write = process.stdout.write.bind(process.stdout);
   const quiet = process.stderr.write.bind(process.stderr);
   process.stdout.write = ((s: string) => chunks.push(String(s)) > 0) as typeof process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
+  process.stderr.write = ((s: string) => errors.push(String(s)) > 0) as typeof process.stderr.write;
   const before = process.exitCode;
   try {
     await createProgram().parseAsync(['node', 'swapformer', ...args]);
@@ -26,7 +28,7 @@ async function runCli(args: string[]): Promise<{ stdout: string; code: number | 
   }
   const code = process.exitCode === undefined ? undefined : Number(process.exitCode);
   process.exitCode = before;
-  return { stdout: chunks.join(''), code };
+  return { stdout: chunks.join(''), stderr: errors.join(''), code };
 }
 
 describe('swapformer run', () => {
@@ -52,10 +54,13 @@ describe('swapformer run', () => {
     };
     fs.writeFileSync(path.join(root, 'dropin.json'), JSON.stringify(configFixture));
   });
-  after(() => fs.rmSync(root, { recursive: true, force: true }));
+  after(() => {
+    fs.rmSync(root, { recursive: true, force: true });
+    fastMatMulRegistration()?.undo(); // an in-process run leaves our GEMM registered; later tests get tfjs's kernels back
+  });
 
   it('should print both tables and write the markdown report and the SVG chart', async () => {
-    const { stdout, code } = await runCli(['run', path.join(root, 'dropin.json')]);
+    const { stdout, code } = await runCli(['run', path.join(root, 'dropin.json'), '--keep-going']);
     expect(code ?? 0).to.equal(0);
     expect(stdout).to.match(/ViT drop-in table — committed Fashion-MNIST test subset \(20 images, balanced\), backend wasm/);
     expect(stdout).to.match(/\nexact +drop-in +\d+\.\d\d +\+0\.00 /);
@@ -66,6 +71,70 @@ describe('swapformer run', () => {
     expect(stdout).to.match(/report: .*dropin\.md/);
     expect(fs.existsSync(path.join(root, 'results', 'dropin.md'))).to.equal(true);
     expect(fs.readFileSync(path.join(root, 'results', 'dropin.svg'), 'utf8')).to.match(/^<svg/);
+  });
+
+  it('should exit 1 when a requested row fails, naming it with the whole reason, unless --keep-going', async () => {
+    const config = JSON.parse(fs.readFileSync(path.join(root, 'dropin.json'), 'utf8'));
+    config.vit.operators = [{ name: 'exact' }, { name: 'thinformer', options: { g: '2' } }];
+    delete config.gpt;
+    fs.writeFileSync(path.join(root, 'bad-row.json'), JSON.stringify(config));
+    const failing = await runCli(['run', path.join(root, 'bad-row.json')]);
+    expect(failing.code).to.equal(1);
+    expect(failing.stderr).to.include('1 requested row did not run').and.include('--keep-going');
+    // the reason after 'invalid options for operator "thinformer":' used to be cut off
+    expect(failing.stderr).to.match(/invalid options for operator "thinformer": .*\/g/);
+    expect(failing.stdout).to.match(/skipped: thinformer g="2": .*invalid options for operator "thinformer": .*\/g/);
+    const kept = await runCli(['run', path.join(root, 'bad-row.json'), '--keep-going']);
+    expect(kept.code ?? 0).to.equal(0);
+  });
+
+  it('should evaluate a row that is a whole per-layer attention selection', async () => {
+    const config = JSON.parse(fs.readFileSync(path.join(root, 'dropin.json'), 'utf8'));
+    config.vit.operators = [{ name: 'exact' }, { label: 'mix', attention: { default: { name: 'exact' }, overrides: [{ layers: 0, name: 'performer', options: { features: 16 } }] } }];
+    delete config.gpt;
+    config.seeds = [1];
+    fs.writeFileSync(path.join(root, 'mix.json'), JSON.stringify(config));
+    const { stdout, stderr, code } = await runCli(['run', path.join(root, 'mix.json'), '--json']);
+    expect(code ?? 0, stderr).to.equal(0);
+    const report = JSON.parse(stdout) as { vit: { rows: Array<{ label: string; operator: string; skipped?: string; measurements: unknown[] }> } };
+    const mix = report.vit.rows.find((r) => r.label === 'mix')!;
+    expect(mix.skipped).to.equal(undefined);
+    expect(mix.operator).to.equal('exact+performer');
+    expect(mix.measurements).to.have.length(1);
+  });
+
+  it('should report each swapped layer\'s length and warn where a budgeted operator\'s n is not much larger than its budget', async () => {
+    const config = JSON.parse(fs.readFileSync(path.join(root, 'dropin.json'), 'utf8'));
+    // layer 0: the 785-token pixel stage; layer 1: 17 tokens (16 patches and the class token)
+    config.vit.operators = [{ name: 'exact' }, { label: 'lev-short', attention: { default: { name: 'exact' }, overrides: [{ layers: 0, name: 'levattention', options: { k: 32 } }, { layers: 1, name: 'levattention', options: { k: 8 } }] } }];
+    config.vit.swapLayers = { first: 2 };
+    delete config.gpt;
+    config.seeds = [1];
+    fs.writeFileSync(path.join(root, 'budget.json'), JSON.stringify(config));
+    const text = await runCli(['run', path.join(root, 'budget.json')]);
+    expect(text.code ?? 0, text.stderr).to.equal(0);
+    expect(text.stdout).to.include('layers of lev-short: 0 (levattention, n = 785, 32 keys/query); 1 (levattention, n = 17, 8 keys/query)');
+    expect(text.stdout).to.match(/warning: lev-short: layer 1: "levattention" keeps 8 of 17 keys per query; it needs n ≫ its budget/);
+    expect(text.stdout).not.to.match(/warning: lev-short: layer 0/);
+    const json = JSON.parse((await runCli(['run', path.join(root, 'budget.json'), '--json'])).stdout) as { vit: { rows: Array<{ label: string; layers?: Array<{ layer: number; n: number; keysPerQuery?: number }>; warnings?: string[] }> } };
+    const row = json.vit.rows.find((r) => r.label === 'lev-short')!;
+    expect(row.layers).to.deep.equal([{ layer: 0, operator: 'levattention', n: 785, keysPerQuery: 32 }, { layer: 1, operator: 'levattention', n: 17, keysPerQuery: 8 }]);
+    expect(row.warnings).to.have.length(1);
+  });
+
+  it('should name --allow-untrained-operators for a non-drop-in row, and run it with the flag', async () => {
+    const config = JSON.parse(fs.readFileSync(path.join(root, 'dropin.json'), 'utf8'));
+    config.gpt.operators = [{ name: 'exact' }, { name: 'tost' }];
+    delete config.vit;
+    config.seeds = [1];
+    fs.writeFileSync(path.join(root, 'tost.json'), JSON.stringify(config));
+    const refused = await runCli(['run', path.join(root, 'tost.json')]);
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.include('tost').and.include('--allow-untrained-operators');
+    const allowed = await runCli(['run', path.join(root, 'tost.json'), '--allow-untrained-operators', '--json']);
+    expect(allowed.code ?? 0, allowed.stderr).to.equal(0);
+    const rows = (JSON.parse(allowed.stdout) as { gpt: { rows: Array<{ label: string; skipped?: string }> } }).gpt.rows;
+    expect(rows.find((r) => r.label === 'tost')?.skipped).to.equal(undefined);
   });
 
   it('should refuse an invalid config with the JSON path', async () => {

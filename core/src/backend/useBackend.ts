@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SwapformerError } from '../errors/SwapformerError';
 import { watchWebGpuErrors } from './webGpuErrors';
+import { withoutAddedProcessHandlers } from './processHandlers';
+import { softwareAdapterReason, type AdapterDescription } from './softwareAdapter';
 import { BACKEND_NAMES, type BackendName, type BackendRequest } from './BackendName';
 
 /** What `useBackend` did: which backend runs now and why. */
@@ -56,25 +58,27 @@ function requirePackage(backend: BackendName, pkg: string): unknown {
   }
 }
 
-/** Installs Dawn's WebGPU (the `webgpu` npm package) as `navigator.gpu` and returns an adapter, or throws. */
-async function prepareWebGpu(): Promise<void> {
+/**
+ * Installs Dawn's WebGPU (the `webgpu` npm package) as `navigator.gpu` and checks for an adapter,
+ * or throws. A software adapter (lavapipe, SwiftShader) is refused unless `allowSoftware` — `auto`
+ * must not pick one, an explicit `webgpu` may.
+ */
+async function prepareWebGpu(allowSoftware: boolean): Promise<void> {
   const g = globalThis as unknown as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } };
   if (!g.navigator?.gpu) {
     const dawn = requirePackage('webgpu', 'webgpu') as { create(flags: string[]): unknown; globals: Record<string, unknown> };
     Object.assign(globalThis, dawn.globals);
     Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawn.create([]) }, configurable: true, writable: true });
   }
-  await requireAdapter();
-  if (!registeredByApp('webgpu')) requirePackage('webgpu', '@tensorflow/tfjs-backend-webgpu');
-}
-
-async function requireAdapter(): Promise<void> {
-  const gpu = (globalThis as unknown as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
+  const gpu = g.navigator?.gpu;
   if (!gpu) throw unavailable('webgpu', 'this browser has no WebGPU (navigator.gpu is missing).\n  Use the wasm backend here, or a browser with WebGPU enabled.');
   const adapter = await gpu.requestAdapter();
   if (adapter === null || adapter === undefined) {
     throw unavailable('webgpu', 'no GPU adapter was found (Dawn needs a Vulkan driver; software Vulkan such as lavapipe lacks required features).\n  Use --backend wasm here, or run on a machine with a GPU.');
   }
+  const software = softwareAdapterReason(adapter as AdapterDescription);
+  if (software && !allowSoftware) throw unavailable('webgpu', `${software}, slower than wasm; "auto" skips it (ask for it with --backend webgpu / useBackend('webgpu')).`);
+  if (!registeredByApp('webgpu')) requirePackage('webgpu', '@tensorflow/tfjs-backend-webgpu');
 }
 
 /** True when the app already imported the backend package (it registers its factory on import): used as it is. */
@@ -82,7 +86,7 @@ function registeredByApp(name: BackendName): boolean {
   return tf.findBackendFactory(name) !== null;
 }
 
-function loadBackendPackages(name: BackendName): Promise<void> | void {
+function loadBackendPackages(name: BackendName, auto: boolean): Promise<void> | void {
   if (registeredByApp(name) && name !== 'webgpu') return;
   switch (name) {
     case 'wasm':
@@ -90,7 +94,7 @@ function loadBackendPackages(name: BackendName): Promise<void> | void {
       requirePackage(name, PACKAGES[name][0]);
       return;
     case 'webgpu':
-      return prepareWebGpu();
+      return prepareWebGpu(!auto);
     case 'tensorflow': {
       try {
         requirePackage(name, '@tensorflow/tfjs-node-gpu');
@@ -108,11 +112,16 @@ function initFailure(name: BackendName, active: string): SwapformerError {
   return unavailable(name, `tfjs could not initialise it (active backend is "${active}").${hint}`);
 }
 
-async function activate(name: BackendName): Promise<void> {
-  await loadBackendPackages(name);
-  // before tf.ready(), which would try the other registered backends and, with none, throw a message naming none
-  if (!(await tf.setBackend(name))) throw initFailure(name, 'none');
-  await tf.ready();
+async function activate(name: BackendName, auto = false): Promise<void> {
+  // the user's process keeps its own error handling (see withoutAddedProcessHandlers)
+  const ok = await withoutAddedProcessHandlers(async () => {
+    await loadBackendPackages(name, auto);
+    // checked before tf.ready(), which would try the other registered backends and, with none, throw a message naming none
+    if (!(await tf.setBackend(name))) return false;
+    await tf.ready();
+    return true;
+  });
+  if (!ok) throw initFailure(name, 'none');
   if (tf.getBackend() !== name) throw initFailure(name, tf.getBackend());
   if (name === 'webgpu') watchWebGpuErrors();
 }
@@ -135,7 +144,7 @@ export async function useBackend(request: BackendRequest = 'wasm'): Promise<Back
   const skipped: Array<{ name: BackendName; reason: string }> = [];
   for (const name of ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const) {
     try {
-      await activate(name);
+      await activate(name, true);
       return { requested: 'auto', active: name, skipped };
     } catch (error) {
       skipped.push({ name, reason: (error as Error).message.split('\n')[0] });

@@ -6,6 +6,7 @@ import { SwapformerError } from '../errors/SwapformerError';
 import { runAttention } from '../hooks/runAttention';
 import type { AttentionContext, AttentionOperator, OperatorGeometry } from '../operator/AttentionOperator';
 import type { AttentionPlugin } from '../plugin/AttentionPlugin';
+import { repeatKeyValueHeads } from '../operator/groupedKeyValues';
 import { instantiateOperator } from '../plugin/instantiateOperator';
 import { validatePlugin } from '../plugin/validatePlugin';
 import { randomAttentionInputs, type AttentionShape } from './randomAttentionInputs';
@@ -55,14 +56,19 @@ function check(condition: boolean, message: string): void {
   if (!condition) throw new Error(message);
 }
 
-function geometryOf(shape: AttentionShape): OperatorGeometry {
-  return { heads: shape.heads, headDim: shape.dk, valueDim: shape.dv ?? shape.dk, modelDim: shape.heads * shape.dk, maxSeqLen: Math.max(shape.nq, shape.nk), layerIndex: 0 };
+function geometryOf(shape: AttentionShape, kvHeads = shape.heads): OperatorGeometry {
+  return { heads: shape.heads, kvHeads, headDim: shape.dk, valueDim: shape.dv ?? shape.dk, modelDim: shape.heads * shape.dk, maxSeqLen: Math.max(shape.nq, shape.nk), layerIndex: 0 };
 }
 
-function withOperator<T>(plugin: AttentionPlugin, c: ConformanceCase, fn: (op: AttentionOperator, run: (q: Tensor4D, k: Tensor4D, v: Tensor4D, ctx: AttentionContext) => Tensor4D) => T): T {
+/** Grouped-query settings worth testing for h query heads: multi-query (1) and pairs of query heads per k/v head. */
+function keyValueGroupings(heads: number): number[] {
+  return [...new Set([1, heads % 2 === 0 ? heads / 2 : 1])].filter((kv) => kv < heads);
+}
+
+function withOperator<T>(plugin: AttentionPlugin, c: ConformanceCase, fn: (op: AttentionOperator, run: (q: Tensor4D, k: Tensor4D, v: Tensor4D, ctx: AttentionContext) => Tensor4D) => T, kvHeads?: number): T {
   const container = createSwapformerContainer({ logger: createMemoryLogger() });
   const services = resolveOperatorServices(container);
-  const op = instantiateOperator(plugin, c.options ?? {}, services, geometryOf(c.shape));
+  const op = instantiateOperator(plugin, c.options ?? {}, services, geometryOf(c.shape, kvHeads));
   const site = { hooks: services.hooks, operator: op, capabilities: plugin.capabilities, layerIndex: 0 };
   try {
     return fn(op, (q, k, v, ctx) => runAttention(site, q, k, v, ctx));
@@ -79,7 +85,9 @@ function ctxOf(c: ConformanceCase, extra: Partial<AttentionContext> = {}): Atten
  * The contract suite every plugin runs (tapable's HookTester, tfjs's describeWithFlags):
  * plugin shape, option validation, output shape/dtype, no tensor leaks, seeded determinism,
  * causal independence from the future (when claimed), key-padding masks (when claimed),
- * decoding parity (when claimed) and error vs float64 exact attention under declared bounds.
+ * decoding parity (when claimed), grouped-query k/v heads (taken like repeated ones when
+ * claimed, refused by name otherwise; a claimed kv-cache keeps only the k/v heads) and error vs
+ * float64 exact attention under declared bounds.
  * Cases the capabilities make inapplicable are skipped by capability, never by name.
  *
  * @example describeOperatorConformance(performerPlugin, { cases: [{ label: 'small', shape: {...}, maxRelativeError: 0.3 }] });
@@ -205,6 +213,70 @@ export function describeOperatorConformance(plugin: AttentionPlugin, spec: Confo
               check(d <= (spec.maskTolerance ?? 1e-5), `output changed by ${d} when only masked keys changed`);
             });
             tf.dispose([q, k, v, k2, v2, mask]);
+          });
+        }
+
+        if (caps.projections === 'qkv' && c.shape.heads > 1) {
+          it(caps.groupedKeyValues ? 'should take fewer key/value heads (grouped-query, multi-query) like repeated ones' : 'should refuse fewer key/value heads than query heads (it does not declare groupedKeyValues)', () => {
+            const { q } = randomAttentionInputs(c.shape, 8, c.qkScale ?? 0.5);
+            for (const kvHeads of keyValueGroupings(c.shape.heads)) {
+              const { k, v } = randomAttentionInputs({ ...c.shape, heads: kvHeads }, 9, c.qkScale ?? 0.5);
+              if (caps.groupedKeyValues) {
+                const grouped = withOperator(plugin, c, (_op, run) => tf.tidy(() => run(q, k, v, ctxOf(c))).dataSync().slice(), kvHeads);
+                const groups = c.shape.heads / kvHeads;
+                const repeated = withOperator(plugin, c, (_op, run) => tf.tidy(() => run(q, repeatKeyValueHeads(k, groups), repeatKeyValueHeads(v, groups), ctxOf(c))).dataSync().slice());
+                const d = maxAbsDiff(grouped, repeated);
+                check(d <= 1e-5, `${kvHeads} k/v heads: output differs by ${d} from the same call with k/v repeated to ${c.shape.heads} heads`);
+              } else {
+                let caught: unknown;
+                withOperator(plugin, c, (_op, run) => {
+                  try {
+                    run(q, k, v, ctxOf(c)).dispose();
+                  } catch (error) {
+                    caught = error;
+                  }
+                });
+                check(SwapformerError.is(caught) && caught.kind === 'invalid-input' && String(caught.message).includes('groupedKeyValues'), `${kvHeads} k/v heads for ${c.shape.heads} query heads were not refused by name: ${String((caught as Error)?.message)}`);
+              }
+              tf.dispose([k, v]);
+            }
+            q.dispose();
+          });
+        }
+
+        if (caps.projections === 'qkv' && caps.groupedKeyValues && caps.decoding === 'kv-cache' && c.causal && c.shape.heads > 1) {
+          it('should keep only the key/value heads in its kv-cache and decode like the full forward', () => {
+            const kvHeads = 1;
+            const shape = { ...c.shape, nk: c.shape.nq };
+            const { q } = randomAttentionInputs(shape, 10, c.qkScale ?? 0.5);
+            const { k, v } = randomAttentionInputs({ ...shape, heads: kvHeads }, 11, c.qkScale ?? 0.5);
+            withOperator(
+              plugin,
+              { ...c, shape },
+              (op) => {
+                const full = op.forward(q, k, v, ctxOf(c, { causal: true }));
+                let state = op.decoder!.initState(shape.batch);
+                const steps: Tensor4D[] = [];
+                for (let t = 0; t < shape.nq; t++) {
+                  const sl = (x: Tensor4D) => tf.slice(x, [0, 0, t, 0], [-1, -1, 1, -1]) as Tensor4D;
+                  const [qt, kt, vt] = [sl(q), sl(k), sl(v)];
+                  const step = op.decoder!.step(qt, kt, vt, state, { seed: 1234, layerIndex: 0, scale: c.scale });
+                  tf.dispose([qt, kt, vt]);
+                  op.decoder!.disposeState(state);
+                  state = step.state;
+                  steps.push(step.output);
+                }
+                const cached = state.tensors.map((t) => t.shape[1]);
+                op.decoder!.disposeState(state);
+                const stepped = tf.concat(steps, 2);
+                const d = maxAbsDiff(stepped, full);
+                tf.dispose([stepped, full, ...steps]);
+                check(cached.every((heads) => heads === kvHeads), `the kv-cache holds tensors with [${cached.join(', ')}] heads, not only the ${kvHeads} k/v head(s)`);
+                check(d <= (spec.decodingTolerance ?? 1e-4), `grouped-query decoding differs from the full causal forward by ${d}`);
+              },
+              kvHeads,
+            );
+            tf.dispose([q, k, v]);
           });
         }
 

@@ -38,6 +38,8 @@ export interface ModelBuiltEvent {
   readonly model: string;
   /** Operator name per layer, in layer order. */
   readonly operators: readonly string[];
+  /** Layers whose operator gets k/v repeated to the query heads (grouped-query attention it does not declare). */
+  readonly repeatedKeyValueHeads?: readonly number[];
 }
 
 export interface FallbackEvent {

@@ -25,7 +25,14 @@ export interface AttentionContext {
 
 /** The geometry an operator instance is created for: one per layer in a model graph. */
 export interface OperatorGeometry {
+  /** Query heads. */
   readonly heads: number;
+  /**
+   * Key/value heads (grouped-query attention: each k/v head serves heads / kvHeads query heads;
+   * 1 = multi-query). Defaults to heads. Only a plugin declaring `capabilities.groupedKeyValues`
+   * is created with fewer; any other gets k/v repeated to `heads` by the model, which records it.
+   */
+  readonly kvHeads?: number;
   /** Query/key head dimension. */
   readonly headDim: number;
   /** Value head dimension (defaults to headDim). */

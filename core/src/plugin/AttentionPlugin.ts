@@ -44,6 +44,12 @@ export interface OperatorCapabilities {
   readonly mixesHeads: boolean;
   /** Supports nq ≠ nk (cross-attention, kv-cache queries). */
   readonly crossAttention: boolean;
+  /**
+   * Takes k and v with fewer heads than q (grouped-query / multi-query attention: q head i reads
+   * k/v head floor(i / (h / kvHeads))) and its decoder keeps only the k/v heads. Absent or false:
+   * the model repeats k/v to the query heads before calling it (and records that it did).
+   */
+  readonly groupedKeyValues?: boolean;
 }
 
 /**
@@ -67,4 +73,11 @@ export interface AttentionPlugin<Options = Record<string, unknown>> {
    * defaults applied; `geometry` is the layer's shape.
    */
   create(options: Options, services: OperatorServices, geometry: OperatorGeometry): AttentionOperator;
+  /**
+   * Optional: how many key–value pairs each query effectively attends to at sequence length `n`
+   * (a coreset size, a top-k budget), for operators whose accuracy needs n ≫ that budget.
+   * Callers use it to warn where a swap cannot work well (Thinformer on a 50-token layer);
+   * null when it depends on the data. Operators that see every key leave it out.
+   */
+  keysPerQuery?(options: Options, n: number): number | null;
 }

@@ -42,7 +42,8 @@ export function unmetRequirements(caps: OperatorCapabilities, req: OperatorRequi
         (caps.trainableParameters
           ? '(it owns trainable parameters that a softmax checkpoint does not contain, so they would stay at their initial values); '
           : '(its outputs are not an approximation of softmax attention); ') +
-        'ask for training/fine-tuning (training: true) to use it anyway',
+        // quotes every real switch: a message pointing at a flag that does not exist strands the user
+        'to use it anyway (for fine-tuning), allow operators that need training: `--allow-untrained-operators` on the swapformer CLI, `{ training: true }` in loadCheckpoint/buildModel options',
     );
   }
   return reasons;

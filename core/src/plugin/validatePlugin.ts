@@ -47,5 +47,6 @@ export function validatePlugin(plugin: unknown, origin = 'plugin'): asserts plug
   for (const [key, allowed] of Object.entries(CAPABILITY_VALUES)) {
     if (!allowed.includes(caps![key])) fail(`"${name}".capabilities.${key} is ${JSON.stringify(caps![key])}; allowed: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
   }
+  if (caps!.groupedKeyValues !== undefined && typeof caps!.groupedKeyValues !== 'boolean') fail(`"${name}".capabilities.groupedKeyValues is ${JSON.stringify(caps!.groupedKeyValues)}; allowed: true, false (or absent)`);
   if (!Array.isArray(caps!.testedBackends)) fail(`"${name}".capabilities.testedBackends must be an array of backend names`);
 }

@@ -37,8 +37,14 @@ export function validateAttentionInputs(target: ValidationTarget, q: Tensor, k: 
     const [b, h, nq, dk] = q.shape;
     const [kb, kh, nk, kd] = k.shape;
     const [vb, vh, vn] = v.shape;
-    if (kb !== b || vb !== b || kh !== h || vh !== h) {
+    if (kb !== b || vb !== b || vh !== kh) {
       throw invalid(target, `batch and heads must agree: q [${q.shape.join(', ')}], k [${k.shape.join(', ')}], v [${v.shape.join(', ')}].`);
+    }
+    if (kh !== h) {
+      if (!caps.groupedKeyValues) {
+        throw invalid(target, `k and v have ${kh} heads and q has ${h}; the operator does not declare groupedKeyValues, so k/v must be repeated to ${h} heads before the call (models do it with repeatKeyValueHeads).`);
+      }
+      if (h % kh !== 0) throw invalid(target, `q has ${h} heads, not a multiple of the ${kh} key/value heads (grouped-query attention shares each k/v head among h / kvHeads query heads).`);
     }
     if (kd !== dk) throw invalid(target, `q and k head dims differ: ${dk} vs ${kd}.`);
     if (vn !== nk) throw invalid(target, `k and v must have the same number of keys: ${nk} vs ${vn}.`);

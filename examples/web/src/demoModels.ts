@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { canReadSync, createProfiler, type AttentionPlugin } from '@swapformer/core';
 import { createOperatorRegistry, type AttentionSpec, type OperatorRegistry } from '@swapformer/registry';
 import { fusedAttentionInfo } from '@swapformer/kernels';
-import { fetchCheckpoint, generate, tokenizerFor, type GptModel, type LoadReport, type VitModel } from '@swapformer/models';
+import { fetchCheckpoint, generate, tokenizerFor, type BuiltInModel, type GptModel, type LoadReport, type VitModel } from '@swapformer/models';
 import { exactPlugin } from '@swapformer/plugin-exact';
 import { kdeformerPlugin } from '@swapformer/plugin-kdeformer';
 import { levattentionPlugin } from '@swapformer/plugin-levattention';
@@ -110,10 +110,10 @@ export async function createDemoModels(baseUrl: string, fetchFn: Fetch = (u) => 
   if (!imagesResponse.ok) throw new Error(`cannot load the bundled images (${base}/data/fashion-mnist-test.bin): ${imagesResponse.status} ${imagesResponse.statusText}`);
   const images = decodeImageSet(new Uint8Array(await imagesResponse.arrayBuffer()));
   const profiler = createProfiler(registry.hooks, { sync: canReadSync() });
-  const models = new Map<string, VitModel | GptModel>();
+  const models = new Map<string, BuiltInModel>();
 
   /** `attention` undefined: the operators the checkpoint was saved with. */
-  async function model(checkpoint: string, attention: AttentionSpec | undefined): Promise<VitModel | GptModel> {
+  async function model(checkpoint: string, attention: AttentionSpec | undefined): Promise<BuiltInModel> {
     const key = `${checkpoint}\u0000${JSON.stringify(attention)}`;
     if (!models.has(key)) {
       // keep one graph per checkpoint: each holds a copy of the weights

@@ -62,6 +62,8 @@ const SIMD = {
   f32x4Nearest: 0x6a,
   i32x4Shl: 0xab,
   i32x4Add: 0xae,
+  f32x4Abs: 0xe0,
+  f32x4Neg: 0xe1,
   f32x4Add: 0xe4,
   f32x4Sub: 0xe5,
   f32x4Mul: 0xe6,
@@ -175,11 +177,16 @@ export class FunctionBody {
   f32x4Max(): this { return this.simd(SIMD.f32x4Max); }
   f32x4Min(): this { return this.simd(SIMD.f32x4Min); }
   f32x4Ge(): this { return this.simd(SIMD.f32x4Ge); }
+  f32x4Gt(): this { return this.simd(SIMD.f32x4Gt); }
+  f32x4Abs(): this { return this.simd(SIMD.f32x4Abs); }
+  f32x4Neg(): this { return this.simd(SIMD.f32x4Neg); }
   f32x4Nearest(): this { return this.simd(SIMD.f32x4Nearest); }
   i32x4TruncSatF32x4S(): this { return this.simd(SIMD.i32x4TruncSatF32x4S); }
   i32x4Add(): this { return this.simd(SIMD.i32x4Add); }
   i32x4Shl(): this { return this.simd(SIMD.i32x4Shl); }
   v128And(): this { return this.simd(SIMD.and); }
+  /** (a, b, mask) → bits of a where mask is 1, of b elsewhere. */
+  v128Bitselect(): this { return this.simd(SIMD.bitselect); }
   /** a·b + c, fused or not at the engine's choice (relaxed SIMD proposal). */
   f32x4RelaxedMadd(): this { return this.simd(SIMD.f32x4RelaxedMadd); }
 

@@ -1,5 +1,5 @@
 /**
- * Autoregressive generation for GPT graphs. With every layer's operator offering a decoding
+ * Autoregressive generation for decoder graphs (GPT-2, Llama family). With every layer's operator offering a decoding
  * state (exact's kv-cache, a recurrent state), each new token costs one step over that token
  * only; the logits equal those of a full forward over the prefix. Operators without one force
  * recomputing the whole prefix per token — only when the config allows it
@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createSeededRandom, SwapformerError } from '@swapformer/core';
-import type { GptDecodingState, GptModel } from '../models/buildGpt';
+import type { DecoderModel, DecoderState } from '../models/DecoderModel';
 import { sampleToken, type SamplingOptions } from './sampleToken';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -41,17 +41,17 @@ function lastRow(logits: tf.Tensor3D): Float32Array {
  *
  * @example const { tokens } = generate(gpt, [tokenizer.encode('To be')], { maxNewTokens: 20, temperature: 0.8, topK: 10, seed: 1 });
  */
-export function generate(model: GptModel, prompts: readonly (readonly number[])[], options: GenerateOptions): GenerateResult {
+export function generate(model: DecoderModel, prompts: readonly (readonly number[])[], options: GenerateOptions): GenerateResult {
   const config = model.modelConfig;
-  if (!config.lmHead) throw new SwapformerError('unsupported', 'generate needs a GPT with an LM head (GPT2LMHeadModel); this one is a bare GPT2Model.');
+  if (!config.lmHead) throw new SwapformerError('unsupported', `generate needs a decoder with an LM head (GPT2LMHeadModel, LlamaForCausalLM, …); this "${model.kind}" model is a bare decoder.`);
   const batch = prompts.length;
   const length = prompts[0]?.length ?? 0;
   if (batch === 0 || length === 0 || prompts.some((p) => p.length !== length)) {
     throw new SwapformerError('invalid-input', 'generate needs at least one non-empty prompt, all of the same length.');
   }
   if (!Number.isInteger(options.maxNewTokens) || options.maxNewTokens < 0) throw new SwapformerError('invalid-input', `maxNewTokens must be a non-negative integer, got ${options.maxNewTokens}.`);
-  if (length + options.maxNewTokens > config.nPositions + 1) {
-    throw new SwapformerError('invalid-input', `a prompt of ${length} tokens plus ${options.maxNewTokens} new ones exceeds the ${config.nPositions}-position context.`);
+  if (length + options.maxNewTokens > model.contextLength + 1) {
+    throw new SwapformerError('invalid-input', `a prompt of ${length} tokens plus ${options.maxNewTokens} new ones exceeds the ${model.contextLength}-position context.`);
   }
   const support = model.decodingSupport();
   const policy = options.decoding ?? config.decoding;
@@ -87,7 +87,7 @@ export function generate(model: GptModel, prompts: readonly (readonly number[])[
     return { tokens, decoding: 'recompute', note };
   }
 
-  let state: GptDecodingState = model.initDecoding(batch);
+  let state: DecoderState = model.initDecoding(batch);
   try {
     let input = tf.tensor2d(prompts as number[][], [batch, length], 'int32');
     for (let step = 0; step < options.maxNewTokens; step++) {

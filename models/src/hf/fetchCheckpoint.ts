@@ -8,8 +8,7 @@
  */
 import { SwapformerError } from '@swapformer/core';
 import type { OperatorRegistry } from '@swapformer/registry';
-import type { GptModel } from '../models/buildGpt';
-import type { VitModel } from '../models/buildVit';
+import type { BuiltInModel } from '../families/builtInFamilies';
 import type { CheckpointTensors } from './checkpointFiles';
 import { modelFromCheckpoint, type LoadCheckpointOptions, type LoadReport } from './modelFromCheckpoint';
 import { readSafetensorsBytes, type SafetensorsEntry, type SafetensorsFile } from './safetensorsFormat';
@@ -112,7 +111,7 @@ async function fetchTensors(fetchFn: FetchLike, base: string): Promise<Checkpoin
  *
  * @example const { model } = await fetchCheckpoint(huggingFaceUrl('me/vit-fmnist'), registry, { attention: { name: 'performer' } });
  */
-export async function fetchCheckpoint(baseUrl: string, registry: OperatorRegistry, options: FetchCheckpointOptions = {}): Promise<{ model: VitModel | GptModel; report: LoadReport }> {
+export async function fetchCheckpoint(baseUrl: string, registry: OperatorRegistry, options: FetchCheckpointOptions = {}): Promise<{ model: BuiltInModel; report: LoadReport }> {
   const fetchFn = options.fetch ?? globalFetch();
   const base = baseUrl.replace(/\/+$/, '').replace(/\/config\.json$/, '');
   const configUrl = `${base}/config.json`;

@@ -17,8 +17,8 @@ export type { SafetensorsDtype, SafetensorsEntry, SafetensorsFile } from './safe
 
 const bad = invalidSafetensors;
 
-function readExactly(fd: number, file: string, length: number, position: number, what: string): Buffer {
-  const buffer = Buffer.alloc(length);
+function readExactly(fd: number, file: string, length: number, position: number, what: string, into?: Buffer): Buffer {
+  const buffer = into ?? Buffer.allocUnsafe(length); // every byte is overwritten below, or the read fails
   let done = 0;
   while (done < length) {
     const n = fs.readSync(fd, buffer, done, length - done, position + done);
@@ -61,6 +61,12 @@ export function openSafetensors(file: string, maxHeaderBytes = MAX_SAFETENSORS_H
         if (!entry) throw new SwapformerError('invalid-checkpoint', `"${file}" has no tensor "${name}".`, { path: file });
         const handle = fs.openSync(file, 'r');
         try {
+          if (entry.dtype === 'F32' && hostIsLittleEndian()) {
+            // straight into the result: no intermediate buffer and copy (the file's bytes are the values)
+            const out = new Float32Array(entry.shape.reduce((a, s) => a * s, 1));
+            readExactly(handle, file, out.byteLength, entry.begin, `tensor "${name}"`, Buffer.from(out.buffer, out.byteOffset, out.byteLength));
+            return out;
+          }
           return toFloat32(entry, readExactly(handle, file, entry.end - entry.begin, entry.begin, `tensor "${name}"`));
         } finally {
           fs.closeSync(handle);

@@ -112,20 +112,25 @@ export function parseSafetensorsHeader(file: string, headerBytes: Uint8Array, fi
 export function toFloat32(entry: SafetensorsEntry, bytes: Uint8Array): Float32Array {
   const count = entry.shape.reduce((a, s) => a * s, 1);
   const out = new Float32Array(count);
+  const little = hostIsLittleEndian();
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (entry.dtype === 'F32') {
-    if (hostIsLittleEndian() && bytes.byteOffset % 4 === 0) out.set(new Float32Array(bytes.buffer, bytes.byteOffset, count));
+    if (little && bytes.byteOffset % 4 === 0) out.set(new Float32Array(bytes.buffer, bytes.byteOffset, count));
     else for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
     return out;
   }
   const bits = new Uint32Array(out.buffer);
+  // a typed view reads much faster than a DataView per element (BF16/F16 checkpoints are large)
+  const halves = little && bytes.byteOffset % 2 === 0 ? new Uint16Array(bytes.buffer, bytes.byteOffset, count) : undefined;
+  const half = (i: number) => (halves ? halves[i] : view.getUint16(i * 2, true));
   if (entry.dtype === 'BF16') {
     // bfloat16 is the upper half of a float32
-    for (let i = 0; i < count; i++) bits[i] = view.getUint16(i * 2, true) << 16;
+    if (halves) for (let i = 0; i < count; i++) bits[i] = halves[i] << 16;
+    else for (let i = 0; i < count; i++) bits[i] = half(i) << 16;
     return out;
   }
   for (let i = 0; i < count; i++) {
-    const h = view.getUint16(i * 2, true);
+    const h = half(i);
     const sign = (h & 0x8000) << 16;
     const exp = (h >> 10) & 0x1f;
     const frac = h & 0x3ff;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SwapformerError } from '@swapformer/core';
+import { outputTarget, writeAll } from './outputTarget';
 
 /**
  * Atomic file writes: data goes to a temporary sibling first (same directory, so the same
@@ -10,7 +11,10 @@ import { SwapformerError } from '@swapformer/core';
  * `kill -9` — sees either the old file or the complete new one, never a prefix.
  *
  * Every file the project writes for later use (checkpoints, benchmark results, generated
- * docs, scaffolded packages) goes through here.
+ * docs, scaffolded packages) goes through here. Like npm's write-file-atomic, a symlink is
+ * written through (its target is replaced atomically, the link stays); unlike it, devices and
+ * FIFOs (`/dev/stdout`, `/dev/null`, a named pipe) are written in place, since a rename would
+ * replace the device node itself, and a directory is refused with a clear error.
  */
 
 export interface AtomicWriteOptions {
@@ -40,20 +44,46 @@ function removeQuietly(file: string): void {
 }
 
 /**
- * Writes `data` to `file` atomically (temp + fsync + rename). On failure the target is left
- * untouched, the temporary file is removed and an `io` error naming the file is thrown.
+ * Content made piece by piece: `produce` calls `write` for each piece as it comes, so the output
+ * is bounded by the disk rather than by one string or buffer (JSON logits of a long GPT-2 prompt
+ * passed V8's string limit).
+ */
+export type ChunkProducer = (write: (chunk: string | Uint8Array) => void) => void;
+
+/** Runs `data` (bytes, text, or a producer of pieces) into the open descriptor `fd`. */
+function writeContent(fd: number, data: string | Uint8Array | ChunkProducer): void {
+  if (typeof data === 'function') data((chunk) => writeAll(fd, typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk));
+  else writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+}
+
+/**
+ * Writes `data` to `file` atomically (temp + fsync + rename). `data` is bytes, text, or a
+ * producer of pieces (streamed to the temporary file). On failure the target is left
+ * untouched, the temporary file is removed and an `io` error naming the file is thrown (a
+ * producer's own SwapformerError passes through as it is).
+ * A symlinked `file` keeps its link and gets its target replaced; an existing file keeps its
+ * mode unless `options.mode` is given; devices and FIFOs are streamed to; directories refused.
  *
  * @example writeFileAtomic('runs/bench.json', JSON.stringify(results, null, 2));
+ * @example writeFileAtomic('out.json', (write) => { write('['); write('1,2'); write(']'); });
  */
-export function writeFileAtomic(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): void {
-  const target = path.resolve(file);
+export function writeFileAtomic(file: string, data: string | Uint8Array | ChunkProducer, options: AtomicWriteOptions = {}): void {
+  let where: ReturnType<typeof outputTarget>;
+  try {
+    where = outputTarget(file);
+  } catch (error) {
+    throw SwapformerError.is(error) ? error : ioError(file, 'write', error);
+  }
+  if (where.kind === 'stream') return writeInPlace(file, where.path, data);
+  if (where.kind === 'descriptor') return writeToDescriptor(file, where.fd, data);
+  const target = where.path;
   const temp = temporarySibling(target);
   let fd: number | undefined;
   try {
-    fd = fs.openSync(temp, 'wx', options.mode ?? 0o644);
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let offset = 0;
-    while (offset < bytes.byteLength) offset += fs.writeSync(fd, bytes, offset, bytes.byteLength - offset);
+    fd = fs.openSync(temp, 'wx', options.mode ?? where.mode ?? 0o644);
+    // open's mode is filtered by the umask; an existing file's own mode is restored as it was
+    if (options.mode === undefined && where.mode !== undefined) fs.fchmodSync(fd, where.mode);
+    writeContent(fd, data);
     if (options.fsync !== false) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;
@@ -67,9 +97,34 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, options
       }
     }
     removeQuietly(temp);
+    if (SwapformerError.is(error)) throw error; // the producer's own error, not an I/O one
     throw ioError(file, 'write', error);
   }
   if (options.fsync !== false) syncDirectory(path.dirname(target));
+}
+
+/** An open descriptor of this process (stdout through /dev/stdout): written, never closed. */
+function writeToDescriptor(file: string, fd: number, data: string | Uint8Array | ChunkProducer): void {
+  try {
+    writeContent(fd, data);
+  } catch (error) {
+    if (SwapformerError.is(error)) throw error;
+    throw ioError(file, 'write', error);
+  }
+}
+
+/** Devices and FIFOs: opened for writing as they are (no create, no rename), like `> /dev/stdout`. */
+function writeInPlace(file: string, target: string, data: string | Uint8Array | ChunkProducer): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(target, fs.constants.O_WRONLY | fs.constants.O_APPEND); // append: a redirected stdout keeps what was printed before
+    writeContent(fd, data);
+  } catch (error) {
+    if (SwapformerError.is(error)) throw error;
+    throw ioError(file, 'write', error);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }
 
 /** fsync a directory so the rename itself is durable (no-op where directories cannot be opened). */

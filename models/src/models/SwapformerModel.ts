@@ -34,7 +34,8 @@ export interface ForwardOptions {
  * const { value, grads } = tf.variableGrads(() => loss(model.forward(x, { training: true })), model.parameters().map((p) => p.variable));
  */
 export interface SwapformerModel {
-  readonly kind: 'vit' | 'gpt';
+  /** The family name (`"vit"`, `"gpt"`, `"llama"`, …); narrow `BuiltInModel` by it. */
+  readonly kind: string;
   /** The HF-style config.json content. */
   readonly config: Readonly<Record<string, unknown>>;
   /** ViT: pixel_values float32 [b, channels, height, width] → logits [b, numLabels].

@@ -1,3 +1,5 @@
+import type { InitialValues } from './parameterStore';
+
 /** How a model graph is built: what the operators must support beyond the model's own needs. */
 export interface BuildOptions {
   /**
@@ -8,4 +10,6 @@ export interface BuildOptions {
   readonly pretrainedWeights?: boolean;
   /** The model will be trained or fine-tuned (allows non-drop-in operators in a pretrained swap). */
   readonly training?: boolean;
+  /** First values of the graph's own parameters (a checkpoint loader's); default: the seeded `Init` draws. */
+  readonly initialValues?: InitialValues;
 }

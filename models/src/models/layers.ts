@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import { SwapformerError } from '@swapformer/core';
-import type { ActivationName } from './modelConfig';
+import type { ActivationName } from './modelConfigBase';
 
 /**
  * `x W` whose gradients are plain rank-2 products of explicit transposes: tfjs's own matMul
@@ -79,7 +79,9 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 function geluTanh(x: Tensor): Tensor {
   // 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))
-  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI);
+  // x·x² rather than pow(x, 3): tfjs-wasm's Pow calls the C library's pow per element, and it
+  // was 7 % of a GPT-2-small forward (profile of the 1,024-token forward, issue 19)
+  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(x, tf.square(x)), 0.044715)), SQRT_2_OVER_PI);
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
 }
 
@@ -137,4 +139,12 @@ export function mergeHeads(x: tf.Tensor4D): Tensor2D {
   const [b, h, n, d] = x.shape;
   if (h === 1) return tf.reshape(x, [b * n, d]);
   return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [b * n, h * d]) as Tensor2D;
+}
+
+/**
+ * RMS norm over the last axis (Zhang & Sennrich 2019; Llama's `LlamaRMSNorm`):
+ * `x · rsqrt(mean(x²) + eps) · gamma`, no centring and no bias.
+ */
+export function rmsNorm(x: Tensor2D, gamma: Variable, eps: number): Tensor2D {
+  return tf.tidy(() => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), gamma) as Tensor2D);
 }

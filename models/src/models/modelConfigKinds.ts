@@ -1,29 +1,23 @@
-import { SCHEMA_IDS } from '@swapformer/schemas';
 import { ATTENTION_CONFIG_KINDS, modelSelectionSites, type ConfigKind } from '@swapformer/registry';
-import { normalizeModelConfig, type ModelConfigInput } from './modelConfig';
+import { BUILT_IN_FAMILIES } from '../families/builtInFamilies';
+import type { FamilyTable } from '../families/ModelFamily';
 
-/** What `validate` checks beyond a model config's schema: divisibility and head rules, then the sizes. */
-function checkModelConfig(config: Record<string, unknown>): void {
-  normalizeModelConfig(config as ModelConfigInput);
+/** The config kinds of a families table (one per family: schema, own checks, attention sites), in front of the registry's attention and backend kinds. */
+export function modelConfigKinds(families: FamilyTable): ConfigKind[] {
+  return [
+    ...families.map(
+      (family): ConfigKind => ({
+        name: `${family.name}-model`,
+        description: family.description,
+        schemaId: family.schemaId,
+        matches: (c) => c.model === family.name,
+        check: (c) => void family.normalize(c),
+        selections: (c) => modelSelectionSites(c, family.attentionLayers(c), family.requirements),
+      }),
+    ),
+    ...ATTENTION_CONFIG_KINDS,
+  ];
 }
 
-/** Model configs (ViT/GPT) in front of the registry's attention and backend kinds. */
-export const MODEL_CONFIG_KINDS: readonly ConfigKind[] = [
-  {
-    name: 'vit-model',
-    description: 'ViT model: {"model": "vit", "imageSize": ..., "patchSize": ..., "hiddenSize": ..., "attention": {...}, "pixelStage"?: {...}}',
-    schemaId: SCHEMA_IDS.vitModelConfig,
-    matches: (c) => c.model === 'vit',
-    check: checkModelConfig,
-    selections: (c) => modelSelectionSites(c, ((c.pixelStage as { layers?: number } | undefined)?.layers ?? 0) + (c.numLayers as number), {}),
-  },
-  {
-    name: 'gpt-model',
-    description: 'GPT model: {"model": "gpt", "vocabSize": ..., "nPositions": ..., "hiddenSize": ..., "attention": {...}} (every operator must support causal masking)',
-    schemaId: SCHEMA_IDS.gptModelConfig,
-    matches: (c) => c.model === 'gpt',
-    check: checkModelConfig,
-    selections: (c) => modelSelectionSites(c, c.numLayers as number, { causal: true }),
-  },
-  ...ATTENTION_CONFIG_KINDS,
-];
+/** Model configs of the built-in families in front of the registry's attention and backend kinds. */
+export const MODEL_CONFIG_KINDS: readonly ConfigKind[] = Object.freeze(modelConfigKinds(BUILT_IN_FAMILIES));

@@ -21,6 +21,22 @@ export interface ModelParameter extends NamedVariable {
 /** Initial values: a seeded normal, zeros or ones. */
 export type Init = { readonly normal: number } | 'zeros' | 'ones';
 
+/** A parameter as the store describes it before its variable exists. */
+export type ParameterDescription = Pick<ModelParameter, 'name' | 'layout' | 'hfShape'> & { readonly shape: readonly number[] };
+
+/**
+ * Where parameters' first values come from when not from `Init` — a checkpoint being loaded,
+ * so no random draw is made only to be overwritten (drawing GPT-2 small's 124 M normals took
+ * 4–6 s of a 6–8 s load). Returns the values in graph layout; `'deferred'` for zeros that the
+ * caller assigns before use (skips the draw); undefined for the usual `Init`.
+ */
+export type InitialValues = (param: ParameterDescription) => Float32Array | 'deferred' | undefined;
+
+/** How a store fills new variables. */
+export interface ParameterStoreOptions {
+  readonly initialValues?: InitialValues;
+}
+
 /** Creates and owns the named variables of one model. */
 export interface ParameterStore {
   /** A new variable initialised from the model seed and its name (same seed ⇒ same weights). */
@@ -33,6 +49,13 @@ export interface ParameterStore {
   dispose(): void;
 }
 
+function drawInitial(seed: number, name: string, size: number, init: Init): Float32Array {
+  const values = new Float32Array(size);
+  if (init === 'ones') values.fill(1);
+  else if (init !== 'zeros' && init.normal > 0) createSeededRandom(deriveSeed(seed, 'init', name)).fillNormal(values, 0, init.normal);
+  return values;
+}
+
 function hfShapeOf(shape: readonly number[], layout: HfLayout): number[] {
   return layout === 'linear' ? [shape[1], shape[0]] : [...shape];
 }
@@ -40,7 +63,7 @@ function hfShapeOf(shape: readonly number[], layout: HfLayout): number[] {
 /**
  * @example const store = createParameterStore(0); const w = store.add('classifier.weight', [16, 10], { normal: 0.02 }, 'linear');
  */
-export function createParameterStore(seed: number): ParameterStore {
+export function createParameterStore(seed: number, options: ParameterStoreOptions = {}): ParameterStore {
   const params = new Map<string, ModelParameter>();
   const owned: Variable[] = [];
   const claim = (name: string) => {
@@ -49,15 +72,15 @@ export function createParameterStore(seed: number): ParameterStore {
   return {
     add(name, shape, init, layout = 'as-is', hfShape) {
       claim(name);
+      const hf = hfShape ?? hfShapeOf(shape, layout);
       const size = shape.reduce((a, s) => a * s, 1);
-      const values = new Float32Array(size);
-      if (init === 'ones') values.fill(1);
-      else if (init !== 'zeros' && init.normal > 0) createSeededRandom(deriveSeed(seed, 'init', name)).fillNormal(values, 0, init.normal);
-      const initial = tf.tensor(values, [...shape], 'float32');
+      const given = options.initialValues?.({ name, shape, layout, hfShape: hf });
+      if (given instanceof Float32Array && given.length !== size) throw new SwapformerError('invalid-checkpoint', `initial values for "${name}" have ${given.length} elements; [${shape.join(', ')}] needs ${size}.`);
+      const initial = given instanceof Float32Array ? tf.tensor(given, [...shape], 'float32') : given === 'deferred' ? tf.zeros([...shape], 'float32') : tf.tensor(drawInitial(seed, name, size, init), [...shape], 'float32');
       const variable = tf.variable(initial, true);
       initial.dispose(); // the variable holds its own reference to the data; this one would keep it alive after dispose()
       owned.push(variable);
-      params.set(name, { name, variable, trainable: true, layout, hfShape: hfShape ?? hfShapeOf(shape, layout) });
+      params.set(name, { name, variable, trainable: true, layout, hfShape: hf });
       return variable;
     },
     adopt(prefix, operatorName, parameters) {
@@ -84,7 +107,7 @@ function transpose2d(data: Float32Array, rows: number, cols: number): Float32Arr
 }
 
 /** Checkpoint values (HF layout) → graph layout. */
-export function fromHfLayout(param: ModelParameter, data: Float32Array): Float32Array {
+export function fromHfLayout(param: Pick<ModelParameter, 'layout' | 'hfShape'>, data: Float32Array): Float32Array {
   const [a, b] = param.hfShape;
   if (param.layout === 'linear') return transpose2d(data, a, b);
   if (param.layout === 'patch-conv') return transpose2d(data, a, data.length / a); // [hidden, c·p·p] → [c·p·p, hidden]

@@ -1,13 +1,19 @@
 /**
  * Multi-head self-attention around a resolved operator: projections (q/k/v, or only q for
- * `projections: 'q-only'` operators such as TOST), the operator call through `runAttention`
- * (hooks, validation, error stamping), and the output projection.
+ * `projections: 'q-only'` operators such as TOST), rotary position embeddings on q and k when the
+ * family has them (so operators see positions already applied and need nothing new), the
+ * operator call through `runAttention` (hooks, validation, error stamping), and the output projection.
  *
- * Shapes: x `[b·n, d]` (rows = batch × tokens), heads `[b, h, n, d/h]`.
+ * Grouped-query attention (fewer k/v heads than query heads) goes through the operator contract:
+ * a plugin that declares `capabilities.groupedKeyValues` gets the k/v heads as they are (and its
+ * kv-cache keeps only those); any other gets them repeated to the query heads here, recorded on
+ * the layer (`keyValueHeads.repeated`) and in the `modelBuilt` hook event — never silently.
+ *
+ * Shapes: x `[b·n, d]` (rows = batch × tokens), heads `[b, h, n, headDim]`, k/v `[b, hkv, n, headDim]`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D, Variable } from '@tensorflow/tfjs-core';
-import { runAttention, SwapformerError, type AttentionCallInfo, type AttentionContext, type AttentionOperator, type DecodingState, type OperatorGeometry, type OperatorRequirements, type SwapformerHooks } from '@swapformer/core';
+import { repeatKeyValueHeads, runAttention, SwapformerError, type AttentionCallInfo, type AttentionContext, type AttentionOperator, type DecodingState, type OperatorGeometry, type OperatorRequirements, type SwapformerHooks } from '@swapformer/core';
 import { selectionForLayer, type AttentionSpec, type OperatorRegistry, type ResolvedOperator } from '@swapformer/registry';
 import { linear, mergeHeads, splitHeads } from './layers';
 import type { HfLayout, Init, ParameterStore } from './parameterStore';
@@ -19,6 +25,8 @@ export interface LayerOperator {
   readonly path: string;
   readonly resolved: ResolvedOperator;
   readonly operator: AttentionOperator;
+  /** Set under grouped-query attention: query and k/v heads, and whether k/v are repeated for an operator that does not take them grouped. */
+  readonly keyValueHeads?: { readonly heads: number; readonly kvHeads: number; readonly repeated: boolean };
 }
 
 /**
@@ -31,13 +39,24 @@ export function resolveLayerOperator(
   layerIndex: number,
   numLayers: number,
   requirements: OperatorRequirements,
-  model: 'ViT' | 'GPT',
+  model: string,
   geometry: OperatorGeometry,
 ): LayerOperator {
   const { selection, path } = selectionForLayer(spec, layerIndex, numLayers);
   const resolved = registry.resolve(selection, requirements, { layerIndex, path, model });
-  const operator = resolved.create({ ...geometry, layerIndex });
-  return { layerIndex, path, resolved, operator };
+  const kvHeads = geometry.kvHeads ?? geometry.heads;
+  if (kvHeads === geometry.heads) return { layerIndex, path, resolved, operator: resolved.create({ ...geometry, kvHeads, layerIndex }) };
+  if (!(kvHeads >= 1 && geometry.heads % kvHeads === 0)) {
+    throw new SwapformerError('invalid-config', `${model} layer ${layerIndex}: ${geometry.heads} query heads are not a multiple of ${kvHeads} key/value heads.`, { layer: layerIndex });
+  }
+  const native = resolved.capabilities.groupedKeyValues === true;
+  const operator = resolved.create({ ...geometry, kvHeads: native ? kvHeads : geometry.heads, layerIndex });
+  return { layerIndex, path, resolved, operator, keyValueHeads: { heads: geometry.heads, kvHeads, repeated: !native } };
+}
+
+/** Rotary position embedding applied to q and k of the tokens at positions offset … offset + n − 1. */
+export interface RotaryEmbedding {
+  apply(q: Tensor4D, k: Tensor4D, offset: number): [Tensor4D, Tensor4D];
 }
 
 /** Checkpoint names of an attention module's parameters. */
@@ -70,9 +89,16 @@ export interface SelfAttention {
 
 export interface SelfAttentionOptions {
   readonly hooks: SwapformerHooks;
-  readonly model: 'ViT' | 'GPT';
+  readonly model: string;
   readonly hiddenSize: number;
   readonly heads: number;
+  /** Key/value heads (grouped-query attention); defaults to heads. */
+  readonly kvHeads?: number;
+  /** Head dimension; defaults to hiddenSize / heads. */
+  readonly headDim?: number;
+  /** Bias on the output projection (default true; Llama and Qwen2 have none). */
+  readonly outputBias?: boolean;
+  readonly rotary?: RotaryEmbedding;
   readonly causal: boolean;
   /** Logit scale when it is not 1/sqrt(head dim). */
   readonly scale?: number;
@@ -85,6 +111,11 @@ export interface SelfAttentionOptions {
  */
 export function createSelfAttention(store: ParameterStore, layer: LayerOperator, names: AttentionNames, options: SelfAttentionOptions): SelfAttention {
   const d = options.hiddenSize;
+  const heads = options.heads;
+  const kvHeads = options.kvHeads ?? heads;
+  const qWidth = heads * (options.headDim ?? d / heads);
+  const kvWidth = kvHeads * (options.headDim ?? d / heads);
+  const repeat = layer.keyValueHeads?.repeated ? heads / kvHeads : 1;
   const qOnly = layer.resolved.capabilities.projections === 'q-only';
   const bias = (name: string, width: number): Variable | undefined => (names.qkvBias ? store.add(name.replace(/weight$/, 'bias'), [width], 'zeros') : undefined);
   let wq: Variable | undefined, bq: Variable | undefined, wk: Variable | undefined, bk: Variable | undefined, wv: Variable | undefined, bv: Variable | undefined;
@@ -93,32 +124,38 @@ export function createSelfAttention(store: ParameterStore, layer: LayerOperator,
     wqkv = store.add(`${names.fusedQkv}.weight`, [d, 3 * d], options.init, names.layout);
     bqkv = bias(`${names.fusedQkv}.weight`, 3 * d);
   } else {
-    wq = store.add(`${names.query}.weight`, [d, d], options.init, names.layout);
-    bq = bias(`${names.query}.weight`, d);
+    wq = store.add(`${names.query}.weight`, [d, qWidth], options.init, names.layout);
+    bq = bias(`${names.query}.weight`, qWidth);
     if (!qOnly) {
-      wk = store.add(`${names.key}.weight`, [d, d], options.init, names.layout);
-      bk = bias(`${names.key}.weight`, d);
-      wv = store.add(`${names.value}.weight`, [d, d], options.init, names.layout);
-      bv = bias(`${names.value}.weight`, d);
+      wk = store.add(`${names.key}.weight`, [d, kvWidth], options.init, names.layout);
+      bk = bias(`${names.key}.weight`, kvWidth);
+      wv = store.add(`${names.value}.weight`, [d, kvWidth], options.init, names.layout);
+      bv = bias(`${names.value}.weight`, kvWidth);
     }
   }
-  const wo = store.add(`${names.output}.weight`, [d, d], options.outputInit, names.layout);
-  const bo = store.add(`${names.output}.bias`, [d], 'zeros');
+  const wo = store.add(`${names.output}.weight`, [qWidth, d], options.outputInit, names.layout);
+  const bo = options.outputBias === false ? undefined : store.add(`${names.output}.bias`, [d], 'zeros');
   store.adopt(names.operatorPrefix, layer.resolved.name, layer.operator.parameters());
 
   const site = { hooks: options.hooks, operator: layer.operator, capabilities: layer.resolved.capabilities, layerIndex: layer.layerIndex, model: options.model, checkFinite: false };
   let trainingCalls = 0;
 
-  const project = (x: Tensor2D, batch: number, n: number): [Tensor4D, Tensor4D, Tensor4D] => {
+  /** q, k, v of n tokens at positions offset …: rotary applied to q and k, k/v repeated for an operator without grouped heads. */
+  const project = (x: Tensor2D, batch: number, n: number, offset: number): [Tensor4D, Tensor4D, Tensor4D] => {
     if (qOnly) {
-      const q = splitHeads(linear(x, wq!, bq), batch, n, options.heads);
+      let q = splitHeads(linear(x, wq!, bq), batch, n, heads);
+      if (options.rotary) q = options.rotary.apply(q, q, offset)[0];
       return [q, q, q];
     }
+    let q: Tensor4D, k: Tensor4D, v: Tensor4D;
     if (wqkv) {
-      const [q, k, v] = tf.split(linear(x, wqkv, bqkv), 3, 1) as Tensor2D[];
-      return [splitHeads(q, batch, n, options.heads), splitHeads(k, batch, n, options.heads), splitHeads(v, batch, n, options.heads)];
+      const [q2, k2, v2] = tf.split(linear(x, wqkv, bqkv), 3, 1) as Tensor2D[];
+      [q, k, v] = [splitHeads(q2, batch, n, heads), splitHeads(k2, batch, n, kvHeads), splitHeads(v2, batch, n, kvHeads)];
+    } else {
+      [q, k, v] = [splitHeads(linear(x, wq!, bq), batch, n, heads), splitHeads(linear(x, wk!, bk), batch, n, kvHeads), splitHeads(linear(x, wv!, bv), batch, n, kvHeads)];
     }
-    return [splitHeads(linear(x, wq!, bq), batch, n, options.heads), splitHeads(linear(x, wk!, bk), batch, n, options.heads), splitHeads(linear(x, wv!, bv), batch, n, options.heads)];
+    if (options.rotary) [q, k] = options.rotary.apply(q, k, offset);
+    return repeat > 1 ? [q, repeatKeyValueHeads(k, repeat), repeatKeyValueHeads(v, repeat)] : [q, k, v];
   };
 
   const context = (call: CallSettings): AttentionContext => ({
@@ -134,7 +171,7 @@ export function createSelfAttention(store: ParameterStore, layer: LayerOperator,
     layer,
     forward(x, batch, n, call) {
       return tf.tidy(() => {
-        const [q, k, v] = project(x, batch, n);
+        const [q, k, v] = project(x, batch, n, 0);
         const out = runAttention(site, q, k, v, context(call)); // [b, h, n, dh]
         return linear(mergeHeads(out), wo, bo);
       });
@@ -149,7 +186,7 @@ export function createSelfAttention(store: ParameterStore, layer: LayerOperator,
       }
       let next: DecodingState | undefined;
       const output = tf.tidy(() => {
-        const [q, k, v] = project(x, batch, t);
+        const [q, k, v] = project(x, batch, t, state.length);
         const ctx = context(call);
         const info: AttentionCallInfo = { operator: layer.resolved.name, layerIndex: layer.layerIndex, model: options.model, ctx };
         const inputs = options.hooks.beforeAttention.call({ q, k, v }, info);

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import { expectTensorsClose } from '@swapformer/core/conformance';
-import { buildModel, ensureGradients, type GptModel, type VitModel } from '@swapformer/models';
+import { buildModel, ensureGradients, type BuiltInModel, type GptModel, type VitModel } from '@swapformer/models';
 import { errorOf, gptConfigFixture, idsFixture, pixelsFixture, pixelVitConfigFixture, registryFixture, vitConfigFixture } from './modelFixtures';
 
-function lossStep(model: VitModel | GptModel, input: tf.Tensor, target: tf.Tensor): { before: number; after: number; grads: Record<string, tf.Tensor> } {
+function lossStep(model: BuiltInModel, input: tf.Tensor, target: tf.Tensor): { before: number; after: number; grads: Record<string, tf.Tensor> } {
   const vars = model.parameters().filter((p) => p.trainable).map((p) => p.variable);
   const loss = () =>
     tf.tidy(() => {

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { expectTensorsClose } from '@swapformer/core/conformance';
 import { createOperatorRegistry, registerInstalledPlugins } from '@swapformer/registry';
-import { buildModel, encodeSafetensors, loadCheckpoint, loadCheckpointWithReport, openSafetensors, saveCheckpoint, type GptModel, type VitModel } from '@swapformer/models';
+import { buildModel, encodeSafetensors, loadCheckpoint, loadCheckpointWithReport, openSafetensors, saveCheckpoint, type BuiltInModel, type GptModel, type VitModel } from '@swapformer/models';
 import { errorOf, gptConfigFixture, idsFixture, pixelsFixture, pixelVitConfigFixture, registryFixture, vitConfigFixture } from './modelFixtures';
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'swapformer-ckpt-'));
@@ -19,7 +19,7 @@ function editWeights(dir: string, edit: (tensors: Map<string, { shape: number[];
 }
 
 /** Reloads `dir` and checks it computes exactly what `model` does on `input` (disposes all). */
-function expectReloadMatches(model: VitModel | GptModel, dir: string, input: tf.Tensor): void {
+function expectReloadMatches(model: BuiltInModel, dir: string, input: tf.Tensor): void {
   const reloaded = loadCheckpoint(dir, registryFixture());
   const [a, b] = [model.forward(input), reloaded.forward(input)];
   expectTensorsClose(b, a, { atol: 0 });
@@ -28,7 +28,7 @@ function expectReloadMatches(model: VitModel | GptModel, dir: string, input: tf.
   reloaded.dispose();
 }
 
-function savedFixture(config: object, attention?: object): { dir: string; model: VitModel | GptModel } {
+function savedFixture(config: object, attention?: object): { dir: string; model: BuiltInModel } {
   const model = buildModel(config as never, attention as never, registryFixture());
   const dir = tempDir();
   saveCheckpoint(model, dir);
@@ -161,14 +161,15 @@ describe('saveCheckpoint / loadCheckpoint', () => {
       expectReloadMatches(model, dir, idsFixture(1, 4, 23));
     });
 
-    it('should ignore a tied lm_head.weight and GPT-2 mask buffers', () => {
+    it('should skip a tied lm_head.weight and ignore GPT-2 mask buffers, saying which', () => {
       const { dir, model } = savedFixture(gptConfigFixture);
       editWeights(dir, (t) => {
         t.set('lm_head.weight', t.get('transformer.wte.weight')!);
         t.set('transformer.h.0.attn.bias', { shape: [1, 1, 16, 16], data: new Float32Array(256) });
       });
       const { model: reloaded, report } = loadCheckpointWithReport(dir, registryFixture());
-      expect([...report.ignored].sort()).to.deep.equal(['lm_head.weight', 'transformer.h.0.attn.bias']);
+      expect(report.ignored).to.deep.equal(['transformer.h.0.attn.bias']);
+      expect(report.tied).to.deep.equal([{ key: 'lm_head.weight', to: 'transformer.wte.weight' }]);
       model.dispose();
       reloaded.dispose();
     });
@@ -188,8 +189,10 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     it('should refuse an unsupported architecture naming the supported ones', () => {
       const { dir, model } = savedFixture(gptConfigFixture);
       const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-      fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, model_type: 'llama', architectures: ['LlamaForCausalLM'] }));
-      expect(errorOf(() => loadCheckpoint(dir, registryFixture())).message).to.include('architecture "LlamaForCausalLM" is not supported').and.include('GPT2LMHeadModel');
+      fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, model_type: 'falcon', architectures: ['FalconForCausalLM'] }));
+      expect(errorOf(() => loadCheckpoint(dir, registryFixture())).message).to.include('model_type "falcon" (architecture "FalconForCausalLM") is not supported').and.include('GPT2LMHeadModel').and.include('LlamaForCausalLM').and.include('Qwen2ForCausalLM');
+      fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, architectures: ['LlamaForCausalLM'] }));
+      expect(errorOf(() => loadCheckpoint(dir, registryFixture())).message).to.include('architecture "LlamaForCausalLM" does not match model_type "gpt2"');
       model.dispose();
     });
   });

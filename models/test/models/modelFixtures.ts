@@ -15,7 +15,7 @@ export const nonCausalPluginFixture: AttentionPlugin = {
   ...exactPlugin,
   meta: { ...exactPlugin.meta, name: 'bidirectional' },
   optionsSchema: { type: 'object', additionalProperties: false, properties: {} },
-  capabilities: { ...base, causal: 'none', decoding: 'none' },
+  capabilities: { ...base, causal: 'none', decoding: 'none', groupedKeyValues: false },
   create: () => ({ name: 'bidirectional', forward: (q, k, v, ctx) => softmaxAttention(kernels, q, k, v, { scale: ctx.scale, causal: false }), parameters: () => [], dispose: () => undefined }),
 };
 
@@ -23,7 +23,7 @@ export const nonCausalPluginFixture: AttentionPlugin = {
 export const gainPluginFixture: AttentionPlugin = {
   meta: { ...exactPlugin.meta, name: 'gain' },
   optionsSchema: { type: 'object', additionalProperties: false, properties: { init: { type: 'number', default: 1, description: 'initial gain' } } },
-  capabilities: { ...base, decoding: 'none', trainableParameters: true, dropInForPretrained: false },
+  capabilities: { ...base, decoding: 'none', trainableParameters: true, dropInForPretrained: false, groupedKeyValues: false },
   create: (options, _services, geometry) => {
     const gain = tf.variable(tf.fill([1, geometry.heads, 1, 1], (options as { init: number }).init), true);
     return {
@@ -39,7 +39,7 @@ export const gainPluginFixture: AttentionPlugin = {
 export const queryOnlyPluginFixture: AttentionPlugin = {
   meta: { ...exactPlugin.meta, name: 'query-only' },
   optionsSchema: { type: 'object', additionalProperties: false, properties: {} },
-  capabilities: { ...base, decoding: 'none', trainableParameters: true, dropInForPretrained: false, projections: 'q-only', mixesHeads: true },
+  capabilities: { ...base, decoding: 'none', trainableParameters: true, dropInForPretrained: false, projections: 'q-only', mixesHeads: true, groupedKeyValues: false },
   create: (_options, _services, geometry) => {
     const temp = tf.variable(tf.ones([geometry.heads]), true);
     return {

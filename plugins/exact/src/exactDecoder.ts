@@ -3,7 +3,7 @@ import type { Tensor4D } from '@tensorflow/tfjs-core';
 import type { AttentionDecoder, DecodingState, KernelContext } from '@swapformer/core';
 import { exactAttention, type ExactAttentionOptions } from './exactAttention';
 
-/** kv-cache: every key and value seen so far, `[b, h, length, d]` (empty before the first token). */
+/** kv-cache: every key and value seen so far, `[b, hkv, length, d]` — only the k/v heads under grouped-query attention (empty before the first token). */
 export interface KvCacheState extends DecodingState {
   readonly k: Tensor4D | null;
   readonly v: Tensor4D | null;

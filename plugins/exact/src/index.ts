@@ -42,7 +42,7 @@ export const exactPlugin: AttentionPlugin<ExactOptions> = {
     name: 'exact',
     version,
     apiVersion: '2.0.0', // the operator API this plugin is written against (checked at registration)
-    description: 'Exact softmax attention (reference), with causal and padding masks, kv-cache and a chunked online-softmax path.',
+    description: 'Exact softmax attention (reference), with causal and padding masks, grouped-query k/v heads, kv-cache and a chunked online-softmax path.',
     reference: 'Vaswani et al. 2017; online softmax: Milakov & Gimelshein 2018',
   },
   optionsSchema: exactOptionsSchema,
@@ -57,6 +57,7 @@ export const exactPlugin: AttentionPlugin<ExactOptions> = {
     projections: 'qkv',
     mixesHeads: false,
     crossAttention: true,
+    groupedKeyValues: true,
   },
   create(options, services) {
     const { kernels } = services;

@@ -16,6 +16,8 @@ describeOperatorConformance(exactPlugin, {
     { label: 'causal 1×2×24×16 (dv 8)', shape: { batch: 1, heads: 2, nq: 24, nk: 24, dk: 16, dv: 8 }, causal: true, maxRelativeError: 1e-5 },
     { label: 'cross 1×1×5×33', shape: { batch: 1, heads: 1, nq: 5, nk: 33, dk: 4 }, maxRelativeError: 1e-5 },
     { label: 'chunked causal', shape: { batch: 1, heads: 2, nq: 40, nk: 40, dk: 8 }, options: { path: 'chunked', queryBlock: 16, keyBlock: 8 }, causal: true, maxRelativeError: 1e-5 },
+    // 4 query heads: the kit also runs it with 2 and 1 key/value heads (grouped-query, multi-query)
+    { label: 'causal 2×4×12×8 (grouped k/v heads)', shape: { batch: 2, heads: 4, nq: 12, nk: 12, dk: 8 }, causal: true, maxRelativeError: 1e-5 },
   ],
   invalidOptions: [
     { options: { path: 'fast' }, messageIncludes: '/options/path' },

@@ -65,6 +65,8 @@ export const levattentionPlugin: AttentionPlugin<LevattentionOptions> = {
     reference: 'Kannan, Bhattacharyya, Kacham, Woodruff, LevAttention, ICLR 2025 (arXiv:2410.05462); no official code',
   },
   optionsSchema: levattentionOptionsSchema,
+  // top-k keeps k keys; the threshold rule keeps however many keys clear epsilon (data-dependent)
+  keysPerQuery: (options, n) => (options.selection === 'top-k' ? Math.min(n, options.k) : null),
   capabilities: {
     causal: 'native',
     keyPaddingMask: true,

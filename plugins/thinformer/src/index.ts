@@ -62,6 +62,8 @@ export const thinformerPlugin: AttentionPlugin<ThinformerOptions> = {
     reference: 'Carrell, Gong, Shetty, Dwivedi, Mackey, "Low-Rank Thinning", ICML 2025 (arXiv:2502.12063); microsoft/thinformer',
   },
   optionsSchema: thinformerOptionsSchema,
+  // the coreset size the description states: 2^g·sqrt(n'), n' the largest power of 4 ≤ n
+  keysPerQuery: (options, n) => Math.min(n, 2 ** options.g * Math.sqrt(4 ** Math.floor(Math.log(Math.max(1, n)) / Math.log(4) + 1e-9))),
   capabilities: {
     causal: 'native',
     keyPaddingMask: false,

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { SwapformerError } from '@swapformer/core';
+import { describeJsonSyntaxError } from './jsonSyntaxError';
 
 /** Config files larger than this are refused before reading (configs are small). */
 export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
@@ -22,7 +23,7 @@ function cannotRead(file: string, error: unknown): SwapformerError {
 
 /**
  * Reads and parses a JSON file with bounded size and clear errors (missing file, directory,
- * device or FIFO, too large, not UTF-8, invalid JSON with the position). A UTF-8 byte-order
+ * device or FIFO, too large, not UTF-8, invalid JSON with its line and column). A UTF-8 byte-order
  * mark is accepted. The size is checked before anything is read, and the read itself is bounded,
  * so a file that grows meanwhile cannot make it allocate more.
  *
@@ -72,7 +73,8 @@ export function readJsonFile(file: string, maxBytes = MAX_CONFIG_BYTES): unknown
   try {
     return JSON.parse(text);
   } catch (error) {
-    const reason = text.trim().length === 0 ? 'the file is empty' : (error as Error).message;
+    // JSON.parse stays the parser (exact JSON semantics, fast); jsonc-parser only locates its errors
+    const reason = text.trim().length === 0 ? 'the file is empty' : (describeJsonSyntaxError(text, error as Error) ?? (error as Error).message);
     throw new SwapformerError('invalid-config', `"${file}" is not valid JSON: ${reason}`, { path: file, cause: error });
   }
 }

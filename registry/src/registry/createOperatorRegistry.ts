@@ -1,4 +1,4 @@
-import type { Container } from 'inversify';
+import type { SwapformerContainer as Container } from '@swapformer/core';
 import { formatIssues, SCHEMA_IDS, validateAgainst } from '@swapformer/schemas';
 import { createSwapformerContainer, instantiateOperator, resolveOptions, resolveOperatorServices, SERVICE_IDS, SwapformerError, unmetRequirements, validatePlugin, type AttentionPlugin, type OperatorRequirements } from '@swapformer/core';
 import { didYouMean } from './didYouMean';

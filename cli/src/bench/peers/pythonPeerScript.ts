@@ -5,6 +5,7 @@
  *   {"op": "load", "dir": d, "shape": [1,h,n,d]}     → reads d/q.f32, d/k.f32, d/v.f32
  *   {"op": "run", "variant": "numpy" | "torch-naive" | "torch-sdpa" | "torch-bf16-flash"} → {"ms": t, "cpuMs": c}
  *   {"op": "output", "variant": v, "path": p}        → writes the last output of v as float32
+ *   {"op": "define", "code": c}                      → runs c, which adds ops to EXTRA_OPS (the model bench's)
  * Times are taken here, around the computation only (numpy returns when done; CUDA work is
  * synchronized before the clock stops), so the pipe to Node is not timed. Sub-20 ms CUDA calls
  * are repeated in a loop and averaged, because one launch is shorter than the timer's noise.
@@ -14,6 +15,7 @@ import json, os, sys, time
 import numpy as np
 
 state = {"q": None, "k": None, "v": None, "out": {}, "torch": None}
+EXTRA_OPS = {}
 
 def torch_mod():
     if state["torch"] is None:
@@ -123,6 +125,12 @@ for line in sys.stdin:
                 out = out.float().cpu().numpy()
             np.ascontiguousarray(out, dtype=np.float32).tofile(msg["path"])
             reply = {"ok": True}
+        elif op == "define":
+            # another bench (the model tables) adds its own ops to this process: code fills EXTRA_OPS
+            exec(msg["code"], {"np": np, "os": os, "time": time, "EXTRA_OPS": EXTRA_OPS})
+            reply = {"ok": True}
+        elif op in EXTRA_OPS:
+            reply = EXTRA_OPS[op](msg)
         elif op == "quit":
             break
         else:

@@ -22,3 +22,16 @@ export function parseNumberOption(flag: string, raw: unknown, min: number, max: 
   }
   return value;
 }
+
+/** The one switch, on every command that builds a model, for operators that are not drop-in for softmax weights. */
+export const ALLOW_UNTRAINED_FLAG = '--allow-untrained-operators';
+export const ALLOW_UNTRAINED_HELP = 'allow operators that are not drop-in replacements for softmax weights (their own parameters start untrained; for fine-tuning)';
+
+/**
+ * `--allow-untrained-operators`, or infer's old `--training` (read as "train", so renamed;
+ * still accepted, with a warning, so existing scripts keep working).
+ */
+export function allowUntrainedOperators(opts: { allowUntrainedOperators?: boolean; training?: boolean }): boolean {
+  if (opts.training) process.stderr.write(`[swapformer] warning: --training is deprecated; use ${ALLOW_UNTRAINED_FLAG} (same meaning).\n`);
+  return Boolean(opts.allowUntrainedOperators || opts.training);
+}

@@ -11,6 +11,7 @@ import type { BenchReport } from '../../bench/benchTypes';
 import { benchSteps, runBenchmark } from '../../bench/runBenchmark';
 import { renderSvgChart } from '../../plot/svgChart';
 import { createCliSession, startBackend } from '../createCliSession';
+import { MATMUL_FLAG, parseMatMulChoice } from '../matMulChoice';
 import type { CommandRunner } from '../CommandRunner';
 import { parseIntegerOption } from '../parseOptions';
 import { createProgressBar } from '../progressBar';
@@ -64,6 +65,7 @@ export function registerBenchCommand(program: Command, run: CommandRunner): void
     .option('--python <exe>', 'python for the numpy/torch peers', 'python3')
     .option('--device <name>', 'device name for the report (default: the CPU model)')
     .option('--backend <name>', 'wasm | cpu | webgpu | tensorflow | auto', 'wasm')
+    .option(...MATMUL_FLAG)
     .option('--json', 'print the report as JSON instead of tables')
     .option('--out <file>', 'also write the JSON report to this file')
     .option('--write-docs [dir]', 'write <backend>.md, .svg and .json to this folder (default docs/benchmarks)')
@@ -88,7 +90,7 @@ export function registerBenchCommand(program: Command, run: CommandRunner): void
         const threads = opts.threads === undefined ? cores : parseIntegerOption('--threads', opts.threads, 1, 1024);
         const fitFromN = parseIntegerOption('--fit-from', opts.fitFrom, 1, 1 << 24);
         const profileMaxN = opts.profileMaxN === undefined ? undefined : parseIntegerOption('--profile-max-n', opts.profileMaxN, 0, 1 << 24);
-        const backend = await startBackend(String(opts.backend) as BackendRequest, Boolean(opts.json));
+        const backend = await startBackend(String(opts.backend) as BackendRequest, Boolean(opts.json), parseMatMulChoice(opts.matmul), threads);
         const peerList = parseList(opts.peers);
         const peers = (peerList?.[0] === 'none' ? [] : (peerList ?? defaultPeers(backend.active))) as PeerName[];
         for (const p of peers) {
@@ -111,7 +113,7 @@ export function registerBenchCommand(program: Command, run: CommandRunner): void
         try {
           for (const u of lineup.unavailable) process.stderr.write(`[swapformer] bench: ${u.name} not run: ${u.reason}\n`);
           if (typeof opts.out === 'string') fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
-          const bar = createProgressBar(benchSteps(lineup.contenders, ns), 'bench');
+          const bar = createProgressBar(benchSteps(lineup.contenders, ns), 'bench', process.stderr, { unit: 'cells' });
           const device = typeof opts.device === 'string' ? opts.device : undefined;
           const measured = await runBenchmark(
             lineup.contenders,

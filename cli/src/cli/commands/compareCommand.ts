@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { compareOperators, type CompareReport } from '../../compare/compareOperators';
 import { createCliSession, startBackend } from '../createCliSession';
+import { MATMUL_FLAG, parseMatMulChoice } from '../matMulChoice';
 import { formatTable } from '../formatTable';
 import { createProgressBar } from '../progressBar';
 import type { CommandRunner } from '../CommandRunner';
@@ -35,6 +36,7 @@ export function registerCompareCommand(program: Command, run: CommandRunner): vo
     .option('--repeats <r>', 'timed repeats after a warm-up', '3')
     .option('--causal', 'causal attention (operators without causal support are skipped)')
     .option('--backend <name>', 'wasm | cpu | webgpu | tensorflow | auto', 'wasm')
+    .option(...MATMUL_FLAG)
     .option('--json', 'print JSON')
     .action((opts: Record<string, string | boolean | undefined>) =>
       run(async () => {
@@ -44,11 +46,11 @@ export function registerCompareCommand(program: Command, run: CommandRunner): vo
         const batch = parseIntegerOption('--batch', opts.batch, 1, 4096);
         const seed = parseIntegerOption('--seed', opts.seed, 0, 2 ** 31 - 1);
         const repeats = parseIntegerOption('--repeats', opts.repeats, 1, 1000);
-        await startBackend(String(opts.backend) as BackendRequest, Boolean(opts.json));
+        await startBackend(String(opts.backend) as BackendRequest, Boolean(opts.json), parseMatMulChoice(opts.matmul));
         const { registry } = createCliSession({ seed });
         const operators = typeof opts.operators === 'string' ? opts.operators.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
         const total = operators?.length ?? registry.list().length;
-        const bar = createProgressBar(total, 'compare');
+        const bar = createProgressBar(total, 'compare', process.stderr, { unit: 'operators' });
         const report = await compareOperators(registry, { operators, n, heads, dim, batch, seed, repeats, causal: Boolean(opts.causal), onProgress: (name) => bar.tick(name) });
         bar.done();
         process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));

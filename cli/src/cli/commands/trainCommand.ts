@@ -8,6 +8,7 @@ import { validateTrainConfig } from '../../train/trainConfig';
 import { loadTrainTask } from '../../train/trainTasks';
 import { trainModel, type MetricsLine } from '../../train/trainModel';
 import { createCliSession, startBackend } from '../createCliSession';
+import { MATMUL_FLAG, parseMatMulChoice } from '../matMulChoice';
 import type { CommandRunner } from '../CommandRunner';
 import { parseIntegerOption } from '../parseOptions';
 import { createProgressBar } from '../progressBar';
@@ -25,11 +26,13 @@ export function registerTrainCommand(program: Command, run: CommandRunner): void
     .requiredOption('--config <file>', 'training config (JSON; see examples/train-*.json)')
     .option('--resume', 'continue from <output>/last if it exists')
     .option('--backend <name>', 'override the config\'s backend: wasm | cpu | webgpu | tensorflow | auto')
+    .option(...MATMUL_FLAG)
     .option('--output <dir>', 'override the config\'s output folder')
     .option('--steps <n>', 'override the total steps (smoke tests)')
     .option('--init <dir>', 'override the config\'s init: start from this checkpoint\'s weights (the optimizer starts fresh)')
     .option('--data-dir <root>', 'data exported by exportTrainingData: reads <root>/fashion-mnist or <root>/sotu instead of the apt / npm packages')
     .option('--max-minutes <m>', 'stop with a resumable checkpoint after this many minutes (continue with --resume)')
+    .option('--json', 'print the result (steps, best metric, output folders) as JSON on stdout; progress stays on stderr')
     .action((opts: Record<string, string | boolean | undefined>) =>
       run(async () => {
         const file = String(opts.config);
@@ -49,12 +52,12 @@ export function registerTrainCommand(program: Command, run: CommandRunner): void
           // before the minutes of data loading and backend start-up, not after them
           throw new SwapformerError('io', `no checkpoint to start from at "${config.init}" (${opts.init ? '--init' : '"init" in the config'}): its config.json is missing.`, { path: config.init });
         }
-        await startBackend(config.backend as BackendRequest);
+        await startBackend(config.backend as BackendRequest, false, parseMatMulChoice(opts.matmul));
         const { registry } = createCliSession({ seed: config.seed });
         process.stderr.write(`[swapformer] loading ${config.task} data…\n`);
         const task = loadTrainTask(config);
         const factory = createRegistryModelFactory(registry, { ...config.model, ...task.modelConfigPatch });
-        const bar = createProgressBar(Math.ceil(task.totalSteps / config.logEvery), `train ${path.basename(file, '.json')}`);
+        const bar = createProgressBar(Math.ceil(task.totalSteps / config.logEvery), `train ${path.basename(file, '.json')}`, process.stderr, { unit: 'steps', perTick: config.logEvery });
         const result = await trainModel({
           config,
           task,
@@ -67,8 +70,14 @@ export function registerTrainCommand(program: Command, run: CommandRunner): void
           },
         });
         bar.done(`${result.steps} steps in ${(result.elapsedMs / 1000).toFixed(0)} s`);
+        const outputs = { best: path.join(result.output, 'best'), final: path.join(result.output, 'final'), resumable: path.join(result.output, 'last'), metrics: path.join(result.output, 'metrics.jsonl') };
+        const status = result.paused ? 'paused' : result.stoppedEarly ? 'stopped-early' : 'finished';
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify({ status, steps: result.steps, totalSteps: result.totalSteps, elapsedMs: result.elapsedMs, metric: task.metric.name, bestMetric: result.bestMetric, bestStep: result.bestStep, outputs }, null, 2)}\n`);
+          return;
+        }
         const best = result.bestMetric === null ? 'no evaluation' : `best ${task.metric.name} ${result.bestMetric.toFixed(4)} at step ${result.bestStep}`;
-        process.stdout.write(`${result.paused ? `paused at step ${result.steps}/${result.totalSteps} (--max-minutes); continue with --resume` : result.stoppedEarly ? 'stopped early' : 'finished'}: ${best}\n  best weights:  ${path.join(result.output, 'best')}\n  final weights: ${path.join(result.output, 'final')}\n  resumable:     ${path.join(result.output, 'last')}\n  metrics:       ${path.join(result.output, 'metrics.jsonl')}\n`);
+        process.stdout.write(`${result.paused ? `paused at step ${result.steps}/${result.totalSteps} (--max-minutes); continue with --resume` : result.stoppedEarly ? 'stopped early' : 'finished'}: ${best}\n  best weights:  ${outputs.best}\n  final weights: ${outputs.final}\n  resumable:     ${outputs.resumable}\n  metrics:       ${outputs.metrics}\n`);
       }),
     );
 }

@@ -12,19 +12,21 @@
  *
  * Shapes: pixels `[b, c, H, W]`; tokens flattened to `[b·n, d]` between blocks.
  */
-import { assertModelFits } from './modelSizeLimits';
+import { assertModelFits } from '../../models/modelSizeLimits';
+import { vitModelSize } from './vitConfig';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
 import { SwapformerError, canReadSync } from '@swapformer/core';
 import type { AttentionSpec, OperatorRegistry } from '@swapformer/registry';
-import { layerNorm, linear, repeatOverBatch } from './layers';
-import { mlpWidth, type VitModelConfig } from './modelConfig';
-import { createParameterStore, type ModelParameter } from './parameterStore';
-import { resolveLayerOperator, type LayerOperator } from './selfAttention';
-import type { ForwardOptions, SwapformerModel } from './SwapformerModel';
-import { createTransformerBlock, type BlockNames, type TransformerBlock } from './transformerBlock';
-import { toHfConfig } from '../hf/hfConfig';
-import type { BuildOptions } from './buildOptions';
+import { layerNorm, linear, repeatOverBatch } from '../../models/layers';
+import { mlpWidth } from '../../models/modelConfigBase';
+import type { VitModelConfig } from './vitConfig';
+import { createParameterStore, type ModelParameter } from '../../models/parameterStore';
+import { resolveLayerOperator, type LayerOperator } from '../../models/selfAttention';
+import type { ForwardOptions, SwapformerModel } from '../../models/SwapformerModel';
+import { createTransformerBlock, type BlockNames, type TransformerBlock } from '../../models/transformerBlock';
+import { toVitHfConfig } from './vitHfConfig';
+import type { BuildOptions } from '../../models/buildOptions';
 
 /** A built ViT. `forward` gives logits `[b, numLabels]`, or the last hidden state `[b, n, d]` for a bare encoder. */
 export interface VitModel extends SwapformerModel {
@@ -100,8 +102,8 @@ function checkPixels(x: Tensor, c: VitModelConfig): void {
  * @example const vit = buildVit(normalizeModelConfig({ model: 'vit', imageSize: 8, patchSize: 4, numChannels: 1, hiddenSize: 16, numLayers: 1, numHeads: 2, numLabels: 3 }), { name: 'exact' }, registry);
  */
 export function buildVit(config: VitModelConfig, attention: AttentionSpec, registry: OperatorRegistry, options: BuildOptions = {}): VitModel {
-  assertModelFits(config as unknown as Readonly<Record<string, unknown>>);
-  const store = createParameterStore(config.seed);
+  assertModelFits(config as unknown as Readonly<Record<string, unknown>>, vitModelSize);
+  const store = createParameterStore(config.seed, options);
   const base = config.numLabels > 0 ? 'vit.' : '';
   const d = config.hiddenSize;
   const ps = config.pixelStage;
@@ -194,7 +196,7 @@ export function buildVit(config: VitModelConfig, attention: AttentionSpec, regis
     return {
       kind: 'vit',
       modelConfig: config,
-      config: toHfConfig(config, attention),
+      config: toVitHfConfig(config, attention),
       layers,
       features,
       forward(pixels, call = {}) {

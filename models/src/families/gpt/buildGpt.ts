@@ -9,47 +9,31 @@
  *
  * Shapes: ids `[b, t]` int32; tokens flattened to `[b·t, d]` between blocks; logits `[b, t, V]`.
  */
-import { assertModelFits } from './modelSizeLimits';
+import { assertModelFits } from '../../models/modelSizeLimits';
+import { gptModelSize } from './gptConfig';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
 import { SwapformerError, type DecodingState, canReadSync } from '@swapformer/core';
 import type { AttentionSpec, OperatorRegistry } from '@swapformer/registry';
-import { toHfConfig } from '../hf/hfConfig';
-import type { BuildOptions } from './buildOptions';
-import { embeddingLookup, layerNorm, linear } from './layers';
-import { mlpWidth, type GptModelConfig } from './modelConfig';
-import { createParameterStore, type ModelParameter } from './parameterStore';
-import { resolveLayerOperator, type LayerOperator } from './selfAttention';
-import type { ForwardOptions, SwapformerModel } from './SwapformerModel';
-import { createTransformerBlock, type BlockNames, type TransformerBlock } from './transformerBlock';
+import { toGptHfConfig } from './gptHfConfig';
+import type { BuildOptions } from '../../models/buildOptions';
+import { embeddingLookup, layerNorm, linear } from '../../models/layers';
+import { mlpWidth } from '../../models/modelConfigBase';
+import type { GptModelConfig } from './gptConfig';
+import { createParameterStore, type ModelParameter } from '../../models/parameterStore';
+import { resolveLayerOperator, type LayerOperator } from '../../models/selfAttention';
+import type { ForwardOptions } from '../../models/SwapformerModel';
+import { decodingSupportOf, disposeDecoderState, disposeUnshared, initDecoderState, type DecoderModel, type DecoderState } from '../../models/DecoderModel';
+import { createTransformerBlock, type BlockNames, type TransformerBlock } from '../../models/transformerBlock';
 
-/** Decoding state of a whole GPT: one operator state per layer, and the tokens seen so far. */
-export interface GptDecodingState {
-  readonly batch: number;
-  readonly length: number;
-  readonly layers: readonly DecodingState[];
-}
-
-/** How the layers of a GPT can decode incrementally. */
-export interface DecodingSupport {
-  /** `null` when some layer has no decoder (`missing` lists them). */
-  readonly mode: 'kv-cache' | 'recurrent-state' | 'mixed' | null;
-  readonly missing: ReadonlyArray<{ readonly layer: number; readonly operator: string }>;
-}
+/** Decoding state of a whole GPT (the shared decoder state). */
+export type GptDecodingState = DecoderState;
 
 /** A built GPT. `forward` gives logits `[b, t, vocab]`, or the last hidden state `[b, t, d]` without an LM head. */
-export interface GptModel extends SwapformerModel {
+export interface GptModel extends DecoderModel {
   readonly kind: 'gpt';
   readonly modelConfig: GptModelConfig;
-  readonly layers: readonly LayerOperator[];
   parameters(): ModelParameter[];
-  decodingSupport(): DecodingSupport;
-  /** An empty decoding state (every layer must have a decoder). */
-  initDecoding(batch: number): GptDecodingState;
-  /** Feeds t new tokens: logits `[b, t, vocab]` for them and the next state (the old one stays valid until disposed). */
-  step(ids: Tensor, state: GptDecodingState): { logits: Tensor3D; state: GptDecodingState };
-  /** Releases a state; with `keep`, only the tensors `keep` does not share (after a step). */
-  disposeDecoding(state: GptDecodingState, keep?: GptDecodingState): void;
 }
 
 function gptBlockNames(base: string, index: number): BlockNames {
@@ -84,8 +68,8 @@ function checkIds(ids: Tensor, c: GptModelConfig, offset: number): void {
  * @example const gpt = buildGpt(normalizeModelConfig({ model: 'gpt', vocabSize: 65, nPositions: 64, hiddenSize: 32, numLayers: 2, numHeads: 2 }), { name: 'exact' }, registry);
  */
 export function buildGpt(config: GptModelConfig, attention: AttentionSpec, registry: OperatorRegistry, options: BuildOptions = {}): GptModel {
-  assertModelFits(config as unknown as Readonly<Record<string, unknown>>);
-  const store = createParameterStore(config.seed);
+  assertModelFits(config as unknown as Readonly<Record<string, unknown>>, gptModelSize);
+  const store = createParameterStore(config.seed, options);
   const base = config.lmHead ? 'transformer.' : '';
   const d = config.hiddenSize;
   const heads = config.numHeads;
@@ -147,8 +131,9 @@ export function buildGpt(config: GptModelConfig, attention: AttentionSpec, regis
     const model: GptModel = {
       kind: 'gpt',
       modelConfig: config,
-      config: toHfConfig(config, attention),
+      config: toGptHfConfig(config, attention),
       layers,
+      contextLength: config.nPositions,
       forward(ids, call: ForwardOptions = {}) {
         checkIds(ids, config, 0);
         const [b, t] = ids.shape;
@@ -161,23 +146,8 @@ export function buildGpt(config: GptModelConfig, attention: AttentionSpec, regis
         });
       },
       parameters: () => store.list(),
-      decodingSupport() {
-        const missing = layers.filter((l) => !l.operator.decoder).map((l) => ({ layer: l.layerIndex, operator: l.resolved.name }));
-        const kinds = new Set(layers.map((l) => l.resolved.capabilities.decoding));
-        const mode = missing.length > 0 ? null : kinds.size > 1 ? 'mixed' : kinds.has('recurrent-state') ? 'recurrent-state' : 'kv-cache';
-        return { mode, missing };
-      },
-      initDecoding(batch) {
-        const { missing } = model.decodingSupport();
-        if (missing.length > 0) {
-          throw new SwapformerError(
-            'unsupported',
-            `GPT: incremental decoding needs every layer's operator to keep a decoding state, but ${missing.map((m) => `layer ${m.layer} ("${m.operator}")`).join(', ')} ${missing.length === 1 ? 'has' : 'have'} none (capabilities.decoding = "none").\n  Set "decoding": "recompute" in the model config to recompute the prefix for every token instead, or pick an operator with a kv-cache or recurrent state.`,
-            { plugin: missing[0].operator, layer: missing[0].layer },
-          );
-        }
-        return { batch, length: 0, layers: layers.map((l) => l.operator.decoder!.initState(batch)) };
-      },
+      decodingSupport: () => decodingSupportOf(layers),
+      initDecoding: (batch) => initDecoderState('GPT', layers, batch),
       step(ids, state) {
         checkIds(ids, config, state.length);
         const [b, t] = ids.shape;
@@ -203,9 +173,7 @@ export function buildGpt(config: GptModelConfig, attention: AttentionSpec, regis
           h.dispose();
         }
       },
-      disposeDecoding(state, keep) {
-        state.layers.forEach((s, i) => (keep ? disposeUnshared(s, keep.layers[i]) : layers[i].operator.decoder?.disposeState(s)));
-      },
+      disposeDecoding: (state, keep) => disposeDecoderState(layers, state, keep),
       dispose() {
         cachedHead?.t.dispose();
         store.dispose();
@@ -219,10 +187,4 @@ export function buildGpt(config: GptModelConfig, attention: AttentionSpec, regis
     for (const l of layers) l.operator.dispose();
     throw error;
   }
-}
-
-/** Disposes the tensors of `state` that `other` does not share. */
-function disposeUnshared(state: DecodingState, other: DecodingState): void {
-  const shared = new Set(other.tensors);
-  tf.dispose(state.tensors.filter((t) => !shared.has(t)));
 }

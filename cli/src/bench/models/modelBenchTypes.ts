@@ -1,0 +1,52 @@
+/** Results of the model benches (runModelBench.ts), as written to docs/benchmarks/models-<backend>.json. */
+
+/** The implementations a model-bench row compares, in the same run on the same data. */
+export type ModelContender = 'tfjs' | 'swapformer' | 'numpy';
+
+/** Median wall ms and CPU ms (all threads of the process that ran it) of one contender; null where it did not run. */
+export interface ModelTiming {
+  readonly ms: number;
+  readonly cpuMs: number | null;
+  readonly runs: number;
+}
+
+export interface GemmRow {
+  readonly name: string;
+  /** e.g. "[1024, 768] × [50257, 768]ᵀ". */
+  readonly shape: string;
+  readonly flops: number;
+  readonly timings: Partial<Record<ModelContender, ModelTiming>>;
+}
+
+export interface ForwardRow {
+  readonly name: string;
+  readonly tokens: number;
+  readonly batch: number;
+  readonly parameters: number;
+  readonly timings: Partial<Record<ModelContender, ModelTiming>>;
+  /** Largest |Δ| of the last position's logits against numpy's, relative to numpy's largest |logit| (same weights check). */
+  readonly agreement: Partial<Record<ModelContender, number>>;
+}
+
+export interface ModelTarget {
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean | null;
+}
+
+export interface ModelBenchReport {
+  readonly environment: {
+    readonly backend: string;
+    readonly threads: number;
+    readonly node: string;
+    readonly cpu: string;
+    readonly cores: number;
+    readonly loadAverage: readonly number[];
+    readonly numpy: string;
+    readonly date: string;
+  };
+  readonly gemm: readonly GemmRow[];
+  readonly forward: readonly ForwardRow[];
+  readonly targets: readonly ModelTarget[];
+  readonly notes: readonly string[];
+}
