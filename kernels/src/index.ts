@@ -23,3 +23,5 @@ export type { GemmCall, GemmEngine } from './gemm/gemmEngine';
 export type { GemmActivation } from './gemm/gemmModule';
 export { fastMatMulRegistration, registerFastMatMul } from './gemm/wasmMatMulKernels';
 export type { FastMatMulOptions, FastMatMulRegistration } from './gemm/wasmMatMulKernels';
+export { createWorkerHost } from './wasm/workerHost';
+export type { KernelWorkerData, KernelWorkerHost } from './wasm/workerHost';

@@ -50,11 +50,13 @@ const ALLOWED_DYNAMIC_LOADS: Readonly<Record<string, string>> = {
 };
 const ALLOWED_PROCESSES: Readonly<Record<string, string>> = {
   'cli/dist/bench/peers/pythonPeer.js': 'bench starts the python peer (a fixed script) with the interpreter named by its --python flag',
-  'kernels/dist/wasm/kernelThreads.js': 'the kernel pool (the fused attention kernel, plugins\' kernels) runs WebAssembly tasks on worker threads whose source is a constant string',
+  'kernels/dist/wasm/workerHost.js': 'the kernel pool (the fused attention kernel, plugins\' kernels) runs WebAssembly tasks on worker threads whose source is a constant string',
+  'kernels/dist/esm/index.js': 'bundles wasm/workerHost (above)',
 };
 /** `new Worker(source, { eval: true })` runs a string as code; allowed only for constant sources listed here. */
 const ALLOWED_WORKER_EVAL: Readonly<Record<string, string>> = {
-  'kernels/dist/wasm/kernelThreads.js': 'WORKER_SOURCE is a constant in the same file',
+  'kernels/dist/wasm/workerHost.js': 'NODE_WORKER_SOURCE is a constant in the same file',
+  'kernels/dist/esm/index.js': 'bundles wasm/workerHost (above)',
 };
 
 describe('security', () => {

@@ -13,6 +13,14 @@ export function canReadSync(): boolean {
 }
 
 /**
+ * Where the read is refused, for messages: tfjs-webgpu cannot read synchronously in Node, and
+ * Swapformer does not ask it to in a page either (there a synchronous read stalls the page).
+ */
+export function syncReadsUnavailableWhere(): string {
+  return (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node ? 'in Node' : 'without stalling the page';
+}
+
+/**
  * Throws SwapformerError('unsupported') unless the active backend can read tensor values
  * synchronously, naming what needs the reads, the backend, and what to use instead.
  *
@@ -22,7 +30,7 @@ export function requireSyncReads(subject: string, reason: string, alternative?: 
   if (canReadSync()) return;
   throw new SwapformerError(
     'unsupported',
-    `${subject} needs synchronous reads of tensor values (${reason}), which backend '${tf.getBackend()}' cannot do in Node; use backend 'wasm' or 'cpu'${alternative ? `, or ${alternative}` : ''}.`,
+    `${subject} needs synchronous reads of tensor values (${reason}), which backend '${tf.getBackend()}' cannot do ${syncReadsUnavailableWhere()}; use backend 'wasm' or 'cpu'${alternative ? `, or ${alternative}` : ''}.`,
   );
 }
 

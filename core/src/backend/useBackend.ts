@@ -29,10 +29,25 @@ function unavailable(name: BackendName, why: string, cause?: unknown): Swapforme
   return new SwapformerError('backend-unavailable', `backend "${name}" is not available: ${why}`, { cause });
 }
 
+/**
+ * Bundles and pages have no `require` by computed name (esbuild leaves a stub that throws
+ * "Dynamic require of … is not supported"): there the app imports the backend package itself.
+ */
+function noDynamicRequire(error: unknown): boolean {
+  return typeof require !== 'function' || /dynamic require/i.test(String((error as Error)?.message));
+}
+
 function requirePackage(backend: BackendName, pkg: string): unknown {
   try {
     return require(pkg);
   } catch (error) {
+    if (noDynamicRequire(error)) {
+      throw unavailable(
+        backend,
+        `it is not registered, and this environment (a bundle or a page) cannot load "${pkg}" by name.\n  Import it in your app before calling useBackend: import '${PACKAGES[backend][0]}';`,
+        error,
+      );
+    }
     if (isMissingModule(error, pkg)) {
       const install = backend === 'tensorflow'
         ? 'npm install @tensorflow/tfjs-node-gpu (or @tensorflow/tfjs-node); both download libtensorflow at install time, so they cannot be installed offline'
@@ -55,16 +70,24 @@ async function prepareWebGpu(allowSoftware: boolean): Promise<void> {
     Object.assign(globalThis, dawn.globals);
     Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawn.create([]) }, configurable: true, writable: true });
   }
-  const adapter = await g.navigator!.gpu!.requestAdapter();
+  const gpu = g.navigator?.gpu;
+  if (!gpu) throw unavailable('webgpu', 'this browser has no WebGPU (navigator.gpu is missing).\n  Use the wasm backend here, or a browser with WebGPU enabled.');
+  const adapter = await gpu.requestAdapter();
   if (adapter === null || adapter === undefined) {
     throw unavailable('webgpu', 'no GPU adapter was found (Dawn needs a Vulkan driver; software Vulkan such as lavapipe lacks required features).\n  Use --backend wasm here, or run on a machine with a GPU.');
   }
   const software = softwareAdapterReason(adapter as AdapterDescription);
   if (software && !allowSoftware) throw unavailable('webgpu', `${software}, slower than wasm; "auto" skips it (ask for it with --backend webgpu / useBackend('webgpu')).`);
-  requirePackage('webgpu', '@tensorflow/tfjs-backend-webgpu');
+  if (!registeredByApp('webgpu')) requirePackage('webgpu', '@tensorflow/tfjs-backend-webgpu');
+}
+
+/** True when the app already imported the backend package (it registers its factory on import): used as it is. */
+function registeredByApp(name: BackendName): boolean {
+  return tf.findBackendFactory(name) !== null;
 }
 
 function loadBackendPackages(name: BackendName, auto: boolean): Promise<void> | void {
+  if (registeredByApp(name) && name !== 'webgpu') return;
   switch (name) {
     case 'wasm':
     case 'cpu':
@@ -83,17 +106,23 @@ function loadBackendPackages(name: BackendName, auto: boolean): Promise<void> | 
   }
 }
 
+/** tfjs-backend-wasm only logs when it cannot fetch its .wasm binaries; say where they must be. */
+function initFailure(name: BackendName, active: string): SwapformerError {
+  const hint = name === 'wasm' ? "\n  In a page, serve the tfjs-backend-wasm*.wasm files and call setWasmPaths('<their folder>/') from @tensorflow/tfjs-backend-wasm first." : '';
+  return unavailable(name, `tfjs could not initialise it (active backend is "${active}").${hint}`);
+}
+
 async function activate(name: BackendName, auto = false): Promise<void> {
   // the user's process keeps its own error handling (see withoutAddedProcessHandlers)
   const ok = await withoutAddedProcessHandlers(async () => {
     await loadBackendPackages(name, auto);
-    const set = await tf.setBackend(name);
+    // checked before tf.ready(), which would try the other registered backends and, with none, throw a message naming none
+    if (!(await tf.setBackend(name))) return false;
     await tf.ready();
-    return set;
+    return true;
   });
-  if (!ok || tf.getBackend() !== name) {
-    throw unavailable(name, `tfjs could not initialise it (active backend is "${tf.getBackend()}").`);
-  }
+  if (!ok) throw initFailure(name, 'none');
+  if (tf.getBackend() !== name) throw initFailure(name, tf.getBackend());
   if (name === 'webgpu') watchWebGpuErrors();
 }
 

@@ -25,7 +25,19 @@ export interface KernelContext extends KernelSettings {
 }
 
 /**
- * Threads CPU kernels use unless told otherwise: the core count up to 8 (1 where `node:os` is missing).
+ * A page's threads: its logical cores when it is cross-origin isolated (only then can workers
+ * share the kernels' memory), else 1. Null outside a page.
+ */
+function pageThreads(): number | null {
+  const g = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
+  const cores = g.navigator?.hardwareConcurrency;
+  if (typeof cores !== 'number') return null;
+  return g.crossOriginIsolated === true ? Math.max(1, Math.min(8, cores)) : 1;
+}
+
+/**
+ * Threads CPU kernels use unless told otherwise: the core count up to 8 — Node's, or a
+ * cross-origin-isolated page's — else 1.
  *
  * @example createKernelContext({ threads: defaultKernelThreads() });
  */
@@ -34,7 +46,7 @@ export function defaultKernelThreads(): number {
     const os = require('node:os') as { availableParallelism?: () => number; cpus(): unknown[] };
     return Math.max(1, Math.min(8, os.availableParallelism?.() ?? os.cpus().length));
   } catch {
-    return 1;
+    return pageThreads() ?? 1; // no node:os: a page or a bundle
   }
 }
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { canReadSync } from '../backend/syncReads';
+import { canReadSync, syncReadsUnavailableWhere } from '../backend/syncReads';
 import { SwapformerError } from '../errors/SwapformerError';
 import type { SwapformerHooks } from './SwapformerHooks';
 
@@ -80,7 +80,7 @@ export function createProfiler(hooks: SwapformerHooks, options: ProfilerOptions 
 function syncTimingUnsupported(): SwapformerError {
   return new SwapformerError(
     'unsupported',
-    `the attention profiler cannot time on the "${tf.getBackend()}" backend: it forces each output with a synchronous read, which this backend cannot do in Node.\n` +
+    `the attention profiler cannot time on the "${tf.getBackend()}" backend: it forces each output with a synchronous read, which this backend cannot do ${syncReadsUnavailableWhere()}.\n` +
       '  Use createProfiler(hooks, { sync: false }) (enqueue time only), or time whole calls with `await out.data()` (what `swapformer run` does there: isolated timing).',
   );
 }

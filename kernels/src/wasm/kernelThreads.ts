@@ -1,14 +1,16 @@
 /**
  * Worker threads for any exported function of a WebAssembly module over shared memory (Node's
- * worker_threads): the caller writes one row of arguments per task into the shared memory
- * itself (float64, so i32 and f32 parameters both fit), and the calling thread and the workers
- * take tasks from an atomic counter. Arguments named in `slotArgs` get `slot · slotStride`
- * added, so each thread works in its own scratch. A task must write only its own outputs, so
- * results do not depend on which thread ran it. If a worker is slow to start, the calling thread
- * simply takes every task. The fused attention kernel and the plugins' kernels run on it.
+ * worker_threads, or Web Workers on a cross-origin-isolated page; see workerHost.ts): the caller
+ * writes one row of arguments per task into the shared memory itself (float64, so i32 and f32
+ * parameters both fit), and the calling thread and the workers take tasks from an atomic counter.
+ * Arguments named in `slotArgs` get `slot · slotStride` added, so each thread works in its own
+ * scratch. A task must write only its own outputs, so results do not depend on which thread ran
+ * it. If a worker is slow to start, the calling thread simply takes every task. The fused
+ * attention kernel and the plugins' kernels run on it.
  */
 import { assembleModule, type FunctionSpec } from './wasmAssembler';
 import { webAssemblyApi, type WasmMemory, type WasmModule } from './webAssemblyApi';
+import { createWorkerHost } from './workerHost';
 
 /** Control words: generation, next task, tasks done, total tasks, table byte offset, argument count, slot stride, slot-argument bit mask. */
 const CTRL = { generation: 0, next: 1, done: 2, total: 3, table: 4, argc: 5, slotStride: 6, slotMask: 7 } as const;
@@ -25,28 +27,6 @@ function runKernelTask(fn: KernelFunction, memory: WasmMemory, ctrl: Int32Array,
   for (let i = 0; i < argc; i++) if (mask & (1 << i)) args[i] += slot * ctrl[CTRL.slotStride];
   fn(...args);
 }
-
-/** Source of a worker: the same task loop as `runKernelTask`, inlined (workers run plain JS). */
-const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const { module, memory, name, ctrl, slot } = workerData;
-const fn = new WebAssembly.Instance(module, { env: { memory } }).exports[name];
-let seen = Atomics.load(ctrl, 0);
-for (;;) {
-  Atomics.wait(ctrl, 0, seen);
-  seen = Atomics.load(ctrl, 0);
-  for (;;) {
-    const t = Atomics.add(ctrl, 1, 1);
-    const total = Atomics.load(ctrl, 3);
-    if (t >= total) break;
-    const argc = ctrl[5], mask = ctrl[7];
-    const args = Array.from(new Float64Array(memory.buffer, ctrl[4] + t * argc * 8, argc));
-    for (let i = 0; i < argc; i++) if (mask & (1 << i)) args[i] += slot * ctrl[6];
-    fn(...args);
-    if (Atomics.add(ctrl, 2, 1) + 1 === total) Atomics.notify(ctrl, 2);
-  }
-}
-`;
 
 /** A job: `tasks` rows of `argc` float64 arguments at byte `tableOffset` (8-aligned) of the shared memory. */
 export interface KernelJob {
@@ -69,8 +49,8 @@ export interface KernelPool {
 
 /**
  * A pool running export `name` of `module` (instantiated over the shared `memory`) on the calling
- * thread plus up to `workers` worker threads. Without SharedArrayBuffer-backed memory or
- * node:worker_threads it runs every task on the calling thread (size 1).
+ * thread plus up to `workers` worker threads. Without SharedArrayBuffer-backed memory or a
+ * worker host (createWorkerHost) it runs every task on the calling thread (size 1).
  *
  * @example const pool = createKernelPool(module, memory, 'pairGram', 1); pool.run({ tableOffset, tasks, argc: 13, slotArgs: [5, 6, 11], slotStride });
  */
@@ -80,17 +60,16 @@ export function createKernelPool(module: WasmModule, memory: WasmMemory, name: s
   const fn = new wasm.Instance(module, { env: { memory } }).exports[name] as KernelFunction;
   const ctrl = new Int32Array(typeof SharedArrayBuffer !== 'undefined' ? new SharedArrayBuffer(CTRL_WORDS * 4) : new ArrayBuffer(CTRL_WORDS * 4));
   let alive = 0;
-  if (workers > 0 && memory.buffer instanceof SharedArrayBuffer) {
+  // SharedArrayBuffer is undefined on pages that are not cross-origin isolated: test before instanceof
+  const host = workers > 0 && typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer ? createWorkerHost() : null;
+  if (host) {
     try {
-      const { Worker } = require('node:worker_threads') as { Worker: new (src: string, opts: Record<string, unknown>) => { unref(): void; on(e: string, f: (err: unknown) => void): void } };
       for (let i = 0; i < workers; i++) {
-        const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, name, ctrl, slot: i + 1 } });
-        w.on('error', () => undefined); // a dead worker only means fewer hands: the caller takes its tasks
-        w.unref();
+        host.spawn({ module, memory, name, ctrl, slot: i + 1 });
         alive++;
       }
     } catch {
-      // no worker_threads (a bundle, a browser): the calling thread runs every task
+      // the environment refused a worker: those started and the calling thread run every task
     }
   }
   return {
@@ -119,7 +98,8 @@ export function createKernelPool(module: WasmModule, memory: WasmMemory, name: s
       for (;;) {
         const done = Atomics.load(ctrl, CTRL.done);
         if (done >= job.tasks) break;
-        Atomics.wait(ctrl, CTRL.done, done, 100);
+        // only tasks a running worker already took are left, so polling ends; a page's main thread may not sleep
+        if (host!.callerMayBlock) Atomics.wait(ctrl, CTRL.done, done, 100);
       }
     },
   };

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import { createMemoryLogger, createSwapformerContainer, SwapformerError, type AttentionPlugin } from '@swapformer/core';
-import { createOperatorRegistry, registerInstalledPlugins } from '@swapformer/registry';
+import { createOperatorRegistry } from '@swapformer/registry';
 import { exactPlugin } from '@swapformer/plugin-exact';
 
 function nonCausalPluginFixture(name = 'window'): AttentionPlugin {
@@ -95,14 +95,5 @@ describe('createOperatorRegistry', () => {
     const e = errorOf(() => registry.resolve({ name: 'exact', options: { keyBlock: -4 } }, {}, { path: '/attention/default' }));
     expect(e.kind).to.equal('invalid-options');
     expect(e.message).to.include('/attention/default/options/keyBlock').and.include('-4');
-  });
-});
-
-describe('registerInstalledPlugins', () => {
-  it('should discover the workspace plugin packages by keyword and register them', () => {
-    const registry = createOperatorRegistry();
-    const report = registerInstalledPlugins(registry);
-    expect(report.registered.map((p) => p.packageName)).to.include('@swapformer/plugin-exact');
-    expect(registry.get('exact').packageName).to.equal('@swapformer/plugin-exact');
   });
 });
