@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { serveStatic } from '../../examples/web/scripts/serveDemo';
-import { chromiumInstalled, collectPageErrors, launchChromium, type LaunchedBrowser } from './support/chromium';
+import { skipWithoutChromium, collectPageErrors, launchChromium, type LaunchedBrowser } from './support/chromium';
 import { buildPageSuites, type PageSuites } from './support/pageSuites';
 
 interface MochaOutcome {
@@ -22,7 +22,7 @@ describe('package test suites in Chromium', function () {
   let chromium: LaunchedBrowser;
 
   before(async function () {
-    if (!chromiumInstalled()) throw new Error('Chromium is missing: apt-get install -y chromium (or set CHROMIUM_PATH).');
+    skipWithoutChromium(this);
     suites = await buildPageSuites(path.join(os.tmpdir(), `swapformer-page-suites-${process.pid}`));
     chromium = await launchChromium();
   });
