@@ -36,7 +36,13 @@ describe('package test suites in Chromium', function () {
     // exactly the files that read fixtures from disk or test node_modules discovery; a new test
     // file that needs Node belongs here (or, better, its Node-only part in a file of its own)
     const reasons = suites.nodeOnly.map((n) => `${n.file}: ${n.reason}`).join('\n');
-    expect(suites.nodeOnly.map((n) => n.file).sort(), reasons).to.deep.equal(['plugins/tost/test/tost.test.ts', 'registry/test/discovery/registerInstalledPlugins.test.ts']);
+    expect(suites.nodeOnly.map((n) => n.file).sort(), reasons).to.deep.equal([
+      'core/test/backendProcessHandlers.test.ts', // child processes: Node's own exit codes and handlers
+      'core/test/softwareAdapter.test.ts', // child processes with a stubbed Dawn
+      'plugins/tost/test/tost.test.ts',
+      'registry/test/discovery/registerInstalledPlugins.test.ts',
+      'registry/test/registry/readJsonFile.test.ts', // files on disk
+    ]);
   });
 
   for (const isolated of [false, true]) {

@@ -18,7 +18,7 @@ export function chromiumInstalled(): boolean {
  * browser (SWAPFORMER_REQUIRE_BROWSER=1, as .ci/run sets after installing it), where a missing
  * Chromium fails instead. Same rule as the webgpu suites' SWAPFORMER_REQUIRE_WEBGPU.
  */
-export function skipWithoutChromium(context: Mocha.Context): void {
+export function skipWithoutChromium(context: { skip(): void }): void {
   if (chromiumInstalled()) return;
   const reason = `Chromium is missing at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`;
   if (process.env.SWAPFORMER_REQUIRE_BROWSER === '1') throw new Error(`${reason}; SWAPFORMER_REQUIRE_BROWSER=1 requires it.`);
