@@ -1,4 +1,5 @@
-import { deriveSeed, requireSyncReads, type AttentionPlugin } from '@swapformer/core';
+import { canReadSync, deriveSeed, type AttentionPlugin } from '@swapformer/core';
+import { deviceKdeformerAttention } from './deviceKdeformer';
 import { kdeformerAttention } from './kdeformer';
 
 const { version } = require('../package.json') as { version: string };
@@ -69,7 +70,7 @@ export const kdeformerPlugin: AttentionPlugin<KdeformerOptions> = {
     decoding: 'none',
     trainableParameters: false,
     randomness: 'seeded',
-    testedBackends: ['wasm', 'cpu'],
+    testedBackends: ['wasm', 'cpu', 'webgpu'],
     dropInForPretrained: true,
     projections: 'qkv',
     mixesHeads: false,
@@ -79,12 +80,13 @@ export const kdeformerPlugin: AttentionPlugin<KdeformerOptions> = {
     return {
       name: 'kdeformer',
       forward: (q, k, v, ctx) => {
-        requireSyncReads('kdeformer', 'it hashes, sorts and samples keys on the host, in JS');
         // Hyperplanes are fixed per layer (as the T2T reference draws them once per module);
         // samples are redrawn per call. ctx.seed pins both.
         const layerSeed = ctx.seed ?? deriveSeed(options.seed, 'layer', ctx.layerIndex ?? geometry.layerIndex ?? 0);
         const sampleSeed = ctx.seed ?? deriveSeed(layerSeed, 'call', ctx.callIndex ?? 0);
-        return kdeformerAttention(q, k, v, { blockSize: options.b, samples: options.m, projections: options.r, seed: layerSeed, sampleSeed, scale: ctx.scale, mask: ctx.mask });
+        const attention = { blockSize: options.b, samples: options.m, projections: options.r, seed: layerSeed, sampleSeed, scale: ctx.scale, mask: ctx.mask };
+        // backends that cannot read back synchronously (webgpu) hash, sort and sample on the device
+        return canReadSync() ? kdeformerAttention(q, k, v, attention) : deviceKdeformerAttention(q, k, v, attention);
       },
       parameters: () => [],
       dispose: () => undefined,
@@ -93,6 +95,7 @@ export const kdeformerPlugin: AttentionPlugin<KdeformerOptions> = {
 };
 
 export { kdeformerAttention, kdeformerParts } from './kdeformer';
+export { deviceKdeformerAttention } from './deviceKdeformer';
 export type { KdeformerAttentionOptions, KdeformerParts } from './kdeformer';
 export { bucketIds, drawHyperplanes, grayCode, sortByBucket } from './angularLsh';
 export { blockLayout } from './blockLayout';

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
-import { useBackend } from '@swapformer/core';
+import { throwIfWebGpuFailed, useBackend } from '@swapformer/core';
 import { denseSoftmaxAttention } from '@swapformer/kernels';
 import { randomAttentionInputs } from '@swapformer/core/conformance';
 import { causalThinformerAttention, compressPlan, coresetPositions, deviceCausalThinformerAttention, deviceCoresetOfRange, deviceThinformerAttention, thinformerAttention } from '../src';
@@ -19,7 +19,9 @@ const suiteBackend = (process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm';
 async function onWebgpu<T>(fn: () => Promise<T>): Promise<T> {
   try {
     await useBackend('webgpu');
-    return await fn();
+    const result = await fn();
+    await throwIfWebGpuFailed('the device Thinformer');
+    return result;
   } finally {
     await useBackend(suiteBackend);
   }
