@@ -15,7 +15,7 @@ import { createSeededRandom, deriveSeed, SwapformerError } from '@swapformer/cor
 import { drawHyperplanes } from './angularLsh';
 import { blockResidualAttention, drawSamples, MAX_DEVICE_DIM, samplingCdf } from './kdeResidualWebGpu';
 import type { KdeformerAttentionOptions } from './kdeformer';
-import { sortByBucketOnDevice } from './lshSortWebGpu';
+import { bucketSortOnDevice, type DeviceBucketSort } from './lshSortWebGpu';
 
 /** Host-drawn random inputs of every slice, from the host path's seeded streams. */
 function drawInputs(b: number, h: number, dk: number, dv: number, options: KdeformerAttentionOptions): { planes: Float32Array; start: Float32Array; uniforms: Float32Array } {
@@ -61,6 +61,43 @@ function queryBlocks(nq: number, nk: number, keysPerBlock: number): Float32Array
  * @example const out = deviceKdeformerAttention(q, k, v, { blockSize: 32, samples: 64, projections: 7, seed: 0 });
  */
 export function deviceKdeformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: KdeformerAttentionOptions): Tensor4D {
+  return deviceKdeformer(q, k, v, options, 'rank', false);
+}
+
+/**
+ * Where queries go: `rank`, the practical algorithm's split of the sorted queries (blockLayout.ts);
+ * `bucket`, the block holding the middle of the query's own bucket (bucketQueryKde.ts), which
+ * does not depend on the other queries (what the causal split needs).
+ */
+export type QueryPlacement = 'rank' | 'bucket';
+
+/** [s, nq] query at each entry and [s, nq] its key block, for either placement. */
+function placeQueries(qs: Tensor3D, planes: Tensor3D, keys: DeviceBucketSort, nk: number, bk: number, placement: QueryPlacement): { order: Tensor2D; blocks: Tensor2D } {
+  const [s, nq] = qs.shape;
+  const sortedQueries = bucketSortOnDevice(qs, planes);
+  if (placement === 'rank') return { order: sortedQueries.order, blocks: tf.tile(tf.tensor2d(queryBlocks(nq, nk, bk), [1, nq]), [s, 1]) as Tensor2D };
+  const ids = tf.cast(sortedQueries.ids, 'int32');
+  const first = tf.gather(keys.starts, ids, 1, 1);
+  const count = tf.sub(tf.gather(keys.starts, tf.add(ids, tf.scalar(1, 'int32')), 1, 1), first);
+  const middle = tf.minimum(tf.add(first, tf.floor(tf.div(count, 2))), nk - 1);
+  return { order: tf.tile(tf.reshape(tf.range(0, nq, 1, 'float32'), [1, nq]), [s, 1]) as Tensor2D, blocks: tf.floor(tf.div(middle, bk)) as Tensor2D };
+}
+
+/**
+ * The output and log D̃ (log of the estimated softmax denominator) of every query, [b, h, nq, 1]:
+ * what a log-sum-exp merge of partial attentions needs (causalKdeformer.ts).
+ *
+ * @example const { out, logSumExp } = deviceKdeformerPart(q, k, v, options);
+ */
+export function deviceKdeformerPart(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: KdeformerAttentionOptions, placement: QueryPlacement): { out: Tensor4D; logSumExp: Tensor4D } {
+  const dv = v.shape[3];
+  return tf.tidy(() => {
+    const both = deviceKdeformer(q, k, v, options, placement, true);
+    return { out: tf.slice(both, [0, 0, 0, 0], [-1, -1, -1, dv]), logSumExp: tf.slice(both, [0, 0, 0, dv], [-1, -1, -1, 1]) };
+  });
+}
+
+function deviceKdeformer(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: KdeformerAttentionOptions, placement: QueryPlacement, withLogSumExp: boolean): Tensor4D {
   const [b, h, nq, dk] = q.shape;
   const [, , nk, dv] = v.shape;
   if (options.mask) {
@@ -77,8 +114,9 @@ export function deviceKdeformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, 
   return tf.tidy(() => {
     const [qs, ks, vs] = [q, k, v].map((x) => tf.reshape(x, [s, x.shape[2], x.shape[3]]) as Tensor3D);
     const planes = tf.tensor3d(drawn.planes, [s, options.projections, dk]);
-    const sortedKeys = sortByBucketOnDevice(ks, planes);
-    const sortedQueries = sortByBucketOnDevice(qs, planes);
+    const keys = bucketSortOnDevice(ks, planes);
+    const sortedKeys = keys.order;
+    const queries = placeQueries(qs, planes, keys, nk, bk, placement);
     let samples: tf.Tensor = tf.zeros([1, 1, 2]);
     if (m > 0) {
       const vaug = tf.concat([vs, tf.ones([s, nk, 1])], 2);
@@ -86,7 +124,7 @@ export function deviceKdeformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, 
       const cdf = samplingCdf(gram, tf.tensor2d(drawn.start, [s, dv + 1]), vs, sortedKeys);
       samples = drawSamples(cdf, tf.tensor2d(drawn.uniforms, [s, m]) as Tensor2D, vs, sortedKeys);
     }
-    const out = blockResidualAttention(qs, ks, vs, sortedQueries, sortedKeys, tf.tensor1d(queryBlocks(nq, nk, bk)), samples, m, bk, scale);
-    return tf.reshape(out, [b, h, nq, dv]) as Tensor4D;
+    const out = blockResidualAttention(qs, ks, vs, queries.order, sortedKeys, queries.blocks, samples, m, bk, scale, withLogSumExp);
+    return tf.reshape(out, [b, h, nq, out.shape[2]]) as Tensor4D;
   });
 }

@@ -1,4 +1,5 @@
 import { canReadSync, deriveSeed, type AttentionPlugin } from '@swapformer/core';
+import { causalKdeformerAttention } from './causalKdeformer';
 import { deviceKdeformerAttention } from './deviceKdeformer';
 import { kdeformerAttention } from './kdeformer';
 
@@ -10,6 +11,7 @@ export type KdeformerOptions = {
   readonly m: number;
   readonly r: number;
   readonly seed: number;
+  readonly exactBlock: number;
 };
 
 /** JSON Schema of the `kdeformer` operator's options; defaults are the T2T-ViT layer-1 settings (m 64, b 32, r 7). */
@@ -38,6 +40,13 @@ export const kdeformerOptionsSchema = {
       maximum: 16,
       default: 7,
     },
+    exactBlock: {
+      description: 'Causal calls only: the key range is halved recursively down to blocks of at most this many keys, which use exact causal attention; queries see each earlier half through a non-causal KDEformer, merged by log-sum-exp. nk ≤ exactBlock is exact causal attention.',
+      type: 'integer',
+      minimum: 2,
+      maximum: 1048576,
+      default: 1024,
+    },
     seed: {
       description: 'Base seed of the hyperplanes (per layer) and of the residual samples (per layer and call); ctx.seed overrides it.',
       type: 'integer',
@@ -51,7 +60,8 @@ export const kdeformerOptionsSchema = {
 /**
  * KDEformer (Zandieh et al., ICML 2023), the practical algorithm every experiment runs: angular
  * LSH sorting, an exact block-diagonal part and an importance-sampled residual. A drop-in
- * approximation of softmax attention for pretrained weights; non-causal.
+ * approximation of softmax attention for pretrained weights; causal calls by recursive block split
+ * with log-sum-exp merges (causalKdeformer.ts).
  *
  * @example registry.register(kdeformerPlugin); registry.resolve({ name: 'kdeformer', options: { m: 128, b: 64 } });
  */
@@ -60,12 +70,12 @@ export const kdeformerPlugin: AttentionPlugin<KdeformerOptions> = {
     name: 'kdeformer',
     version,
     apiVersion: '2.0.0', // the operator API this plugin is written against (checked at registration)
-    description: 'KDEformer: angular-LSH block-diagonal exact part plus an unbiased importance-sampled residual (linear in n).',
+    description: 'KDEformer: angular-LSH block-diagonal exact part plus an unbiased importance-sampled residual (linear in n); causal calls by recursive block split.',
     reference: 'Zandieh, Han, Daliri, Karbasi, KDEformer, ICML 2023 (arXiv:2302.02451); majid-daliri/kdeformer',
   },
   optionsSchema: kdeformerOptionsSchema,
   capabilities: {
-    causal: 'none',
+    causal: 'native',
     keyPaddingMask: true,
     decoding: 'none',
     trainableParameters: false,
@@ -85,6 +95,7 @@ export const kdeformerPlugin: AttentionPlugin<KdeformerOptions> = {
         const layerSeed = ctx.seed ?? deriveSeed(options.seed, 'layer', ctx.layerIndex ?? geometry.layerIndex ?? 0);
         const sampleSeed = ctx.seed ?? deriveSeed(layerSeed, 'call', ctx.callIndex ?? 0);
         const attention = { blockSize: options.b, samples: options.m, projections: options.r, seed: layerSeed, sampleSeed, scale: ctx.scale, mask: ctx.mask };
+        if (ctx.causal) return causalKdeformerAttention(q, k, v, { ...attention, exactBlock: options.exactBlock });
         // backends that cannot read back synchronously (webgpu) hash, sort and sample on the device
         return canReadSync() ? kdeformerAttention(q, k, v, attention) : deviceKdeformerAttention(q, k, v, attention);
       },
@@ -95,7 +106,9 @@ export const kdeformerPlugin: AttentionPlugin<KdeformerOptions> = {
 };
 
 export { kdeformerAttention, kdeformerParts } from './kdeformer';
-export { deviceKdeformerAttention } from './deviceKdeformer';
+export { deviceKdeformerAttention, deviceKdeformerPart } from './deviceKdeformer';
+export { causalKdeformerAttention } from './causalKdeformer';
+export type { CausalKdeformerOptions } from './causalKdeformer';
 export type { KdeformerAttentionOptions, KdeformerParts } from './kdeformer';
 export { bucketIds, drawHyperplanes, grayCode, sortByBucket } from './angularLsh';
 export { blockLayout } from './blockLayout';

@@ -148,13 +148,16 @@ export function drawSamples(cdf: Tensor2D, uniforms: Tensor2D, v: Tensor3D, sort
 }
 
 /**
- * The fused attention: for query rank ρ of each slice (block `queryBlock[ρ]`), the exact block of
- * bk sorted keys plus the off-block samples, normalised by the estimated denominator, written to
- * the query's original row → [s, nq, dv]. `samples` [s, m, 2] (m = 0: pass any tensor and m 0).
+ * The fused attention: for entry p = (slice, ρ) the query `queryOrder[p]` with key block
+ * `queryBlock[p]` takes the exact block of bk sorted keys plus the off-block samples, normalised
+ * by the estimated denominator, written to the query's original row → [s, nq, dv], or [s, nq, dv + 1] with `withLogSumExp`: the last
+ * column is then log D̃, the log of the estimated denominator (what the causal split merges by).
+ * `samples` [s, m, 2] (m = 0: pass any tensor and m 0).
  */
-export function blockResidualAttention(q: Tensor3D, k: Tensor3D, v: Tensor3D, sortedQueries: Tensor2D, sortedKeys: Tensor2D, queryBlock: Tensor, samples: Tensor, m: number, keysPerBlock: number, scale: number): Tensor3D {
+export function blockResidualAttention(q: Tensor3D, k: Tensor3D, v: Tensor3D, queryOrder: Tensor2D, sortedKeys: Tensor2D, queryBlock: Tensor, samples: Tensor, m: number, keysPerBlock: number, scale: number, withLogSumExp = false): Tensor3D {
   const [s, nq, dk] = q.shape;
   const [, nk, dv] = v.shape;
+  const width = withLogSumExp ? dv + 1 : dv;
   const update = (logit: string, weight: string, row: string) => `{
               let l = ${logit};
               if (l > best) {
@@ -169,9 +172,9 @@ export function blockResidualAttention(q: Tensor3D, k: Tensor3D, v: Tensor3D, so
             }`;
   return runWebGpuProgram(
     {
-      variableNames: ['Q', 'K', 'V', 'sortedQueries', 'sortedKeys', 'queryBlock', 'samples'],
-      outputShape: [s, nq, dv],
-      shaderKey: `swapformerKdeAttend_${dk}_${dv}`,
+      variableNames: ['Q', 'K', 'V', 'queryOrder', 'sortedKeys', 'queryBlock', 'samples'],
+      outputShape: [s, nq, width],
+      shaderKey: `swapformerKdeAttend_${dk}_${dv}_${withLogSumExp}`,
       dispatch: [Math.ceil((s * nq) / 64), 1, 1],
       workgroupSize: [64, 1, 1],
       uniforms: 'nq : i32, nk : i32, m : i32, bk : i32, count : i32, scale : f32,',
@@ -187,9 +190,8 @@ export function blockResidualAttention(q: Tensor3D, k: Tensor3D, v: Tensor3D, so
           let nq = uniforms.nq;
           let nk = uniforms.nk;
           let slice = p / nq;
-          let rank = p % nq;
-          let query = i32(sortedQueries[p]);
-          let block = i32(queryBlock[rank]);
+          let query = i32(queryOrder[p]);
+          let block = i32(queryBlock[p]);
           var qv : array<f32, ${dk}>;
           for (var c = 0; c < ${dk}; c++) { qv[c] = Q[(slice * nq + query) * ${dk} + c] * uniforms.scale; }
           var acc : array<f32, ${dv}>;
@@ -209,11 +211,12 @@ export function blockResidualAttention(q: Tensor3D, k: Tensor3D, v: Tensor3D, so
               ${update('dotKey(&qv, row)', 'samples[at + 1]', 'row')}
             }
           }
-          let out = (slice * nq + query) * ${dv};
+          let out = (slice * nq + query) * ${width};
           for (var c = 0; c < ${dv}; c++) { result[out + c] = acc[c] / den; }
+          ${withLogSumExp ? `result[out + ${dv}] = best + log(den);` : ''}
         }`,
     },
-    [q, k, v, sortedQueries, sortedKeys, queryBlock, samples],
+    [q, k, v, queryOrder, sortedKeys, queryBlock, samples],
     [int(nq), int(nk), int(m), int(keysPerBlock), int(s * nq), float32Uniform(scale)],
   ) as Tensor3D;
 }

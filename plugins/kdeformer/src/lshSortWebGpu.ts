@@ -162,17 +162,31 @@ function scatterSorted(ids: Tensor2D, offsets: Tensor): Tensor2D {
   ) as Tensor2D;
 }
 
+/** A bucket sort's result on the device. */
+export interface DeviceBucketSort {
+  /** [s, n]: the row index at each sorted position (float32, exact below 2^24). */
+  readonly order: Tensor2D;
+  /** [s, n]: each row's bucket id. */
+  readonly ids: Tensor2D;
+  /** [s, R + 1]: first sorted position of each id (the last entry is n). */
+  readonly starts: Tensor2D;
+}
+
 /**
- * Rows of x [s, n, d] in bucket order: `[s, n]` row indices (float32, exact below 2^24), equal
- * ids in row order — the device form of `sortByBucket(bucketIds(…))` without a mask.
+ * Rows of x [s, n, d] in bucket order, equal ids in row order — the device form of
+ * `sortByBucket(bucketIds(…))` without a mask — with the ids and each id's first position.
  *
- * @example const order = sortByBucketOnDevice(keys, planes); // planes [s, r, d]
+ * @example const { order } = bucketSortOnDevice(keys, planes); // planes [s, r, d]
  */
-export function sortByBucketOnDevice(x: Tensor3D, planes: Tensor3D): Tensor2D {
+export function bucketSortOnDevice(x: Tensor3D, planes: Tensor3D): DeviceBucketSort {
   const r = planes.shape[1];
   if (r > MAX_DEVICE_PROJECTIONS) throw new RangeError(`KDEformer on webgpu sorts at most 2^${MAX_DEVICE_PROJECTIONS} buckets, got r = ${r}; use r ≤ ${MAX_DEVICE_PROJECTIONS} or backend 'wasm'/'cpu'`);
+  const [s, n] = x.shape;
   return tf.tidy(() => {
     const ids = bucketIdsOnDevice(x, planes);
-    return scatterSorted(ids, tileOffsets(tileHistograms(ids, 1 << r)));
+    const offsets = tileOffsets(tileHistograms(ids, 1 << r));
+    // tile 0's offsets are the ids' first positions in the whole slice
+    const starts = tf.concat([tf.reshape(tf.slice(offsets, [0, 0, 0], [-1, 1, -1]), [s, 1 << r]), tf.fill([s, 1], n)], 1) as Tensor2D;
+    return { order: scatterSorted(ids, offsets), ids, starts };
   });
 }

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { throwIfWebGpuFailed, useBackend } from '@swapformer/core';
 import { randomAttentionInputs, referenceAttention, toFloat64 } from '@swapformer/core/conformance';
-import { deviceKdeformerAttention, kdeformerAttention, type KdeformerAttentionOptions } from '../src';
+import { causalKdeformerAttention, deviceKdeformerAttention, kdeformerAttention, type KdeformerAttentionOptions } from '../src';
 
 const suiteBackend = (process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm';
 
@@ -77,6 +77,32 @@ describe('KDEformer on webgpu (device hashing, sort, draws and attention)', func
     it(`should give the host path's output for the same seeds (${c.label})`, async () => {
       const { host, device } = await hostAndDevice(c);
       expect(maxAbsDiff(host, device) / maxAbs(host)).to.be.below(1e-4);
+    });
+  }
+
+  for (const nq of [1024, 300]) {
+    it(`should give the host path's causal split for the same seeds (nk 1024, nq ${nq}, exactBlock 128, b 32, m 64)`, async () => {
+      const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq, nk: 1024, dk: 16 }, 31, 1);
+      const options = { blockSize: 32, samples: 64, projections: 6, seed: 2, exactBlock: 128 };
+      const hostOut = causalKdeformerAttention(q, k, v, options);
+      const host = (await hostOut.data()) as Float32Array;
+      const inputs = [await q.data(), await k.data(), await v.data()] as Float32Array[];
+      const shapes = [q.shape, k.shape, v.shape];
+      tf.dispose([q, k, v, hostOut]);
+      try {
+        await useBackend('webgpu');
+        const [qd, kd, vd] = inputs.map((x, i) => tf.tensor(x, shapes[i]) as Tensor4D);
+        const before = tf.memory().numTensors;
+        const out = causalKdeformerAttention(qd, kd, vd, options);
+        const device = (await out.data()) as Float32Array;
+        out.dispose();
+        await throwIfWebGpuFailed('the device causal KDEformer');
+        expect(tf.memory().numTensors, 'tensors left on webgpu').to.equal(before);
+        tf.dispose([qd, kd, vd]);
+        expect(maxAbsDiff(host, device) / maxAbs(host)).to.be.below(1e-4);
+      } finally {
+        await useBackend(suiteBackend);
+      }
     });
   }
 
