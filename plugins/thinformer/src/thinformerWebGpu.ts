@@ -3,13 +3,15 @@
  * cannot read synchronously, and a read per round would stall the queue). Same algorithm, same
  * draws as the host path (thinformerCoreset.ts), so the same coreset up to float32 rounding:
  *
- *   1. stride-thin k̃ = sqrt(s)·k and v to n points per slice; c = max‖k̃‖², β = max|v|  (tfjs ops)
- *   2. per round, κ of every bucket as two batched products [k̃, 1]·[k̃, −c]ᵀ and
- *      [v, β]·[v, β]ᵀ, then exp and a product                                          (tfjs ops)
- *   3. the self-balancing walk of every bucket in one WGSL dispatch, one workgroup per bucket:
- *      pair i's sign needs a_i = ⟨σ, ψ_i⟩ after every earlier sign, so the M steps run in order
- *      inside the workgroup (one barrier each) while the a_j updates spread over its threads;
- *      G's rows are formed from κ on the fly, never stored.
+ *   1. per slice, c = max‖k̃‖² and β = max|v| over the stride-thinned points, k̃ = sqrt(s)·k
+ *      (one dispatch; the thinning is an index rule, never a copy);
+ *   2. per round, one dispatch: a workgroup per bucket runs the self-balancing walk. Pair i's
+ *      sign needs a_i = ⟨σ, ψ_i⟩ after every earlier sign, so the M steps run in order inside
+ *      the workgroup (one barrier each) while the a_j updates spread over its threads; the G
+ *      entries each step needs are formed from κ evaluated on the fly, never stored.
+ * So a coreset of R rounds is R + 1 dispatches: in Node each tfjs-webgpu dispatch costs
+ * ≈ 0.2 ms of host work, which at these sizes is more than the GPU work (a first form with κ as
+ * batched tfjs products took ≈ 10 dispatches per round).
  *
  * The thresholds U_i ~ Uniform(−Λ, Λ) and the symmetrisation coin are data-independent, so they
  * are drawn on the host from the same seeded stream as the host path and uploaded. The running
@@ -17,14 +19,12 @@
  * plain float32 sum drifts enough over M ≈ 10³ terms to flip decisions near their threshold.
  *
  * Shape legend: s slices (b·h), n thinned points, m points entering a round, S bucket size,
- * M = S/2 pairs, B = m/S buckets per slice. κ of a round is [s·B, S, S] = s·m·S floats
- * (4^(g+1)·n per slice, every round); slices are grouped so one group's κ stays within the
- * device's storage-binding budget.
+ * M = S/2 pairs, B = m/S buckets per slice. Work per round O(s·m·S·(dk + dv)), memory O(s·m).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import { createSeededRandom, deriveSeed } from '@swapformer/core';
-import { int32Uniform as int, runWebGpuProgram, scoreBlockBytes, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/kernels';
+import { float32Uniform, int32Uniform as int, runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/kernels';
 import { compressPlan, type CompressPlan } from './compressPlan';
 import type { CoresetOptions } from './thinformerCoreset';
 
@@ -37,56 +37,119 @@ export interface DeviceCoreset {
   readonly indices: Tensor2D;
 }
 
+/** WGSL: max tree over `red[0..256)` into red[0] (constant bounds keep barriers in uniform control flow). */
+const TREE_MAX = `for (var stride = ${WORKGROUP / 2}; stride > 0; stride = stride / 2) {
+          if (tid < stride) { red[tid] = max(red[tid], red[tid + stride]); }
+          workgroupBarrier();
+        }`;
+
 /**
- * WGSL of the walk for buckets of M pairs: thread t owns a_j for j = t + 256·e, e < PER. Step i's
- * owner decides the sign and publishes it (double-buffered, so one barrier per step); every
- * thread then adds ±G[i, j] to its a_j for j > i. G[i, j] is formed from κ's 2×2 block exactly as
- * the host does it: (κ[2i,2j] − κ[2i,2j+1]) − (κ[2i+1,2j] − κ[2i+1,2j+1]) in float32.
+ * Per slice, over the stride-thinned points lo + j·stride (j < n): c = max‖k̃‖² with
+ * k̃ = sqrt(s)·k rounded per coordinate as the host does, and β = max|v| → [s, 2].
  */
-function walkWgsl(pairs: number): string {
+function sliceStats(k: Tensor3D, v: Tensor3D, lo: number, plan: CompressPlan, root: number): Tensor2D {
+  const [slices, nk, dk] = k.shape;
+  const dv = v.shape[2];
+  return runWebGpuProgram(
+    {
+      variableNames: ['K', 'V'],
+      outputShape: [slices, 2],
+      shaderKey: `swapformerThinformerStats_${dk}_${dv}`,
+      dispatch: [slices, 1, 1],
+      workgroupSize: [WORKGROUP, 1, 1],
+      uniforms: 'nk : i32, lo : i32, n : i32, stride : i32, slices : i32, root : f32,',
+      getUserCode: () => `
+        var<workgroup> red : array<f32, ${WORKGROUP}>;
+        fn main(index : i32) {
+          let slice = min(${WORKGROUP_INDEX}, uniforms.slices - 1);
+          let tid = i32(localIndex);
+          var norm = 0.0;
+          var largest = 0.0;
+          for (var j = tid; j < uniforms.n; j += ${WORKGROUP}) {
+            let row = slice * uniforms.nk + uniforms.lo + j * uniforms.stride;
+            var sq = 0.0;
+            for (var c = 0; c < ${dk}; c++) { let x = K[row * ${dk} + c] * uniforms.root; sq = sq + x * x; }
+            norm = max(norm, sq);
+            for (var c = 0; c < ${dv}; c++) { largest = max(largest, abs(V[row * ${dv} + c])); }
+          }
+          red[tid] = norm;
+          workgroupBarrier();
+          ${TREE_MAX}
+          let shift = red[0];
+          workgroupBarrier();
+          red[tid] = largest;
+          workgroupBarrier();
+          ${TREE_MAX}
+          if (tid == 0 && ${WORKGROUP_INDEX} < uniforms.slices) {
+            result[slice * 2] = shift;
+            result[slice * 2 + 1] = red[0];
+          }
+        }`,
+    },
+    [k, v],
+    [int(nk), int(lo), int(plan.n), int(plan.stride), int(slices), float32Uniform(root)],
+  ) as Tensor2D;
+}
+
+/**
+ * WGSL of one halving round for buckets of M pairs, κ computed on the fly from the raw rows:
+ *   κ(a, b) = exp(⟨k̃_a, k̃_b⟩ − c) · (⟨v_a, v_b⟩ + β²),  k̃ = sqrt(s)·k,
+ * so a round is one dispatch and no [S, S] kernel is ever stored. Thread t owns a_j for
+ * j = t + 256·e, e < PER. Step i's owner decides the sign and publishes it (double-buffered, so
+ * one barrier per step); every thread then adds ±G[i, j] to its a_j for j > i, with
+ * G[i, j] = (κ(2i,2j) − κ(2i,2j+1)) − (κ(2i+1,2j) − κ(2i+1,2j+1)) in float32, the host's order.
+ */
+function walkWgsl(pairs: number, dk: number, dv: number): string {
   const per = Math.ceil(pairs / WORKGROUP);
   const S = 2 * pairs;
   return `
     var<workgroup> signs : array<i32, 2>;
     var<workgroup> runningMax : f32;
-    fn gramEntry(base : i32, i : i32, j : i32) -> f32 {
-      let even = base + 2 * i * ${S} + 2 * j;
-      let odd = even + ${S};
-      return (kappa[even] - kappa[even + 1]) - (kappa[odd] - kappa[odd + 1]);
+    fn kappa(a : i32, b : i32, shift : f32, beta2 : f32) -> f32 {
+      var logit = 0.0;
+      for (var c = 0; c < ${dk}; c++) { logit = logit + (K[a * ${dk} + c] * uniforms.root) * (K[b * ${dk} + c] * uniforms.root); }
+      var dot = 0.0;
+      for (var c = 0; c < ${dv}; c++) { dot = dot + V[a * ${dv} + c] * V[b * ${dv} + c]; }
+      return exp(logit - shift) * (dot + beta2);
     }
     fn main(index : i32) {
       let bucket = ${WORKGROUP_INDEX};
       let valid = bucket < uniforms.buckets;
       let b = min(bucket, uniforms.buckets - 1);
+      let slice = b / uniforms.bucketsPerSlice;
       let tid = i32(localIndex);
-      let base = b * ${S * S};
+      let shift = stats[slice * 2];
+      let beta2 = stats[slice * 2 + 1] * stats[slice * 2 + 1];
+      let rowBase = slice * uniforms.nk + uniforms.lo;
       var hi : array<f32, ${per}>;
       var lo : array<f32, ${per}>;
       for (var e = 0; e < ${per}; e++) { hi[e] = 0.0; lo[e] = 0.0; }
       if (tid == 0) { runningMax = 0.0; }
       workgroupBarrier();
       for (var i = 0; i < ${pairs}; i++) {
-        let owner = i % ${WORKGROUP};
-        if (tid == owner) {
-          let r = sqrt(max(gramEntry(base, i, i), 0.0)); // cancellation can make G_ii slightly negative
+        let even = rowBase + i32(points[b * ${S} + 2 * i]) * uniforms.stride;
+        let odd = rowBase + i32(points[b * ${S} + 2 * i + 1]) * uniforms.stride;
+        if (tid == i % ${WORKGROUP}) {
+          let gii = (kappa(even, even, shift, beta2) - kappa(even, odd, shift, beta2)) - (kappa(odd, even, shift, beta2) - kappa(odd, odd, shift, beta2));
+          let r = sqrt(max(gii, 0.0)); // cancellation can make G_ii slightly negative
           let c = max(runningMax, r);
           runningMax = c;
           let threshold = uniformDraws[b * ${pairs} + i] * r * c;
           var swap = 0;
           if (i > 0 && threshold <= hi[i / ${WORKGROUP}]) { swap = 1; }
           signs[i & 1] = swap;
-          if (valid) {
-            let kept = 2 * i + (swap ^ uniforms.flip);
-            result[b * ${pairs} + i] = points[b * ${S} + kept];
-          }
+          if (valid) { result[b * ${pairs} + i] = points[b * ${S} + 2 * i + (swap ^ uniforms.flip)]; }
         }
         workgroupBarrier();
         let sign = 1.0 - 2.0 * f32(signs[i & 1]);
         for (var e = 0; e < ${per}; e++) {
           let j = tid + e * ${WORKGROUP};
           if (j > i && j < ${pairs}) {
+            let e2 = rowBase + i32(points[b * ${S} + 2 * j]) * uniforms.stride;
+            let o2 = rowBase + i32(points[b * ${S} + 2 * j + 1]) * uniforms.stride;
+            let g = (kappa(even, e2, shift, beta2) - kappa(even, o2, shift, beta2)) - (kappa(odd, e2, shift, beta2) - kappa(odd, o2, shift, beta2));
             // TwoSum: hi + lo carries the running sum to about twice float32's precision
-            let x = sign * gramEntry(base, i, j);
+            let x = sign * g;
             let s = hi[e] + x;
             let bb = s - hi[e];
             lo[e] = lo[e] + ((hi[e] - (s - bb)) + (x - bb));
@@ -100,40 +163,28 @@ function walkWgsl(pairs: number): string {
   `;
 }
 
-/** One halving round of the walk: κ [buckets, S, S], draws [buckets·M], points [buckets·S] → survivors [buckets·M] (float32 positions). */
-function runWalk(kappa: Tensor3D, draws: Float32Array, points: Tensor, flip: boolean): Tensor {
-  const [buckets, S] = kappa.shape;
+/** One halving round of every bucket of a group of slices: points [g, m] → survivors [g·m/2] (float32 positions into the thinned sequence). */
+function runRound(k: Tensor3D, v: Tensor3D, stats: Tensor2D, points: Tensor2D, draws: Float32Array, flip: boolean, S: number, lo: number, stride: number, root: number): Tensor {
+  const [slices, m] = points.shape;
+  const [, nk, dk] = k.shape;
+  const dv = v.shape[2];
   const pairs = S / 2;
+  const buckets = (slices * m) / S;
   return tf.tidy(() =>
     runWebGpuProgram(
       {
-        variableNames: ['kappa', 'uniformDraws', 'points'],
+        variableNames: ['K', 'V', 'stats', 'points', 'uniformDraws'],
         outputShape: [buckets * pairs],
-        shaderKey: `swapformerThinformerWalk_${pairs}`,
+        shaderKey: `swapformerThinformerRound_${pairs}_${dk}_${dv}`,
         dispatch: [buckets, 1, 1],
         workgroupSize: [WORKGROUP, 1, 1],
-        uniforms: 'buckets : i32, flip : i32,',
-        getUserCode: () => walkWgsl(pairs),
+        uniforms: 'buckets : i32, bucketsPerSlice : i32, nk : i32, lo : i32, stride : i32, flip : i32, root : f32,',
+        getUserCode: () => walkWgsl(pairs, dk, dv),
       },
-      [kappa, tf.tensor1d(draws), tf.reshape(points, [-1])],
-      [int(buckets), int(flip ? 1 : 0)],
+      [k, v, stats, points, tf.tensor1d(draws)],
+      [int(buckets), int(m / S), int(nk), int(lo), int(stride), int(flip ? 1 : 0), float32Uniform(root)],
     ),
   );
-}
-
-/**
- * κ of every bucket of a group of slices: rows [g, m, dk+1] / [g, m, dv+1] already augmented,
- * gathered at `points` [g, m] (float32 positions into n).
- */
-function bucketKernels(keyRows: Tensor3D, keyCols: Tensor3D, valueRows: Tensor3D, points: Tensor2D, S: number): Tensor3D {
-  return tf.tidy(() => {
-    const [g, m] = points.shape;
-    const at = tf.cast(points, 'int32');
-    const bucketsOf = (x: Tensor3D) => tf.reshape(tf.gather(x, at, 1, 1), [(g * m) / S, S, x.shape[2]]) as Tensor3D;
-    const vb = bucketsOf(valueRows);
-    const logits = tf.matMul(bucketsOf(keyRows), bucketsOf(keyCols), false, true); // ⟨k̃_a, k̃_b⟩ − c
-    return tf.mul(tf.exp(logits), tf.matMul(vb, vb, false, true)) as Tensor3D; // × (⟨v_a, v_b⟩ + β²)
-  });
 }
 
 /**
@@ -149,18 +200,12 @@ export function deviceCoresetOfRange(k: Tensor3D, v: Tensor3D, lo: number, hi: n
   const { n, stride, nOut } = plan;
   const strided = Int32Array.from({ length: n }, (_, j) => lo + j * stride);
   if (plan.rounds.length === 0) return { plan, indices: tf.tidy(() => tf.tile(tf.tensor2d(strided, [1, n], 'int32'), [slices, 1])) as Tensor2D };
+  // the host rounds k·sqrt(s) to float32 from a float64 root; the device multiplies by the float32 root
+  const root = Math.fround(Math.sqrt(options.scale));
   return {
     plan,
     indices: tf.tidy(() => {
-      const at = tf.tensor1d(strided, 'int32');
-      const keys = tf.mul(tf.gather(k, at, 1), Math.sqrt(options.scale)) as Tensor3D; // [s, n, dk] k̃
-      const values = tf.gather(v, at, 1) as Tensor3D; // [s, n, dv]
-      const shift = tf.max(tf.sum(tf.square(keys), 2, true), 1, true); // [s, 1, 1] c
-      const beta = tf.max(tf.abs(values), [1, 2], true); // [s, 1, 1] β
-      const column = (x: Tensor) => tf.broadcastTo(x, [slices, n, 1]);
-      const keyRows = tf.concat([keys, column(tf.ones([1, 1, 1]))], 2) as Tensor3D;
-      const keyCols = tf.concat([keys, column(tf.neg(shift))], 2) as Tensor3D;
-      const valueRows = tf.concat([values, column(beta)], 2) as Tensor3D;
+      const stats = sliceStats(k, v, lo, plan, root); // [s, 2]: c, β
       let points = tf.tile(tf.tensor2d(Float32Array.from({ length: n }, (_, j) => j), [1, n]), [slices, 1]) as Tensor2D;
       plan.rounds.forEach((round, r) => {
         const { points: m, bucketSize: S, buckets, threshold } = round;
@@ -169,16 +214,7 @@ export function deviceCoresetOfRange(k: Tensor3D, v: Tensor3D, lo: number, hi: n
         const rng = createSeededRandom(deriveSeed(options.seed, 'halve', r));
         const draws = rng.fillUniform(new Float32Array(slices * buckets * M), -threshold, threshold);
         const flip = rng.uniform() < 0.5;
-        const group = Math.max(1, Math.floor(scoreBlockBytes() / (4 * m * S)));
-        const survivors: Tensor[] = [];
-        for (let from = 0; from < slices; from += group) {
-          const to = Math.min(slices, from + group);
-          const part = (x: Tensor3D) => tf.slice(x, [from, 0, 0], [to - from, -1, -1]) as Tensor3D;
-          const groupPoints = tf.slice(points, [from, 0], [to - from, -1]) as Tensor2D;
-          const kappa = bucketKernels(part(keyRows), part(keyCols), part(valueRows), groupPoints, S);
-          survivors.push(runWalk(kappa, draws.subarray(from * buckets * M, to * buckets * M), groupPoints, flip));
-        }
-        points = tf.reshape(survivors.length === 1 ? survivors[0] : tf.concat(survivors), [slices, m / 2]) as Tensor2D;
+        points = tf.reshape(runRound(k, v, stats, points, draws, flip, S, lo, stride, root), [slices, m / 2]) as Tensor2D;
       });
       return tf.cast(tf.add(tf.mul(tf.reshape(points, [slices, nOut]), stride), lo), 'int32') as Tensor2D;
     }),
