@@ -324,7 +324,7 @@ describe('blockLayout', () => {
 describe('kdeformerPlugin', () => {
   it('should draw per-layer seeds unless ctx.seed pins them', () => {
     const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: 48, nk: 48, dk: 8 }, 29, 1);
-    const op = kdeformerPlugin.create({ b: 16, m: 16, r: 7, seed: 0 }, undefined as never, { heads: 1, headDim: 8 });
+    const op = kdeformerPlugin.create({ b: 16, m: 16, r: 7, seed: 0, exactBlock: 1024 }, undefined as never, { heads: 1, headDim: 8 });
     const [l0, l1, p0, p1] = [
       op.forward(q, k, v, { causal: false, layerIndex: 0 }),
       op.forward(q, k, v, { causal: false, layerIndex: 1 }),

@@ -21,7 +21,7 @@ interface Case {
 }
 
 /** Host output, then device output, of the same seeded call. */
-async function hostAndDevice(c: Case): Promise<{ host: Float32Array; device: Float32Array; inputs: Float32Array[]; shapes: number[][] }> {
+async function hostAndDevice(c: Case): Promise<{ host: Float32Array; device: Float32Array; inputs: Float32Array[]; shapes: Array<[number, number, number, number]> }> {
   const { q, k, v } = randomAttentionInputs(c.shape, c.shape.nk + c.shape.nq, c.qkScale);
   const host = kdeformerAttention(q, k, v, c.options);
   const result = { host: (await host.data()) as Float32Array, inputs: [await q.data(), await k.data(), await v.data()] as Float32Array[], shapes: [q.shape, k.shape, v.shape] };
