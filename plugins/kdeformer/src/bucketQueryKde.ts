@@ -20,7 +20,7 @@ import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { createSeededRandom, deriveSeed } from '@swapformer/core';
 import { MASKED_LOGIT } from '@swapformer/kernels';
 import { bucketIds, drawHyperplanes, sortByBucket } from './angularLsh';
-import type { KdeformerAttentionOptions } from './kdeformer';
+import type { KdeformerAttentionOptions } from './kdeformerOptions';
 import { drawWithReplacement, samplingProbabilities, topEigenvalue } from './residualSampling';
 import { readInputs } from './slicePlan';
 import type { KernelContext } from '@swapformer/core';

@@ -30,7 +30,7 @@ import { canReadSync, deriveSeed, SwapformerError } from '@swapformer/core';
 import { MASKED_LOGIT } from '@swapformer/kernels';
 import { bucketQueryKdeformer } from './bucketQueryKde';
 import { deviceKdeformerPart } from './deviceKdeformer';
-import type { KdeformerAttentionOptions } from './kdeformer';
+import type { KdeformerAttentionOptions } from './kdeformerOptions';
 import type { KernelContext } from '@swapformer/core';
 
 /** Options of `causalKdeformerAttention`. */

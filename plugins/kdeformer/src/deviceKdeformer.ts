@@ -14,7 +14,7 @@ import type { Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import { createSeededRandom, deriveSeed, SwapformerError } from '@swapformer/core';
 import { drawHyperplanes } from './angularLsh';
 import { blockResidualAttention, drawSamples, MAX_DEVICE_DIM, samplingCdf } from './kdeResidualWebGpu';
-import type { KdeformerAttentionOptions } from './kdeformer';
+import type { KdeformerAttentionOptions } from './kdeformerOptions';
 import { bucketSortOnDevice, type DeviceBucketSort } from './lshSortWebGpu';
 
 /** Host-drawn random inputs of every slice, from the host path's seeded streams. */
