@@ -3,8 +3,14 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { writeFakePackage } from '../../../test/reliability/support/fakePackages';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
+
+function swapformerIn(cwd: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
 
 function swapformer(...args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: path.resolve(__dirname, '../../..') });
@@ -71,15 +77,23 @@ describe('swapformer CLI', () => {
       const checkpoints = path.resolve(__dirname, '../../../examples/checkpoints');
       const gpt = path.join(checkpoints, 'gpt-sotu-exact');
       const vit = path.join(checkpoints, 'vit-fmnist-exact');
+      // every bundled operator is causal now: a project with a bidirectional-only plugin installed
+      let project = '';
+      before(() => {
+        project = fs.mkdtempSync(path.join(os.tmpdir(), 'swapformer-noncausal-'));
+        writeFakePackage(path.join(project, 'node_modules'), { name: 'swapformer-plugin-bidirectional', meta: { name: 'bidirectional' }, capabilities: { keyPaddingMask: true, dropInForPretrained: true } }, path.join(project, 'loaded.txt'));
+      });
+      after(() => fs.rmSync(project, { recursive: true, force: true }));
 
       it('should check --checkpoint: layers that do not exist and a non-causal operator in a GPT', () => {
         const layers = swapformer('validate', tempConfig({ attention: { default: { name: 'exact' }, overrides: [{ layers: 7, name: 'performer' }] } }), '--checkpoint', gpt);
         expect(layers.code).to.equal(1);
         expect(layers.stderr).to.include('GPT2LMHeadModel, 4 layers').and.include('names layer 7, but the model has 4 layers');
-        const causal = swapformer('validate', tempConfig({ attention: { name: 'kdeformer' } }), '--checkpoint', gpt);
+        const causal = swapformerIn(project, 'validate', tempConfig({ attention: { name: 'bidirectional' } }), '--checkpoint', gpt);
         expect(causal.code).to.equal(1);
         expect(causal.stderr).to.include('causal masking');
-        expect(swapformer('validate', tempConfig({ attention: { name: 'kdeformer' } }), '--checkpoint', vit).code).to.equal(0);
+        const onVit = swapformerIn(project, 'validate', tempConfig({ attention: { name: 'bidirectional' } }), '--checkpoint', vit);
+        expect(onVit.code, onVit.stderr).to.equal(0);
       });
 
       it('should check a run config against the checkpoints it names', () => {
@@ -89,9 +103,9 @@ describe('swapformer CLI', () => {
         const missing = swapformer('validate', tempConfig({ gpt: { checkpoint: 'no-such-checkpoint', operators: [{ name: 'exact' }] } }));
         expect(missing.code).to.equal(1);
         expect(missing.stderr).to.include('at /gpt/checkpoint: no checkpoint at');
-        const note = swapformer('validate', tempConfig({ gpt: { checkpoint: gpt, operators: [{ name: 'exact' }, { name: 'kdeformer' }] } }));
+        const note = swapformerIn(project, 'validate', tempConfig({ gpt: { checkpoint: gpt, operators: [{ name: 'exact' }, { name: 'bidirectional' }] } }));
         expect(note.code, note.stderr).to.equal(0);
-        expect(note.stderr).to.include('"kdeformer" has no causal support');
+        expect(note.stderr).to.include('"bidirectional" has no causal support');
       });
     });
 

@@ -24,6 +24,8 @@ export interface FakePackage {
   readonly code?: string;
   /** Raw package.json text instead of the generated one. */
   readonly rawPackageJson?: string;
+  /** Capabilities over the defaults (non-causal, no mask, not drop-in). */
+  readonly capabilities?: Readonly<Record<string, unknown>>;
 }
 
 const CAPABILITIES = { causal: 'none', keyPaddingMask: false, decoding: 'none', trainableParameters: false, randomness: 'deterministic', testedBackends: ['wasm'], dropInForPretrained: false, projections: 'qkv', mixesHeads: false, crossAttention: true };
@@ -37,7 +39,7 @@ export function writeFakePackage(nodeModules: string, pkg: FakePackage, markerFi
   const packageJson = pkg.rawPackageJson ?? JSON.stringify({ name: pkg.name, version: '1.2.3', main: 'index.js', keywords: pkg.keywords ?? ['swapformer-plugin'], swapformer: field });
   fs.writeFileSync(path.join(dir, 'package.json'), packageJson);
   const meta = { name: 'fake', version: '1.2.3', apiVersion: '2.0.0', description: 'a fake plugin', ...pkg.meta };
-  const plugin = `{ meta: ${JSON.stringify(meta)}, optionsSchema: ${JSON.stringify(pkg.optionsSchema ?? { type: 'object', additionalProperties: false, properties: {} })}, capabilities: ${JSON.stringify(CAPABILITIES)},
+  const plugin = `{ meta: ${JSON.stringify(meta)}, optionsSchema: ${JSON.stringify(pkg.optionsSchema ?? { type: 'object', additionalProperties: false, properties: {} })}, capabilities: ${JSON.stringify({ ...CAPABILITIES, ...pkg.capabilities })},
     create() { return { name: ${JSON.stringify(meta.name)}, forward: (q, k, v) => v, parameters: () => [], dispose() {} }; } }`;
   const marker = `require('fs').appendFileSync(${JSON.stringify(markerFile)}, ${JSON.stringify(`${pkg.name}\n`)});\n`;
   fs.writeFileSync(path.join(dir, 'index.js'), marker + (pkg.code ?? `exports[${JSON.stringify(exportName)}] = ${plugin};\n`));
