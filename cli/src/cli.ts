@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { reportCliError } from './cli/CliError';
 import type { CommandRunner } from './cli/CommandRunner';
+import { registerAdaptCommand } from './cli/commands/adaptCommand';
 import { registerBenchCommand } from './cli/commands/benchCommand';
 import { registerCompareCommand } from './cli/commands/compareCommand';
 import { registerCreatePluginCommand } from './cli/commands/createPluginCommand';
@@ -36,6 +37,7 @@ export function createProgram(): Command {
   registerInferCommand(program, run);
   registerGenerateCommand(program, run);
   registerTrainCommand(program, run);
+  registerAdaptCommand(program, run);
   registerRunCommand(program, run);
   registerBenchCommand(program, run);
   registerCreatePluginCommand(program, run);
