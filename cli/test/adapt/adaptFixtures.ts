@@ -4,7 +4,7 @@ import { createOperatorRegistry, type OperatorRegistry } from '@swapformer/regis
 import { exactPlugin } from '@swapformer/plugin-exact';
 import { levattentionPlugin } from '@swapformer/plugin-levattention';
 import { performerPlugin } from '@swapformer/plugin-performer';
-import { buildModel, saveCheckpoint } from '@swapformer/models';
+import { buildModel, saveCheckpoint, type ModelConfigInput } from '@swapformer/models';
 import { createCharVocabulary } from '../../src/data/charVocabulary';
 import { validateTrainConfig, type TrainConfig } from '../../src/train/trainConfig';
 import { createTextTask, type TrainTask } from '../../src/train/trainTasks';
@@ -26,7 +26,7 @@ export function tinyGptFixture(registry: OperatorRegistry, root: string): { chec
   const model = { model: 'gpt', vocabSize: vocab.size, nPositions: 16, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, seed: 5 };
   const checkpoint = path.join(root, 'teacher');
   fs.mkdirSync(checkpoint, { recursive: true });
-  const teacher = buildModel(model, { name: 'exact' }, registry);
+  const teacher = buildModel(model as ModelConfigInput, { name: 'exact' }, registry);
   saveCheckpoint(teacher, checkpoint);
   teacher.dispose();
   const base = validateTrainConfig({ task: 'sotu', model, output: path.join(root, 'unused'), batchSize: 4, seed: 1, data: { contextLength: 16, validationWindows: 4 }, schedule: { steps: 1, warmupSteps: 0 }, optimizer: { weightDecay: 0 }, eval: { batchSize: 4 }, logEvery: 1, checkpointEvery: 2 });

@@ -52,7 +52,7 @@ describe('adaptModel on a tiny char-GPT', () => {
       expect(tf.util.arraysEqual(p.variable.dataSync(), teacherParams.get(p.name)!.dataSync()), p.name).to.equal(true);
     }
     // trained away from the identity start
-    const start = registry.resolve(LEARNED as never, {}).create({ heads: 2, headDim: 8, layerIndex: 1 });
+    const start = registry.resolve(LEARNED as never, {}).create({ heads: 2, headDim: 8, layerIndex: 1 } as never);
     expect(tf.util.arraysEqual(owned[0].variable.dataSync(), start.parameters()[0].variable.dataSync())).to.equal(false);
     start.dispose();
     teacher.dispose();
@@ -68,7 +68,7 @@ describe('adaptModel on a tiny char-GPT', () => {
     const x = tf.randomNormal([5, 16], 0, 1, 'float32', 3) as tf.Tensor2D;
     for (const name of targets) {
       const merged = adapted.parameters().find((p) => p.name === name)!.variable as unknown as tf.Tensor2D;
-      const read = (suffix: string) => tf.tensor(state.read(`${name}.${suffix}`), [...state.entries.get(`${name}.${suffix}`)!.shape]) as tf.Tensor2D;
+      const read = (suffix: string) => tf.tensor(state.read(`${name}.${suffix}`), [...state.entries.get(`${name}.${suffix}`)!.shape] as [number, number]) as tf.Tensor2D;
       const [base, a, b] = [read('base'), read('lora_A'), read('lora_B')];
       expect(tf.tidy(() => tf.max(tf.abs(b))).dataSync()[0], 'B was trained').to.be.above(0);
       const unmerged = tf.add(tf.matMul(x, base), tf.matMul(tf.matMul(x, a), b));
@@ -88,7 +88,7 @@ describe('adaptModel on a tiny char-GPT', () => {
   it('should resume an interrupted run to the same weights as an uninterrupted one, leaving no final/ meanwhile', async () => {
     const straight = await adaptModel(options('straight', { transfer: { steps: 4, learningRate: 0.05, queryKey: false } }));
     let interrupted = false;
-    const stop = (stage: string, line: { type: string; step?: number }) => {
+    const stop = (_stage: string, line: { type: string; step?: number }) => {
       // thrown from the step-3 metrics line, i.e. after the step-2 checkpoint and before step 3's
       if (line.type === 'train' && line.step === 3) throw new Error('interrupted');
     };
