@@ -50,6 +50,7 @@ export function registerAdaptCommand(program: Command, run: CommandRunner): void
     .option('--finetune-lr <x>', 'stage-2 peak learning rate', '0.001')
     .option('--lora-rank <r>', 'stage 2 trains a rank-r LoRA on q/k/v/o of the swapped layers (merged on save); 0 fine-tunes the whole model', '8')
     .option('--batch-size <n>', 'override the config\'s batch size')
+    .option('--context-length <n>', 'override the config\'s training window length (shorter windows make CPU budgets go further; the model keeps its positions)')
     .option('--backend <name>', 'override the config\'s backend: wasm | cpu | webgpu | tensorflow | auto')
     .option('--resume', 'continue the stages from <output>/<stage>/last')
     .action((opts: Record<string, string | boolean | undefined>) =>
@@ -57,7 +58,9 @@ export function registerAdaptCommand(program: Command, run: CommandRunner): void
         const raw = readJsonFile(String(opts.config)) as Record<string, unknown>;
         const batchSize = opts.batchSize === undefined ? undefined : parseIntegerOption('--batch-size', opts.batchSize, 1, 65536);
         const output = String(opts.output);
-        const base = validateTrainConfig({ ...raw, output, ...(batchSize ? { batchSize } : {}), ...(opts.backend ? { backend: opts.backend } : {}) });
+        const contextLength = opts.contextLength === undefined ? undefined : parseIntegerOption('--context-length', opts.contextLength, 8, 8192);
+        const data = { ...(raw.data as object), ...(contextLength ? { contextLength } : {}) };
+        const base = validateTrainConfig({ ...raw, output, data, ...(batchSize ? { batchSize } : {}), ...(opts.backend ? { backend: opts.backend } : {}) });
         const attention = checkAttentionSpec(parseAttention(String(opts.attention)), '--attention');
         const rank = parseIntegerOption('--lora-rank', opts.loraRank, 0, 4096);
         const transfer = { steps: parseIntegerOption('--transfer-steps', opts.transferSteps, 0, 1e8), learningRate: parseNumberOption('--transfer-lr', opts.transferLr, 1e-8, 1), queryKey: Boolean(opts.transferQk) };
