@@ -63,22 +63,33 @@ function stageConfig(base: TrainConfig, output: string, init: string, attention:
   } as TrainConfig;
 }
 
-/** Refuses, before any step, what cannot be adapted; returns the swapped layers. */
-function checkAdaptable(student: SwapformerModel, options: AdaptOptions): number[] {
-  const layers = swappedLayerIndices(student);
-  if (layers.length === 0) {
-    const names = [...new Set(layerOperators(student).map((l) => l.resolved.name))].join(', ');
-    throw new SwapformerError('invalid-config', `nothing to adapt: the selection runs only exact attention (${names}), which is the teacher itself. Choose an approximate operator, e.g. --operator performer.`);
+/**
+ * Refuses, before any step (and before any data is loaded), what cannot be adapted: a selection
+ * the checkpoint cannot run (built once, so the registry names the layer and the capability),
+ * exact attention only, or a stage 1 with nothing to train. Returns the swapped layers.
+ *
+ * @example const layers = checkAdaptable({ registry, checkpoint, attention, transfer, finetune });
+ */
+export function checkAdaptable(options: Pick<AdaptOptions, 'registry' | 'checkpoint' | 'attention' | 'transfer' | 'finetune'>): number[] {
+  if (!fs.existsSync(path.join(options.checkpoint, 'config.json'))) throw new SwapformerError('io', `no checkpoint to adapt at "${options.checkpoint}": its config.json is missing.`, { path: options.checkpoint });
+  const student = loadCheckpoint(options.checkpoint, options.registry, { attention: options.attention, training: true });
+  try {
+    const layers = swappedLayerIndices(student);
+    if (layers.length === 0) {
+      throw new SwapformerError('invalid-config', 'nothing to adapt: the selection runs only exact attention, which is the teacher itself. Choose an approximate operator, e.g. --attention \'{"name": "performer", "options": {"featureMap": "learned"}}\'.');
+    }
+    if (options.transfer.steps === 0 && options.finetune.steps === 0) throw new SwapformerError('invalid-config', 'nothing to run: both --transfer-steps and --finetune-steps are 0.');
+    if (options.transfer.steps > 0 && operatorTrainables(student).length === 0 && !options.transfer.queryKey) {
+      const names = [...new Set(layerOperators(student).filter((l) => layers.includes(l.layerIndex)).map((l) => l.resolved.name))].join(', ');
+      throw new SwapformerError(
+        'invalid-config',
+        `attention transfer has nothing to train: operator(s) ${names} own no trainable parameters. Add --transfer-qk to train the swapped layers' q/k projections, use an operator with its own parameters (performer with featureMap "learned"), or skip stage 1 with --transfer-steps 0.`,
+      );
+    }
+    return layers;
+  } finally {
+    student.dispose();
   }
-  if (options.transfer.steps === 0 && options.finetune.steps === 0) throw new SwapformerError('invalid-config', 'nothing to run: both --transfer-steps and --finetune-steps are 0.');
-  if (options.transfer.steps > 0 && operatorTrainables(student).length === 0 && !options.transfer.queryKey) {
-    const names = [...new Set(layers.map((i) => layerOperators(student)[i]?.resolved.name))].join(', ');
-    throw new SwapformerError(
-      'invalid-config',
-      `attention transfer has nothing to train: operator(s) ${names} own no trainable parameters. Add --transfer-qk to train the swapped layers' q/k projections, use an operator with its own parameters (performer with featureMap "learned"), or skip stage 1 with --transfer-steps 0.`,
-    );
-  }
-  return layers;
 }
 
 /**
@@ -87,15 +98,7 @@ function checkAdaptable(student: SwapformerModel, options: AdaptOptions): number
 export async function adaptModel(options: AdaptOptions): Promise<AdaptResult> {
   const { registry, base, task } = options;
   await ensureGradients();
-  if (!fs.existsSync(path.join(options.checkpoint, 'config.json'))) throw new SwapformerError('io', `no checkpoint to adapt at "${options.checkpoint}": its config.json is missing.`, { path: options.checkpoint });
-  // Built once up front so that a selection the checkpoint cannot run fails before any step.
-  const probe = loadCheckpoint(options.checkpoint, registry, { attention: options.attention, training: true });
-  let layers: number[];
-  try {
-    layers = checkAdaptable(probe, options);
-  } finally {
-    probe.dispose();
-  }
+  const layers = checkAdaptable(options);
   const factory = createRegistryModelFactory(registry, {});
   const stageTask = (steps: number): TrainTask => ({ ...task, totalSteps: steps });
   const report = (stage: AdaptStage) => (line: MetricsLine, progress: { step: number; totalSteps: number }) => options.onMetrics?.(stage, line, progress);

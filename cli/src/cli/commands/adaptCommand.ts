@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { SwapformerError, type BackendRequest } from '@swapformer/core';
 import { readJsonFile } from '@swapformer/registry';
 import { checkAttentionSpec } from '@swapformer/models';
-import { adaptModel, type AdaptStage } from '../../adapt/adaptModel';
+import { adaptModel, checkAdaptable, type AdaptStage } from '../../adapt/adaptModel';
 import { validateTrainConfig } from '../../train/trainConfig';
 import { loadTrainTask } from '../../train/trainTasks';
 import type { MetricsLine } from '../../train/trainModel';
@@ -67,6 +67,8 @@ export function registerAdaptCommand(program: Command, run: CommandRunner): void
         const finetune = { steps: parseIntegerOption('--finetune-steps', opts.finetuneSteps, 0, 1e8), learningRate: parseNumberOption('--finetune-lr', opts.finetuneLr, 1e-8, 1), loraRank: rank === 0 ? null : rank };
         await startBackend(base.backend as BackendRequest);
         const { registry } = createCliSession({ seed: base.seed });
+        const checkpoint = String(opts.checkpoint);
+        checkAdaptable({ registry, checkpoint, attention, transfer, finetune }); // before minutes of data loading
         process.stderr.write(`[swapformer] loading ${base.task} data…\n`);
         const task = loadTrainTask(base);
         const bars = new Map<AdaptStage, ProgressBar>();
@@ -76,7 +78,7 @@ export function registerAdaptCommand(program: Command, run: CommandRunner): void
         };
         const result = await adaptModel({
           registry,
-          checkpoint: String(opts.checkpoint),
+          checkpoint,
           attention,
           base,
           task,
