@@ -23,16 +23,26 @@ const QUERY_KEY = /\.(attn\.c_attn|attn\.q_attn|attn\.k_attn|attention\.attentio
 // HF names of q/k/v/o weights (LoRA targets).
 const QKVO_WEIGHT = /\.(attn\.c_attn|attn\.q_attn|attn\.k_attn|attn\.v_attn|attn\.c_proj|attention\.attention\.query|attention\.attention\.key|attention\.attention\.value|attention\.output\.dense)\.weight$/;
 
-function inLayers(name: string, layers: readonly number[]): boolean {
-  return layers.some((i) => name.includes(`.h.${i}.`) || name.includes(`.layer.${i}.`));
+/**
+ * The checkpoint-name prefix of global layer `i`: GPT `transformer.h.i.`; the ViT numbers its
+ * pixel-stage blocks first (`pixel_stage.layer.i.`), then the encoder from 0 again.
+ */
+function layerPrefix(model: SwapformerModel, i: number): string {
+  if (model.kind === 'gpt') return `.h.${i}.`;
+  const stage = (model.config.swapformer as { pixel_stage?: { layers: number } } | undefined)?.pixel_stage?.layers ?? 0;
+  return i < stage ? `pixel_stage.layer.${i}.` : `encoder.layer.${i - stage}.`;
+}
+
+function inLayers(model: SwapformerModel, name: string, layers: readonly number[]): boolean {
+  return layers.some((i) => name.includes(layerPrefix(model, i)));
 }
 
 /** The q/k projection parameters of `layers` (stage 1 may train them with the operator's own). */
 export function queryKeyParameters(model: SwapformerModel, layers: readonly number[]): NamedVariable[] {
-  return model.parameters().filter((p) => p.ownedBy === undefined && QUERY_KEY.test(p.name) && inLayers(p.name, layers));
+  return model.parameters().filter((p) => p.ownedBy === undefined && QUERY_KEY.test(p.name) && inLayers(model, p.name, layers));
 }
 
 /** The q/k/v/o weight matrices of `layers` (stage 2's LoRA targets). */
 export function attentionWeights(model: SwapformerModel, layers: readonly number[]): NamedVariable[] {
-  return model.parameters().filter((p) => p.ownedBy === undefined && p.variable.rank === 2 && QKVO_WEIGHT.test(p.name) && inLayers(p.name, layers));
+  return model.parameters().filter((p) => p.ownedBy === undefined && p.variable.rank === 2 && QKVO_WEIGHT.test(p.name) && inLayers(model, p.name, layers));
 }
