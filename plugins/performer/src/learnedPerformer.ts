@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor3D } from '@tensorflow/tfjs-core';
 import { SwapformerError, type AttentionOperator, type OperatorGeometry } from '@swapformer/core';
+import { createLearnedDecoder } from './learnedDecoder';
 import { identityFeatureWeights, learnedFeatureAttention } from './learnedFeatures';
 
 /**
@@ -26,6 +27,7 @@ export function createLearnedPerformer(geometry: OperatorGeometry, features: num
       }
       return learnedFeatureAttention(q, k, v, weights as unknown as Tensor3D, { scale: ctx.scale, causal: ctx.causal, mask: ctx.mask });
     },
+    decoder: createLearnedDecoder({ heads, features: f, valueDim: geometry.valueDim ?? headDim, weights: weights as unknown as Tensor3D }),
     parameters: () => [{ name: 'feature_map', variable: weights, trainable: true }],
     dispose: () => weights.dispose(),
   };

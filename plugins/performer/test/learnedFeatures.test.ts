@@ -60,6 +60,26 @@ describe('performer featureMap "learned"', () => {
     tf.dispose([q, k, v, out, changed, full]);
   });
 
+  it('should decode in blocks to the causal forward over the whole prefix (1e-5)', () => {
+    const { q, k, v } = randomAttentionInputs({ batch: 2, heads: 2, nq: 7, nk: 7, dk: 4 }, 9);
+    const op = create({ featureMap: 'learned' });
+    const full = op.forward(q, k, v, { causal: true, layerIndex: 1 });
+    let state = op.decoder!.initState(2);
+    const outs: Tensor4D[] = [];
+    for (const [start, size] of [[0, 3], [3, 1], [4, 3]]) {
+      const part = (x: Tensor4D) => tf.slice(x, [0, 0, start, 0], [2, 2, size, 4]) as Tensor4D;
+      const step = op.decoder!.step(part(q), part(k), part(v), state, { layerIndex: 1 });
+      op.decoder!.disposeState(state);
+      state = step.state;
+      outs.push(step.output);
+    }
+    expect(state.length).to.equal(7);
+    expect(maxAbsDiff(tf.concat(outs, 2), full)).to.be.below(1e-5);
+    op.decoder!.disposeState(state);
+    op.dispose();
+    tf.dispose([q, k, v, full, ...outs]);
+  });
+
   it('should pass gradients to the feature map through the operator forward', () => {
     const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 6, nk: 6, dk: 4 }, 5);
     const op = create({ featureMap: 'learned' });
