@@ -71,16 +71,26 @@ function stageConfig(base: TrainConfig, output: string, init: string, attention:
  * @example const layers = checkAdaptable({ registry, checkpoint, attention, transfer, finetune });
  */
 export function checkAdaptable(options: Pick<AdaptOptions, 'registry' | 'checkpoint' | 'attention' | 'transfer' | 'finetune'>): number[] {
-  if (!fs.existsSync(path.join(options.checkpoint, 'config.json'))) throw new SwapformerError('io', `no checkpoint to adapt at "${options.checkpoint}": its config.json is missing.`, { path: options.checkpoint });
+  if (!fs.existsSync(path.join(options.checkpoint, 'config.json')))
+    throw new SwapformerError('io', `no checkpoint to adapt at "${options.checkpoint}": its config.json is missing.`, { path: options.checkpoint });
   const student = loadCheckpoint(options.checkpoint, options.registry, { attention: options.attention, training: true });
   try {
     const layers = swappedLayerIndices(student);
     if (layers.length === 0) {
-      throw new SwapformerError('invalid-config', 'nothing to adapt: the selection runs only exact attention, which is the teacher itself. Choose an approximate operator, e.g. --attention \'{"name": "performer", "options": {"featureMap": "learned"}}\'.');
+      throw new SwapformerError(
+        'invalid-config',
+        'nothing to adapt: the selection runs only exact attention, which is the teacher itself. Choose an approximate operator, e.g. --attention \'{"name": "performer", "options": {"featureMap": "learned"}}\'.',
+      );
     }
     if (options.transfer.steps === 0 && options.finetune.steps === 0) throw new SwapformerError('invalid-config', 'nothing to run: both --transfer-steps and --finetune-steps are 0.');
     if (options.transfer.steps > 0 && operatorTrainables(student).length === 0 && !options.transfer.queryKey) {
-      const names = [...new Set(layerOperators(student).filter((l) => layers.includes(l.layerIndex)).map((l) => l.resolved.name))].join(', ');
+      const names = [
+        ...new Set(
+          layerOperators(student)
+            .filter((l) => layers.includes(l.layerIndex))
+            .map((l) => l.resolved.name),
+        ),
+      ].join(', ');
       throw new SwapformerError(
         'invalid-config',
         `attention transfer has nothing to train: operator(s) ${names} own no trainable parameters. Add --transfer-qk to train the swapped layers' q/k projections, use an operator with its own parameters (performer with featureMap "learned"), or skip stage 1 with --transfer-steps 0.`,
@@ -112,7 +122,14 @@ export async function adaptModel(options: AdaptOptions): Promise<AdaptResult> {
     const trainable = (model: SwapformerModel) => [...operatorTrainables(model), ...(options.transfer.queryKey ? queryKeyParameters(model, layers) : [])];
     const config = stageConfig(base, path.join(options.output, 'transfer'), current, options.attention, options.transfer.steps, options.transfer.learningRate);
     try {
-      transfer = await trainModel({ config, task: stageTask(options.transfer.steps), factory, objective: attentionTransferObjective({ teacher, recorder, layers, trainable }), resume: options.resume, onMetrics: report('transfer') });
+      transfer = await trainModel({
+        config,
+        task: stageTask(options.transfer.steps),
+        factory,
+        objective: attentionTransferObjective({ teacher, recorder, layers, trainable }),
+        resume: options.resume,
+        onMetrics: report('transfer'),
+      });
     } finally {
       recorder.stop();
       teacher.dispose();

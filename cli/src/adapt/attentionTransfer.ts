@@ -68,16 +68,19 @@ export function attentionTransferObjective(settings: TransferSettings): TrainObj
       const targets = settings.recorder.capture(() => settings.teacher.forward(batch.input, { seed }));
       let outputs = new Map<number, Tensor4D>();
       try {
-        return tf.variableGrads(() => {
-          outputs = settings.recorder.capture(() => model.forward(batch.input, { training: true, seed }));
-          const terms = settings.layers.map((i) => {
-            const student = outputs.get(i);
-            const teacher = targets.get(i);
-            if (!student || !teacher) throw new Error(`attention transfer: layer ${i} produced no attention output to compare (is it an attention layer of this model?).`);
-            return tf.mean(tf.squaredDifference(student, teacher));
-          });
-          return tf.addN(terms) as Scalar;
-        }, params.map((p) => p.variable));
+        return tf.variableGrads(
+          () => {
+            outputs = settings.recorder.capture(() => model.forward(batch.input, { training: true, seed }));
+            const terms = settings.layers.map((i) => {
+              const student = outputs.get(i);
+              const teacher = targets.get(i);
+              if (!student || !teacher) throw new Error(`attention transfer: layer ${i} produced no attention output to compare (is it an attention layer of this model?).`);
+              return tf.mean(tf.squaredDifference(student, teacher));
+            });
+            return tf.addN(terms) as Scalar;
+          },
+          params.map((p) => p.variable),
+        );
       } finally {
         // after the backward pass, which reads the kept outputs
         tf.dispose([...targets.values(), ...outputs.values()]);

@@ -63,13 +63,17 @@ export function loraObjective(task: TrainTask, targets: (model: SwapformerModel)
   };
   return {
     factors: () => factors ?? [],
-    trainable: (model) => ensure(model).flatMap((f) => [
-      { name: `${f.target.name}.lora_A`, variable: f.a, trainable: true },
-      { name: `${f.target.name}.lora_B`, variable: f.b, trainable: true },
-    ]),
+    trainable: (model) =>
+      ensure(model).flatMap((f) => [
+        { name: `${f.target.name}.lora_A`, variable: f.a, trainable: true },
+        { name: `${f.target.name}.lora_B`, variable: f.b, trainable: true },
+      ]),
     lossAndGrads(model, _params, batch, seed) {
       const chosen = ensure(model);
-      const { value, grads } = tf.variableGrads(() => task.loss(model, batch.input, batch.target, seed), chosen.map((f) => f.target.variable));
+      const { value, grads } = tf.variableGrads(
+        () => task.loss(model, batch.input, batch.target, seed),
+        chosen.map((f) => f.target.variable),
+      );
       const out: NamedTensorMap = {};
       for (const f of chosen) {
         const dW = grads[f.target.variable.name] as Tensor2D;
@@ -83,7 +87,12 @@ export function loraObjective(task: TrainTask, targets: (model: SwapformerModel)
     saveState(dir) {
       const tensors = new Map<string, TensorToWrite>();
       for (const f of factors ?? []) {
-        for (const [suffix, v] of [['base', f.base], ['lora_A', f.a], ['lora_B', f.b]] as const) tensors.set(`${f.target.name}.${suffix}`, { shape: v.shape, data: v.dataSync() as Float32Array });
+        for (const [suffix, v] of [
+          ['base', f.base],
+          ['lora_A', f.a],
+          ['lora_B', f.b],
+        ] as const)
+          tensors.set(`${f.target.name}.${suffix}`, { shape: v.shape, data: v.dataSync() as Float32Array });
       }
       fs.writeFileSync(path.join(dir, LORA_STATE_FILE), encodeSafetensors(tensors, { format: 'lora', rank: String(settings.rank) }));
     },
@@ -92,7 +101,11 @@ export function loraObjective(task: TrainTask, targets: (model: SwapformerModel)
       if (!fs.existsSync(file)) throw new SwapformerError('invalid-checkpoint', `cannot resume LoRA fine-tuning from ${dir}: ${LORA_STATE_FILE} is missing.`, { path: file });
       const saved = openSafetensors(file);
       for (const f of ensure(model)) {
-        for (const [suffix, v] of [['base', f.base], ['lora_A', f.a], ['lora_B', f.b]] as const) {
+        for (const [suffix, v] of [
+          ['base', f.base],
+          ['lora_A', f.a],
+          ['lora_B', f.b],
+        ] as const) {
           const key = `${f.target.name}.${suffix}`;
           if (!saved.entries.has(key)) throw new SwapformerError('invalid-checkpoint', `${file}: "${key}" is missing.`, { path: file });
           tf.tidy(() => v.assign(tf.tensor(saved.read(key), v.shape)));

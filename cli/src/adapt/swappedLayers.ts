@@ -21,7 +21,8 @@ export function operatorTrainables(model: SwapformerModel): NamedVariable[] {
 // there trains v too), ViT keeps attention.attention.query / .key.
 const QUERY_KEY = /\.(attn\.c_attn|attn\.q_attn|attn\.k_attn|attention\.attention\.query|attention\.attention\.key)\.(weight|bias)$/;
 // HF names of q/k/v/o weights (LoRA targets).
-const QKVO_WEIGHT = /\.(attn\.c_attn|attn\.q_attn|attn\.k_attn|attn\.v_attn|attn\.c_proj|attention\.attention\.query|attention\.attention\.key|attention\.attention\.value|attention\.output\.dense)\.weight$/;
+const QKVO_WEIGHT =
+  /\.(attn\.c_attn|attn\.q_attn|attn\.k_attn|attn\.v_attn|attn\.c_proj|attention\.attention\.query|attention\.attention\.key|attention\.attention\.value|attention\.output\.dense)\.weight$/;
 
 /**
  * The checkpoint-name prefix of global layer `i`: GPT `transformer.h.i.`; the ViT numbers its

@@ -32,6 +32,10 @@ export interface TrainObjective {
 export function taskObjective(task: TrainTask): TrainObjective {
   return {
     trainable: (model) => model.parameters().filter((p) => p.trainable),
-    lossAndGrads: (model, params, batch, seed) => tf.variableGrads(() => task.loss(model, batch.input, batch.target, seed), params.map((p) => p.variable)),
+    lossAndGrads: (model, params, batch, seed) =>
+      tf.variableGrads(
+        () => task.loss(model, batch.input, batch.target, seed),
+        params.map((p) => p.variable),
+      ),
   };
 }

@@ -29,11 +29,27 @@ export function tinyGptFixture(registry: OperatorRegistry, root: string): { chec
   const teacher = buildModel(model as ModelConfigInput, { name: 'exact' }, registry);
   saveCheckpoint(teacher, checkpoint);
   teacher.dispose();
-  const base = validateTrainConfig({ task: 'sotu', model, output: path.join(root, 'unused'), batchSize: 4, seed: 1, data: { contextLength: 16, validationWindows: 4 }, schedule: { steps: 1, warmupSteps: 0 }, optimizer: { weightDecay: 0 }, eval: { batchSize: 4 }, logEvery: 1, checkpointEvery: 2 });
+  const base = validateTrainConfig({
+    task: 'sotu',
+    model,
+    output: path.join(root, 'unused'),
+    batchSize: 4,
+    seed: 1,
+    data: { contextLength: 16, validationWindows: 4 },
+    schedule: { steps: 1, warmupSteps: 0 },
+    optimizer: { weightDecay: 0 },
+    eval: { batchSize: 4 },
+    logEvery: 1,
+    checkpointEvery: 2,
+  });
   return { checkpoint, base, task: createTextTask(tokens, tokens, vocab, base) };
 }
 
 /** Lines of a metrics.jsonl. */
 export function readMetrics(file: string): Array<Record<string, unknown>> {
-  return fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return fs
+    .readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }

@@ -37,7 +37,9 @@ describe('adaptModel on a tiny char-GPT', () => {
     const teacherBytes = fs.readFileSync(path.join(fixture.checkpoint, 'model.safetensors'));
     const result = await adaptModel(options('transfer-only'));
     expect(result.swappedLayers).to.deep.equal([1]);
-    const losses = readMetrics(path.join(root, 'transfer-only', 'transfer', 'metrics.jsonl')).filter((l) => l.type === 'train').map((l) => l.loss as number);
+    const losses = readMetrics(path.join(root, 'transfer-only', 'transfer', 'metrics.jsonl'))
+      .filter((l) => l.type === 'train')
+      .map((l) => l.loss as number);
     expect(losses.length).to.equal(8);
     expect(losses[7]).to.be.below(losses[0] * 0.9);
     expect(fs.readFileSync(path.join(fixture.checkpoint, 'model.safetensors')).equals(teacherBytes)).to.equal(true);
@@ -78,7 +80,11 @@ describe('adaptModel on a tiny char-GPT', () => {
     }
     // layers outside the selection are not adapted by LoRA
     const teacher = loadCheckpoint(fixture.checkpoint, registry, { attention: { name: 'exact' } });
-    const layer0 = (m: typeof teacher) => m.parameters().find((p) => p.name === 'transformer.h.0.attn.c_attn.weight')!.variable.dataSync();
+    const layer0 = (m: typeof teacher) =>
+      m
+        .parameters()
+        .find((p) => p.name === 'transformer.h.0.attn.c_attn.weight')!
+        .variable.dataSync();
     expect(tf.util.arraysEqual(layer0(adapted), layer0(teacher))).to.equal(true);
     tf.dispose(x);
     teacher.dispose();
@@ -125,7 +131,11 @@ describe('adaptModel on a tiny char-GPT', () => {
     expect(result.swappedLayers).to.deep.equal([0, 1]);
     const teacher = loadCheckpoint(fixture.checkpoint, registry, { attention: { name: 'exact' } });
     const adapted = loadCheckpoint(result.checkpoint, registry, { training: true });
-    const get = (m: typeof teacher, name: string) => m.parameters().find((p) => p.name === name)!.variable.dataSync();
+    const get = (m: typeof teacher, name: string) =>
+      m
+        .parameters()
+        .find((p) => p.name === name)!
+        .variable.dataSync();
     expect(tf.util.arraysEqual(get(adapted, 'transformer.h.0.attn.c_attn.weight'), get(teacher, 'transformer.h.0.attn.c_attn.weight'))).to.equal(false);
     expect(tf.util.arraysEqual(get(adapted, 'transformer.h.0.mlp.c_fc.weight'), get(teacher, 'transformer.h.0.mlp.c_fc.weight'))).to.equal(true);
     teacher.dispose();

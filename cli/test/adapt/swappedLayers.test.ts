@@ -16,7 +16,11 @@ describe('swapped layers of the committed ViT (pixel stage numbered first)', () 
       'vit.pixel_stage.layer.0.attention.attention.key.weight',
       'vit.pixel_stage.layer.0.attention.attention.key.bias',
     ]);
-    expect(attentionWeights(model, [1]).map((p) => p.name).sort()).to.deep.equal([
+    expect(
+      attentionWeights(model, [1])
+        .map((p) => p.name)
+        .sort(),
+    ).to.deep.equal([
       'vit.encoder.layer.0.attention.attention.key.weight',
       'vit.encoder.layer.0.attention.attention.query.weight',
       'vit.encoder.layer.0.attention.attention.value.weight',

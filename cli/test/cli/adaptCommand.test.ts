@@ -22,7 +22,19 @@ describe('swapformer adapt', () => {
 
   it('should refuse exact attention before loading any data: exit 1, one message, no stack, no output folder', () => {
     const output = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'adapt-cli-')), 'run');
-    const r = swapformer('adapt', '--checkpoint', 'examples/checkpoints/gpt-sotu-exact', '--config', 'examples/train-gpt-exact.json', '--backend', 'cpu', '--attention', '{"name": "exact"}', '--output', output);
+    const r = swapformer(
+      'adapt',
+      '--checkpoint',
+      'examples/checkpoints/gpt-sotu-exact',
+      '--config',
+      'examples/train-gpt-exact.json',
+      '--backend',
+      'cpu',
+      '--attention',
+      '{"name": "exact"}',
+      '--output',
+      output,
+    );
     expect(r.code).to.equal(1);
     expect(r.stderr).to.include('nothing to adapt');
     expect(r.stderr).to.not.include('loading sotu data');
@@ -32,7 +44,19 @@ describe('swapformer adapt', () => {
 
   it('should refuse a layer out of range of the checkpoint', () => {
     const output = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'adapt-cli-')), 'run');
-    const r = swapformer('adapt', '--checkpoint', 'examples/checkpoints/gpt-sotu-exact', '--config', 'examples/train-gpt-exact.json', '--backend', 'cpu', '--attention', '{"default": {"name": "exact"}, "overrides": [{"layers": 7, "name": "performer"}]}', '--output', output);
+    const r = swapformer(
+      'adapt',
+      '--checkpoint',
+      'examples/checkpoints/gpt-sotu-exact',
+      '--config',
+      'examples/train-gpt-exact.json',
+      '--backend',
+      'cpu',
+      '--attention',
+      '{"default": {"name": "exact"}, "overrides": [{"layers": 7, "name": "performer"}]}',
+      '--output',
+      output,
+    );
     expect(r.code).to.equal(1);
     expect(r.stderr).to.include('layer 7').and.include('4 layers');
     expect(fs.existsSync(output)).to.equal(false);

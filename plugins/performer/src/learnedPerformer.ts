@@ -23,7 +23,11 @@ export function createLearnedPerformer(geometry: OperatorGeometry, features: num
     name: 'performer',
     forward: (q, k, v, ctx) => {
       if (q.shape[1] !== heads || q.shape[3] !== headDim) {
-        throw new SwapformerError('invalid-input', `operator "performer" (featureMap "learned"): q is [.., ${q.shape[1]} heads, .., ${q.shape[3]}], but its feature map was made for ${heads} heads of dim ${headDim} (layer ${layer}).`, { plugin: 'performer', layer });
+        throw new SwapformerError(
+          'invalid-input',
+          `operator "performer" (featureMap "learned"): q is [.., ${q.shape[1]} heads, .., ${q.shape[3]}], but its feature map was made for ${heads} heads of dim ${headDim} (layer ${layer}).`,
+          { plugin: 'performer', layer },
+        );
       }
       return learnedFeatureAttention(q, k, v, weights as unknown as Tensor3D, { scale: ctx.scale, causal: ctx.causal, mask: ctx.mask });
     },

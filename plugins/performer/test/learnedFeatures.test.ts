@@ -39,7 +39,14 @@ describe('performer featureMap "learned"', () => {
     const weights = tf.tensor3d([0.5, -1, 2, 0.3, 1, 1], [1, 2, 3]);
     const x = tf.tensor4d([0.7, -0.2], [1, 1, 1, 2]);
     const phi = learnedFeatures(x, weights, 0.25);
-    const expected = featuresByHand([0.7, -0.2], [[0.5, -1, 2], [0.3, 1, 1]], 0.25);
+    const expected = featuresByHand(
+      [0.7, -0.2],
+      [
+        [0.5, -1, 2],
+        [0.3, 1, 1],
+      ],
+      0.25,
+    );
     expect(maxAbsDiff(phi, tf.tensor(expected))).to.be.below(1e-6);
     tf.dispose([weights, x, phi]);
   });
@@ -66,7 +73,11 @@ describe('performer featureMap "learned"', () => {
     const full = op.forward(q, k, v, { causal: true, layerIndex: 1 });
     let state = op.decoder!.initState(2);
     const outs: Tensor4D[] = [];
-    for (const [start, size] of [[0, 3], [3, 1], [4, 3]]) {
+    for (const [start, size] of [
+      [0, 3],
+      [3, 1],
+      [4, 3],
+    ]) {
       const part = (x: Tensor4D) => tf.slice(x, [0, 0, start, 0], [2, 2, size, 4]) as Tensor4D;
       const step = op.decoder!.step(part(q), part(k), part(v), state, { layerIndex: 1 });
       op.decoder!.disposeState(state);

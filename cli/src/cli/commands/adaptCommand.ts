@@ -37,7 +37,7 @@ export function registerAdaptCommand(program: Command, run: CommandRunner): void
   program
     .command('adapt')
     .description(
-      'adapt a trained checkpoint to other attention operators: stage 1 (attention transfer) trains what the operator owns (plus q/k with --transfer-qk) to match the exact model\'s attention outputs (MSE per swapped layer); stage 2 fine-tunes on the task loss, whole model or a LoRA merged on save. Writes <output>/transfer, <output>/finetune (metrics.jsonl, resumable last/) and <output>/final (the adapted checkpoint)',
+      "adapt a trained checkpoint to other attention operators: stage 1 (attention transfer) trains what the operator owns (plus q/k with --transfer-qk) to match the exact model's attention outputs (MSE per swapped layer); stage 2 fine-tunes on the task loss, whole model or a LoRA merged on save. Writes <output>/transfer, <output>/finetune (metrics.jsonl, resumable last/) and <output>/final (the adapted checkpoint)",
     )
     .requiredOption('--checkpoint <dir>', 'the trained checkpoint (the teacher, run with exact attention)')
     .requiredOption('--config <file>', 'the training config the checkpoint was trained with (data, batchSize, seed, optimizer; see examples/train-*.json)')
@@ -45,13 +45,13 @@ export function registerAdaptCommand(program: Command, run: CommandRunner): void
     .requiredOption('--output <dir>', 'run folder')
     .option('--transfer-steps <n>', 'stage-1 steps (0 skips it)', '200')
     .option('--transfer-lr <x>', 'stage-1 peak learning rate', '0.01')
-    .option('--transfer-qk', 'stage 1 also trains the q/k projections of the swapped layers (GPT-2\'s fused c_attn: q, k and v)')
+    .option('--transfer-qk', "stage 1 also trains the q/k projections of the swapped layers (GPT-2's fused c_attn: q, k and v)")
     .option('--finetune-steps <n>', 'stage-2 steps (0 skips it)', '200')
     .option('--finetune-lr <x>', 'stage-2 peak learning rate', '0.001')
     .option('--lora-rank <r>', 'stage 2 trains a rank-r LoRA on q/k/v/o of the swapped layers (merged on save); 0 fine-tunes the whole model', '8')
-    .option('--batch-size <n>', 'override the config\'s batch size')
-    .option('--context-length <n>', 'override the config\'s training window length (shorter windows make CPU budgets go further; the model keeps its positions)')
-    .option('--backend <name>', 'override the config\'s backend: wasm | cpu | webgpu | tensorflow | auto')
+    .option('--batch-size <n>', "override the config's batch size")
+    .option('--context-length <n>', "override the config's training window length (shorter windows make CPU budgets go further; the model keeps its positions)")
+    .option('--backend <name>', "override the config's backend: wasm | cpu | webgpu | tensorflow | auto")
     .option('--resume', 'continue the stages from <output>/<stage>/last')
     .action((opts: Record<string, string | boolean | undefined>) =>
       run(async () => {
@@ -63,8 +63,16 @@ export function registerAdaptCommand(program: Command, run: CommandRunner): void
         const base = validateTrainConfig({ ...raw, output, data, ...(batchSize ? { batchSize } : {}), ...(opts.backend ? { backend: opts.backend } : {}) });
         const attention = checkAttentionSpec(parseAttention(String(opts.attention)), '--attention');
         const rank = parseIntegerOption('--lora-rank', opts.loraRank, 0, 4096);
-        const transfer = { steps: parseIntegerOption('--transfer-steps', opts.transferSteps, 0, 1e8), learningRate: parseNumberOption('--transfer-lr', opts.transferLr, 1e-8, 1), queryKey: Boolean(opts.transferQk) };
-        const finetune = { steps: parseIntegerOption('--finetune-steps', opts.finetuneSteps, 0, 1e8), learningRate: parseNumberOption('--finetune-lr', opts.finetuneLr, 1e-8, 1), loraRank: rank === 0 ? null : rank };
+        const transfer = {
+          steps: parseIntegerOption('--transfer-steps', opts.transferSteps, 0, 1e8),
+          learningRate: parseNumberOption('--transfer-lr', opts.transferLr, 1e-8, 1),
+          queryKey: Boolean(opts.transferQk),
+        };
+        const finetune = {
+          steps: parseIntegerOption('--finetune-steps', opts.finetuneSteps, 0, 1e8),
+          learningRate: parseNumberOption('--finetune-lr', opts.finetuneLr, 1e-8, 1),
+          loraRank: rank === 0 ? null : rank,
+        };
         await startBackend(base.backend as BackendRequest);
         const { registry } = createCliSession({ seed: base.seed });
         const checkpoint = String(opts.checkpoint);
@@ -93,7 +101,9 @@ export function registerAdaptCommand(program: Command, run: CommandRunner): void
         });
         for (const bar of bars.values()) bar.done('');
         const metric = (r: typeof result.transfer) => (r?.bestMetric === null || r === null ? '–' : `${task.metric.name} ${r.bestMetric.toFixed(4)}`);
-        process.stdout.write(`adapted layers ${result.swappedLayers.join(', ')}: transfer ${metric(result.transfer)}, finetune ${metric(result.finetune)}\n  adapted checkpoint: ${result.checkpoint}\n  metrics:            ${path.join(output, '<stage>', 'metrics.jsonl')}\n`);
+        process.stdout.write(
+          `adapted layers ${result.swappedLayers.join(', ')}: transfer ${metric(result.transfer)}, finetune ${metric(result.finetune)}\n  adapted checkpoint: ${result.checkpoint}\n  metrics:            ${path.join(output, '<stage>', 'metrics.jsonl')}\n`,
+        );
       }),
     );
 }
