@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { reportCliError } from './cli/CliError';
 import type { CommandRunner } from './cli/CommandRunner';
+import { registerAdaptCommand } from './cli/commands/adaptCommand';
 import { registerBenchCommand } from './cli/commands/benchCommand';
 import { registerBenchModelsCommand } from './cli/commands/benchModelsCommand';
 import { registerCompareCommand } from './cli/commands/compareCommand';
@@ -41,6 +42,7 @@ export function createProgram(): Command {
   registerGenerateCommand(program, run);
   registerTokenizeCommand(program, run);
   registerTrainCommand(program, run);
+  registerAdaptCommand(program, run);
   registerRunCommand(program, run);
   registerBenchCommand(program, run);
   registerBenchModelsCommand(program, run);

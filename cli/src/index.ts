@@ -4,3 +4,9 @@ export type { CompareOptions, CompareReport, CompareRow } from './compare/compar
 export { formatTable, formatMarkdownTable } from './cli/formatTable';
 export { createProgressBar } from './cli/progressBar';
 export type { ProgressBar } from './cli/progressBar';
+export { adaptModel, checkAdaptable } from './adapt/adaptModel';
+export type { AdaptOptions, AdaptResult, AdaptStage } from './adapt/adaptModel';
+export { validateTrainConfig } from './train/trainConfig';
+export type { TrainConfig } from './train/trainConfig';
+export { loadTrainTask, createTextTask, createImageTask } from './train/trainTasks';
+export type { TrainTask } from './train/trainTasks';

@@ -22,7 +22,7 @@ function vitCells(rows: readonly TableRow[]): Cells {
   const summary = summarizeRows(rows, true);
   return {
     header: ['operator', 'source', 'top-1 acc. (%)', 'Δ vs exact (pp)', 'attention ms/img', 'end-to-end ms/img', 'attention speedup'],
-    rows: summary.map((r) => [r.label, r.source === 'trained' ? 'trained with it' : `drop-in${r.randomized ? ` (${r.measurements.length} seeds)` : ''}`, pm(100 * r.metric.mean, 100 * r.metric.std, 2, r.randomized), signed(r.delta === null ? null : 100 * r.delta, 2), ms(r.attentionMs), ms(r.endToEndMs), r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`]),
+    rows: summary.map((r) => [r.label, r.source === 'trained' ? 'trained with it' : r.source === 'adapted' ? 'adapted' : `drop-in${r.randomized ? ` (${r.measurements.length} seeds)` : ''}`, pm(100 * r.metric.mean, 100 * r.metric.std, 2, r.randomized), signed(r.delta === null ? null : 100 * r.delta, 2), ms(r.attentionMs), ms(r.endToEndMs), r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`]),
     skipped: rows.filter((r) => r.skipped).map((r) => `${r.label}: ${r.skipped}`),
     notes: layerNotes(rows),
     samples: [],
@@ -33,7 +33,7 @@ function gptCells(rows: readonly TableRow[]): Cells {
   const summary = summarizeRows(rows, false);
   return {
     header: ['operator', 'source', 'bits/char', 'Δ vs exact', 'attention ms/window', 'end-to-end ms/window', 'attention speedup'],
-    rows: summary.map((r) => [r.label, r.source === 'trained' ? 'trained with it' : `drop-in${r.randomized ? ` (${r.measurements.length} seeds)` : ''}`, pm(r.metric.mean, r.metric.std, 3, r.randomized), signed(r.delta, 3), ms(r.attentionMs), ms(r.endToEndMs), r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`]),
+    rows: summary.map((r) => [r.label, r.source === 'trained' ? 'trained with it' : r.source === 'adapted' ? 'adapted' : `drop-in${r.randomized ? ` (${r.measurements.length} seeds)` : ''}`, pm(r.metric.mean, r.metric.std, 3, r.randomized), signed(r.delta, 3), ms(r.attentionMs), ms(r.endToEndMs), r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`]),
     skipped: rows.filter((r) => r.skipped).map((r) => `${r.label}: ${r.skipped}`),
     notes: layerNotes(rows),
     samples: summary.filter((r) => r.sample !== undefined).map((r) => [r.label, r.sample!]),

@@ -29,7 +29,7 @@ export interface Measurement {
 export interface TableRow {
   readonly label: string;
   readonly operator: string;
-  readonly source: 'drop-in' | 'trained';
+  readonly source: 'drop-in' | 'trained' | 'adapted';
   readonly randomized: boolean;
   readonly measurements: readonly Measurement[];
   /** Set when the row did not run. */
@@ -176,7 +176,7 @@ async function runRow(ctx: RowContext, base: Omit<TableRow, 'measurements'>, dir
  *
  * @example const rows = measureRows(ctx, 'examples/checkpoints/vit', operators, trained, { first: 2 }, {});
  */
-export async function measureRows(ctx: RowContext, checkpoint: string, operators: readonly DropInOperator[], trained: readonly TrainedCheckpoint[], swapLayers: LayerSet | undefined, requirements: { causal?: boolean }): Promise<TableRow[]> {
+export async function measureRows(ctx: RowContext, checkpoint: string, operators: readonly DropInOperator[], trained: readonly TrainedCheckpoint[], swapLayers: LayerSet | undefined, requirements: { causal?: boolean }, adapted: readonly TrainedCheckpoint[] = []): Promise<TableRow[]> {
   const rows: TableRow[] = [];
   const installed = () => ctx.registry.list().map((r) => r.meta.name).join(', ');
   for (const op of operators) {
@@ -199,6 +199,7 @@ export async function measureRows(ctx: RowContext, checkpoint: string, operators
     rows.push(await runRow(ctx, { label, operator, source: 'drop-in', randomized: records.some((r) => r.capabilities.randomness === 'seeded') }, checkpoint, attention));
   }
   for (const t of trained) rows.push(await runRow(ctx, { label: t.label, operator: 'trained', source: 'trained', randomized: false }, t.checkpoint, undefined));
+  for (const t of adapted) rows.push(await runRow(ctx, { label: t.label, operator: 'adapted', source: 'adapted', randomized: false }, t.checkpoint, undefined));
   return rows;
 }
 

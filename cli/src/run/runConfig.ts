@@ -32,6 +32,8 @@ export interface VitRunConfig {
   readonly batchSize: number;
   readonly operators: readonly DropInOperator[];
   readonly trained: readonly TrainedCheckpoint[];
+  /** Checkpoints made by `swapformer adapt` from this one (drop-in → adapted → exact). */
+  readonly adapted: readonly TrainedCheckpoint[];
 }
 
 export interface GptRunConfig {
@@ -42,6 +44,8 @@ export interface GptRunConfig {
   readonly batchSize: number;
   readonly operators: readonly DropInOperator[];
   readonly trained: readonly TrainedCheckpoint[];
+  /** Checkpoints made by `swapformer adapt` from this one. */
+  readonly adapted: readonly TrainedCheckpoint[];
   readonly sample: { readonly promptChars: number; readonly length: number; readonly temperature: number };
 }
 
@@ -87,6 +91,8 @@ const trainedList = {
   },
 };
 
+const adaptedList = { ...trainedList, description: 'Checkpoints adapted from the exact one by `swapformer adapt` (attention transfer, then fine-tuning), evaluated as saved.' };
+
 /** JSON Schema (draft-07) of the main-job config. */
 export const RUN_CONFIG_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -111,6 +117,7 @@ export const RUN_CONFIG_SCHEMA = {
         batchSize: { description: 'Images per forward.', type: 'integer', minimum: 1, maximum: 10000, default: 100 },
         operators: operatorList,
         trained: trainedList,
+        adapted: adaptedList,
       },
     },
     gpt: {
@@ -125,6 +132,7 @@ export const RUN_CONFIG_SCHEMA = {
         batchSize: { description: 'Windows per forward.', type: 'integer', minimum: 1, maximum: 1024, default: 4 },
         operators: operatorList,
         trained: trainedList,
+        adapted: adaptedList,
         sample: {
           description: 'The generated sample of every row.',
           type: 'object',
@@ -173,8 +181,8 @@ export function validateRunConfig(raw: unknown, baseDir: string): RunConfig {
   const trained = (list: readonly TrainedCheckpoint[]) => list.map((t) => ({ ...t, checkpoint: at(t.checkpoint) }));
   return {
     ...c,
-    vit: c.vit && { ...c.vit, checkpoint: at(c.vit.checkpoint), trained: trained(c.vit.trained) },
-    gpt: c.gpt && { ...c.gpt, checkpoint: at(c.gpt.checkpoint), trained: trained(c.gpt.trained) },
+    vit: c.vit && { ...c.vit, checkpoint: at(c.vit.checkpoint), trained: trained(c.vit.trained), adapted: trained(c.vit.adapted) },
+    gpt: c.gpt && { ...c.gpt, checkpoint: at(c.gpt.checkpoint), trained: trained(c.gpt.trained), adapted: trained(c.gpt.adapted) },
     output: { ...c.output, dir: at(c.output.dir) },
   };
 }

@@ -91,6 +91,7 @@ export async function runDropIn(options: RunOptions): Promise<DropInReport> {
       v.trained,
       v.swapLayers,
       {},
+      v.adapted,
     );
     vit = { rows, images, dataset: options.full ? 'Fashion-MNIST test set (10,000 images)' : `committed Fashion-MNIST test subset (${images} images, balanced)`, swapLayers: v.swapLayers };
   }
@@ -126,6 +127,7 @@ export async function runDropIn(options: RunOptions): Promise<DropInReport> {
       g.trained,
       undefined,
       { causal: true },
+      g.adapted,
     );
     gpt = { rows, windows: windowsUsed, contextLength: g.contextLength, prompt, text: options.full ? 'the 2010–2021 addresses (test split)' : 'the committed slice of the 2010–2021 addresses (data/sotu/test-slice.txt)' };
   }

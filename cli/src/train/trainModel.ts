@@ -20,6 +20,7 @@ import type { ModelFactory } from './ModelFactory';
 import type { TrainConfig } from './trainConfig';
 import { readTrainerState, restoreOptimizer, saveTrainerCheckpoint, type TrainerState } from './trainerCheckpoint';
 import type { TrainTask } from './trainTasks';
+import { taskObjective, type TrainObjective } from './trainObjective';
 
 /** One line of metrics.jsonl. */
 export type MetricsLine =
@@ -31,6 +32,8 @@ export interface TrainOptions {
   readonly config: TrainConfig;
   readonly task: TrainTask;
   readonly factory: ModelFactory;
+  /** What is optimised (default: the task loss on every trainable parameter). */
+  readonly objective?: TrainObjective;
   /** Continue from `output/last` if it exists. */
   readonly resume?: boolean;
   /** Stop (with a resumable checkpoint) once this much wall time has passed in this call. */
@@ -83,6 +86,7 @@ export function copyParameters(from: SwapformerModel, to: SwapformerModel): numb
  */
 export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   const { config, task, factory } = options;
+  const objective = options.objective ?? taskObjective(task);
   await ensureGradients();
   const totalSteps = task.totalSteps;
   const out = config.output;
@@ -101,6 +105,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     state = saved;
     model = factory.load(lastDir, phaseAt(config, state.step, totalSteps).attention);
     restoreOptimizer(lastDir, optimizer, state.updates);
+    objective.restoreState?.(lastDir, model);
   } else if (config.init) {
     model = factory.load(config.init, phaseAt(config, 0, totalSteps).attention);
   } else {
@@ -123,7 +128,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   };
   const checkpoint = async () => {
     await prefetchValues(stateTensors());
-    saveTrainerCheckpoint(lastDir, { model, factory, optimizer, state: { ...state, updates: optimizer.updates } });
+    saveTrainerCheckpoint(lastDir, { model, factory, optimizer, state: { ...state, updates: optimizer.updates }, extras: objective.saveState });
   };
 
   const started = Date.now() - state.elapsedMs;
@@ -163,13 +168,14 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         emit({ type: 'phase', step: state.step, phase: want.phase, attention: want.attention ?? null });
       }
       const lr = learningRateAt(schedule, state.step);
-      const { input, target } = task.batch(state.step);
-      const params = model.parameters().filter((p) => p.trainable);
+      const batch = task.batch(state.step);
+      const params = objective.trainable(model);
       const seed = deriveSeed(config.seed, 'step', state.step);
-      const { value, grads } = tf.variableGrads(() => task.loss(model, input, target, seed), params.map((p) => p.variable));
-      input.dispose();
-      target.dispose();
+      const { value, grads } = objective.lossAndGrads(model, params, batch, seed);
+      batch.input.dispose();
+      batch.target.dispose();
       const norm = optimizer.step(params, grads, lr);
+      objective.afterUpdate?.(model);
       state = { ...state, step: state.step + 1 };
       windowSteps += 1;
       const logNow = state.step % config.logEvery === 0 || state.step === totalSteps;

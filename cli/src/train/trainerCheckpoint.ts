@@ -34,7 +34,7 @@ export interface TrainerState {
 }
 
 /** Saves model, optimizer moments and trainer state into `dir` atomically. */
-export function saveTrainerCheckpoint(dir: string, parts: { model: SwapformerModel; factory: ModelFactory; optimizer: AdamW; state: TrainerState }): void {
+export function saveTrainerCheckpoint(dir: string, parts: { model: SwapformerModel; factory: ModelFactory; optimizer: AdamW; state: TrainerState; extras?: (dir: string) => void }): void {
   replaceDirectoryAtomic(dir, (tmp) => {
     parts.factory.save(parts.model, tmp);
     const moments = new Map<string, TensorToWrite>();
@@ -44,6 +44,7 @@ export function saveTrainerCheckpoint(dir: string, parts: { model: SwapformerMod
     }
     writeFileAtomic(path.join(tmp, OPTIMIZER_FILE), encodeSafetensors(moments, { format: 'adamw', updates: String(parts.optimizer.updates) }));
     fs.writeFileSync(path.join(tmp, TRAINER_STATE_FILE), `${JSON.stringify(parts.state, null, 2)}\n`);
+    parts.extras?.(tmp);
   });
 }
 

@@ -4,6 +4,7 @@ import { deriveSeed, SwapformerError, type AttentionContext, type AttentionPlugi
 import { drawProjection } from './drawProjection';
 import { performerAttention } from './performer';
 import { createPerformerDecoder } from './performerDecoder';
+import { createLearnedPerformer } from './learnedPerformer';
 
 const { version } = require('../package.json') as { version: string };
 
@@ -48,6 +49,11 @@ export const performerOptionsSchema = {
       default: null,
     },
     epsilon: { description: 'ε added to every stabilised feature (performer-pytorch uses 1e-4); keeps denominators away from 0.', type: 'number', minimum: 0, maximum: 1, default: 1e-4 },
+    featureMap: {
+      description: '"favor": FAVOR+ positive random features (an unbiased softmax estimator; drop-in for softmax weights). "learned": a Hedgehog-style map [softmax(xW), softmax(−xW)] per head, W owned by the operator (parameter `feature_map`, identity at start) and trained by `swapformer adapt` stage 1; no incremental decoder.',
+      enum: ['favor', 'learned'],
+      default: 'favor',
+    },
     chunkSize: { description: 'Tokens per chunk of the causal prefix scan (memory O(chunkSize² + chunkSize·m) per head).', type: 'integer', minimum: 1, maximum: 8192, default: 128 },
   },
 } as const;
@@ -91,6 +97,7 @@ export const performerPlugin: AttentionPlugin<PerformerOptions> = {
     crossAttention: true,
   },
   create(options, services, geometry) {
+    if (options.featureMap === 'learned') return createLearnedPerformer(geometry, options.features);
     const { kernels } = services;
     const baseSeed = options.seed ?? services.rng.baseSeed;
     const headDim = geometry.headDim;
@@ -142,6 +149,8 @@ export type { FeatureRole, KeyLogits, ScaledProjection } from './favorFeatures';
 export { augmentKeys, augmentProjection, emptyPrefixSums, gatherRange, scanCausal, EMPTY_SHIFT, HIDDEN_LOGIT } from './causalScan';
 export type { PrefixSums, ScanInputs, ScanOptions } from './causalScan';
 export { drawProjection } from './drawProjection';
+export { identityFeatureWeights, learnedFeatureAttention, learnedFeatures } from './learnedFeatures';
+export type { LearnedAttentionOptions } from './learnedFeatures';
 export type { ProjectionSpec, RowNorms } from './drawProjection';
 export { createPerformerDecoder } from './performerDecoder';
 export type { PerformerDecoderConfig, PerformerDecodingState } from './performerDecoder';
