@@ -1,7 +1,7 @@
 /**
  * The committed drop-in report (docs/results/dropin.md, written by `npm start`) is what the
- * committed checkpoints produce: the deterministic rows (exact, and the checkpoints trained with
- * TOST and LevAttention) are re-evaluated through the real CLI on the same committed data and
+ * committed checkpoints produce: the deterministic rows (exact, the checkpoints trained with
+ * TOST and LevAttention, and the adapted ones) are re-evaluated through the real CLI on the same committed data and
  * must print the same accuracy and bits per character. Catches a checkpoint, data file or model
  * change that leaves a stale table behind.
  */
@@ -27,7 +27,7 @@ function committedCells(): Map<string, string> {
   for (const line of text.split('\n')) {
     if (line.startsWith('## ')) table = line.includes('ViT') ? 'vit' : 'gpt';
     const parts = line.split('|').map((s) => s.trim());
-    if (parts.length > 4 && parts[2] && /^(drop-in|trained)/.test(parts[2])) cells.set(`${table}:${parts[1]}`, parts[3]);
+    if (parts.length > 4 && parts[2] && /^(drop-in|trained|adapted)/.test(parts[2])) cells.set(`${table}:${parts[1]}`, parts[3]);
   }
   return cells;
 }
@@ -45,6 +45,8 @@ describe('the committed drop-in report (docs/results/dropin.md)', () => {
       part.checkpoint = abs(part.checkpoint);
       part.operators = part.operators.filter((o: { name: string }) => o.name === 'exact');
       part.trained = part.trained.map((t: { checkpoint: string }) => ({ ...t, checkpoint: abs(t.checkpoint) }));
+      // adapted checkpoints are deterministic too (LevAttention; Performer's learned map draws nothing)
+      part.adapted = (part.adapted ?? []).map((t: { checkpoint: string }) => ({ ...t, checkpoint: abs(t.checkpoint) }));
     }
     delete config.gpt.sample;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'committed-results-'));
@@ -57,13 +59,13 @@ describe('the committed drop-in report (docs/results/dropin.md)', () => {
 
   it('should reproduce every deterministic ViT accuracy of the committed table', () => {
     const cells = committedCells();
-    expect(report.vit.rows.length).to.equal(3);
+    expect(report.vit.rows.length).to.equal(4); // exact, two trained with their operator, one adapted
     for (const row of report.vit.rows) expect(cells.get(`vit:${row.label}`), row.label).to.equal((100 * row.measurements[0].metric).toFixed(2));
   });
 
   it('should reproduce every deterministic GPT bits-per-character of the committed table', () => {
     const cells = committedCells();
-    expect(report.gpt.rows.length).to.equal(2);
+    expect(report.gpt.rows.length).to.equal(4); // exact, TOST-trained, two adapted
     for (const row of report.gpt.rows) expect(cells.get(`gpt:${row.label}`), row.label).to.equal(row.measurements[0].metric.toFixed(3));
   });
 });
