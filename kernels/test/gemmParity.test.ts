@@ -171,6 +171,7 @@ describe('registerFastMatMul (WebAssembly SIMD GEMM as tfjs-wasm BatchMatMul/_Fu
 
   it('should refuse a thread count that is not a positive integer, naming it', () => {
     expect(() => registerFastMatMul({ threads: 0 })).to.throw(/threads must be a positive integer, got 0/);
-    expect(tf.getKernel(tf.BatchMatMul, 'wasm')!.kernelFunc.name).to.equal('batchMatMul');
+    // tfjs-wasm's own kernel (a bundler may suffix its name to avoid a collision: batchMatMul2 in a page)
+    expect(tf.getKernel(tf.BatchMatMul, 'wasm')!.kernelFunc.name).to.match(/^batchMatMul\d*$/);
   });
 });

@@ -12,7 +12,8 @@ const GUARDED_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
  */
 export async function withoutAddedProcessHandlers<T>(start: () => Promise<T>): Promise<T> {
   // plain EventEmitter typing: process's overloads do not accept a union of event names
-  const events = process as NodeJS.EventEmitter;
+  const events = (globalThis as { process?: NodeJS.EventEmitter }).process;
+  if (typeof events?.listeners !== 'function') return start(); // a page: no process, no handlers to guard
   const before = new Map(GUARDED_EVENTS.map((event) => [event, new Set(events.listeners(event))]));
   try {
     return await start();
