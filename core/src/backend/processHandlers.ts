@@ -11,9 +11,10 @@ const GUARDED_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
  * `start` is pending would be removed too; starting a backend is the first thing programs do.
  */
 export async function withoutAddedProcessHandlers<T>(start: () => Promise<T>): Promise<T> {
-  // plain EventEmitter typing: process's overloads do not accept a union of event names
+  // a page has no process (and no Emscripten process handlers to undo)
   const events = (globalThis as { process?: NodeJS.EventEmitter }).process;
-  if (typeof events?.listeners !== 'function') return start(); // a page: no process, no handlers to guard
+  if (typeof events?.listeners !== 'function') return start();
+  // plain EventEmitter typing: process's overloads do not accept a union of event names
   const before = new Map(GUARDED_EVENTS.map((event) => [event, new Set(events.listeners(event))]));
   try {
     return await start();

@@ -2,7 +2,7 @@ import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { SyncHook, SyncWaterfallHook } from 'tapable';
 import { SwapformerError } from '../errors/SwapformerError';
 import type { AttentionContext } from '../operator/AttentionOperator';
-import type { OperatorCapabilities, PluginMeta } from '../plugin/AttentionPlugin';
+import type { OperatorCapabilities, PluginMeta } from '../plugin/OperatorCapabilities';
 
 /** q, k, v as they go into an operator; `beforeAttention` taps may return replacements. */
 export interface AttentionInputs {

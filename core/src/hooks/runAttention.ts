@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { SwapformerError } from '../errors/SwapformerError';
 import type { AttentionContext, AttentionOperator } from '../operator/AttentionOperator';
-import type { OperatorCapabilities } from '../plugin/AttentionPlugin';
+import type { OperatorCapabilities } from '../plugin/OperatorCapabilities';
 import { assertFinite, assertMaskValues, validateAttentionInputs } from '../validation/validateAttentionInputs';
 import type { AttentionCallInfo, SwapformerHooks } from './SwapformerHooks';
 

@@ -1,4 +1,4 @@
-import type { OperatorCapabilities } from './AttentionPlugin';
+import type { OperatorCapabilities } from './OperatorCapabilities';
 
 /** What a call site (a model graph, a CLI command) needs from an operator. */
 export interface OperatorRequirements {

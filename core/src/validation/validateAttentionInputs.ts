@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { SwapformerError } from '../errors/SwapformerError';
 import type { AttentionContext } from '../operator/AttentionOperator';
-import type { OperatorCapabilities } from '../plugin/AttentionPlugin';
+import type { OperatorCapabilities } from '../plugin/OperatorCapabilities';
 
 export interface ValidationTarget {
   readonly operator: string;

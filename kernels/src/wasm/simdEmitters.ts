@@ -2,7 +2,7 @@
  * Building blocks for hand-written WebAssembly SIMD kernels (fusedAttentionModule.ts and the
  * plugins' own kernels): a vectorised exp and counted loops over i32 locals.
  */
-import { FunctionBody, V128 } from './wasmAssembler';
+import { type FunctionBody, V128 } from './wasmAssembler';
 
 const LOG2E = 1.4426950408889634;
 /** 1.5·2^23: adding it to |t| < 2^22 leaves round(t) in the low mantissa bits. */

@@ -77,5 +77,10 @@ export interface ModelFamily<C extends ModelConfigBase = ModelConfigBase, M exte
   readonly hf: HfCheckpointRules<C>;
 }
 
-/** The families a caller can build and load, by config name. Passed explicitly; never mutated. */
-export type FamilyTable = readonly ModelFamily<any, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+/**
+ * The families a caller can build and load, by config name. Passed explicitly; never mutated.
+ * Entries differ in config and model types, which a table cannot name one by one (`any`); the
+ * lookups narrow nothing, and callers narrow the built model by its `kind`.
+ */
+// `any`: a table holds families of different config and model types (each checks its own)
+export type FamilyTable = readonly ModelFamily<any, any>[];

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { SwapformerError } from '@swapformer/core';
 import { encodeSafetensors } from '../hf/safetensors';
+import { outputTarget } from './outputTarget';
 import { writeFileAtomic } from './writeFileAtomic';
 
 /** A named output of a model run. */
@@ -44,6 +45,7 @@ export function writeTensorOutputs(file: string, tensors: Readonly<Record<string
   // "-" is stdout, as JSON (as for most Unix tools; a file named "-" would surprise everyone)
   const target = file === '-' ? '/dev/stdout' : file;
   const ext = file === '-' ? '.json' : path.extname(file).toLowerCase();
+  outputTarget(target); // a directory (or a link loop) is refused by name before the extension is looked at
   const names = Object.keys(tensors);
   if (ext === '.safetensors') {
     const metadata: Record<string, string> = { format: 'pt' };

@@ -4,6 +4,10 @@
  * config.json in either transformers form maps to.
  */
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { maxAbsDiff } from '@swapformer/core/conformance';
@@ -11,7 +15,7 @@ import type { AttentionPlugin } from '@swapformer/core';
 import { softmaxAttention } from '@swapformer/kernels';
 import { exactPlugin } from '@swapformer/plugin-exact';
 import { createOperatorRegistry } from '@swapformer/registry';
-import { buildModel, fromHfConfig, generate, normalizeModelConfig, rotaryInverseFrequencies, toHfConfig, type LlamaModel, type ModelConfigInput } from '@swapformer/models';
+import { buildModel, fromHfConfig, generate, loadCheckpointWithReport, normalizeModelConfig, rotaryInverseFrequencies, saveCheckpoint, toHfConfig, type LlamaModel, type ModelConfigInput } from '@swapformer/models';
 import { referenceLlamaForward } from './llamaReference';
 import { errorOf, idsFixture } from './modelFixtures';
 
@@ -171,6 +175,32 @@ describe('Llama family', () => {
       const again = fromHfConfig(toHfConfig(config, { name: 'exact' }));
       expect(again.config).to.deep.equal(config);
       expect(again.architecture).to.equal('Qwen2ForCausalLM');
+    });
+  });
+
+  describe('having a saved checkpoint', () => {
+    it('should reload with the same logits and generate the same tokens through swapformer generate', function () {
+      this.timeout(120000);
+      const model = buildModel({ ...LLAMA, variant: 'qwen2', attentionBias: true, numKeyValueHeads: 1 }, undefined, registry()) as LlamaModel;
+      const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'swapformer-llama-')), 'ckpt');
+      saveCheckpoint(model, dir);
+      const { model: again, report } = loadCheckpointWithReport(dir, registry());
+      expect([report.family, report.architecture, report.renamed.length, report.ignored.length]).to.deep.equal(['llama', 'Qwen2ForCausalLM', 0, 0]);
+      const ids = idsFixture(1, 6, 40);
+      const [a, b] = [model.forward(ids), again.forward(ids)];
+      expect(maxAbsDiff(a, b)).to.equal(0);
+      const prompt = Array.from(ids.dataSync());
+      const api = generate(model, [prompt], { maxNewTokens: 10, temperature: 0 }).tokens[0];
+      const cli = path.resolve(__dirname, '../../../cli/bin/swapformer.js');
+      const r = spawnSync(process.execPath, [cli, 'generate', '--checkpoint', dir, '--prompt-ids', prompt.join(','), '--max-new-tokens', '10', '--temperature', '0', '--json'], { encoding: 'utf8' });
+      expect(r.status, r.stderr).to.equal(0);
+      expect(JSON.parse(r.stdout).tokens).to.deep.equal(api);
+      const text = spawnSync(process.execPath, [cli, 'generate', '--checkpoint', dir, '--prompt', 'hi'], { encoding: 'utf8' });
+      expect(text.status).to.equal(1);
+      expect(text.stderr).to.include('--prompt-ids');
+      tf.dispose([a, b, ids]);
+      model.dispose();
+      again.dispose();
     });
   });
 

@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import type { KernelContext } from '@swapformer/core';
 import { fusedSoftmaxAttentionWithStats } from '@swapformer/kernels';
-import type { KdeformerAttentionOptions } from './kdeformer';
+import type { KdeformerAttentionOptions } from './kdeformerOptions';
 import { planSlice, residualSamples, type Inputs, type SlicePlan } from './slicePlan';
 
 /** `[slots, dv + 1]` Vaug rows in slot order (zeros in padding slots), for the sampling distribution. */

@@ -1,4 +1,6 @@
-import { deriveSeed, requireSyncReads, type AttentionPlugin, type OptionsFromSchema, type OptionsInputFromSchema } from '@swapformer/core';
+import { canReadSync, deriveSeed, type AttentionPlugin, type OptionsFromSchema, type OptionsInputFromSchema } from '@swapformer/core';
+import { causalKdeformerAttention } from './causalKdeformer';
+import { deviceKdeformerAttention } from './deviceKdeformer';
 import { kdeformerAttention } from './kdeformer';
 
 const { version } = require('../package.json') as { version: string };
@@ -35,6 +37,13 @@ export const kdeformerOptionsSchema = {
       maximum: 16,
       default: 7,
     },
+    exactBlock: {
+      description: 'Causal calls only: the key range is halved recursively down to blocks of at most this many keys, which use exact causal attention; queries see each earlier half through a non-causal KDEformer, merged by log-sum-exp. nk ≤ exactBlock is exact causal attention.',
+      type: 'integer',
+      minimum: 2,
+      maximum: 1048576,
+      default: 1024,
+    },
     seed: {
       description: "Base seed of the hyperplanes (per layer) and of the residual samples (per layer and call); null takes the container's seed (createSwapformerContainer({ seed })). ctx.seed overrides either.",
       type: ['integer', 'null'],
@@ -48,7 +57,8 @@ export const kdeformerOptionsSchema = {
 /**
  * KDEformer (Zandieh et al., ICML 2023), the practical algorithm every experiment runs: angular
  * LSH sorting, an exact block-diagonal part and an importance-sampled residual. A drop-in
- * approximation of softmax attention for pretrained weights; non-causal.
+ * approximation of softmax attention for pretrained weights; causal calls by recursive block split
+ * with log-sum-exp merges (causalKdeformer.ts).
  *
  * @example registry.register(kdeformerPlugin); registry.resolve({ name: 'kdeformer', options: { m: 128, b: 64 } });
  */
@@ -57,17 +67,17 @@ export const kdeformerPlugin: AttentionPlugin<KdeformerOptions> = {
     name: 'kdeformer',
     version,
     apiVersion: '2.0.0', // the operator API this plugin is written against (checked at registration)
-    description: 'KDEformer: angular-LSH block-diagonal exact part plus an unbiased importance-sampled residual (linear in n).',
+    description: 'KDEformer: angular-LSH block-diagonal exact part plus an unbiased importance-sampled residual (linear in n); causal calls by recursive block split.',
     reference: 'Zandieh, Han, Daliri, Karbasi, KDEformer, ICML 2023 (arXiv:2302.02451); majid-daliri/kdeformer',
   },
   optionsSchema: kdeformerOptionsSchema,
   capabilities: {
-    causal: 'none',
+    causal: 'native',
     keyPaddingMask: true,
     decoding: 'none',
     trainableParameters: false,
     randomness: 'seeded',
-    testedBackends: ['wasm', 'cpu'],
+    testedBackends: ['wasm', 'cpu', 'webgpu'],
     dropInForPretrained: true,
     projections: 'qkv',
     mixesHeads: false,
@@ -79,12 +89,14 @@ export const kdeformerPlugin: AttentionPlugin<KdeformerOptions> = {
     return {
       name: 'kdeformer',
       forward: (q, k, v, ctx) => {
-        requireSyncReads('kdeformer', 'it hashes, sorts and samples keys on the host, in JS');
         // Hyperplanes are fixed per layer (as the T2T reference draws them once per module);
         // samples are redrawn per call. ctx.seed pins both.
         const layerSeed = ctx.seed ?? deriveSeed(baseSeed, 'layer', ctx.layerIndex ?? geometry.layerIndex ?? 0);
         const sampleSeed = ctx.seed ?? deriveSeed(layerSeed, 'call', ctx.callIndex ?? 0);
-        return kdeformerAttention(kernels, q, k, v, { blockSize: options.b, samples: options.m, projections: options.r, seed: layerSeed, sampleSeed, scale: ctx.scale, mask: ctx.mask });
+        const attention = { blockSize: options.b, samples: options.m, projections: options.r, seed: layerSeed, sampleSeed, scale: ctx.scale, mask: ctx.mask };
+        if (ctx.causal) return causalKdeformerAttention(kernels, q, k, v, { ...attention, exactBlock: options.exactBlock });
+        // backends that cannot read back synchronously (webgpu) hash, sort and sample on the device
+        return canReadSync() ? kdeformerAttention(kernels, q, k, v, attention) : deviceKdeformerAttention(q, k, v, attention);
       },
       parameters: () => [],
       dispose: () => undefined,
@@ -93,7 +105,11 @@ export const kdeformerPlugin: AttentionPlugin<KdeformerOptions> = {
 };
 
 export { kdeformerAttention, kdeformerParts } from './kdeformer';
-export type { KdeformerAttentionOptions, KdeformerParts } from './kdeformer';
+export { deviceKdeformerAttention, deviceKdeformerPart } from './deviceKdeformer';
+export { causalKdeformerAttention } from './causalKdeformer';
+export type { CausalKdeformerOptions } from './causalKdeformer';
+export type { KdeformerParts } from './kdeformer';
+export type { KdeformerAttentionOptions } from './kdeformerOptions';
 export { bucketIds, drawHyperplanes, grayCode, sortByBucket } from './angularLsh';
 export { blockLayout } from './blockLayout';
 export type { BlockLayout } from './blockLayout';

@@ -8,7 +8,7 @@ import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { createSeededRandom, deriveSeed, type KernelContext } from '@swapformer/core';
 import { bucketIds, drawHyperplanes, sortByBucket } from './angularLsh';
 import { blockLayout, type BlockLayout } from './blockLayout';
-import type { KdeformerAttentionOptions } from './kdeformer';
+import type { KdeformerAttentionOptions } from './kdeformerOptions';
 import { drawWithReplacement, samplingProbabilities, topEigenvalue } from './residualSampling';
 import type { SliceData } from './slotOperands';
 

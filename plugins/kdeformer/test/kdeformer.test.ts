@@ -16,12 +16,16 @@ describeOperatorConformance(kdeformerPlugin, {
     { label: 'defaults, peaked 1×2×96×8', shape: { batch: 1, heads: 2, nq: 96, nk: 96, dk: 8 }, qkScale: 2, maxRelativeError: 0.8 },
     { label: 'n not divisible by b 2×3×50×8 (dv 4)', shape: { batch: 2, heads: 3, nq: 50, nk: 50, dk: 8, dv: 4 }, options: { b: 16, m: 64, r: 3 }, qkScale: 2, maxRelativeError: 0.7 },
     { label: 'cross 1×2×20×70', shape: { batch: 1, heads: 2, nq: 20, nk: 70, dk: 8 }, options: { b: 16, m: 64, r: 4 }, qkScale: 2, maxRelativeError: 0.9 },
+    { label: 'causal, nk ≤ exactBlock is exact 2×2×20×20', shape: { batch: 2, heads: 2, nq: 20, nk: 20, dk: 8 }, causal: true, maxRelativeError: 1e-5 },
+    { label: 'causal split 1×2×96×96, exactBlock 16', shape: { batch: 1, heads: 2, nq: 96, nk: 96, dk: 8 }, options: { b: 16, m: 64, r: 4, exactBlock: 16 }, qkScale: 2, causal: true, maxRelativeError: 0.7 },
+    { label: 'causal kv-cache layout 1×2×30×96, exactBlock 16', shape: { batch: 1, heads: 2, nq: 30, nk: 96, dk: 8 }, options: { b: 16, m: 64, r: 4, exactBlock: 16 }, qkScale: 2, causal: true, maxRelativeError: 0.7 },
   ],
   invalidOptions: [
     { options: { b: 0 }, messageIncludes: '/options/b' },
     { options: { m: -1 }, messageIncludes: '/options/m' },
     { options: { r: 17 }, messageIncludes: '/options/r' },
     { options: { seed: 1.5 }, messageIncludes: '/options/seed' },
+    { options: { exactBlock: 1 }, messageIncludes: '/options/exactBlock' },
   ],
 });
 
@@ -323,7 +327,7 @@ describe('blockLayout', () => {
 describe('kdeformerPlugin', () => {
   it('should draw per-layer seeds unless ctx.seed pins them', () => {
     const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 1, nq: 48, nk: 48, dk: 8 }, 29, 1);
-    const op = kdeformerPlugin.create({ b: 16, m: 16, r: 7, seed: 0 }, resolveOperatorServices(createSwapformerContainer({ logger: createMemoryLogger() })), { heads: 1, headDim: 8 });
+    const op = kdeformerPlugin.create({ b: 16, m: 16, r: 7, seed: 0, exactBlock: 1024 }, resolveOperatorServices(createSwapformerContainer({ logger: createMemoryLogger() })), { heads: 1, headDim: 8 });
     const [l0, l1, p0, p1] = [
       op.forward(q, k, v, { causal: false, layerIndex: 0 }),
       op.forward(q, k, v, { causal: false, layerIndex: 1 }),

@@ -44,7 +44,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import type { KernelContext } from '@swapformer/core';
 import { denseSoftmaxAttention } from '@swapformer/kernels';
-import type { LevAttentionOptions } from './levattention';
+import type { LevAttentionOptions } from './levAttentionOptions';
 
 /** Smallest relative ridge of the device path (float32; see the module comment). */
 export const DEVICE_RIDGE_FLOOR = 1e-5;

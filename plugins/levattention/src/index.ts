@@ -92,7 +92,7 @@ export const levattentionPlugin: AttentionPlugin<LevattentionOptions> = {
 };
 
 export { levAttention, levAttentionSelection } from './levattention';
-export type { LevAttentionOptions } from './levattention';
+export type { LevAttentionOptions } from './levAttentionOptions';
 export { causalLevAttention } from './causalLevAttention';
 export { DEVICE_RIDGE_FLOOR, deviceLeverageScores, levAttentionOnDevice, newtonSchulzInverse, newtonSchulzIterations } from './deviceLevAttention';
 export { createLeverageAccumulator, leverageScores } from './leverageScores';

@@ -21,7 +21,7 @@ import type { KernelSettings } from '@swapformer/core';
 import { float32Uniform, int32Uniform as int, runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/kernels';
 import { DEVICE_RIDGE_FLOOR } from './deviceLevAttention';
 import { selectTopPicks } from './chunkedTopK';
-import type { LevAttentionOptions } from './levattention';
+import type { LevAttentionOptions } from './levAttentionOptions';
 
 const WORKGROUP = 256;
 const ATTEND_ROWS = 64;

@@ -15,25 +15,15 @@
  * Shape legend: b batch, h heads, nq queries, nk keys, dk, dv, u kept keys per slice.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { canReadSync, requireSyncReads, type KernelContext } from '@swapformer/core';
 import { denseSoftmaxAttention, gatherRows } from '@swapformer/kernels';
 import { causalLevAttention } from './causalLevAttention';
 import { levAttentionOnDevice } from './deviceLevAttention';
 import { canRunLevAttentionOnWebGpu, levAttentionWebGpu } from './levAttentionWebGpu';
-import { selectKeys, type SelectionRule } from './keySelection';
+import { selectKeys } from './keySelection';
 import { sliceLeverageScores } from './leverageScores';
-
-export interface LevAttentionOptions extends SelectionRule {
-  /** Relative ridge: λ = ridge · trace(KᵀK) / dk (online scores: ridge · ‖first key‖²). */
-  readonly ridge: number;
-  /** Logit scale s, default 1/sqrt(dk). */
-  readonly scale?: number;
-  /** Key j visible to query i only if j ≤ i + nk − nq; selection then uses online scores. */
-  readonly causal?: boolean;
-  /** `[b, nk]` key-padding mask, 1 keep / 0 hide: hidden keys neither count in KᵀK nor get selected. */
-  readonly mask?: Tensor2D;
-}
+import type { LevAttentionOptions } from './levAttentionOptions';
 
 /**
  * The kept keys of every slice (ascending key indices), from batch leverage scores.

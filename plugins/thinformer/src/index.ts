@@ -1,5 +1,6 @@
-import { deriveSeed, requireSyncReads, type AttentionPlugin, type OptionsFromSchema, type OptionsInputFromSchema } from '@swapformer/core';
+import { canReadSync, deriveSeed, type AttentionPlugin, type OptionsFromSchema, type OptionsInputFromSchema } from '@swapformer/core';
 import { causalThinformerAttention } from './causalThinformer';
+import { deviceCausalThinformerAttention, deviceThinformerAttention } from './deviceThinformer';
 import { thinformerAttention } from './thinformer';
 
 const { version } = require('../package.json') as { version: string };
@@ -70,7 +71,7 @@ export const thinformerPlugin: AttentionPlugin<ThinformerOptions> = {
     decoding: 'none',
     trainableParameters: false,
     randomness: 'seeded',
-    testedBackends: ['wasm', 'cpu'],
+    testedBackends: ['wasm', 'cpu', 'webgpu'],
     dropInForPretrained: true,
     projections: 'qkv',
     mixesHeads: false,
@@ -82,9 +83,10 @@ export const thinformerPlugin: AttentionPlugin<ThinformerOptions> = {
     return {
       name: 'thinformer',
       forward(q, k, v, ctx) {
-        requireSyncReads('thinformer', 'it builds its coreset on the host: the self-balancing walk reads keys and values in JS');
         const seed = deriveSeed(ctx.seed ?? baseSeed, 'layer', ctx.layerIndex ?? geometry.layerIndex ?? 0, 'call', ctx.callIndex ?? 0);
         const coreset = { g: options.g, delta: options.delta, seed, scale: ctx.scale };
+        // backends that cannot read back synchronously (webgpu) build the coreset on the device
+        if (!canReadSync()) return ctx.causal ? deviceCausalThinformerAttention(kernels, q, k, v, { ...coreset, exactBlock: options.exactBlock }) : deviceThinformerAttention(kernels, q, k, v, coreset);
         return ctx.causal ? causalThinformerAttention(kernels, q, k, v, { ...coreset, exactBlock: options.exactBlock }) : thinformerAttention(kernels, q, k, v, coreset);
       },
       parameters: () => [],
@@ -95,6 +97,9 @@ export const thinformerPlugin: AttentionPlugin<ThinformerOptions> = {
 
 export { thinformerAttention } from './thinformer';
 export { causalThinformerAttention } from './causalThinformer';
+export { deviceThinformerAttention, deviceCausalThinformerAttention } from './deviceThinformer';
+export { deviceCoresetOfRange } from './thinformerWebGpu';
+export type { DeviceCoreset } from './thinformerWebGpu';
 export type { CausalThinformerOptions } from './causalThinformer';
 export type { ThinformerAttentionOptions } from './thinformer';
 export { thinformerCoreset, coresetPositions, coresetOfRange, keyValueData } from './thinformerCoreset';

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { SwapformerError, type AttentionPlugin, type OperatorParameter, type OptionsFromSchema, type OptionsInputFromSchema } from '@swapformer/core';
-import { emptyTostPrefix, tssa, tssaCausal, type TostParameters } from './tost';
+import { emptyTostPrefix, tssa, tssaCausal } from './tost';
+import type { TostParameters } from './tostParameters';
 import { createTostDecoder } from './tostDecoder';
 
 const { version } = require('../package.json') as { version: string };
@@ -112,6 +113,7 @@ export const tostPlugin: AttentionPlugin<TostPluginOptions> = {
 };
 
 export { tssa, tssaCausal, emptyTostPrefix } from './tost';
-export type { TostForm, TostOptions, TostParameters, TostPrefix } from './tost';
+export type { TostOptions, TostPrefix } from './tost';
+export type { TostForm, TostParameters } from './tostParameters';
 export { createTostDecoder } from './tostDecoder';
 export type { TostDecoderConfig, TostDecodingState } from './tostDecoder';

@@ -23,20 +23,10 @@
  * Shape legend: b batch, h heads, n (t) tokens, p head dim (model dim / h), L max length.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import type { KernelSettings } from '@swapformer/core';
 import { canRunTssaOnWebGpu, tssaWebGpu } from './tssaWebGpu';
-
-/** `code`: the reference implementation (default); `paper`: the paper's formula (see header). */
-export type TostForm = 'code' | 'paper';
-
-/** The operator's learned state. */
-export interface TostParameters {
-  /** Per-head temperature of Π, `[h]` (initialised to 1). */
-  readonly temp: Tensor1D;
-  /** Causal per-position bias, `[h, L]` (initialised to 0); required by the causal code form. */
-  readonly denomBias?: Tensor2D;
-}
+import type { TostForm, TostParameters } from './tostParameters';
 
 export interface TostOptions {
   readonly form: TostForm;

@@ -9,7 +9,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
 import type { AttentionDecoder, DecodingState } from '@swapformer/core';
-import { emptyTostPrefix, tssaCausal, type TostForm, type TostParameters, type TostPrefix } from './tost';
+import { emptyTostPrefix, tssaCausal, type TostPrefix } from './tost';
+import type { TostForm, TostParameters } from './tostParameters';
 
 /** The prefix statistics after `length` tokens. */
 export interface TostDecodingState extends DecodingState, TostPrefix {}

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
 import type { KernelSettings } from '@swapformer/core';
 import { float32Uniform, int32Uniform as int, runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX, type WebGpuProgramSpec } from '@swapformer/kernels';
-import type { TostForm, TostParameters } from './tost';
+import type { TostForm, TostParameters } from './tostParameters';
 
 const WORKGROUP = 256;
 /** Tokens per chunk of the column sums (programs 1 and 3). */

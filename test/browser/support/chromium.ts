@@ -13,6 +13,19 @@ export function chromiumInstalled(): boolean {
   return fs.existsSync(CHROMIUM);
 }
 
+/**
+ * Skips the suite, saying why, where no Chromium is installed — unless the run requires the
+ * browser (SWAPFORMER_REQUIRE_BROWSER=1, as .ci/run sets after installing it), where a missing
+ * Chromium fails instead. Same rule as the webgpu suites' SWAPFORMER_REQUIRE_WEBGPU.
+ */
+export function skipWithoutChromium(context: { skip(): void }): void {
+  if (chromiumInstalled()) return;
+  const reason = `Chromium is missing at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`;
+  if (process.env.SWAPFORMER_REQUIRE_BROWSER === '1') throw new Error(`${reason}; SWAPFORMER_REQUIRE_BROWSER=1 requires it.`);
+  process.stderr.write(`    (skipped: ${reason})\n`);
+  context.skip();
+}
+
 export interface LaunchedBrowser {
   readonly browser: Browser;
   close(): Promise<void>;

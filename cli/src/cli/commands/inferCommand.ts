@@ -121,10 +121,10 @@ export function registerInferCommand(program: Command, run: CommandRunner): void
           if (opts.output !== undefined) writeTensorOutputs(opts.output, outputs, input.tokens ? { operators, input_ids: input.ids, tokens: input.tokens } : { operators });
           let predictions: Prediction[] = [];
           if (logits && topK > 0) predictions = topPredictions(lastRow(logits), topK, input.label ?? (model.kind === 'vit' ? labelsOf(report.dir) : String));
-          if (opts.json) process.stdout.write(`${JSON.stringify({ architecture: report.architecture, tensorsLoaded: report.loaded.length, operatorInitialised: report.operatorInitialised, ...(input.tokens ? { input_ids: input.ids, tokens: input.tokens } : {}), top: predictions, operators: [...new Set(operators)], output: opts.output }, null, 2)}\n`);
+          if (opts.json) process.stdout.write(`${JSON.stringify({ architecture: report.architecture, tensorsLoaded: report.loaded.length, operatorInitialised: report.operatorInitialised, ...(input.tokens ? { input_ids: input.ids, tokens: input.tokens } : {}), top: predictions, operators, output: opts.output === '-' ? 'stdout' : opts.output }, null, 2)}\n`);
           else if (predictions.length) (opts.output === '-' ? process.stderr : process.stdout).write(`${input.tokens ? `next token after ${input.tokens.length} tokens:\n` : ''}${formatPredictions(predictions)}\n`);
           const initialised = report.operatorInitialised.length ? `; ${report.operatorInitialised.length} operator-owned tensors initialised` : '';
-          if (!opts.json) process.stderr.write(`[swapformer] ${report.architecture}: ${report.loaded.length} tensors loaded${initialised}; operators ${[...new Set(operators)].join(', ')}${opts.output !== undefined ? `; wrote ${opts.output}` : ''}\n`);
+          if (!opts.json) process.stderr.write(`[swapformer] ${report.architecture}: ${report.loaded.length} tensors loaded${initialised}; operators ${[...new Set(operators)].join(', ')}${opts.output !== undefined ? `; wrote ${opts.output === '-' ? 'stdout' : opts.output}` : ''}\n`);
         } finally {
           model.dispose();
         }
