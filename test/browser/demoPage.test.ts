@@ -16,10 +16,11 @@ import { brokenCheckpointRoutes } from './support/brokenRoutes';
 import { skipWithoutChromium, collectPageErrors, launchChromium, type LaunchedBrowser } from './support/chromium';
 
 /**
- * JavaScript the page loads on wasm (app + shared chunks, minified). Measured 717 KiB (734 kB)
- * on 2026-12-06; the budget leaves ~10% for growth. The WebGPU backend is a separate chunk.
+ * JavaScript the page loads on wasm (app + shared chunks, minified). Measured 765 KiB on
+ * 2026-12-06 (after the Llama family, the GEMM kernels and the device coresets joined the
+ * packages); the budget leaves ~7% for growth. The WebGPU backend and the GPT-2 tokenizer are separate chunks, loaded on use.
  */
-const WASM_BUNDLE_BUDGET_BYTES = 790 * 1024;
+const WASM_BUNDLE_BUDGET_BYTES = 820 * 1024;
 const IMAGES = Array.from({ length: 12 }, (_, i) => i * 7);
 const SEED = 7;
 
