@@ -16,7 +16,7 @@ interface LayeredModel {
 export interface LayerBudget {
   readonly layer: number;
   readonly operator: string;
-  /** Keys (sequence length) of the layer's first attention call. */
+  /** Keys (sequence length) of the layer's longest attention call in the run (warm-ups and decoding steps are shorter). */
   readonly n: number;
   /** Keys each query attends to (the operator's own estimate; absent: every key, or data-dependent). */
   readonly keysPerQuery?: number;
@@ -25,13 +25,14 @@ export interface LayerBudget {
 /** n must be at least this many times the budget for "n ≫ budget"; below, a warning. */
 export const BUDGET_RATIO = 4;
 
-/** Records the key count of each wanted layer's first attention call; `stop` removes the tap's effect. */
+/** Records the largest key count of each wanted layer's attention calls; `stop` removes the tap's effect. */
 export function watchLayerLengths(hooks: SwapformerHooks, wanted: (layer: number) => boolean, name: string): { lengths: Map<number, number>; stop(): void } {
   const lengths = new Map<number, number>();
   let active = true;
   hooks.beforeAttention.tap({ name, stage: 1e9 }, (inputs, info) => {
     const layer = info.layerIndex;
-    if (active && layer !== undefined && wanted(layer) && !lengths.has(layer)) lengths.set(layer, inputs.k.shape[2]);
+    // the longest call is the evaluation itself: a warm-up or a decoding step sees fewer keys
+    if (active && layer !== undefined && wanted(layer)) lengths.set(layer, Math.max(lengths.get(layer) ?? 0, inputs.k.shape[2]));
     return inputs;
   });
   return { lengths, stop: () => (active = false) };
