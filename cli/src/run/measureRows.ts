@@ -134,9 +134,6 @@ async function runRow(ctx: RowContext, base: Omit<TableRow, 'measurements'>, dir
   const lengths = base.source === 'drop-in' ? watchLayerLengths(ctx.registry.hooks, timed, `swapformer:run:lengths:${base.label}`) : null;
   try {
     await ctx.warmUp(model);
-    lengths?.stop();
-    const layers = lengths ? layerBudgets(model, lengths.lengths) : [];
-    const warnings = budgetWarnings(layers);
     // Captured from the first evaluation batch, not the (smaller) warm-up call.
     if (isolated) capture = captureAttentionInputs(ctx.registry.hooks, timed, `swapformer:run:capture:${base.label}`);
     const seeds = base.randomized ? ctx.seeds : ctx.seeds.slice(0, 1);
@@ -144,7 +141,11 @@ async function runRow(ctx: RowContext, base: Omit<TableRow, 'measurements'>, dir
     for (const seed of seeds) {
       measurements.push(await measure(ctx, profiler, model, seed));
       ctx.onSeedDone?.(base.label, seed);
+      // the layers' lengths come from the evaluation itself: the warm-up call is shorter (8 tokens for a GPT)
+      lengths?.stop();
     }
+    const layers = lengths ? layerBudgets(model, lengths.lengths) : [];
+    const warnings = budgetWarnings(layers);
     profiler.stop();
     if (capture) {
       capture.stop();
