@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor3D } from '@tensorflow/tfjs-core';
-import { SwapformerError, type DecodingState } from '@swapformer/core';
+import { canReadSync, SwapformerError, type DecodingState } from '@swapformer/core';
 import type { LayerOperator } from './selfAttention';
 import type { SwapformerModel } from './SwapformerModel';
 
@@ -73,4 +73,20 @@ export function disposeUnshared(state: DecodingState, other: DecodingState): voi
 
 export function disposeDecoderState(layers: readonly LayerOperator[], state: DecoderState, keep?: DecoderState): void {
   state.layers.forEach((s, i) => (keep ? disposeUnshared(s, keep.layers[i]) : layers[i].operator.decoder?.disposeState(s)));
+}
+
+/**
+ * The checks every decoder makes of its `input_ids` before the embedding: [batch, tokens] int32
+ * with at least one token, and (where values can be read synchronously) every id inside the
+ * vocabulary — a gather past the table would read garbage instead of failing. `label` names the
+ * family in the message. Family-specific limits (positions, sliding window) stay with the family.
+ */
+export function checkTokenIds(ids: Tensor, label: string, vocabSize: number): void {
+  const shape = ids.shape as number[];
+  if (ids.rank !== 2 || shape[0] < 1 || shape[1] < 1) throw new SwapformerError('invalid-input', `${label}: input_ids must be [batch, tokens] with at least one token, got [${shape.join(', ')}].`);
+  if (ids.dtype !== 'int32') throw new SwapformerError('invalid-input', `${label}: input_ids must be int32, got ${ids.dtype}.`);
+  if (!canReadSync()) return; // webgpu in Node: no synchronous read (token ids come from host data there)
+  const lo = tf.tidy(() => tf.min(ids).dataSync()[0]);
+  const hi = tf.tidy(() => tf.max(ids).dataSync()[0]);
+  if (lo < 0 || hi >= vocabSize) throw new SwapformerError('invalid-input', `${label}: input_ids must be in [0, ${vocabSize}) (vocabSize), got values from ${lo} to ${hi}.`);
 }

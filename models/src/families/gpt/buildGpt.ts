@@ -13,7 +13,7 @@ import { assertModelFits } from '../../models/modelSizeLimits';
 import { gptModelSize } from './gptConfig';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
-import { SwapformerError, type DecodingState, canReadSync } from '@swapformer/core';
+import { SwapformerError, type DecodingState } from '@swapformer/core';
 import type { AttentionSpec, OperatorRegistry } from '@swapformer/registry';
 import { toGptHfConfig } from './gptHfConfig';
 import type { BuildOptions } from '../../models/buildOptions';
@@ -23,7 +23,7 @@ import type { GptModelConfig } from './gptConfig';
 import { createParameterStore, type ModelParameter } from '../../models/parameterStore';
 import { resolveLayerOperator, type LayerOperator } from '../../models/selfAttention';
 import type { ForwardOptions } from '../../models/SwapformerModel';
-import { decodingSupportOf, disposeDecoderState, disposeUnshared, initDecoderState, type DecoderModel, type DecoderState } from '../../models/DecoderModel';
+import { checkTokenIds, decodingSupportOf, disposeDecoderState, disposeUnshared, initDecoderState, type DecoderModel, type DecoderState } from '../../models/DecoderModel';
 import { createTransformerBlock, type BlockNames, type TransformerBlock } from '../../models/transformerBlock';
 
 /** Decoding state of a whole GPT (the shared decoder state). */
@@ -49,16 +49,10 @@ function gptBlockNames(base: string, index: number): BlockNames {
 }
 
 function checkIds(ids: Tensor, c: GptModelConfig, offset: number): void {
-  const shape = ids.shape as number[];
-  if (ids.rank !== 2 || shape[0] < 1 || shape[1] < 1) throw new SwapformerError('invalid-input', `GPT: input_ids must be [batch, tokens] with at least one token, got [${shape.join(', ')}].`);
-  if (ids.dtype !== 'int32') throw new SwapformerError('invalid-input', `GPT: input_ids must be int32, got ${ids.dtype}.`);
-  if (offset + shape[1] > c.nPositions) {
-    throw new SwapformerError('invalid-input', `GPT: ${offset + shape[1]} tokens exceed the context of ${c.nPositions} positions (nPositions).`);
+  checkTokenIds(ids, 'GPT', c.vocabSize);
+  if (offset + ids.shape[1]! > c.nPositions) {
+    throw new SwapformerError('invalid-input', `GPT: ${offset + ids.shape[1]!} tokens exceed the context of ${c.nPositions} positions (nPositions).`);
   }
-  if (!canReadSync()) return; // webgpu in Node: no synchronous read (token ids come from host data there)
-  const lo = tf.tidy(() => tf.min(ids).dataSync()[0]);
-  const hi = tf.tidy(() => tf.max(ids).dataSync()[0]);
-  if (lo < 0 || hi >= c.vocabSize) throw new SwapformerError('invalid-input', `GPT: input_ids must be in [0, ${c.vocabSize}) (vocabSize), got values from ${lo} to ${hi}.`);
 }
 
 /**

@@ -12,10 +12,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
-import { canReadSync, SwapformerError, type DecodingState } from '@swapformer/core';
+import { SwapformerError, type DecodingState } from '@swapformer/core';
 import type { AttentionSpec, OperatorRegistry } from '@swapformer/registry';
 import type { BuildOptions } from '../../models/buildOptions';
-import { decodingSupportOf, disposeDecoderState, disposeUnshared, initDecoderState, type DecoderModel } from '../../models/DecoderModel';
+import { checkTokenIds, decodingSupportOf, disposeDecoderState, disposeUnshared, initDecoderState, type DecoderModel } from '../../models/DecoderModel';
 import { embeddingLookup, linear, rmsNorm } from '../../models/layers';
 import { assertModelFits } from '../../models/modelSizeLimits';
 import { createParameterStore, type ModelParameter } from '../../models/parameterStore';
@@ -35,19 +35,13 @@ export interface LlamaModel extends DecoderModel {
 }
 
 function checkIds(ids: Tensor, c: LlamaModelConfig, offset: number): void {
-  const shape = ids.shape as number[];
-  if (ids.rank !== 2 || shape[0] < 1 || shape[1] < 1) throw new SwapformerError('invalid-input', `Llama: input_ids must be [batch, tokens] with at least one token, got [${shape.join(', ')}].`);
-  if (ids.dtype !== 'int32') throw new SwapformerError('invalid-input', `Llama: input_ids must be int32, got ${ids.dtype}.`);
-  if (c.slidingWindow !== undefined && offset + shape[1] > c.slidingWindow) {
+  checkTokenIds(ids, 'Llama', c.vocabSize);
+  if (c.slidingWindow !== undefined && offset + ids.shape[1]! > c.slidingWindow) {
     throw new SwapformerError(
       'unsupported',
-      `Llama (${c.variant}): ${offset + shape[1]} tokens exceed the sliding window of ${c.slidingWindow}; sliding-window attention is not implemented, so sequences are limited to the window (where it equals full attention).`,
+      `Llama (${c.variant}): ${offset + ids.shape[1]!} tokens exceed the sliding window of ${c.slidingWindow}; sliding-window attention is not implemented, so sequences are limited to the window (where it equals full attention).`,
     );
   }
-  if (!canReadSync()) return; // webgpu in Node: no synchronous read (token ids come from host data there)
-  const lo = tf.tidy(() => tf.min(ids).dataSync()[0]);
-  const hi = tf.tidy(() => tf.max(ids).dataSync()[0]);
-  if (lo < 0 || hi >= c.vocabSize) throw new SwapformerError('invalid-input', `Llama: input_ids must be in [0, ${c.vocabSize}) (vocabSize), got values from ${lo} to ${hi}.`);
 }
 
 /**
