@@ -4,9 +4,9 @@
  * bookkeeping shared by the decoder families lives here.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor, Tensor3D } from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 import { canReadSync, SwapformerError, type DecodingState } from '@swapformer/core';
-import type { LayerOperator } from './selfAttention';
+import type { CallSettings, LayerOperator } from './selfAttention';
 import type { SwapformerModel } from './SwapformerModel';
 
 /** Decoding state of a whole decoder: one operator state per layer, and the tokens seen so far. */
@@ -89,4 +89,35 @@ export function checkTokenIds(ids: Tensor, label: string, vocabSize: number): vo
   const lo = tf.tidy(() => tf.min(ids).dataSync()[0]);
   const hi = tf.tidy(() => tf.max(ids).dataSync()[0]);
   if (lo < 0 || hi >= vocabSize) throw new SwapformerError('invalid-input', `${label}: input_ids must be in [0, ${vocabSize}) (vocabSize), got values from ${lo} to ${hi}.`);
+}
+
+/** What the decoding step needs of a block: GPT-2's and Llama's blocks both have it. */
+export interface StepBlock {
+  step(x: Tensor2D, batch: number, t: number, state: DecodingState, call: CallSettings): { output: Tensor2D; state: DecodingState };
+}
+
+/**
+ * One incremental decoding step shared by the decoder families: `t` new tokens (already embedded
+ * into `h`, [b·t, d]) run through every block against its cached state, then `head` turns the
+ * last hidden state into the output. Each intermediate is disposed as soon as the next exists;
+ * on failure the states made so far are dropped (tensors the old state still owns are kept).
+ */
+export function stepDecoderBlocks(blocks: readonly StepBlock[], embedded: Tensor2D, b: number, t: number, state: DecoderState, head: (h: Tensor2D) => Tensor3D): { logits: Tensor3D; state: DecoderState } {
+  const next: DecodingState[] = [];
+  let h = embedded;
+  try {
+    blocks.forEach((block, i) => {
+      const r = block.step(h, b, t, state.layers[i], {});
+      h.dispose();
+      h = r.output;
+      next.push(r.state);
+    });
+    const logits = tf.tidy(() => head(h));
+    return { logits, state: { batch: b, length: state.length + t, layers: next } };
+  } catch (error) {
+    next.forEach((s, i) => disposeUnshared(s, state.layers[i]));
+    throw error;
+  } finally {
+    h.dispose();
+  }
 }

@@ -13,7 +13,7 @@ import { assertModelFits } from '../../models/modelSizeLimits';
 import { gptModelSize } from './gptConfig';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
-import { SwapformerError, type DecodingState } from '@swapformer/core';
+import { SwapformerError } from '@swapformer/core';
 import type { AttentionSpec, OperatorRegistry } from '@swapformer/registry';
 import { toGptHfConfig } from './gptHfConfig';
 import type { BuildOptions } from '../../models/buildOptions';
@@ -23,7 +23,7 @@ import type { GptModelConfig } from './gptConfig';
 import { createParameterStore, type ModelParameter } from '../../models/parameterStore';
 import { resolveLayerOperator, type LayerOperator } from '../../models/selfAttention';
 import type { ForwardOptions } from '../../models/SwapformerModel';
-import { checkTokenIds, decodingSupportOf, disposeDecoderState, disposeUnshared, initDecoderState, type DecoderModel, type DecoderState } from '../../models/DecoderModel';
+import { checkTokenIds, decodingSupportOf, stepDecoderBlocks, disposeDecoderState, initDecoderState, type DecoderModel, type DecoderState } from '../../models/DecoderModel';
 import { createTransformerBlock, type BlockNames, type TransformerBlock } from '../../models/transformerBlock';
 
 /** Decoding state of a whole GPT (the shared decoder state). */
@@ -146,26 +146,10 @@ export function buildGpt(config: GptModelConfig, attention: AttentionSpec, regis
         checkIds(ids, config, state.length);
         const [b, t] = ids.shape;
         if (b !== state.batch) throw new SwapformerError('invalid-input', `GPT: the decoding state holds ${state.batch} sequences, got input_ids for ${b}.`);
-        const next: DecodingState[] = [];
-        let h = tf.tidy(() => embed(ids, state.length));
-        try {
-          blocks.forEach((block, i) => {
-            const r = block.step(h, b, t, state.layers[i], {});
-            h.dispose();
-            h = r.output;
-            next.push(r.state);
-          });
-          const logits = tf.tidy(() => {
-            if (!config.lmHead) return tf.reshape(layerNorm(h, lnG, lnB, config.layerNormEps), [b, t, d]) as Tensor3D;
-            return tf.reshape(logitsOf(h, decodeHead), [b, t, config.vocabSize]) as Tensor3D;
-          });
-          return { logits, state: { batch: b, length: state.length + t, layers: next } };
-        } catch (error) {
-          next.forEach((s, i) => disposeUnshared(s, state.layers[i]));
-          throw error;
-        } finally {
-          h.dispose();
-        }
+        const h = tf.tidy(() => embed(ids, state.length));
+        return stepDecoderBlocks(blocks, h, b, t, state, (last) =>
+          config.lmHead ? (tf.reshape(logitsOf(last, decodeHead), [b, t, config.vocabSize]) as Tensor3D) : (tf.reshape(layerNorm(last, lnG, lnB, config.layerNormEps), [b, t, d]) as Tensor3D),
+        );
       },
       disposeDecoding: (state, keep) => disposeDecoderState(layers, state, keep),
       dispose() {

@@ -12,10 +12,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core';
-import { SwapformerError, type DecodingState } from '@swapformer/core';
+import { SwapformerError } from '@swapformer/core';
 import type { AttentionSpec, OperatorRegistry } from '@swapformer/registry';
 import type { BuildOptions } from '../../models/buildOptions';
-import { checkTokenIds, decodingSupportOf, disposeDecoderState, disposeUnshared, initDecoderState, type DecoderModel } from '../../models/DecoderModel';
+import { checkTokenIds, decodingSupportOf, stepDecoderBlocks, disposeDecoderState, initDecoderState, type DecoderModel } from '../../models/DecoderModel';
 import { embeddingLookup, linear, rmsNorm } from '../../models/layers';
 import { assertModelFits } from '../../models/modelSizeLimits';
 import { createParameterStore, type ModelParameter } from '../../models/parameterStore';
@@ -139,23 +139,8 @@ export function buildLlama(config: LlamaModelConfig, attention: AttentionSpec, r
         checkIds(ids, config, state.length);
         const [b, t] = ids.shape;
         if (b !== state.batch) throw new SwapformerError('invalid-input', `Llama: the decoding state holds ${state.batch} sequences, got input_ids for ${b}.`);
-        const next: DecodingState[] = [];
-        let h = tf.tidy(() => embedIds(ids));
-        try {
-          blocks.forEach((block, i) => {
-            const r = block.step(h, b, t, state.layers[i], {});
-            h.dispose();
-            h = r.output;
-            next.push(r.state);
-          });
-          const logits = tf.tidy(() => output(h, b, t, false));
-          return { logits, state: { batch: b, length: state.length + t, layers: next } };
-        } catch (error) {
-          next.forEach((s, i) => disposeUnshared(s, state.layers[i]));
-          throw error;
-        } finally {
-          h.dispose();
-        }
+        const h = tf.tidy(() => embedIds(ids));
+        return stepDecoderBlocks(blocks, h, b, t, state, (last) => output(last, b, t, false));
       },
       disposeDecoding: (state, keep) => disposeDecoderState(layers, state, keep),
       dispose() {
