@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { cleanEnv, REPO_ROOT, type ProcessResult } from '../../reliability/support/processes';
+import { cleanEnv, REPO_ROOT, runAsync, type ProcessResult } from '../../reliability/support/processes';
 
 export interface LocalRegistry {
   readonly url: string;
@@ -133,21 +133,5 @@ export async function startLocalRegistry(root: string, upstream: string): Promis
 
 /** Runs a command with the registry's environment (async, so the registry in this process keeps serving). */
 export function runWith(env: NodeJS.ProcessEnv, command: string, args: readonly string[], options: { cwd: string; timeoutMs?: number }): Promise<ProcessResult> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(command, args as string[], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, options.timeoutMs ?? 300000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, timedOut, ms: Date.now() - started });
-    });
-  });
+  return runAsync(command, args, { cwd: options.cwd, env, timeoutMs: options.timeoutMs ?? 300000 });
 }

@@ -38,11 +38,14 @@ export function runCli(args: readonly string[], options: { cwd?: string; timeout
   return run(process.execPath, [CLI, ...args], options);
 }
 
-/** Like runCli, asynchronously (to run a sample of cases two at a time). */
-export function runCliAsync(args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<ProcessResult> {
+/**
+ * Runs a command without blocking this process (a server it talks to keeps serving; cases can run
+ * two at a time); killed after `timeoutMs`.
+ */
+export function runAsync(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ProcessResult> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? REPO_ROOT, env: cleanEnv() });
+    const child = spawn(command, args as string[], { cwd: options.cwd ?? REPO_ROOT, env: options.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -57,6 +60,11 @@ export function runCliAsync(args: readonly string[], options: { cwd?: string; ti
       resolve({ code, stdout, stderr, timedOut, ms: Date.now() - started });
     });
   });
+}
+
+/** Like runCli, asynchronously (to run a sample of cases two at a time). */
+export function runCliAsync(args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<ProcessResult> {
+  return runAsync(process.execPath, [CLI, ...args], options);
 }
 
 /** Runs async jobs with at most `limit` in flight, keeping the order of results. */
