@@ -60,7 +60,7 @@ export function resetFusedAttentionPeakBytes(kernels: KernelContext): void {
 
 /** Threads the fused kernel of this context uses now (after its first large call; 1 before). */
 export function attentionThreads(kernels: KernelContext): number {
-  const e = kernels.resources.obtain(ENGINE, createEngine);
+  const e = getEngine(kernels);
   return kernels.threads > 1 && e?.pool ? e.pool.size : 1;
 }
 
