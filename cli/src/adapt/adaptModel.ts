@@ -37,12 +37,19 @@ export interface AdaptOptions {
   /** `loraRank` null: fine-tune every parameter. */
   readonly finetune: { readonly steps: number; readonly learningRate: number; readonly loraRank: number | null };
   readonly resume?: boolean;
+  /**
+   * Wall-time budget of this call for both stages (minutes). Stage 1 gets its share by steps; a
+   * stage cut short keeps its resumable last/ and no final/ is written (continue with `resume`).
+   */
+  readonly maxMinutes?: number;
   readonly onMetrics?: (stage: AdaptStage, line: MetricsLine, progress: { step: number; totalSteps: number }) => void;
 }
 
 export interface AdaptResult {
-  /** The adapted checkpoint (`<output>/final`). */
-  readonly checkpoint: string;
+  /** The adapted checkpoint (`<output>/final`); null when `maxMinutes` paused a stage. */
+  readonly checkpoint: string | null;
+  /** The stage `maxMinutes` cut short (resume to continue), or null. */
+  readonly paused: AdaptStage | null;
   readonly swappedLayers: readonly number[];
   readonly transfer: TrainResult | null;
   readonly finetune: TrainResult | null;
@@ -112,6 +119,9 @@ export async function adaptModel(options: AdaptOptions): Promise<AdaptResult> {
   const factory = createRegistryModelFactory(registry, {});
   const stageTask = (steps: number): TrainTask => ({ ...task, totalSteps: steps });
   const report = (stage: AdaptStage) => (line: MetricsLine, progress: { step: number; totalSteps: number }) => options.onMetrics?.(stage, line, progress);
+  const deadline = options.maxMinutes === undefined ? undefined : Date.now() + options.maxMinutes * 60_000;
+  // minutes left for a stage: its share of the remaining budget by steps (the last stage gets all of it)
+  const minutesFor = (steps: number, laterSteps: number) => (deadline === undefined ? undefined : (Math.max(0, deadline - Date.now()) / 60_000) * (steps / (steps + laterSteps)));
   let current = options.checkpoint;
   let transfer: TrainResult | null = null;
   let finetune: TrainResult | null = null;
@@ -128,6 +138,7 @@ export async function adaptModel(options: AdaptOptions): Promise<AdaptResult> {
         factory,
         objective: attentionTransferObjective({ teacher, recorder, layers, trainable }),
         resume: options.resume,
+        maxMinutes: minutesFor(options.transfer.steps, options.finetune.steps),
         onMetrics: report('transfer'),
       });
     } finally {
@@ -135,6 +146,7 @@ export async function adaptModel(options: AdaptOptions): Promise<AdaptResult> {
       teacher.dispose();
     }
     current = path.join(config.output, 'final');
+    if (transfer.paused) return { checkpoint: null, paused: 'transfer', swappedLayers: layers, transfer, finetune };
   }
 
   if (options.finetune.steps > 0) {
@@ -142,14 +154,15 @@ export async function adaptModel(options: AdaptOptions): Promise<AdaptResult> {
     const rank = options.finetune.loraRank;
     const objective: TrainObjective = rank === null ? taskObjective(task) : loraObjective(task, (model) => attentionWeights(model, layers), { rank, seed: base.seed });
     try {
-      finetune = await trainModel({ config, task: stageTask(options.finetune.steps), factory, objective, resume: options.resume, onMetrics: report('finetune') });
+      finetune = await trainModel({ config, task: stageTask(options.finetune.steps), factory, objective, resume: options.resume, maxMinutes: minutesFor(options.finetune.steps, 0), onMetrics: report('finetune') });
     } finally {
       objective.dispose?.();
     }
     current = path.join(config.output, 'final');
+    if (finetune.paused) return { checkpoint: null, paused: 'finetune', swappedLayers: layers, transfer, finetune };
   }
 
   const final = path.join(options.output, 'final');
   replaceDirectoryAtomic(final, (tmp) => fs.cpSync(current, tmp, { recursive: true }));
-  return { checkpoint: final, swappedLayers: layers, transfer, finetune };
+  return { checkpoint: final, paused: null, swappedLayers: layers, transfer, finetune };
 }

@@ -45,7 +45,7 @@ describe('adaptModel on a tiny char-GPT', () => {
     expect(fs.readFileSync(path.join(fixture.checkpoint, 'model.safetensors')).equals(teacherBytes)).to.equal(true);
 
     const teacher = loadCheckpoint(fixture.checkpoint, registry, { attention: { name: 'exact' } });
-    const adapted = loadCheckpoint(result.checkpoint, registry, { training: true });
+    const adapted = loadCheckpoint(result.checkpoint!, registry, { training: true });
     const teacherParams = new Map(teacher.parameters().map((p) => [p.name, p.variable]));
     const owned = adapted.parameters().filter((p) => p.ownedBy === 'performer');
     expect(owned.map((p) => p.name)).to.deep.equal(['transformer.h.1.attn.operator.feature_map']);
@@ -63,7 +63,7 @@ describe('adaptModel on a tiny char-GPT', () => {
 
   it('stage 2 with LoRA: the saved checkpoint holds W₀ + A·B, and x·W equals x·W₀ + (x·A)·B to 1e-5', async () => {
     const result = await adaptModel(options('lora', { transfer: { steps: 2, learningRate: 0.05, queryKey: false }, finetune: { steps: 4, learningRate: 0.01, loraRank: 2 } }));
-    const adapted = loadCheckpoint(result.checkpoint, registry, { training: true });
+    const adapted = loadCheckpoint(result.checkpoint!, registry, { training: true });
     const state = openSafetensors(path.join(root, 'lora', 'finetune', 'last', LORA_STATE_FILE));
     const targets = [...state.entries.keys()].filter((k) => k.endsWith('.base')).map((k) => k.slice(0, -'.base'.length));
     expect(targets.sort()).to.deep.equal(['transformer.h.1.attn.c_attn.weight', 'transformer.h.1.attn.c_proj.weight']);
@@ -105,8 +105,24 @@ describe('adaptModel on a tiny char-GPT', () => {
     expect(fs.existsSync(path.join(root, 'resumed', 'final'))).to.equal(false);
     expect(JSON.parse(fs.readFileSync(path.join(root, 'resumed', 'transfer', 'last', 'trainer_state.json'), 'utf8')).step).to.equal(2);
     const resumed = await adaptModel(options('resumed', { transfer: { steps: 4, learningRate: 0.05, queryKey: false }, resume: true }));
-    const a = openSafetensors(path.join(straight.checkpoint, 'model.safetensors'));
-    const b = openSafetensors(path.join(resumed.checkpoint, 'model.safetensors'));
+    const a = openSafetensors(path.join(straight.checkpoint!, 'model.safetensors'));
+    const b = openSafetensors(path.join(resumed.checkpoint!, 'model.safetensors'));
+    for (const key of a.entries.keys()) expect(Buffer.from(b.read(key).buffer).equals(Buffer.from(a.read(key).buffer)), key).to.equal(true);
+  });
+
+  it('should pause both stages at --max-minutes with no final/, then --resume to the uninterrupted weights', async () => {
+    const stages = { transfer: { steps: 3, learningRate: 0.05, queryKey: false }, finetune: { steps: 2, learningRate: 0.01, loraRank: 2 } };
+    const straight = await adaptModel(options('timed-straight', stages));
+    // a budget that has run out after the first step: trainModel checks the deadline after each step
+    const paused = await adaptModel(options('timed', { ...stages, maxMinutes: 1e-6 }));
+    expect(paused.paused).to.equal('transfer');
+    expect(paused.checkpoint).to.equal(null);
+    expect(paused.transfer!.steps).to.be.below(3);
+    expect(fs.existsSync(path.join(root, 'timed', 'final'))).to.equal(false);
+    const resumed = await adaptModel(options('timed', { ...stages, resume: true }));
+    expect(resumed.paused).to.equal(null);
+    const a = openSafetensors(path.join(straight.checkpoint!, 'model.safetensors'));
+    const b = openSafetensors(path.join(resumed.checkpoint!, 'model.safetensors'));
     for (const key of a.entries.keys()) expect(Buffer.from(b.read(key).buffer).equals(Buffer.from(a.read(key).buffer)), key).to.equal(true);
   });
 
@@ -130,7 +146,7 @@ describe('adaptModel on a tiny char-GPT', () => {
     const result = await adaptModel(options('lev-qk', { attention: { name: 'levattention' }, transfer: { steps: 2, learningRate: 0.01, queryKey: true } }));
     expect(result.swappedLayers).to.deep.equal([0, 1]);
     const teacher = loadCheckpoint(fixture.checkpoint, registry, { attention: { name: 'exact' } });
-    const adapted = loadCheckpoint(result.checkpoint, registry, { training: true });
+    const adapted = loadCheckpoint(result.checkpoint!, registry, { training: true });
     const get = (m: typeof teacher, name: string) =>
       m
         .parameters()

@@ -53,6 +53,7 @@ export function registerAdaptCommand(program: Command, run: CommandRunner): void
     .option('--context-length <n>', "override the config's training window length (shorter windows make CPU budgets go further; the model keeps its positions)")
     .option('--backend <name>', "override the config's backend: wasm | cpu | webgpu | tensorflow | auto")
     .option('--resume', 'continue the stages from <output>/<stage>/last')
+    .option('--max-minutes <m>', 'stop with resumable stages after this much wall time for both stages together (continue with --resume)')
     .action((opts: Record<string, string | boolean | undefined>) =>
       run(async () => {
         const raw = readJsonFile(String(opts.config)) as Record<string, unknown>;
@@ -63,6 +64,7 @@ export function registerAdaptCommand(program: Command, run: CommandRunner): void
         const base = validateTrainConfig({ ...raw, output, data, ...(batchSize ? { batchSize } : {}), ...(opts.backend ? { backend: opts.backend } : {}) });
         const attention = checkAttentionSpec(parseAttention(String(opts.attention)), '--attention');
         const rank = parseIntegerOption('--lora-rank', opts.loraRank, 0, 4096);
+        const maxMinutes = opts.maxMinutes === undefined ? undefined : parseNumberOption('--max-minutes', opts.maxMinutes, 0.01, 100000);
         const transfer = {
           steps: parseIntegerOption('--transfer-steps', opts.transferSteps, 0, 1e8),
           learningRate: parseNumberOption('--transfer-lr', opts.transferLr, 1e-8, 1),
@@ -94,6 +96,7 @@ export function registerAdaptCommand(program: Command, run: CommandRunner): void
           transfer,
           finetune,
           resume: Boolean(opts.resume),
+          maxMinutes,
           onMetrics: (stage, line, progress) => {
             if (line.type === 'train') barOf(stage, progress.totalSteps).tick(describe(stage, line, progress.step, progress.totalSteps));
             else if (line.type === 'eval') process.stderr.write(`\n[swapformer] ${describe(stage, line, progress.step, progress.totalSteps)}\n`);
@@ -101,6 +104,11 @@ export function registerAdaptCommand(program: Command, run: CommandRunner): void
         });
         for (const bar of bars.values()) bar.done('');
         const metric = (r: typeof result.transfer) => (r?.bestMetric === null || r === null ? '–' : `${task.metric.name} ${r.bestMetric.toFixed(4)}`);
+        if (result.paused) {
+          const stage = result[result.paused]!;
+          process.stdout.write(`paused in ${result.paused} at step ${stage.steps}/${stage.totalSteps} (--max-minutes); continue with the same command and --resume\n`);
+          return;
+        }
         process.stdout.write(
           `adapted layers ${result.swappedLayers.join(', ')}: transfer ${metric(result.transfer)}, finetune ${metric(result.finetune)}\n  adapted checkpoint: ${result.checkpoint}\n  metrics:            ${path.join(output, '<stage>', 'metrics.jsonl')}\n`,
         );
