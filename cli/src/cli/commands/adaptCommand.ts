@@ -52,6 +52,7 @@ export function registerAdaptCommand(program: Command, run: CommandRunner): void
     .option('--batch-size <n>', "override the config's batch size")
     .option('--context-length <n>', "override the config's training window length (shorter windows make CPU budgets go further; the model keeps its positions)")
     .option('--backend <name>', "override the config's backend: wasm | cpu | webgpu | tensorflow | auto")
+    .option('--data-dir <root>', 'data exported by exportTrainingData: reads <root>/fashion-mnist or <root>/sotu instead of the apt / npm packages')
     .option('--resume', 'continue the stages from <output>/<stage>/last')
     .option('--max-minutes <m>', 'stop with resumable stages after this much wall time for both stages together (continue with --resume)')
     .action((opts: Record<string, string | boolean | undefined>) =>
@@ -60,7 +61,7 @@ export function registerAdaptCommand(program: Command, run: CommandRunner): void
         const batchSize = opts.batchSize === undefined ? undefined : parseIntegerOption('--batch-size', opts.batchSize, 1, 65536);
         const output = String(opts.output);
         const contextLength = opts.contextLength === undefined ? undefined : parseIntegerOption('--context-length', opts.contextLength, 8, 8192);
-        const data = { ...(raw.data as object), ...(contextLength ? { contextLength } : {}) };
+        const data = { ...(raw.data as object), ...(contextLength ? { contextLength } : {}), ...(opts.dataDir ? { dir: path.join(String(opts.dataDir), String(raw.task)) } : {}) };
         const base = validateTrainConfig({ ...raw, output, data, ...(batchSize ? { batchSize } : {}), ...(opts.backend ? { backend: opts.backend } : {}) });
         const attention = checkAttentionSpec(parseAttention(String(opts.attention)), '--attention');
         const rank = parseIntegerOption('--lora-rank', opts.loraRank, 0, 4096);
