@@ -22,6 +22,7 @@ import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { deriveSeed, SwapformerError, type KernelContext } from '@swapformer/core';
 import { softmaxAttention } from '@swapformer/kernels';
 import { coresetOfRange, keyValueData, type CoresetOptions, type KeyValueData } from './thinformerCoreset';
+import { causalLeaves, type CausalLeaf } from './causalSplit';
 
 /** Options of `causalThinformerAttention`. */
 export interface CausalThinformerOptions extends CoresetOptions {
@@ -36,20 +37,7 @@ interface WeightedCoreset {
   readonly logWeight: number;
 }
 
-/** A leaf [lo, hi) of the split, with the coresets of every left half it lies to the right of. */
-interface Leaf {
-  readonly lo: number;
-  readonly hi: number;
-  readonly context: readonly WeightedCoreset[];
-}
-
-/** Leaves that hold at least one query position (≥ firstQuery), left to right. */
-function leaves(lo: number, hi: number, firstQuery: number, exactBlock: number, coreset: (lo: number, hi: number) => WeightedCoreset, context: readonly WeightedCoreset[] = []): Leaf[] {
-  if (hi <= firstQuery) return [];
-  if (hi - lo <= exactBlock) return [{ lo, hi, context }];
-  const mid = lo + Math.floor((hi - lo) / 2);
-  return [...leaves(lo, mid, firstQuery, exactBlock, coreset, context), ...leaves(mid, hi, firstQuery, exactBlock, coreset, [...context, coreset(lo, mid)])];
-}
+type Leaf = CausalLeaf<WeightedCoreset>;
 
 /**
  * Rows of `x` ([b, h, n, d] data) per slice: the coreset rows of every context block, then rows
@@ -120,7 +108,7 @@ export function causalThinformerAttention(kernels: KernelContext, q: Tensor4D, k
   };
   const qData = q.dataSync() as Float32Array;
   return tf.tidy(() => {
-    const outputs = leaves(0, nk, offset, options.exactBlock, coreset).map((leaf) =>
+    const outputs = causalLeaves(0, nk, offset, options.exactBlock, coreset).map((leaf) =>
       leafAttention(kernels, qData, [b, h, nq, dk], data, leaf, Math.max(leaf.lo, offset) - offset, leaf.hi - offset, scale),
     );
     return (outputs.length === 1 ? outputs[0] : tf.concat(outputs, 2)) as Tensor4D;

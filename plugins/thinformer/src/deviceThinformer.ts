@@ -15,6 +15,7 @@ import { compressPlan } from './compressPlan';
 import type { CoresetOptions } from './thinformerCoreset';
 import { asSlices, deviceCoresetOfRange, gatherSliceRows } from './thinformerWebGpu';
 import type { KernelContext } from '@swapformer/core';
+import { causalLeaves } from './causalSplit';
 
 /**
  * Non-causal Thinformer with the coreset built on the device.
@@ -40,20 +41,6 @@ export function deviceThinformerAttention(kernels: KernelContext, q: Tensor4D, k
 interface WeightedCoreset {
   readonly indices: Tensor2D;
   readonly logWeight: number;
-}
-
-interface Leaf {
-  readonly lo: number;
-  readonly hi: number;
-  readonly context: readonly WeightedCoreset[];
-}
-
-/** Leaves holding at least one query position, left to right (the split of causalThinformer.ts). */
-function leaves(lo: number, hi: number, firstQuery: number, exactBlock: number, coreset: (lo: number, hi: number) => WeightedCoreset, context: readonly WeightedCoreset[] = []): Leaf[] {
-  if (hi <= firstQuery) return [];
-  if (hi - lo <= exactBlock) return [{ lo, hi, context }];
-  const mid = lo + Math.floor((hi - lo) / 2);
-  return [...leaves(lo, mid, firstQuery, exactBlock, coreset, context), ...leaves(mid, hi, firstQuery, exactBlock, coreset, [...context, coreset(lo, mid)])];
 }
 
 /** x [s, n, d] rows [from, to) → [s, to − from, d]. */
@@ -90,7 +77,7 @@ export function deviceCausalThinformerAttention(kernels: KernelContext, q: Tenso
       const { indices, plan } = deviceCoresetOfRange(ks, vs, lo, hi, { ...options, scale, seed: deriveSeed(options.seed, 'causal-block', lo, hi) });
       return { indices, logWeight: Math.log((hi - lo) / plan.nOut) };
     };
-    const outputs = leaves(0, nk, offset, options.exactBlock, coreset).map((leaf) => {
+    const outputs = causalLeaves(0, nk, offset, options.exactBlock, coreset).map((leaf) => {
       const qFrom = Math.max(leaf.lo, offset) - offset;
       const queries = rowRange(qs, qFrom, leaf.hi - offset);
       const ownKeys = rowRange(ks, leaf.lo, leaf.hi);
