@@ -1,10 +1,11 @@
 // Times loading a checkpoint of a real model's shape (random weights, written by this script to a
 // temporary folder and deleted after; never committed) and measures the memory it takes.
-// Shapes: gpt2-small (default), smollm2-135m and tinyllama-1.1b (Llama family, GQA, hub key names).
+// Shapes: gpt2-small (default), smollm2-135m, smollm2-360m and tinyllama-1.1b (Llama family, GQA, hub key names;
+// TinyLlama's 4.1 GiB of float32 weights exceed the wasm heap, which loadCheckpoint refuses up front).
 // Each measurement runs in a fresh Node process so the figures are not polluted by an earlier load.
 // Run from the repo root after `npx tsc -b tsconfig.build.json`:
-//   node cli/scripts/bench-loading.cjs [--shape gpt2-small|smollm2-135m|tinyllama-1.1b] [--runs 3] [--dtype F32|F16|BF16] [--write-docs]
-//   node cli/scripts/bench-loading.cjs --write-checkpoint <dir> [F32|F16|BF16]   (only writes the random checkpoint)
+//   node cli/scripts/bench-loading.cjs [--shape gpt2-small|smollm2-135m|smollm2-360m|tinyllama-1.1b] [--runs 3] [--dtype F32|F16|BF16] [--write-docs]
+//   node cli/scripts/bench-loading.cjs --write-checkpoint <dir> [F32|F16|BF16] [shape]   (only writes the random checkpoint)
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -15,6 +16,7 @@ const GPT2_SMALL = { vocab: 50257, positions: 1024, d: 768, layers: 12 };
 /** Llama-family shapes as their hub config.json states them (SmolLM2-135M: tied head; TinyLlama-1.1B: untied). */
 const LLAMA_SHAPES = {
   'smollm2-135m': { label: 'SmolLM2-135M shape', vocab: 49152, d: 576, layers: 30, heads: 9, kvHeads: 3, inter: 1536, tied: true },
+  'smollm2-360m': { label: 'SmolLM2-360M shape', vocab: 49152, d: 960, layers: 32, heads: 15, kvHeads: 5, inter: 2560, tied: true },
   'tinyllama-1.1b': { label: 'TinyLlama-1.1B shape', vocab: 32000, d: 2048, layers: 22, heads: 32, kvHeads: 4, inter: 5632, tied: false },
 };
 

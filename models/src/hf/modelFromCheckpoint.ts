@@ -139,6 +139,28 @@ function repeatedKeyValueHeads(model: SwapformerModel): LoadReport['repeatedKeyV
   return layers.filter((l) => l.keyValueHeads?.repeated).map((l) => ({ layer: l.layerIndex, operator: l.resolved.name, kvHeads: l.keyValueHeads!.kvHeads, heads: l.keyValueHeads!.heads }));
 }
 
+/** What tfjs-wasm can address (wasm32), less room for activations and the kernels' own buffers. */
+const WASM_WEIGHT_BYTES_LIMIT = 3.5 * 2 ** 30;
+
+/**
+ * Refuses, before anything is allocated, a checkpoint whose float32 weights cannot fit the wasm
+ * heap: past 4 GiB tfjs-wasm's allocations fail inside the module (a "memory access out of
+ * bounds" on a later tensor), not where the weights are loaded.
+ */
+function checkFitsBackend(tensors: CheckpointTensors, dir: string): void {
+  if (tf.getBackend() !== 'wasm') return;
+  let params = 0;
+  for (const entry of tensors.entries.values()) params += entry.shape.reduce((a, s) => a * s, 1);
+  const bytes = params * 4; // every dtype is widened to float32
+  if (bytes <= WASM_WEIGHT_BYTES_LIMIT) return;
+  const gib = (x: number) => (x / 2 ** 30).toFixed(2);
+  throw new SwapformerError(
+    'unsupported',
+    `checkpoint "${dir}": its ${(params / 1e6).toFixed(0)} M parameters take ${gib(bytes)} GiB as float32, more than the wasm backend can hold (${gib(WASM_WEIGHT_BYTES_LIMIT)} GiB of wasm32's 4 GiB address space). Load it on backend 'cpu' (--backend cpu: no such limit, slower) or 'webgpu' (GPU memory).`,
+    { path: dir },
+  );
+}
+
 /**
  * Builds the graph a checkpoint's `config.json` describes and assigns its tensors; `dir` names
  * the checkpoint in reports and messages (a folder or a URL). Swapping an operator into weights
@@ -150,6 +172,7 @@ export function modelFromCheckpoint(json: unknown, tensors: CheckpointTensors, d
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new SwapformerError('invalid-checkpoint', `${configFile}: must be a JSON object.`, { path: configFile });
   const families = options.families ?? BUILT_IN_FAMILIES;
   const family = familyForHfConfig(families, json as Record<string, unknown>, configFile);
+  checkFitsBackend(tensors, dir);
   const resolve = keyResolver(storedTensors(tensors), family.hf.basePrefix);
   const description = family.hf.fromHfConfig(json as Record<string, unknown>, configFile, (k) => resolve(k) !== undefined);
   const saved = description.attention ? checkAttentionSpec(description.attention, '/swapformer/attention') : { name: 'exact' };

@@ -186,6 +186,24 @@ describe('saveCheckpoint / loadCheckpoint', () => {
       model.dispose();
     });
 
+    it('should refuse on wasm, before allocating, weights larger than the wasm32 heap, naming the backends that can hold them', () => {
+      if (tf.getBackend() !== 'wasm') return;
+      const { dir, model } = savedFixture(gptConfigFixture);
+      // a 4.4 GB tensor in a sparse file: the header is all the check reads
+      const header = JSON.stringify({ 'transformer.big': { dtype: 'F32', shape: [1_100_000_000], data_offsets: [0, 4_400_000_000] } });
+      const file = path.join(dir, 'model.safetensors');
+      const length = Buffer.alloc(8);
+      length.writeBigUInt64LE(BigInt(header.length));
+      fs.writeFileSync(file, Buffer.concat([length, Buffer.from(header)]));
+      fs.truncateSync(file, 8 + header.length + 4_400_000_000);
+      const before = tf.memory().numTensors;
+      const error = errorOf(() => loadCheckpoint(dir, registryFixture()));
+      expect(error.message).to.include('1100 M parameters take 4.10 GiB as float32').and.include("backend 'cpu'").and.include('webgpu');
+      expect(tf.memory().numTensors).to.equal(before);
+      fs.rmSync(file);
+      model.dispose();
+    });
+
     it('should refuse an unsupported architecture naming the supported ones', () => {
       const { dir, model } = savedFixture(gptConfigFixture);
       const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
