@@ -313,6 +313,16 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
     }
   });
 
+  it('should give the cpu backend\'s GPT logits with causal LevAttention keeping 4 of 24 keys (device online scores and intervals)', async () => {
+    if (!available) return;
+    const exact = await runOnWebgpu(() => logits('gpt', { name: 'exact' }));
+    for (const options of [{ k: 4 }, { k: 4, keepFirst: true }, { selection: 'threshold', epsilon: 0.5 }]) {
+      const [cpu, gpu] = await onCpuAndWebgpu(() => logits('gpt', { name: 'levattention', options }));
+      expect(maxAbsDiff(cpu, gpu), JSON.stringify(options)).to.be.lessThan(1e-5); // measured 6e-8
+      expect(maxAbsDiff(exact, gpu), `${JSON.stringify(options)}: selective, not exact`).to.be.above(1e-3); // measured 5e-3 – 1.4e-2
+    }
+  });
+
   it('should refuse causal LevAttention with a head dim above the device form\'s 256, naming why, the backend, and the ways out', async () => {
     if (!available) return;
     const error = await runOnWebgpu(async () => {

@@ -10,7 +10,8 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients'; // tfjs-core's Node 
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { createKernelContext, createSeededRandom, throwIfWebGpuFailed, useBackend } from '@swapformer/core';
 import { randomAttentionInputs, referenceAttention, toFloat64 } from '@swapformer/core/conformance';
-import { levAttention, type LevAttentionOptions } from '../src';
+import { float32Uniform, int32Uniform, runWebGpuProgram } from '@swapformer/kernels';
+import { levAttention, onlineEnergiesWgsl, onlineLeverageScores, type LevAttentionOptions } from '../src';
 
 const kernels = createKernelContext();
 const suiteBackend = (process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm';
@@ -114,6 +115,57 @@ describe('causal LevAttention on webgpu (online scores and intervals as programs
       });
     }
   }
+
+  it('should compute online energies within 1e-4 relative of the float64 host scores on normal keys, the rank-deficient prefix included', async () => {
+    // The host's update form (x ← (r/u)·x − (x_t/u)·u') cancels terms of size 1/√ridge: in float32 that was 4–7 % off for keys 1 … dk − 1.
+    const [slices, n, d] = [32, 64, 8];
+    const keys = createSeededRandom(82).fillNormal(new Float32Array(slices * n * d));
+    const [energies] = await runOn(
+      'webgpu',
+      {
+        shapes: [
+          [slices * n, d],
+          [1, n],
+        ],
+        values: [keys, new Float32Array(n).fill(1)],
+      },
+      ([k, mask]) =>
+        runWebGpuProgram(
+          {
+            variableNames: ['K', 'Mask'],
+            outputShape: [slices, n],
+            shaderKey: `testLevOnlineEnergies_${d}`,
+            dispatch: [slices, 1, 1],
+            workgroupSize: [d, 1, 1],
+            uniforms: 'slices : i32, n : i32, heads : i32, ridge : f32,',
+            getUserCode: () => onlineEnergiesWgsl(d),
+          },
+          [k, mask],
+          [int32Uniform(slices), int32Uniform(n), int32Uniform(slices), float32Uniform(1e-6)],
+        ),
+    );
+    let worst = 0;
+    for (let s = 0; s < slices; s++) {
+      onlineLeverageScores(keys, s * n * d, n, d, 1e-6).forEach((tau, j) => (worst = Math.max(worst, Math.abs(energies[s * n + j] / (tau / (1 - tau)) - 1))));
+    }
+    expect(worst).to.be.below(1e-4);
+  });
+
+  it("should keep the host path's keys on plain normal keys too (320 slices, top-4 of 64, dk 8)", async () => {
+    const rng = createSeededRandom(83);
+    const size = 10 * 32 * 64 * 8;
+    const inputs = {
+      shapes: [
+        [10, 32, 64, 8],
+        [10, 32, 64, 8],
+        [10, 32, 64, 8],
+      ],
+      values: [0, 1, 2].map(() => rng.fillNormal(new Float32Array(size))),
+    };
+    const [host] = await runOn('cpu', inputs, attend({ ...rule, topK: 4 }, false));
+    const [device] = await runOn('webgpu', inputs, attend({ ...rule, topK: 4 }, false));
+    expect(maxDiff(device, host)).to.be.below(1e-5);
+  });
 
   // The conformance kit's causal cases of levattention.test.ts, with the kit's input seeds.
   const kitCases = [
