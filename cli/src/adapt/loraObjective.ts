@@ -84,6 +84,7 @@ export function loraObjective(task: TrainTask, targets: (model: SwapformerModel)
       return { value, grads: out };
     },
     afterUpdate: merge,
+    stateTensors: () => (factors ?? []).flatMap((f) => [f.base, f.a, f.b]),
     saveState(dir) {
       const tensors = new Map<string, TensorToWrite>();
       for (const f of factors ?? []) {

@@ -118,7 +118,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     options.onMetrics?.(line, { step: state.step, totalSteps });
   };
   // webgpu in Node cannot read synchronously: values are downloaded first, then written.
-  const stateTensors = () => [...model.parameters().map((p) => p.variable), ...[...optimizer.state().values()].flatMap((m) => [m.m, m.v])];
+  const stateTensors = () => [...model.parameters().map((p) => p.variable), ...[...optimizer.state().values()].flatMap((m) => [m.m, m.v]), ...(objective.stateTensors?.() ?? [])];
   const saveWeights = async (dir: string) => {
     await prefetchValues(stateTensors());
     replaceDirectoryAtomic(dir, (tmp) => {

@@ -18,6 +18,8 @@ export interface TrainObjective {
   afterUpdate?(model: SwapformerModel): void;
   /** State beside the model that a resumable checkpoint must hold (LoRA factors). */
   saveState?(dir: string): void;
+  /** The tensors `saveState` reads, downloaded first on backends without synchronous reads (webgpu in Node). */
+  stateTensors?(): Tensor[];
   /** Restores what `saveState` wrote, onto the model loaded from the same checkpoint. */
   restoreState?(dir: string, model: SwapformerModel): void;
   /** Releases tensors the objective owns. */
