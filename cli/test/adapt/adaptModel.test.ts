@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
+import { useBackend } from '@swapformer/core';
 import { loadCheckpoint, openSafetensors } from '@swapformer/models';
 import type { OperatorRegistry } from '@swapformer/registry';
 import { adaptModel, type AdaptOptions } from '../../src/adapt/adaptModel';
@@ -156,5 +157,58 @@ describe('adaptModel on a tiny char-GPT', () => {
     expect(tf.util.arraysEqual(get(adapted, 'transformer.h.0.mlp.c_fc.weight'), get(teacher, 'transformer.h.0.mlp.c_fc.weight'))).to.equal(true);
     teacher.dispose();
     adapted.dispose();
+  });
+});
+
+describe('adaptModel on webgpu (lavapipe in CI)', function () {
+  let root: string;
+  let registry: OperatorRegistry;
+  let fixture: ReturnType<typeof tinyGptFixture>;
+  const suiteBackend = (process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm';
+  before(async function () {
+    try {
+      await useBackend('webgpu');
+    } catch (error) {
+      if (process.env.SWAPFORMER_REQUIRE_WEBGPU === '1') throw error;
+      console.log(`      (skipped: ${(error as Error).message.split('\n')[0]})`);
+      this.skip();
+    } finally {
+      await useBackend(suiteBackend);
+    }
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'adapt-webgpu-'));
+    registry = adaptRegistryFixture();
+    fixture = tinyGptFixture(registry, root);
+  });
+  after(() => root && fs.rmSync(root, { recursive: true, force: true }));
+
+  it('should adapt a causal GPT to LevAttention (q/k transfer, then LoRA, whose state is saved) as on cpu', async () => {
+    const run = async (backend: 'cpu' | 'webgpu') => {
+      await useBackend(backend);
+      try {
+        return await adaptModel({
+          registry,
+          checkpoint: fixture.checkpoint,
+          attention: { name: 'levattention', options: { k: 4 } },
+          base: fixture.base,
+          task: fixture.task,
+          output: path.join(root, backend),
+          transfer: { steps: 2, learningRate: 0.01, queryKey: true },
+          finetune: { steps: 2, learningRate: 1e-3, loraRank: 2 },
+        });
+      } finally {
+        await useBackend(suiteBackend);
+      }
+    };
+    const [cpu, gpu] = [await run('cpu'), await run('webgpu')];
+    expect(fs.existsSync(path.join(root, 'webgpu', 'finetune', 'last', LORA_STATE_FILE))).to.equal(true);
+    const a = openSafetensors(path.join(cpu.checkpoint, 'model.safetensors'));
+    const b = openSafetensors(path.join(gpu.checkpoint, 'model.safetensors'));
+    let worst = 0;
+    for (const key of a.entries.keys()) {
+      const [x, y] = [a.read(key), b.read(key)];
+      for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
+    }
+    // same kept keys on both backends (a flipped key would move the trained weights by ~lr); float32 rounding otherwise
+    expect(worst).to.be.below(1e-5);
   });
 });

@@ -117,8 +117,10 @@ export function deviceLeverageScores(k: Tensor3D, visible: Tensor2D | null, ridg
  * tf.customGrad, so its ops (Newton–Schulz included) are not recorded, and the result is re-wrapped
  * as a new tensor on the same data, with no tape node behind it. Without that, backprop would walk
  * from the key mask into core's kernel ops without gradients (Greater) and fail.
+ *
+ * @example const mask = selectionConstant(k, (kk) => thresholdMask(kk, options));
  */
-function selectionConstant(k: Tensor4D, f: (k: Tensor4D) => Tensor): Tensor {
+export function selectionConstant(k: Tensor4D, f: (k: Tensor4D) => Tensor): Tensor {
   const op = tf.customGrad((...args: Array<Tensor | tf.GradSaveFunc>) => ({
     value: f(args[0] as Tensor4D),
     gradFunc: () => tf.zerosLike(args[0] as Tensor),

@@ -73,7 +73,7 @@ export const levattentionPlugin: AttentionPlugin<LevattentionOptions> = {
     decoding: 'none',
     trainableParameters: false,
     randomness: 'deterministic',
-    testedBackends: ['wasm', 'cpu', 'webgpu'], // webgpu: the non-causal form (device path); causal needs host reads
+    testedBackends: ['wasm', 'cpu', 'webgpu'], // webgpu: both forms without host reads (causal: head dim ≤ 256)
     dropInForPretrained: true,
     projections: 'qkv',
     mixesHeads: false,
@@ -94,6 +94,7 @@ export const levattentionPlugin: AttentionPlugin<LevattentionOptions> = {
 export { levAttention, levAttentionSelection } from './levattention';
 export type { LevAttentionOptions } from './levAttentionOptions';
 export { causalLevAttention } from './causalLevAttention';
+export { CAUSAL_WEBGPU_MAX_DIM, canRunCausalLevAttentionOnWebGpu, causalLevAttentionWebGpu, keptIntervalsWgsl, onlineEnergiesWgsl } from './causalLevAttentionWebGpu';
 export { DEVICE_RIDGE_FLOOR, deviceLeverageScores, levAttentionOnDevice, newtonSchulzInverse, newtonSchulzIterations } from './deviceLevAttention';
 export { createLeverageAccumulator, leverageScores } from './leverageScores';
 export type { LeverageAccumulator } from './leverageScores';

@@ -10,7 +10,8 @@
  * Time O(b·h·(nk·dk² + dk³ + nq·|U|·(dk + dv))), memory O(nk·dk + nq·|U|): linear in n for a
  * fixed budget. The causal form (online scores, per-prefix selection) is in causalLevAttention.ts;
  * on backends without synchronous reads (webgpu in Node) the non-causal form runs entirely as
- * device ops (deviceLevAttention.ts).
+ * device ops (deviceLevAttention.ts) and the causal form as WGSL programs plus ops
+ * (causalLevAttentionWebGpu.ts).
  *
  * Shape legend: b batch, h heads, nq queries, nk keys, dk, dv, u kept keys per slice.
  */
@@ -19,6 +20,7 @@ import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { canReadSync, requireSyncReads, type KernelContext } from '@swapformer/core';
 import { denseSoftmaxAttention, gatherRows } from '@swapformer/kernels';
 import { causalLevAttention } from './causalLevAttention';
+import { CAUSAL_WEBGPU_MAX_DIM, canRunCausalLevAttentionOnWebGpu, causalLevAttentionWebGpu } from './causalLevAttentionWebGpu';
 import { levAttentionOnDevice } from './deviceLevAttention';
 import { canRunLevAttentionOnWebGpu, levAttentionWebGpu } from './levAttentionWebGpu';
 import { selectKeys } from './keySelection';
@@ -44,8 +46,11 @@ export function levAttentionSelection(k: Tensor4D, options: LevAttentionOptions)
  */
 export function levAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: LevAttentionOptions): Tensor4D {
   if (options.causal) {
-    requireSyncReads('causal LevAttention', 'its online scores and per-prefix selection run in JS', 'the non-causal form');
-    return causalLevAttention(q, k, v, options);
+    if (canReadSync()) return causalLevAttention(q, k, v, options);
+    // webgpu: online scores and per-prefix selection as WGSL programs (causalLevAttentionWebGpu.ts)
+    if (canRunCausalLevAttentionOnWebGpu(k)) return causalLevAttentionWebGpu(q, k, v, options);
+    requireSyncReads('causal LevAttention', `its online scores run in JS unless on webgpu with a head dim of at most ${CAUSAL_WEBGPU_MAX_DIM}`, 'the non-causal form');
+    return causalLevAttention(q, k, v, options); // not reached: requireSyncReads threw
   }
   // No synchronous reads (webgpu in Node): scores, selection and attention as device ops
   // (top-k without mask or tape on webgpu: 6 WGSL/matMul dispatches instead of ≈ 190 ops).
