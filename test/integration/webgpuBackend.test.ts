@@ -9,9 +9,6 @@
  * With no adapter the suite skips, unless SWAPFORMER_REQUIRE_WEBGPU=1 (set by `.ci/run`): then a
  * missing adapter fails it.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'chai';
 import { createProfiler, createSeededRandom, createSwapformerHooks, prefetchValues, throwIfWebGpuFailed, useBackend, createKernelContext } from '@swapformer/core';
@@ -27,8 +24,6 @@ import { ensureGradients } from '../../models/src/models/ensureGradients';
 import { pipelinedCalls, tfjsRunner } from '../../cli/src/bench/contenders/forceResult';
 import { denseSoftmaxAttention, scoreBlockBytes } from '../../kernels/src/softmaxAttention';
 import { selectTopPicks } from '../../plugins/levattention/src/chunkedTopK';
-import { adaptModel } from '../../cli/src/adapt/adaptModel';
-import { adaptRegistryFixture, tinyGptFixture } from '../../cli/test/adapt/adaptFixtures';
 
 /** The kernel settings and resources these tests run the kernels with (defaults: core-count threads). */
 const kernels = createKernelContext();
@@ -431,30 +426,4 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
       cpu.params.forEach((p, i) => expect(maxAbsDiff(p, gpu.params[i]), `parameter ${i}`).to.be.lessThan(2e-3));
     });
   }
-
-  it('should adapt a char-GPT on webgpu through both stages and save the LoRA state (downloaded first: no synchronous reads)', async function () {
-    if (!available) return;
-    this.timeout(240_000);
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'adapt-webgpu-'));
-    try {
-      const adaptRegistry = adaptRegistryFixture();
-      const fixture = tinyGptFixture(adaptRegistry, root);
-      const result = await runOnWebgpu(() =>
-        adaptModel({
-          registry: adaptRegistry,
-          checkpoint: fixture.checkpoint,
-          attention: { name: 'performer', options: { featureMap: 'learned' } },
-          base: fixture.base,
-          task: fixture.task,
-          output: path.join(root, 'adapted'),
-          transfer: { steps: 2, learningRate: 0.05, queryKey: false },
-          finetune: { steps: 2, learningRate: 0.01, loraRank: 2 },
-        }),
-      );
-      expect(result.checkpoint).to.equal(path.join(root, 'adapted', 'final'));
-      expect(fs.existsSync(path.join(root, 'adapted', 'finetune', 'last', 'lora.safetensors'))).to.equal(true);
-    } finally {
-      fs.rmSync(root, { recursive: true, force: true });
-    }
-  });
 });

@@ -201,8 +201,8 @@ describe('adaptModel on webgpu (lavapipe in CI)', function () {
     };
     const [cpu, gpu] = [await run('cpu'), await run('webgpu')];
     expect(fs.existsSync(path.join(root, 'webgpu', 'finetune', 'last', LORA_STATE_FILE))).to.equal(true);
-    const a = openSafetensors(path.join(cpu.checkpoint, 'model.safetensors'));
-    const b = openSafetensors(path.join(gpu.checkpoint, 'model.safetensors'));
+    const a = openSafetensors(path.join(cpu.checkpoint!, 'model.safetensors'));
+    const b = openSafetensors(path.join(gpu.checkpoint!, 'model.safetensors'));
     let worst = 0;
     for (const key of a.entries.keys()) {
       const [x, y] = [a.read(key), b.read(key)];
