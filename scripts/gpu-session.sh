@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The GPU work of a session, one device command per phase (a command may run 10 minutes; the
+# lease is 30 minutes a session, so each phase is sized to finish in ≈ 9).
+#
+# Here, from the repo root, after `npm ci && npm run build`:
+#   bash scripts/gpu-bundle.sh                       # .gpu-bundle/: Node, modules, loaders
+#   node cli/dist/data/exportTrainingData.js .data-gpu && rm .data-gpu/fashion-mnist/train-*
+#                                                    # SOTU + the Fashion-MNIST test set (7.6 MiB)
+# There (device tool, carry .gpu-bundle and .data-gpu), from the repo root:
+#   PHASE=quality bash scripts/gpu-session.sh   char-GPT adaptation runs (`swapformer adapt`, several
+#                                               at once) beside the GPU drop-in report (--full)
+#   PHASE=bench   bash scripts/gpu-session.sh   flash-attention tuning, operator and model benchmarks
+# Everything lands under $OUT as a few files (the device returns at most a handful): logs and
+# tarballs of what to commit.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/gpu-out}
+PHASE=${PHASE:?PHASE=quality or PHASE=bench}
+mkdir -p "$OUT/work"
+if [[ -f .gpu-bundle/enter.sh && -z ${NO_BUNDLE:-} ]]; then
+  # shellcheck disable=SC1091
+  source .gpu-bundle/enter.sh > "$OUT/work/versions.txt" 2>&1 || { cat "$OUT/work/versions.txt"; exit 1; }
+fi
+nvidia-smi > "$OUT/work/nvidia-smi.txt" 2>&1 || true
+python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)' >> "$OUT/work/versions.txt" 2>&1 || true
+DEVICE=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+export DEVICE=${DEVICE:-unknown GPU}
+date -u > "$OUT/work/start.txt"
+cli() { node cli/dist/cli.js "$@"; }
+
+quality() {
+  local minutes=${ADAPT_MINUTES:-7.5} data=${DATA_DIR:-.data-gpu}
+  local gpt=(--checkpoint examples/checkpoints/gpt-sotu-exact --config examples/train-gpt-exact.json --backend webgpu --data-dir "$data" --batch-size 32 --max-minutes "$minutes")
+  mkdir -p runs/gpu
+  # ≤ 10 % of the exact GPT's training (6,023 steps × 32 × 512): 500 steps × 32 × 512 each
+  cli adapt "${gpt[@]}" --output runs/gpu/gpt-performer --attention '{"name":"performer","options":{"featureMap":"learned"}}' \
+    --transfer-steps 200 --transfer-lr 0.01 --finetune-steps 300 --finetune-lr 0.002 --lora-rank 16 > "$OUT/work/adapt-gpt-performer.log" 2>&1 &
+  cli adapt "${gpt[@]}" --output runs/gpu/gpt-performer-full --attention '{"name":"performer","options":{"featureMap":"learned"}}' \
+    --transfer-steps 200 --transfer-lr 0.01 --finetune-steps 300 --finetune-lr 0.0005 --lora-rank 0 > "$OUT/work/adapt-gpt-performer-full.log" 2>&1 &
+  cli adapt "${gpt[@]}" --output runs/gpu/gpt-lev --attention '{"name":"levattention","options":{"k":32}}' \
+    --transfer-steps 150 --transfer-lr 0.001 --transfer-qk --finetune-steps 350 --finetune-lr 0.002 --lora-rank 16 > "$OUT/work/adapt-gpt-lev.log" 2>&1 &
+  if [[ -f ${TOST_CONFIG:-examples/train-gpt-tost-shift.json} ]]; then
+    cli train --config "${TOST_CONFIG:-examples/train-gpt-tost-shift.json}" --data-dir "$data" --max-minutes "$minutes" --output runs/gpu/gpt-tost-shift > "$OUT/work/train-gpt-tost-shift.log" 2>&1 &
+  fi
+  timeout "${DROPIN_SECONDS:-480}" node cli/dist/cli.js run examples/dropin-gpu.json --full --data-dir "$data" --keep-going > "$OUT/work/dropin.log" 2>&1
+  echo "drop-in report: status $?" >> "$OUT/work/dropin.log"
+  wait
+  cp docs/results/dropin-full.* "$OUT/work/" 2>/dev/null
+  # the adapted checkpoints (small) and every stage's metrics; resumable last/ only where a stage paused
+  tar -czf "$OUT/quality.tgz" -C "$OUT/work" . -C "$PWD" runs/gpu
+}
+
+bench() {
+  local budget=${BENCH_SECONDS:-170}
+  if [[ -f cli/scripts/gpu-tune-flash.cjs ]]; then
+    timeout "$budget" node cli/scripts/gpu-tune-flash.cjs > "$OUT/work/flash-tune.jsonl" 2> "$OUT/work/flash-tune.err"
+    echo "flash tuning: status $?" >> "$OUT/work/flash-tune.err"
+  fi
+  OUT="$OUT/work/operators" BENCH_TIMEOUT=$budget bash cli/scripts/gpu-bench-operators.sh > "$OUT/work/operators.log" 2>&1
+  if [[ -f cli/scripts/gpu-bench-models.sh ]]; then
+    OUT="$OUT/work/models" BENCH_TIMEOUT=$budget bash cli/scripts/gpu-bench-models.sh > "$OUT/work/models.log" 2>&1
+  fi
+  tar -czf "$OUT/bench.tgz" -C "$OUT/work" .
+}
+
+"$PHASE"
+date -u >> "$OUT/work/start.txt"
+rm -rf "$OUT/work"
+ls -la "$OUT"
