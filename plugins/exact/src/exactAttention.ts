@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { expandKeyValueHeads, type KernelContext } from '@swapformer/core';
-import { chunkedSoftmaxAttention, denseSoftmaxAttention } from '@swapformer/kernels';
+import { canUseWebGpuFusedAttention, chunkedSoftmaxAttention, denseSoftmaxAttention } from '@swapformer/kernels';
 
 export interface ExactAttentionOptions {
   readonly scale?: number;
@@ -35,7 +35,8 @@ export function exactAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D,
   const path = exactPathFor(q.shape[2], k.shape[2], options);
   const kernelOptions = { scale: options.scale, causal: options.causal, mask: options.mask, queryBlock: options.queryBlock, keyBlock: options.keyBlock };
   const heads = q.shape[1];
-  if (k.shape[1] === heads) return path === 'chunked' ? chunkedSoftmaxAttention(kernels, q, k, v, kernelOptions) : denseSoftmaxAttention(kernels, q, k, v, kernelOptions);
+  // the WebGPU flash program reads grouped k/v heads in place; every other kernel needs them repeated
+  if (k.shape[1] === heads || canUseWebGpuFusedAttention(kernels, q, v)) return path === 'chunked' ? chunkedSoftmaxAttention(kernels, q, k, v, kernelOptions) : denseSoftmaxAttention(kernels, q, k, v, kernelOptions);
   return tf.tidy(() => {
     const [kFull, vFull] = [expandKeyValueHeads(k, heads), expandKeyValueHeads(v, heads)];
     return path === 'chunked' ? chunkedSoftmaxAttention(kernels, q, kFull, vFull, kernelOptions) : denseSoftmaxAttention(kernels, q, kFull, vFull, kernelOptions);
