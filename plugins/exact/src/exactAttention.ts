@@ -4,7 +4,8 @@
  *   O = softmax(s · Q Kᵀ + bias) V,   s = 1/sqrt(dk) by default
  *
  * Shapes: q [b, h, nq, dk], k [b, hkv, nk, dk], v [b, hkv, nk, dv] → [b, h, nq, dv]; hkv divides h
- * (grouped-query attention: k/v heads are repeated to the query heads for the kernel call only).
+ * (grouped-query attention: k/v heads are repeated to the query heads for the kernel call only,
+ * except on the webgpu flash program, which reads them in place).
  * Time O(b·h·nq·nk·(dk + dv)). Memory O(nq·nk) per slice on the dense path, or
  * O(queryBlock·keyBlock) on the chunked online-softmax path chosen for long sequences.
  */
