@@ -91,6 +91,7 @@ describe('fusedWebGpuAttention: the flash program on webgpu against the cpu kern
     ['head dim 128', { ...base, h: 1, hk: 1, nq: 40, nk: 300, dk: 128, dv: 128, causal: true }],
     ['8 rows per invocation (tile r64k32t8x4), d 32', { ...base, nq: 130, nk: 70, dk: 32, dv: 32, causal: true, tile: tile('r64k32t8x4') }],
     ['8 keys per invocation (tile r64k32t4x8), d 32', { ...base, nq: 66, nk: 99, dk: 32, dv: 32, mask: true, tile: tile('r64k32t4x8') }],
+    ['8 × 8 per invocation (tile r32k64t8x8), d 32, masked', { ...base, nq: 70, nk: 150, dk: 32, dv: 32, causal: true, mask: true, tile: tile('r32k64t8x8') }],
     // one k/v head's keys take 25,600 bytes, its 2 query heads' rows 51,200
     ['chunked over (batch, k/v head) units (a small binding limit), GQA, causal', { ...base, b: 2, h: 4, hk: 2, nq: 100, nk: 100, causal: true, mask: true, maxBindingBytes: 60000 }],
     ['chunked over query rows too (a smaller binding limit), GQA, causal', { ...base, b: 2, h: 4, hk: 2, nq: 100, nk: 100, causal: true, mask: true, maxBindingBytes: 30000 }],

@@ -24,6 +24,7 @@ export const FLASH_TILE_CONFIGS: readonly FlashTileConfig[] = [
   { name: 'r64k32t4x4', rows: 64, keys: 32, rowsPerThread: 4, keysPerThread: 4 },
   { name: 'r64k32t8x4', rows: 64, keys: 32, rowsPerThread: 8, keysPerThread: 4 },
   { name: 'r64k32t4x8', rows: 64, keys: 32, rowsPerThread: 4, keysPerThread: 8 },
+  { name: 'r32k64t8x8', rows: 32, keys: 64, rowsPerThread: 8, keysPerThread: 8 },
   { name: 'r32k64t4x4', rows: 32, keys: 64, rowsPerThread: 4, keysPerThread: 4 },
   { name: 'r32k32t4x4', rows: 32, keys: 32, rowsPerThread: 4, keysPerThread: 4 },
   { name: 'r16k32t4x4', rows: 16, keys: 32, rowsPerThread: 4, keysPerThread: 4 },
