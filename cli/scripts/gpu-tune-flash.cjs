@@ -2,7 +2,7 @@
 // for every candidate tile that fits the device, n in NS (default 4096,16384,65536), heads 4,
 // head dim 64, batch 1, causal false/true, it checks the program against the row-block op path
 // (max |diff| / max |row-block|) and times both (median of ≥ 5 after a warm-up, each fenced by
-// `await` on a one-value reduction of the output), plus PyTorch fp32 SDPA at the same shapes when
+// `await` on a one-value reduction of the output; gpuMs: the dispatches' timestamp-query time), plus PyTorch fp32 SDPA at the same shapes when
 // python3 with CUDA torch is there. One JSON line per (tile, n, causal), then a summary line naming
 // the fastest tile (put it first in FLASH_TILE_CONFIGS) and the ratios to torch.
 // Run from the repo root on the GPU machine (bundle unpacked, see cli/scripts/gpu-bench.sh):
@@ -72,7 +72,10 @@ async function timeMs(fn, cellMs) {
   const t0 = performance.now();
   while (ts.length < MIN_REPEATS || (performance.now() - t0 < cellMs && ts.length < 50)) ts.push(await once());
   ts.sort((a, b) => a - b);
-  return { medianMs: ts[Math.floor(ts.length / 2)], repeats: ts.length, warmUpMs };
+  // the GPU's own time for the same call (timestamp queries around every dispatch; null without the feature)
+  const timing = await tf.time(() => tf.dispose(fn()));
+  const gpuMs = typeof timing.kernelMs === 'number' && timing.kernelMs > 0 ? timing.kernelMs : null;
+  return { medianMs: ts[Math.floor(ts.length / 2)], gpuMs, repeats: ts.length, warmUpMs };
 }
 
 async function relativeError(out, reference) {
@@ -145,7 +148,7 @@ async function relativeError(out, reference) {
   const fastest = scores.filter((s) => s.cells === maxCells).sort((a, b) => a.score - b.score)[0]?.tile ?? null;
   const perCell = cells.map((c) => {
     const r = rows.find((x) => x.tile === fastest && `${x.n}/${x.causal}` === c);
-    return r && r.medianMs ? { cell: c, flashMs: r.medianMs, rowBlockMs: r.rowBlockMs, torchSdpaMs: r.torchSdpaMs, vsTorch: r.torchSdpaMs ? r.medianMs / r.torchSdpaMs : null, vsRowBlock: r.medianMs / r.rowBlockMs } : { cell: c, note: 'fastest tile not timed here' };
+    return r && r.medianMs ? { cell: c, flashMs: r.medianMs, flashGpuMs: r.gpuMs, rowBlockMs: r.rowBlockMs, torchSdpaMs: r.torchSdpaMs, vsTorch: r.torchSdpaMs ? r.medianMs / r.torchSdpaMs : null, vsRowBlock: r.medianMs / r.rowBlockMs } : { cell: c, note: 'fastest tile not timed here' };
   });
   const wrongTiles = rows.filter((r) => r.correct === false || r.error).map((r) => `${r.tile} ${r.n}/${r.causal}`);
   console.log(JSON.stringify({ summary: true, fastest, scores, perCell, wrong: wrongTiles, torch: torch.skipped ?? torch.torch, seconds: (performance.now() - started) / 1000 }));
