@@ -18,6 +18,7 @@ interface Case {
   readonly mask: boolean;
   readonly tile?: FlashTileConfig;
   readonly maxBindingBytes?: number;
+  readonly keySplits?: number;
 }
 
 function tile(name: string): FlashTileConfig {
@@ -52,7 +53,7 @@ async function flashAgainstCpu(c: Case): Promise<number> {
   );
   await useBackend('webgpu');
   const before = tf.memory().numTensors;
-  const gpu = await run((q, k, v, mask) => fusedWebGpuAttention(q, k, v, { causal: c.causal, mask, tile: c.tile, maxBindingBytes: c.maxBindingBytes }));
+  const gpu = await run((q, k, v, mask) => fusedWebGpuAttention(q, k, v, { causal: c.causal, mask, tile: c.tile, maxBindingBytes: c.maxBindingBytes, keySplits: c.keySplits }));
   expect(tf.memory().numTensors, 'tensors left on webgpu').to.equal(before);
   const scale = cpu.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
   let worst = 0;
@@ -89,9 +90,10 @@ describe('fusedWebGpuAttention: the flash program on webgpu against the cpu kern
     ['grouped-query k/v (4 query heads on 2 k/v heads), causal', { ...base, h: 4, hk: 2, nq: 65, nk: 65, causal: true }],
     ['head dims 40 / 24 (padded in the tiles)', { ...base, nq: 50, nk: 61, dk: 40, dv: 24 }],
     ['head dim 128', { ...base, h: 1, hk: 1, nq: 40, nk: 300, dk: 128, dv: 128, causal: true }],
-    ['8 rows per invocation (tile r64k32t8x4), d 32', { ...base, nq: 130, nk: 70, dk: 32, dv: 32, causal: true, tile: tile('r64k32t8x4') }],
-    ['8 keys per invocation (tile r64k32t4x8), d 32', { ...base, nq: 66, nk: 99, dk: 32, dv: 32, mask: true, tile: tile('r64k32t4x8') }],
-    ['8 × 8 per invocation (tile r32k64t8x8), d 32, masked', { ...base, nq: 70, nk: 150, dk: 32, dv: 32, causal: true, mask: true, tile: tile('r32k64t8x8') }],
+    ['8 rows × 8 keys per invocation (tile r32k64t8x8), d 32, masked', { ...base, nq: 70, nk: 150, dk: 32, dv: 32, causal: true, mask: true, tile: tile('r32k64t8x8') }],
+    ['keys split over 3 workgroups and merged, causal and masked', { ...base, b: 2, nq: 100, nk: 200, causal: true, mask: true, keySplits: 3 }],
+    ['key splits where early rows see no key (causal, nq > nk)', { ...base, h: 1, hk: 1, nq: 90, nk: 70, causal: true, keySplits: 4 }],
+    ['key splits, GQA, unsplit head dims 40 / 24', { ...base, h: 4, hk: 1, nq: 33, nk: 257, dk: 40, dv: 24, mask: true, keySplits: 5 }],
     // one k/v head's keys take 25,600 bytes, its 2 query heads' rows 51,200
     ['chunked over (batch, k/v head) units (a small binding limit), GQA, causal', { ...base, b: 2, h: 4, hk: 2, nq: 100, nk: 100, causal: true, mask: true, maxBindingBytes: 60000 }],
     ['chunked over query rows too (a smaller binding limit), GQA, causal', { ...base, b: 2, h: 4, hk: 2, nq: 100, nk: 100, causal: true, mask: true, maxBindingBytes: 30000 }],

@@ -75,7 +75,7 @@ const COMPONENTS = ['x', 'y', 'z', 'w'];
  * output column quads tx, tx + TX, … of the same rows: its running max m equals its row-mates',
  * so only the max needs a reduction per tile; the row sum stays partial until the end.
  */
-export function flashAttentionWgsl(layout: FlashLayout): string {
+export function flashAttentionWgsl(layout: FlashLayout, partial = false): string {
   const { config, threadsX: TX, dkPadded: D, dvPadded: DVP } = layout;
   const { rows: BR, keys: BC, rowsPerThread: TM, keysPerThread: TN } = config;
   const BR4 = BR / 4;
@@ -117,8 +117,10 @@ export function flashAttentionWgsl(layout: FlashLayout): string {
       if (tid == 0) { workgroupSlot = ${WGSL_WORKGROUP_INDEX}; }
       let wg = workgroupUniformLoad(&workgroupSlot);
       let blocks = (uniforms.nq + ${BR - 1}) / ${BR};
-      if (wg >= uniforms.slices * blocks) { return; }
-      let slice = wg / blocks;
+      let perSplit = uniforms.slices * blocks;
+      if (wg >= uniforms.splits * perSplit) { return; }
+      let split = wg / perSplit;
+      let slice = (wg % perSplit) / blocks;
       let row0 = (wg % blocks) * ${BR};
       let kvSlice = slice / uniforms.group;
       let batch = (uniforms.kvSliceOffset + kvSlice) / uniforms.kvHeads;
@@ -137,8 +139,10 @@ export function flashAttentionWgsl(layout: FlashLayout): string {
       ${unroll(TM * OC4, (i) => `acc[${i}] = vec4<f32>(0.0);`)}
 
       // keys any row of this block may see (causal: up to the last row's diagonal)
-      let kEnd = min(uniforms.nk, row0 + ${BR} + uniforms.offset);
-      for (var k0 = 0; k0 < kEnd; k0 += ${BC}) {
+      // and of those, this workgroup's share of the key splits (multiples of the key tile)
+      let kBegin = split * uniforms.keysPerSplit;
+      let kEnd = min(min(uniforms.nk, row0 + ${BR} + uniforms.offset), kBegin + uniforms.keysPerSplit);
+      for (var k0 = kBegin; k0 < kEnd; k0 += ${BC}) {
         for (var e = tid; e < ${D * BC4}; e += ${layout.invocations}) {
           let d = e % ${D};
           let key = k0 + 4 * (e / ${D});
@@ -207,11 +211,16 @@ export function flashAttentionWgsl(layout: FlashLayout): string {
         let row = myRow0 + ${i};
         var total = 0.0;
         for (var t = 0; t < ${TX}; t++) { total = total + rowMax[(ty * ${TM} + ${i}) * ${TX} + t]; }
-        // rows with no visible key give 0, like the other exact kernels
+${partial ? `        // a split's part: its output normalised by its own sum, then its max and sum (the merge weighs the parts)
+        var inv = 0.0;
+        if (total > 0.0) { inv = 1.0 / total; }
+        if (row < uniforms.nq) {
+          let base = ((split * uniforms.slices + slice) * uniforms.nq + row) * (uniforms.dv + 2);
+          if (tx == 0) { result[base + uniforms.dv] = m[${i}]; result[base + uniforms.dv + 1] = total; }` : `        // rows with no visible key give 0, like the other exact kernels
         var inv = 0.0;
         if (total > 0.0 && m[${i}] > ${MASKED_LOGIT / 2}.0) { inv = 1.0 / total; }
         if (row < uniforms.nq) {
-          let base = (slice * uniforms.nq + row) * uniforms.dv;
+          let base = (slice * uniforms.nq + row) * uniforms.dv;`}
           ${unroll(OC4, (c) => `{
             let o = ${acc(i, c)} * inv;
             let col = 4 * (tx + ${c * TX});
@@ -223,3 +232,33 @@ export function flashAttentionWgsl(layout: FlashLayout): string {
   `;
 }
 
+
+/**
+ * The merge of key-split parts `[splits, rows, dv + 2]` (each row: its output over its keys, then
+ * its max m and sum l) into `[rows, dv]`: weights l·exp(m − M) with M the largest m; rows whose
+ * best logit is a masked one (or that saw no key) give 0, like the one-pass program.
+ */
+export function flashMergeWgsl(): string {
+  return `
+    fn main(index : i32) {
+      let rows = uniforms.rows;
+      if (index >= rows * uniforms.dv) { return; }
+      let row = index / uniforms.dv;
+      let col = index % uniforms.dv;
+      let stride = uniforms.dv + 2;
+      var best = -3.0e38;
+      for (var s = 0; s < uniforms.splits; s++) { best = max(best, Parts[(s * rows + row) * stride + uniforms.dv]); }
+      var weight = 0.0;
+      var sum = 0.0;
+      for (var s = 0; s < uniforms.splits; s++) {
+        let base = (s * rows + row) * stride;
+        let w = Parts[base + uniforms.dv + 1] * exp(Parts[base + uniforms.dv] - best);
+        weight = weight + w;
+        sum = sum + w * Parts[base + col];
+      }
+      var out = 0.0;
+      if (weight > 0.0 && best > ${MASKED_LOGIT / 2}.0) { out = sum / weight; }
+      result[index] = out;
+    }
+  `;
+}

@@ -3,7 +3,7 @@ import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { activeWebGpuDevice, type KernelSettings } from '@swapformer/core';
 import { MASKED_LOGIT } from '../attentionBias';
 import { float32Uniform, int32Uniform, runWebGpuProgram, type WebGpuProgramSpec } from './runWebGpuProgram';
-import { FLASH_TILE_CONFIGS, flashAttentionWgsl, flashLayout, type FlashLayout, type FlashTileConfig } from './flashAttentionWgsl';
+import { FLASH_TILE_CONFIGS, flashAttentionWgsl, flashLayout, flashMergeWgsl, type FlashLayout, type FlashTileConfig } from './flashAttentionWgsl';
 
 /**
  * Exact attention as one tiled flash-attention program on tfjs-webgpu (flashAttentionWgsl.ts):
@@ -28,9 +28,19 @@ export interface FusedWebGpuAttentionOptions {
   readonly mask?: Tensor2D;
   /** Tile shape; default the first of FLASH_TILE_CONFIGS that fits the device. */
   readonly tile?: FlashTileConfig;
+  /**
+   * Workgroups per (slice, query block) along the keys, each over its share of key tiles, merged
+   * by a second program: fills the GPU when slices × query blocks are few (n = 4096 with 4 heads
+   * is 256 workgroups of 64 rows). Default: enough for FLASH_MIN_WORKGROUPS, at most 8, 1 when
+   * there are that many already.
+   */
+  readonly keySplits?: number;
   /** Bytes one binding may hold; default the device's maxStorageBufferBindingSize (tests pass less to exercise chunking). */
   readonly maxBindingBytes?: number;
 }
+
+/** Workgroups below which the default splits the keys (a few per SM of a large GPU: the H100 has 132). */
+export const FLASH_MIN_WORKGROUPS = 512;
 
 /** Largest head dim the register tiles are generated for. */
 const MAX_HEAD_DIM = 256;
@@ -128,7 +138,8 @@ export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
   const group = h / hk;
   const kvUnits = b * hk;
   const scale = options.scale ?? 1 / Math.sqrt(dk);
-  const chunks = chunksFor(kvUnits, group, nq, nk, dk, dv, options.maxBindingBytes ?? limits.bindingBytes);
+  const bindingBytes = options.maxBindingBytes ?? limits.bindingBytes;
+  const chunks = chunksFor(kvUnits, group, nq, nk, dk, dv, bindingBytes);
   return tf.tidy(() => {
     const q5 = tf.reshape(q, [kvUnits, group, nq, dk]);
     const k3 = tf.reshape(k, [kvUnits, nk, dk]);
@@ -140,24 +151,46 @@ export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
       const kc = whole ? k3 : tf.slice(k3, [u0, 0, 0], [units, nk, dk]);
       const vc = whole ? v3 : tf.slice(v3, [u0, 0, 0], [units, nk, dv]);
       const slices = units * group;
+      const workgroups = slices * Math.ceil(chunkRows / rows);
+      const keyTiles = Math.ceil(nk / layout.config.keys);
+      const partBytes = 4 * slices * chunkRows * (dv + 2);
+      const wanted = options.keySplits ?? Math.min(8, Math.ceil(FLASH_MIN_WORKGROUPS / workgroups), Math.floor(keyTiles / 4));
+      const splitsWanted = Math.max(1, Math.min(wanted, keyTiles, Math.floor(bindingBytes / partBytes)));
+      const keysPerSplit = layout.config.keys * Math.ceil(keyTiles / splitsWanted);
+      const splits = Math.ceil(nk / keysPerSplit);
+      const partial = splits > 1;
       const program: WebGpuProgramSpec = {
         variableNames: ['Q', 'K', 'V', 'Bias'],
-        outputShape: [slices, chunkRows, dv],
-        shaderKey: `swapformerFlashAttention_${name}_${layout.dkPadded}_${layout.dvPadded}`,
-        dispatch: [slices * Math.ceil(chunkRows / rows), 1, 1],
+        outputShape: partial ? [splits, slices, chunkRows, dv + 2] : [slices, chunkRows, dv],
+        shaderKey: `swapformerFlashAttention_${name}_${layout.dkPadded}_${layout.dvPadded}${partial ? '_partial' : ''}`,
+        dispatch: [splits * workgroups, 1, 1],
         workgroupSize: [layout.invocations, 1, 1],
-        uniforms: 'nq : i32, nk : i32, dk : i32, dv : i32, slices : i32, group : i32, kvHeads : i32, kvSliceOffset : i32, offset : i32, hasBias : i32, scale : f32,',
-        getUserCode: () => flashAttentionWgsl(layout),
+        uniforms: 'nq : i32, nk : i32, dk : i32, dv : i32, slices : i32, group : i32, kvHeads : i32, kvSliceOffset : i32, offset : i32, hasBias : i32, keysPerSplit : i32, splits : i32, scale : f32,',
+        getUserCode: () => flashAttentionWgsl(layout, partial),
       };
       // causal: row r of the chunk is row r0 + r of the call; otherwise every key is visible
       const offset = options.causal ? nk - nq + r0 : nk;
-      const ints = [chunkRows, nk, dk, dv, slices, group, hk, u0, offset, options.mask ? 1 : 0].map(int32Uniform);
-      const out = runWebGpuProgram(program, [tf.reshape(qc, [slices, chunkRows, dk]), kc, vc, bias], [...ints, float32Uniform(scale)]);
+      const ints = [chunkRows, nk, dk, dv, slices, group, hk, u0, offset, options.mask ? 1 : 0, keysPerSplit, splits].map(int32Uniform);
+      let out = runWebGpuProgram(program, [tf.reshape(qc, [slices, chunkRows, dk]), kc, vc, bias], [...ints, float32Uniform(scale)]);
+      if (partial) out = runWebGpuProgram(mergeProgram(slices * chunkRows, dv), [out], [slices * chunkRows, dv, splits].map(int32Uniform));
       return tf.reshape(out, [units, group, chunkRows, dv]);
     });
     const joined = outs.length === 1 ? outs[0] : joinChunks(outs, chunks);
     return tf.reshape(joined, [b, h, nq, dv]) as Tensor4D;
   });
+}
+
+/** The merge of `splits` key-split parts of `rows` rows (flashMergeWgsl). */
+function mergeProgram(rows: number, dv: number): WebGpuProgramSpec {
+  return {
+    variableNames: ['Parts'],
+    outputShape: [rows, dv],
+    shaderKey: 'swapformerFlashMerge',
+    dispatch: [Math.ceil((rows * dv) / 64), 1, 1],
+    workgroupSize: [64, 1, 1],
+    uniforms: 'rows : i32, dv : i32, splits : i32,',
+    getUserCode: flashMergeWgsl,
+  };
 }
 
 /** Reassembles chunk outputs `[units, group, rows, dv]`: rows within a unit first, then units. */
