@@ -4,7 +4,8 @@
 // (max |diff| / max |row-block|) and times both (median of ≥ 5 after a warm-up, each fenced by
 // `await` on a one-value reduction of the output; gpuMs: the dispatches' timestamp-query time), plus PyTorch fp32 SDPA at the same shapes when
 // python3 with CUDA torch is there. One JSON line per (tile, n, causal), then a summary line naming
-// the fastest tile (put it first in FLASH_TILE_CONFIGS) and the ratios to torch.
+// the fastest tile (put it first in FLASH_TILE_CONFIGS), the ratios to torch, and per cell the best
+// key-split count for the best tile (FLASH_MIN_WORKGROUPS sets the default's threshold).
 // Run from the repo root on the GPU machine (bundle unpacked, see cli/scripts/gpu-bench.sh):
 //   source .gpu-bundle/enter.sh && node cli/scripts/gpu-tune-flash.cjs
 // A time budget (BUDGET_S, default 120) keeps it under 3 minutes with torch and start-up: past it, remaining cells are
@@ -70,7 +71,7 @@ async function timeMs(fn, cellMs) {
   const warmUpMs = await once();
   const ts = [];
   const t0 = performance.now();
-  while (ts.length < MIN_REPEATS || (performance.now() - t0 < cellMs && ts.length < 50)) ts.push(await once());
+  while (ts.length < MIN_REPEATS || (performance.now() - t0 < cellMs && ts.length < 30)) ts.push(await once());
   ts.sort((a, b) => a - b);
   // the GPU's own time for the same call (timestamp queries around every dispatch; null without the feature)
   const timing = await tf.time(() => tf.dispose(fn()));
@@ -98,6 +99,7 @@ async function relativeError(out, reference) {
     return layout.workgroupBytes <= limits.workgroupBytes && layout.invocations <= limits.invocations;
   });
   const rows = [];
+  const splitRows = [];
   for (const [ni, n] of NS.entries()) {
     if (ni === NS.length - 1 && ni > 0) {
       // the largest n costs the most: only tiles within 2× of the best at the previous n
@@ -110,7 +112,7 @@ async function relativeError(out, reference) {
       const key = `${n}/${causal}`;
       const rowBlock = () => kernels.softmaxAttention(opsOnly, q, k, v, { causal, fused: false });
       const reference = rowBlock();
-      const cellMs = Math.max(0, (BUDGET_MS - (performance.now() - started)) / (2 * (NS.length - ni) * (tiles.length + 1)));
+      const cellMs = Math.max(0, (BUDGET_MS - (performance.now() - started)) / (2 * (NS.length - ni) * (tiles.length + 5)));
       const rowBlockTiming = await timeMs(rowBlock, Math.min(cellMs, 3000));
       console.log(JSON.stringify({ tile: 'row-block ops', n, causal, ...rowBlockTiming, torchSdpaMs: torchMs[key] ?? null }));
       for (const tile of tiles) {
@@ -131,6 +133,25 @@ async function relativeError(out, reference) {
         }
         console.log(JSON.stringify(rows[rows.length - 1]));
       }
+      // the best tile of this cell again with the keys split over 1, 2, 4, 8 workgroups (the rows
+      // above use the default: splits only below FLASH_MIN_WORKGROUPS workgroups); not at the
+      // largest n, whose query blocks alone fill the GPU
+      const timed = rows.filter((r) => r.n === n && r.causal === causal && r.correct);
+      const bestTile = timed.sort((a, b) => a.medianMs - b.medianMs)[0];
+      for (const keySplits of bestTile && ni < NS.length - 1 ? [1, 2, 4, 8] : []) {
+        const row = { tile: bestTile.tile, keySplits, n, causal };
+        if (performance.now() - started > BUDGET_MS) {
+          console.log(JSON.stringify({ ...row, skipped: 'time budget spent' }));
+          continue;
+        }
+        const tile = kernels.FLASH_TILE_CONFIGS.find((t) => t.name === bestTile.tile);
+        const out = kernels.fusedWebGpuAttention(q, k, v, { causal, tile, keySplits });
+        const error = await relativeError(out, reference);
+        out.dispose();
+        const timing = await timeMs(() => kernels.fusedWebGpuAttention(q, k, v, { causal, tile, keySplits }), Math.min(cellMs, 1500));
+        splitRows.push({ ...row, relativeError: error, correct: error < 1e-4, ...timing });
+        console.log(JSON.stringify(splitRows[splitRows.length - 1]));
+      }
       reference.dispose();
     }
     tf.dispose([q, k, v]);
@@ -150,8 +171,12 @@ async function relativeError(out, reference) {
     const r = rows.find((x) => x.tile === fastest && `${x.n}/${x.causal}` === c);
     return r && r.medianMs ? { cell: c, flashMs: r.medianMs, flashGpuMs: r.gpuMs, rowBlockMs: r.rowBlockMs, torchSdpaMs: r.torchSdpaMs, vsTorch: r.torchSdpaMs ? r.medianMs / r.torchSdpaMs : null, vsRowBlock: r.medianMs / r.rowBlockMs } : { cell: c, note: 'fastest tile not timed here' };
   });
-  const wrongTiles = rows.filter((r) => r.correct === false || r.error).map((r) => `${r.tile} ${r.n}/${r.causal}`);
-  console.log(JSON.stringify({ summary: true, fastest, scores, perCell, wrong: wrongTiles, torch: torch.skipped ?? torch.torch, seconds: (performance.now() - started) / 1000 }));
+  const wrongTiles = [...rows, ...splitRows].filter((r) => r.correct === false || r.error).map((r) => `${r.tile}${r.keySplits ? ` splits ${r.keySplits}` : ''} ${r.n}/${r.causal}`);
+  const bestSplits = cells.map((c) => {
+    const mine = splitRows.filter((r) => `${r.n}/${r.causal}` === c && r.correct).sort((a, b) => a.medianMs - b.medianMs);
+    return mine.length ? { cell: c, tile: mine[0].tile, keySplits: mine[0].keySplits, medianMs: mine[0].medianMs, unsplitMs: mine.find((r) => r.keySplits === 1)?.medianMs ?? null } : { cell: c, note: 'no split timings' };
+  });
+  console.log(JSON.stringify({ summary: true, fastest, scores, perCell, bestSplits, wrong: wrongTiles, torch: torch.skipped ?? torch.torch, seconds: (performance.now() - started) / 1000 }));
   process.exit(wrongTiles.length === 0 ? 0 : 1);
 })().catch((error) => {
   console.error(error);
