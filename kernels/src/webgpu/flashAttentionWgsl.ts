@@ -121,7 +121,8 @@ export function flashAttentionWgsl(layout: FlashLayout, partial = false): string
       if (wg >= uniforms.splits * perSplit) { return; }
       let split = wg / perSplit;
       let slice = (wg % perSplit) / blocks;
-      let row0 = (wg % blocks) * ${BR};
+      // last query blocks first: under a causal mask they see the most keys, so the long workgroups start early
+      let row0 = (blocks - 1 - wg % blocks) * ${BR};
       let kvSlice = slice / uniforms.group;
       let batch = (uniforms.kvSliceOffset + kvSlice) / uniforms.kvHeads;
       let myRow0 = row0 + ty * ${TM};

@@ -144,7 +144,8 @@ export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
     const q5 = tf.reshape(q, [kvUnits, group, nq, dk]);
     const k3 = tf.reshape(k, [kvUnits, nk, dk]);
     const v3 = tf.reshape(v, [kvUnits, nk, dv]);
-    const bias: Tensor = options.mask ? tf.mul(tf.sub(1, tf.cast(options.mask, 'float32')), MASKED_LOGIT) : tf.zeros([1]);
+    // without a mask the program never reads Bias (hasBias 0): k stands in, saving a fill dispatch
+    const bias: Tensor = options.mask ? tf.mul(tf.sub(1, tf.cast(options.mask, 'float32')), MASKED_LOGIT) : k3;
     const outs = chunks.map(({ u0, units, r0, rows: chunkRows }) => {
       const whole = chunks.length === 1;
       const qc = whole ? q5 : tf.slice(q5, [u0, 0, r0, 0], [units, group, chunkRows, dk]);
