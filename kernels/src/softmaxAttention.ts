@@ -36,7 +36,7 @@ export interface SoftmaxAttentionOptions {
   /** Keys per block in the chunked path (default 1024). */
   readonly keyBlock?: number;
   /**
-   * Use a fused kernel where it applies: the WebAssembly one on wasm/cpu, the WebGPU program on
+   * Use a fused kernel where it applies: the WebAssembly one on wasm/cpu, the WebGPU flash program on
    * webgpu once enabled (kernel setting `webGpuFusedAttention`); float32, no gradient tape. Default true;
    * false forces the tfjs-op path (same results up to float rounding).
    */

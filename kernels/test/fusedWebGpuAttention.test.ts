@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import { fusedWebGpuAttention } from '@swapformer/kernels';
-import { canUseWebGpuFusedAttention, fusedAttentionWgsl } from '../src/webgpu/fusedWebGpuAttention';
+import { canUseWebGpuFusedAttention, chooseFlashLayout } from '../src/webgpu/fusedWebGpuAttention';
+import { FLASH_TILE_CONFIGS, flashAttentionWgsl, flashLayout } from '../src/webgpu/flashAttentionWgsl';
 import { createKernelContext } from '@swapformer/core';
 
 /** The kernel settings and resources these tests run the kernels with (defaults: core-count threads). */
@@ -27,11 +28,17 @@ describe('fusedWebGpuAttention', () => {
     x.dispose();
   });
 
-  it('should size the workgroup tiles and register arrays by the head dims', () => {
-    const wgsl = fusedAttentionWgsl(64, 32);
+  it('should size the tiles by the head dims and pick the first candidate that fits the device', () => {
+    const layout = flashLayout(FLASH_TILE_CONFIGS[0], 64, 40);
+    // r64k32t4x4: 8 invocations along keys, 16 along rows; dv padded to whole vec4s per invocation
+    expect({ x: layout.threadsX, y: layout.threadsY, dkPadded: layout.dkPadded, dvPadded: layout.dvPadded }).to.deep.equal({ x: 8, y: 16, dkPadded: 64, dvPadded: 64 });
+    expect(layout.workgroupBytes).to.equal(4 * (64 * 64 + 32 * 64 + 32 * 64 + 64 * 8 + 1));
+    const wgsl = flashAttentionWgsl(layout);
     expect(wgsl).to.include('fn main(index : i32)');
-    expect(wgsl).to.include('var<workgroup> kTile : array<vec4<f32>, 512>;'); // 32 keys × 16 vec4
-    expect(wgsl).to.include('var<workgroup> vTile : array<vec4<f32>, 256>;'); // 32 keys × 8 vec4
-    expect(wgsl).to.include('m > -500000000.0'); // rows with no visible key give 0, like the other kernels
+    expect(wgsl).to.include('var<workgroup> qT : array<vec4<f32>, 1024>;'); // 64 dims × 16 row quads
+    expect(wgsl).to.include('m[0] > -500000000.0'); // rows with no visible key give 0, like the other kernels
+    // H100 (48 KiB), lavapipe (32 KiB), WebGPU's default (16 KiB)
+    const pick = (workgroupBytes: number, d: number) => chooseFlashLayout(d, d, { workgroupBytes, invocations: 256, bindingBytes: 2 ** 31 })?.config.name ?? null;
+    expect([pick(49152, 64), pick(32768, 64), pick(16384, 64), pick(32768, 128), pick(16384, 128)]).to.deep.equal([FLASH_TILE_CONFIGS[0].name, 'r32k32t4x4', 'r16k32t4x4', 'r16k32t4x4', null]);
   });
 });

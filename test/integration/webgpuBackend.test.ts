@@ -12,7 +12,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'chai';
 import { createProfiler, createSeededRandom, createSwapformerHooks, prefetchValues, throwIfWebGpuFailed, useBackend, createKernelContext } from '@swapformer/core';
-import { fusedWebGpuAttention, softmaxAttention } from '@swapformer/kernels';
+import { DEFAULT_CHUNK_THRESHOLD, fusedWebGpuAttention, softmaxAttention } from '@swapformer/kernels';
+import { exactAttention } from '../../plugins/exact/src/exactAttention';
 import { createOperatorRegistry, registerInstalledPlugins, type AttentionSpec } from '@swapformer/registry';
 import { buildModel } from '@swapformer/models';
 import { tssa, type TostForm } from '@swapformer/plugin-tost';
@@ -311,6 +312,18 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
       );
       expect(error, `[${b}, ${h}, ${nq}, ${nk}, ${d}] causal ${causal}`).to.be.lessThan(1e-5);
     }
+  });
+
+  it('should run exact attention with grouped k/v heads through the flash program unrepeated, with the cpu kernel\'s output', async () => {
+    if (!available) return;
+    const flashOn = createKernelContext({ webGpuFusedAttention: true });
+    const options = { causal: true, path: 'auto', chunkThreshold: DEFAULT_CHUNK_THRESHOLD, queryBlock: 1024, keyBlock: 1024 } as const;
+    const { error, dispatches } = await againstCpu([[1, 4, 50, 32], [1, 2, 50, 32], [1, 2, 50, 32]], ([q, k, v]) =>
+      exactAttention(tf.getBackend() === 'webgpu' ? flashOn : kernels, q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, options),
+    );
+    expect(error).to.be.lessThan(1e-5);
+    // the flash program alone (n = 50 needs no key split); repeating k/v would add a tile per tensor
+    expect(dispatches).to.equal(1);
   });
 
   it('should give the cpu backend\'s GPT logits with causal LevAttention keeping 4 of 24 keys (device online scores and intervals)', async () => {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /** The parts of tfjs-webgpu's `GPUDevice` that Swapformer reads (the `webgpu` types are not a dependency of core). */
 export interface WebGpuDeviceView {
-  readonly limits?: { readonly maxStorageBufferBindingSize?: number };
+  readonly limits?: { readonly maxStorageBufferBindingSize?: number; readonly maxComputeWorkgroupStorageSize?: number; readonly maxComputeInvocationsPerWorkgroup?: number };
   addEventListener?(type: 'uncapturederror', listener: (event: { error?: { message?: string } }) => void): void;
 }
 

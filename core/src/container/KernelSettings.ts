@@ -6,7 +6,7 @@ export interface KernelSettings {
   readonly threads: number;
   /** The operators' WGSL programs on webgpu (default on); off, each takes its tfjs-op composition. */
   readonly webGpuPrograms: boolean;
-  /** Exact attention's fused WebGPU program (default off: on the H100 it is slower than the row-block op path). */
+  /** Exact attention's flash-attention WGSL program on webgpu (kernels' fusedWebGpuAttention); default off until an H100 run of cli/scripts/gpu-tune-flash.cjs shows it beats the row-block op path. */
   readonly webGpuFusedAttention: boolean;
 }
 

@@ -1,178 +1,210 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import type { KernelSettings } from '@swapformer/core';
+import { activeWebGpuDevice, type KernelSettings } from '@swapformer/core';
 import { MASKED_LOGIT } from '../attentionBias';
-import { int32Uniform, runWebGpuProgram, WGSL_WORKGROUP_INDEX, type WebGpuProgramSpec } from './runWebGpuProgram';
+import { float32Uniform, int32Uniform, runWebGpuProgram, type WebGpuProgramSpec } from './runWebGpuProgram';
+import { FLASH_TILE_CONFIGS, flashAttentionWgsl, flashLayout, flashMergeWgsl, type FlashLayout, type FlashTileConfig } from './flashAttentionWgsl';
 
 /**
- * Exact attention as one WebGPU compute program (flash-attention style) for tfjs-webgpu.
+ * Exact attention as one tiled flash-attention program on tfjs-webgpu (flashAttentionWgsl.ts):
+ * online softmax over key tiles staged in workgroup memory, register tiles of scores, causal
+ * key tiles above the diagonal skipped, grouped-query k/v read in place. Nothing of size
+ * `[n, n]` exists; a dispatch binds `[slices, n, d]` tensors, chunked over (batch, k/v head)
+ * units and query rows when one would exceed the device's storage-binding limit.
  *
- * One workgroup of 64 invocations owns 64 query rows of one (batch, head) slice; each
- * invocation keeps its query row and its output accumulator in registers, and the workgroup
- * walks the keys in tiles of KEY_TILE keys staged in workgroup memory: scores for the tile,
- * one rescale of the accumulator by exp(m_old − m_new), then p·v. Nothing of size `[n, n]`
- * exists, so n = 65536 needs no chunking and no 2 GiB binding; one dispatch replaces the
- * thousands of the op composition.
+ * Shapes: q [b, h, nq, dk], k and v [b, hk, nk, dk | dv] with h a multiple of hk (query head i
+ * reads k/v head ⌊i / (h / hk)⌋) → [b, h, nq, dv]; dk, dv ≤ 256. Time O(b·h·nq·nk·(dk + dv)).
  *
- * Shapes: q [b, h, nq, dk], k [b, h, nk, dk], v [b, h, nk, dv] → [b, h, nq, dv]; dk and dv must
- * be multiples of 4 and at most 256 (registers per invocation). Time O(b·h·nq·nk·(dk + dv)).
- *
- * Opt-in (kernel setting `webGpuFusedAttention`; the CLI sets it from SWAPFORMER_WEBGPU_FUSED=1): on the H100 it is
- * slower than the row-block op path. CI checks it against the cpu kernel on lavapipe, and the GPU
- * benchmark script against the op path before turning it on.
+ * Opt-in (kernel setting `webGpuFusedAttention`; the CLI sets it from SWAPFORMER_WEBGPU_FUSED=1)
+ * until an H100 run (cli/scripts/gpu-tune-flash.cjs) shows it beats the row-block op path; CI
+ * checks it against the cpu kernel on lavapipe.
  */
+export interface FusedWebGpuAttentionOptions {
+  /** Logit scale, default 1/sqrt(dk). */
+  readonly scale?: number;
+  /** Key j visible to query i iff j <= i + (nk − nq). */
+  readonly causal?: boolean;
+  /** `[b, nk]`, 1 keep / 0 hide. */
+  readonly mask?: Tensor2D;
+  /** Tile shape; default the first of FLASH_TILE_CONFIGS that fits the device. */
+  readonly tile?: FlashTileConfig;
+  /**
+   * Workgroups per (slice, query block) along the keys, each over its share of key tiles, merged
+   * by a second program: fills the GPU when slices × query blocks are few (n = 4096 with 4 heads
+   * is 256 workgroups of 64 rows). Default: enough for FLASH_MIN_WORKGROUPS, at most 8, 1 when
+   * there are that many already.
+   */
+  readonly keySplits?: number;
+  /** Bytes one binding may hold; default the device's maxStorageBufferBindingSize (tests pass less to exercise chunking). */
+  readonly maxBindingBytes?: number;
+}
 
-/** Keys staged in workgroup memory per step: 32 × (64 + 64) floats = 16 KiB, WebGPU's default limit. */
-const KEY_TILE = 32;
-const ROWS = 64;
+/** Workgroups below which the default splits the keys (a few per SM of a large GPU: the H100 has 132). */
+export const FLASH_MIN_WORKGROUPS = 512;
 
-/** True when this call can take the fused WebGPU program: turned on in `kernels` (`webGpuFusedAttention`), webgpu active, dk and dv fit, no gradient tape. */
+/** Largest head dim the register tiles are generated for. */
+const MAX_HEAD_DIM = 256;
+
+interface DeviceLimits {
+  readonly workgroupBytes: number;
+  readonly invocations: number;
+  readonly bindingBytes: number;
+}
+
+/** The active device's limits, or WebGPU's defaults where the device does not say. */
+function deviceLimits(): DeviceLimits {
+  const limits = activeWebGpuDevice()?.limits;
+  return {
+    workgroupBytes: limits?.maxComputeWorkgroupStorageSize ?? 16384,
+    invocations: limits?.maxComputeInvocationsPerWorkgroup ?? 256,
+    bindingBytes: limits?.maxStorageBufferBindingSize ?? 2 ** 27,
+  };
+}
+
+function fits(layout: FlashLayout, limits: DeviceLimits): boolean {
+  return layout.workgroupBytes <= limits.workgroupBytes && layout.invocations <= limits.invocations;
+}
+
+/** The layout of the first candidate tile that fits the device for these head dims, or null. */
+export function chooseFlashLayout(dk: number, dv: number, limits: DeviceLimits = deviceLimits()): FlashLayout | null {
+  for (const config of FLASH_TILE_CONFIGS) {
+    const layout = flashLayout(config, dk, dv);
+    if (fits(layout, limits)) return layout;
+  }
+  return null;
+}
+
+/** True when this call can take the flash program: turned on in `kernels` (`webGpuFusedAttention`), webgpu active, a tile fits dk and dv, no gradient tape. */
 export function canUseWebGpuFusedAttention(kernels: KernelSettings, q: Tensor4D, v: Tensor4D): boolean {
   const dk = q.shape[3];
   const dv = v.shape[3];
-  return kernels.webGpuFusedAttention && tf.getBackend() === 'webgpu' && dk % 4 === 0 && dv % 4 === 0 && dk <= 256 && dv <= 256 && !tf.engine().isTapeOn();
+  if (!kernels.webGpuFusedAttention || tf.getBackend() !== 'webgpu' || tf.engine().isTapeOn()) return false;
+  return dk <= MAX_HEAD_DIM && dv <= MAX_HEAD_DIM && chooseFlashLayout(dk, dv) !== null;
 }
 
-/** The WGSL body (tfjs-webgpu adds bindings, uniforms and the entry point). */
-export function fusedAttentionWgsl(dk: number, dv: number): string {
-  const dq4 = dk / 4;
-  const dv4 = dv / 4;
-  return `
-    const TK = ${KEY_TILE};
-    const DQ = ${dq4};
-    const DV = ${dv4};
-    var<workgroup> kTile : array<vec4<f32>, ${KEY_TILE * dq4}>;
-    var<workgroup> vTile : array<vec4<f32>, ${KEY_TILE * dv4}>;
-
-    fn main(index : i32) {
-      let wg = ${WGSL_WORKGROUP_INDEX};
-      let blocks = (uniforms.nq + ${ROWS - 1}) / ${ROWS};
-      let slice = wg / blocks;
-      let row0 = (wg % blocks) * ${ROWS};
-      let tid = i32(localIndex);
-      let row = row0 + tid;
-      let valid = slice < uniforms.slices && row < uniforms.nq;
-      let batch = slice / uniforms.heads;
-
-      var q : array<vec4<f32>, DQ>;
-      var acc : array<vec4<f32>, DV>;
-      let qBase = (slice * uniforms.nq + min(row, uniforms.nq - 1)) * ${dk};
-      for (var t = 0; t < DQ; t++) {
-        if (valid) {
-          q[t] = vec4<f32>(Q[qBase + 4 * t], Q[qBase + 4 * t + 1], Q[qBase + 4 * t + 2], Q[qBase + 4 * t + 3]);
-        } else {
-          q[t] = vec4<f32>(0.0);
-        }
-      }
-      for (var t = 0; t < DV; t++) { acc[t] = vec4<f32>(0.0); }
-      var m = -3.0e38;
-      var l = 0.0;
-      // keys the last row of the block may see; tiles past it are skipped, but the loop itself
-      // runs over every tile so the barriers stay in uniform control flow (the workgroup id comes
-      // through a private variable, which WGSL's uniformity analysis treats as non-uniform)
-      let lastRow = min(row0 + ${ROWS - 1}, uniforms.nq - 1);
-      let kEnd = min(uniforms.nk, lastRow + uniforms.offset + 1);
-      let myEnd = min(uniforms.nk, row + uniforms.offset + 1);
-      let kSlice = slice * uniforms.nk;
-      for (var k0 = 0; k0 < uniforms.nk; k0 += TK) {
-        let inRange = k0 < kEnd;
-        for (var e = tid; inRange && e < TK * DQ; e += ${ROWS}) {
-          let j = k0 + e / DQ;
-          let base = (kSlice + j) * ${dk} + 4 * (e % DQ);
-          if (j < uniforms.nk && slice < uniforms.slices) {
-            kTile[e] = vec4<f32>(K[base], K[base + 1], K[base + 2], K[base + 3]);
-          } else {
-            kTile[e] = vec4<f32>(0.0);
-          }
-        }
-        for (var e = tid; inRange && e < TK * DV; e += ${ROWS}) {
-          let j = k0 + e / DV;
-          let base = (kSlice + j) * ${dv} + 4 * (e % DV);
-          if (j < uniforms.nk && slice < uniforms.slices) {
-            vTile[e] = vec4<f32>(V[base], V[base + 1], V[base + 2], V[base + 3]);
-          } else {
-            vTile[e] = vec4<f32>(0.0);
-          }
-        }
-        workgroupBarrier();
-        var s : array<f32, TK>;
-        var tileMax = -3.0e38;
-        for (var j = 0; inRange && j < TK; j++) {
-          var dotv = vec4<f32>(0.0);
-          for (var t = 0; t < DQ; t++) {
-            dotv = fma(q[t], kTile[j * DQ + t], dotv);
-          }
-          let key = k0 + j;
-          var sc = -3.0e38;
-          if (key < myEnd && key < uniforms.nk) {
-            sc = dotv.x + dotv.y + dotv.z + dotv.w + Bias[batch * uniforms.nk + key];
-          }
-          s[j] = sc;
-          tileMax = max(tileMax, sc);
-        }
-        let mNew = max(m, tileMax);
-        if (inRange && mNew > -1.0e38) {
-          let corr = exp(m - mNew);
-          l = l * corr;
-          for (var t = 0; t < DV; t++) { acc[t] = acc[t] * corr; }
-          for (var j = 0; j < TK; j++) {
-            var p = 0.0;
-            if (s[j] > -1.0e38) { p = exp(s[j] - mNew); }
-            l = l + p;
-            for (var t = 0; t < DV; t++) {
-              acc[t] = fma(vec4<f32>(p), vTile[j * DV + t], acc[t]);
-            }
-          }
-          m = mNew;
-        }
-        workgroupBarrier();
-      }
-      if (valid) {
-        var inv = 0.0;
-        if (l > 0.0 && m > ${MASKED_LOGIT / 2}.0) { inv = 1.0 / l; }
-        let oBase = (slice * uniforms.nq + row) * ${dv};
-        for (var t = 0; t < DV; t++) {
-          let o = acc[t] * inv;
-          result[oBase + 4 * t] = o.x;
-          result[oBase + 4 * t + 1] = o.y;
-          result[oBase + 4 * t + 2] = o.z;
-          result[oBase + 4 * t + 3] = o.w;
-        }
-      }
-    }
-  `;
+/** One dispatch's share: units [u0, u0 + units) of (batch, k/v head), query rows [r0, r0 + rows). */
+interface Chunk {
+  readonly u0: number;
+  readonly units: number;
+  readonly r0: number;
+  readonly rows: number;
 }
 
 /**
- * Runs the fused program on the webgpu backend. Same semantics as the other exact kernels:
+ * Splits the work so no binding exceeds `bindingBytes`: whole (batch, k/v head) units while they
+ * fit, else query rows of one unit. A single unit's k or v over the limit cannot be split here.
+ */
+function chunksFor(kvUnits: number, group: number, nq: number, nk: number, dk: number, dv: number, bindingBytes: number): Chunk[] {
+  const kvBytes = 4 * nk * Math.max(dk, dv);
+  if (kvBytes > bindingBytes) {
+    throw new Error(`fusedWebGpuAttention: one head's keys or values (${nk} × ${Math.max(dk, dv)} floats, ${kvBytes} bytes) exceed the device's storage-binding limit of ${bindingBytes} bytes; use fewer keys per call (the row-block path: kernel setting webGpuFusedAttention false)`);
+  }
+  const rowBytes = 4 * group * Math.max(dk, dv);
+  const unitBytes = rowBytes * nq;
+  const chunks: Chunk[] = [];
+  if (unitBytes <= bindingBytes) {
+    const perChunk = Math.max(1, Math.min(kvUnits, Math.floor(bindingBytes / Math.max(unitBytes, kvBytes))));
+    for (let u0 = 0; u0 < kvUnits; u0 += perChunk) chunks.push({ u0, units: Math.min(perChunk, kvUnits - u0), r0: 0, rows: nq });
+    return chunks;
+  }
+  const rowsPerChunk = Math.max(1, Math.floor(bindingBytes / rowBytes));
+  for (let u0 = 0; u0 < kvUnits; u0++) {
+    for (let r0 = 0; r0 < nq; r0 += rowsPerChunk) chunks.push({ u0, units: 1, r0, rows: Math.min(rowsPerChunk, nq - r0) });
+  }
+  return chunks;
+}
+
+/**
+ * Runs the flash program on the webgpu backend. Same semantics as the other exact kernels:
  * causal keeps j ≤ i + (nk − nq); mask `[b, nk]` hides keys with 0; rows with no visible key
  * give 0.
  *
  * @example const out = fusedWebGpuAttention(q, k, v, { causal: true });
  */
-export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: { readonly scale?: number; readonly causal?: boolean; readonly mask?: Tensor2D } = {}): Tensor4D {
+export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: FusedWebGpuAttentionOptions = {}): Tensor4D {
   const [b, h, nq, dk] = q.shape;
-  const nk = k.shape[2];
+  const [, hk, nk] = k.shape;
   const dv = v.shape[3];
   if (tf.getBackend() !== 'webgpu') throw new Error(`fusedWebGpuAttention: needs the webgpu backend, the active one is "${tf.getBackend()}"`);
-  if (dk % 4 !== 0 || dv % 4 !== 0 || dk > 256 || dv > 256) throw new Error(`fusedWebGpuAttention: dk and dv must be multiples of 4 up to 256, got dk ${dk}, dv ${dv}`);
+  if (dk > MAX_HEAD_DIM || dv > MAX_HEAD_DIM) throw new Error(`fusedWebGpuAttention: dk and dv must be at most ${MAX_HEAD_DIM}, got dk ${dk}, dv ${dv}`);
+  if (h % hk !== 0 || v.shape[1] !== hk) throw new Error(`fusedWebGpuAttention: ${h} query heads need k and v with a divisor of ${h} heads each, got k ${hk}, v ${v.shape[1]}`);
+  const limits = deviceLimits();
+  const layout = options.tile ? flashLayout(options.tile, dk, dv) : chooseFlashLayout(dk, dv, limits);
+  if (layout === null || !fits(layout, limits)) {
+    const tried = options.tile ? options.tile.name : FLASH_TILE_CONFIGS.map((c) => c.name).join(', ');
+    throw new Error(`fusedWebGpuAttention: no tile (${tried}) fits dk ${dk}, dv ${dv} in this device's ${limits.workgroupBytes} bytes of workgroup memory and ${limits.invocations} invocations; use the row-block path (kernel setting webGpuFusedAttention false)`);
+  }
+  const { rows, name } = layout.config;
+  const group = h / hk;
+  const kvUnits = b * hk;
   const scale = options.scale ?? 1 / Math.sqrt(dk);
-  const slices = b * h;
-  const program: WebGpuProgramSpec = {
-    variableNames: ['Q', 'K', 'V', 'Bias'],
-    outputShape: [slices, nq, dv],
-    shaderKey: `swapformerFusedAttention_${dk}_${dv}`,
-    dispatch: [slices * Math.ceil(nq / ROWS), 1, 1],
-    workgroupSize: [ROWS, 1, 1],
-    uniforms: 'nq : i32, nk : i32, heads : i32, slices : i32, offset : i32,',
-    getUserCode: () => fusedAttentionWgsl(dk, dv),
-  };
+  const bindingBytes = options.maxBindingBytes ?? limits.bindingBytes;
+  const chunks = chunksFor(kvUnits, group, nq, nk, dk, dv, bindingBytes);
   return tf.tidy(() => {
-    const q3 = tf.reshape(tf.mul(q, scale), [slices, nq, dk]);
-    const k3 = tf.reshape(k, [slices, nk, dk]);
-    const v3 = tf.reshape(v, [slices, nk, dv]);
-    const bias: Tensor = options.mask ? tf.mul(tf.sub(1, tf.cast(options.mask, 'float32')), MASKED_LOGIT) : tf.zeros([b, nk]);
-    const uniforms = [nq, nk, h, slices, options.causal ? nk - nq : nk].map(int32Uniform);
-    return tf.reshape(runWebGpuProgram(program, [q3, k3, v3, bias], uniforms), [b, h, nq, dv]) as Tensor4D;
+    const q5 = tf.reshape(q, [kvUnits, group, nq, dk]);
+    const k3 = tf.reshape(k, [kvUnits, nk, dk]);
+    const v3 = tf.reshape(v, [kvUnits, nk, dv]);
+    // without a mask the program never reads Bias (hasBias 0): k stands in, saving a fill dispatch
+    const bias: Tensor = options.mask ? tf.mul(tf.sub(1, tf.cast(options.mask, 'float32')), MASKED_LOGIT) : k3;
+    const outs = chunks.map(({ u0, units, r0, rows: chunkRows }) => {
+      const whole = chunks.length === 1;
+      const qc = whole ? q5 : tf.slice(q5, [u0, 0, r0, 0], [units, group, chunkRows, dk]);
+      const kc = whole ? k3 : tf.slice(k3, [u0, 0, 0], [units, nk, dk]);
+      const vc = whole ? v3 : tf.slice(v3, [u0, 0, 0], [units, nk, dv]);
+      const slices = units * group;
+      const workgroups = slices * Math.ceil(chunkRows / rows);
+      const keyTiles = Math.ceil(nk / layout.config.keys);
+      const partBytes = 4 * slices * chunkRows * (dv + 2);
+      const wanted = options.keySplits ?? Math.min(8, Math.ceil(FLASH_MIN_WORKGROUPS / workgroups), Math.floor(keyTiles / 4));
+      const splitsWanted = Math.max(1, Math.min(wanted, keyTiles, Math.floor(bindingBytes / partBytes)));
+      const keysPerSplit = layout.config.keys * Math.ceil(keyTiles / splitsWanted);
+      const splits = Math.ceil(nk / keysPerSplit);
+      const partial = splits > 1;
+      const program: WebGpuProgramSpec = {
+        variableNames: ['Q', 'K', 'V', 'Bias'],
+        outputShape: partial ? [splits, slices, chunkRows, dv + 2] : [slices, chunkRows, dv],
+        shaderKey: `swapformerFlashAttention_${name}_${layout.dkPadded}_${layout.dvPadded}${partial ? '_partial' : ''}`,
+        dispatch: [splits * workgroups, 1, 1],
+        workgroupSize: [layout.invocations, 1, 1],
+        uniforms: 'nq : i32, nk : i32, dk : i32, dv : i32, slices : i32, group : i32, kvHeads : i32, kvSliceOffset : i32, offset : i32, hasBias : i32, keysPerSplit : i32, splits : i32, scale : f32,',
+        getUserCode: () => flashAttentionWgsl(layout, partial),
+      };
+      // causal: row r of the chunk is row r0 + r of the call; otherwise every key is visible
+      const offset = options.causal ? nk - nq + r0 : nk;
+      const ints = [chunkRows, nk, dk, dv, slices, group, hk, u0, offset, options.mask ? 1 : 0, keysPerSplit, splits].map(int32Uniform);
+      let out = runWebGpuProgram(program, [tf.reshape(qc, [slices, chunkRows, dk]), kc, vc, bias], [...ints, float32Uniform(scale)]);
+      if (partial) out = runWebGpuProgram(mergeProgram(slices * chunkRows, dv), [out], [slices * chunkRows, dv, splits].map(int32Uniform));
+      return tf.reshape(out, [units, group, chunkRows, dv]);
+    });
+    const joined = outs.length === 1 ? outs[0] : joinChunks(outs, chunks);
+    return tf.reshape(joined, [b, h, nq, dv]) as Tensor4D;
   });
+}
+
+/** The merge of `splits` key-split parts of `rows` rows (flashMergeWgsl). */
+function mergeProgram(rows: number, dv: number): WebGpuProgramSpec {
+  return {
+    variableNames: ['Parts'],
+    outputShape: [rows, dv],
+    shaderKey: 'swapformerFlashMerge',
+    dispatch: [Math.ceil((rows * dv) / 64), 1, 1],
+    workgroupSize: [64, 1, 1],
+    uniforms: 'rows : i32, dv : i32, splits : i32,',
+    getUserCode: flashMergeWgsl,
+  };
+}
+
+/** Reassembles chunk outputs `[units, group, rows, dv]`: rows within a unit first, then units. */
+function joinChunks(outs: Tensor[], chunks: readonly Chunk[]): Tensor {
+  const perUnit: Tensor[] = [];
+  let pending: Tensor[] = [];
+  for (const [i, out] of outs.entries()) {
+    pending.push(out);
+    const next = chunks[i + 1];
+    if (!next || next.r0 === 0) {
+      perUnit.push(pending.length === 1 ? pending[0] : tf.concat(pending, 2));
+      pending = [];
+    }
+  }
+  return perUnit.length === 1 ? perUnit[0] : tf.concat(perUnit, 0);
 }

@@ -1,0 +1,121 @@
+import { expect } from 'chai';
+import * as tf from '@tensorflow/tfjs-core';
+import { createKernelContext, createSeededRandom, expandKeyValueHeads, useBackend } from '@swapformer/core';
+import { FLASH_TILE_CONFIGS, fusedWebGpuAttention, softmaxAttention, type FlashTileConfig } from '@swapformer/kernels';
+
+const kernels = createKernelContext({ threads: 1 });
+const suiteBackend = (process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm';
+
+interface Case {
+  readonly b: number;
+  readonly h: number;
+  readonly hk: number;
+  readonly nq: number;
+  readonly nk: number;
+  readonly dk: number;
+  readonly dv: number;
+  readonly causal: boolean;
+  readonly mask: boolean;
+  readonly tile?: FlashTileConfig;
+  readonly maxBindingBytes?: number;
+  readonly keySplits?: number;
+}
+
+function tile(name: string): FlashTileConfig {
+  const found = FLASH_TILE_CONFIGS.find((c) => c.name === name);
+  if (!found) throw new Error(`no tile ${name}`);
+  return found;
+}
+
+/** Seeded inputs for `c`: q, k, v and a mask hiding every 5th key (and all keys of batch row 1 past the first 3). */
+function inputArrays(c: Case): Float32Array[] {
+  const sizes = [c.b * c.h * c.nq * c.dk, c.b * c.hk * c.nk * c.dk, c.b * c.hk * c.nk * c.dv];
+  const arrays = sizes.map((size, j) => createSeededRandom(j + 11).fillNormal(new Float32Array(size)));
+  arrays.forEach((a) => a.forEach((x, i) => (a[i] = 1.5 * x)));
+  const mask = Float32Array.from({ length: c.b * c.nk }, (_, i) => (i % 5 === 2 || (i >= c.nk && i % c.nk >= 3) ? 0 : 1));
+  return [...arrays, mask];
+}
+
+/** Max abs difference of the flash program on webgpu from the cpu backend's exact kernel (k/v heads repeated there), relative to the output's largest value. */
+async function flashAgainstCpu(c: Case): Promise<number> {
+  const arrays = inputArrays(c);
+  const shapes = [[c.b, c.h, c.nq, c.dk], [c.b, c.hk, c.nk, c.dk], [c.b, c.hk, c.nk, c.dv], [c.b, c.nk]];
+  const run = async (attend: (q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask?: tf.Tensor2D) => tf.Tensor): Promise<Float32Array> => {
+    const [q, k, v, mask] = arrays.map((a, j) => tf.tensor(a, shapes[j]));
+    const y = attend(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, c.mask ? (mask as tf.Tensor2D) : undefined);
+    const values = (await y.data()) as Float32Array;
+    tf.dispose([q, k, v, mask, y]);
+    return values;
+  };
+  await useBackend('cpu');
+  const cpu = await run((q, k, v, mask) =>
+    tf.tidy(() => softmaxAttention(kernels, q, expandKeyValueHeads(k, c.h), expandKeyValueHeads(v, c.h), { causal: c.causal, mask })),
+  );
+  await useBackend('webgpu');
+  const before = tf.memory().numTensors;
+  const gpu = await run((q, k, v, mask) => fusedWebGpuAttention(q, k, v, { causal: c.causal, mask, tile: c.tile, maxBindingBytes: c.maxBindingBytes, keySplits: c.keySplits }));
+  expect(tf.memory().numTensors, 'tensors left on webgpu').to.equal(before);
+  const scale = cpu.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+  let worst = 0;
+  for (let i = 0; i < cpu.length; i++) {
+    const d = Math.abs(cpu[i] - gpu[i]);
+    if (!(d <= worst)) worst = d; // NaN propagates
+  }
+  return worst / scale;
+}
+
+describe('fusedWebGpuAttention: the flash program on webgpu against the cpu kernel (lavapipe in CI)', function () {
+  before(async function () {
+    try {
+      await useBackend('webgpu');
+    } catch (error) {
+      if (process.env.SWAPFORMER_REQUIRE_WEBGPU === '1') throw error;
+      console.log(`      (skipped: ${(error as Error).message.split('\n')[0]})`);
+      this.skip();
+    } finally {
+      await useBackend(suiteBackend);
+    }
+  });
+  afterEach(async () => {
+    await useBackend(suiteBackend);
+  });
+
+  const base = { b: 1, h: 2, hk: 2, dk: 64, dv: 64, causal: false, mask: false } as const;
+  const cases: Array<[string, Case]> = [
+    ['non-causal, n not a multiple of the tile', { ...base, nq: 77, nk: 77 }],
+    ['causal, nq ≠ nk (the diagonal offset), rows past one block', { ...base, nq: 70, nk: 131, causal: true }],
+    ['causal with more queries than keys (early rows see nothing: 0)', { ...base, b: 1, h: 1, hk: 1, nq: 90, nk: 40, causal: true }],
+    ['key-padding mask, a batch row with 3 visible keys', { ...base, b: 2, nq: 45, nk: 100, mask: true }],
+    ['causal and masked together', { ...base, b: 2, nq: 100, nk: 100, causal: true, mask: true }],
+    ['grouped-query k/v (4 query heads on 2 k/v heads), causal', { ...base, h: 4, hk: 2, nq: 65, nk: 65, causal: true }],
+    ['head dims 40 / 24 (padded in the tiles)', { ...base, nq: 50, nk: 61, dk: 40, dv: 24 }],
+    ['head dim 128', { ...base, h: 1, hk: 1, nq: 40, nk: 300, dk: 128, dv: 128, causal: true }],
+    ['8 rows × 8 keys per invocation (tile r32k64t8x8), d 32, masked', { ...base, nq: 70, nk: 150, dk: 32, dv: 32, causal: true, mask: true, tile: tile('r32k64t8x8') }],
+    ['keys split over 3 workgroups and merged, causal and masked', { ...base, b: 2, nq: 100, nk: 200, causal: true, mask: true, keySplits: 3 }],
+    ['key splits where early rows see no key (causal, nq > nk)', { ...base, h: 1, hk: 1, nq: 90, nk: 70, causal: true, keySplits: 4 }],
+    ['key splits, GQA, unsplit head dims 40 / 24', { ...base, h: 4, hk: 1, nq: 33, nk: 257, dk: 40, dv: 24, mask: true, keySplits: 5 }],
+    // one k/v head's keys take 25,600 bytes, its 2 query heads' rows 51,200
+    ['chunked over (batch, k/v head) units (a small binding limit), GQA, causal', { ...base, b: 2, h: 4, hk: 2, nq: 100, nk: 100, causal: true, mask: true, maxBindingBytes: 60000 }],
+    ['chunked over query rows too (a smaller binding limit), GQA, causal', { ...base, b: 2, h: 4, hk: 2, nq: 100, nk: 100, causal: true, mask: true, maxBindingBytes: 30000 }],
+  ];
+  for (const [what, c] of cases) {
+    it(`should match the cpu kernel: ${what}`, async () => {
+      expect(await flashAgainstCpu(c)).to.be.lessThan(1e-5);
+    });
+  }
+
+  it('should refuse a k/v head count that does not divide the query heads, naming both', async () => {
+    await useBackend('webgpu');
+    const q = tf.zeros([1, 3, 8, 16]) as tf.Tensor4D;
+    const kv = tf.zeros([1, 2, 8, 16]) as tf.Tensor4D;
+    expect(() => fusedWebGpuAttention(q, kv, kv)).to.throw('3 query heads need k and v with a divisor of 3 heads each, got k 2, v 2');
+    tf.dispose([q, kv]);
+  });
+
+  it('should refuse one head whose keys exceed the binding limit, naming the limit and the way out', async () => {
+    await useBackend('webgpu');
+    const x = tf.zeros([1, 1, 64, 16]) as tf.Tensor4D;
+    expect(() => fusedWebGpuAttention(x, x, x, { maxBindingBytes: 1024 })).to.throw(/exceed the device's storage-binding limit of 1024 bytes[\s\S]*webGpuFusedAttention false/);
+    x.dispose();
+  });
+});
