@@ -4,8 +4,8 @@
 #
 # Here, from the repo root, after `npm ci && npm run build`:
 #   bash scripts/gpu-bundle.sh                       # .gpu-bundle/: Node, modules, loaders
-#   node cli/dist/data/exportTrainingData.js .data-gpu && rm .data-gpu/fashion-mnist/train-*
-#                                                    # SOTU + the Fashion-MNIST test set (7.6 MiB)
+#   bash scripts/gpu-session.sh pack-data          # .data-gpu/data.tar.xz: SOTU + the Fashion-MNIST
+#                                                    # test set, raw and xz'd (6.3 MB; gzip'd 8.0)
 # There (device tool, carry .gpu-bundle and .data-gpu), from the repo root:
 #   PHASE=quality bash scripts/gpu-session.sh   char-GPT adaptation runs (`swapformer adapt`, several
 #                                               at once) beside the GPU drop-in report (--full)
@@ -15,6 +15,14 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu-out}
+if [[ ${1:-} == pack-data ]]; then
+  # the export (exportTrainingData) less the training images, recompressed smaller for the trip
+  tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+  node cli/dist/data/exportTrainingData.js "$tmp/export" > /dev/null && rm "$tmp"/export/fashion-mnist/train-*
+  (cd "$tmp/export" && gunzip -r . && tar -cf - fashion-mnist sotu | xz -9e -T2 > "$tmp/data.tar.xz")
+  mkdir -p .data-gpu && mv "$tmp/data.tar.xz" .data-gpu/ && ls -la .data-gpu
+  exit 0
+fi
 PHASE=${PHASE:?PHASE=quality or PHASE=bench}
 mkdir -p "$OUT/work"
 if [[ -f .gpu-bundle/enter.sh && -z ${NO_BUNDLE:-} ]]; then
@@ -26,10 +34,13 @@ python3 -c 'import torch, transformers; print("torch", torch.__version__, "trans
 DEVICE=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
 export DEVICE=${DEVICE:-unknown GPU}
 date -u > "$OUT/work/start.txt"
+if [[ -f .data-gpu/data.tar.xz && ! -d .data ]]; then
+  mkdir -p .data && tar -xJf .data-gpu/data.tar.xz -C .data && gzip -1 -r .data
+fi
 cli() { node cli/dist/cli.js "$@"; }
 
 quality() {
-  local minutes=${ADAPT_MINUTES:-7.5} data=${DATA_DIR:-.data-gpu}
+  local minutes=${ADAPT_MINUTES:-7.5} data=${DATA_DIR:-.data}
   local gpt=(--checkpoint examples/checkpoints/gpt-sotu-exact --config examples/train-gpt-exact.json --backend webgpu --data-dir "$data" --batch-size 32 --max-minutes "$minutes")
   mkdir -p runs/gpu
   # ≤ 10 % of the exact GPT's training (6,023 steps × 32 × 512): 500 steps × 32 × 512 each

@@ -25,6 +25,7 @@ import { ensureGradients } from '../../models/src/models/ensureGradients';
 import { pipelinedCalls, tfjsRunner } from '../../cli/src/bench/contenders/forceResult';
 import { denseSoftmaxAttention, scoreBlockBytes } from '../../kernels/src/softmaxAttention';
 import { selectTopPicks } from '../../plugins/levattention/src/chunkedTopK';
+import { compareOperators } from '../../cli/src/compare/compareOperators';
 
 /** The kernel settings and resources these tests run the kernels with (defaults: core-count threads). */
 const kernels = createKernelContext();
@@ -439,4 +440,11 @@ describe('the webgpu backend (Dawn; lavapipe in CI)', function () {
       cpu.params.forEach((p, i) => expect(maxAbsDiff(p, gpu.params[i]), `parameter ${i}`).to.be.lessThan(2e-3));
     });
   }
+
+  it('should compare operators on webgpu (the validated call checked asynchronously) with the cpu backend\'s errors', async () => {
+    if (!available) return;
+    const [cpu, gpu] = await onCpuAndWebgpu(() => compareOperators(registry, { n: 64, heads: 2, dim: 16, operators: ['exact', 'levattention'], repeats: 1 }));
+    expect(gpu.rows.map((r) => r.operator)).to.deep.equal(cpu.rows.map((r) => r.operator));
+    gpu.rows.forEach((r, i) => expect(Math.abs((r.relativeError ?? 0) - (cpu.rows[i].relativeError ?? 0)), r.operator).to.be.lessThan(1e-4));
+  });
 });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { runAttention, unmetRequirements, type AttentionContext } from '@swapformer/core';
+import { canReadSync, runAttention, SwapformerError, unmetRequirements, type AttentionContext } from '@swapformer/core';
 import { softmaxAttention } from '@swapformer/kernels';
 import type { OperatorRegistry } from '@swapformer/registry';
 import { randomAttentionInputs, relativeError, maxAbsDiff } from '@swapformer/core/conformance';
@@ -94,7 +94,12 @@ export async function compareOperators(registry: OperatorRegistry, options: Comp
       const operator = resolved.create(geometry);
       try {
         // one validated call through the hooks, then raw timed forwards
-        runAttention({ hooks: registry.hooks, operator, capabilities: resolved.capabilities, layerIndex: 0 }, q, k, v, ctx).dispose();
+        // (its finiteness checks read synchronously; on webgpu in Node the output is checked here, read asynchronously)
+        const sync = canReadSync();
+        const checked = runAttention({ hooks: registry.hooks, operator, capabilities: resolved.capabilities, layerIndex: 0, checkFinite: sync }, q, k, v, ctx);
+        const finite = sync || (await checked.data()).every(Number.isFinite);
+        checked.dispose();
+        if (!finite) throw new SwapformerError('operator-failed', `${name}: its output contains NaN or Inf on backend '${tf.getBackend()}' (n ${options.n}, dim ${options.dim}).`, { plugin: name });
         const { out, times } = await timeRuns(() => tf.tidy(() => operator.forward(q, k, v, ctx)), repeats);
         const ms = median(times);
         if (name === exactName) {
