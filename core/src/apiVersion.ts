@@ -6,7 +6,7 @@ import { SwapformerError } from './errors/SwapformerError';
  * `operator/` or `plugin/` changes: a new optional field is a minor bump, anything a plugin
  * written for the old contract could trip over is a major bump.
  */
-export const CORE_API_VERSION = '2.0.0';
+export const CORE_API_VERSION = '2.1.0';
 
 /**
  * Throws unless this core can serve a plugin written against `apiVersion`

@@ -17,6 +17,7 @@ export type { CausalSupport, DecodingSupport, OperatorCapabilities, PluginMeta }
 export { unmetRequirements } from './plugin/operatorRequirements';
 export type { OperatorRequirements } from './plugin/operatorRequirements';
 export { validatePlugin, PLUGIN_NAME_PATTERN } from './plugin/validatePlugin';
+export { operatorCapabilities } from './plugin/capabilitiesForOptions';
 export { resolveOptions } from './plugin/resolveOptions';
 export type { OptionsFromSchema, OptionsInputFromSchema } from './plugin/optionsFromSchema';
 export { instantiateOperator } from './plugin/instantiateOperator';

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createMemoryLogger, createSwapformerContainer, SwapformerError } from '@swapformer/core';
+import { CORE_API_VERSION, createMemoryLogger, createSwapformerContainer, SwapformerError } from '@swapformer/core';
 import { createOperatorRegistry, discoverPlugins, findPluginPackage, nodeModulesChain, registerInstalledPlugins, scanPluginPackages, type OperatorRegistry } from '@swapformer/registry';
 import { exactPlugin } from '@swapformer/plugin-exact';
 import { loadedPackages, writeFakePackage } from './support/fakePackages';
@@ -82,7 +82,7 @@ describe('plugin discovery locations', () => {
     expect(Object.keys(reasons).sort()).to.deep.equal(['swapformer-plugin-bad-export', 'swapformer-plugin-future', 'swapformer-plugin-no-field']);
     expect(reasons['swapformer-plugin-no-field']).to.include('"swapformer" field must be an object like {"plugin": "myPlugin"}, not null');
     expect(reasons['swapformer-plugin-bad-export']).to.include('"swapformer.plugin" must name an export').and.include('"not an identifier"');
-    expect(reasons['swapformer-plugin-future']).to.include('needs operator API 2.9.0, but @swapformer/core serves API 2.0.0');
+    expect(reasons['swapformer-plugin-future']).to.include(`needs operator API 2.9.0, but @swapformer/core serves API ${CORE_API_VERSION}`);
     expect(loadedPackages(marker)).to.not.include('swapformer-plugin-no-field').and.not.include('swapformer-plugin-bad-export');
   });
 

@@ -28,7 +28,7 @@ describe('version skew and duplicate names', () => {
   describe('having a plugin whose apiVersion the core cannot serve', () => {
     const refused: Array<[string, string]> = [
       ['3.0.0', 'Upgrade @swapformer/core'],
-      ['2.1.0', 'Upgrade @swapformer/core'],
+      ['2.2.0', 'Upgrade @swapformer/core'],
       ['1.0.0', 'Upgrade the plugin'],
       ['99.0.0', 'Upgrade @swapformer/core'],
     ];
@@ -56,10 +56,12 @@ describe('version skew and duplicate names', () => {
       });
     }
 
-    it('should accept a plugin for an older patch of the same API', () => {
+    it('should accept a plugin for an older patch or minor of the same API', () => {
       const registry = freshRegistry();
       registry.register(withApi('2.0.7'));
       expect(registry.has('skewed')).to.equal(true);
+      registry.register({ ...withApi('2.1.0'), meta: { ...exactPlugin.meta, name: 'current', apiVersion: '2.1.0' } } as AttentionPlugin);
+      expect(registry.has('current')).to.equal(true);
     });
   });
 
@@ -80,7 +82,7 @@ describe('version skew and duplicate names', () => {
       const report = registerInstalledPlugins(registry, dir);
       expect(report.registered.map((p) => p.packageName)).to.deep.equal(['swapformer-plugin-windowed']);
       const reasons = Object.fromEntries(report.refused.map((r) => [r.package.packageName, r.reason]));
-      expect(reasons['swapformer-plugin-future']).to.include('needs operator API 2.9.0, but @swapformer/core serves API 2.0.0');
+      expect(reasons['swapformer-plugin-future']).to.include(`needs operator API 2.9.0, but @swapformer/core serves API ${CORE_API_VERSION}`);
       expect(reasons['swapformer-plugin-windowed-fork']).to.include('operator "windowed" is already registered (from swapformer-plugin-windowed); swapformer-plugin-windowed-fork registers the same name');
     });
 

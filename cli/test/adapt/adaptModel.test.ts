@@ -158,6 +158,29 @@ describe('adaptModel on a tiny char-GPT', () => {
     teacher.dispose();
     adapted.dispose();
   });
+
+  it('should refuse the untrained learned map as a drop-in, quoting swapformer adapt, and load the adapted checkpoint that carries it', async () => {
+    const refusal = (() => {
+      try {
+        loadCheckpoint(fixture.checkpoint, registry, { attention: LEARNED }).dispose();
+      } catch (error) {
+        return error as Error & { kind?: string };
+      }
+      return null;
+    })();
+    expect(refusal?.kind).to.equal('missing-capability');
+    expect(refusal?.message).to.include('"performer" with options {"featureMap":"learned"}').and.include('swapformer adapt --checkpoint').and.include('--allow-untrained-operators');
+    // FAVOR+ stays a drop-in; the learned map loads for fine-tuning when asked
+    loadCheckpoint(fixture.checkpoint, registry, { attention: { name: 'performer' } }).dispose();
+    loadCheckpoint(fixture.checkpoint, registry, { attention: LEARNED, training: true }).dispose();
+    // the adapted checkpoint records the learned selection and its feature_map: no swap, no refusal
+    const result = await adaptModel(options('dropin-check', { transfer: { steps: 1, learningRate: 0.05, queryKey: false } }));
+    const adapted = loadCheckpoint(result.checkpoint, registry);
+    const logits = adapted.forward(tf.tensor2d([[1, 2, 3, 4]], [1, 4], 'int32'));
+    expect(logits.shape[0]).to.equal(1);
+    tf.dispose(logits);
+    adapted.dispose();
+  });
 });
 
 describe('adaptModel on webgpu (lavapipe in CI)', function () {

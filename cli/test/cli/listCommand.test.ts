@@ -54,7 +54,7 @@ describe('swapformer list', () => {
   it('should show one operator with its capabilities and options table', () => {
     const r = swapformer('list', 'performer');
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.include('performer 0.').and.include('(@swapformer/plugin-performer, operator API 2.0.0)');
+    expect(r.stdout).to.include('performer 0.').and.include('(@swapformer/plugin-performer, operator API 2.1.0)');
     expect(r.stdout).to.match(/decoding\s+recurrent-state/).and.match(/randomness\s+seeded/);
     for (const option of describeOperatorOptions(performerOptionsSchema)) expect(r.stdout).to.match(new RegExp(`\\n${option.name}\\s+${option.type.replace(/\|/g, '\\|')}\\s`));
     expect(r.stdout).to.match(/features\s+integer \| null\s+null\s+\[1, 65536\]/);

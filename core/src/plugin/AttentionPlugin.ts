@@ -17,7 +17,15 @@ export type OptionsSchema = Readonly<Record<string, unknown>>;
 export interface AttentionPlugin<Options = Record<string, unknown>> {
   readonly meta: PluginMeta;
   readonly optionsSchema: OptionsSchema;
+  /** What the operator can do with its default options (what `swapformer list` shows). */
   readonly capabilities: OperatorCapabilities;
+  /**
+   * Optional (operator API 2.1): the capabilities of an operator created with `options`
+   * (validated, defaults applied), for plugins whose options change them — Performer's learned
+   * feature map owns untrained parameters, so it is no drop-in where FAVOR+ is. Resolution checks
+   * requirements against this; without it, `capabilities` hold for every option.
+   */
+  capabilitiesFor?(options: Options): OperatorCapabilities;
   /**
    * Builds one operator instance. `options` have been validated against `optionsSchema` with
    * defaults applied; `geometry` is the layer's shape.

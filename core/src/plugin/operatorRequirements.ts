@@ -43,6 +43,9 @@ export function unmetRequirements(caps: OperatorCapabilities, req: OperatorRequi
           ? '(it owns trainable parameters that a softmax checkpoint does not contain, so they would stay at their initial values); '
           : '(its outputs are not an approximation of softmax attention); ') +
         // quotes every real switch: a message pointing at a flag that does not exist strands the user
+        (caps.trainableParameters
+          ? 'to train them from the softmax model first, run `swapformer adapt --checkpoint <trained checkpoint> --config <its training config> --attention \'<this selection>\' --output <dir>` and load <dir>/final (it carries them); '
+          : '') +
         'to use it anyway (for fine-tuning), allow operators that need training: `--allow-untrained-operators` on the swapformer CLI, `{ training: true }` in loadCheckpoint/buildModel options',
     );
   }

@@ -42,11 +42,22 @@ export function validatePlugin(plugin: unknown, origin = 'plugin'): asserts plug
   if (!schema || schema.type !== 'object' || schema.additionalProperties !== false) {
     fail(`"${name}".optionsSchema must be a JSON Schema with type "object" and additionalProperties: false`);
   }
-  const caps = p.capabilities as unknown as Record<string, unknown> | undefined;
-  if (!caps || typeof caps !== 'object') fail(`"${name}" has no capabilities object`);
+  if (p.capabilitiesFor !== undefined && typeof p.capabilitiesFor !== 'function') fail(`"${name}".capabilitiesFor must be a function (options) => capabilities, or absent`);
+  const problem = capabilityProblem(p.capabilities, `"${name}".capabilities`);
+  if (problem) fail(problem);
+}
+
+/**
+ * What is wrong with a capabilities object (`where` names it in the message), or null when
+ * every field holds an allowed value.
+ */
+export function capabilityProblem(capabilities: unknown, where: string): string | null {
+  const caps = capabilities as Record<string, unknown> | undefined;
+  if (!caps || typeof caps !== 'object') return `${where} is not a capabilities object`;
   for (const [key, allowed] of Object.entries(CAPABILITY_VALUES)) {
-    if (!allowed.includes(caps![key])) fail(`"${name}".capabilities.${key} is ${JSON.stringify(caps![key])}; allowed: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
+    if (!allowed.includes(caps[key])) return `${where}.${key} is ${JSON.stringify(caps[key])}; allowed: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`;
   }
-  if (caps!.groupedKeyValues !== undefined && typeof caps!.groupedKeyValues !== 'boolean') fail(`"${name}".capabilities.groupedKeyValues is ${JSON.stringify(caps!.groupedKeyValues)}; allowed: true, false (or absent)`);
-  if (!Array.isArray(caps!.testedBackends)) fail(`"${name}".capabilities.testedBackends must be an array of backend names`);
+  if (caps.groupedKeyValues !== undefined && typeof caps.groupedKeyValues !== 'boolean') return `${where}.groupedKeyValues is ${JSON.stringify(caps.groupedKeyValues)}; allowed: true, false (or absent)`;
+  if (!Array.isArray(caps.testedBackends)) return `${where}.testedBackends must be an array of backend names`;
+  return null;
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D } from '@tensorflow/tfjs-core';
-import { deriveSeed, SwapformerError, type AttentionContext, type AttentionPlugin, type OptionsFromSchema, type OptionsInputFromSchema } from '@swapformer/core';
+import { deriveSeed, SwapformerError, type AttentionContext, type AttentionPlugin, type OperatorCapabilities, type OptionsFromSchema, type OptionsInputFromSchema } from '@swapformer/core';
 import { drawProjection } from './drawProjection';
 import { performerAttention } from './performer';
 import { createPerformerDecoder } from './performerDecoder';
@@ -67,11 +67,25 @@ export function defaultFeatureCount(headDim: number): number {
   return Math.max(1, Math.floor(headDim * Math.log(headDim)));
 }
 
+/** FAVOR+'s capabilities (the default feature map). */
+const favorCapabilities: OperatorCapabilities = {
+  causal: 'native',
+  keyPaddingMask: true,
+  decoding: 'recurrent-state',
+  trainableParameters: false,
+  randomness: 'seeded',
+  testedBackends: ['wasm', 'cpu', 'webgpu'],
+  dropInForPretrained: true,
+  projections: 'qkv',
+  mixesHeads: false,
+  crossAttention: true,
+};
+
 /**
  * Performer FAVOR+ attention: positive orthogonal random features with max-subtraction,
  * non-causal O(n·m·d), a chunked causal prefix scan and a recurrent decoding state.
- * Drop-in for softmax-trained weights; ω is operator-owned, non-trainable state named
- * `projection` so checkpoints can hold it.
+ * Drop-in for softmax-trained weights (the learned map only once adapted: `capabilitiesFor`);
+ * ω is operator-owned, non-trainable state named `projection` so checkpoints can hold it.
  *
  * @example registry.register(performerPlugin); registry.resolve({ name: 'performer', options: { features: 256 } });
  */
@@ -79,22 +93,19 @@ export const performerPlugin: AttentionPlugin<PerformerOptions> = {
   meta: {
     name: 'performer',
     version,
-    apiVersion: '2.0.0', // the operator API this plugin is written against (checked at registration)
+    apiVersion: '2.1.0', // the operator API this plugin is written against (checked at registration): capabilitiesFor
     description: 'Performer FAVOR+: positive orthogonal random features, causal prefix scan and O(m·d)-per-token recurrent decoding.',
     reference: 'Choromanski et al., Rethinking Attention with Performers, ICLR 2021 (arXiv:2009.14794); google-research performer/fast_attention, lucidrains/performer-pytorch',
   },
   optionsSchema: performerOptionsSchema,
-  capabilities: {
-    causal: 'native',
-    keyPaddingMask: true,
-    decoding: 'recurrent-state',
-    trainableParameters: false,
-    randomness: 'seeded',
-    testedBackends: ['wasm', 'cpu', 'webgpu'],
-    dropInForPretrained: true,
-    projections: 'qkv',
-    mixesHeads: false,
-    crossAttention: true,
+  capabilities: favorCapabilities,
+
+  // The learned map owns a trainable `feature_map` that a softmax checkpoint lacks (identity at
+  // start, not a softmax estimator), so it is a drop-in only once `swapformer adapt` has trained it
+  // and the adapted checkpoint carries it; it draws nothing at random.
+  capabilitiesFor(options) {
+    if (options.featureMap !== 'learned') return favorCapabilities;
+    return { ...favorCapabilities, trainableParameters: true, dropInForPretrained: false, randomness: 'deterministic' };
   },
   create(options, services, geometry) {
     if (options.featureMap === 'learned') return createLearnedPerformer(geometry, options.features);

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { Tensor1D, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import { SwapformerError, type AttentionPlugin, type OperatorParameter, type OptionsFromSchema, type OptionsInputFromSchema } from '@swapformer/core';
 import { emptyTostPrefix, tssa, tssaCausal } from './tost';
 import type { TostParameters } from './tostParameters';
 import { createTostDecoder } from './tostDecoder';
+import { emptyShiftTail, initialShiftKernel, shiftTokens } from './tokenShift';
 
 const { version } = require('../package.json') as { version: string };
 
@@ -28,6 +29,14 @@ export const tostOptionsSchema = {
       enum: ['code', 'paper'],
       default: 'code',
     },
+    tokenShift: {
+      description:
+        'Tokens looked back by a learned causal depthwise convolution on w before TSSA (0: off, as in the reference; 1: RWKV-style token shift; more: a short convolution of width tokenShift + 1). Causal TSSA moves no token content between positions, so a char-level LM without it predicts from the current character only.',
+      type: 'integer',
+      minimum: 0,
+      maximum: 8,
+      default: 0,
+    },
   },
 } as const;
 
@@ -42,7 +51,8 @@ function ownedVariable<T extends tf.Tensor>(initial: T): tf.Variable {
  * ToST's Token Statistics Self-Attention: linear in n, mixes heads through the Π
  * soft-assignment, reads only w = q (the block's attention module applies W_in as the q
  * projection, with bias, and W_out itself). Owns trainable `temp` [h] and, when the geometry
- * gives maxSeqLen, the causal `denom_bias` [h, maxSeqLen]. Not a drop-in for softmax weights:
+ * gives maxSeqLen, the causal `denom_bias` [h, maxSeqLen]; with `tokenShift` s > 0 also the
+ * `token_shift` kernel [s + 1, h, p] (tokenShift.ts). Not a drop-in for softmax weights:
  * models train it from scratch or fine-tune.
  *
  * @example registry.register(tostPlugin); registry.resolve({ name: 'tost' }, { training: true });
@@ -74,6 +84,8 @@ export const tostPlugin: AttentionPlugin<TostPluginOptions> = {
     const temp = ownedVariable(tf.ones([heads]));
     const denomBias = maxSeqLen === undefined ? undefined : ownedVariable(tf.zeros([heads, maxSeqLen]));
     const params: TostParameters = { temp: temp as unknown as Tensor1D, denomBias: denomBias as unknown as Tensor2D | undefined };
+    const shiftKernel = options.tokenShift > 0 ? ownedVariable(initialShiftKernel(options.tokenShift, heads, headDim)) : undefined;
+    const kernel = shiftKernel as unknown as Tensor3D | undefined;
     const where = `operator "tost"${geometry.layerIndex === undefined ? '' : ` at layer ${geometry.layerIndex}`}`;
     const fail = (message: string): never => {
       throw new SwapformerError('invalid-input', `${where}: ${message}`, { plugin: 'tost', layer: geometry.layerIndex });
@@ -93,6 +105,16 @@ export const tostPlugin: AttentionPlugin<TostPluginOptions> = {
 
     const parameters: OperatorParameter[] = [{ name: 'temp', variable: temp, trainable: true }];
     if (denomBias) parameters.push({ name: 'denom_bias', variable: denomBias, trainable: true });
+    if (shiftKernel) parameters.push({ name: 'token_shift', variable: shiftKernel, trainable: true });
+
+    /** w with the token shift applied (a new tensor) or w itself without one. */
+    const shiftedFromStart = (w: Tensor4D, mask: Tensor2D | undefined): Tensor4D => {
+      if (!kernel) return w;
+      const tail = emptyShiftTail(w.shape[0], heads, options.tokenShift, w.shape[3]);
+      const out = shiftTokens(w, kernel, tail, mask);
+      tf.dispose([tail, out.tail]);
+      return out.shifted;
+    };
 
     return {
       name: 'tost',
@@ -100,12 +122,17 @@ export const tostPlugin: AttentionPlugin<TostPluginOptions> = {
       forward(q, _k, _v, ctx) {
         if (!ctx.causal) {
           checkShape(q);
-          return tssa(services.kernels, q, params, { form: options.form, mask: ctx.mask });
+          const w = shiftedFromStart(q, ctx.mask);
+          try {
+            return tssa(services.kernels, w, params, { form: options.form, mask: ctx.mask });
+          } finally {
+            if (w !== q) w.dispose();
+          }
         }
         checkCausal(q, 0);
-        return tf.tidy(() => tssaCausal(q, params, emptyTostPrefix(q.shape[0], heads, q.shape[3]), 0, { form: options.form, mask: ctx.mask }).y);
+        return tf.tidy(() => tssaCausal(shiftedFromStart(q, ctx.mask), params, emptyTostPrefix(q.shape[0], heads, q.shape[3]), 0, { form: options.form, mask: ctx.mask }).y);
       },
-      decoder: createTostDecoder({ heads, headDim, form: options.form, params, checkStep: checkCausal }),
+      decoder: createTostDecoder({ heads, headDim, form: options.form, params, shiftKernel: kernel, checkStep: checkCausal }),
       parameters: () => parameters,
       dispose: () => tf.dispose(parameters.map((p) => p.variable)),
     };
@@ -116,4 +143,5 @@ export { tssa, tssaCausal, emptyTostPrefix } from './tost';
 export type { TostOptions, TostPrefix } from './tost';
 export type { TostForm, TostParameters } from './tostParameters';
 export { createTostDecoder } from './tostDecoder';
+export { initialShiftKernel, emptyShiftTail, shiftTokens } from './tokenShift';
 export type { TostDecoderConfig, TostDecodingState } from './tostDecoder';

@@ -19,8 +19,15 @@ describeOperatorConformance(tostPlugin, {
     { label: 'one head, causal', shape: { batch: 1, heads: 1, nq: 9, nk: 9, dk: 6 }, causal: true },
     { label: 'paper form, non-causal', shape: { batch: 1, heads: 3, nq: 12, nk: 12, dk: 4 }, options: { form: 'paper' } },
     { label: 'paper form, causal', shape: { batch: 2, heads: 3, nq: 12, nk: 12, dk: 4 }, options: { form: 'paper' }, causal: true },
+    { label: 'token shift 1, causal', shape: { batch: 2, heads: 4, nq: 14, nk: 14, dk: 8 }, options: { tokenShift: 1 }, causal: true, qkScale: 1 },
+    { label: 'token shift 3, causal, paper form', shape: { batch: 2, heads: 3, nq: 11, nk: 11, dk: 4 }, options: { tokenShift: 3, form: 'paper' }, causal: true },
+    { label: 'token shift 2, non-causal', shape: { batch: 1, heads: 2, nq: 10, nk: 10, dk: 4 }, options: { tokenShift: 2 } },
   ],
-  invalidOptions: [{ options: { form: 'both' }, messageIncludes: '/options/form' }],
+  invalidOptions: [
+    { options: { form: 'both' }, messageIncludes: '/options/form' },
+    { options: { tokenShift: 9 }, messageIncludes: '/options/tokenShift' },
+    { options: { tokenShift: 1.5 }, messageIncludes: '/options/tokenShift' },
+  ],
   causalTolerance: 0,
 });
 

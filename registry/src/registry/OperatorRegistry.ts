@@ -3,6 +3,7 @@ import type { AttentionOperator, AttentionPlugin, OperatorCapabilities, Operator
 /** A registered plugin and where it came from. */
 export interface PluginRecord {
   readonly meta: PluginMeta;
+  /** With default options; a resolved selection's may differ (`ResolvedOperator.capabilities`). */
   readonly capabilities: OperatorCapabilities;
   readonly optionsSchema: Readonly<Record<string, unknown>>;
   /** npm package it was loaded from (absent for plugins registered in code). */
@@ -43,6 +44,7 @@ export interface ResolvedOperator<Options = Record<string, unknown>> {
   readonly name: string;
   readonly plugin: AttentionPlugin;
   readonly options: Readonly<Options>;
+  /** The capabilities with these options (the plugin's `capabilitiesFor(options)` where it has one). */
   readonly capabilities: OperatorCapabilities;
   /** Set when an explicit fallback policy replaced the requested operator. */
   readonly fallbackFrom?: string;

@@ -1,6 +1,6 @@
 import type { SwapformerContainer as Container } from '@swapformer/core';
 import { formatIssues, SCHEMA_IDS, validateAgainst } from '@swapformer/schemas';
-import { createSwapformerContainer, instantiateOperator, resolveOptions, resolveOperatorServices, SERVICE_IDS, SwapformerError, unmetRequirements, validatePlugin, type AttentionPlugin, type OperatorRequirements } from '@swapformer/core';
+import { createSwapformerContainer, instantiateOperator, operatorCapabilities, resolveOptions, resolveOperatorServices, SERVICE_IDS, SwapformerError, unmetRequirements, validatePlugin, type AttentionPlugin, type OperatorRequirements } from '@swapformer/core';
 import { didYouMean } from './didYouMean';
 import type { OperatorRegistry, OperatorSelection, PluginRecord, PluginSelection, RegisterOptions, ResolveContext, ResolvedOperator } from './OperatorRegistry';
 
@@ -115,20 +115,31 @@ export function createOperatorRegistry(container: Container = createSwapformerCo
       }
       const requested = get(selection.name, context);
       const optionsPath = `${context.path ?? ''}/options`;
+      /** Options resolved against the plugin's schema (an invalid-config error names the bad one). */
+      const resolvedFor = (r: PluginRecord, given: Record<string, unknown>): Record<string, unknown> => {
+        try {
+          return resolveOptions(r.plugin, given, optionsPath) as Record<string, unknown>;
+        } catch (error) {
+          return fail(error as SwapformerError);
+        }
+      };
+      // capabilities follow the options where the plugin says how (capabilitiesFor); fallbacks run with defaults
+      const unmetWithDefaults = (name: string) => unmetRequirements(operatorCapabilities(records.get(name)!.plugin, resolvedFor(records.get(name)!, {})), requirements);
       let record = requested;
-      let options = { ...(selection.options ?? {}) } as Record<string, unknown>;
-      const reasons = unmetRequirements(requested.capabilities, requirements);
+      let resolvedOptions = resolvedFor(requested, { ...(selection.options ?? {}) });
+      let capabilities = operatorCapabilities(requested.plugin, resolvedOptions);
+      const reasons = unmetRequirements(capabilities, requirements);
       let fallbackFrom: string | undefined;
       if (reasons.length > 0) {
         const candidates = selection.fallback?.order ?? [];
-        const usable = candidates.find((name) => records.has(name) && unmetRequirements(records.get(name)!.capabilities, requirements).length === 0);
+        const usable = candidates.find((name) => records.has(name) && unmetWithDefaults(name).length === 0);
         if (!selection.fallback || usable === undefined) {
-          const fitting = installedNames().filter((n) => unmetRequirements(records.get(n)!.capabilities, requirements).length === 0);
+          const fitting = installedNames().filter((n) => unmetWithDefaults(n).length === 0);
           fail(
             new SwapformerError(
               'missing-capability',
               [
-                `operator "${selection.name}" cannot be used here${where(context)}: it lacks`,
+                `operator "${selection.name}"${selection.options && Object.keys(selection.options).length ? ` with options ${JSON.stringify(selection.options)}` : ''} cannot be used here${where(context)}: it lacks`,
                 ...reasons.map((r) => `  - ${r}`),
                 selection.fallback ? `  None of the fallback operators fits either: ${candidates.join(', ')}.` : undefined,
                 `  Operators installed here that fit: ${fitting.length ? fitting.join(', ') : '(none)'}.`,
@@ -140,26 +151,21 @@ export function createOperatorRegistry(container: Container = createSwapformerCo
           );
         }
         record = records.get(usable!)!;
-        options = {};
+        resolvedOptions = resolvedFor(record, {});
+        capabilities = operatorCapabilities(record.plugin, resolvedOptions);
         fallbackFrom = selection.name;
         hooks.fallbackTaken.call({ requested: selection.name, used: record.meta.name, reasons, layerIndex: context.layerIndex });
         if (selection.fallback!.policy === 'warn') {
           services.logger.warn(`fallback${where(context)}: "${selection.name}" replaced by "${record.meta.name}" because it lacks: ${reasons.join('; ')}`);
         }
       }
-      let resolvedOptions: Record<string, unknown>;
-      try {
-        resolvedOptions = resolveOptions(record.plugin, options, optionsPath) as Record<string, unknown>;
-      } catch (error) {
-        return fail(error as SwapformerError);
-      }
-      hooks.operatorResolved.call({ requested: selection.name, resolved: record.meta.name, options: resolvedOptions, capabilities: record.capabilities, layerIndex: context.layerIndex });
+      hooks.operatorResolved.call({ requested: selection.name, resolved: record.meta.name, options: resolvedOptions, capabilities, layerIndex: context.layerIndex });
       const plugin = record.plugin;
       return {
         name: record.meta.name,
         plugin,
         options: resolvedOptions,
-        capabilities: record.capabilities,
+        capabilities,
         fallbackFrom,
         create: (geometry) => instantiateOperator(plugin, resolvedOptions, services, { ...geometry, layerIndex: geometry.layerIndex ?? context.layerIndex }, optionsPath),
       };
