@@ -175,7 +175,7 @@ describe('adaptModel on a tiny char-GPT', () => {
     loadCheckpoint(fixture.checkpoint, registry, { attention: LEARNED, training: true }).dispose();
     // the adapted checkpoint records the learned selection and its feature_map: no swap, no refusal
     const result = await adaptModel(options('dropin-check', { transfer: { steps: 1, learningRate: 0.05, queryKey: false } }));
-    const adapted = loadCheckpoint(result.checkpoint, registry);
+    const adapted = loadCheckpoint(result.checkpoint!, registry);
     const logits = adapted.forward(tf.tensor2d([[1, 2, 3, 4]], [1, 4], 'int32'));
     expect(logits.shape[0]).to.equal(1);
     tf.dispose(logits);
