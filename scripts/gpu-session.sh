@@ -51,7 +51,7 @@ quality() {
   cli adapt "${gpt[@]}" --output runs/gpu/gpt-lev --attention '{"name":"levattention","options":{"k":32}}' \
     --transfer-steps 150 --transfer-lr 0.001 --transfer-qk --finetune-steps 350 --finetune-lr 0.002 --lora-rank 16 > "$OUT/work/adapt-gpt-lev.log" 2>&1 &
   if [[ -f ${TOST_CONFIG:-examples/train-gpt-tost-shift.json} ]]; then
-    cli train --config "${TOST_CONFIG:-examples/train-gpt-tost-shift.json}" --data-dir "$data" --max-minutes "$minutes" --output runs/gpu/gpt-tost-shift > "$OUT/work/train-gpt-tost-shift.log" 2>&1 &
+    cli train --config "${TOST_CONFIG:-examples/train-gpt-tost-shift.json}" --data-dir "$data" --steps "${TOST_STEPS:-400}" --max-minutes "$minutes" --output runs/gpu/gpt-tost-shift > "$OUT/work/train-gpt-tost-shift.log" 2>&1 &
   fi
   timeout "${DROPIN_SECONDS:-480}" node cli/dist/cli.js run examples/dropin-gpu.json --full --data-dir "$data" --keep-going > "$OUT/work/dropin.log" 2>&1
   echo "drop-in report: status $?" >> "$OUT/work/dropin.log"
