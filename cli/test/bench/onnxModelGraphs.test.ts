@@ -24,7 +24,7 @@ describe('ONNX graphs of whole models (onnxruntime-node peer)', () => {
     // generation: ORT through its own cache vs Swapformer's kv-cache; the first logits and every greedy token agree
     const theirs = await peer.generate(ids, 12);
     let first: Float32Array | null = null;
-    const mine = generate(model, [ids], { maxNewTokens: 12, temperature: 0, onStep: (step, logits) => (first ??= logits.slice()) });
+    const mine = generate(model, [ids], { maxNewTokens: 12, temperature: 0, onStep: (_, logits) => (first ??= logits.slice()) });
     expect(maxRelativeDifference(theirs.firstLogits, first!)).to.be.below(1e-4);
     expect(theirs.tokens).to.deep.equal(mine.tokens[0]);
     expect(argmax(theirs.firstLogits)).to.equal(mine.tokens[0][0]);

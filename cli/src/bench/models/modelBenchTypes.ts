@@ -1,7 +1,8 @@
+import type { CrossoverRow } from './llamaCrossover';
 /** Results of the model benches (runModelBench.ts), as written to docs/benchmarks/models-<backend>.json. */
 
 /** The implementations a model-bench row compares, in the same run on the same data. */
-export type ModelContender = 'tfjs' | 'swapformer' | 'numpy';
+export type ModelContender = 'tfjs' | 'swapformer' | 'numpy' | 'onnxruntime';
 
 /** Median wall ms and CPU ms (all threads of the process that ran it) of one contender; null where it did not run. */
 export interface ModelTiming {
@@ -47,6 +48,21 @@ export interface ModelBenchReport {
   };
   readonly gemm: readonly GemmRow[];
   readonly forward: readonly ForwardRow[];
+  readonly generation: readonly GenerationRow[];
+  /** The Llama-shaped decoder with each operator swapped into every layer (llamaCrossover.ts). */
+  readonly crossover: readonly CrossoverRow[];
   readonly targets: readonly ModelTarget[];
   readonly notes: readonly string[];
+}
+
+/** Greedy generation after a prompt: timings of the whole call (prompt + every new token). */
+export interface GenerationRow {
+  readonly name: string;
+  readonly promptTokens: number;
+  readonly newTokens: number;
+  readonly timings: Partial<Record<ModelContender, ModelTiming>>;
+  /** Max relative |Δ| of the logits that picked the first token, Swapformer vs onnxruntime. */
+  readonly firstLogitsDifference?: number;
+  /** How many of the greedy tokens agree before the first difference (all = newTokens). */
+  readonly tokensAgree?: number;
 }

@@ -18,7 +18,7 @@ export function readWeights(parameters: readonly ModelParameter[]): Weights {
 
 function w(g: OnnxGraph, weights: Weights, name: string): string {
   const p = weights.get(name);
-  if (!p) throw new SwapformerError('internal', `ONNX export: the model has no parameter "${name}".`);
+  if (!p) throw new SwapformerError('invalid-config', `ONNX export: the model has no parameter "${name}".`);
   return g.weight(name, p.shape, p.data);
 }
 

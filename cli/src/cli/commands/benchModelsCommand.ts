@@ -7,13 +7,16 @@ import { createGemmEngine } from '@swapformer/kernels';
 import { writeFileAtomic } from '@swapformer/models';
 import { formatModelBenchMarkdown, modelTargets } from '../../bench/models/formatModelBench';
 import type { ModelBenchReport } from '../../bench/models/modelBenchTypes';
-import { benchGemms, benchGptForward, defineModelPeer, modelBenchScratch } from '../../bench/models/runModelBench';
+import { benchGemms, benchGptForward, defineModelPeer, modelBenchScratch, withOurGemm } from '../../bench/models/runModelBench';
+import { benchGptGeneration, benchVitForward } from '../../bench/models/benchOrtModels';
+import { benchLlamaCrossover, crossoverSvg, CROSSOVER_OPERATORS } from '../../bench/models/llamaCrossover';
+import { loadOnnxRuntime } from '../../bench/peers/onnxruntimePeer';
 import { PythonPeerProcess } from '../../bench/peers/pythonPeer';
 import { createCliSession, startBackend } from '../createCliSession';
 import type { CommandRunner } from '../CommandRunner';
 import { parseIntegerOption } from '../parseOptions';
 
-const PARTS = ['gemm', 'forward'] as const;
+const PARTS = ['gemm', 'forward', 'vit', 'generation', 'crossover'] as const;
 
 export function registerBenchModelsCommand(program: Command, run: CommandRunner): void {
   program
@@ -21,6 +24,14 @@ export function registerBenchModelsCommand(program: Command, run: CommandRunner)
     .description('time whole models and their matrix products on wasm — tfjs-wasm\'s matMul, our GEMM, numpy on the same weights — in one run (issue 19)')
     .option('--only <parts>', `comma-separated: ${PARTS.join(', ')}`, PARTS.join(','))
     .option('--tokens <n>', 'tokens of the GPT-2-small forward', '1024')
+    .option('--vit-batch <b>', 'batch of the ViT-base 224 forward', '8')
+    .option('--prompt <n>', 'prompt tokens before generation', '16')
+    .option('--new-tokens <n>', 'tokens generated after the prompt', '64')
+    .option('--crossover-n <list>', 'sequence lengths of the Llama-shaped crossover', '512,1024,2048,4096,8192,16384')
+    .option('--operators <list>', 'operators of the crossover', CROSSOVER_OPERATORS.join(','))
+    .option('--cell-budget <s>', 'seconds a crossover cell may take (predicted from the previous ones; over it: skipped)', '60')
+    .option('--no-onnxruntime', 'leave out the onnxruntime-node rows')
+    .option('--keep-missing', 'parts not run this time are carried over from the existing models-<backend>.json (marked in the notes)')
     .option('--repeats <r>', 'timed repeats after a warm-up', '3')
     .option('--threads <t>', 'threads of our GEMM and fused attention, and of numpy\'s OpenBLAS (default: the core count)')
     .option('--seed <s>', 'seed of the random weights and inputs', '0')
@@ -32,6 +43,12 @@ export function registerBenchModelsCommand(program: Command, run: CommandRunner)
         const parts = String(opts.only).split(',').map((s) => s.trim());
         for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) throw new SwapformerError('invalid-config', `--only takes ${PARTS.join(', ')}, got "${p}".`);
         const tokens = parseIntegerOption('--tokens', opts.tokens, 1, 1024);
+        const vitBatch = parseIntegerOption('--vit-batch', opts.vitBatch, 1, 256);
+        const promptLength = parseIntegerOption('--prompt', opts.prompt, 1, 512);
+        const newTokens = parseIntegerOption('--new-tokens', opts.newTokens, 1, 512);
+        const ns = String(opts.crossoverN).split(',').map((x) => parseIntegerOption('--crossover-n', x.trim(), 16, 131072));
+        const operators = String(opts.operators).split(',').map((x) => x.trim()).filter(Boolean);
+        const cellBudgetS = parseIntegerOption('--cell-budget', opts.cellBudget, 1, 3600);
         const repeats = parseIntegerOption('--repeats', opts.repeats, 1, 100);
         const seed = parseIntegerOption('--seed', opts.seed, 0, 2 ** 31 - 1);
         const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
@@ -48,9 +65,24 @@ export function registerBenchModelsCommand(program: Command, run: CommandRunner)
           const info = python ? await defineModelPeer(python) : {};
           const engine = createGemmEngine(threads);
           if (!engine) throw new SwapformerError('unsupported', 'bench-models: WebAssembly SIMD is not available in this engine, so our GEMM cannot run.');
-          const options = { engine, repeats, seed, tokens, python, progress };
-          const gemm = parts.includes('gemm') ? await benchGemms(options, dir) : [];
-          const forward = parts.includes('forward') ? [await benchGptForward(options, createCliSession({ seed, kernels: { threads } }).registry, dir)] : [];
+          const loadedOrt = opts.onnxruntime === false ? 'left out (--no-onnxruntime)' : loadOnnxRuntime();
+          if (typeof loadedOrt === 'string') progress(`onnxruntime rows not run: ${loadedOrt}`);
+          const ort = typeof loadedOrt === 'string' ? null : loadedOrt;
+          const options = { engine, repeats, seed, tokens, python, progress, ort, threads };
+          const registry = createCliSession({ seed, kernels: { threads } }).registry;
+          const previous = opts.keepMissing ? previousReport(typeof opts.writeDocs === 'string' ? opts.writeDocs : path.join('docs', 'benchmarks')) : null;
+          const carried: string[] = [];
+          const part = async <T>(name: (typeof PARTS)[number], run: () => Promise<T[]>, old: (r: ModelBenchReport) => readonly T[]): Promise<readonly T[]> => {
+            if (parts.includes(name)) return run();
+            if (previous && old(previous).length > 0) carried.push(name);
+            return previous ? old(previous) : [];
+          };
+          const gemm = await part('gemm', () => benchGemms(options, dir), (r) => r.gemm);
+          const gptForward = await part('forward', async () => [await benchGptForward(options, registry, dir)], (r) => r.forward.filter((f) => f.name.startsWith('GPT')));
+          const vitForward = await part('vit', async () => [await benchVitForward(options, registry, dir, vitBatch)], (r) => r.forward.filter((f) => f.name.startsWith('ViT')));
+          const forward = [...gptForward, ...vitForward];
+          const generation = await part('generation', async () => [await benchGptGeneration(options, registry, promptLength, newTokens)], (r) => r.generation ?? []);
+          const crossover = await part('crossover', () => withOurGemm(engine, () => benchLlamaCrossover({ ns, operators, cellBudgetS, seed, progress }, registry)), (r) => r.crossover ?? []);
           const report: ModelBenchReport = {
             environment: {
               backend: 'wasm', threads, node: process.version, cpu: os.cpus()[0]?.model?.trim() || 'unknown CPU', cores, loadAverage,
@@ -59,18 +91,24 @@ export function registerBenchModelsCommand(program: Command, run: CommandRunner)
             },
             gemm,
             forward,
-            targets: modelTargets(gemm, forward),
+            generation,
+            crossover,
+            targets: modelTargets(gemm, forward, generation, crossover),
             notes: [
               'Random weights at real size, generated by the bench from the seed; numpy reads the very same float32 arrays (raw files in a temporary folder, deleted after).',
               '"tfjs-wasm matMul" and "Swapformer GEMM" are the same tfjs graph; only the BatchMatMul/_FusedMatMul kernels differ (registerFastMatMul). Attention is the exact operator (fused WebAssembly kernel) in both.',
               'CPU use is the CPU time of all threads of the process over the wall time: ~100 % is one core busy.',
               'Timed: median of the repeats after one warm-up; numpy\'s times are taken inside Python around the compute only.',
+              'onnxruntime-node (CPU execution provider, graph optimization "all", intra-op threads as above, no spinning) runs ONNX graphs built by the bench from the same weights (cli/src/bench/models/onnxTransformerGraphs.ts): GPT-2 with past key/values inputs and present outputs — generation feeds one token per step with the previous step\'s cache, as transformers.js does — and ViT with a Conv patch embedding. Its logits are checked against Swapformer\'s in cli/test/bench/onnxModelGraphs.test.ts (max rel. Δ < 1e-4).',
+              'Generation: the time of the whole greedy call (prompt, then every new token); tokens/s = new tokens over that time. Swapformer decodes through exact\'s kv-cache with our GEMM registered.',
+              ...(carried.length > 0 ? [`Carried over unchanged from the previous run (--keep-missing): ${carried.join(', ')}; their load average and date are that run\'s.`] : []),
             ],
           };
           if (opts.writeDocs) {
             const out = typeof opts.writeDocs === 'string' ? opts.writeDocs : path.join('docs', 'benchmarks');
             fs.mkdirSync(out, { recursive: true });
             writeFileAtomic(path.join(out, 'models-wasm.json'), `${JSON.stringify(report, null, 2)}\n`);
+            if (crossover.length > 0) writeFileAtomic(path.join(out, 'models-crossover-wasm.svg'), crossoverSvg(crossover, 'wasm'));
             writeFileAtomic(path.join(out, 'models-wasm.md'), formatModelBenchMarkdown(report, `swapformer bench-models ${process.argv.slice(3).join(' ')}`.trim()));
             progress(`wrote ${path.join(out, 'models-wasm.{md,json}')}`);
           }
@@ -81,4 +119,10 @@ export function registerBenchModelsCommand(program: Command, run: CommandRunner)
         }
       }),
     );
+}
+
+/** The last run's report, for --keep-missing; null when there is none. */
+function previousReport(dir: string): ModelBenchReport | null {
+  const file = path.join(dir, 'models-wasm.json');
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as ModelBenchReport) : null;
 }
