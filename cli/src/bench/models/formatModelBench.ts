@@ -1,10 +1,10 @@
 /** The model-bench report as Markdown (docs/benchmarks/models-<backend>.md) and issue 19's targets read off it. */
-import { crossoverRule, type CrossoverRow } from './llamaCrossover';
+import { crossoverRule, isPeerRow, type CrossoverRow } from './llamaCrossover';
 import type { ForwardRow, GemmRow, GenerationRow, ModelBenchReport, ModelContender, ModelTarget, ModelTiming } from './modelBenchTypes';
 
 const CONTENDERS: readonly ModelContender[] = ['tfjs', 'swapformer', 'numpy'];
-const FORWARD_CONTENDERS: readonly ModelContender[] = ['tfjs', 'swapformer', 'numpy', 'onnxruntime'];
-const LABEL: Record<ModelContender, string> = { tfjs: 'tfjs-wasm matMul', swapformer: 'Swapformer GEMM', numpy: 'numpy', onnxruntime: 'onnxruntime-node' };
+const FORWARD_CONTENDERS: readonly ModelContender[] = ['tfjs', 'swapformer', 'numpy', 'onnxruntime', 'torch-eager', 'torch-sdpa'];
+const LABEL: Record<ModelContender, string> = { tfjs: 'tfjs-wasm matMul', swapformer: 'Swapformer GEMM', numpy: 'numpy', onnxruntime: 'onnxruntime-node', 'torch-eager': 'PyTorch fp32 eager', 'torch-sdpa': 'PyTorch fp32 SDPA' };
 
 const seconds = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);
 const ms = (t?: ModelTiming) => (t ? seconds(t.ms) : '—');
@@ -48,7 +48,7 @@ function bestAt8192(rows: readonly CrossoverRow[]): ModelTarget {
   const target = 'Llama-shaped decoder, n = 8,192: best drop-in operator ≥ 2× exact end-to-end';
   const at = (r: CrossoverRow) => r.cells.find((c) => c.n === 8192)?.timing;
   const exact = rows.find((r) => r.operator === 'exact');
-  const others = rows.filter((r) => r.operator !== 'exact' && at(r));
+  const others = rows.filter((r) => r.operator !== 'exact' && !isPeerRow(r) && at(r));
   if (!exact || others.length === 0) return { target, measured: 'not measured at n = 8,192', met: null };
   const best = others.reduce((a, b) => (at(a)!.ms <= at(b)!.ms ? a : b));
   const e = at(exact);
@@ -62,13 +62,16 @@ export function formatModelBenchMarkdown(report: ModelBenchReport, command: stri
   const lines: string[] = [];
   lines.push(`# Model-level speed on ${e.backend} (issue 19)`, '');
   lines.push('Wall times, with the CPU time of all the threads of the process that ran each in parentheses: on a shared machine the CPU time says what a contender costs, the wall time what one waits.', '');
-  lines.push(`Measured by \`${command}\` on ${e.date}: ${e.cpu}, ${e.cores} cores, Node ${e.node}, ${e.numpy}; our GEMM on ${e.threads} thread(s), numpy's OpenBLAS on the same number. Load average at the start: ${e.loadAverage.map((x) => x.toFixed(2)).join(', ')} — the machine is shared, so times are noisy; ratios come from one run.`, '');
+  if (e.backend === 'webgpu') lines.push(`Measured by \`${command}\` on ${e.date}: ${e.cpu}, Node ${e.node}, ${e.numpy}. Ratios come from one run.`, '');
+  else lines.push(`Measured by \`${command}\` on ${e.date}: ${e.cpu}, ${e.cores} cores, Node ${e.node}, ${e.numpy}; our GEMM on ${e.threads} thread(s), numpy's OpenBLAS on the same number. Load average at the start: ${e.loadAverage.map((x) => x.toFixed(2)).join(', ')} — the machine is shared, so times are noisy; ratios come from one run.`, '');
   lines.push('## Targets', '', '| target | measured | met |', '|---|---|---|');
   for (const t of report.targets) lines.push(`| ${t.target} | ${t.measured} | ${t.met === null ? '—' : t.met ? 'yes' : 'no'} |`);
-  lines.push('', '## Whole model', '', `| model | tokens | batch | ${FORWARD_CONTENDERS.map((c) => LABEL[c]).join(' | ')} | Swapformer / numpy | Swapformer / onnxruntime | Swapformer CPU use | logits vs numpy (max rel. Δ) |`, `|---|---|---|${FORWARD_CONTENDERS.map(() => '---|').join('')}---|---|---|---|`);
+  const present = FORWARD_CONTENDERS.filter((c) => report.forward.some((r) => r.timings[c]));
+  const peers = present.filter((c) => c !== 'tfjs' && c !== 'swapformer');
+  if (report.forward.length > 0) lines.push('', '## Whole model', '', `| model | tokens | batch | ${present.map((c) => LABEL[c]).join(' | ')} | ${peers.map((c) => `Swapformer / ${LABEL[c]}`).join(' | ')} | Swapformer CPU use | logits vs ${LABEL[report.forward[0]?.reference ?? 'numpy']} (max rel. Δ) |`, `|---|---|---|${present.map(() => '---|').join('')}${peers.map(() => '---|').join('')}---|---|`);
   for (const r of report.forward) {
-    const agree = (['tfjs', 'swapformer', 'onnxruntime'] as const).map((c) => (r.agreement[c] === undefined ? '' : `${c} ${r.agreement[c]!.toExponential(1)}`)).filter(Boolean).join(', ') || '—';
-    lines.push(`| ${r.name} | ${r.tokens} | ${r.batch} | ${FORWARD_CONTENDERS.map((c) => wallAndCpu(r.timings[c])).join(' | ')} | ${ratio(r.timings.swapformer, r.timings.numpy)} | ${ratio(r.timings.swapformer, r.timings.onnxruntime)} | ${cpu(r.timings.swapformer)} | ${agree} |`);
+    const agree = FORWARD_CONTENDERS.map((c) => (r.agreement[c] === undefined ? '' : `${c} ${r.agreement[c]!.toExponential(1)}`)).filter(Boolean).join(', ') || '—';
+    lines.push(`| ${r.name} | ${r.tokens} | ${r.batch} | ${present.map((c) => wallAndCpu(r.timings[c])).join(' | ')} | ${peers.map((c) => ratio(r.timings.swapformer, r.timings[c])).join(' | ')} | ${cpu(r.timings.swapformer)} | ${agree} |`);
   }
   if (report.generation.length > 0) {
     lines.push('', '## Generation (greedy, batch 1)', '', '| model | prompt | new tokens | Swapformer (kv-cache) | onnxruntime-node (past key/values graph) | Swapformer / onnxruntime time | first logits, max rel. Δ | greedy tokens equal |', '|---|---|---|---|---|---|---|---|');
@@ -78,7 +81,7 @@ export function formatModelBenchMarkdown(report: ModelBenchReport, command: stri
     }
   }
   if (report.crossover.length > 0) lines.push('', ...formatCrossover(report.crossover, report.environment.backend));
-  lines.push('', '## Matrix products of that forward (GFLOP/s)', '', `| product | shape | ${CONTENDERS.map((c) => LABEL[c]).join(' | ')} | Swapformer / tfjs time | Swapformer / numpy time | Swapformer CPU use |`, `|---|---|${CONTENDERS.map(() => '---|').join('')}---|---|---|`);
+  if (report.gemm.length > 0) lines.push('', '## Matrix products of that forward (GFLOP/s)', '', `| product | shape | ${CONTENDERS.map((c) => LABEL[c]).join(' | ')} | Swapformer / tfjs time | Swapformer / numpy time | Swapformer CPU use |`, `|---|---|${CONTENDERS.map(() => '---|').join('')}---|---|---|`);
   for (const r of report.gemm) {
     lines.push(`| ${r.name} | ${r.shape} | ${CONTENDERS.map((c) => `${gflops(r.flops, r.timings[c])} (${ms(r.timings[c])})`).join(' | ')} | ${ratio(r.timings.swapformer, r.timings.tfjs)} | ${ratio(r.timings.swapformer, r.timings.numpy)} | ${cpu(r.timings.swapformer)} |`);
   }
@@ -106,6 +109,6 @@ export function formatCrossover(rows: readonly CrossoverRow[], backend: string):
     };
     lines.push(`| ${r.operator} | ${ns.map(cell).join(' | ')} |`);
   }
-  if (exact) lines.push('', ...rows.filter((r) => r !== exact).map((r) => `- ${crossoverRule(r, exact)}.`));
+  if (exact) lines.push('', ...rows.filter((r) => r !== exact && !isPeerRow(r)).map((r) => `- ${crossoverRule(r, exact)}.`));
   return lines;
 }

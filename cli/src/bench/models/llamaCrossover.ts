@@ -21,6 +21,7 @@ export interface CrossoverCell {
 }
 
 export interface CrossoverRow {
+  /** A Swapformer operator, or a PyTorch peer ("torch-eager", "torch-sdpa": exact attention, not a drop-in). */
   readonly operator: string;
   readonly cells: readonly CrossoverCell[];
   /** Why the operator could not be built into the decoder. */
@@ -98,6 +99,9 @@ export async function benchLlamaCrossover(options: CrossoverOptions, registry: O
   }
   return rows;
 }
+
+/** PyTorch's rows are peers of the whole model, not operators swapped in. */
+export const isPeerRow = (row: CrossoverRow): boolean => row.operator.startsWith('torch');
 
 /** "X is faster than exact end to end from n ≈ N": the log-log interpolated crossing of time(X) / time(exact) through 1. */
 export function crossoverRule(row: CrossoverRow, exact: CrossoverRow): string {

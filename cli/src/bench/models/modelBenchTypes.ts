@@ -2,7 +2,7 @@ import type { CrossoverRow } from './llamaCrossover';
 /** Results of the model benches (runModelBench.ts), as written to docs/benchmarks/models-<backend>.json. */
 
 /** The implementations a model-bench row compares, in the same run on the same data. */
-export type ModelContender = 'tfjs' | 'swapformer' | 'numpy' | 'onnxruntime';
+export type ModelContender = 'tfjs' | 'swapformer' | 'numpy' | 'onnxruntime' | 'torch-eager' | 'torch-sdpa';
 
 /** Median wall ms and CPU ms (all threads of the process that ran it) of one contender; null where it did not run. */
 export interface ModelTiming {
@@ -25,8 +25,10 @@ export interface ForwardRow {
   readonly batch: number;
   readonly parameters: number;
   readonly timings: Partial<Record<ModelContender, ModelTiming>>;
-  /** Largest |Δ| of the last position's logits against numpy's, relative to numpy's largest |logit| (same weights check). */
+  /** Largest |Δ| of the last position's logits against the reference's, relative to its largest |logit| (same weights check). */
   readonly agreement: Partial<Record<ModelContender, number>>;
+  /** Whose logits the agreement is measured against: numpy on the CPU (default), PyTorch eager on the GPU. */
+  readonly reference?: ModelContender;
 }
 
 export interface ModelTarget {

@@ -195,12 +195,12 @@ export async function benchGptForward(options: ModelBenchOptions, registry: Oper
   }
 }
 
-/** Each contender's logits against numpy's (max |Δ| over numpy's largest |logit|): the same-weights check. */
-export function agreement(logits: Partial<Record<ModelContender, Float32Array>>): Partial<Record<ModelContender, number>> {
-  const ref = logits.numpy;
+/** Each contender's logits against the reference's (numpy's by default) (max |Δ| over numpy's largest |logit|): the same-weights check. */
+export function agreement(logits: Partial<Record<ModelContender, Float32Array>>, reference: ModelContender = 'numpy'): Partial<Record<ModelContender, number>> {
+  const ref = logits[reference];
   if (!ref) return {};
   const out: Partial<Record<ModelContender, number>> = {};
-  for (const c of ['tfjs', 'swapformer', 'onnxruntime'] as const) if (logits[c]) out[c] = maxRelativeDifference(logits[c]!, ref);
+  for (const c of Object.keys(logits) as ModelContender[]) if (c !== reference) out[c] = maxRelativeDifference(logits[c]!, ref);
   return out;
 }
 

@@ -8,6 +8,7 @@ import { writeFileAtomic } from '@swapformer/models';
 import { formatModelBenchMarkdown, modelTargets } from '../../bench/models/formatModelBench';
 import type { ModelBenchReport } from '../../bench/models/modelBenchTypes';
 import { benchGemms, benchGptForward, defineModelPeer, modelBenchScratch, withOurGemm } from '../../bench/models/runModelBench';
+import { benchGptForwardGpu, benchVitForwardGpu, defineTorchPeer, torchCrossoverRows } from '../../bench/models/benchModelsGpu';
 import { benchGptGeneration, benchVitForward } from '../../bench/models/benchOrtModels';
 import { benchLlamaCrossover, crossoverSvg, CROSSOVER_OPERATORS } from '../../bench/models/llamaCrossover';
 import { loadOnnxRuntime } from '../../bench/peers/onnxruntimePeer';
@@ -32,6 +33,8 @@ export function registerBenchModelsCommand(program: Command, run: CommandRunner)
     .option('--cell-budget <s>', 'seconds a crossover cell may take (predicted from the previous ones; over it: skipped)', '60')
     .option('--no-onnxruntime', 'leave out the onnxruntime-node rows')
     .option('--keep-missing', 'parts not run this time are carried over from the existing models-<backend>.json (marked in the notes)')
+    .option('--backend <name>', 'wasm (tfjs-wasm, our GEMM, numpy and onnxruntime peers) or webgpu (tfjs-webgpu next to PyTorch fp32 eager and SDPA on the same GPU)', 'wasm')
+    .option('--device <name>', 'the GPU\'s name for the report (webgpu)')
     .option('--repeats <r>', 'timed repeats after a warm-up', '3')
     .option('--threads <t>', 'threads of our GEMM and fused attention, and of numpy\'s OpenBLAS (default: the core count)')
     .option('--seed <s>', 'seed of the random weights and inputs', '0')
@@ -53,23 +56,46 @@ export function registerBenchModelsCommand(program: Command, run: CommandRunner)
         const seed = parseIntegerOption('--seed', opts.seed, 0, 2 ** 31 - 1);
         const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
         const threads = opts.threads === undefined ? cores : parseIntegerOption('--threads', opts.threads, 1, 1024);
-        const backend = await startBackend('wasm', Boolean(opts.json), 'tfjs', threads); // the bench switches products itself
-        if (backend.active !== 'wasm') throw new SwapformerError('unsupported', `bench-models needs the wasm backend, got ${backend.active}.`);
+        const wanted = String(opts.backend);
+        if (wanted !== 'wasm' && wanted !== 'webgpu') throw new SwapformerError('invalid-config', `bench-models: --backend takes wasm or webgpu, got "${wanted}".`);
+        const gpu = wanted === 'webgpu';
+        const backend = await startBackend(wanted, Boolean(opts.json), 'tfjs', threads); // on wasm the bench switches products itself
+        if (backend.active !== wanted) throw new SwapformerError('unsupported', `bench-models --backend ${wanted}: the ${wanted} backend did not start (active: ${backend.active}); ${gpu ? 'a WebGPU adapter is needed (see docs/gpu.md).' : ''}`);
         const loadAverage = os.loadavg().map((x) => Math.round(x * 100) / 100);
-        const started = PythonPeerProcess.start({ python: String(opts.python), threads });
+        const started = PythonPeerProcess.start({ python: String(opts.python), threads, torch: gpu });
         const python = typeof started === 'string' ? null : started;
-        if (typeof started === 'string') process.stderr.write(`[swapformer] bench-models: numpy rows not run: ${started}\n`);
+        if (typeof started === 'string') process.stderr.write(`[swapformer] bench-models: ${gpu ? 'PyTorch' : 'numpy'} rows not run: ${started}\n`);
         const dir = modelBenchScratch();
         const progress = (line: string) => process.stderr.write(`[swapformer] bench-models: ${line}\n`);
         try {
           const info = python ? await defineModelPeer(python) : {};
+          const registry = createCliSession({ seed, kernels: { threads } }).registry;
+          if (gpu) {
+            if (python) await defineTorchPeer(python);
+            const g = { repeats, seed, python, dir, progress };
+            const wantsPart = (name: string) => parts.includes(name);
+            const forward = [...(wantsPart('forward') ? [await benchGptForwardGpu(g, registry, tokens)] : []), ...(wantsPart('vit') ? [await benchVitForwardGpu(g, registry, vitBatch)] : [])];
+            const crossover = wantsPart('crossover') ? [...(await benchLlamaCrossover({ ns, operators, cellBudgetS, seed, progress }, registry, async (o) => void (await o.data()))), ...(await torchCrossoverRows(g, registry, ns))] : [];
+            const torchInfo = python ? `torch ${String(info.torch)} on ${String(info.device)}` : 'no PyTorch';
+            const report: ModelBenchReport = {
+              environment: { backend: 'webgpu', threads, node: process.version, cpu: String(opts.device ?? 'unknown GPU'), cores, loadAverage, numpy: torchInfo, date: new Date().toISOString().slice(0, 10) },
+              gemm: [], forward, generation: [], crossover,
+              targets: modelTargets([], [], [], crossover).slice(-1),
+              notes: [
+                'Swapformer on tfjs-webgpu (Dawn through the webgpu package), results read back with await data(); PyTorch fp32 (TF32 off) on the same GPU through a python3 child, CUDA synchronized around the call. Same random weights (raw float32 files).',
+                'PyTorch eager: softmax(QKᵀ)V with an explicit causal mask; SDPA: F.scaled_dot_product_attention (is_causal for the decoders). The torch rows of the crossover run exact attention: peers, not drop-in operators.',
+                'Logits are compared with PyTorch eager\'s. The products table and generation are wasm-only (not run here). CPU times are not measured on the GPU.',
+              ],
+            };
+            writeReport(opts, report, 'webgpu', progress);
+            return;
+          }
           const engine = createGemmEngine(threads);
           if (!engine) throw new SwapformerError('unsupported', 'bench-models: WebAssembly SIMD is not available in this engine, so our GEMM cannot run.');
           const loadedOrt = opts.onnxruntime === false ? 'left out (--no-onnxruntime)' : loadOnnxRuntime();
           if (typeof loadedOrt === 'string') progress(`onnxruntime rows not run: ${loadedOrt}`);
           const ort = typeof loadedOrt === 'string' ? null : loadedOrt;
           const options = { engine, repeats, seed, tokens, python, progress, ort, threads };
-          const registry = createCliSession({ seed, kernels: { threads } }).registry;
           const previous = opts.keepMissing ? previousReport(typeof opts.writeDocs === 'string' ? opts.writeDocs : path.join('docs', 'benchmarks')) : null;
           const carried: string[] = [];
           const part = async <T>(name: (typeof PARTS)[number], run: () => Promise<T[]>, old: (r: ModelBenchReport) => readonly T[]): Promise<readonly T[]> => {
@@ -104,15 +130,7 @@ export function registerBenchModelsCommand(program: Command, run: CommandRunner)
               ...(carried.length > 0 ? [`Carried over unchanged from the previous run (--keep-missing): ${carried.join(', ')}; their load average and date are that run\'s.`] : []),
             ],
           };
-          if (opts.writeDocs) {
-            const out = typeof opts.writeDocs === 'string' ? opts.writeDocs : path.join('docs', 'benchmarks');
-            fs.mkdirSync(out, { recursive: true });
-            writeFileAtomic(path.join(out, 'models-wasm.json'), `${JSON.stringify(report, null, 2)}\n`);
-            if (crossover.length > 0) writeFileAtomic(path.join(out, 'models-crossover-wasm.svg'), crossoverSvg(crossover, 'wasm'));
-            writeFileAtomic(path.join(out, 'models-wasm.md'), formatModelBenchMarkdown(report, `swapformer bench-models ${process.argv.slice(3).join(' ')}`.trim()));
-            progress(`wrote ${path.join(out, 'models-wasm.{md,json}')}`);
-          }
-          process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatModelBenchMarkdown(report, 'swapformer bench-models'));
+          writeReport(opts, report, 'wasm', progress);
         } finally {
           await python?.close();
           fs.rmSync(dir, { recursive: true, force: true });
@@ -125,4 +143,17 @@ export function registerBenchModelsCommand(program: Command, run: CommandRunner)
 function previousReport(dir: string): ModelBenchReport | null {
   const file = path.join(dir, 'models-wasm.json');
   return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as ModelBenchReport) : null;
+}
+
+/** Writes models-<backend>.{md,json} (and the crossover SVG) with --write-docs; prints the report. */
+function writeReport(opts: Record<string, string | boolean | undefined>, report: ModelBenchReport, backend: string, progress: (line: string) => void): void {
+  if (opts.writeDocs) {
+    const out = typeof opts.writeDocs === 'string' ? opts.writeDocs : path.join('docs', 'benchmarks');
+    fs.mkdirSync(out, { recursive: true });
+    writeFileAtomic(path.join(out, `models-${backend}.json`), `${JSON.stringify(report, null, 2)}\n`);
+    if (report.crossover.length > 0) writeFileAtomic(path.join(out, `models-crossover-${backend}.svg`), crossoverSvg(report.crossover, backend));
+    writeFileAtomic(path.join(out, `models-${backend}.md`), formatModelBenchMarkdown(report, `swapformer bench-models ${process.argv.slice(3).join(' ')}`.trim()));
+    progress(`wrote ${path.join(out, `models-${backend}.{md,json}`)}`);
+  }
+  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatModelBenchMarkdown(report, 'swapformer bench-models'));
 }
