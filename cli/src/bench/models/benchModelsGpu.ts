@@ -34,7 +34,7 @@ export async function defineTorchPeer(proc: PythonPeerProcess): Promise<void> {
 }
 
 /** Hands the weights to PyTorch through raw float32 files (read back from the GPU with data()). */
-async function loadTorch(options: GpuBenchOptions, parameters: readonly ModelParameter[], fields: Record<string, unknown>): Promise<void> {
+export async function loadTorch(options: GpuBenchOptions, parameters: readonly ModelParameter[], fields: Record<string, unknown>): Promise<void> {
   const manifest = [];
   for (const [i, p] of parameters.entries()) {
     writeF32(path.join(options.dir, `${i}.f32`), (await p.variable.data()) as Float32Array);
@@ -46,7 +46,7 @@ async function loadTorch(options: GpuBenchOptions, parameters: readonly ModelPar
 }
 
 /** One PyTorch variant: its median time and its output (the row the bench compares). */
-async function torchRun(options: GpuBenchOptions, variant: string, input: Record<string, unknown>): Promise<{ timing: ModelTiming; output: Float32Array }> {
+export async function torchRun(options: GpuBenchOptions, variant: string, input: Record<string, unknown>): Promise<{ timing: ModelTiming; output: Float32Array }> {
   const file = path.join(options.dir, 'torch-out.f32');
   const timing = await time(async () => {
     const reply = await options.python!.request({ op: 'torch_run', variant, path: file, ...input });

@@ -1,6 +1,6 @@
 /**
  * PyTorch's side of the GPU model benches, sent to the shared Python peer process (pythonPeer.ts)
- * with its "define" op after MODEL_PEER_PYTHON (it reuses its weight loader). fp32 on CUDA (TF32
+ * with its "define" op (a namespace of its own: it imports torch and reads the weights itself). fp32 on CUDA (TF32
  * off, as the attention peer), two variants: "torch-eager" (softmax(QKᵀ)V with an explicit mask)
  * and "torch-sdpa" (F.scaled_dot_product_attention). Same weights as Swapformer, Linear weights
  * kept [in, out] as Swapformer stores them.
@@ -10,14 +10,19 @@
 export const MODEL_PEER_TORCH = String.raw`
 TORCH_MODEL = {}
 
+def torch_mod():
+    import torch
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    return torch
+
 def torch_load(msg):
     torch = torch_mod()
-    gpt2_load(msg)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     TORCH_MODEL.clear()
-    for k, v in MODEL.items():
-        TORCH_MODEL[k] = torch.from_numpy(v).to(dev) if isinstance(v, np.ndarray) else v
-    MODEL.clear()
+    for i, p in enumerate(msg["manifest"]):
+        a = np.fromfile(os.path.join(msg["dir"], "%d.f32" % i), dtype=np.float32).reshape(p["shape"])
+        TORCH_MODEL[p["name"]] = torch.from_numpy(a).to(dev)
     TORCH_MODEL["_msg"] = msg
     TORCH_MODEL["_dev"] = dev
     if msg["family"] == "vit":
