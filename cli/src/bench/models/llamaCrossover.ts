@@ -87,7 +87,9 @@ export async function benchLlamaCrossover(options: CrossoverOptions, registry: O
           warm = true;
           cells.push({ n, timing: await time(run, 1) });
         } catch (error) {
+          // a failure (an operator refusing this backend, memory) would repeat at every larger n
           cells.push({ n, skipped: `failed: ${(error as Error).message.split('\n')[0]}` });
+          break;
         } finally {
           ids.dispose();
         }

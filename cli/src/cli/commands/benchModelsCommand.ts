@@ -70,12 +70,21 @@ export function registerBenchModelsCommand(program: Command, run: CommandRunner)
         try {
           const info = python ? await defineModelPeer(python) : {};
           const registry = createCliSession({ seed, kernels: { threads } }).registry;
+          const previous = opts.keepMissing ? previousReport(typeof opts.writeDocs === 'string' ? opts.writeDocs : path.join('docs', 'benchmarks'), wanted) : null;
+          const carried: string[] = [];
+          const part = async <T>(name: (typeof PARTS)[number], run: () => Promise<T[]>, old: (r: ModelBenchReport) => readonly T[]): Promise<readonly T[]> => {
+            if (parts.includes(name)) return run();
+            if (previous && old(previous).length > 0) carried.push(name);
+            return previous ? old(previous) : [];
+          };
+          const carriedNote = () => (carried.length > 0 ? [`Carried over unchanged from the previous run (--keep-missing): ${carried.join(', ')}; their load average and date are that run's.`] : []);
           if (gpu) {
             if (python) await defineTorchPeer(python);
             const g = { repeats, seed, python, dir, progress };
-            const wantsPart = (name: string) => parts.includes(name);
-            const forward = [...(wantsPart('forward') ? [await benchGptForwardGpu(g, registry, tokens)] : []), ...(wantsPart('vit') ? [await benchVitForwardGpu(g, registry, vitBatch)] : [])];
-            const crossover = wantsPart('crossover') ? [...(await benchLlamaCrossover({ ns, operators, cellBudgetS, seed, progress }, registry, async (o) => void (await o.data()))), ...(await torchCrossoverRows(g, registry, ns))] : [];
+            const gptRows = await part('forward', async () => [await benchGptForwardGpu(g, registry, tokens)], (r) => r.forward.filter((f) => f.name.startsWith('GPT')));
+            const vitRows = await part('vit', async () => [await benchVitForwardGpu(g, registry, vitBatch)], (r) => r.forward.filter((f) => f.name.startsWith('ViT')));
+            const forward = [...gptRows, ...vitRows];
+            const crossover = await part('crossover', async () => [...(await benchLlamaCrossover({ ns, operators, cellBudgetS, seed, progress }, registry, async (o) => void (await o.data()))), ...(await torchCrossoverRows(g, registry, ns))], (r) => r.crossover ?? []);
             const torchInfo = python ? `torch ${String(info.torch)} on ${String(info.device)}` : 'no PyTorch';
             const report: ModelBenchReport = {
               environment: { backend: 'webgpu', threads, node: process.version, cpu: String(opts.device ?? 'unknown GPU'), cores, loadAverage, numpy: torchInfo, date: new Date().toISOString().slice(0, 10) },
@@ -85,6 +94,7 @@ export function registerBenchModelsCommand(program: Command, run: CommandRunner)
                 'Swapformer on tfjs-webgpu (Dawn through the webgpu package), results read back with await data(); PyTorch fp32 (TF32 off) on the same GPU through a python3 child, CUDA synchronized around the call. Same random weights (raw float32 files).',
                 'PyTorch eager: softmax(QKᵀ)V with an explicit causal mask; SDPA: F.scaled_dot_product_attention (is_causal for the decoders). The torch rows of the crossover run exact attention: peers, not drop-in operators.',
                 'Logits are compared with PyTorch eager\'s. The products table and generation are wasm-only (not run here). CPU times are not measured on the GPU.',
+                ...carriedNote(),
               ],
             };
             writeReport(opts, report, 'webgpu', progress);
@@ -96,13 +106,6 @@ export function registerBenchModelsCommand(program: Command, run: CommandRunner)
           if (typeof loadedOrt === 'string') progress(`onnxruntime rows not run: ${loadedOrt}`);
           const ort = typeof loadedOrt === 'string' ? null : loadedOrt;
           const options = { engine, repeats, seed, tokens, python, progress, ort, threads };
-          const previous = opts.keepMissing ? previousReport(typeof opts.writeDocs === 'string' ? opts.writeDocs : path.join('docs', 'benchmarks')) : null;
-          const carried: string[] = [];
-          const part = async <T>(name: (typeof PARTS)[number], run: () => Promise<T[]>, old: (r: ModelBenchReport) => readonly T[]): Promise<readonly T[]> => {
-            if (parts.includes(name)) return run();
-            if (previous && old(previous).length > 0) carried.push(name);
-            return previous ? old(previous) : [];
-          };
           const gemm = await part('gemm', () => benchGemms(options, dir), (r) => r.gemm);
           const gptForward = await part('forward', async () => [await benchGptForward(options, registry, dir)], (r) => r.forward.filter((f) => f.name.startsWith('GPT')));
           const vitForward = await part('vit', async () => [await benchVitForward(options, registry, dir, vitBatch)], (r) => r.forward.filter((f) => f.name.startsWith('ViT')));
@@ -127,7 +130,7 @@ export function registerBenchModelsCommand(program: Command, run: CommandRunner)
               'Timed: median of the repeats after one warm-up; numpy\'s times are taken inside Python around the compute only.',
               'onnxruntime-node (CPU execution provider, graph optimization "all", intra-op threads as above, no spinning) runs ONNX graphs built by the bench from the same weights (cli/src/bench/models/onnxTransformerGraphs.ts): GPT-2 with past key/values inputs and present outputs — generation feeds one token per step with the previous step\'s cache, as transformers.js does — and ViT with a Conv patch embedding. Its logits are checked against Swapformer\'s in cli/test/bench/onnxModelGraphs.test.ts (max rel. Δ < 1e-4).',
               'Generation: the time of the whole greedy call (prompt, then every new token); tokens/s = new tokens over that time. Swapformer decodes through exact\'s kv-cache with our GEMM registered.',
-              ...(carried.length > 0 ? [`Carried over unchanged from the previous run (--keep-missing): ${carried.join(', ')}; their load average and date are that run\'s.`] : []),
+              ...carriedNote(),
             ],
           };
           writeReport(opts, report, 'wasm', progress);
@@ -140,8 +143,8 @@ export function registerBenchModelsCommand(program: Command, run: CommandRunner)
 }
 
 /** The last run's report, for --keep-missing; null when there is none. */
-function previousReport(dir: string): ModelBenchReport | null {
-  const file = path.join(dir, 'models-wasm.json');
+function previousReport(dir: string, backend: string): ModelBenchReport | null {
+  const file = path.join(dir, `models-${backend}.json`);
   return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as ModelBenchReport) : null;
 }
 
