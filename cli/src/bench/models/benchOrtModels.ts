@@ -93,6 +93,7 @@ export async function benchGptGeneration(options: ModelBenchOptions, registry: O
       const result = await peer.generate(prompt, newTokens);
       theirs ??= result;
     }, options.repeats);
+    await peer.release();
     const mine = ours as unknown as { tokens: number[]; first: Float32Array };
     const peerResult = theirs as unknown as { tokens: number[]; firstLogits: Float32Array };
     const sameTokens = mine.tokens.findIndex((t, i) => t !== peerResult.tokens[i]);

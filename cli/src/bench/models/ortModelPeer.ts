@@ -54,6 +54,10 @@ export class OrtGpt2 {
     return { last: logits.slice((t - 1) * config.vocabSize, t * config.vocabSize), cache: next };
   }
 
+  async release(): Promise<void> {
+    await this.session.release?.();
+  }
+
   /** Last position's logits of a full forward over `ids`. */
   async forward(ids: readonly number[]): Promise<Float32Array> {
     return (await this.run(ids, 0, null)).last;

@@ -187,6 +187,7 @@ export async function benchGptForward(options: ModelBenchOptions, registry: Oper
       timings.onnxruntime = await time(async () => {
         lastLogits.onnxruntime = await peer.forward(tokens);
       }, options.repeats);
+      await peer.release();
     }
     return { name: 'GPT-2 small (124 M), forward', tokens: n, batch: 1, parameters: parameters.reduce((s, p) => s + p.variable.size, 0), timings, agreement: agreement(lastLogits) };
   } finally {
