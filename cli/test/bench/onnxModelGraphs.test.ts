@@ -12,7 +12,7 @@ const registry = () => createCliSession({ seed: 0 }).registry;
 describe('ONNX graphs of whole models (onnxruntime-node peer)', () => {
   const loaded = loadOnnxRuntime();
 
-  it('should give GPT-2 logits equal to Swapformer\'s, in a full forward and step by step through the past key/values', async function () {
+  it("should give GPT-2 logits equal to Swapformer's, in a full forward and step by step through the past key/values", async function () {
     if (typeof loaded === 'string') this.skip();
     const ort = loaded as OrtModule;
     const config = normalizeModelConfig({ model: 'gpt', vocabSize: 97, nPositions: 64, hiddenSize: 32, numLayers: 2, numHeads: 4, seed: 3 }) as GptModelConfig;
@@ -31,7 +31,7 @@ describe('ONNX graphs of whole models (onnxruntime-node peer)', () => {
     model.dispose();
   });
 
-  it('should give ViT logits equal to Swapformer\'s for a batch', async function () {
+  it("should give ViT logits equal to Swapformer's for a batch", async function () {
     if (typeof loaded === 'string') this.skip();
     const ort = loaded as OrtModule;
     const config = normalizeModelConfig({ model: 'vit', imageSize: 16, patchSize: 4, numChannels: 3, hiddenSize: 32, numLayers: 2, numHeads: 4, numLabels: 10, seed: 5 }) as VitModelConfig;

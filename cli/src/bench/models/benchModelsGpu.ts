@@ -57,7 +57,16 @@ export async function torchRun(options: GpuBenchOptions, variant: string, input:
   return { timing: { ...timing, cpuMs: null }, output: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) };
 }
 
-async function gpuForwardRow(options: GpuBenchOptions, name: string, tokens: number, batch: number, parameters: readonly ModelParameter[], forward: () => tf.Tensor, torchLoad: Record<string, unknown>, torchInput: Record<string, unknown>): Promise<ForwardRow> {
+async function gpuForwardRow(
+  options: GpuBenchOptions,
+  name: string,
+  tokens: number,
+  batch: number,
+  parameters: readonly ModelParameter[],
+  forward: () => tf.Tensor,
+  torchLoad: Record<string, unknown>,
+  torchInput: Record<string, unknown>,
+): Promise<ForwardRow> {
   const logits: Partial<Record<ModelContender, Float32Array>> = {};
   const timings: Partial<Record<ModelContender, ModelTiming>> = {};
   timings.swapformer = await time(async () => {
@@ -99,7 +108,10 @@ export async function benchVitForwardGpu(options: GpuBenchOptions, registry: Ope
   const config = vitBaseConfig(options.seed);
   const model = buildVit(config, { name: 'exact' }, registry);
   const shape = [batch, 3, 224, 224];
-  const pixelData = seededUniform(shape.reduce((a, b) => a * b, 1), options.seed + 7);
+  const pixelData = seededUniform(
+    shape.reduce((a, b) => a * b, 1),
+    options.seed + 7,
+  );
   const pixels = tf.tensor4d(pixelData, shape as [number, number, number, number]);
   try {
     writeF32(path.join(options.dir, 'pixels.f32'), pixelData);
@@ -117,7 +129,14 @@ export async function torchCrossoverRows(options: GpuBenchOptions, registry: Ope
   const config = crossoverLlamaConfig(options.seed);
   const model = buildLlama(config, { name: 'exact' }, registry);
   try {
-    await loadTorch(options, model.parameters(), { family: 'llama', layers: config.numLayers, heads: config.numHeads, kvHeads: config.numKeyValueHeads ?? config.numHeads, eps: config.rmsNormEps, theta: config.rope.theta });
+    await loadTorch(options, model.parameters(), {
+      family: 'llama',
+      layers: config.numLayers,
+      heads: config.numHeads,
+      kvHeads: config.numKeyValueHeads ?? config.numHeads,
+      eps: config.rmsNormEps,
+      theta: config.rope.theta,
+    });
   } finally {
     model.dispose();
   }

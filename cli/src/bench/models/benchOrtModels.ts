@@ -24,7 +24,10 @@ export async function benchVitForward(options: ModelBenchOptions, registry: Oper
   const config = vitBaseConfig(options.seed);
   const model = buildVit(config, { name: 'exact' }, registry);
   const shape = [batch, 3, 224, 224];
-  const pixelData = seededUniform(shape.reduce((a, b) => a * b, 1), options.seed + 7);
+  const pixelData = seededUniform(
+    shape.reduce((a, b) => a * b, 1),
+    options.seed + 7,
+  );
   const pixels = tf.tensor4d(pixelData, shape as [number, number, number, number]);
   const logits: Partial<Record<ModelContender, Float32Array>> = {};
   const timings: Partial<Record<ModelContender, ModelTiming>> = {};
@@ -54,7 +57,16 @@ export async function benchVitForward(options: ModelBenchOptions, registry: Oper
         return { name: p.name, shape: p.variable.shape };
       });
       writeF32(path.join(dir, 'pixels.f32'), pixelData);
-      const loaded = await options.python.request({ op: 'vit_load', dir, manifest, layers: config.numLayers, heads: config.numHeads, eps: config.layerNormEps, patch: config.patchSize, pixels: shape });
+      const loaded = await options.python.request({
+        op: 'vit_load',
+        dir,
+        manifest,
+        layers: config.numLayers,
+        heads: config.numHeads,
+        eps: config.layerNormEps,
+        patch: config.patchSize,
+        pixels: shape,
+      });
       for (let i = 0; i < manifest.length; i++) fs.rmSync(path.join(dir, `${i}.f32`), { force: true });
       if (loaded.error) throw new Error(`numpy peer: ${String(loaded.error)}`);
       const file = path.join(dir, 'vit-logits.f32');

@@ -30,7 +30,18 @@ export interface CrossoverRow {
 
 /** The Llama-shaped decoder of the crossover: hidden 512, 8 heads of 64, 2 key/value heads, 4 layers, SwiGLU 1,536, vocabulary 8,192, no LM head. */
 export function crossoverLlamaConfig(seed: number): LlamaModelConfig {
-  return normalizeModelConfig({ model: 'llama', vocabSize: 8192, hiddenSize: 512, intermediateSize: 1536, numLayers: 4, numHeads: 8, numKeyValueHeads: 2, maxPositionEmbeddings: 16384, lmHead: false, seed }) as LlamaModelConfig;
+  return normalizeModelConfig({
+    model: 'llama',
+    vocabSize: 8192,
+    hiddenSize: 512,
+    intermediateSize: 1536,
+    numLayers: 4,
+    numHeads: 8,
+    numKeyValueHeads: 2,
+    maxPositionEmbeddings: 16384,
+    lmHead: false,
+    seed,
+  }) as LlamaModelConfig;
 }
 
 export interface CrossoverOptions {
@@ -52,7 +63,11 @@ function predictSeconds(cells: readonly CrossoverCell[], n: number): number {
   return (b.timing!.ms * (n / b.n) ** exponent) / 1000;
 }
 
-export async function benchLlamaCrossover(options: CrossoverOptions, registry: OperatorRegistry, forwardDone: (out: tf.Tensor) => Promise<void> | void = (o) => void o.dataSync()): Promise<CrossoverRow[]> {
+export async function benchLlamaCrossover(
+  options: CrossoverOptions,
+  registry: OperatorRegistry,
+  forwardDone: (out: tf.Tensor) => Promise<void> | void = (o) => void o.dataSync(),
+): Promise<CrossoverRow[]> {
   const config = crossoverLlamaConfig(options.seed);
   const rows: CrossoverRow[] = [];
   for (const operator of options.operators) {
@@ -73,7 +88,11 @@ export async function benchLlamaCrossover(options: CrossoverOptions, registry: O
           continue;
         }
         options.progress?.(`Llama-shaped decoder, ${operator}, n = ${n}`);
-        const ids = tf.tensor2d(Int32Array.from(seededUniform(n, options.seed + n), (u) => Math.floor(((u + 1) / 2) * config.vocabSize) % config.vocabSize), [1, n], 'int32');
+        const ids = tf.tensor2d(
+          Int32Array.from(seededUniform(n, options.seed + n), (u) => Math.floor(((u + 1) / 2) * config.vocabSize) % config.vocabSize),
+          [1, n],
+          'int32',
+        );
         const run = async () => {
           const out = model.forward(ids);
           try {

@@ -38,7 +38,12 @@ export class OnnxGraph {
   /** A rank-1 int64 constant (shapes, split sizes, indices); a scalar with `scalar`. */
   int64(values: readonly number[], scalar = false): string {
     const name = `c${this.count++}`;
-    onnxInitializer(this.graph, name, scalar ? [] : [values.length], BigInt64Array.from(values, (v) => BigInt(v)));
+    onnxInitializer(
+      this.graph,
+      name,
+      scalar ? [] : [values.length],
+      BigInt64Array.from(values, (v) => BigInt(v)),
+    );
     return name;
   }
 

@@ -39,7 +39,14 @@ interface BlockShape {
 }
 
 function layerNorm(g: OnnxGraph, weights: Weights, x: string, prefix: string, eps: number): string {
-  return g.op('LayerNormalization', [x, w(g, weights, `${prefix}.weight`), w(g, weights, `${prefix}.bias`)], [{ name: 'axis', int: -1 }, { name: 'epsilon', float: eps }]);
+  return g.op(
+    'LayerNormalization',
+    [x, w(g, weights, `${prefix}.weight`), w(g, weights, `${prefix}.bias`)],
+    [
+      { name: 'axis', int: -1 },
+      { name: 'epsilon', float: eps },
+    ],
+  );
 }
 
 function linear(g: OnnxGraph, weights: Weights, x: string, prefix: string): string {
@@ -62,7 +69,8 @@ function splitHeads(g: OnnxGraph, x: string, s: BlockShape): string {
 /** One pre-norm block on `x` `[b, t, d]`; with `past`, keys and values are appended to the cache and returned as `present`. */
 function block(g: OnnxGraph, weights: Weights, x: string, names: BlockNames, s: BlockShape, cache?: { past: [string, string]; present: [string, string]; bias: string }): string {
   const h = layerNorm(g, weights, x, names.ln1, s.eps);
-  let [q, k, v] = names.qkv.length === 1 ? g.ops('Split', [linear(g, weights, h, names.qkv[0]), g.int64([s.d, s.d, s.d])], 3, [{ name: 'axis', int: -1 }]) : names.qkv.map((n) => linear(g, weights, h, n));
+  let [q, k, v] =
+    names.qkv.length === 1 ? g.ops('Split', [linear(g, weights, h, names.qkv[0]), g.int64([s.d, s.d, s.d])], 3, [{ name: 'axis', int: -1 }]) : names.qkv.map((n) => linear(g, weights, h, n));
   [q, k, v] = [q, k, v].map((t) => splitHeads(g, t, s));
   if (cache) {
     k = g.op('Concat', [cache.past[0], k], [{ name: 'axis', int: 2 }], cache.present[0]);
@@ -123,14 +131,34 @@ export function vitOnnxModel(config: VitModelConfig, weights: Weights, batch: nu
   const flat = weights.get('vit.embeddings.patch_embeddings.projection.weight')!.data;
   const conv = new Float32Array(flat.length);
   for (let r = 0; r < c * p * p; r++) for (let o = 0; o < s.d; o++) conv[o * c * p * p + r] = flat[r * s.d + o];
-  const patches = g.op('Conv', [pixels, g.weight('patch_conv.weight', [s.d, c, p, p], conv), w(g, weights, 'vit.embeddings.patch_embeddings.projection.bias')], [{ name: 'kernel_shape', ints: [p, p] }, { name: 'strides', ints: [p, p] }]);
+  const patches = g.op(
+    'Conv',
+    [pixels, g.weight('patch_conv.weight', [s.d, c, p, p], conv), w(g, weights, 'vit.embeddings.patch_embeddings.projection.bias')],
+    [
+      { name: 'kernel_shape', ints: [p, p] },
+      { name: 'strides', ints: [p, p] },
+    ],
+  );
   const tokens = g.op('Transpose', [g.op('Reshape', [patches, g.int64([batch, s.d, grid * grid])])], [{ name: 'perm', ints: [0, 2, 1] }]);
   const cls = g.op('Expand', [w(g, weights, 'vit.embeddings.cls_token'), g.int64([batch, 1, s.d])]);
   let x = g.op('Add', [g.op('Concat', [cls, tokens], [{ name: 'axis', int: 1 }]), w(g, weights, 'vit.embeddings.position_embeddings')]);
   for (let i = 0; i < config.numLayers; i++) {
     const l = `vit.encoder.layer.${i}`;
     const a = `${l}.attention.attention`;
-    x = block(g, weights, x, { ln1: `${l}.layernorm_before`, ln2: `${l}.layernorm_after`, qkv: [`${a}.query`, `${a}.key`, `${a}.value`], out: `${l}.attention.output.dense`, up: `${l}.intermediate.dense`, down: `${l}.output.dense` }, s);
+    x = block(
+      g,
+      weights,
+      x,
+      {
+        ln1: `${l}.layernorm_before`,
+        ln2: `${l}.layernorm_after`,
+        qkv: [`${a}.query`, `${a}.key`, `${a}.value`],
+        out: `${l}.attention.output.dense`,
+        up: `${l}.intermediate.dense`,
+        down: `${l}.output.dense`,
+      },
+      s,
+    );
   }
   const clsRow = g.op('Gather', [x, g.int64([0], true)], [{ name: 'axis', int: 1 }]);
   g.op('Add', [g.op('MatMul', [layerNorm(g, weights, clsRow, 'vit.layernorm', s.eps), w(g, weights, 'classifier.weight')]), w(g, weights, 'classifier.bias')], [], 'logits');

@@ -41,7 +41,11 @@ export class OrtGpt2 {
     for (let i = 0; i < t; i++) for (let j = past + i + 1; j < past + t; j++) bias[i * (past + t) + j] = -Infinity;
     const feeds: Record<string, OrtTensor> = {
       input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, t]),
-      position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: t }, (_, i) => BigInt(past + i)), [1, t]),
+      position_ids: new ort.Tensor(
+        'int64',
+        BigInt64Array.from({ length: t }, (_, i) => BigInt(past + i)),
+        [1, t],
+      ),
       attention_bias: new ort.Tensor('float32', bias, [t, past + t]),
     };
     for (let l = 0; l < config.numLayers; l++) {
