@@ -132,14 +132,15 @@ export function crossoverRule(row: CrossoverRow, exact: CrossoverRow): string {
     return c.timing && e ? [{ n: c.n, r: c.timing.ms / e.ms }] : [];
   });
   if (ratios.length === 0) return `${row.operator}: no n where both it and exact ran`;
-  if (ratios[0].r < 1) return `${row.operator} is faster than exact end to end from the smallest n measured (${ratios[0].n}, ${(1 / ratios[0].r).toFixed(2)}×)`;
-  for (let i = 1; i < ratios.length; i++) {
-    const [p, q] = [ratios[i - 1], ratios[i]];
-    if (q.r < 1) {
-      const t = Math.log(p.r) / (Math.log(p.r) - Math.log(q.r));
-      const n = Math.exp(Math.log(p.n) + t * (Math.log(q.n) - Math.log(p.n)));
-      return `${row.operator} is faster than exact end to end from n ≈ ${Math.round(n).toLocaleString('en-US')} (${(1 / q.r).toFixed(2)}× at ${q.n.toLocaleString('en-US')})`;
-    }
+  // the n from which the operator stays faster: after the last measured point where it was not
+  let k = ratios.length;
+  while (k > 0 && ratios[k - 1].r < 1) k--;
+  if (k === 0) return `${row.operator} is faster than exact end to end from the smallest n measured (${ratios[0].n}, ${(1 / ratios[0].r).toFixed(2)}×)`;
+  if (k < ratios.length) {
+    const [p, q] = [ratios[k - 1], ratios[k]];
+    const t = Math.log(p.r) / (Math.log(p.r) - Math.log(q.r));
+    const n = Math.exp(Math.log(p.n) + t * (Math.log(q.n) - Math.log(p.n)));
+    return `${row.operator} is faster than exact end to end from n ≈ ${Math.round(n).toLocaleString('en-US')} (${(1 / q.r).toFixed(2)}× at ${q.n.toLocaleString('en-US')}${ratios.slice(0, k).some((x) => x.r < 1) ? '; also faster at some smaller n' : ''})`;
   }
   const last = ratios[ratios.length - 1];
   return `${row.operator} is not faster than exact end to end within the measured range (${last.r.toFixed(2)}× exact's time at n = ${last.n.toLocaleString('en-US')})`;
