@@ -1,7 +1,8 @@
+import type { CrossoverRow } from './llamaCrossover';
 /** Results of the model benches (runModelBench.ts), as written to docs/benchmarks/models-<backend>.json. */
 
 /** The implementations a model-bench row compares, in the same run on the same data. */
-export type ModelContender = 'tfjs' | 'swapformer' | 'numpy';
+export type ModelContender = 'tfjs' | 'swapformer' | 'numpy' | 'onnxruntime' | 'torch-eager' | 'torch-sdpa';
 
 /** Median wall ms and CPU ms (all threads of the process that ran it) of one contender; null where it did not run. */
 export interface ModelTiming {
@@ -24,8 +25,10 @@ export interface ForwardRow {
   readonly batch: number;
   readonly parameters: number;
   readonly timings: Partial<Record<ModelContender, ModelTiming>>;
-  /** Largest |Δ| of the last position's logits against numpy's, relative to numpy's largest |logit| (same weights check). */
+  /** Largest |Δ| of the last position's logits against the reference's, relative to its largest |logit| (same weights check). */
   readonly agreement: Partial<Record<ModelContender, number>>;
+  /** Whose logits the agreement is measured against: numpy on the CPU (default), PyTorch eager on the GPU. */
+  readonly reference?: ModelContender;
 }
 
 export interface ModelTarget {
@@ -47,6 +50,21 @@ export interface ModelBenchReport {
   };
   readonly gemm: readonly GemmRow[];
   readonly forward: readonly ForwardRow[];
+  readonly generation: readonly GenerationRow[];
+  /** The Llama-shaped decoder with each operator swapped into every layer (llamaCrossover.ts). */
+  readonly crossover: readonly CrossoverRow[];
   readonly targets: readonly ModelTarget[];
   readonly notes: readonly string[];
+}
+
+/** Greedy generation after a prompt: timings of the whole call (prompt + every new token). */
+export interface GenerationRow {
+  readonly name: string;
+  readonly promptTokens: number;
+  readonly newTokens: number;
+  readonly timings: Partial<Record<ModelContender, ModelTiming>>;
+  /** Max relative |Δ| of the logits that picked the first token, Swapformer vs onnxruntime. */
+  readonly firstLogitsDifference?: number;
+  /** How many of the greedy tokens agree before the first difference (all = newTokens). */
+  readonly tokensAgree?: number;
 }

@@ -5,6 +5,8 @@
  *   {"op": "gemm_run"}                                         → {"ms", "cpuMs"} of a @ b (b viewed transposed: numpy passes the strides to BLAS)
  *   {"op": "gpt2_load", "dir": d, "manifest": [...], "layers", "heads", "eps"} → reads every weight d/<i>.f32
  *   {"op": "gpt2_run", "ids": [...], "path": p}                → {"ms", "cpuMs"}; writes the last position's logits to p
+ *   {"op": "vit_load", "dir": d, "manifest": [...], "layers", "heads", "eps", "patch"} → reads the ViT's weights
+ *   {"op": "vit_run", "path": p}  (pixels in d/pixels.f32, shape in the manifest) → {"ms", "cpuMs"}; writes the logits to p
  * The GPT-2 forward is Hugging Face's GPT2LMHeadModel in float32 numpy: pre-norm blocks, causal
  * softmax attention, gelu_new, final norm, LM head tied to wte (a product with wte transposed).
  */
@@ -76,5 +78,46 @@ def gpt2_run(msg):
     np.ascontiguousarray(logits[-1], dtype=np.float32).tofile(msg["path"])
     return t
 
-EXTRA_OPS.update({"gemm_load": gemm_load, "gemm_run": gemm_run, "gpt2_load": gpt2_load, "gpt2_run": gpt2_run})
+def vit_load(msg):
+    gpt2_load(msg)
+    MODEL["_patch"] = msg["patch"]
+    MODEL["_pixels"] = np.fromfile(os.path.join(msg["dir"], "pixels.f32"), dtype=np.float32).reshape(msg["pixels"])
+    return {"ok": True}
+
+def _vit_forward():
+    # ViTForImageClassification: exact (erf) GELU, which numpy lacks: scipy's
+    from scipy.special import erf
+    W, H, eps, p, x = MODEL, MODEL["_heads"], MODEL["_eps"], MODEL["_patch"], MODEL["_pixels"]
+    B, C, S, _ = x.shape
+    g = S // p
+    patches = x.reshape(B, C, g, p, g, p).transpose(0, 2, 4, 1, 3, 5).reshape(B, g * g, C * p * p)
+    e = patches @ W["vit.embeddings.patch_embeddings.projection.weight"] + W["vit.embeddings.patch_embeddings.projection.bias"]
+    cls = np.broadcast_to(W["vit.embeddings.cls_token"], (B, 1, e.shape[-1]))
+    h = np.concatenate([cls, e], 1) + W["vit.embeddings.position_embeddings"]
+    T, d = h.shape[1], h.shape[2]
+    hd = d // H
+    for l in range(MODEL["_layers"]):
+        q_ = "vit.encoder.layer.%d." % l
+        a = _ln(h, W[q_ + "layernorm_before.weight"], W[q_ + "layernorm_before.bias"], eps)
+        q, k, v = ((a @ W[q_ + "attention.attention.%s.weight" % n] + W[q_ + "attention.attention.%s.bias" % n]).reshape(B, T, H, hd).transpose(0, 2, 1, 3) for n in ("query", "key", "value"))
+        s = q @ k.transpose(0, 1, 3, 2)
+        s *= np.float32(1 / np.sqrt(hd))
+        s -= s.max(-1, keepdims=True)
+        np.exp(s, out=s)
+        s /= s.sum(-1, keepdims=True)
+        o = (s @ v).transpose(0, 2, 1, 3).reshape(B, T, d)
+        h = h + (o @ W[q_ + "attention.output.dense.weight"] + W[q_ + "attention.output.dense.bias"])
+        a = _ln(h, W[q_ + "layernorm_after.weight"], W[q_ + "layernorm_after.bias"], eps)
+        a = a @ W[q_ + "intermediate.dense.weight"] + W[q_ + "intermediate.dense.bias"]
+        a = np.float32(0.5) * a * (np.float32(1) + erf(a * np.float32(0.7071067811865476)).astype(np.float32))
+        h = h + (a @ W[q_ + "output.dense.weight"] + W[q_ + "output.dense.bias"])
+    c = _ln(h[:, 0], W["vit.layernorm.weight"], W["vit.layernorm.bias"], eps)
+    return c @ W["classifier.weight"] + W["classifier.bias"]
+
+def vit_run(msg):
+    logits, t = _timed(_vit_forward)
+    np.ascontiguousarray(logits, dtype=np.float32).tofile(msg["path"])
+    return t
+
+EXTRA_OPS.update({"gemm_load": gemm_load, "gemm_run": gemm_run, "gpt2_load": gpt2_load, "gpt2_run": gpt2_run, "vit_load": vit_load, "vit_run": vit_run})
 `;

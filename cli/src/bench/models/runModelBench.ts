@@ -14,9 +14,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { fastMatMulRegistration, registerFastMatMul, type GemmEngine } from '@swapformer/kernels';
 import { buildGpt, normalizeModelConfig, type GptModelConfig } from '@swapformer/models';
 import type { OperatorRegistry } from '@swapformer/registry';
+import type { OrtModule } from '../peers/onnxruntimePeer';
 import type { PythonPeerProcess } from '../peers/pythonPeer';
 import { median } from '../stats';
+import { maxRelativeDifference } from './logitsAgreement';
 import { MODEL_PEER_PYTHON } from './modelPeerPython';
+import { gpt2OnnxModel, readWeights } from './onnxTransformerGraphs';
+import { OrtGpt2, ortSession } from './ortModelPeer';
 import type { ForwardRow, GemmRow, ModelContender, ModelTiming } from './modelBenchTypes';
 
 export interface ModelBenchOptions {
@@ -28,11 +32,15 @@ export interface ModelBenchOptions {
   readonly tokens: number;
   /** numpy's process, or null where python3/numpy is missing. */
   readonly python: PythonPeerProcess | null;
+  /** onnxruntime-node, or null where it does not load. */
+  readonly ort: OrtModule | null;
+  /** Threads of onnxruntime's intra-op pool (as our GEMM's and OpenBLAS's). */
+  readonly threads: number;
   readonly progress?: (line: string) => void;
 }
 
 /** Runs `f` once to warm up, then `repeats` times; median wall and CPU ms. */
-async function time(f: () => void | Promise<{ ms: number; cpuMs: number }>, repeats: number): Promise<ModelTiming> {
+export async function time(f: () => void | Promise<void | { ms: number; cpuMs: number }>, repeats: number): Promise<ModelTiming> {
   await f();
   const wall: number[] = [];
   const cpu: number[] = [];
@@ -65,7 +73,20 @@ async function bothMatMuls<T>(engine: GemmEngine, f: (contender: 'tfjs' | 'swapf
   }
 }
 
-function seededUniform(length: number, seed: number): Float32Array {
+/** Runs `f` with our GEMM registered (only), restoring whatever was registered before. */
+export async function withOurGemm<T>(engine: GemmEngine, f: () => Promise<T>): Promise<T> {
+  const before = fastMatMulRegistration();
+  before?.undo();
+  const undo = registerFastMatMul({ engine });
+  try {
+    return await f();
+  } finally {
+    undo();
+    if (before) registerFastMatMul({ engine: before.engine });
+  }
+}
+
+export function seededUniform(length: number, seed: number): Float32Array {
   // a small LCG: the bench needs reproducible data, not good randomness
   const out = new Float32Array(length);
   let s = (seed * 2654435761) >>> 0 || 1;
@@ -76,7 +97,7 @@ function seededUniform(length: number, seed: number): Float32Array {
   return out;
 }
 
-function writeF32(file: string, data: Float32Array): void {
+export function writeF32(file: string, data: Float32Array): void {
   fs.writeFileSync(file, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }
 
@@ -117,7 +138,7 @@ export async function benchGemms(options: ModelBenchOptions, dir: string): Promi
   return rows;
 }
 
-function pythonTiming(reply: Record<string, unknown>): { ms: number; cpuMs: number } {
+export function pythonTiming(reply: Record<string, unknown>): { ms: number; cpuMs: number } {
   if (reply.error) throw new Error(`numpy peer: ${String(reply.error)}`);
   return { ms: Number(reply.ms), cpuMs: Number(reply.cpuMs) };
 }
@@ -159,6 +180,15 @@ export async function benchGptForward(options: ModelBenchOptions, registry: Oper
       const bytes = fs.readFileSync(file);
       lastLogits.numpy = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     }
+    if (options.ort) {
+      options.progress?.('GPT-2 small: onnxruntime-node on the same weights');
+      const peer = new OrtGpt2(options.ort, await ortSession(options.ort, gpt2OnnxModel(config, readWeights(parameters)), options.threads), config);
+      const tokens = Array.from(idsData);
+      timings.onnxruntime = await time(async () => {
+        lastLogits.onnxruntime = await peer.forward(tokens);
+      }, options.repeats);
+      await peer.release();
+    }
     return { name: 'GPT-2 small (124 M), forward', tokens: n, batch: 1, parameters: parameters.reduce((s, p) => s + p.variable.size, 0), timings, agreement: agreement(lastLogits) };
   } finally {
     ids.dispose();
@@ -166,20 +196,12 @@ export async function benchGptForward(options: ModelBenchOptions, registry: Oper
   }
 }
 
-/** Largest |Δ| against numpy's logits over numpy's largest |logit|: the same-weights check. */
-function agreement(logits: Partial<Record<ModelContender, Float32Array>>): Partial<Record<ModelContender, number>> {
-  const ref = logits.numpy;
+/** Each contender's logits against the reference's (numpy's by default) (max |Δ| over numpy's largest |logit|): the same-weights check. */
+export function agreement(logits: Partial<Record<ModelContender, Float32Array>>, reference: ModelContender = 'numpy'): Partial<Record<ModelContender, number>> {
+  const ref = logits[reference];
   if (!ref) return {};
-  let scale = 0;
-  for (const v of ref) scale = Math.max(scale, Math.abs(v));
   const out: Partial<Record<ModelContender, number>> = {};
-  for (const c of ['tfjs', 'swapformer'] as const) {
-    const x = logits[c];
-    if (!x) continue;
-    let d = 0;
-    for (let i = 0; i < ref.length; i++) d = Math.max(d, Math.abs(x[i] - ref[i]));
-    out[c] = d / scale;
-  }
+  for (const c of Object.keys(logits) as ModelContender[]) if (c !== reference) out[c] = maxRelativeDifference(logits[c]!, ref);
   return out;
 }
 

@@ -3,16 +3,17 @@ import { timeCall } from '../contenders/forceResult';
 import { exactAttentionOnnxModel } from './onnxAttentionModel';
 
 /** The slice of onnxruntime-node's API the peer uses (the package is an optional dependency). */
-interface OrtTensor {
+export interface OrtTensor {
   readonly data: unknown;
+  readonly dims?: readonly number[];
 }
-interface OrtSession {
+export interface OrtSession {
   run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
   release?(): Promise<void>;
 }
-interface OrtModule {
+export interface OrtModule {
   readonly InferenceSession: { create(model: Uint8Array, options: Record<string, unknown>): Promise<OrtSession> };
-  readonly Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+  readonly Tensor: new (type: 'float32' | 'int64', data: Float32Array | BigInt64Array, dims: readonly number[]) => OrtTensor;
   readonly env: { readonly versions?: Record<string, string> };
 }
 
