@@ -33,15 +33,18 @@ rm -rf "$stage"/node_modules/{onnxruntime-node,onnxruntime-common,gpt-tokenizer,
 find "$stage/node_modules" -name '*.map' -delete
 # Node loads each tfjs package through its one CommonJS bundle (package.json "main"); the ESM
 # files and browser bundles beside it (≈ 75 % of 46 MB) never load there
+# (tfjs-core keeps its ES modules: ensureGradients imports dist/register_all_gradients.js and its tree)
 for p in "$stage"/node_modules/@tensorflow/*/; do
   main=$(node -p "require('$p/package.json').main")
-  find "$p/dist" -type f ! -path "$p/$main" ! -name '*.wasm' ! -name '*.worker.js' -delete
+  if [[ $p == */tfjs-core/ ]]; then find "$p/dist" -maxdepth 1 -type f -name 'tf-core*.js' ! -path "$p/$main" -delete
+  else find "$p/dist" -type f ! -path "$p/$main" ! -name '*.wasm' ! -name '*.worker.js' -delete; fi
 done
 dists=$(cd "$root" && find . -path ./node_modules -prune -o -type d -name dist -print | grep -v node_modules | grep -v '^./examples/web/' || true) # the browser demo's bundle stays here
 for d in $dists; do mkdir -p "$stage/$d" && cp -r "$root/$d/." "$stage/$d/"; done
 (cd "$stage" && tar -cJf "$out/modules.tar.xz" node_modules $(find . -path ./node_modules -prune -o -type d -name node_modules -print | grep -v '^./node_modules$') $dists)
 cat > "$out/enter.sh" <<'ENTER'
-# source this on the GPU machine from the repo root
+# source this on the GPU machine from the repo root (once: scripts that source it again skip it)
+[[ -n ${SWAPFORMER_BUNDLE_ENTERED:-} ]] && return 0
 _b=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 for f in "$_b"/*.deb; do dpkg -x "$f" /; done; ldconfig
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
@@ -49,6 +52,7 @@ export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d
 mkdir -p /opt/node/bin && xz -dc "$_b/node.xz" > /opt/node/bin/node && chmod +x /opt/node/bin/node
 export PATH=/opt/node/bin:$PATH
 tar -C "$(dirname "$_b")" -xJf "$_b/modules.tar.xz"
+export SWAPFORMER_BUNDLE_ENTERED=1
 node --version
 ENTER
 du -sh "$out"/* | sort -h

@@ -10,6 +10,7 @@
 #   PHASE=quality bash scripts/gpu-session.sh   char-GPT adaptation runs (`swapformer adapt`, several
 #                                               at once) beside the GPU drop-in report (--full)
 #   PHASE=bench   bash scripts/gpu-session.sh   flash-attention tuning, operator and model benchmarks
+#   PHASE=all     bash scripts/gpu-session.sh   the adaptation runs of quality beside bench (one command)
 # Everything lands under $OUT as a few files (the device returns at most a handful): logs and
 # tarballs of what to commit.
 set -uo pipefail
@@ -39,7 +40,8 @@ if [[ -f .data-gpu/data.tar.xz && ! -d .data ]]; then
 fi
 cli() { node cli/dist/cli.js "$@"; }
 
-quality() {
+# the adaptation runs (and the TOST tokenShift probe) in the background; `wait` collects them
+start_adaptation() {
   local minutes=${ADAPT_MINUTES:-7.5} data=${DATA_DIR:-.data}
   local gpt=(--checkpoint examples/checkpoints/gpt-sotu-exact --config examples/train-gpt-exact.json --backend webgpu --data-dir "$data" --batch-size 32 --max-minutes "$minutes")
   mkdir -p runs/gpu
@@ -51,9 +53,13 @@ quality() {
   cli adapt "${gpt[@]}" --output runs/gpu/gpt-lev --attention '{"name":"levattention","options":{"k":32}}' \
     --transfer-steps 150 --transfer-lr 0.001 --transfer-qk --finetune-steps 350 --finetune-lr 0.002 --lora-rank 16 > "$OUT/work/adapt-gpt-lev.log" 2>&1 &
   if [[ -f ${TOST_CONFIG:-examples/train-gpt-tost-shift.json} ]]; then
-    cli train --config "${TOST_CONFIG:-examples/train-gpt-tost-shift.json}" --data-dir "$data" --steps "${TOST_STEPS:-400}" --max-minutes "$minutes" --output runs/gpu/gpt-tost-shift > "$OUT/work/train-gpt-tost-shift.log" 2>&1 &
+    cli train --config "${TOST_CONFIG:-examples/train-gpt-tost-shift.json}" --data-dir "$data" --steps "${TOST_STEPS:-400}" --max-minutes "${minutes%.*}" --output runs/gpu/gpt-tost-shift > "$OUT/work/train-gpt-tost-shift.log" 2>&1 &
   fi
-  timeout "${DROPIN_SECONDS:-480}" node cli/dist/cli.js run examples/dropin-gpu.json --full --data-dir "$data" --keep-going > "$OUT/work/dropin.log" 2>&1
+}
+
+quality() {
+  start_adaptation
+  timeout "${DROPIN_SECONDS:-480}" node cli/dist/cli.js run examples/dropin-gpu.json --full --data-dir "${DATA_DIR:-.data}" --keep-going > "$OUT/work/dropin.log" 2>&1
   echo "drop-in report: status $?" >> "$OUT/work/dropin.log"
   wait
   cp docs/results/dropin-full.* "$OUT/work/" 2>/dev/null
@@ -61,7 +67,16 @@ quality() {
   tar -czf "$OUT/quality.tgz" -C "$OUT/work" . -C "$PWD" runs/gpu
 }
 
-bench() {
+# one command for both when the lease has room for only one: the adaptation runs share the GPU
+# with the benchmarks (the flash tuner's timestamp-query GPU times are the figures that hold)
+all() {
+  start_adaptation
+  bench_steps
+  wait
+  tar -czf "$OUT/all.tgz" -C "$OUT/work" . -C "$PWD" runs/gpu
+}
+
+bench_steps() {
   # 1. the flash-attention program's tiles and key splits against the row-block path and torch SDPA
   BUDGET_S=${FLASH_BUDGET_S:-100} timeout 170 node cli/scripts/gpu-tune-flash.cjs > "$OUT/work/flash-tune.jsonl" 2> "$OUT/work/flash-tune.err"
   echo "flash tuning: status $?" >> "$OUT/work/flash-tune.err"
@@ -81,6 +96,10 @@ bench() {
   if [[ -f cli/scripts/gpu-bench-models.sh ]]; then
     OUT="$OUT/work/models" bash cli/scripts/gpu-bench-models.sh > "$OUT/work/models.log" 2>&1
   fi
+}
+
+bench() {
+  bench_steps
   tar -czf "$OUT/bench.tgz" -C "$OUT/work" .
 }
 
