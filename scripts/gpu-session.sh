@@ -86,7 +86,7 @@ bench_steps() {
     const s = lines.length ? JSON.parse(lines[lines.length - 1]) : null;
     const cells = s ? s.perCell.filter((c) => c.vsRowBlock != null) : [];
     process.exit(cells.length > 0 && cells.every((c) => c.vsRowBlock < 1) ? 0 : 1);
-  ' "$OUT/work/flash-tune.jsonl"; then export SWAPFORMER_WEBGPU_FUSED=1; echo "flash on for the operator benchmark" >> "$OUT/work/flash-tune.err"; fi
+  ' "$OUT/work/flash-tune.jsonl"; then echo "flash faster at every n" >> "$OUT/work/flash-tune.err"; else export SWAPFORMER_WEBGPU_FUSED=0; echo "flash off for the operator benchmark" >> "$OUT/work/flash-tune.err"; fi
   # 2. every operator at n = 4,096 / 16,384 / 65,536 (h 4, d 64) with torch SDPA
   OUT="$OUT/work/operators" BENCH_TIMEOUT=${OPERATORS_SECONDS:-150} bash cli/scripts/gpu-bench-operators.sh > "$OUT/work/operators.log" 2>&1
   unset SWAPFORMER_WEBGPU_FUSED

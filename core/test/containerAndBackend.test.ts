@@ -83,7 +83,7 @@ describe('kernel settings', () => {
     expect(kernels.threads).to.equal(defaultKernelThreads());
     expect(defaultKernelThreads()).to.be.within(1, 8);
     expect(kernels.webGpuPrograms).to.equal(true);
-    expect(kernels.webGpuFusedAttention).to.equal(false);
+    expect(kernels.webGpuFusedAttention).to.equal(true);
   });
 
   it('should give each container its own settings and its own kernel resources', () => {

@@ -18,9 +18,9 @@ describe('fusedWebGpuAttention', () => {
     x.dispose();
   });
 
-  it('should be off unless enabled, and never used off webgpu even when enabled', () => {
+  it('should be on by default, and never used off webgpu', () => {
     const x = tf.zeros([1, 1, 4, 8]) as tf.Tensor4D;
-    expect(kernels.webGpuFusedAttention).to.equal(false);
+    expect(kernels.webGpuFusedAttention).to.equal(true);
     const enabled = createKernelContext({ webGpuFusedAttention: true });
     expect(enabled.webGpuFusedAttention).to.equal(true);
     expect(canUseWebGpuFusedAttention(kernels, x, x)).to.equal(false);

@@ -68,12 +68,12 @@ describe('the container services', () => {
       const saved = keys.map((key) => process.env[key]);
       try {
         const before = registryWith({});
-        Object.assign(process.env, { SWAPFORMER_THREADS: '1', SWAPFORMER_WEBGPU_PROGRAMS: '0', SWAPFORMER_WEBGPU_FUSED: '1' });
+        Object.assign(process.env, { SWAPFORMER_THREADS: '1', SWAPFORMER_WEBGPU_PROGRAMS: '0', SWAPFORMER_WEBGPU_FUSED: '0' });
         const after = registryWith({});
         const inputs = randomAttentionInputs({ batch: 1, heads: 2, nq: 512, nk: 512, dk: 64 }, 5);
         for (const registry of [before, after]) {
           const { threads, webGpuPrograms, webGpuFusedAttention } = registry.services.kernels;
-          expect({ threads, webGpuPrograms, webGpuFusedAttention }).to.deep.equal({ threads: defaultKernelThreads(), webGpuPrograms: true, webGpuFusedAttention: false });
+          expect({ threads, webGpuPrograms, webGpuFusedAttention }).to.deep.equal({ threads: defaultKernelThreads(), webGpuPrograms: true, webGpuFusedAttention: true });
           outputOf(registry, 'exact', {}, inputs);
           // the pool is sized by the settings alone (SWAPFORMER_THREADS=1 would have kept it at 1)
           if (fusedKernelApplies(registry.services.kernels, inputs.q)) expect(fusedAttentionInfo(registry.services.kernels).threads).to.equal(defaultKernelThreads());

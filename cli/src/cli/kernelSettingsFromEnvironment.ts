@@ -3,8 +3,8 @@ import { SwapformerError, type KernelSettings } from '@swapformer/core';
 /**
  * The kernel settings the environment asks for, read once when a command starts (the libraries
  * never read the environment): SWAPFORMER_THREADS (threads of the CPU kernels),
- * SWAPFORMER_WEBGPU_PROGRAMS=0 (the operators' WGSL programs off), SWAPFORMER_WEBGPU_FUSED=1
- * (exact attention's fused WebGPU program on). Unset or empty variables leave the defaults.
+ * SWAPFORMER_WEBGPU_PROGRAMS=0 (the operators' WGSL programs off), SWAPFORMER_WEBGPU_FUSED=0
+ * (exact attention's flash WGSL program off: the row-block op path). Unset or empty variables leave the defaults.
  *
  * @example createSwapformerContainer({ kernels: kernelSettingsFromEnvironment(process.env) });
  */
@@ -19,6 +19,6 @@ export function kernelSettingsFromEnvironment(env: NodeJS.ProcessEnv): Partial<K
     settings.threads = value;
   }
   if (env.SWAPFORMER_WEBGPU_PROGRAMS === '0') settings.webGpuPrograms = false;
-  if (env.SWAPFORMER_WEBGPU_FUSED === '1') settings.webGpuFusedAttention = true;
+  if (env.SWAPFORMER_WEBGPU_FUSED === '0') settings.webGpuFusedAttention = false;
   return settings;
 }

@@ -4,8 +4,8 @@ import { kernelSettingsFromEnvironment } from '../../src/cli/kernelSettingsFromE
 describe('kernelSettingsFromEnvironment', () => {
   it('should turn the environment variables into kernel settings, leaving unset ones to the defaults', () => {
     expect(kernelSettingsFromEnvironment({})).to.deep.equal({});
-    expect(kernelSettingsFromEnvironment({ SWAPFORMER_THREADS: '', SWAPFORMER_WEBGPU_PROGRAMS: '1', SWAPFORMER_WEBGPU_FUSED: '0' })).to.deep.equal({});
-    expect(kernelSettingsFromEnvironment({ SWAPFORMER_THREADS: '3', SWAPFORMER_WEBGPU_PROGRAMS: '0', SWAPFORMER_WEBGPU_FUSED: '1' })).to.deep.equal({ threads: 3, webGpuPrograms: false, webGpuFusedAttention: true });
+    expect(kernelSettingsFromEnvironment({ SWAPFORMER_THREADS: '', SWAPFORMER_WEBGPU_PROGRAMS: '1', SWAPFORMER_WEBGPU_FUSED: '1' })).to.deep.equal({});
+    expect(kernelSettingsFromEnvironment({ SWAPFORMER_THREADS: '3', SWAPFORMER_WEBGPU_PROGRAMS: '0', SWAPFORMER_WEBGPU_FUSED: '0' })).to.deep.equal({ threads: 3, webGpuPrograms: false, webGpuFusedAttention: false });
   });
 
   it('should refuse a SWAPFORMER_THREADS that is not a positive integer, naming the value and the fix', () => {

@@ -6,7 +6,7 @@ export interface KernelSettings {
   readonly threads: number;
   /** The operators' WGSL programs on webgpu (default on); off, each takes its tfjs-op composition. */
   readonly webGpuPrograms: boolean;
-  /** Exact attention's flash-attention WGSL program on webgpu (kernels' fusedWebGpuAttention); default off until an H100 run of cli/scripts/gpu-tune-flash.cjs shows it beats the row-block op path. */
+  /** Exact attention's flash-attention WGSL program on webgpu (kernels' fusedWebGpuAttention) outside a gradient tape; default on: on the H100 it beat the row-block op path at every measured n (1.2–1.4× non-causal, 90–170× causal; docs/benchmarks/webgpu-flash.md). Off, exact takes the row-block op path. */
   readonly webGpuFusedAttention: boolean;
 }
 
@@ -69,7 +69,7 @@ export function createKernelContext(settings: Partial<KernelSettings> = {}): Ker
   return {
     threads,
     webGpuPrograms: settings.webGpuPrograms ?? true,
-    webGpuFusedAttention: settings.webGpuFusedAttention ?? false,
+    webGpuFusedAttention: settings.webGpuFusedAttention ?? true,
     resources: {
       obtain<T>(key: symbol, create: () => T): T {
         if (!store.has(key)) store.set(key, create());

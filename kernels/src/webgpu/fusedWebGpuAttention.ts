@@ -15,9 +15,9 @@ import { FLASH_TILE_CONFIGS, flashAttentionWgsl, flashLayout, flashMergeWgsl, ty
  * Shapes: q [b, h, nq, dk], k and v [b, hk, nk, dk | dv] with h a multiple of hk (query head i
  * reads k/v head ⌊i / (h / hk)⌋) → [b, h, nq, dv]; dk, dv ≤ 256. Time O(b·h·nq·nk·(dk + dv)).
  *
- * Opt-in (kernel setting `webGpuFusedAttention`; the CLI sets it from SWAPFORMER_WEBGPU_FUSED=1)
- * until an H100 run (cli/scripts/gpu-tune-flash.cjs) shows it beats the row-block op path; CI
- * checks it against the cpu kernel on lavapipe.
+ * On by default (kernel setting `webGpuFusedAttention`; the CLI turns it off with SWAPFORMER_WEBGPU_FUSED=0):
+ * on the H100 it beat the row-block op path at every n measured (cli/scripts/gpu-tune-flash.cjs,
+ * docs/benchmarks/webgpu-flash.md); CI checks it against the cpu kernel on lavapipe.
  */
 export interface FusedWebGpuAttentionOptions {
   /** Logit scale, default 1/sqrt(dk). */
