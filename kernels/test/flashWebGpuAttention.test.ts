@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import { createKernelContext, createSeededRandom, expandKeyValueHeads, useBackend } from '@swapformer/core';
 import { FLASH_TILE_CONFIGS, fusedWebGpuAttention, softmaxAttention, type FlashTileConfig } from '@swapformer/kernels';
+import { webGpuSuiteCheck } from '@swapformer/core/conformance';
 
 const kernels = createKernelContext({ threads: 1 });
 const suiteBackend = (process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm';
@@ -65,17 +66,7 @@ async function flashAgainstCpu(c: Case): Promise<number> {
 }
 
 describe('fusedWebGpuAttention: the flash program on webgpu against the cpu kernel (lavapipe in CI)', function () {
-  before(async function () {
-    try {
-      await useBackend('webgpu');
-    } catch (error) {
-      if (process.env.SWAPFORMER_REQUIRE_WEBGPU === '1') throw error;
-      console.log(`      (skipped: ${(error as Error).message.split('\n')[0]})`);
-      this.skip();
-    } finally {
-      await useBackend(suiteBackend);
-    }
-  });
+  before(webGpuSuiteCheck({ restore: suiteBackend, required: process.env.SWAPFORMER_REQUIRE_WEBGPU === '1' }));
   afterEach(async () => {
     await useBackend(suiteBackend);
   });

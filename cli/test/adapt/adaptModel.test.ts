@@ -9,6 +9,7 @@ import type { OperatorRegistry } from '@swapformer/registry';
 import { adaptModel, type AdaptOptions } from '../../src/adapt/adaptModel';
 import { LORA_STATE_FILE } from '../../src/adapt/loraObjective';
 import { adaptRegistryFixture, readMetrics, tinyGptFixture } from './adaptFixtures';
+import { webGpuSuiteCheck } from '@swapformer/core/conformance';
 
 const LEARNED = { name: 'performer', options: { featureMap: 'learned' } };
 
@@ -188,16 +189,8 @@ describe('adaptModel on webgpu (lavapipe in CI)', function () {
   let registry: OperatorRegistry;
   let fixture: ReturnType<typeof tinyGptFixture>;
   const suiteBackend = (process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm';
+  before(webGpuSuiteCheck({ restore: suiteBackend, required: process.env.SWAPFORMER_REQUIRE_WEBGPU === '1' }));
   before(async function () {
-    try {
-      await useBackend('webgpu');
-    } catch (error) {
-      if (process.env.SWAPFORMER_REQUIRE_WEBGPU === '1') throw error;
-      console.log(`      (skipped: ${(error as Error).message.split('\n')[0]})`);
-      this.skip();
-    } finally {
-      await useBackend(suiteBackend);
-    }
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'adapt-webgpu-'));
     registry = adaptRegistryFixture();
     fixture = tinyGptFixture(registry, root);

@@ -5,3 +5,4 @@ export type { Float64Tensor } from './referenceAttention';
 export { randomAttentionInputs } from './randomAttentionInputs';
 export type { AttentionShape } from './randomAttentionInputs';
 export { expectTensorsClose, maxAbsDiff, relativeError } from './tensorComparison';
+export { webGpuSuiteCheck } from './webGpuSuite';

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { throwIfWebGpuFailed, useBackend, createKernelContext } from '@swapformer/core';
-import { randomAttentionInputs, referenceAttention, toFloat64 } from '@swapformer/core/conformance';
+import { randomAttentionInputs, referenceAttention, toFloat64, webGpuSuiteCheck } from '@swapformer/core/conformance';
 import { causalKdeformerAttention, deviceKdeformerAttention, kdeformerAttention, type KdeformerAttentionOptions } from '../src';
 
 /** The kernel settings and resources these tests run with (what a plugin gets as services.kernels). */
@@ -58,17 +58,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe('KDEformer on webgpu (device hashing, sort, draws and attention)', function () {
-  before(async function () {
-    try {
-      await useBackend('webgpu');
-    } catch (error) {
-      if (process.env.SWAPFORMER_REQUIRE_WEBGPU === '1') throw error;
-      console.log(`      (skipped: ${(error as Error).message.split('\n')[0]})`);
-      this.skip();
-    } finally {
-      await useBackend(suiteBackend);
-    }
-  });
+  before(webGpuSuiteCheck({ restore: suiteBackend, required: process.env.SWAPFORMER_REQUIRE_WEBGPU === '1' }));
 
   const cases: Case[] = [
     { label: 'T2T layer-1 settings 1×4×1024×64 (b 32, m 64, r 7)', shape: { batch: 1, heads: 4, nq: 1024, nk: 1024, dk: 64 }, options: { blockSize: 32, samples: 64, projections: 7, seed: 3 }, qkScale: 1 },

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients'; // tfjs-core's Node entry registers no gradients
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { createKernelContext, createSeededRandom, throwIfWebGpuFailed, useBackend } from '@swapformer/core';
-import { randomAttentionInputs, referenceAttention, toFloat64 } from '@swapformer/core/conformance';
+import { randomAttentionInputs, referenceAttention, toFloat64, webGpuSuiteCheck } from '@swapformer/core/conformance';
 import { float32Uniform, int32Uniform, runWebGpuProgram } from '@swapformer/kernels';
 import { levAttention, onlineEnergiesWgsl, onlineLeverageScores, type LevAttentionOptions } from '../src';
 
@@ -75,17 +75,7 @@ const attend =
     levAttention(kernels, q as Tensor4D, k as Tensor4D, v as Tensor4D, { ...options, causal: true, mask: masked ? (mask as Tensor2D) : undefined });
 
 describe('causal LevAttention on webgpu (online scores and intervals as programs)', function () {
-  before(async function () {
-    try {
-      await useBackend('webgpu');
-    } catch (error) {
-      if (process.env.SWAPFORMER_REQUIRE_WEBGPU === '1') throw error;
-      console.log(`      (skipped: ${(error as Error).message.split('\n')[0]})`);
-      this.skip();
-    } finally {
-      await useBackend(suiteBackend);
-    }
-  });
+  before(webGpuSuiteCheck({ restore: suiteBackend, required: process.env.SWAPFORMER_REQUIRE_WEBGPU === '1' }));
   after(async () => useBackend(suiteBackend));
 
   const rule: LevAttentionOptions = { selection: 'top-k', topK: 5, epsilon: 0.3, keepFirst: false, ridge: 1e-6 };
