@@ -9,24 +9,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { buildLlama, normalizeModelConfig, type LlamaModelConfig } from '@swapformer/models';
 import type { OperatorRegistry } from '@swapformer/registry';
 import { renderSvgChart } from '../../plot/svgChart';
-import type { ModelTiming } from './modelBenchTypes';
+import type { CrossoverCell, CrossoverRow } from './modelBenchTypes';
+
+export type { CrossoverCell, CrossoverRow } from './modelBenchTypes';
 import { seededUniform, time } from './runModelBench';
 
 export const CROSSOVER_OPERATORS = ['exact', 'performer', 'tost', 'thinformer', 'kdeformer', 'levattention'] as const;
-
-export interface CrossoverCell {
-  readonly n: number;
-  readonly timing?: ModelTiming;
-  readonly skipped?: string;
-}
-
-export interface CrossoverRow {
-  /** A Swapformer operator, or a PyTorch peer ("torch-eager", "torch-sdpa": exact attention, not a drop-in). */
-  readonly operator: string;
-  readonly cells: readonly CrossoverCell[];
-  /** Why the operator could not be built into the decoder. */
-  readonly refused?: string;
-}
 
 /** The Llama-shaped decoder of the crossover: hidden 512, 8 heads of 64, 2 key/value heads, 4 layers, SwiGLU 1,536, vocabulary 8,192, no LM head. */
 export function crossoverLlamaConfig(seed: number): LlamaModelConfig {

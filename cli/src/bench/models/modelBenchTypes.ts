@@ -1,4 +1,3 @@
-import type { CrossoverRow } from './llamaCrossover';
 /** Results of the model benches (runModelBench.ts), as written to docs/benchmarks/models-<backend>.json. */
 
 /** The implementations a model-bench row compares, in the same run on the same data. */
@@ -67,4 +66,19 @@ export interface GenerationRow {
   readonly firstLogitsDifference?: number;
   /** How many of the greedy tokens agree before the first difference (all = newTokens). */
   readonly tokensAgree?: number;
+}
+
+/** One n of the Llama-shaped crossover (llamaCrossover.ts): its timing, or why it was skipped. */
+export interface CrossoverCell {
+  readonly n: number;
+  readonly timing?: ModelTiming;
+  readonly skipped?: string;
+}
+
+export interface CrossoverRow {
+  /** A Swapformer operator, or a PyTorch peer ("torch-eager", "torch-sdpa": exact attention, not a drop-in). */
+  readonly operator: string;
+  readonly cells: readonly CrossoverCell[];
+  /** Why the operator could not be built into the decoder. */
+  readonly refused?: string;
 }
