@@ -65,7 +65,7 @@ describe('the committed drop-in report (docs/results/dropin.md)', () => {
 
   it('should reproduce every deterministic GPT bits-per-character of the committed table', () => {
     const cells = committedCells();
-    expect(report.gpt.rows.length).to.equal(4); // exact, TOST-trained, two adapted
+    expect(report.gpt.rows.length).to.equal(5); // exact, TOST-trained (plain and tokenShift), two adapted
     for (const row of report.gpt.rows) expect(cells.get(`gpt:${row.label}`), row.label).to.equal(row.measurements[0].metric.toFixed(3));
   });
 });

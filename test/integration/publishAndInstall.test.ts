@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { createMemoryLogger, createSwapformerContainer } from '@swapformer/core';
+import { CORE_API_VERSION, createMemoryLogger, createSwapformerContainer } from '@swapformer/core';
 import { createOperatorRegistry, registerInstalledPlugins } from '@swapformer/registry';
 import { loadCheckpoint } from '@swapformer/models';
 import { maxAbsDiff } from '@swapformer/core/conformance';
@@ -240,7 +240,7 @@ describe('packages published to a registry and installed by npm', function () {
       const listed = JSON.parse(r.stdout) as { operators: Array<{ name: string; package: string; version: string; apiVersion: string }>; refused: unknown[] };
       expect(listed.refused).to.deep.equal([]);
       expect(listed.operators.map((o) => o.name)).to.deep.equal(['exact', 'performer', PLUGIN.name, 'thinformer']);
-      expect(listed.operators.find((o) => o.name === PLUGIN.name)).to.include({ package: PLUGIN.packageName, version: '0.1.0', apiVersion: '2.0.0' });
+      expect(listed.operators.find((o) => o.name === PLUGIN.name)).to.include({ package: PLUGIN.packageName, version: '0.1.0', apiVersion: CORE_API_VERSION }); // create-plugin writes the core's API version
     });
   });
 
