@@ -158,7 +158,7 @@ function threadNotes(kernels: KernelContext, backend: string, threads?: number):
   if (backend === 'webgpu') {
     notes.push(
       kernels.webGpuFusedAttention
-        ? 'Exact attention on webgpu runs the fused WGSL program of @swapformer/core (one dispatch, online softmax, no [n, n] tensor), enabled after cli/scripts/check-webgpu-fused.cjs matched it against the tfjs-op path on this GPU.'
+        ? 'Exact attention on webgpu runs the flash-attention WGSL program of @swapformer/kernels (register tiles, online softmax, no [n, n] tensor; the default, kernel setting webGpuFusedAttention; SWAPFORMER_WEBGPU_FUSED=0 turns it off).'
         : 'Exact attention on webgpu runs tfjs ops in row blocks of at most 512 MiB (batched matMul → softmax → matMul), so no tensor exceeds the 2 GiB binding limit.',
     );
   }
