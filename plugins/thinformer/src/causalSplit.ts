@@ -3,6 +3,7 @@
  * by the host path (causalThinformer.ts) and the device path (deviceThinformer.ts): they differ
  * only in where a coreset's positions live, so the split is generic in the coreset type.
  */
+import { SwapformerError } from '@swapformer/core';
 
 /** A leaf [lo, hi) of the split, with the coresets of every left half it lies to the right of. */
 export interface CausalLeaf<C> {
@@ -23,4 +24,14 @@ export function causalLeaves<C>(lo: number, hi: number, firstQuery: number, exac
   if (hi - lo <= exactBlock) return [{ lo, hi, context }];
   const mid = lo + Math.floor((hi - lo) / 2);
   return [...causalLeaves(lo, mid, firstQuery, exactBlock, coreset, context), ...causalLeaves(mid, hi, firstQuery, exactBlock, coreset, [...context, coreset(lo, mid)])];
+}
+
+/** The causal form aligns queries to the end of the keys, so every query must see at least one key. */
+export function checkQueriesAlignedToKeys(nq: number, nk: number): void {
+  if (nq > nk) {
+    throw new SwapformerError(
+      'invalid-input',
+      `causal Thinformer needs nq ≤ nk (queries aligned to the end of the keys), got nq = ${nq}, nk = ${nk}.\n  The first ${nq - nk} queries would see no key; use the exact operator for this call.`,
+    );
+  }
 }

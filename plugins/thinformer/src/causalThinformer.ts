@@ -19,10 +19,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { deriveSeed, SwapformerError, type KernelContext } from '@swapformer/core';
+import { deriveSeed, type KernelContext } from '@swapformer/core';
 import { softmaxAttention } from '@swapformer/kernels';
 import { coresetOfRange, keyValueData, type CoresetOptions, type KeyValueData } from './thinformerCoreset';
-import { causalLeaves, type CausalLeaf } from './causalSplit';
+import { causalLeaves, checkQueriesAlignedToKeys, type CausalLeaf } from './causalSplit';
 
 /** Options of `causalThinformerAttention`. */
 export interface CausalThinformerOptions extends CoresetOptions {
@@ -93,12 +93,7 @@ export function causalThinformerAttention(kernels: KernelContext, q: Tensor4D, k
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
   const scale = options.scale ?? 1 / Math.sqrt(dk);
-  if (nq > nk) {
-    throw new SwapformerError(
-      'invalid-input',
-      `causal Thinformer needs nq ≤ nk (queries aligned to the end of the keys), got nq = ${nq}, nk = ${nk}.\n  The first ${nq - nk} queries would see no key; use the exact operator for this call.`,
-    );
-  }
+  checkQueriesAlignedToKeys(nq, nk);
   if (nk <= options.exactBlock) return softmaxAttention(kernels, q, k, v, { scale, causal: true });
   const offset = nk - nq;
   const data = keyValueData(k, v);

@@ -8,14 +8,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
-import { deriveSeed, SwapformerError } from '@swapformer/core';
+import { deriveSeed } from '@swapformer/core';
 import { softmaxAttention } from '@swapformer/kernels';
 import type { CausalThinformerOptions } from './causalThinformer';
 import { compressPlan } from './compressPlan';
 import type { CoresetOptions } from './thinformerCoreset';
 import { asSlices, deviceCoresetOfRange, gatherSliceRows } from './thinformerWebGpu';
 import type { KernelContext } from '@swapformer/core';
-import { causalLeaves } from './causalSplit';
+import { causalLeaves, checkQueriesAlignedToKeys } from './causalSplit';
 
 /**
  * Non-causal Thinformer with the coreset built on the device.
@@ -63,12 +63,7 @@ export function deviceCausalThinformerAttention(kernels: KernelContext, q: Tenso
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
   const scale = options.scale ?? 1 / Math.sqrt(dk);
-  if (nq > nk) {
-    throw new SwapformerError(
-      'invalid-input',
-      `causal Thinformer needs nq ≤ nk (queries aligned to the end of the keys), got nq = ${nq}, nk = ${nk}.\n  The first ${nq - nk} queries would see no key; use the exact operator for this call.`,
-    );
-  }
+  checkQueriesAlignedToKeys(nq, nk);
   if (nk <= options.exactBlock) return softmaxAttention(kernels, q, k, v, { scale, causal: true });
   const offset = nk - nq;
   return tf.tidy(() => {
