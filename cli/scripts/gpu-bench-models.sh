@@ -14,17 +14,10 @@
 # docs/models-crossover-webgpu.svg, models-bench.log, nvidia-smi.txt, versions.txt, date.txt.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-OUT=${OUT:-$PWD/gpu-out}
-mkdir -p "$OUT/docs"
-if [[ -f .gpu-bundle/enter.sh ]]; then
-  # shellcheck disable=SC1091
-  source .gpu-bundle/enter.sh > "$OUT/versions.txt" 2>&1 || { cat "$OUT/versions.txt"; exit 1; }
-fi
-nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1 || true
-DEVICE=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
-date -u > "$OUT/date.txt"
+# shellcheck source=gpu-preamble.sh
+source cli/scripts/gpu-preamble.sh
 # two calls, so a crossover cut short by its timeout keeps the forward rows already written
-COMMON=(--backend webgpu --device "${DEVICE:-unknown GPU}" --repeats "${REPEATS:-3}" --write-docs "$OUT/docs")
+COMMON=(--backend webgpu --device "$DEVICE" --repeats "${REPEATS:-3}" --write-docs "$OUT/docs")
 timeout "${FORWARD_TIMEOUT:-100}" node cli/dist/cli.js bench-models "${COMMON[@]}" --only forward,vit > "$OUT/models-bench.log" 2>&1
 forward_status=$?
 timeout "${CROSSOVER_TIMEOUT:-150}" node cli/dist/cli.js bench-models "${COMMON[@]}" --only crossover --keep-missing \

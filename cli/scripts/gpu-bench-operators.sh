@@ -14,16 +14,9 @@
 # bench.log, nvidia-smi.txt, versions.txt, date.txt.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-OUT=${OUT:-$PWD/gpu-out}
-mkdir -p "$OUT/docs"
-if [[ -f .gpu-bundle/enter.sh ]]; then
-  # shellcheck disable=SC1091
-  source .gpu-bundle/enter.sh > "$OUT/versions.txt" 2>&1 || { cat "$OUT/versions.txt"; exit 1; }
-fi
-nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1 || true
-DEVICE=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
-date -u > "$OUT/date.txt"
-timeout "${BENCH_TIMEOUT:-420}" node cli/dist/cli.js bench --backend webgpu --device "${DEVICE:-unknown GPU}" \
+# shellcheck source=gpu-preamble.sh
+source cli/scripts/gpu-preamble.sh
+timeout "${BENCH_TIMEOUT:-420}" node cli/dist/cli.js bench --backend webgpu --device "$DEVICE" \
   --n "${NS:-4096,16384,65536}" --heads 4 --dim 64 --operators exact,thinformer,kdeformer,levattention,performer,tost \
   --peers torch-sdpa --repeats 5 --cell-budget 3 --min-repeats 1 --no-profile \
   --out "$OUT/webgpu-operators.json" --write-docs "$OUT/docs" > "$OUT/bench.log" 2>&1

@@ -15,18 +15,11 @@
 # python3 child. The exact row's error against torch SDPA is its correctness check on the GPU.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-OUT=${OUT:-$PWD/gpu-out}
-mkdir -p "$OUT/docs"
 NS=${NS:-1024,2048,4096,8192,16384,32768,65536}
 HEADS=${HEADS:-4}
 
-if [[ -f .gpu-bundle/enter.sh ]]; then
-  # shellcheck disable=SC1091
-  source .gpu-bundle/enter.sh > "$OUT/versions.txt" 2>&1 || { cat "$OUT/versions.txt"; exit 1; }
-fi
-nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1 || true
-DEVICE=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
-DEVICE=${DEVICE:-unknown GPU}
+# shellcheck source=gpu-preamble.sh
+source cli/scripts/gpu-preamble.sh
 { node --version; python3 -c 'import torch, numpy; print("torch", torch.__version__, "cuda", torch.version.cuda, "numpy", numpy.__version__)'; } >> "$OUT/versions.txt" 2>&1
 
 # the flash exact-attention program (the default) runs in the benchmark only if it matches the op
