@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CORE_API_VERSION, createMemoryLogger, createSwapformerContainer, SwapformerError, type AttentionPlugin } from '@swapformer/core';
 import { createOperatorRegistry } from '@swapformer/registry';
 import { exactPlugin } from '@swapformer/plugin-exact';
+import { errorOf } from './expectSwapformerError';
 
 function nonCausalPluginFixture(name = 'window'): AttentionPlugin {
   return {
@@ -11,16 +12,6 @@ function nonCausalPluginFixture(name = 'window'): AttentionPlugin {
     capabilities: { ...exactPlugin.capabilities, causal: 'none', decoding: 'none' },
     create: (options, services, geometry) => ({ ...exactPlugin.create(options as never, services, geometry), name }),
   } as AttentionPlugin;
-}
-
-function errorOf(fn: () => unknown): SwapformerError {
-  try {
-    fn();
-  } catch (error) {
-    expect(SwapformerError.is(error), String(error)).to.equal(true);
-    return error as SwapformerError;
-  }
-  throw new Error('expected an error');
 }
 
 describe('createOperatorRegistry', () => {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { resolveOptions, SwapformerError, validatePlugin, type AttentionPlugin, type OperatorCapabilities } from '@swapformer/core';
 import { createOperatorRegistry } from '@swapformer/registry';
 import { exactPlugin } from '@swapformer/plugin-exact';
+import { errorOf } from './expectSwapformerError';
 
 /** A plugin whose `owned` option gives it trainable parameters, so it is no drop-in then. */
 function switchablePluginFixture(capabilitiesFor?: (options: { owned: boolean }) => OperatorCapabilities): AttentionPlugin<{ owned: boolean }> {
@@ -12,16 +13,6 @@ function switchablePluginFixture(capabilitiesFor?: (options: { owned: boolean })
     capabilitiesFor: capabilitiesFor ?? ((options) => (options.owned ? { ...exactPlugin.capabilities, trainableParameters: true, dropInForPretrained: false } : exactPlugin.capabilities)),
     create: (_options, services, geometry) => exactPlugin.create(resolveOptions(exactPlugin, {}) as never, services, geometry),
   };
-}
-
-function errorOf(fn: () => unknown): SwapformerError {
-  try {
-    fn();
-  } catch (error) {
-    expect(SwapformerError.is(error), String(error)).to.equal(true);
-    return error as SwapformerError;
-  }
-  throw new Error('expected an error');
 }
 
 describe('option-dependent capabilities (capabilitiesFor, operator API 2.1)', () => {
