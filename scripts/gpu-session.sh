@@ -5,7 +5,8 @@
 # Here, from the repo root, after `npm ci && npm run build`:
 #   bash scripts/gpu-bundle.sh                       # .gpu-bundle/: Node, modules, loaders
 #   bash scripts/gpu-session.sh pack-data          # .data-gpu/data.tar.xz: SOTU + the Fashion-MNIST
-#                                                    # test set, raw and xz'd (6.3 MB; gzip'd 8.0)
+#                                                    # test set, raw and xz'd (6.3 MB; gzip'd 8.0);
+#                                                    # `pack-data sotu`: SOTU only (0.6 MB)
 # There (device tool, carry .gpu-bundle and .data-gpu), from the repo root:
 #   PHASE=quality bash scripts/gpu-session.sh   char-GPT adaptation runs (`swapformer adapt`, several
 #                                               at once) beside the GPU drop-in report (--full)
@@ -20,7 +21,8 @@ if [[ ${1:-} == pack-data ]]; then
   # the export (exportTrainingData) less the training images, recompressed smaller for the trip
   tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
   node cli/dist/data/exportTrainingData.js "$tmp/export" > /dev/null && rm "$tmp"/export/fashion-mnist/train-*
-  (cd "$tmp/export" && gunzip -r . && tar -cf - fashion-mnist sotu | xz -9e -T2 > "$tmp/data.tar.xz")
+  # `pack-data sotu`: the char-GPT runs need only SOTU (the tree that travels is capped at 64 MiB)
+  (cd "$tmp/export" && gunzip -r . && tar -cf - ${2:-fashion-mnist sotu} | xz -9e -T2 > "$tmp/data.tar.xz")
   mkdir -p .data-gpu && mv "$tmp/data.tar.xz" .data-gpu/ && ls -la .data-gpu
   exit 0
 fi
@@ -96,6 +98,19 @@ bench_steps() {
   if [[ -f cli/scripts/gpu-bench-models.sh ]]; then
     OUT="$OUT/work/models" bash cli/scripts/gpu-bench-models.sh > "$OUT/work/models.log" 2>&1
   fi
+}
+
+# the TOST tokenShift GPT on its full schedule (resumable across commands: TOST_RESUME=1 and carry
+# runs/gpu/gpt-tost-shift back) beside the webgpu model tables and crossover
+tost_models() {
+  local data=${DATA_DIR:-.data}
+  mkdir -p runs/gpu
+  cli train --config examples/train-gpt-tost-shift.json --data-dir "$data" --steps "${TOST_STEPS:-2500}" --max-minutes "${TOST_MINUTES:-8}" \
+    --output runs/gpu/gpt-tost-shift ${TOST_RESUME:+--resume} > "$OUT/work/train-gpt-tost-shift.log" 2>&1 &
+  OUT="$OUT/work/models" CROSSOVER_TIMEOUT=${CROSSOVER_TIMEOUT:-360} bash cli/scripts/gpu-bench-models.sh > "$OUT/work/models.log" 2>&1
+  wait
+  tar -czf "$OUT/tost-models.tgz" -C "$OUT/work" . -C "$PWD" --exclude optimizer runs/gpu
+  [[ -d runs/gpu/gpt-tost-shift/last ]] && tar -czf "$OUT/tost-last.tgz" runs/gpu/gpt-tost-shift/last
 }
 
 bench() {
