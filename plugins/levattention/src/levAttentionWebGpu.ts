@@ -37,6 +37,7 @@ export function canRunLevAttentionOnWebGpu(kernels: KernelSettings, k: Tensor4D,
     options.selection === 'top-k' &&
     options.mask === undefined &&
     !options.causal &&
+    !options.localWindow && // a window takes the op path, which honours it
     tf.getBackend() === 'webgpu' &&
     kernels.webGpuPrograms &&
     !tf.engine().isTapeOn() &&
