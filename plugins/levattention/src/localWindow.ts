@@ -7,11 +7,13 @@
  * Why: a character model needs the previous few characters most, and a top-32 of leverage
  * scores almost never contains them (the causal GPT falls to bigram level without them).
  *
- * Cost: queries run in chunks of c ≈ w rows, each against its slice's u kept keys and the band
- * of keys its rows can see (c + w − 1 causal, c + 2w − 2 otherwise), so O(nq·(u + w)·(dk + dv))
- * per slice and never an `[nq, nk]` product (unless the kept set or the window is all the keys).
- * Every step is a tfjs op on tensors: it runs on the host and on webgpu without host reads, and
- * gradients reach q, and k and v through the caller's gathered kept rows and the band slices.
+ * Cost: queries run in chunks of c = max(w, 16) rows, each against its slice's u kept keys and
+ * the two (causal) or three key blocks of c around it, so O(nq·(u + 3c)·(dk + dv)) per slice and
+ * never an `[nq, nk]` product (unless the kept set or the window is all the keys). The chunks are
+ * one batch axis, so a call is a fixed ~40 tfjs ops whatever n, and the masks are arithmetic on
+ * positions (clipByValue of differences; broadcast comparisons are slow on tfjs-wasm). Every step
+ * is a tfjs op: it runs on the host and on webgpu without host reads, and gradients reach q, and
+ * k and v through the caller's gathered kept rows and the key blocks.
  *
  * Shape legend: S slices (b·h), nq queries, nk keys, u kept-key slots per slice, c chunk rows,
  * bw band keys of a chunk.
@@ -23,10 +25,10 @@ import { gatherRows, MASKED_LOGIT } from '@swapformer/kernels';
 
 /** A key position beyond any sequence: a slot kept for every query has enter −ALWAYS, leave ALWAYS (exact in float32). */
 export const ALWAYS = 2 ** 30;
-/** Fewer rows per chunk would multiply the op count for small windows without saving work. */
-const MIN_CHUNK_ROWS = 32;
-/** Logit entries of one chunk, all slices together (64 MiB of float32). */
-const CHUNK_ENTRIES = 1 << 24;
+/** Smaller chunks would only shrink the batched products' inner sizes further (the op count is fixed). */
+const MIN_CHUNK_ROWS = 16;
+/** Logit entries of one slice group (256 MiB of float32); larger calls run in groups of slices. */
+const CHUNK_ENTRIES = 1 << 26;
 
 /** The keys the leverage rule keeps, one row of slots per slice (unused slots: enter = leave). */
 export interface KeptKeys {
@@ -60,12 +62,31 @@ export function localWindowOf(options: { readonly localWindow?: number }): numbe
   return w;
 }
 
-/** `[rows, 1]`-broadcastable 1/0 of "key position j is in the window of query position t". */
-function inWindow(t: Tensor, j: Tensor, options: LocalWindowOptions): Tensor {
-  const w = options.window;
-  const after = tf.greater(j, tf.sub(t, w)); // j > t − w
-  const before = options.causal ? tf.lessEqual(j, t) : tf.less(j, tf.add(t, w));
-  return tf.cast(tf.logicalAnd(after, before), 'float32');
+/** 1 where integer-valued x ≥ 1, 0 where x ≤ 0: comparisons as arithmetic (broadcast comparisons are slow on wasm). */
+function step(x: Tensor): Tensor {
+  return tf.clipByValue(x, 0, 1);
+}
+
+/** 1/0 of "a ≤ t < b" for integer-valued tensors. */
+function within(t: Tensor, a: Tensor, b: Tensor): Tensor {
+  return tf.mul(step(tf.add(tf.sub(t, a), 1)), step(tf.sub(b, t)));
+}
+
+/** Keys `[S, nk, d]` laid out as blocks `[S, blocks, c, d]` of positions from `first`, zero rows outside [0, nk). */
+function keyBlocks(x: Tensor3D, first: number, blocks: number, c: number): Tensor4D {
+  const [slices, nk, d] = x.shape;
+  const lo = Math.max(0, first);
+  const hi = Math.min(nk, first + blocks * c);
+  const inside = hi > lo ? tf.slice(x, [0, lo, 0], [slices, hi - lo, d]) : tf.zeros([slices, 0, d]);
+  const padded = tf.pad(inside, [[0, 0], [lo - first, first + blocks * c - Math.max(hi, lo)], [0, 0]]);
+  return tf.reshape(padded, [slices, blocks, c, d]) as Tensor4D;
+}
+
+/** Each chunk's band: `spread` consecutive blocks side by side, `[S, chunks, spread·c, d]`. */
+function bands(blocks: Tensor4D, chunks: number, spread: number): Tensor4D {
+  const [slices, , c, d] = blocks.shape;
+  const parts = Array.from({ length: spread }, (_, o) => tf.slice(blocks, [0, o, 0, 0], [slices, chunks, c, d]));
+  return (spread === 1 ? parts[0] : tf.concat(parts, 2)) as Tensor4D;
 }
 
 /**
@@ -73,51 +94,76 @@ function inWindow(t: Tensor, j: Tensor, options: LocalWindowOptions): Tensor {
  * scaled), k `[S, nk, dk]`, v `[S, nk, dv]`, visible `[S, nk]` 1/0 or null → `[S, nq, dv]`. A query
  * that sees no key at all outputs zeros, like exact attention under a padding mask.
  *
+ * Queries go in chunks of c ≥ w rows, laid out as one batch axis (a fixed ~40 ops whatever n, which
+ * matters on webgpu): key block m holds positions [o + (m − 1)c, o + mc), o = nk − nq, so chunk m's
+ * window lies in blocks m, m + 1 (and m + 2 when non-causal), and whether band key b is in the
+ * window of chunk row r depends on r and b only (t − j = c + r − b).
+ *
  * @example const out = windowedUnionAttention(q, k, v, kept, null, { window: 32, causal: true });
  */
 export function windowedUnionAttention(q: Tensor3D, k: Tensor3D, v: Tensor3D, kept: KeptKeys, visible: Tensor2D | null, options: LocalWindowOptions): Tensor3D {
+  const [slices, nq] = q.shape;
+  const nk = k.shape[1];
+  const u = kept.keys.shape[1];
+  // |t − j| < max(nq, nk) for every query and key, so a wider window changes nothing.
+  const w = Math.min(options.window, Math.max(nq, nk));
+  const c = Math.max(w, MIN_CHUNK_ROWS);
+  const chunks = Math.ceil(nq / c);
+  const spread = options.causal ? 2 : 3;
+  const perSlice = chunks * c * (u + spread * c);
+  const group = Math.max(1, Math.min(slices, Math.floor(CHUNK_ENTRIES / perSlice)));
+  if (group >= slices) return windowedGroup(q, k, v, kept, visible, { ...options, window: w }, c);
+  return tf.tidy(() => {
+    const outs: Tensor[] = [];
+    for (let s0 = 0; s0 < slices; s0 += group) {
+      const size = Math.min(group, slices - s0);
+      const part = <T extends Tensor>(x: T) => tf.slice(x, [s0], [size]) as T;
+      const keptPart = { keys: part(kept.keys), values: part(kept.values), position: part(kept.position), enter: part(kept.enter), leave: part(kept.leave) };
+      outs.push(windowedGroup(part(q), part(k), part(v), keptPart, visible && part(visible), { ...options, window: w }, c));
+    }
+    return tf.concat(outs, 0) as Tensor3D;
+  });
+}
+
+/** `windowedUnionAttention` on a group of slices whose logits fit the budget; c ≥ w rows per chunk. */
+function windowedGroup(q: Tensor3D, k: Tensor3D, v: Tensor3D, kept: KeptKeys, visible: Tensor2D | null, options: LocalWindowOptions, c: number): Tensor3D {
   const [slices, nq, dk] = q.shape;
   const nk = k.shape[1];
   const dv = v.shape[2];
-  const w = options.window;
   const u = kept.keys.shape[1];
-  const reach = options.causal ? 0 : w - 1; // band keys after the chunk's last query
-  const bandFor = (rows: number) => Math.min(nk, rows + w - 1 + reach);
-  let rowsPerChunk = Math.min(nq, Math.max(w, MIN_CHUNK_ROWS));
-  while (rowsPerChunk > 1 && slices * rowsPerChunk * (u + bandFor(rowsPerChunk)) > CHUNK_ENTRIES) rowsPerChunk = Math.ceil(rowsPerChunk / 2);
+  const w = options.window;
   const offset = nk - nq;
+  const chunks = Math.ceil(nq / c);
+  const rows = chunks * c;
+  const spread = options.causal ? 2 : 3;
+  const back = options.causal ? 0 : w - 1; // the window is t − w < j ≤ t + back
   return tf.tidy(() => {
-    const position = tf.reshape(kept.position, [slices, 1, u]);
-    const enter = tf.reshape(kept.enter, [slices, 1, u]);
-    const leave = tf.reshape(kept.leave, [slices, 1, u]);
-    const chunks: Tensor[] = [];
-    for (let i0 = 0; i0 < nq; i0 += rowsPerChunk) {
-      const rows = Math.min(rowsPerChunk, nq - i0);
-      const t0 = i0 + offset;
-      const t = tf.reshape(tf.range(t0, t0 + rows, 1, 'float32'), [1, rows, 1]);
-      // Kept slots active at t, minus those the window already covers (no key twice).
-      const keptActive = tf.mul(
-        tf.cast(tf.logicalAnd(tf.lessEqual(enter, t), tf.less(t, leave)), 'float32'),
-        tf.sub(1, inWindow(t, position, options)),
-      ); // [S, rows, u]
-      const lo = Math.max(0, t0 - w + 1);
-      const hi = Math.min(nk, t0 + rows + reach);
-      const parts = { keys: [kept.keys] as Tensor[], values: [kept.values] as Tensor[], active: [keptActive] as Tensor[] };
-      if (hi > lo) {
-        const band = hi - lo;
-        let bandActive = tf.tile(inWindow(t, tf.reshape(tf.range(lo, hi, 1, 'float32'), [1, 1, band]), options), [slices, 1, 1]); // [S, rows, bw]
-        if (visible) bandActive = tf.mul(bandActive, tf.reshape(tf.slice(visible, [0, lo], [slices, band]), [slices, 1, band]));
-        parts.keys.push(tf.slice(k, [0, lo, 0], [slices, band, dk]));
-        parts.values.push(tf.slice(v, [0, lo, 0], [slices, band, dv]));
-        parts.active.push(bandActive);
-      }
-      const active = parts.active.length === 1 ? parts.active[0] : tf.concat(parts.active, 2); // [S, rows, u + bw]
-      const keys = parts.keys.length === 1 ? parts.keys[0] : tf.concat(parts.keys, 1);
-      const values = parts.values.length === 1 ? parts.values[0] : tf.concat(parts.values, 1);
-      const logits = tf.add(tf.matMul(tf.slice(q, [0, i0, 0], [slices, rows, dk]), keys, false, true), tf.mul(tf.sub(1, active), MASKED_LOGIT));
-      chunks.push(tf.mul(tf.matMul(tf.softmax(logits), values), tf.max(active, 2, true)));
-    }
-    return (chunks.length === 1 ? chunks[0] : tf.concat(chunks, 1)) as Tensor3D;
+    // Kept slots: active on [enter, leave) minus the positions whose window holds the key,
+    // t ∈ [j − back, j + w): two disjoint intervals, so no key is counted twice.
+    const slot = (x: Tensor2D) => tf.reshape(x, [slices, 1, u]);
+    const [position, enter, leave] = [kept.position, kept.enter, kept.leave].map(slot);
+    const t = tf.reshape(tf.range(offset, offset + rows, 1, 'float32'), [1, rows, 1]);
+    const keptActive = tf.add(within(t, enter, tf.minimum(leave, tf.sub(position, back))), within(t, tf.maximum(enter, tf.add(position, w)), leave)); // [S, rows, u]
+    const qPadded = rows > nq ? tf.pad(q, [[0, 0], [0, rows - nq], [0, 0]]) : q;
+    const keptLogits = tf.matMul(qPadded, kept.keys, false, true); // [S, rows, u]
+    // Band: chunk m sees blocks m … m + spread − 1; row r and band key b are t − j = c + r − b apart.
+    const first = offset - c;
+    const blocks = chunks + spread - 1;
+    const bandKeys = bands(keyBlocks(k, first, blocks, c), chunks, spread); // [S, chunks, spread·c, dk]
+    const bandValues = bands(keyBlocks(v, first, blocks, c), chunks, spread);
+    const seen = visible ?? tf.ones([slices, nk]);
+    const bandSeen = tf.reshape(bands(keyBlocks(tf.reshape(seen, [slices, nk, 1]) as Tensor3D, first, blocks, c), chunks, spread), [slices, chunks, 1, spread * c]);
+    const gap = tf.sub(tf.reshape(tf.range(c, 2 * c, 1, 'float32'), [c, 1]), tf.reshape(tf.range(0, spread * c, 1, 'float32'), [1, spread * c])); // [c, spread·c]
+    const bandWindow = tf.mul(step(tf.add(gap, back + 1)), step(tf.sub(w, gap))); // −back ≤ t − j < w
+    const bandActive = tf.mul(bandWindow, bandSeen); // [S, chunks, c, spread·c]
+    const bandLogits = tf.matMul(tf.reshape(qPadded, [slices, chunks, c, dk]), bandKeys, false, true);
+    const active = tf.concat([tf.reshape(keptActive, [slices, chunks, c, u]), bandActive], 3);
+    const logits = tf.add(tf.concat([tf.reshape(keptLogits, [slices, chunks, c, u]), bandLogits], 3), tf.mul(tf.sub(1, active), MASKED_LOGIT));
+    const p = tf.softmax(logits);
+    const fromKept = tf.matMul(tf.reshape(tf.slice(p, [0, 0, 0, 0], [slices, chunks, c, u]), [slices, rows, u]), kept.values); // [S, rows, dv]
+    const fromBand = tf.reshape(tf.matMul(tf.slice(p, [0, 0, 0, u], [slices, chunks, c, spread * c]), bandValues), [slices, rows, dv]);
+    const out = tf.mul(tf.add(fromKept, fromBand), tf.reshape(tf.max(active, 3), [slices, rows, 1]));
+    return (rows > nq ? tf.slice(out, [0, 0, 0], [slices, nq, dv]) : out) as Tensor3D;
   });
 }
 
