@@ -13,12 +13,14 @@ import { levAttention, type LevAttentionOptions } from '../src';
 import { maxDiff, runOn, spreadInputs } from './webGpuHarness';
 
 const kernels = createKernelContext();
+/** Without the WGSL programs of the non-causal top-k form, so unmasked calls too take the device op path. */
+const opKernels = createKernelContext({ webGpuPrograms: false });
 const suiteBackend = (process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm';
 
 const attend =
-  (options: LevAttentionOptions, masked: boolean) =>
+  (options: LevAttentionOptions, masked: boolean, context = kernels) =>
   ([q, k, v, mask]: tf.Tensor[]) =>
-    levAttention(kernels, q as Tensor4D, k as Tensor4D, v as Tensor4D, { ...options, mask: masked ? (mask as Tensor2D) : undefined });
+    levAttention(context, q as Tensor4D, k as Tensor4D, v as Tensor4D, { ...options, mask: masked ? (mask as Tensor2D) : undefined });
 
 describe('LevAttention with a local window on webgpu', function () {
   before(webGpuSuiteCheck({ restore: suiteBackend, required: process.env.SWAPFORMER_REQUIRE_WEBGPU === '1' }));
@@ -31,10 +33,16 @@ describe('LevAttention with a local window on webgpu', function () {
     ['top-k with keepFirst', { ...rule, keepFirst: true }],
     ['threshold', { ...rule, selection: 'threshold' }],
   ];
-  for (const causal of [true, false]) {
+  const forms: Array<[string, boolean, typeof kernels]> = [
+    ['causal WGSL form', true, kernels],
+    ['non-causal WGSL programs when top-k and unmasked, else device op path', false, kernels],
+    ['non-causal device op path', false, opKernels],
+  ];
+  for (const [form, causal, context] of forms) {
     for (const [label, options] of rules) {
       for (const masked of [false, true]) {
-        it(`should give the host path's outputs (${causal ? 'causal WGSL form' : 'device op path'}, ${label}${masked ? ', padding mask' : ''})`, async () => {
+        if (context === opKernels && masked) continue; // masked calls take the op path with either context
+        it(`should give the host path's outputs (${form}, ${label}${masked ? ', padding mask' : ''})`, async () => {
           for (const [b, h, nq, nk, d, w] of [
             [2, 2, 20, 24, 8, 1],
             [2, 2, 20, 24, 8, 7],
@@ -42,7 +50,7 @@ describe('LevAttention with a local window on webgpu', function () {
             [1, 2, 40, 40, 16, 200],
           ]) {
             const inputs = spreadInputs(b, h, nq, nk, d, 100 + d + w);
-            const windowed = attend({ ...options, causal, localWindow: w }, masked);
+            const windowed = attend({ ...options, causal, localWindow: w }, masked, context);
             const [host] = await runOn('cpu', inputs, windowed);
             const [device] = await runOn('webgpu', inputs, windowed);
             expect(maxDiff(device, host), `[${b}, ${h}, ${nq}, ${nk}, ${d}], w ${w}`).to.be.below(1e-5);
@@ -50,12 +58,16 @@ describe('LevAttention with a local window on webgpu', function () {
         });
       }
     }
+  }
 
-    it(`should give exactly the windowless output with localWindow 0 (${causal ? 'causal' : 'non-causal'})`, async () => {
+  for (const causal of [true, false]) {
+    it(`should give exactly the windowless output with localWindow 0 (${causal ? 'causal' : 'non-causal'}, with and without a mask)`, async () => {
       const inputs = spreadInputs(2, 2, 24, 24, 8, 110);
-      const [plain] = await runOn('webgpu', inputs, attend({ ...rule, causal }, true));
-      const [zero] = await runOn('webgpu', inputs, attend({ ...rule, causal, localWindow: 0 }, true));
-      expect(maxDiff(zero, plain)).to.equal(0);
+      for (const masked of [false, true]) {
+        const [plain] = await runOn('webgpu', inputs, attend({ ...rule, causal }, masked));
+        const [zero] = await runOn('webgpu', inputs, attend({ ...rule, causal, localWindow: 0 }, masked));
+        expect(maxDiff(zero, plain)).to.equal(0);
+      }
     });
 
     it(`should give the host path's gradients to q, k and v (${causal ? 'causal' : 'non-causal'}, top-k with keepFirst, window 4, padding mask)`, async () => {
