@@ -47,6 +47,8 @@ export interface LocalWindowOptions {
   /** w ≥ 1. */
   readonly window: number;
   readonly causal: boolean;
+  /** Logit entries of one group of slices (default 2^26, 256 MiB of float32); larger calls run group by group. */
+  readonly maxEntries?: number;
 }
 
 /**
@@ -111,7 +113,7 @@ export function windowedUnionAttention(q: Tensor3D, k: Tensor3D, v: Tensor3D, ke
   const chunks = Math.ceil(nq / c);
   const spread = options.causal ? 2 : 3;
   const perSlice = chunks * c * (u + spread * c);
-  const group = Math.max(1, Math.min(slices, Math.floor(CHUNK_ENTRIES / perSlice)));
+  const group = Math.max(1, Math.min(slices, Math.floor((options.maxEntries ?? CHUNK_ENTRIES) / perSlice)));
   if (group >= slices) return windowedGroup(q, k, v, kept, visible, { ...options, window: w }, c);
   return tf.tidy(() => {
     const outs: Tensor[] = [];

@@ -9,7 +9,17 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients'; // tfjs-core's Node 
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { createKernelContext, createSeededRandom, SwapformerError } from '@swapformer/core';
 import { describeOperatorConformance, expectTensorsClose, maxAbsDiff, randomAttentionInputs, referenceAttention, toFloat64 } from '@swapformer/core/conformance';
-import { causalSelection, levAttention, levAttentionOnDevice, levAttentionSelection, levattentionPlugin, onlineLeverageScores, type LevAttentionOptions } from '../src';
+import {
+  causalSelection,
+  hostKeptKeys,
+  levAttention,
+  levAttentionOnDevice,
+  levAttentionSelection,
+  levattentionPlugin,
+  localWindowAttention,
+  onlineLeverageScores,
+  type LevAttentionOptions,
+} from '../src';
 
 const kernels = createKernelContext();
 
@@ -194,6 +204,21 @@ describe('levAttention with a local window', () => {
     expect(maxAbsDiff(head(out, 0, cut), head(changed, 0, cut))).to.equal(0);
     expect(maxAbsDiff(head(out, cut, 48 - cut), head(changed, cut, 48 - cut))).to.be.above(1e-3);
     tf.dispose([q, k, v, out, changed]);
+  });
+
+  it('should give the same output when the slices run in groups under a small logit budget', () => {
+    const { q, k, v } = randomAttentionInputs({ batch: 2, heads: 3, nq: 40, nk: 40, dk: 8 }, 99, 1.5);
+    const mask = maskOf(2, 40);
+    const kept = levAttentionSelection(k, { ...rule, mask });
+    for (const causal of [false, true]) {
+      const run = (maxEntries?: number) =>
+        tf.tidy(() => localWindowAttention(q, k, v, hostKeptKeys(k, v, kept.map((keys) => ({ keys }))), tf.reshape(tf.tile(tf.reshape(mask, [2, 1, 40]), [1, 3, 1]), [6, 40]) as Tensor2D, { window: 5, causal, maxEntries }));
+      const whole = run();
+      const grouped = run(2 * 48 * (kept[0].length + 48)); // two slices per group: three groups
+      expect(maxAbsDiff(grouped.dataSync(), whole.dataSync())).to.be.below(1e-6);
+      tf.dispose([whole, grouped]);
+    }
+    tf.dispose([q, k, v, mask]);
   });
 
   it('should refuse a negative or fractional window in a direct call, naming the value', () => {
