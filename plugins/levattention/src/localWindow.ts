@@ -27,8 +27,11 @@ import { gatherRows, MASKED_LOGIT } from '@swapformer/kernels';
 export const ALWAYS = 2 ** 30;
 /** Smaller chunks would only shrink the batched products' inner sizes further (the op count is fixed). */
 const MIN_CHUNK_ROWS = 16;
-/** Logit entries of one slice group (256 MiB of float32); larger calls run in groups of slices. */
-const CHUNK_ENTRIES = 1 << 26;
+/**
+ * Logit entries of one slice group (16 MiB of float32); larger calls run in groups of slices. A
+ * handful of tensors this size live at once: at 2^26 a ViT eval batch of 500 images aborted tfjs-wasm.
+ */
+const CHUNK_ENTRIES = 1 << 22;
 
 /** The keys the leverage rule keeps, one row of slots per slice (unused slots: enter = leave). */
 export interface KeptKeys {
@@ -47,7 +50,7 @@ export interface LocalWindowOptions {
   /** w ≥ 1. */
   readonly window: number;
   readonly causal: boolean;
-  /** Logit entries of one group of slices (default 2^26, 256 MiB of float32); larger calls run group by group. */
+  /** Logit entries of one group of slices (default 2^22, 16 MiB of float32); larger calls run group by group. */
   readonly maxEntries?: number;
 }
 
