@@ -92,4 +92,3 @@ export function causalLevAttention(
     return tf.reshape(tf.stack(outs), [b, h, nq, dv]) as Tensor4D;
   });
 }
-

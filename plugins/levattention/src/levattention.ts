@@ -64,7 +64,8 @@ export function levAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v
   const kept = levAttentionSelection(k, options);
   const window = localWindowOf(options);
   if (window > 0) {
-    return tf.tidy(() => localWindowAttention(q, k, v, hostKeptKeys(k, v, kept.map((keys) => ({ keys }))), sliceVisibility(options.mask, h), { window, causal: false, scale: options.scale }));
+    const selections = kept.map((keys) => ({ keys })); // kept for every query
+    return tf.tidy(() => localWindowAttention(q, k, v, hostKeptKeys(k, v, selections), sliceVisibility(options.mask, h), { window, causal: false, scale: options.scale }));
   }
   // Every slice gathers `width` keys; slices that keep fewer (threshold rule, padding masks)
   // fill the rest with zero rows that the softmax mask hides.
@@ -90,4 +91,3 @@ export function levAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v
     return tf.reshape(out, [b, h, nq, dv]) as Tensor4D;
   });
 }
-

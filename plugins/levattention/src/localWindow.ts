@@ -83,7 +83,11 @@ function keyBlocks(x: Tensor3D, first: number, blocks: number, c: number): Tenso
   const lo = Math.max(0, first);
   const hi = Math.min(nk, first + blocks * c);
   const inside = hi > lo ? tf.slice(x, [0, lo, 0], [slices, hi - lo, d]) : tf.zeros([slices, 0, d]);
-  const padded = tf.pad(inside, [[0, 0], [lo - first, first + blocks * c - Math.max(hi, lo)], [0, 0]]);
+  const padded = tf.pad(inside, [
+    [0, 0],
+    [lo - first, first + blocks * c - Math.max(hi, lo)],
+    [0, 0],
+  ]);
   return tf.reshape(padded, [slices, blocks, c, d]) as Tensor4D;
 }
 
@@ -149,7 +153,14 @@ function windowedGroup(q: Tensor3D, k: Tensor3D, v: Tensor3D, kept: KeptKeys, vi
     const [position, enter, leave] = [kept.position, kept.enter, kept.leave].map(slot);
     const t = tf.reshape(tf.range(offset, offset + rows, 1, 'float32'), [1, rows, 1]);
     const keptActive = tf.add(within(t, enter, tf.minimum(leave, tf.sub(position, back))), within(t, tf.maximum(enter, tf.add(position, w)), leave)); // [S, rows, u]
-    const qPadded = rows > nq ? tf.pad(q, [[0, 0], [0, rows - nq], [0, 0]]) : q;
+    const qPadded =
+      rows > nq
+        ? tf.pad(q, [
+            [0, 0],
+            [0, rows - nq],
+            [0, 0],
+          ])
+        : q;
     const keptLogits = tf.matMul(qPadded, kept.keys, false, true); // [S, rows, u]
     // Band: chunk m sees blocks m … m + spread − 1; row r and band key b are t − j = c + r − b apart.
     const first = offset - c;

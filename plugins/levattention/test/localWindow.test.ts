@@ -29,8 +29,21 @@ describeOperatorConformance(levattentionPlugin, {
     { label: 'window ≥ n is exact, causal 1×2×30×8', shape: { batch: 1, heads: 2, nq: 30, nk: 30, dk: 8 }, options: { k: 2, localWindow: 30 }, causal: true, maxRelativeError: 1e-5 },
     // random q, k have no locality, so these bounds are loose (top-16 alone: 0.73 causal; the window brings it to ≈ 0.5)
     { label: 'top-16 + window 8, causal 2×2×64×8', shape: { batch: 2, heads: 2, nq: 64, nk: 64, dk: 8 }, options: { k: 16, localWindow: 8 }, causal: true, qkScale: 1.5, maxRelativeError: 0.7 },
-    { label: 'top-16 + window 8, 1×2×64×8 (dv 4)', shape: { batch: 1, heads: 2, nq: 64, nk: 64, dk: 8, dv: 4 }, options: { k: 16, localWindow: 8, keepFirst: true }, qkScale: 1.5, maxRelativeError: 0.9 },
-    { label: 'threshold + window 5, causal cross 1×2×12×50', shape: { batch: 1, heads: 2, nq: 12, nk: 50, dk: 8 }, options: { selection: 'threshold', epsilon: 0.15, localWindow: 5 }, causal: true, qkScale: 1.5, maxRelativeError: 0.6 },
+    {
+      label: 'top-16 + window 8, 1×2×64×8 (dv 4)',
+      shape: { batch: 1, heads: 2, nq: 64, nk: 64, dk: 8, dv: 4 },
+      options: { k: 16, localWindow: 8, keepFirst: true },
+      qkScale: 1.5,
+      maxRelativeError: 0.9,
+    },
+    {
+      label: 'threshold + window 5, causal cross 1×2×12×50',
+      shape: { batch: 1, heads: 2, nq: 12, nk: 50, dk: 8 },
+      options: { selection: 'threshold', epsilon: 0.15, localWindow: 5 },
+      causal: true,
+      qkScale: 1.5,
+      maxRelativeError: 0.6,
+    },
   ],
   invalidOptions: [
     { options: { localWindow: -1 }, messageIncludes: '/options/localWindow' },
@@ -112,7 +125,11 @@ function setReference(q: Tensor4D, k: Tensor4D, v: Tensor4D, sets: Array<Array<S
   return out;
 }
 
-const maskOf = (b: number, nk: number) => tf.tensor2d(Float32Array.from({ length: b * nk }, (_, i) => Number(i % 7 !== 3)), [b, nk]);
+const maskOf = (b: number, nk: number) =>
+  tf.tensor2d(
+    Float32Array.from({ length: b * nk }, (_, i) => Number(i % 7 !== 3)),
+    [b, nk],
+  );
 
 describe('levAttention with a local window', () => {
   const cases: Array<[string, Partial<Window>]> = [
@@ -124,7 +141,12 @@ describe('levAttention with a local window', () => {
     for (const [label, extra] of cases) {
       for (const masked of [false, true]) {
         it(`should equal a float64 softmax over kept ∪ window, each key once (${causal ? 'causal' : 'non-causal'}, ${label}${masked ? ', padding mask' : ''})`, () => {
-          for (const [nq, nk, w] of [[40, 40, 1], [40, 40, 6], [12, 50, 5], [40, 40, 33]]) {
+          for (const [nq, nk, w] of [
+            [40, 40, 1],
+            [40, 40, 6],
+            [12, 50, 5],
+            [40, 40, 33],
+          ]) {
             const { q, k, v } = randomAttentionInputs({ batch: 2, heads: 2, nq, nk, dk: 8 }, 60 + nq + w, 1.5);
             const mask = masked ? maskOf(2, nk) : undefined;
             const options: Window = { ...rule, ...extra, causal, mask, localWindow: w };
@@ -159,7 +181,10 @@ describe('levAttention with a local window', () => {
     // Orthogonal keys of growing norm: key t's online energy ‖k_t‖²/λ beats every earlier key's, so top-1 at t is t itself.
     const n = 12;
     const rng = createSeededRandom(91);
-    const k = tf.tensor4d(Float32Array.from({ length: n * n }, (_, i) => (Math.floor(i / n) === i % n ? 1.1 ** (i % n) : 0)), [1, 1, n, n]);
+    const k = tf.tensor4d(
+      Float32Array.from({ length: n * n }, (_, i) => (Math.floor(i / n) === i % n ? 1.1 ** (i % n) : 0)),
+      [1, 1, n, n],
+    );
     const [q, v] = [0, 1].map(() => tf.tensor4d(rng.fillNormal(new Float32Array(n * n)), [1, 1, n, n]));
     const sel = causalSelection(onlineLeverageScores(k.dataSync(), 0, n, n, 1e-6), { ...rule, topK: 1 });
     expect(Array.from(sel.leave)).to.deep.equal([...Array.from({ length: n - 1 }, (_, j) => j + 1), n]); // key j kept only at t = j
@@ -212,7 +237,20 @@ describe('levAttention with a local window', () => {
     const kept = levAttentionSelection(k, { ...rule, mask });
     for (const causal of [false, true]) {
       const run = (maxEntries?: number) =>
-        tf.tidy(() => localWindowAttention(q, k, v, hostKeptKeys(k, v, kept.map((keys) => ({ keys }))), tf.reshape(tf.tile(tf.reshape(mask, [2, 1, 40]), [1, 3, 1]), [6, 40]) as Tensor2D, { window: 5, causal, maxEntries }));
+        tf.tidy(() =>
+          localWindowAttention(
+            q,
+            k,
+            v,
+            hostKeptKeys(
+              k,
+              v,
+              kept.map((keys) => ({ keys })),
+            ),
+            tf.reshape(tf.tile(tf.reshape(mask, [2, 1, 40]), [1, 3, 1]), [6, 40]) as Tensor2D,
+            { window: 5, causal, maxEntries },
+          ),
+        );
       const whole = run();
       const grouped = run(2 * 48 * (kept[0].length + 48)); // two slices per group: three groups
       expect(maxAbsDiff(grouped.dataSync(), whole.dataSync())).to.be.below(1e-6);
@@ -273,7 +311,10 @@ describe('levAttention with a local window', () => {
           const options: Window = { ...rule, causal, mask, localWindow: 5 };
           const bias = setBias(keySets(k, 36, options), 36);
           const weights = tf.randomNormal([2, 2, 36, 4], 0, 1, 'float32', 8) as Tensor4D;
-          const lossOf = (f: (a: Tensor4D, b: Tensor4D, c: Tensor4D) => Tensor4D) => (...[a, b, c]: tf.Tensor[]) => tf.sum(tf.mul(f(a as Tensor4D, b as Tensor4D, c as Tensor4D), weights));
+          const lossOf =
+            (f: (a: Tensor4D, b: Tensor4D, c: Tensor4D) => Tensor4D) =>
+            (...[a, b, c]: tf.Tensor[]) =>
+              tf.sum(tf.mul(f(a as Tensor4D, b as Tensor4D, c as Tensor4D), weights));
           const before = tf.memory().numTensors;
           const windowed = tf.grads(lossOf((a, b, c) => attend(a, b, c, options)))([q, k, v]);
           const dense = tf.grads(lossOf((a, b, c) => denseSetAttention(a, b, c, bias)))([q, k, v]);
