@@ -8,13 +8,17 @@
  * Every kept key is active on one interval of positions, so a slice needs one `[nq, |U|]`
  * product against the union U of kept keys, plus an interval mask. Time
  * O(b·h·(nk·dk² + nq·|U|·(dk + dv))); |U| is about k·log(n/k) for online scores, which shrink like dk/j.
+ * With a local window w (localWindow.ts) queries run in chunks of about w rows against U and the
+ * chunk's band of keys, O(nq·(|U| + w)) scores per slice.
  *
  * Shape legend: b batch, h heads, nq queries, nk keys, dk, dv, u keys ever kept in a slice.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { gatherRows, MASKED_LOGIT } from '@swapformer/kernels';
+import { sliceVisibility } from './deviceLevAttention';
 import { causalSelection, type CausalSelection, type SelectionRule } from './keySelection';
+import { hostKeptKeys, localWindowAttention, localWindowOf } from './localWindow';
 import { onlineLeverageScores } from './onlineLeverageScores';
 
 /** Score-matrix entries per query chunk, bounding memory when U is large. */
@@ -50,7 +54,13 @@ function sliceOutput(qSlice: Tensor2D, kU: Tensor2D, vU: Tensor2D, sel: CausalSe
  *
  * @example const out = causalLevAttention(q, k, v, { selection: 'top-k', topK: 32, epsilon: 0.1, keepFirst: false, ridge: 1e-6 });
  */
-export function causalLevAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SelectionRule & { readonly ridge: number; readonly scale?: number; readonly mask?: Tensor2D }): Tensor4D {
+export function causalLevAttention(
+  q: Tensor4D,
+  k: Tensor4D,
+  v: Tensor4D,
+  options: SelectionRule & { readonly ridge: number; readonly scale?: number; readonly mask?: Tensor2D; readonly localWindow?: number },
+): Tensor4D {
+  const window = localWindowOf(options);
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
   const dv = v.shape[3];
@@ -64,6 +74,9 @@ export function causalLevAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, option
       const scores = onlineLeverageScores(kd, (bi * h + hi) * nk * dk, nk, dk, options.ridge, visible);
       selections.push(causalSelection(scores, options, visible));
     }
+  }
+  if (window > 0) {
+    return tf.tidy(() => localWindowAttention(q, k, v, hostKeptKeys(k, v, selections), sliceVisibility(options.mask, h), { window, causal: true, scale }));
   }
   return tf.tidy(() => {
     // Flat row gathers and slices rather than tf.gather/tf.unstack: both of their gradients fail

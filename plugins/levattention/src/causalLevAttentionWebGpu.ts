@@ -9,7 +9,8 @@
  *   2. for every key the position `leave_j` from which the rule drops it (one invocation per
  *      key, a scan over the slice's keys): key j is kept by the query at key position t iff
  *      j ≤ t < leave_j, exactly the host's intervals (causalSelection);
- *   3. softmax attention of each query against its kept keys, as tfjs ops under an additive mask.
+ *   3. softmax attention of each query against its kept keys, as tfjs ops under an additive mask
+ *      (with a local window w, the mask also opens t − w < j ≤ t: one softmax over the union).
  *
  * Why energies and not τ̃: the first ~dk keys of a prefix have τ̃ within ~ridge of 1, where float32
  * cannot tell them apart (1 − 1e-6 rounds to a handful of values), while e ≈ ‖k_⊥‖² / λ keeps
@@ -27,7 +28,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import { float32Uniform as float, int32Uniform as int, MASKED_LOGIT, runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/kernels';
-import { selectionConstant } from './deviceLevAttention';
+import { selectionConstant, sliceVisibility } from './deviceLevAttention';
+import { localWindowOf } from './localWindow';
 import type { LevAttentionOptions } from './levAttentionOptions';
 
 /** Largest head dim: one invocation per column of the factor, which keeps the column in registers. */
@@ -214,12 +216,20 @@ export function causalLevAttentionWebGpu(q: Tensor4D, k: Tensor4D, v: Tensor4D, 
     const values = tf.reshape(v, [slices, nk, dv]) as Tensor3D;
     const queries = tf.reshape(tf.mul(q, scale), [slices, nq, dk]) as Tensor3D;
     const column = tf.reshape(tf.range(0, nk, 1, 'float32'), [1, 1, nk]);
+    const window = localWindowOf(options);
+    const visible = window > 0 && options.mask ? tf.reshape(sliceVisibility(options.mask, h)!, [slices, 1, nk]) : null;
     const rowsPerChunk = Math.max(1, Math.min(nq, Math.floor(CHUNK_ENTRIES / (slices * nk))));
     const chunks: Tensor[] = [];
     for (let i0 = 0; i0 < nq; i0 += rowsPerChunk) {
       const rows = Math.min(rowsPerChunk, nq - i0);
       const position = tf.reshape(tf.range(i0 + nk - nq, i0 + nk - nq + rows, 1, 'float32'), [1, rows, 1]);
-      const kept = tf.cast(tf.logicalAnd(tf.lessEqual(column, position), tf.less(position, leave)), 'float32'); // [S, rows, nk]
+      let kept: Tensor = tf.cast(tf.logicalAnd(tf.lessEqual(column, position), tf.less(position, leave)), 'float32'); // [S, rows, nk]
+      if (window > 0) {
+        // The local window t − w < j ≤ t joins the kept keys in the same softmax; a key in both is one mask entry.
+        let band: Tensor = tf.cast(tf.logicalAnd(tf.lessEqual(column, position), tf.greater(column, tf.sub(position, window))), 'float32'); // [1, rows, nk]
+        if (visible) band = tf.mul(band, visible);
+        kept = tf.maximum(kept, band);
+      }
       const logits = tf.add(tf.matMul(tf.slice(queries, [0, i0, 0], [slices, rows, dk]), keys, false, true), tf.mul(tf.sub(1, kept), MASKED_LOGIT));
       // A query with no kept key (every visible key after it, or none visible) outputs zeros, as on the host.
       chunks.push(tf.mul(tf.matMul(tf.softmax(logits), values), tf.max(kept, 2, true)));

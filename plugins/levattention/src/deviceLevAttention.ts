@@ -34,6 +34,9 @@
  * result, not in cost (its kept-set size is data-dependent, and a data-dependent width would need
  * a host read).
  *
+ * With a local window (localWindow.ts) the kept slots and each query chunk's band go through one
+ * softmax, a key in both counted once: top-k O(nq·(u + w)), threshold still O(nq·nk).
+ *
  * Gradients flow to q, and to k and v through the gathered rows; the selection (scores, top-k
  * indices, masks) is a constant of the tape: it is computed inside tf.customGrad whose gradient
  * is zero, so the tape neither records nor differentiates the Newton–Schulz steps.
@@ -45,6 +48,7 @@ import type { Tensor, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core
 import type { KernelContext } from '@swapformer/core';
 import { denseSoftmaxAttention } from '@swapformer/kernels';
 import type { LevAttentionOptions } from './levAttentionOptions';
+import { ALWAYS, localWindowAttention, localWindowOf } from './localWindow';
 
 /** Smallest relative ridge of the device path (float32; see the module comment). */
 export const DEVICE_RIDGE_FLOOR = 1e-5;
@@ -82,8 +86,8 @@ export function newtonSchulzInverse(a: Tensor3D, iterations: number): Tensor3D {
   });
 }
 
-/** `[b, nk]` key-padding mask → `[S, nk]` float 1/0, or null. */
-function sliceVisibility(mask: Tensor2D | undefined, h: number): Tensor2D | null {
+/** `[b, nk]` key-padding mask → `[S, nk]` float 1/0, or null (shared with the host windowed form). */
+export function sliceVisibility(mask: Tensor2D | undefined, h: number): Tensor2D | null {
   if (!mask) return null;
   const [b, nk] = mask.shape;
   const visible = tf.cast(tf.notEqual(tf.cast(mask, 'float32'), 0), 'float32');
@@ -178,6 +182,12 @@ function thresholdMask(k: Tensor4D, options: LevAttentionOptions): Tensor2D {
   });
 }
 
+/** Intervals of slots kept for every query where `keep` is 1 and never where it is 0 (windowed form). */
+function alwaysWhere(keep: Tensor2D): { enter: Tensor2D; leave: Tensor2D } {
+  const sign = tf.sub(tf.mul(keep, 2), 1); // +1 kept, −1 not
+  return { enter: tf.mul(sign, -ALWAYS) as Tensor2D, leave: tf.mul(sign, ALWAYS) as Tensor2D };
+}
+
 /**
  * Non-causal LevAttention with every step on device (no host reads): q `[b, h, nq, dk]`,
  * k `[b, h, nk, dk]`, v `[b, h, nk, dv]` → `[b, h, nq, dv]`. Same selection as the host path
@@ -192,8 +202,19 @@ export function levAttentionOnDevice(kernels: KernelContext, q: Tensor4D, k: Ten
   const slices = b * h;
   return tf.tidy(() => {
     const qs = tf.reshape(q, [slices, 1, nq, dk]) as Tensor4D;
+    const window = localWindowOf(options);
     if (options.selection === 'threshold') {
       const mask = selectionConstant(k, (kk) => thresholdMask(kk, options)) as Tensor2D;
+      if (window > 0) {
+        // Every key is a slot, kept for all queries where the rule keeps it: O(nq·nk) as without a window.
+        const kept = {
+          keys: tf.reshape(k, [slices, nk, dk]) as Tensor3D,
+          values: tf.reshape(v, [slices, nk, dv]) as Tensor3D,
+          position: tf.tile(tf.reshape(tf.range(0, nk, 1, 'float32'), [1, nk]), [slices, 1]) as Tensor2D,
+          ...alwaysWhere(mask),
+        };
+        return localWindowAttention(q, k, v, kept, sliceVisibility(options.mask, h), { window, causal: false, scale: options.scale });
+      }
       const ks = tf.reshape(k, [slices, 1, nk, dk]) as Tensor4D;
       const vs = tf.reshape(v, [slices, 1, nk, dv]) as Tensor4D;
       return tf.reshape(denseSoftmaxAttention(kernels, qs, ks, vs, { scale: options.scale, mask }), [b, h, nq, dv]) as Tensor4D;
@@ -209,6 +230,15 @@ export function levAttentionOnDevice(kernels: KernelContext, q: Tensor4D, k: Ten
     const keep = tf.slice(picked, [0, width], [slices, width]) as Tensor2D; // [S, u]
     const kU = tf.reshape(gatherFlatRows(tf.reshape(k, [slices * nk, dk]) as Tensor2D, index), [slices, 1, width, dk]) as Tensor4D;
     const vU = tf.reshape(gatherFlatRows(tf.reshape(v, [slices * nk, dv]) as Tensor2D, index), [slices, 1, width, dv]) as Tensor4D;
+    if (window > 0) {
+      const kept = {
+        keys: tf.reshape(kU, [slices, width, dk]) as Tensor3D,
+        values: tf.reshape(vU, [slices, width, dv]) as Tensor3D,
+        position: tf.slice(picked, [0, 0], [slices, width]) as Tensor2D,
+        ...alwaysWhere(keep),
+      };
+      return localWindowAttention(q, k, v, kept, sliceVisibility(options.mask, h), { window, causal: false, scale: options.scale });
+    }
     return tf.reshape(denseSoftmaxAttention(kernels, qs, kU, vU, { scale: options.scale, mask: keep }), [b, h, nq, dv]) as Tensor4D;
   });
 }

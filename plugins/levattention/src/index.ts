@@ -38,6 +38,13 @@ export const levattentionOptionsSchema = {
       type: 'boolean',
       default: false,
     },
+    localWindow: {
+      description: 'Local window w (our extension; 0 = off, the paper\'s operator): each query also attends, in the same softmax, to the keys at positions t − w < j ≤ t (causal) or |t − j| < w, a key in both sets counted once. Adds O(n·w) to the cost; w ≥ n is exact attention.',
+      type: 'integer',
+      minimum: 0,
+      maximum: 65536,
+      default: 0,
+    },
     ridge: {
       description: 'Relative ridge λ = ridge · trace(KᵀK) / dk added to KᵀK against rank deficiency (causal online scores: ridge · ‖first key‖²).',
       type: 'number',
@@ -65,8 +72,8 @@ export const levattentionPlugin: AttentionPlugin<LevattentionOptions> = {
     reference: 'Kannan, Bhattacharyya, Kacham, Woodruff, LevAttention, ICLR 2025 (arXiv:2410.05462); no official code',
   },
   optionsSchema: levattentionOptionsSchema,
-  // top-k keeps k keys; the threshold rule keeps however many keys clear epsilon (data-dependent)
-  keysPerQuery: (options, n) => (options.selection === 'top-k' ? Math.min(n, options.k) : null),
+  // top-k keeps k keys (plus at most 2w − 1 of a window, w − 1 more when causal); the threshold rule keeps however many keys clear epsilon
+  keysPerQuery: (options, n) => (options.selection === 'top-k' ? Math.min(n, options.k + Math.max(0, 2 * options.localWindow - 1)) : null),
   capabilities: {
     causal: 'native',
     keyPaddingMask: true,
@@ -81,7 +88,7 @@ export const levattentionPlugin: AttentionPlugin<LevattentionOptions> = {
   },
   create(options, services) {
     const { kernels } = services;
-    const rule = { selection: options.selection, topK: options.k, epsilon: options.epsilon, keepFirst: options.keepFirst, ridge: options.ridge };
+    const rule = { selection: options.selection, topK: options.k, epsilon: options.epsilon, keepFirst: options.keepFirst, ridge: options.ridge, localWindow: options.localWindow };
     return {
       name: 'levattention',
       forward: (q, k, v, ctx) => levAttention(kernels, q, k, v, { ...rule, scale: ctx.scale, causal: ctx.causal, mask: ctx.mask }),
@@ -97,6 +104,8 @@ export { causalLevAttention } from './causalLevAttention';
 export { CAUSAL_WEBGPU_MAX_DIM, canRunCausalLevAttentionOnWebGpu, causalLevAttentionWebGpu, keptIntervalsWgsl, onlineEnergiesWgsl } from './causalLevAttentionWebGpu';
 export { DEVICE_RIDGE_FLOOR, deviceLeverageScores, levAttentionOnDevice, newtonSchulzInverse, newtonSchulzIterations } from './deviceLevAttention';
 export { createLeverageAccumulator, leverageScores } from './leverageScores';
+export { hostKeptKeys, localWindowAttention, windowedUnionAttention } from './localWindow';
+export type { KeptKeys, LocalWindowOptions } from './localWindow';
 export type { LeverageAccumulator } from './leverageScores';
 export { onlineLeverageScores } from './onlineLeverageScores';
 export { causalSelection, selectKeys } from './keySelection';

@@ -11,4 +11,9 @@ export interface LevAttentionOptions extends SelectionRule {
   readonly causal?: boolean;
   /** `[b, nk]` key-padding mask, 1 keep / 0 hide: hidden keys neither count in KᵀK nor get selected. */
   readonly mask?: Tensor2D;
+  /**
+   * Local window w (0 or absent: off): each query also attends to the keys at positions
+   * t − w < j ≤ t (causal) or |t − j| < w, t = i + nk − nq, in the same softmax as the kept keys.
+   */
+  readonly localWindow?: number;
 }

@@ -7,7 +7,7 @@
  *   2. L = chol(G + λI), λ = max(ridge, 1e-5)·trace(G)/d   (one workgroup per slice)
  *   3. τ_i = ‖L⁻¹k_i‖² = k_i A⁻¹ k_iᵀ, the pinned key 0 at 2  (forward substitution, one invocation per key)
  *   4. top-u of τ per 1,024-key chunk, then of the chunks' picks (one more round per 32 chunks)
- *   5. softmax attention of every query against its slice's u picked keys
+ *   5. softmax attention of every query against its slice's u picked keys (∪ its local window)
  *
  * A Cholesky factor here, not Newton–Schulz: inside one workgroup its d column steps are cheap
  * (no dispatch each), and in float32 it matches the float64 host path where Newton–Schulz drifts
@@ -22,6 +22,7 @@ import { float32Uniform, int32Uniform as int, runWebGpuProgram, WGSL_WORKGROUP_I
 import { DEVICE_RIDGE_FLOOR } from './deviceLevAttention';
 import { selectTopPicks } from './chunkedTopK';
 import type { LevAttentionOptions } from './levAttentionOptions';
+import { localWindowOf } from './localWindow';
 
 const WORKGROUP = 256;
 const ATTEND_ROWS = 64;
@@ -162,6 +163,60 @@ export function attendPicksWgsl(dk: number, dv: number, picks: number): string {
 }
 
 /**
+ * WGSL: as attendPicksWgsl, with a local window (localWindow.ts): picks with |t − j| < w are
+ * skipped there and every key of the band [t − w + 1, t + w) taken instead, t = row + n − nq, so
+ * one softmax over the union with no key twice. Two passes over the band (max, then weights).
+ */
+export function attendPicksAndWindowWgsl(dk: number, dv: number, picks: number): string {
+  return `
+    fn main(index : i32) {
+      let row = ${WORKGROUP_INDEX} * ${ATTEND_ROWS} + i32(localIndex);
+      if (row < uniforms.rows) {
+        let s = row / uniforms.nq;
+        let t = row % uniforms.nq + uniforms.n - uniforms.nq;
+        let lo = max(0, t - uniforms.localWindow + 1);
+        let hi = min(uniforms.n, t + uniforms.localWindow);
+        var q : array<f32, ${dk}>;
+        for (var c = 0; c < ${dk}; c++) { q[c] = Q[row * ${dk} + c] * uniforms.scale; }
+        var weight : array<f32, ${picks}>;
+        var top = -3.0e38;
+        for (var p = 0; p < ${picks}; p++) {
+          let j = i32(Picks[2 * (s * ${picks} + p) + 1]);
+          var dot = 0.0;
+          for (var c = 0; c < ${dk}; c++) { dot = dot + q[c] * K[(s * uniforms.n + j) * ${dk} + c]; }
+          weight[p] = dot;
+          if (abs(t - j) >= uniforms.localWindow) { top = max(top, dot); }
+        }
+        for (var j = lo; j < hi; j++) {
+          var dot = 0.0;
+          for (var c = 0; c < ${dk}; c++) { dot = dot + q[c] * K[(s * uniforms.n + j) * ${dk} + c]; }
+          top = max(top, dot);
+        }
+        var z = 0.0;
+        var acc : array<f32, ${dv}>;
+        for (var c = 0; c < ${dv}; c++) { acc[c] = 0.0; }
+        for (var p = 0; p < ${picks}; p++) {
+          let j = i32(Picks[2 * (s * ${picks} + p) + 1]);
+          if (abs(t - j) >= uniforms.localWindow) {
+            let e = exp(weight[p] - top);
+            z = z + e;
+            for (var c = 0; c < ${dv}; c++) { acc[c] = acc[c] + e * V[(s * uniforms.n + j) * ${dv} + c]; }
+          }
+        }
+        for (var j = lo; j < hi; j++) {
+          var dot = 0.0;
+          for (var c = 0; c < ${dk}; c++) { dot = dot + q[c] * K[(s * uniforms.n + j) * ${dk} + c]; }
+          let e = exp(dot - top);
+          z = z + e;
+          for (var c = 0; c < ${dv}; c++) { acc[c] = acc[c] + e * V[(s * uniforms.n + j) * ${dv} + c]; }
+        }
+        for (var c = 0; c < ${dv}; c++) { result[row * ${dv} + c] = acc[c] / z; }
+      }
+    }
+  `;
+}
+
+/**
  * Non-causal, unmasked top-k LevAttention on webgpu (check `canRunLevAttentionOnWebGpu` first).
  *
  * @example const out = levAttentionWebGpu(q, k, v, { selection: 'top-k', topK: 32, epsilon: 0.1, keepFirst: true, ridge: 1e-6 });
@@ -204,18 +259,20 @@ export function levAttentionWebGpu(q: Tensor4D, k: Tensor4D, v: Tensor4D, option
     );
     const picked = selectTopPicks(scores, slices, nk, picks); // [S, 1, u, 2]
     const rows = slices * nq;
+    const scale = float32Uniform(options.scale ?? 1 / Math.sqrt(dk));
+    const window = localWindowOf(options);
     const out = runWebGpuProgram(
       {
         variableNames: ['Q', 'K', 'V', 'Picks'],
         outputShape: [slices, nq, dv],
-        shaderKey: `swapformerLevAttend_${dk}_${dv}_${picks}`,
+        shaderKey: `swapformerLevAttend${window > 0 ? 'Window' : ''}_${dk}_${dv}_${picks}`,
         dispatch: [Math.ceil(rows / ATTEND_ROWS), 1, 1],
         workgroupSize: [ATTEND_ROWS, 1, 1],
-        uniforms: 'rows : i32, nq : i32, n : i32, scale : f32,',
-        getUserCode: () => attendPicksWgsl(dk, dv, picks),
+        uniforms: `rows : i32, nq : i32, n : i32, scale : f32,${window > 0 ? ' localWindow : i32,' : ''}`,
+        getUserCode: () => (window > 0 ? attendPicksAndWindowWgsl(dk, dv, picks) : attendPicksWgsl(dk, dv, picks)),
       },
       [q, k, v, picked],
-      [int(rows), int(nq), int(nk), float32Uniform(options.scale ?? 1 / Math.sqrt(dk))],
+      [int(rows), int(nq), int(nk), scale, ...(window > 0 ? [int(window)] : [])],
     );
     return tf.reshape(out, [b, h, nq, dv]) as Tensor4D;
   });

@@ -8,7 +8,8 @@
  *   3. O = softmax(s·Q K_Uᵀ) V_U, ordinary softmax attention of every query against the kept keys.
  *
  * Time O(b·h·(nk·dk² + dk³ + nq·|U|·(dk + dv))), memory O(nk·dk + nq·|U|): linear in n for a
- * fixed budget. The causal form (online scores, per-prefix selection) is in causalLevAttention.ts;
+ * fixed budget. An optional local window w (our extension, localWindow.ts) adds the band
+ * |t − j| < w to every query's keys, in the same softmax: O(nq·(|U| + w)) scores. The causal form (online scores, per-prefix selection) is in causalLevAttention.ts;
  * on backends without synchronous reads (webgpu in Node) the non-causal form runs entirely as
  * device ops (deviceLevAttention.ts) and the causal form as WGSL programs plus ops
  * (causalLevAttentionWebGpu.ts).
@@ -21,9 +22,10 @@ import { canReadSync, requireSyncReads, type KernelContext } from '@swapformer/c
 import { denseSoftmaxAttention, gatherRows } from '@swapformer/kernels';
 import { causalLevAttention } from './causalLevAttention';
 import { CAUSAL_WEBGPU_MAX_DIM, canRunCausalLevAttentionOnWebGpu, causalLevAttentionWebGpu } from './causalLevAttentionWebGpu';
-import { levAttentionOnDevice } from './deviceLevAttention';
+import { levAttentionOnDevice, sliceVisibility } from './deviceLevAttention';
 import { canRunLevAttentionOnWebGpu, levAttentionWebGpu } from './levAttentionWebGpu';
 import { selectKeys } from './keySelection';
+import { hostKeptKeys, localWindowAttention, localWindowOf } from './localWindow';
 import { sliceLeverageScores } from './leverageScores';
 import type { LevAttentionOptions } from './levAttentionOptions';
 
@@ -60,6 +62,11 @@ export function levAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v
   const dv = v.shape[3];
   const slices = b * h;
   const kept = levAttentionSelection(k, options);
+  const window = localWindowOf(options);
+  if (window > 0) {
+    const selections = kept.map((keys) => ({ keys })); // kept for every query
+    return tf.tidy(() => localWindowAttention(q, k, v, hostKeptKeys(k, v, selections), sliceVisibility(options.mask, h), { window, causal: false, scale: options.scale }));
+  }
   // Every slice gathers `width` keys; slices that keep fewer (threshold rule, padding masks)
   // fill the rest with zero rows that the softmax mask hides.
   const width = Math.max(1, ...kept.map((u) => u.length));

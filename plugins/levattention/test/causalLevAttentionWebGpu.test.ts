@@ -8,66 +8,14 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients'; // tfjs-core's Node entry registers no gradients
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import { createKernelContext, createSeededRandom, throwIfWebGpuFailed, useBackend } from '@swapformer/core';
+import { createKernelContext, createSeededRandom, useBackend } from '@swapformer/core';
 import { randomAttentionInputs, referenceAttention, toFloat64, webGpuSuiteCheck } from '@swapformer/core/conformance';
 import { float32Uniform, int32Uniform, runWebGpuProgram } from '@swapformer/kernels';
 import { levAttention, onlineEnergiesWgsl, onlineLeverageScores, type LevAttentionOptions } from '../src';
+import { hostInputs, maxDiff, runOn, spreadInputs, type Inputs } from './webGpuHarness';
 
 const kernels = createKernelContext();
 const suiteBackend = (process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm';
-
-interface Inputs {
-  readonly shapes: number[][];
-  readonly values: Float32Array[];
-}
-
-/** Host copies of q, k, v (and a `[b, nk]` mask), so each backend builds its own tensors. */
-async function hostInputs(tensors: tf.Tensor[]): Promise<Inputs> {
-  const values = await Promise.all(tensors.map(async (t) => (await t.data()) as Float32Array));
-  const shapes = tensors.map((t) => t.shape);
-  tf.dispose(tensors);
-  return { shapes, values };
-}
-
-/** `[b, h, n, d]` normal inputs whose keys have heavy-tailed norms (well-separated scores), with a mask hiding every 7th key. */
-function spreadInputs(b: number, h: number, nq: number, nk: number, d: number, seed: number): Inputs {
-  const rng = createSeededRandom(seed);
-  const normal = (size: number) => rng.fillNormal(new Float32Array(size), 0, 1);
-  const keys = normal(b * h * nk * d);
-  for (let row = 0; row < b * h * nk; row++) keys.subarray(row * d, (row + 1) * d).forEach((x, c, a) => (a[c] = x * Math.exp(rng.normal())));
-  const mask = Float32Array.from({ length: b * nk }, (_, i) => Number(i % 7 !== 3)); // batch row 1 hides key 0 when nk = 24
-  return {
-    shapes: [
-      [b, h, nq, d],
-      [b, h, nk, d],
-      [b, h, nk, d],
-      [b, nk],
-    ],
-    values: [normal(b * h * nq * d), keys, normal(b * h * nk * d), mask],
-  };
-}
-
-/** `fn(q, k, v, mask)` on `backend`, its result read asynchronously. */
-async function runOn(backend: 'cpu' | 'webgpu', inputs: Inputs, fn: (t: tf.Tensor[]) => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
-  await useBackend(backend);
-  const tensors = inputs.values.map((v, i) => tf.tensor(v, inputs.shapes[i]));
-  const before = tf.memory().numTensors;
-  const out = fn(tensors);
-  const list = Array.isArray(out) ? out : [out];
-  const values = await Promise.all(list.map(async (t) => (await t.data()) as Float32Array));
-  tf.dispose(list);
-  expect(tf.memory().numTensors - before, `tensors left on ${backend}`).to.equal(0);
-  tf.dispose(tensors);
-  if (backend === 'webgpu') await throwIfWebGpuFailed('causal LevAttention on webgpu');
-  return values;
-}
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).to.equal(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst;
-}
 
 const attend =
   (options: LevAttentionOptions, masked: boolean) =>
