@@ -1,0 +1,285 @@
+/**
+ * Sliding-window + linear attention in one normalisation (the hybrid of LoLCATs: Zhang et al.,
+ * "LoLCATs: On Low-Rank Linearizing of Large Language Models", 2024, arXiv:2410.10254).
+ *
+ * Query at key position t weighs key j by the exact softmax kernel exp(s·q·k) inside the window
+ * (causal: t − w < j ≤ t; non-causal: |t − j| < w) and by the feature map φ(q)·φ(k) outside it;
+ * numerator and denominator sum both parts, so nothing is renormalised twice. The two parts live on
+ * different scales, so the map reports for each query a log factor ℓ that puts φ(q)·φ(k) on exp's
+ * scale (FAVOR+: the stabiliser shifts it subtracted; learned map: LoLCATs' window factor).
+ *
+ * Queries are taken B = max(w, chunkSize) at a time. Keys are split into blocks of B as well; each
+ * key block's features are folded into running sums (prefix, and for the non-causal form a suffix)
+ * with a running maximum, as in causalScan.ts. A query block meets only the key blocks that hold
+ * its window exactly (the band, 2 blocks causal, 3 non-causal, when queries and keys align) and
+ * the sums of the blocks outside it: time O(n·B·(d + e + F) + n·F·(d + e)), memory O(B² + n·F)
+ * per slice — never `[n, n]`. Everything is tfjs ops, so gradients flow.
+ *
+ * Shape legend: bh batch·heads, n tokens, d head dim, e = dv + 1, F features, B block, L band keys.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
+import { EMPTY_SHIFT } from './causalScan';
+import { normalizeRows } from './performer';
+
+/** Below any real logit: window entries outside the band mask. */
+const OUTSIDE_LOGIT = -1e30;
+
+/** Features of one key block, relative to their own stabiliser. */
+export interface KeyBlockFeatures {
+  /** `[bh, F, c]`; hidden (padded) keys are 0. */
+  readonly phiKT: Tensor;
+  /** `[bh, 1, 1]`: raw features = exp(shift) · phiKT. */
+  readonly shift: Tensor;
+}
+
+/** Features of one query block. */
+export interface QueryBlockFeatures {
+  /** `[bh, c, F]`. */
+  readonly phiQ: Tensor;
+  /** `[bh, c, 1]` or `[bh, 1, 1]`: exp(logScale + key shift) · phiQ·phiKT is on exp(s·q·k)'s scale. */
+  readonly logScale: Tensor;
+}
+
+/** A linear-attention feature map as the hybrid needs it. */
+export interface WindowFeatureMap {
+  readonly features: number;
+  /** Keys `[bh, c, d]`, keep `[bh, 1, c]` (1 keep, 0 padded) or undefined. */
+  keyBlock(keys: Tensor3D, keep: Tensor | undefined): KeyBlockFeatures;
+  queryBlock(queries: Tensor3D): QueryBlockFeatures;
+  /**
+   * True when logScale is relative to each query's window maximum (LoLCATs' learned map: the two
+   * parts are weighed by a factor, not by a common scale); false when it is absolute (FAVOR+).
+   */
+  readonly relativeToWindow: boolean;
+}
+
+/** Running sums Σ raw φ(k_j)[v_j, 1]ᵀ · exp(−shift): the linear part's state. */
+export interface LinearSums {
+  /** `[bh, F, e]`. */
+  readonly sums: Tensor;
+  /** `[bh, 1, 1]`. */
+  readonly shift: Tensor;
+}
+
+/**
+ * Empty sums for `slices` slices.
+ *
+ * @example const prefix = emptyLinearSums(b * h, 266, dv + 1);
+ */
+export function emptyLinearSums(slices: number, features: number, width: number): LinearSums {
+  return { sums: tf.zeros([slices, features, width]), shift: tf.fill([slices, 1, 1], EMPTY_SHIFT) };
+}
+
+/**
+ * `a + b` of two sums stabilised by different shifts. Caller tidies.
+ *
+ * @example const both = addLinearSums(prefix, { sums: tf.matMul(phiKT, values), shift });
+ */
+export function addLinearSums(a: LinearSums, b: LinearSums): LinearSums {
+  const shift = tf.maximum(a.shift, b.shift);
+  return { sums: tf.add(tf.mul(a.sums, tf.exp(tf.sub(a.shift, shift))), tf.mul(b.sums, tf.exp(tf.sub(b.shift, shift)))), shift };
+}
+
+/** Inputs of the hybrid, batched over slices. Queries are aligned to the end of the keys. */
+export interface WindowInputs {
+  /** `[bh, nq, d]`. */
+  readonly queries: Tensor3D;
+  /** `[bh, nk, d]`. */
+  readonly keys: Tensor3D;
+  /** Values with a ones column, `[bh, nk, e]`. */
+  readonly values: Tensor3D;
+  /** `[bh, 1, nk]` 1 keep / 0 hide, or undefined. */
+  readonly keep?: Tensor;
+}
+
+export interface WindowOptions {
+  /** w ≥ 1. */
+  readonly window: number;
+  /** B ≥ w: queries and keys per block. */
+  readonly block: number;
+  readonly causal: boolean;
+  /** Logit scale s. */
+  readonly scale: number;
+}
+
+/** Sum of the key blocks' sums over `[from, to)`, folded with a running maximum. */
+function foldBlocks(start: LinearSums, blocks: readonly LinearSums[], from: number, to: number, step: 1 | -1): LinearSums[] {
+  // states[i] = start ⊕ blocks in the direction of travel before index i (exclusive scan)
+  const states: LinearSums[] = [start];
+  for (let i = from; i !== to; i += step) states.push(addLinearSums(states[states.length - 1], blocks[i]));
+  return states;
+}
+
+/** `[c, L]` float masks of the window and linear parts, from key-position differences t − j. */
+function bandMasks(c: number, t0: number, l: number, j0: number, o: WindowOptions): { exact: Tensor; linear: Tensor } {
+  const diff = tf.sub(tf.reshape(tf.range(t0, t0 + c, 1, 'int32'), [c, 1]), tf.reshape(tf.range(j0, j0 + l, 1, 'int32'), [1, l])); // [c, L]
+  if (o.causal) {
+    const exact = tf.logicalAnd(tf.greaterEqual(diff, 0), tf.less(diff, o.window));
+    return { exact: tf.cast(exact, 'float32'), linear: tf.cast(tf.greaterEqual(diff, o.window), 'float32') };
+  }
+  const far = tf.greaterEqual(tf.abs(diff), o.window);
+  return { exact: tf.cast(tf.logicalNot(far), 'float32'), linear: tf.cast(far, 'float32') };
+}
+
+/**
+ * Numerators|denominators `[bh, nq, e]` of the hybrid; `prefix` holds keys that came before
+ * `inputs.keys` (decoding; they are all older than the window). Normalise with `normalizeRows`.
+ *
+ * @example const numDen = windowedNumDen({ queries, keys, values }, favorWindowMap(proj, projAug, 1e-4), { window: 64, block: 128, causal: true, scale: 0.125 });
+ */
+export function windowedNumDen(inputs: WindowInputs, map: WindowFeatureMap, o: WindowOptions, prefix?: LinearSums): Tensor {
+  return tf.tidy(() => {
+    const [bh, nq] = inputs.queries.shape;
+    const nk = inputs.keys.shape[1];
+    const e = inputs.values.shape[2];
+    const offset = nk - nq;
+    const B = o.block;
+    const keySizes = blockSizes(nk, B);
+    const keyBlocks = splitBlocks(inputs.keys, keySizes, 1);
+    const valueBlocks = splitBlocks(inputs.values, keySizes, 1);
+    const keepBlocks = inputs.keep ? splitBlocks(inputs.keep, keySizes, 2) : null;
+    const features: KeyBlockFeatures[] = [];
+    const blockSums: LinearSums[] = [];
+    keySizes.forEach((_, i) => {
+      const [phiKT, shift, sums] = tf.tidy(() => {
+        const f = map.keyBlock(keyBlocks[i] as Tensor3D, keepBlocks?.[i]);
+        return [f.phiKT, f.shift, tf.matMul(f.phiKT, valueBlocks[i])];
+      });
+      features.push({ phiKT, shift });
+      blockSums.push({ sums, shift });
+    });
+    const empty = emptyLinearSums(bh, map.features, e);
+    const nBlocks = keySizes.length;
+    const prefixes = foldBlocks(prefix ?? empty, blockSums, 0, nBlocks, 1); // prefixes[k]: keys before block k
+    const suffixes = o.causal ? null : foldBlocks(empty, blockSums, nBlocks - 1, -1, -1).reverse(); // suffixes[k]: keys of blocks k… on
+
+    const blind = o.causal ? Math.min(nq, Math.max(0, -offset)) : 0; // queries before the first key see nothing
+    const querySizes = [...(blind > 0 ? [blind] : []), ...blockSizes(nq - blind, B)];
+    const queryBlocks = splitBlocks(inputs.queries, querySizes, 1);
+    const outputs: Tensor[] = [];
+    let q0 = 0;
+    querySizes.forEach((c, i) => {
+      const t0 = q0 + offset;
+      q0 += c;
+      if (i === 0 && blind > 0) return outputs.push(tf.zeros([bh, blind, e]));
+      const lo = Math.max(0, Math.min(nBlocks - 1, Math.floor(Math.max(0, t0 - o.window + 1) / B)));
+      const hi = Math.min(nBlocks - 1, Math.floor(Math.max(0, o.causal ? t0 + c - 1 : t0 + c + o.window - 2) / B));
+      const band = (blocks: Tensor[], axis: number): Tensor => (hi === lo ? blocks[lo] : tf.concat(blocks.slice(lo, hi + 1), axis));
+      outputs.push(
+        tf.tidy(() =>
+          queryBlockNumDen(map, o, {
+            queries: queryBlocks[i] as Tensor3D,
+            keys: band(keyBlocks, 1) as Tensor3D,
+            values: band(valueBlocks, 1) as Tensor3D,
+            keep: keepBlocks ? band(keepBlocks, 2) : undefined,
+            t0,
+            j0: lo * B,
+            features: features.slice(lo, hi + 1),
+            outside: suffixes ? addLinearSums(prefixes[lo], suffixes[hi + 1]) : prefixes[lo],
+          }),
+        ),
+      );
+    });
+    return outputs.length === 1 ? outputs[0] : tf.concat(outputs, 1);
+  });
+}
+
+/** Sizes of consecutive blocks of `size` covering n (none for n = 0). */
+function blockSizes(n: number, size: number): number[] {
+  return Array.from({ length: Math.ceil(n / size) }, (_, i) => Math.min(size, n - i * size));
+}
+
+/**
+ * `x` cut into blocks along `axis` with one `split` (differentiable on every backend, unlike
+ * gather's gradient on wasm); a single block is `x` itself (tfjs's split gradient fails on one output).
+ */
+function splitBlocks(x: Tensor, sizes: number[], axis: number): Tensor[] {
+  return sizes.length === 1 ? [x] : tf.split(x, sizes, axis);
+}
+
+/** One query block and its band: the key blocks holding its window. */
+interface QueryBlock extends WindowInputs {
+  /** Key position of the first query. */
+  readonly t0: number;
+  /** Key position of the first band key. */
+  readonly j0: number;
+  /** Features of the band's key blocks. */
+  readonly features: readonly KeyBlockFeatures[];
+  /** Linear sums of every key outside the band. */
+  readonly outside: LinearSums;
+}
+
+/** One query block: exact kernel on the window, features on the rest of the band and the outside sums. */
+function queryBlockNumDen(map: WindowFeatureMap, o: WindowOptions, qb: QueryBlock): Tensor {
+  const c = qb.queries.shape[1];
+  const l = qb.keys.shape[1];
+  const e = qb.values.shape[2];
+  const masks = bandMasks(c, qb.t0, l, qb.j0, o);
+  const exactMask = qb.keep ? tf.mul(masks.exact, qb.keep) : masks.exact; // [bh|1, c, L]
+
+  // Window: exact kernel, stabilised by each query's window maximum.
+  const logits = tf.mul(tf.matMul(qb.queries, qb.keys, false, true), o.scale); // [bh, c, L]
+  const masked = tf.where(tf.greater(tf.broadcastTo(exactMask, logits.shape), 0), logits, tf.fill(logits.shape, OUTSIDE_LOGIT));
+  const windowMax = tf.max(masked, 2, true); // [bh, c, 1]
+  const exact = tf.matMul(tf.mul(tf.exp(tf.sub(masked, windowMax)), exactMask), qb.values); // [bh, c, e]
+
+  // Rest: features of the band keys (rescaled to one shift) and the sums of the keys outside.
+  const shift = qb.features.reduce((acc, f) => tf.maximum(acc, f.shift), qb.outside.shift); // [bh, 1, 1]
+  const rescaled = qb.features.map((f) => tf.mul(f.phiKT, tf.exp(tf.sub(f.shift, shift))));
+  const bandPhiKT = rescaled.length === 1 ? rescaled[0] : tf.concat(rescaled, 2); // [bh, F, L]
+  const { phiQ, logScale } = map.queryBlock(qb.queries);
+  const local = tf.mul(tf.matMul(phiQ, bandPhiKT), masks.linear); // [bh, c, L]
+  const outsideSums = tf.mul(qb.outside.sums, tf.exp(tf.sub(qb.outside.shift, shift)));
+  const linear = tf.add(tf.matMul(local, qb.values), tf.matMul(phiQ, outsideSums)); // [bh, c, e]
+
+  // One normalisation: both parts on exp(s·q·k)'s scale, divided by a common stabiliser.
+  const linearDen = tf.maximum(tf.split(linear, [e - 1, 1], 2)[1], 1e-30); // [bh, c, 1]
+  const linearLog = tf.add(tf.add(logScale, shift), map.relativeToWindow ? windowMax : 0); // [bh, c, 1]
+  const common = tf.maximum(windowMax, tf.add(linearLog, tf.log(linearDen)));
+  return tf.add(tf.mul(exact, tf.exp(tf.sub(windowMax, common))), tf.mul(linear, tf.exp(tf.sub(linearLog, common))));
+}
+
+/** The hybrid on `[b, h, n, d]` tensors. */
+export interface WindowAttentionOptions {
+  readonly window: number;
+  readonly chunkSize: number;
+  readonly causal?: boolean;
+  readonly scale?: number;
+  /** `[b, nk]`, 1 keep / 0 hide. */
+  readonly mask?: Tensor;
+}
+
+/**
+ * Block size of the hybrid: at least the window (so a causal band spans two blocks), at least a
+ * scan chunk (fewer, larger products).
+ *
+ * @example windowBlock(64, 128); // 128
+ */
+export function windowBlock(window: number, chunkSize: number): number {
+  return Math.max(1, window, chunkSize);
+}
+
+/**
+ * Sliding-window + linear attention on `[b, h, n, d]` inputs; `makeMap(scale)` builds the feature
+ * map inside the call's tidy.
+ *
+ * @example const out = windowedAttention(q, k, v, (s) => favorWindowMap(omega, s, 1e-4), { window: 64, chunkSize: 128, causal: true });
+ */
+export function windowedAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, makeMap: (scale: number) => WindowFeatureMap, options: WindowAttentionOptions): Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, nq, d] = q.shape;
+    const nk = k.shape[2];
+    const dv = v.shape[3];
+    const scale = options.scale ?? 1 / Math.sqrt(d);
+    const keep = options.mask ? tf.reshape(tf.tile(tf.reshape(tf.cast(options.mask, 'float32'), [b, 1, 1, nk]), [1, h, 1, 1]), [b * h, 1, nk]) : undefined;
+    const inputs: WindowInputs = {
+      queries: tf.reshape(q, [b * h, nq, d]),
+      keys: tf.reshape(k, [b * h, nk, d]),
+      values: tf.reshape(tf.concat([v, tf.ones([b, h, nk, 1])], 3), [b * h, nk, dv + 1]),
+      keep,
+    };
+    const numDen = windowedNumDen(inputs, makeMap(scale), { window: options.window, block: windowBlock(options.window, options.chunkSize), causal: options.causal ?? false, scale });
+    return normalizeRows(tf.reshape(numDen, [b, h, nq, dv + 1]) as Tensor4D);
+  });
+}
