@@ -25,7 +25,7 @@ export function createLearnedPerformer(geometry: OperatorGeometry, features: num
   const valueDim = geometry.valueDim ?? headDim;
   // LoLCATs' window factor α (σ(α) weighs the exact window against the features): α = 0, an even
   // split, is their initialisation; a checkpoint without `window_factor` starts there.
-  const windowFactor = local.window > 0 ? tf.variable(tf.zeros([heads]), true) : null;
+  const windowFactor = local.window > 0 ? tf.tidy(() => tf.variable(tf.zeros([heads]), true)) : null;
   const w = weights as unknown as Tensor3D;
   const makeMap = (scale: number, batch: number) => learnedWindowMap(w, windowFactor as unknown as Tensor1D, scale, batch);
   return {
