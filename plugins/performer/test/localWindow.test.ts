@@ -61,7 +61,7 @@ function learnedHybridFixture(q: Tensor4D, k: Tensor4D, v: Tensor4D, weights: Te
     const logits = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), tf.mul(tf.sub(1, masks.exact), -1e30));
     const inWindow = tf.mul(tf.exp(tf.sub(logits, tf.max(logits, 3, true))), tf.reshape(tf.sigmoid(alpha), [1, -1, 1, 1])) as Tensor4D;
     const linear = tf.matMul(learnedFeatures(q, weights, scale), learnedFeatures(k, weights, scale), false, true);
-    return denseHybrid(v, inWindow, linear, masks);
+    return denseHybrid(v, inWindow, linear as Tensor4D, masks);
   });
 }
 
@@ -250,7 +250,7 @@ describe('performer localWindow (sliding window + linear attention)', () => {
         op.forward(q, k, v, { causal: true }).dispose(); // first call may draw ω
         const before = tf.memory().numTensors;
         for (const causal of [true, false]) op.forward(q, k, v, { causal, mask }).dispose();
-        const grads = tf.grads((a: Tensor4D, b: Tensor4D) => tf.sum(op.forward(a, b, v, { causal: true })))([q, k]);
+        const grads = tf.grads((a: Tensor, b: Tensor) => tf.sum(op.forward(a as Tensor4D, b as Tensor4D, v, { causal: true })))([q, k]);
         tf.dispose(grads);
         expect(tf.memory().numTensors).to.equal(before);
         op.dispose();
