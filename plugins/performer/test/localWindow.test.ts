@@ -65,11 +65,19 @@ function learnedHybridFixture(q: Tensor4D, k: Tensor4D, v: Tensor4D, weights: Te
   });
 }
 
-const exactFixture = (q: Tensor4D, k: Tensor4D, v: Tensor4D, causal: boolean, mask?: Tensor2D) => referenceAttention(toFloat64(q), toFloat64(k), toFloat64(v), { causal, mask: mask ? toFloat64(mask) : undefined });
+const exactFixture = (q: Tensor4D, k: Tensor4D, v: Tensor4D, causal: boolean, mask?: Tensor2D) =>
+  referenceAttention(toFloat64(q), toFloat64(k), toFloat64(v), { causal, mask: mask ? toFloat64(mask) : undefined });
 
 describe('performer localWindow (sliding window + linear attention)', () => {
   describe('having FAVOR+ features', () => {
-    for (const [nq, nk, window, chunkSize, causal] of [[19, 19, 3, 4, true], [19, 19, 5, 2, true], [7, 19, 4, 3, true], [19, 19, 3, 4, false], [19, 19, 6, 4, false], [19, 19, 1, 5, true]] as const) {
+    for (const [nq, nk, window, chunkSize, causal] of [
+      [19, 19, 3, 4, true],
+      [19, 19, 5, 2, true],
+      [7, 19, 4, 3, true],
+      [19, 19, 3, 4, false],
+      [19, 19, 6, 4, false],
+      [19, 19, 1, 5, true],
+    ] as const) {
       it(`should equal the dense hybrid of exp(s·q·k) and the unbiased features (nq ${nq}, nk ${nk}, w ${window}, chunks ${chunkSize}, causal ${causal})`, () => {
         const { q, k, v } = randomAttentionInputs({ batch: 2, heads: 2, nq, nk, dk: 8 }, 40 + window, 0.8);
         const omega = omegaFixture(32, 8, 6);
@@ -93,7 +101,7 @@ describe('performer localWindow (sliding window + linear attention)', () => {
       tf.dispose([q, k, v, omega, keep]);
     });
 
-    it('should give exact softmax once the window covers the sequence (causal and not, padded), and today\'s FAVOR+ at window 0', () => {
+    it("should give exact softmax once the window covers the sequence (causal and not, padded), and today's FAVOR+ at window 0", () => {
       const { q, k, v } = randomAttentionInputs({ batch: 2, heads: 2, nq: 21, nk: 21, dk: 8 }, 42, 1);
       const mask = tf.tensor2d([Array(21).fill(1), [...Array(15).fill(1), ...Array(6).fill(0)]]) as Tensor2D;
       for (const causal of [true, false]) {
@@ -115,7 +123,11 @@ describe('performer localWindow (sliding window + linear attention)', () => {
       const base = randomAttentionInputs({ batch: 1, heads: 1, nq: n, nk: n, dk: 16 }, 43, 1);
       const k = tf.mul(tf.div(base.k, tf.norm(base.k, 'euclidean', 3, true)), Math.sqrt(50 * 4)) as Tensor4D; // s·q·k = ±50 for q = ±k
       const q = tf.mul(k, tf.reshape(tf.tensor1d(Array.from({ length: n }, (_, i) => (i % 2 ? 1 : -1))), [1, 1, n, 1])) as Tensor4D;
-      const op = instantiateOperator(performerPlugin, { localWindow: 4, chunkSize: 8 }, resolveOperatorServices(createSwapformerContainer({ logger: createMemoryLogger() })), { heads: 1, headDim: 16, layerIndex: 0 });
+      const op = instantiateOperator(performerPlugin, { localWindow: 4, chunkSize: 8 }, resolveOperatorServices(createSwapformerContainer({ logger: createMemoryLogger() })), {
+        heads: 1,
+        headDim: 16,
+        layerIndex: 0,
+      });
       for (const causal of [true, false]) {
         const out = op.forward(q, k, base.v, { causal });
         const values = out.dataSync();
@@ -174,7 +186,10 @@ describe('performer localWindow (sliding window + linear attention)', () => {
       const op = create({ featureMap: 'learned', localWindow: 3, chunkSize: 4 });
       const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 12, nk: 12, dk: 8 }, 46, 1);
       const target = tf.randomNormal([1, 2, 12, 8], 0, 1, 'float32', 2);
-      const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(tf.sub(op.forward(q, k, v, { causal: true }), target))) as tf.Scalar, op.parameters().map((p) => p.variable));
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(tf.square(tf.sub(op.forward(q, k, v, { causal: true }), target))) as tf.Scalar,
+        op.parameters().map((p) => p.variable),
+      );
       const names = op.parameters().map((p) => p.variable.name);
       for (const name of names) {
         const g = grads[name].dataSync();
@@ -218,7 +233,14 @@ describe('performer localWindow (sliding window + linear attention)', () => {
         const before = tf.memory().numTensors;
         let state = op.decoder!.initState(2);
         const outs: Tensor4D[] = [];
-        for (const [t0, t] of [[0, 1], [1, 2], [3, 7], [10, 1], [11, 1], [12, 5]]) {
+        for (const [t0, t] of [
+          [0, 1],
+          [1, 2],
+          [3, 7],
+          [10, 1],
+          [11, 1],
+          [12, 5],
+        ]) {
           const sl = (x: Tensor4D) => tf.slice(x, [0, 0, t0, 0], [-1, -1, t, -1]) as Tensor4D;
           const [qs, ks, vs] = [sl(q), sl(k), sl(v)];
           const step = op.decoder!.step(qs, ks, vs, state, {});
@@ -264,7 +286,10 @@ describe('performer localWindow (sliding window + linear attention)', () => {
       const omega = omegaFixture(32, 16, 2);
       const profile = await tf.profile(() => windowedAttention(q, k, v, (scale) => favorWindowMap(omega, scale, 1e-4), { window: 16, chunkSize: 64, causal: true }));
       for (const shape of profile.kernels.flatMap((kernel) => kernel.outputShapes)) {
-        expect((shape ?? []).reduce((s, x) => s * x, 1), `kernel output [${shape}]`).to.be.at.most(n * 33); // [n, m + 1] at most
+        expect(
+          (shape ?? []).reduce((s, x) => s * x, 1),
+          `kernel output [${shape}]`,
+        ).to.be.at.most(n * 33); // [n, m + 1] at most
       }
       expect(profile.peakBytes).to.be.below((n * n * 4) / 2);
       tf.dispose([q, k, v, omega, profile.result as Tensor4D]);

@@ -34,7 +34,11 @@ async function outputsOn(backend: 'webgpu' | 'cpu', options: Record<string, unkn
     const forward = Array.from(await out.data());
     let state = op.decoder!.initState(1);
     const rows: Tensor4D[] = [];
-    for (const [t0, t] of [[0, 7], [7, 1], [8, 12]]) {
+    for (const [t0, t] of [
+      [0, 7],
+      [7, 1],
+      [8, 12],
+    ]) {
       const sl = (x: Tensor4D) => tf.slice(x, [0, 0, t0, 0], [-1, -1, t, -1]) as Tensor4D;
       const step = op.decoder!.step(sl(q), sl(k), sl(v), state, {});
       op.decoder!.disposeState(state);
