@@ -12,8 +12,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
-import { augmentKeys, EMPTY_SHIFT } from './causalScan';
-import { keyFeaturesT } from './favorFeatures';
+import { augmentKeys, augmentProjection, EMPTY_SHIFT } from './causalScan';
+import { keyFeaturesT, scaledProjection } from './favorFeatures';
 import { learnedFeatures } from './learnedFeatures';
 import type { WindowFeatureMap } from './windowedAttention';
 
@@ -24,9 +24,8 @@ import type { WindowFeatureMap } from './windowedAttention';
  */
 export function favorWindowMap(projection: Tensor2D, scale: number, epsilon: number): WindowFeatureMap {
   const m = projection.shape[0];
-  const proj = tf.mul(projection, Math.sqrt(scale)) as Tensor2D; // √s·ω
-  const projT = tf.transpose(proj) as Tensor2D;
-  const projAug = tf.concat([proj, tf.ones([m, 1])], 1) as Tensor2D;
+  const { proj, projT } = scaledProjection(projection, scale); // √s·ω
+  const projAug = augmentProjection(proj);
   return {
     features: m,
     relativeToWindow: false,

@@ -19,8 +19,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
-import { EMPTY_SHIFT } from './causalScan';
-import { normalizeRows } from './performer';
+import { addPrefixSums, emptyPrefixSums, type PrefixSums } from './causalScan';
+import { appendOnes, normalizeRows } from './performer';
 
 /** Below any real logit: window entries outside the band mask. */
 const OUTSIDE_LOGIT = -1e30;
@@ -54,33 +54,6 @@ export interface WindowFeatureMap {
   readonly relativeToWindow: boolean;
 }
 
-/** Running sums Σ raw φ(k_j)[v_j, 1]ᵀ · exp(−shift): the linear part's state. */
-export interface LinearSums {
-  /** `[bh, F, e]`. */
-  readonly sums: Tensor;
-  /** `[bh, 1, 1]`. */
-  readonly shift: Tensor;
-}
-
-/**
- * Empty sums for `slices` slices.
- *
- * @example const prefix = emptyLinearSums(b * h, 266, dv + 1);
- */
-export function emptyLinearSums(slices: number, features: number, width: number): LinearSums {
-  return { sums: tf.zeros([slices, features, width]), shift: tf.fill([slices, 1, 1], EMPTY_SHIFT) };
-}
-
-/**
- * `a + b` of two sums stabilised by different shifts. Caller tidies.
- *
- * @example const both = addLinearSums(prefix, { sums: tf.matMul(phiKT, values), shift });
- */
-export function addLinearSums(a: LinearSums, b: LinearSums): LinearSums {
-  const shift = tf.maximum(a.shift, b.shift);
-  return { sums: tf.add(tf.mul(a.sums, tf.exp(tf.sub(a.shift, shift))), tf.mul(b.sums, tf.exp(tf.sub(b.shift, shift)))), shift };
-}
-
 /** Inputs of the hybrid, batched over slices. Queries are aligned to the end of the keys. */
 export interface WindowInputs {
   /** `[bh, nq, d]`. */
@@ -104,10 +77,10 @@ export interface WindowOptions {
 }
 
 /** Sum of the key blocks' sums over `[from, to)`, folded with a running maximum. */
-function foldBlocks(start: LinearSums, blocks: readonly LinearSums[], from: number, to: number, step: 1 | -1): LinearSums[] {
+function foldBlocks(start: PrefixSums, blocks: readonly PrefixSums[], from: number, to: number, step: 1 | -1): PrefixSums[] {
   // states[i] = start ⊕ blocks in the direction of travel before index i (exclusive scan)
-  const states: LinearSums[] = [start];
-  for (let i = from; i !== to; i += step) states.push(addLinearSums(states[states.length - 1], blocks[i]));
+  const states: PrefixSums[] = [start];
+  for (let i = from; i !== to; i += step) states.push(addPrefixSums(states[states.length - 1], blocks[i]));
   return states;
 }
 
@@ -128,7 +101,7 @@ function bandMasks(c: number, t0: number, l: number, j0: number, o: WindowOption
  *
  * @example const numDen = windowedNumDen({ queries, keys, values }, favorWindowMap(proj, projAug, 1e-4), { window: 64, block: 128, causal: true, scale: 0.125 });
  */
-export function windowedNumDen(inputs: WindowInputs, map: WindowFeatureMap, o: WindowOptions, prefix?: LinearSums): Tensor {
+export function windowedNumDen(inputs: WindowInputs, map: WindowFeatureMap, o: WindowOptions, prefix?: PrefixSums): Tensor {
   return tf.tidy(() => {
     const [bh, nq] = inputs.queries.shape;
     const nk = inputs.keys.shape[1];
@@ -140,7 +113,7 @@ export function windowedNumDen(inputs: WindowInputs, map: WindowFeatureMap, o: W
     const valueBlocks = splitBlocks(inputs.values, keySizes, 1);
     const keepBlocks = inputs.keep ? splitBlocks(inputs.keep, keySizes, 2) : null;
     const features: KeyBlockFeatures[] = [];
-    const blockSums: LinearSums[] = [];
+    const blockSums: PrefixSums[] = [];
     keySizes.forEach((_, i) => {
       const [phiKT, shift, sums] = tf.tidy(() => {
         const f = map.keyBlock(keyBlocks[i] as Tensor3D, keepBlocks?.[i]);
@@ -149,7 +122,7 @@ export function windowedNumDen(inputs: WindowInputs, map: WindowFeatureMap, o: W
       features.push({ phiKT, shift });
       blockSums.push({ sums, shift });
     });
-    const empty = emptyLinearSums(bh, map.features, e);
+    const empty = emptyPrefixSums(bh, map.features, e);
     const nBlocks = keySizes.length;
     const prefixes = foldBlocks(prefix ?? empty, blockSums, 0, nBlocks, 1); // prefixes[k]: keys before block k
     const suffixes = o.causal ? null : foldBlocks(empty, blockSums, nBlocks - 1, -1, -1).reverse(); // suffixes[k]: keys of blocks k… on
@@ -176,7 +149,7 @@ export function windowedNumDen(inputs: WindowInputs, map: WindowFeatureMap, o: W
             t0,
             j0: lo * B,
             features: features.slice(lo, hi + 1),
-            outside: suffixes ? addLinearSums(prefixes[lo], suffixes[hi + 1]) : prefixes[lo],
+            outside: suffixes ? addPrefixSums(prefixes[lo], suffixes[hi + 1]) : prefixes[lo],
           }),
         ),
       );
@@ -207,7 +180,7 @@ interface QueryBlock extends WindowInputs {
   /** Features of the band's key blocks. */
   readonly features: readonly KeyBlockFeatures[];
   /** Linear sums of every key outside the band. */
-  readonly outside: LinearSums;
+  readonly outside: PrefixSums;
 }
 
 /** One query block: exact kernel on the window, features on the rest of the band and the outside sums. */
@@ -276,7 +249,7 @@ export function windowedAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, makeMap
     const inputs: WindowInputs = {
       queries: tf.reshape(q, [b * h, nq, d]),
       keys: tf.reshape(k, [b * h, nk, d]),
-      values: tf.reshape(tf.concat([v, tf.ones([b, h, nk, 1])], 3), [b * h, nk, dv + 1]),
+      values: tf.reshape(appendOnes(v), [b * h, nk, dv + 1]),
       keep,
     };
     const numDen = windowedNumDen(inputs, makeMap(scale), { window: options.window, block: windowBlock(options.window, options.chunkSize), causal: options.causal ?? false, scale });

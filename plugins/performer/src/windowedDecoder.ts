@@ -13,12 +13,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import type { AttentionContext, AttentionDecoder, DecodingState } from '@swapformer/core';
-import { normalizeRows } from './performer';
-import { addLinearSums, emptyLinearSums, windowBlock, windowedNumDen, type LinearSums, type WindowFeatureMap } from './windowedAttention';
+import { appendOnes, normalizeRows } from './performer';
+import { addPrefixSums, emptyPrefixSums, type PrefixSums } from './causalScan';
+import { windowBlock, windowedNumDen, type WindowFeatureMap } from './windowedAttention';
 
 export interface WindowedDecodingState extends DecodingState {
   /** Linear sums of the keys older than the window, `[b·h, F, e]` and shift `[b·h, 1, 1]`. */
-  readonly prefix: LinearSums;
+  readonly prefix: PrefixSums;
   /** The last ≤ w keys `[b·h, L, d]` and values with a ones column `[b·h, L, e]` (null before the first token). */
   readonly keys: Tensor3D | null;
   readonly values: Tensor3D | null;
@@ -45,7 +46,7 @@ export function createWindowedDecoder(config: WindowedDecoderConfig): AttentionD
   const width = config.valueDim + 1;
   return {
     initState(batch) {
-      const prefix = emptyLinearSums(batch * config.heads, config.features, width);
+      const prefix = emptyPrefixSums(batch * config.heads, config.features, width);
       return { length: 0, prefix, keys: null, values: null, projection: null, tensors: [prefix.sums, prefix.shift] };
     },
     step(q, k, v, state, ctx) {
@@ -56,7 +57,7 @@ export function createWindowedDecoder(config: WindowedDecoderConfig): AttentionD
       const scale = ctx.scale ?? 1 / Math.sqrt(d);
       const result = tf.tidy(() => {
         const map = config.makeMap(projection, scale, b);
-        const newValues = tf.reshape(tf.concat([v, tf.ones([b, h, t, 1])], 3), [b * h, t, width]) as Tensor3D;
+        const newValues = tf.reshape(appendOnes(v), [b * h, t, width]) as Tensor3D;
         const keys = join(state.keys, tf.reshape(k, [b * h, t, d]) as Tensor3D);
         const values = join(state.values, newValues);
         const queries = tf.reshape(q, [b * h, t, d]) as Tensor3D;
@@ -68,7 +69,7 @@ export function createWindowedDecoder(config: WindowedDecoderConfig): AttentionD
         let prefix = state.prefix;
         if (leaving > 0) {
           const old = map.keyBlock(tf.slice(keys, [0, 0, 0], [-1, leaving, -1]) as Tensor3D, undefined);
-          prefix = addLinearSums(state.prefix, { sums: tf.matMul(old.phiKT, tf.slice(values, [0, 0, 0], [-1, leaving, -1])), shift: old.shift });
+          prefix = addPrefixSums(state.prefix, { sums: tf.matMul(old.phiKT, tf.slice(values, [0, 0, 0], [-1, leaving, -1])), shift: old.shift });
         }
         const kept = total - leaving;
         const buffer = kept > 0 ? [tf.slice(keys, [0, leaving, 0], [-1, kept, -1]) as Tensor3D, tf.slice(values, [0, leaving, 0], [-1, kept, -1]) as Tensor3D] : [];
