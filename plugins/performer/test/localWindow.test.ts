@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
-import { createMemoryLogger, createSwapformerContainer, instantiateOperator, resolveOperatorServices, type AttentionOperator } from '@swapformer/core';
+import { createMemoryLogger, createSwapformerContainer, instantiateOperator, operatorCapabilities, resolveOptions, resolveOperatorServices, type AttentionOperator } from '@swapformer/core';
 import { expectTensorsClose, maxAbsDiff, randomAttentionInputs, referenceAttention, toFloat64 } from '@swapformer/core/conformance';
 import { drawProjection, favorFeatures, favorWindowMap, learnedFeatures, performerPlugin, windowedAttention } from '../src';
 
@@ -261,6 +261,15 @@ describe('performer localWindow (sliding window + linear attention)', () => {
         op.dispose();
       });
     }
+  });
+
+  describe('having capabilities', () => {
+    it('should keep FAVOR+ with a window a drop-in with recurrent decoding, and the learned map with a window in need of adaptation', () => {
+      const resolve = (options: Record<string, unknown>) => operatorCapabilities(performerPlugin, resolveOptions(performerPlugin, options));
+      expect(resolve({ localWindow: 64 })).to.deep.equal(performerPlugin.capabilities);
+      const learned = resolve({ featureMap: 'learned', localWindow: 64 });
+      expect([learned.dropInForPretrained, learned.trainableParameters, learned.decoding, learned.causal]).to.deep.equal([false, true, 'recurrent-state', 'native']);
+    });
   });
 
   describe('having resources to account for', () => {
