@@ -8,12 +8,17 @@
  * different scales, so the map reports for each query a log factor ℓ that puts φ(q)·φ(k) on exp's
  * scale (FAVOR+: the stabiliser shifts it subtracted; learned map: LoLCATs' window factor).
  *
- * Queries are taken B = max(w, chunkSize) at a time. Keys are split into blocks of B as well; each
- * key block's features are folded into running sums (prefix, and for the non-causal form a suffix)
- * with a running maximum, as in causalScan.ts. A query block meets only the key blocks that hold
- * its window exactly (the band, 2 blocks causal, 3 non-causal, when queries and keys align) and
- * the sums of the blocks outside it: time O(n·B·(d + e + F) + n·F·(d + e)), memory O(B² + n·F)
- * per slice — never `[n, n]`. Everything is tfjs ops, so gradients flow.
+ * Queries are taken B = max(w, min(chunkSize, 32)) at a time (`windowBlock`). Keys are split into
+ * blocks of B as well; each key block's features are folded into running sums (prefix, and for the
+ * non-causal form a suffix) with a running maximum, as in causalScan.ts. A query block meets the
+ * key blocks that hold its window (the band: 2 blocks causal, 3 non-causal, when queries and keys
+ * align) with the exact kernel, the band blocks that also hold older keys (causal: only the
+ * previous one) with the features, and the sums of the blocks outside: time
+ * O(n·B·(d + e + F) + n·F·(d + e)), memory O(B² + n·F) per slice — never `[n, n]`. Everything is
+ * tfjs ops (blocks cut with `split`, whose gradient every backend has), so gradients flow.
+ *
+ * This is not scanCausal: its prefix state must lag the query block by the band, and the
+ * non-causal form needs a suffix too; the running-maximum fold is the same (addPrefixSums).
  *
  * Shape legend: bh batch·heads, n tokens, d head dim, e = dv + 1, F features, B block, L band keys.
  */
@@ -138,21 +143,10 @@ export function windowedNumDen(inputs: WindowInputs, map: WindowFeatureMap, o: W
       if (i === 0 && blind > 0) return outputs.push(tf.zeros([bh, blind, e]));
       const lo = Math.max(0, Math.min(nBlocks - 1, Math.floor(Math.max(0, t0 - o.window + 1) / B)));
       const hi = Math.min(nBlocks - 1, Math.floor(Math.max(0, o.causal ? t0 + c - 1 : t0 + c + o.window - 2) / B));
-      const band = (blocks: Tensor[], axis: number): Tensor => (hi === lo ? blocks[lo] : tf.concat(blocks.slice(lo, hi + 1), axis));
-      outputs.push(
-        tf.tidy(() =>
-          queryBlockNumDen(map, o, {
-            queries: queryBlocks[i] as Tensor3D,
-            keys: band(keyBlocks, 1) as Tensor3D,
-            values: band(valueBlocks, 1) as Tensor3D,
-            keep: keepBlocks ? band(keepBlocks, 2) : undefined,
-            t0,
-            j0: lo * B,
-            features: features.slice(lo, hi + 1),
-            outside: suffixes ? addPrefixSums(prefixes[lo], suffixes[hi + 1]) : prefixes[lo],
-          }),
-        ),
-      );
+      const band: BandBlock[] = [];
+      for (let k = lo; k <= hi; k++) band.push({ j0: k * B, keys: keyBlocks[k] as Tensor3D, values: valueBlocks[k] as Tensor3D, keep: keepBlocks?.[k], features: features[k] });
+      const outside = suffixes ? addPrefixSums(prefixes[lo], suffixes[hi + 1]) : prefixes[lo];
+      outputs.push(tf.tidy(() => queryBlockNumDen(map, o, { queries: queryBlocks[i] as Tensor3D, t0, band, outside })));
     });
     return outputs.length === 1 ? outputs[0] : tf.concat(outputs, 1);
   });
@@ -171,40 +165,88 @@ function splitBlocks(x: Tensor, sizes: number[], axis: number): Tensor[] {
   return sizes.length === 1 ? [x] : tf.split(x, sizes, axis);
 }
 
-/** One query block and its band: the key blocks holding its window. */
-interface QueryBlock extends WindowInputs {
+/** One key block of a query block's band. */
+interface BandBlock {
+  /** Key position of its first key. */
+  readonly j0: number;
+  readonly keys: Tensor3D;
+  readonly values: Tensor3D;
+  readonly keep?: Tensor;
+  readonly features: KeyBlockFeatures;
+}
+
+/** One query block, its band (the key blocks holding its window) and the sums of the keys outside. */
+interface QueryBlock {
+  readonly queries: Tensor3D;
   /** Key position of the first query. */
   readonly t0: number;
-  /** Key position of the first band key. */
-  readonly j0: number;
-  /** Features of the band's key blocks. */
-  readonly features: readonly KeyBlockFeatures[];
-  /** Linear sums of every key outside the band. */
+  readonly band: readonly BandBlock[];
   readonly outside: PrefixSums;
+}
+
+/** `tf.concat` that passes a single tensor through. */
+function joined(parts: Tensor[], axis: number): Tensor {
+  return parts.length === 1 ? parts[0] : tf.concat(parts, axis);
 }
 
 /** One query block: exact kernel on the window, features on the rest of the band and the outside sums. */
 function queryBlockNumDen(map: WindowFeatureMap, o: WindowOptions, qb: QueryBlock): Tensor {
   const c = qb.queries.shape[1];
-  const l = qb.keys.shape[1];
-  const e = qb.values.shape[2];
-  const masks = bandMasks(c, qb.t0, l, qb.j0, o);
-  const exactMask = qb.keep ? tf.mul(masks.exact, qb.keep) : masks.exact; // [bh|1, c, L]
+  const { t0, band } = qb;
+  const keys = joined(
+    band.map((b) => b.keys),
+    1,
+  ) as Tensor3D;
+  const values = joined(
+    band.map((b) => b.values),
+    1,
+  ) as Tensor3D; // [bh, L, e]
+  const e = values.shape[2];
+  const masks = bandMasks(c, t0, keys.shape[1], band[0].j0, o);
+  const keep = band[0].keep
+    ? joined(
+        band.map((b) => b.keep!),
+        2,
+      )
+    : null; // [bh, 1, L]
+  const exactMask = keep ? tf.mul(masks.exact, keep) : masks.exact; // [bh|1, c, L]
 
   // Window: exact kernel, stabilised by each query's window maximum.
-  const logits = tf.mul(tf.matMul(qb.queries, qb.keys, false, true), o.scale); // [bh, c, L]
-  const masked = tf.where(tf.greater(tf.broadcastTo(exactMask, logits.shape), 0), logits, tf.fill(logits.shape, OUTSIDE_LOGIT));
+  const logits = tf.mul(tf.matMul(qb.queries, keys, false, true), o.scale); // [bh, c, L]
+  // Outside entries sink to ~OUTSIDE_LOGIT by a broadcast add (`where` would tile the mask per slice).
+  const masked = tf.add(logits, tf.mul(tf.sub(1, exactMask), OUTSIDE_LOGIT));
   const windowMax = tf.max(masked, 2, true); // [bh, c, 1]
-  const exact = tf.matMul(tf.mul(tf.exp(tf.sub(masked, windowMax)), exactMask), qb.values); // [bh, c, e]
+  const exact = tf.matMul(tf.mul(tf.exp(tf.sub(masked, windowMax)), exactMask), values); // [bh, c, e]
 
-  // Rest: features of the band keys (rescaled to one shift) and the sums of the keys outside.
-  const shift = qb.features.reduce((acc, f) => tf.maximum(acc, f.shift), qb.outside.shift); // [bh, 1, 1]
-  const rescaled = qb.features.map((f) => tf.mul(f.phiKT, tf.exp(tf.sub(f.shift, shift))));
-  const bandPhiKT = rescaled.length === 1 ? rescaled[0] : tf.concat(rescaled, 2); // [bh, F, L]
+  // Rest: the band blocks that hold keys beyond some query's window (with B ≥ w only the previous
+  // block, causal), their features rescaled to one shift, and the sums of the keys outside.
+  const last = t0 + c - 1;
+  const partly = band.filter((b) => last - b.j0 >= o.window || (!o.causal && b.j0 + b.keys.shape[1] - 1 - t0 >= o.window));
+  const shift = partly.reduce((acc, b) => tf.maximum(acc, b.features.shift), qb.outside.shift); // [bh, 1, 1]
   const { phiQ, logScale } = map.queryBlock(qb.queries);
-  const local = tf.mul(tf.matMul(phiQ, bandPhiKT), masks.linear); // [bh, c, L]
   const outsideSums = tf.mul(qb.outside.sums, tf.exp(tf.sub(qb.outside.shift, shift)));
-  const linear = tf.add(tf.matMul(local, qb.values), tf.matMul(phiQ, outsideSums)); // [bh, c, e]
+  let linear = tf.matMul(phiQ, outsideSums); // [bh, c, e]
+  if (partly.length > 0) {
+    const phiKT = joined(
+      partly.map((b) => tf.mul(b.features.phiKT, tf.exp(tf.sub(b.features.shift, shift)))),
+      2,
+    ); // [bh, F, L']
+    const linearMask = joined(
+      partly.map((b) => bandMasks(c, t0, b.keys.shape[1], b.j0, o).linear),
+      1,
+    ); // [c, L']
+    const local = tf.mul(tf.matMul(phiQ, phiKT), linearMask); // [bh, c, L']
+    linear = tf.add(
+      linear,
+      tf.matMul(
+        local,
+        joined(
+          partly.map((b) => b.values),
+          1,
+        ),
+      ),
+    );
+  }
 
   // One normalisation: both parts on exp(s·q·k)'s scale, divided by a common stabiliser.
   const linearDen = tf.maximum(tf.split(linear, [e - 1, 1], 2)[1], 1e-30); // [bh, c, 1]
@@ -224,13 +266,13 @@ export interface WindowAttentionOptions {
 }
 
 /**
- * Block size of the hybrid: at least the window (so a causal band spans two blocks), at least a
- * scan chunk (fewer, larger products).
+ * Block size of the hybrid: the window (a causal band then spans two blocks, 2w keys), but at
+ * least min(chunkSize, 32) so that tiny windows do not turn into thousands of small products.
  *
- * @example windowBlock(64, 128); // 128
+ * @example windowBlock(64, 128); // 64
  */
 export function windowBlock(window: number, chunkSize: number): number {
-  return Math.max(1, window, chunkSize);
+  return Math.max(1, window, Math.min(chunkSize, 32));
 }
 
 /**
