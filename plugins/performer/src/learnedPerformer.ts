@@ -11,9 +11,11 @@ import { learnedWindowMap } from './windowMaps';
  * The `featureMap: "learned"` operator: one trainable `feature_map` W `[heads, headDim, f]` per
  * layer (f = `features`, default headDim), registered through `parameters()` so model graphs
  * adopt it (`ownedBy: 'performer'`) and checkpoints carry it. A softmax checkpoint lacks it, so
- * it starts at the identity map until `swapformer adapt` trains it.
+ * it starts at the identity map until `swapformer adapt` trains it. With a local window
+ * (`local.window > 0`, windowedAttention.ts) it also owns `window_factor` α `[heads]`, trained
+ * and saved the same way.
  *
- * @example const op = createLearnedPerformer({ heads: 4, headDim: 32, layerIndex: 0 }, null);
+ * @example const op = createLearnedPerformer({ heads: 4, headDim: 32, layerIndex: 0 }, null, { window: 64, chunkSize: 128 });
  */
 export function createLearnedPerformer(geometry: OperatorGeometry, features: number | null, local: { window: number; chunkSize: number } = { window: 0, chunkSize: 128 }): AttentionOperator {
   const { heads, headDim } = geometry;
