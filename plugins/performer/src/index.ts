@@ -59,7 +59,7 @@ export const performerOptionsSchema = {
     },
     localWindow: {
       description:
-        'Sliding window w of exact softmax (LoLCATs): keys t−w < j ≤ t (causal) or |t−j| < w (non-causal) get the exact kernel exp(s·q·k), older ones the feature map, in one normalisation. 0 = off (pure linear attention). Costs O(n·(w + m)) time (blocks of max(w, min(chunkSize, 32))) and a w-key window in the decoding state; the learned map adds a trainable per-head factor `window_factor`.',
+        'Sliding window w of exact softmax (LoLCATs): keys t−w < j ≤ t (causal) or |t−j| < w (non-causal) get the exact kernel exp(s·q·k), older ones the feature map, in one normalisation. 0 = off (pure linear attention). Costs O(n·(w + m)) time (blocks of w; of max(w, chunkSize) on GPU backends) and a w-key window in the decoding state; the learned map adds a trainable per-head factor `window_factor`.',
       type: 'integer',
       minimum: 0,
       maximum: 1048576,

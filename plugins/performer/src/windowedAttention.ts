@@ -8,8 +8,8 @@
  * different scales, so the map reports for each query a log factor ℓ that puts φ(q)·φ(k) on exp's
  * scale (FAVOR+: the stabiliser shifts it subtracted; learned map: LoLCATs' window factor).
  *
- * Queries are taken B = max(w, min(chunkSize, 32)) at a time (`windowBlock`). Keys are split into
- * blocks of B as well; each key block's features are folded into running sums (prefix, and for the
+ * Queries are taken B ≥ w at a time (`windowBlock`: w on CPU backends, max(w, chunkSize) on
+ * GPUs). Keys are split into blocks of B as well; each key block's features are folded into running sums (prefix, and for the
  * non-causal form a suffix) with a running maximum, as in causalScan.ts. A query block meets the
  * key blocks that hold its window (the band: 2 blocks causal, 3 non-causal, when queries and keys
  * align) with the exact kernel, the band blocks that also hold older keys (causal: only the
@@ -266,13 +266,16 @@ export interface WindowAttentionOptions {
 }
 
 /**
- * Block size of the hybrid: the window (a causal band then spans two blocks, 2w keys), but at
- * least min(chunkSize, 32) so that tiny windows do not turn into thousands of small products.
+ * Block size of the hybrid, at least the window (a causal band then spans two blocks). On wasm and
+ * cpu, where FLOPs dominate, the window itself (a band costs 2w keys per query), but at least
+ * min(chunkSize, 32) so that tiny windows do not turn into thousands of small products; on GPU
+ * backends, where every dispatch has a fixed host cost, max(w, chunkSize): fewer, larger blocks.
  *
- * @example windowBlock(64, 128); // 64
+ * @example windowBlock(64, 128, 'wasm'); // 64 (128 on webgpu)
  */
-export function windowBlock(window: number, chunkSize: number): number {
-  return Math.max(1, window, Math.min(chunkSize, 32));
+export function windowBlock(window: number, chunkSize: number, backend: string = tf.getBackend()): number {
+  const dispatchBound = backend !== 'wasm' && backend !== 'cpu';
+  return Math.max(1, window, dispatchBound ? chunkSize : Math.min(chunkSize, 32));
 }
 
 /**
