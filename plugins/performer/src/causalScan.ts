@@ -58,6 +58,17 @@ export function emptyPrefixSums(batch: number | null, features: number, width: n
 }
 
 /**
+ * `a + b` of two running sums stabilised by different shifts (the sum keeps the larger). Caller
+ * tidies or disposes.
+ *
+ * @example const both = addPrefixSums(prefix, { sums: tf.matMul(phiKT, values), shift });
+ */
+export function addPrefixSums(a: PrefixSums, b: PrefixSums): PrefixSums {
+  const shift = tf.maximum(a.shift, b.shift);
+  return { sums: tf.add(tf.mul(a.sums, tf.exp(tf.sub(a.shift, shift))), tf.mul(b.sums, tf.exp(tf.sub(b.shift, shift)))), shift };
+}
+
+/**
  * `x[..., start:start+size, ...]` along `axis`, read in O(size) (see the header on Slice).
  *
  * @example const rows = gatherRange(phiQ, 0, 128, 64); // rows 128…191

@@ -5,6 +5,9 @@ import { drawProjection } from './drawProjection';
 import { performerAttention } from './performer';
 import { createPerformerDecoder } from './performerDecoder';
 import { createLearnedPerformer } from './learnedPerformer';
+import { windowedAttention } from './windowedAttention';
+import { createWindowedDecoder } from './windowedDecoder';
+import { favorWindowMap } from './windowMaps';
 
 const { version } = require('../package.json') as { version: string };
 
@@ -53,6 +56,14 @@ export const performerOptionsSchema = {
       description: '"favor": FAVOR+ positive random features (an unbiased softmax estimator; drop-in for softmax weights). "learned": a Hedgehog-style map [softmax(xW), softmax(−xW)] per head, W owned by the operator (parameter `feature_map`, identity at start) and trained by `swapformer adapt` stage 1; no incremental decoder.',
       enum: ['favor', 'learned'],
       default: 'favor',
+    },
+    localWindow: {
+      description:
+        'Sliding window w of exact softmax (LoLCATs): keys t−w < j ≤ t (causal) or |t−j| < w (non-causal) get the exact kernel exp(s·q·k), older ones the feature map, in one normalisation. 0 = off (pure linear attention). Costs O(n·(w + m)) time (blocks of w; of max(w, chunkSize) on GPU backends) and a w-key window in the decoding state; the learned map adds a trainable per-head factor `window_factor`.',
+      type: 'integer',
+      minimum: 0,
+      maximum: 1048576,
+      default: 0,
     },
     chunkSize: { description: 'Tokens per chunk of the causal prefix scan (memory O(chunkSize² + chunkSize·m) per head).', type: 'integer', minimum: 1, maximum: 8192, default: 128 },
   },
@@ -108,7 +119,7 @@ export const performerPlugin: AttentionPlugin<PerformerOptions> = {
     return { ...favorCapabilities, trainableParameters: true, dropInForPretrained: false, randomness: 'deterministic' };
   },
   create(options, services, geometry) {
-    if (options.featureMap === 'learned') return createLearnedPerformer(geometry, options.features);
+    if (options.featureMap === 'learned') return createLearnedPerformer(geometry, options.features, { window: options.localWindow, chunkSize: options.chunkSize });
     const { kernels } = services;
     const baseSeed = options.seed ?? services.rng.baseSeed;
     const headDim = geometry.headDim;
@@ -138,15 +149,26 @@ export const performerPlugin: AttentionPlugin<PerformerOptions> = {
     };
 
     const valueDim = geometry.valueDim ?? headDim;
+    const window = options.localWindow;
+    const epsilon = options.epsilon;
+    const decoder =
+      window > 0
+        ? createWindowedDecoder({ heads: geometry.heads, features, valueDim, window, chunkSize: options.chunkSize, resolveProjection, makeMap: (omega, scale) => favorWindowMap(omega!, scale, epsilon) })
+        : createPerformerDecoder({ heads: geometry.heads, features, valueDim, epsilon, chunkSize: options.chunkSize, resolveProjection });
     return {
       name: 'performer',
       forward: (q, k, v, ctx) => {
         if (q.shape[3] !== headDim) {
           throw new SwapformerError('invalid-input', `operator "performer": q has head dim ${q.shape[3]}, but ω was drawn for headDim ${headDim} (geometry of layer ${layer}).`, { plugin: 'performer', layer });
         }
-        return performerAttention(kernels, q, k, v, resolveProjection(ctx), { scale: ctx.scale, causal: ctx.causal, mask: ctx.mask, epsilon: options.epsilon, chunkSize: options.chunkSize });
+        const omega = resolveProjection(ctx);
+        if (window > 0) {
+          // tfjs ops on every backend: the fused CPU kernel and the WGSL programs have no window.
+          return windowedAttention(q, k, v, (scale) => favorWindowMap(omega, scale, epsilon), { window, chunkSize: options.chunkSize, causal: ctx.causal, scale: ctx.scale, mask: ctx.mask });
+        }
+        return performerAttention(kernels, q, k, v, omega, { scale: ctx.scale, causal: ctx.causal, mask: ctx.mask, epsilon, chunkSize: options.chunkSize });
       },
-      decoder: createPerformerDecoder({ heads: geometry.heads, features, valueDim, epsilon: options.epsilon, chunkSize: options.chunkSize, resolveProjection }),
+      decoder,
       parameters: () => [{ name: 'projection', variable: projection, trainable: false }],
       dispose: () => projection.dispose(),
     };
@@ -157,11 +179,16 @@ export { performerAttention, appendOnes, normalizeRows } from './performer';
 export type { PerformerAttentionOptions } from './performer';
 export { favorFeatures, keyFeaturesT, keyLogits, queryFeatures, scaledProjection } from './favorFeatures';
 export type { FeatureRole, KeyLogits, ScaledProjection } from './favorFeatures';
-export { augmentKeys, augmentProjection, emptyPrefixSums, gatherRange, scanCausal, EMPTY_SHIFT, HIDDEN_LOGIT } from './causalScan';
+export { addPrefixSums, augmentKeys, augmentProjection, emptyPrefixSums, gatherRange, scanCausal, EMPTY_SHIFT, HIDDEN_LOGIT } from './causalScan';
 export type { PrefixSums, ScanInputs, ScanOptions } from './causalScan';
 export { drawProjection } from './drawProjection';
 export { identityFeatureWeights, learnedFeatureAttention, learnedFeatures } from './learnedFeatures';
 export type { LearnedAttentionOptions } from './learnedFeatures';
 export type { ProjectionSpec, RowNorms } from './drawProjection';
 export { createPerformerDecoder } from './performerDecoder';
+export { windowBlock, windowedAttention, windowedNumDen } from './windowedAttention';
+export type { KeyBlockFeatures, QueryBlockFeatures, WindowAttentionOptions, WindowFeatureMap, WindowInputs, WindowOptions } from './windowedAttention';
+export { favorWindowMap, learnedWindowMap } from './windowMaps';
+export { createWindowedDecoder } from './windowedDecoder';
+export type { WindowedDecoderConfig, WindowedDecodingState } from './windowedDecoder';
 export type { PerformerDecoderConfig, PerformerDecodingState } from './performerDecoder';

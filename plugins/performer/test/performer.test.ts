@@ -17,12 +17,19 @@ describeOperatorConformance(performerPlugin, {
     { label: 'cross 1×1×5×33', shape: { batch: 1, heads: 1, nq: 5, nk: 33, dk: 4 }, options: { features: 64 }, maxRelativeError: 0.25 },
     { label: 'many slices (b·h = 21, two-level split) 3×7×9×4, causal', shape: { batch: 3, heads: 7, nq: 9, nk: 9, dk: 4 }, options: { features: 64, chunkSize: 4 }, causal: true, maxRelativeError: 0.3 },
     { label: 'causal kv-cache layout 2×2×6×20', shape: { batch: 2, heads: 2, nq: 6, nk: 20, dk: 8 }, options: { chunkSize: 4, features: 64 }, causal: true, maxRelativeError: 0.25 },
+    { label: 'localWindow 4, causal 1×2×24×16, chunks of 5', shape: { batch: 1, heads: 2, nq: 24, nk: 24, dk: 16, dv: 8 }, options: { localWindow: 4, chunkSize: 5, features: 128 }, causal: true, maxRelativeError: 0.1 },
+    { label: 'localWindow 3, non-causal 2×3×17×8', shape: { batch: 2, heads: 3, nq: 17, nk: 17, dk: 8 }, options: { localWindow: 3, chunkSize: 4 }, maxRelativeError: 0.3 },
+    { label: 'localWindow 5, causal kv-cache layout 2×2×6×20', shape: { batch: 2, heads: 2, nq: 6, nk: 20, dk: 8 }, options: { localWindow: 5, chunkSize: 4, features: 64 }, causal: true, maxRelativeError: 0.2 },
+    { label: 'localWindow ≥ n: exact, causal 1×2×16×8', shape: { batch: 1, heads: 2, nq: 16, nk: 16, dk: 8 }, options: { localWindow: 16 }, causal: true, maxRelativeError: 1e-5 },
+    { label: 'learned map, localWindow 4, causal 2×2×13×8', shape: { batch: 2, heads: 2, nq: 13, nk: 13, dk: 8 }, options: { featureMap: 'learned', localWindow: 4, chunkSize: 4 }, causal: true },
   ],
   invalidOptions: [
     { options: { features: 0 }, messageIncludes: '/options/features' },
     { options: { redraw: 'sometimes' }, messageIncludes: '/options/redraw' },
     { options: { rowNorms: 'unit' }, messageIncludes: '/options/rowNorms' },
     { options: { epsilon: -1 }, messageIncludes: '/options/epsilon' },
+    { options: { localWindow: -1 }, messageIncludes: '/options/localWindow' },
+    { options: { localWindow: 2.5 }, messageIncludes: '/options/localWindow' },
   ],
 });
 
