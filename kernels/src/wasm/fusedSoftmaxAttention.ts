@@ -306,6 +306,22 @@ export function fusedSoftmaxAttention(kernels: KernelContext, q: Tensor4D, k: Te
   const nk = k.shape[2];
   const dv = v.shape[3];
   const mask = options.mask ? options.mask.dataSync() : undefined;
-  const out = fusedSoftmaxAttentionArrays(kernels, q.dataSync(), k.dataSync(), v.dataSync(), { b, h, nq, nk, dk, dv }, { scale: options.scale, causal: options.causal, mask });
+  const out = fusedSoftmaxAttentionArrays(kernels, hostValues(q), hostValues(k), hostValues(v), { b, h, nq, nk, dk, dv }, { scale: options.scale, causal: options.causal, mask });
   return tf.tensor4d(out, [b, h, nq, dv]);
+}
+
+/** The wasm backend's tfjs heap, as far as reading a tensor in place goes. */
+interface HeapBackend {
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+}
+
+/**
+ * A float32 tensor's values: on tfjs-wasm a view of its heap (dataSync copies the whole tensor
+ * first, every kv-cache at every decode step), valid until tfjs next allocates — the fused
+ * kernel copies it into its own memory before that; elsewhere dataSync.
+ */
+function hostValues(t: tf.Tensor): Float32Array {
+  const backend = tf.getBackend() === 'wasm' ? (tf.backend() as unknown as Partial<HeapBackend>) : null;
+  if (backend && typeof backend.typedArrayFromHeap === 'function' && t.dtype === 'float32') return backend.typedArrayFromHeap(t);
+  return t.dataSync() as Float32Array;
 }
