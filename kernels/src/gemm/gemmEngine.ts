@@ -100,7 +100,7 @@ export function createGemmEngine(threads: number, options: GemmEngineOptions = {
     const fma = wasm.validate(assembleModule(specs(true), { minPages: 1 }));
     const module = new wasm.Module(assembleModule(specs(fma), shared ? { minPages: 1, sharedMaxPages: MAX_PAGES } : { minPages: 1 }));
     const memory = new wasm.Memory(shared ? { initial: 1, maximum: MAX_PAGES, shared: true } : { initial: 1 });
-    // two pools over one memory: their workers sleep in Atomics.wait between jobs, so the second set costs no CPU
+    // three pools over one memory: their workers sleep in Atomics.wait between jobs, so the extra sets cost no CPU
     const kernel: GemmKernel = {
       memory,
       gemm: createKernelPool(module, memory, 'gemmBlock', threads - 1),
