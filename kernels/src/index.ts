@@ -22,7 +22,7 @@ export { splitSlices } from './splitSlices';
 export { gatherRows } from './gatherRows';
 // Multi-threaded WebAssembly SIMD GEMM, and its registration as tfjs-wasm's matMul kernels
 export { createGemmEngine } from './gemm/gemmEngine';
-export type { GemmCall, GemmEngine } from './gemm/gemmEngine';
+export type { GemmCall, GemmEngine, GemmEngineOptions } from './gemm/gemmEngine';
 export type { GemmActivation } from './gemm/gemmModule';
 export { fastMatMulRegistration, registerFastMatMul } from './gemm/wasmMatMulKernels';
 export type { FastMatMulOptions, FastMatMulRegistration } from './gemm/wasmMatMulKernels';

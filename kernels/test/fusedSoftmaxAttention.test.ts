@@ -21,6 +21,7 @@ describe('fusedSoftmaxAttention', () => {
     { name: 'odd lengths, two batches', batch: 2, heads: 3, nq: 37, nk: 53, dk: 16, dv: 16 },
     { name: 'more keys than a key block', batch: 1, heads: 2, nq: 9, nk: 600, dk: 64, dv: 24 },
     { name: 'cross, more queries than keys', batch: 1, heads: 1, nq: 70, nk: 20, dk: 8, dv: 8 },
+    { name: 'one query row against a long kv-cache (a decode step)', batch: 1, heads: 3, nq: 1, nk: 77, dk: 64, dv: 40 },
   ];
 
   describe('having random inputs', () => {

@@ -59,6 +59,35 @@ describe('createGemmEngine (WebAssembly SIMD GEMM on arrays)', () => {
     }
   });
 
+  it('should keep a keyed B packed for few-row products, and pack again once its key is dead or past the budget', () => {
+    for (const residentBytes of [undefined, 1024]) { // 1 KiB: no B here fits, so every call packs
+      const engine = createGemmEngine(2, { residentBytes })!;
+      const live = new Set<object>();
+      const isLive = (key: object) => live.has(key);
+      for (const [m, k, n] of [[1, 300, 1000], [3, 77, 9], [16, 128, 40]]) {
+        for (const tB of [false, true]) {
+          let key = {};
+          live.add(key);
+          let b = uniform(k * n, k + n);
+          for (let call = 0; call < 4; call++) {
+            if (call === 2) {
+              // a new tensor (new key, the old one dead) with other values: must not get the old panels
+              live.delete(key);
+              key = {};
+              live.add(key);
+              b = uniform(k * n, 7 * k + n);
+            }
+            const a = uniform(m * k, call + 11);
+            const out = new Float32Array(m * n);
+            engine.run({ m, n, k, a, b, transposeB: tB, out, bResident: { key, isLive } });
+            expectNear(out, reference(a, b, m, n, k, false, tB), k, `budget ${residentBytes ?? 'default'}, call ${call}, [${m}, ${k}] × [${k}, ${n}]${tB ? 'ᵀ' : ''}`);
+          }
+          expect(engine.keepsResident(key, k, n, tB, isLive), 'kept packed within the budget').to.equal(residentBytes === undefined);
+        }
+      }
+    }
+  });
+
   it('should follow the batch maps: out[i] = A[batchA[i]] · B[batchB[i]] + bias', () => {
     const [m, k, n] = [9, 21, 17];
     const a = uniform(2 * m * k, 1);

@@ -39,10 +39,10 @@ function expectClose(actual: tf.Tensor, expected: tf.Tensor, k: number, what: st
  * Runs `reference` on tfjs's kernels and `f` on the fast ones (threads), compares, and checks
  * that the fast call leaks no tensor.
  */
-function compareWithOriginal(threads: number, k: number, what: string, f: () => tf.Tensor, reference: () => tf.Tensor = f): void {
+function compareWithOriginal(threads: number, k: number, what: string, f: () => tf.Tensor, reference: () => tf.Tensor = f, route: { minWork?: number; minRows?: number } = ALL_PRODUCTS): void {
   const expected = tf.tidy(reference);
   const before = tf.memory().numTensors;
-  const undo = registerFastMatMul({ engine: engine(threads), ...ALL_PRODUCTS });
+  const undo = registerFastMatMul({ engine: engine(threads), ...route });
   let actual: tf.Tensor;
   try {
     actual = tf.tidy(f);
@@ -117,6 +117,50 @@ describe('registerFastMatMul (WebAssembly SIMD GEMM as tfjs-wasm BatchMatMul/_Fu
       });
     });
   }
+
+  for (const threads of [1, 2]) {
+    it(`should equal tfjs-wasm on few-row products (decode steps, m = 1…5) with B kept packed between calls (${threads} thread${threads > 1 ? 's' : ''})`, () => {
+      // default row routing: products of fewer than 4 rows come here only because B is kept packed
+      const route = { minWork: 0 };
+      let seed = 300;
+      for (const [m, k, n] of [[1, 1, 1], [1, 5, 9], [1, 257, 1003], [2, 768, 131], [3, 130, 17], [1, 3072, 65], [4, 96, 300], [5, 33, 250]]) {
+        for (const tA of [false, true]) {
+          for (const tB of [false, true]) {
+            const c = shapes([], [], m, k, n, tA, tB);
+            const b = randomTensor(c.b, seed++);
+            const bias = randomTensor([n], seed++);
+            for (const call of [1, 2, 3]) { // the first call packs B, the later ones reuse it
+              const a = randomTensor(c.a, seed++);
+              const what = `call ${call}: [${c.a}]${tA ? 'ᵀ' : ''} × [${c.b}]${tB ? 'ᵀ' : ''} + bias, relu`;
+              const fused = () => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, transposeA: tA, transposeB: tB, bias, activation: 'relu' });
+              compareWithOriginal(threads, k, what, fused, () => tf.relu(tf.add(tf.matMul(a, b, tA, tB), bias)), route);
+              compareWithOriginal(threads, k, `${what.replace(' + bias, relu', '')}, plain`, () => tf.matMul(a, b, tA, tB), undefined, route);
+              a.dispose();
+            }
+            tf.dispose([b, bias]);
+          }
+        }
+      }
+    });
+  }
+
+  it('should not reuse a packed B after its tensor is disposed, even when a new one takes its place', () => {
+    for (let round = 0; round < 4; round++) {
+      // same shape every round: a stale packed copy would fit and give the old weights' product
+      const w = randomTensor([64, 40], 500 + round);
+      const x = randomTensor([1, 64], 600 + round);
+      const expected = tf.matMul(x, w);
+      const undo = registerFastMatMul({ engine: engine(2), minWork: 0 });
+      let actual: tf.Tensor;
+      try {
+        actual = tf.matMul(x, w);
+      } finally {
+        undo();
+      }
+      expectClose(actual, expected, 64, `round ${round}`);
+      tf.dispose([w, x, actual, expected]);
+    }
+  });
 
   it('should broadcast batch dims both ways ([2, 1] × [1, 3]) like a product per output batch', () => {
     const a = randomTensor([2, 1, 5, 19], 7);

@@ -7,7 +7,7 @@ export { buildGpt } from './families/gpt/buildGpt';
 export type { GptDecodingState, GptModel } from './families/gpt/buildGpt';
 export { buildLlama } from './families/llama/buildLlama';
 export type { LlamaModel } from './families/llama/buildLlama';
-export type { DecoderModel, DecoderState, DecodingSupport } from './models/DecoderModel';
+export type { DecoderModel, DecoderState, DecodingSupport, StepOptions } from './models/DecoderModel';
 export type { BuildOptions } from './models/buildOptions';
 export { normalizeModelConfig } from './models/modelConfig';
 export type { ActivationName, GptModelConfig, LlamaModelConfig, ModelConfig, ModelConfigBase, ModelConfigInput, PixelStageConfig, RopeConfig, TokenizerConfig, VitModelConfig } from './models/modelConfig';

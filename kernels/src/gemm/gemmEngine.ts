@@ -11,7 +11,9 @@ import { createKernelPool, type KernelPool } from '../wasm/kernelThreads';
 import { assembleModule, type FunctionSpec } from '../wasm/wasmAssembler';
 import { webAssemblyApi, type WasmMemory } from '../wasm/webAssemblyApi';
 import { buildGemmBlock, GEMM, GEMM_ACTIVATION, GEMM_MR, GEMM_NR, GEMM_PARAMS, type GemmActivation } from './gemmModule';
+import { buildGemvBlock } from './gemvModule';
 import { buildPackPanels, PACK, PACK_PARAMS } from './packModule';
+import { createResidentPanels, type ResidentBlock, type ResidentPanels } from './residentPanels';
 
 /** One batched product  out[i] = act(A[batchA[i]] · B[batchB[i]] + bias). */
 export interface GemmCall {
@@ -39,6 +41,16 @@ export interface GemmCall {
   /** [batches, m, n] written here, from `outOffset`. */
   readonly out: Float32Array;
   readonly outOffset?: number;
+  /**
+   * B is a weight whose contents stay the same while `isLive(key)`: products of up to
+   * RESIDENT_MAX_ROWS rows keep it packed in the engine's memory between calls (residentPanels.ts).
+   */
+  readonly bResident?: { readonly key: object; readonly isLive: (key: object) => boolean } | null;
+}
+
+export interface GemmEngineOptions {
+  /** Bytes of packed B operands kept between calls (default 2 GiB); over it, B is packed per call. */
+  readonly residentBytes?: number;
 }
 
 export interface GemmEngine {
@@ -47,12 +59,24 @@ export interface GemmEngine {
   /** Whether the micro-kernel uses relaxed-SIMD multiply-add. */
   readonly fma: boolean;
   run(call: GemmCall): void;
+  /**
+   * Whether a one-batch product with this B (`call.bResident`) keeps it packed: held already or
+   * within the budget. Callers route few-row products here only then (packing B per call would
+   * cost more than the product).
+   */
+  keepsResident(key: object, k: number, n: number, transposeB: boolean, isLive: (key: object) => boolean): boolean;
 }
 
 /** Below this many multiply-adds, blocks run on the calling thread (waking workers costs more). */
 const THREADED_WORK = 1 << 20;
 const TASK_ROWS = GEMM_MR * 32;
 const TASK_COLS = 512;
+/** Products of at most this many rows run the row-streaming kernel (gemvModule.ts). */
+const GEMV_MAX_ROWS = 3;
+/** A few-row product reads B from memory once; it is worth both cores from this many B floats. */
+const GEMV_THREADED_FLOATS = 1 << 16;
+/** Products of at most this many rows keep a `bResident` B packed between calls. */
+export const RESIDENT_MAX_ROWS = 64;
 
 const ceil = (x: number, m: number) => Math.ceil(x / m) * m;
 
@@ -62,7 +86,7 @@ const ceil = (x: number, m: number) => Math.ceil(x / m) * m;
  *
  * @example const gemm = createGemmEngine(2); gemm?.run({ m, n, k, a, b, out });
  */
-export function createGemmEngine(threads: number): GemmEngine | null {
+export function createGemmEngine(threads: number, options: GemmEngineOptions = {}): GemmEngine | null {
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`createGemmEngine: threads must be a positive integer, got ${threads}`);
   const wasm = webAssemblyApi();
   if (!wasm) return null;
@@ -70,14 +94,26 @@ export function createGemmEngine(threads: number): GemmEngine | null {
   const specs = (fma: boolean): FunctionSpec[] => [
     { name: 'gemmBlock', params: GEMM_PARAMS, results: [], body: buildGemmBlock(fma) },
     { name: 'packPanels', params: PACK_PARAMS, results: [], body: buildPackPanels() },
+    { name: 'gemvBlock', params: GEMM_PARAMS, results: [], body: buildGemvBlock(fma) },
   ];
   try {
     const fma = wasm.validate(assembleModule(specs(true), { minPages: 1 }));
     const module = new wasm.Module(assembleModule(specs(fma), shared ? { minPages: 1, sharedMaxPages: MAX_PAGES } : { minPages: 1 }));
     const memory = new wasm.Memory(shared ? { initial: 1, maximum: MAX_PAGES, shared: true } : { initial: 1 });
-    // two pools over one memory: their workers sleep in Atomics.wait between jobs, so the second set costs no CPU
-    const kernel: GemmKernel = { memory, gemm: createKernelPool(module, memory, 'gemmBlock', threads - 1), pack: createKernelPool(module, memory, 'packPanels', threads - 1) };
-    return { threads: kernel.gemm.size, fma, run: (call) => runGemm(kernel, call) };
+    // three pools over one memory: their workers sleep in Atomics.wait between jobs, so the extra sets cost no CPU
+    const kernel: GemmKernel = {
+      memory,
+      gemm: createKernelPool(module, memory, 'gemmBlock', threads - 1),
+      pack: createKernelPool(module, memory, 'packPanels', threads - 1),
+      gemv: createKernelPool(module, memory, 'gemvBlock', threads - 1),
+      resident: createResidentPanels(options.residentBytes ?? 2 ** 31),
+    };
+    return {
+      threads: kernel.gemm.size,
+      fma,
+      run: (call) => runGemm(kernel, call),
+      keepsResident: (key, k, n, transposeB, isLive) => !!kernel.resident.find(key, residentLayout(k, n, transposeB)) || kernel.resident.fits(packedBytes(k, n), isLive),
+    };
   } catch {
     return null; // no SIMD here: callers keep their own product
   }
@@ -90,7 +126,12 @@ interface GemmKernel {
   readonly memory: WasmMemory;
   readonly gemm: KernelPool;
   readonly pack: KernelPool;
+  readonly gemv: KernelPool;
+  readonly resident: ResidentPanels;
 }
+
+const residentLayout = (k: number, n: number, transposeB: boolean) => `${k}x${n}${transposeB ? 'T' : ''}`;
+const packedBytes = (k: number, n: number) => ceil(n, GEMM_NR) * ceil(k, 4) * 4;
 
 function reserve(memory: WasmMemory, bytes: number): void {
   const have = memory.buffer.byteLength;
@@ -123,37 +164,51 @@ function runGemm(kernel: GemmKernel, call: GemmCall): void {
     if (call.bias || activation !== 'linear') applyEpilogueInJs(call, out, outOffset);
     return;
   }
-  const mPad = ceil(m, GEMM_MR);
+  // few rows: A rows kept whole (panels of width 1) for the row-streaming kernel, no MR padding
+  const gemv = m <= GEMV_MAX_ROWS;
+  const aWidth = gemv ? 1 : GEMM_MR;
+  const mPad = ceil(m, aWidth);
   const nPad = ceil(n, GEMM_NR);
   const kPad = ceil(k, 4);
   const aSets = Math.max(...Array.from(batchA)) + 1;
   const bSets = Math.max(...Array.from(batchB)) + 1;
-  const threaded = m * n * k * batches >= THREADED_WORK && kernel.gemm.size > 1;
+  const pool = gemv ? kernel.gemv : kernel.gemm;
+  const threaded = kernel.gemm.size > 1 && (gemv ? k * n * batches >= GEMV_THREADED_FLOATS : m * n * k * batches >= THREADED_WORK);
   const threads = threaded ? kernel.gemm.size : 1;
 
-  // blocks of C: enough of them that every thread has ~3 to balance, none smaller than a tile
-  let rowsPer = Math.min(TASK_ROWS, mPad);
+  // B packed between calls (a weight in a few-row product): found, or placed now and packed below
+  const residentKey = call.bResident && bSets === 1 && m <= RESIDENT_MAX_ROWS ? call.bResident : null;
+  const layout = residentLayout(k, n, !!call.transposeB);
+  let resident: ResidentBlock | null | undefined = residentKey ? kernel.resident.find(residentKey.key, layout) : null;
+  const packB = !resident;
+  if (!resident && residentKey) resident = kernel.resident.place(residentKey.key, layout, packedBytes(k, n), residentKey.isLive);
+
+  // blocks of C: enough of them that every thread has ~3 to balance (a few-row product, cheap per
+  // block: ~8, so a thread the machine preempts holds up little), none smaller than a tile
+  const perThread = gemv ? 8 : 3;
+  let rowsPer = gemv ? mPad : Math.min(TASK_ROWS, mPad);
   let colsPer = Math.min(TASK_COLS, nPad);
   const blocks = () => batches * Math.ceil(mPad / rowsPer) * Math.ceil(nPad / colsPer);
-  while (blocks() < 3 * threads && colsPer > 64) colsPer = ceil(colsPer / 2, GEMM_NR);
-  while (blocks() < 3 * threads && rowsPer > GEMM_MR) rowsPer = ceil(rowsPer / 2, GEMM_MR);
+  while (blocks() < perThread * threads && colsPer > 64) colsPer = ceil(colsPer / 2, GEMM_NR);
+  while (blocks() < perThread * threads && rowsPer > GEMM_MR) rowsPer = ceil(rowsPer / 2, GEMM_MR);
   const rowBlocks = Math.ceil(mPad / rowsPer);
   const colBlocks = Math.ceil(nPad / colsPer);
   const tasks = batches * rowBlocks * colBlocks;
   // packing tasks: each operand set in chunks of panels, ~3 per thread
-  const aPanels = mPad / GEMM_MR, bPanels = nPad / GEMM_NR;
+  const aPanels = mPad / aWidth, bPanels = nPad / GEMM_NR;
   const aChunk = Math.max(1, Math.ceil((aPanels * aSets) / (3 * threads)));
   const bChunk = Math.max(1, Math.ceil((bPanels * bSets) / (3 * threads)));
-  const packTasks = aSets * Math.ceil(aPanels / aChunk) + bSets * Math.ceil(bPanels / bChunk);
+  const packTasks = aSets * Math.ceil(aPanels / aChunk) + (packB ? bSets * Math.ceil(bPanels / bChunk) : 0);
 
-  // layout (bytes, 64-aligned): A as given | B as given | A panels | B panels | bias | C | task tables
+  // layout (bytes, 64-aligned): resident B panels | A as given | B as given | A panels | B panels | bias | C | task tables
   const aBatch = m * k, bBatch = k * n;
   const aStride = mPad * kPad * 4, bStride = nPad * kPad * 4, cStride = mPad * nPad * 4;
-  const aRaw = 64;
+  const aRaw = kernel.resident.top;
   const bRaw = ceil(aRaw + aSets * aBatch * 4, 64);
-  const aOff = ceil(bRaw + bSets * bBatch * 4, 64);
-  const bOff = ceil(aOff + aSets * aStride, 64);
-  const biasOff = ceil(bOff + bSets * bStride, 64);
+  const aOff = ceil(bRaw + (packB ? bSets * bBatch * 4 : 0), 64);
+  const bScratch = ceil(aOff + aSets * aStride, 64);
+  const bOff = resident ? resident.offset : bScratch;
+  const biasOff = ceil(bScratch + (resident ? 0 : bSets * bStride), 64);
   const cOff = ceil(biasOff + nPad * 4, 64);
   const table = ceil(cOff + batches * cStride, 64);
   const packTable = ceil(table + tasks * GEMM_PARAMS.length * 8, 64);
@@ -163,7 +218,7 @@ function runGemm(kernel: GemmKernel, call: GemmCall): void {
   const mem = new Float32Array(kernel.memory.buffer);
   const aStart = call.aOffset ?? 0, bStart = call.bOffset ?? 0;
   mem.set(call.a.subarray(aStart, aStart + aSets * aBatch), aRaw >> 2);
-  mem.set(call.b.subarray(bStart, bStart + bSets * bBatch), bRaw >> 2);
+  if (packB) mem.set(call.b.subarray(bStart, bStart + bSets * bBatch), bRaw >> 2);
   const hasBias = !!call.bias;
   if (hasBias) {
     mem.set(call.bias!.subarray(0, n), biasOff >> 2);
@@ -188,9 +243,10 @@ function runGemm(kernel: GemmKernel, call: GemmCall): void {
       packArgs[row + PACK.width] = width;
     }
   };
-  for (let s = 0; s < aSets; s++) addPack(aRaw + s * aBatch * 4, aOff + s * aStride, call.transposeA ? 1 : k, call.transposeA ? m : 1, m, aPanels, aChunk, GEMM_MR);
-  for (let s = 0; s < bSets; s++) addPack(bRaw + s * bBatch * 4, bOff + s * bStride, call.transposeB ? k : 1, call.transposeB ? 1 : n, n, bPanels, bChunk, GEMM_NR);
-  runTasks(kernel.pack, kernel.memory, packTable, packTasks, PACK_PARAMS.length, threaded);
+  for (let s = 0; s < aSets; s++) addPack(aRaw + s * aBatch * 4, aOff + s * aStride, call.transposeA ? 1 : k, call.transposeA ? m : 1, m, aPanels, aChunk, aWidth);
+  if (packB) for (let s = 0; s < bSets; s++) addPack(bRaw + s * bBatch * 4, bOff + s * bStride, call.transposeB ? k : 1, call.transposeB ? 1 : n, n, bPanels, bChunk, GEMM_NR);
+  // packing a few rows of A alone is not worth waking the workers
+  runTasks(kernel.pack, kernel.memory, packTable, packTasks, PACK_PARAMS.length, threaded && (packB || m > RESIDENT_MAX_ROWS));
 
   const code = activation === 'prelu' ? GEMM_ACTIVATION.linear : GEMM_ACTIVATION[activation];
   const args = new Float64Array(kernel.memory.buffer, table, tasks * GEMM_PARAMS.length);
@@ -214,7 +270,7 @@ function runGemm(kernel: GemmKernel, call: GemmCall): void {
       }
     }
   }
-  runTasks(kernel.gemm, kernel.memory, table, tasks, GEMM_PARAMS.length, threaded);
+  runTasks(pool, kernel.memory, table, tasks, GEMM_PARAMS.length, threaded);
 
   // C [batches][mPad][nPad] → out [batches][m][n]
   const view = new Float32Array(kernel.memory.buffer);

@@ -101,16 +101,17 @@ export function buildGemmBlock(fma: boolean): FunctionBody {
   return f;
 }
 
-interface EpilogueLocals {
+export interface EpilogueLocals {
   readonly r: number; readonly col: number; readonly rowPtr: number; readonly colEndBytes: number; readonly ldcBytes: number;
   readonly x: number; readonly e: number; readonly kZero: number; readonly kSix: number; readonly kOne: number; readonly kAlpha: number;
 }
 
 /**
  * C[block] = act(C[block] + bias) when bias ≠ 0 or activation ≠ linear: one loop per activation,
- * chosen once per call, so the inner loop has no branch.
+ * chosen once per call, so the inner loop has no branch. Reads the GEMM parameters (c, ldc, rows,
+ * columns, bias, activation, alpha), so any kernel with `gemmBlock`'s signature can end with it.
  */
-function emitEpilogue(f: FunctionBody, l: EpilogueLocals, exp: ReturnType<typeof simdExp>): void {
+export function emitEpilogue(f: FunctionBody, l: EpilogueLocals, exp: ReturnType<typeof simdExp>): void {
   const { r, col, rowPtr, colEndBytes, x, e, kZero, kSix, kOne, kAlpha, ldcBytes } = l;
   /** Leaves act(x) on the stack for the f32x4 in local x. */
   const activations: Array<[number, () => void]> = [

@@ -9,20 +9,26 @@
  * `setupFunc`/`disposeFunc`, because the original kernel still runs the cases we leave to it and
  * its setup must happen when a backend initialises after us.
  *
+ * Products of a few rows (decode steps) pass B's data id as its key: the engine keeps such a B
+ * packed between calls while the backend still holds that id (tfjs never changes a tensor's data
+ * in place), so a decode step reads each weight once, on every thread (gemmEngine.ts).
+ *
  * Left to the original kernel (same results, different speed): non-float32 inputs, products
- * with fewer than `minRows` output rows per batch (decode steps: packing B, k·n floats, would cost
- * as much as the m·k·n product, and the row tile would be mostly padding) or fewer than `minWork`
+ * with fewer than `minRows` output rows per batch whose B the engine cannot keep packed (a
+ * batched B, or over the engine's budget: packing B, k·n floats, per call would cost as much as
+ * the m·k·n product) or with fewer than `minWork`
  * multiply-adds (waking threads costs more), biases that are
  * not a rank-1 [n] vector, and activations tfjs-wasm does not fuse (it throws for them).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { createGemmEngine, type GemmEngine } from './gemmEngine';
+import { createGemmEngine, RESIDENT_MAX_ROWS, type GemmEngine } from './gemmEngine';
 import { GEMM_ACTIVATION, type GemmActivation } from './gemmModule';
 
 /** The slice of tfjs-backend-wasm's BackendWasm these kernels use (typed here: kernels does not depend on the backend package). */
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+  readonly dataIdMap: { has(dataId: object): boolean };
 }
 
 export interface FastMatMulOptions {
@@ -137,16 +143,23 @@ function batchIndex(outer: number[], dims: number[], batches: number): Int32Arra
   return index;
 }
 
-function takesFastPath(p: Product, route: Route, ...inputs: tf.TensorInfo[]): boolean {
-  if (inputs.some((t) => t.dtype !== 'float32')) return false;
-  return p.m >= route.minRows && p.m * p.n * p.k * p.batchA.length >= route.minWork;
+/** B kept packed by the engine between calls while the backend holds its data. */
+function residentKeyOf(backend: WasmBackendLike, b: tf.TensorInfo) {
+  return { key: b.dataId, isLive: (key: object) => backend.dataIdMap.has(key) };
+}
+
+function takesFastPath(engine: GemmEngine, backend: WasmBackendLike, p: Product, route: Route, transposeB: boolean, b: tf.TensorInfo, ...inputs: tf.TensorInfo[]): boolean {
+  if (b.dtype !== 'float32' || inputs.some((t) => t.dtype !== 'float32')) return false;
+  if (p.m * p.n * p.k * p.batchA.length < route.minWork) return false;
+  if (p.m >= route.minRows) return true;
+  return p.batchA.length === 1 && p.m <= RESIDENT_MAX_ROWS && engine.keepsResident(b.dataId, p.k, p.n, transposeB, residentKeyOf(backend, b).isLive);
 }
 
 function batchMatMul(engine: GemmEngine, route: Route, original: tf.KernelConfig, args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
   const product = describe(a, b, transposeA, transposeB);
-  if (!takesFastPath(product, route, a, b)) return original.kernelFunc(args);
+  if (!takesFastPath(engine, args.backend as unknown as WasmBackendLike, product, route, transposeB, b, a)) return original.kernelFunc(args);
   return runProduct(engine, args.backend as unknown as WasmBackendLike, product, { a, b, transposeA, transposeB, activation: 'linear' });
 }
 
@@ -157,7 +170,7 @@ function fusedMatMul(engine: GemmEngine, route: Route, original: tf.KernelConfig
   const known = Object.prototype.hasOwnProperty.call(GEMM_ACTIVATION, activation);
   const biasFits = !bias || (bias.shape.length === 1 && bias.shape[0] === product.n);
   const preluFits = activation !== 'prelu' || (!!preluActivationWeights && preluActivationWeights.shape.length <= 3);
-  if (!known || !biasFits || !preluFits || !takesFastPath(product, route, a, b, ...(bias ? [bias] : []), ...(preluActivationWeights ? [preluActivationWeights] : []))) return original.kernelFunc(args);
+  if (!known || !biasFits || !preluFits || !takesFastPath(engine, args.backend as unknown as WasmBackendLike, product, route, transposeB, b, a, ...(bias ? [bias] : []), ...(preluActivationWeights ? [preluActivationWeights] : []))) return original.kernelFunc(args);
   return runProduct(engine, args.backend as unknown as WasmBackendLike, product, { a, b, transposeA, transposeB, bias, activation: activation as GemmActivation, alpha: leakyreluAlpha ?? 0, prelu: activation === 'prelu' ? preluActivationWeights : undefined });
 }
 
@@ -180,6 +193,7 @@ function runProduct(engine: GemmEngine, backend: WasmBackendLike, p: Product, x:
     activation: x.activation, alpha: x.alpha,
     prelu: x.prelu ? { data: heap(x.prelu), strides: broadcastStrides(x.prelu.shape, p) } : null,
     out: heap(out),
+    bResident: residentKeyOf(backend, x.b),
   });
   return out;
 }

@@ -21,6 +21,7 @@
  */
 import { emitForLoop, simdExp } from './simdEmitters';
 import { assembleModule, F32, FunctionBody, I32, V128, type ValType } from './wasmAssembler';
+import { buildPackPanels, PACK_PARAMS } from '../gemm/packModule';
 
 /** Keys per score tile (4 rows × KEY_BLOCK floats live in L1). */
 export const KEY_BLOCK = 256;
@@ -231,5 +232,12 @@ function buildAttend(fma: boolean): FunctionBody {
  */
 export function fusedAttentionModuleBytes(memory: { readonly shared: boolean; readonly maxPages?: number }, fma = false): Uint8Array {
   const params: ValType[] = Array.from({ length: ATTEND_PARAMS }, () => I32);
-  return assembleModule([{ name: 'attend', params, results: [], body: buildAttend(fma) }], memory.shared ? { minPages: 1, sharedMaxPages: memory.maxPages ?? 65536 } : { minPages: 1 });
+  // packPanels lays keys and values out for `attend` inside the module: packing them in JS cost more than attending, for one query row against a long kv-cache
+  return assembleModule(
+    [
+      { name: 'attend', params, results: [], body: buildAttend(fma) },
+      { name: 'packPanels', params: PACK_PARAMS, results: [], body: buildPackPanels() },
+    ],
+    memory.shared ? { minPages: 1, sharedMaxPages: memory.maxPages ?? 65536 } : { minPages: 1 },
+  );
 }

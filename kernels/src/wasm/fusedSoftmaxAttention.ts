@@ -24,6 +24,8 @@ interface Engine {
   readonly memory: WasmMemory;
   /** Runs tasks on the calling thread only (calls too small for threads). */
   readonly local: KernelPool;
+  /** packPanels (packModule.ts) on the calling thread: keys and values into `attend`'s panels. */
+  readonly pack: KernelPool;
   readonly module: WasmModule;
   /** True when the module uses relaxed-SIMD multiply-add. */
   readonly fma: boolean;
@@ -74,7 +76,7 @@ function createEngine(): Engine | null {
     const fma = wasm.validate(fmaBytes);
     const module = new wasm.Module(fma ? fmaBytes : fusedAttentionModuleBytes({ shared, maxPages: MAX_PAGES }, false));
     const memory = new wasm.Memory(shared ? { initial: 16, maximum: MAX_PAGES, shared: true } : { initial: 16 });
-    return { memory, module, fma, local: createKernelPool(module, memory, 'attend', 0), pool: null, poolSize: 1 };
+    return { memory, module, fma, local: createKernelPool(module, memory, 'attend', 0), pack: createKernelPool(module, memory, 'packPanels', 0), pool: null, poolSize: 1 };
   } catch {
     return null; // no SIMD (old engines): callers use the tfjs-op kernels
   }
@@ -177,6 +179,12 @@ export function fusedSoftmaxAttentionWithStats(kernels: KernelContext, q: ArrayL
   return { out, ...stats! };
 }
 
+/** mem[at …] = src[0 … length), a block copy for typed arrays. */
+function copyInto(mem: Float32Array, src: ArrayLike<number>, length: number, at: number): void {
+  if (src instanceof Float32Array) mem.set(src.subarray(0, length), at);
+  else for (let i = 0; i < length; i++) mem[at + i] = src[i];
+}
+
 function runFusedAttention(
   kernels: KernelContext,
   q: ArrayLike<number>,
@@ -213,7 +221,9 @@ function runFusedAttention(
   const tasksPerSlice = Math.ceil(nq / rowsPerTask);
   const tasks = slices * tasksPerSlice;
   const table = ceil(statsOff + (withStats ? slices * nq * 8 : 0), 64); // one row of `attend` arguments per task
-  const end = table + tasks * ATTEND_PARAMS * 8;
+  const kRaw = ceil(table + tasks * ATTEND_PARAMS * 8, 64); // keys and values as given, before packing
+  const vRaw = ceil(kRaw + keySets * nk * dk * 4, 64);
+  const end = vRaw + keySets * nk * dv * 4;
   if (end > MAX_PAGES * PAGE) throw new RangeError(`fusedSoftmaxAttentionArrays: ${end} bytes exceed the 4 GiB of wasm32 memory`);
   const peak = peakOf(kernels);
   peak.bytes = Math.max(peak.bytes, end - scratch);
@@ -225,22 +235,13 @@ function runFusedAttention(
   const qBase = qOff >> 2;
   if (scale === 1 && q instanceof Float32Array) mem.set(q.subarray(0, slices * nq * dk), qBase);
   else for (let i = 0; i < slices * nq * dk; i++) mem[qBase + i] = q[i] * scale;
-  // k panels [S, nkPad/8, dPad, 8] and v panels [S, dvPad/8, nkPad, 8]; padding stays zero
-  mem.fill(0, kOff >> 2, biasOff >> 2);
+  // k panels [S, nkPad/8, dPad, 8] (dst[p][t][j] = k[p·8 + j][t]) and v panels [S, dvPad/8, nkPad, 8]
+  // (dst[p][t][j] = v[t][p·8 + j]), packed by packPanels from the raw copies, which zero-fills the padding
+  copyInto(mem, k, keySets * nk * dk, kRaw >> 2);
+  copyInto(mem, v, keySets * nk * dv, vRaw >> 2);
   for (let sl = 0; sl < keySets; sl++) {
-    const kBase = (kOff >> 2) + sl * nkPad * dPad;
-    const kSrc = sl * nk * dk;
-    for (let j = 0; j < nk; j++) {
-      const dst = kBase + (j >> 3) * dPad * 8 + (j & 7);
-      const src = kSrc + j * dk;
-      for (let t = 0; t < dk; t++) mem[dst + t * 8] = k[src + t];
-    }
-    const vBase = (vOff >> 2) + sl * nkPad * dvPad;
-    const vSrc = sl * nk * dv;
-    for (let j = 0; j < nk; j++) {
-      const src = vSrc + j * dv;
-      for (let c = 0; c < dv; c++) mem[vBase + (c >> 3) * nkPad * 8 + j * 8 + (c & 7)] = v[src + c];
-    }
+    e.pack.call(kRaw + sl * nk * dk * 4, kOff + sl * dPad * nkPad * 4, dk, 1, nk, dk, dPad, 0, nkPad / 8, 8);
+    e.pack.call(vRaw + sl * nk * dv * 4, vOff + sl * nkPad * dvPad * 4, 1, dv, dv, nk, nkPad, 0, dvPad / 8, 8);
   }
   // bias: [b, nkPad]
   for (let bi = 0; bi < b; bi++) {
@@ -305,6 +306,22 @@ export function fusedSoftmaxAttention(kernels: KernelContext, q: Tensor4D, k: Te
   const nk = k.shape[2];
   const dv = v.shape[3];
   const mask = options.mask ? options.mask.dataSync() : undefined;
-  const out = fusedSoftmaxAttentionArrays(kernels, q.dataSync(), k.dataSync(), v.dataSync(), { b, h, nq, nk, dk, dv }, { scale: options.scale, causal: options.causal, mask });
+  const out = fusedSoftmaxAttentionArrays(kernels, hostValues(q), hostValues(k), hostValues(v), { b, h, nq, nk, dk, dv }, { scale: options.scale, causal: options.causal, mask });
   return tf.tensor4d(out, [b, h, nq, dv]);
+}
+
+/** The wasm backend's tfjs heap, as far as reading a tensor in place goes. */
+interface HeapBackend {
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+}
+
+/**
+ * A float32 tensor's values: on tfjs-wasm a view of its heap (dataSync copies the whole tensor
+ * first, every kv-cache at every decode step), valid until tfjs next allocates — the fused
+ * kernel copies it into its own memory before that; elsewhere dataSync.
+ */
+function hostValues(t: tf.Tensor): Float32Array {
+  const backend = tf.getBackend() === 'wasm' ? (tf.backend() as unknown as Partial<HeapBackend>) : null;
+  if (backend && typeof backend.typedArrayFromHeap === 'function' && t.dtype === 'float32') return backend.typedArrayFromHeap(t);
+  return t.dataSync() as Float32Array;
 }

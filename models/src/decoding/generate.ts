@@ -33,7 +33,14 @@ export interface GenerateResult {
 
 function lastRow(logits: tf.Tensor3D): Float32Array {
   const [b, t, v] = logits.shape;
-  return tf.tidy(() => tf.reshape(tf.slice(logits, [0, t - 1, 0], [b, 1, v]), [b * v]).dataSync() as Float32Array);
+  if (t === 1) return logits.dataSync() as Float32Array;
+  // the typed array is read after the tidy: a tidy walks what it returns, here every element
+  const row = tf.tidy(() => tf.slice(logits, [0, t - 1, 0], [b, 1, v]));
+  try {
+    return row.dataSync() as Float32Array;
+  } finally {
+    row.dispose();
+  }
 }
 
 /**
@@ -91,7 +98,7 @@ export function generate(model: DecoderModel, prompts: readonly (readonly number
   try {
     let input = tf.tensor2d(prompts as number[][], [batch, length], 'int32');
     for (let step = 0; step < options.maxNewTokens; step++) {
-      const { logits, state: next } = model.step(input, state);
+      const { logits, state: next } = model.step(input, state, { logits: 'last' });
       input.dispose();
       model.disposeDecoding(state, next);
       state = next;

@@ -31,6 +31,16 @@ export interface DecoderConfig {
   readonly decoding: 'incremental' | 'recompute';
 }
 
+/** What `step` returns logits for. */
+export interface StepOptions {
+  /**
+   * 'last': only each sequence's last new token (logits `[b, 1, vocab]`) — all that picking the
+   * next token needs, and the LM head over a whole prompt is the biggest product of a prefill.
+   * Default 'all'.
+   */
+  readonly logits?: 'all' | 'last';
+}
+
 export interface DecoderModel extends SwapformerModel {
   readonly modelConfig: DecoderConfig;
   /** Longest sequence the model takes: learned positions, a sliding window, or Infinity (rotary positions). */
@@ -39,8 +49,8 @@ export interface DecoderModel extends SwapformerModel {
   decodingSupport(): DecodingSupport;
   /** An empty decoding state (every layer must have a decoder). */
   initDecoding(batch: number): DecoderState;
-  /** Feeds t new tokens: logits `[b, t, vocab]` for them and the next state (the old one stays valid until disposed). */
-  step(ids: Tensor, state: DecoderState): { logits: Tensor3D; state: DecoderState };
+  /** Feeds t new tokens: logits `[b, t, vocab]` for them (`[b, 1, vocab]` with logits: 'last') and the next state (the old one stays valid until disposed). */
+  step(ids: Tensor, state: DecoderState, options?: StepOptions): { logits: Tensor3D; state: DecoderState };
   /** Releases a state; with `keep`, only the tensors `keep` does not share (after a step). */
   disposeDecoding(state: DecoderState, keep?: DecoderState): void;
 }
@@ -99,10 +109,19 @@ export interface StepBlock {
 /**
  * One incremental decoding step shared by the decoder families: `t` new tokens (already embedded
  * into `h`, [b·t, d]) run through every block against its cached state, then `head` turns the
- * last hidden state into the output. Each intermediate is disposed as soon as the next exists;
- * on failure the states made so far are dropped (tensors the old state still owns are kept).
+ * last hidden state — of every new token, or with logits: 'last' of each sequence's last one —
+ * into the output `[b, rows, ·]` (`rows` = t or 1). Each intermediate is disposed as soon as the
+ * next exists; on failure the states made so far are dropped (tensors the old state still owns are kept).
  */
-export function stepDecoderBlocks(blocks: readonly StepBlock[], embedded: Tensor2D, b: number, t: number, state: DecoderState, head: (h: Tensor2D) => Tensor3D): { logits: Tensor3D; state: DecoderState } {
+export function stepDecoderBlocks(
+  blocks: readonly StepBlock[],
+  embedded: Tensor2D,
+  b: number,
+  t: number,
+  state: DecoderState,
+  head: (h: Tensor2D, rows: number) => Tensor3D,
+  options: StepOptions = {},
+): { logits: Tensor3D; state: DecoderState } {
   const next: DecodingState[] = [];
   let h = embedded;
   try {
@@ -112,7 +131,8 @@ export function stepDecoderBlocks(blocks: readonly StepBlock[], embedded: Tensor
       h = r.output;
       next.push(r.state);
     });
-    const logits = tf.tidy(() => head(h));
+    const lastOnly = options.logits === 'last' && t > 1;
+    const logits = tf.tidy(() => (lastOnly ? head(tf.reshape(tf.slice(tf.reshape(h, [b, t, -1]), [0, t - 1, 0], [b, 1, -1]), [b, -1]) as Tensor2D, 1) : head(h, t)));
     return { logits, state: { batch: b, length: state.length + t, layers: next } };
   } catch (error) {
     next.forEach((s, i) => disposeUnshared(s, state.layers[i]));

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import { createSeededRandom, type AttentionPlugin, createKernelContext } from '@swapformer/core';
 import { buildModel, charVocabulary, createCharTokenizer, createGpt2Tokenizer, generate, sampleToken, tokenizerFor, type GptModel } from '@swapformer/models';
+import { createGemmEngine, registerFastMatMul } from '@swapformer/kernels';
 import { createExactDecoder, exactPlugin } from '@swapformer/plugin-exact';
 import { errorOf, gptConfigFixture, registryFixture } from './modelFixtures';
 
@@ -45,6 +46,49 @@ describe('generate', () => {
       expect(maxAbs(logits, fullLastLogits(model, sequence)), `step ${step}`).to.be.below(1e-4);
       sequence.push(result.tokens[0][step]);
     });
+    model.dispose();
+  });
+
+  it("should give, with logits: 'last', each sequence's last row of the logits of every new token", () => {
+    const model = buildModel({ ...gptConfigFixture, numLayers: 2 }, undefined, registryFixture()) as GptModel;
+    const ids = tf.tensor2d([[3, 1, 4, 1, 5], [9, 2, 6, 5, 3]], [2, 5], 'int32');
+    const before = tf.memory().numTensors;
+    const every = model.step(ids, model.initDecoding(2));
+    const last = model.step(ids, model.initDecoding(2), { logits: 'last' });
+    expect(last.logits.shape).to.deep.equal([2, 1, gptConfigFixture.vocabSize]);
+    expect(last.state.length).to.equal(5);
+    const expected = tf.tidy(() => tf.slice(every.logits, [0, 4, 0], [2, 1, gptConfigFixture.vocabSize]).dataSync());
+    expect(maxAbs(last.logits.dataSync(), expected)).to.be.below(1e-6);
+    tf.dispose([every.logits, last.logits]);
+    model.disposeDecoding(every.state);
+    model.disposeDecoding(last.state);
+    expect(tf.memory().numTensors).to.equal(before + 1); // the cached transposed embedding
+    ids.dispose();
+    model.dispose();
+  });
+
+  it("should pick the same tokens with the WASM GEMM's few-row path (weights kept packed) as on tfjs's kernels", function () {
+    if (tf.getBackend() !== 'wasm') this.skip();
+    const model = buildModel({ ...gptConfigFixture, numLayers: 3 }, undefined, registryFixture()) as GptModel;
+    const prompt = [3, 1, 4, 1, 5];
+    const run = () => {
+      const logits: Float32Array[] = [];
+      const { tokens } = generate(model, [prompt], { maxNewTokens: 10, temperature: 0, onStep: (_s, l) => void logits.push(l.slice()) });
+      return { tokens: tokens[0], logits };
+    };
+    const reference = run();
+    const before = tf.memory().numTensors;
+    const undo = registerFastMatMul({ engine: createGemmEngine(2)!, minWork: 0 }); // every decode product, however small
+    let fast: ReturnType<typeof run>;
+    try {
+      fast = run();
+      expect(run().tokens, 'a second run, on the packed weights').to.deep.equal(fast.tokens);
+    } finally {
+      undo();
+    }
+    expect(tf.memory().numTensors).to.equal(before);
+    expect(fast.tokens).to.deep.equal(reference.tokens);
+    fast.logits.forEach((l, step) => expect(maxAbs(l, reference.logits[step]), `step ${step}`).to.be.below(1e-4));
     model.dispose();
   });
 

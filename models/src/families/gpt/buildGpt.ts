@@ -119,7 +119,9 @@ export function buildGpt(config: GptModelConfig, attention: AttentionSpec, regis
     const embed = (ids: Tensor, offset: number): Tensor2D => {
       const [b, t] = ids.shape;
       const tokens = tf.reshape(embeddingLookup(wte, tf.reshape(ids, [b * t]) as Tensor1D), [b, t, d]);
-      return tf.reshape(tf.add(tokens, tf.slice(wpe, [offset, 0], [t, d])), [b * t, d]) as Tensor2D;
+      // decode steps gather their rows: tfjs-wasm's Slice first copies the whole table (nPositions·d floats) out of its heap
+      const positions = offset === 0 ? tf.slice(wpe, [0, 0], [t, d]) : tf.gather(wpe, tf.range(offset, offset + t, 1, 'int32'));
+      return tf.reshape(tf.add(tokens, positions), [b * t, d]) as Tensor2D;
     };
 
     const model: GptModel = {
@@ -142,13 +144,19 @@ export function buildGpt(config: GptModelConfig, attention: AttentionSpec, regis
       parameters: () => store.list(),
       decodingSupport: () => decodingSupportOf(layers),
       initDecoding: (batch) => initDecoderState('GPT', layers, batch),
-      step(ids, state) {
+      step(ids, state, options) {
         checkIds(ids, config, state.length);
         const [b, t] = ids.shape;
         if (b !== state.batch) throw new SwapformerError('invalid-input', `GPT: the decoding state holds ${state.batch} sequences, got input_ids for ${b}.`);
         const h = tf.tidy(() => embed(ids, state.length));
-        return stepDecoderBlocks(blocks, h, b, t, state, (last) =>
-          config.lmHead ? (tf.reshape(logitsOf(last, decodeHead), [b, t, config.vocabSize]) as Tensor3D) : (tf.reshape(layerNorm(last, lnG, lnB, config.layerNormEps), [b, t, d]) as Tensor3D),
+        return stepDecoderBlocks(
+          blocks,
+          h,
+          b,
+          t,
+          state,
+          (last, rows) => (config.lmHead ? (tf.reshape(logitsOf(last, decodeHead), [b, rows, config.vocabSize]) as Tensor3D) : (tf.reshape(layerNorm(last, lnG, lnB, config.layerNormEps), [b, rows, d]) as Tensor3D)),
+          options,
         );
       },
       disposeDecoding: (state, keep) => disposeDecoderState(layers, state, keep),

@@ -135,12 +135,12 @@ export function buildLlama(config: LlamaModelConfig, attention: AttentionSpec, r
       parameters: () => store.list(),
       decodingSupport: () => decodingSupportOf(layers),
       initDecoding: (batch) => initDecoderState('Llama', layers, batch),
-      step(ids, state) {
+      step(ids, state, options) {
         checkIds(ids, config, state.length);
         const [b, t] = ids.shape;
         if (b !== state.batch) throw new SwapformerError('invalid-input', `Llama: the decoding state holds ${state.batch} sequences, got input_ids for ${b}.`);
         const h = tf.tidy(() => embedIds(ids));
-        return stepDecoderBlocks(blocks, h, b, t, state, (last) => output(last, b, t, false));
+        return stepDecoderBlocks(blocks, h, b, t, state, (last, rows) => output(last, b, rows, false), options);
       },
       disposeDecoding: (state, keep) => disposeDecoderState(layers, state, keep),
       dispose() {
