@@ -9,8 +9,9 @@ describe('layer budgets', () => {
     expect(thin(2, 50)).to.equal(16); // 2^2 · sqrt(16): the largest power of 4 under 50 is 16
     expect(thin(2, 4096)).to.equal(256);
     expect(thin(8, 64)).to.equal(64); // never more than n
-    expect(levattentionPlugin.keysPerQuery!({ k: 32, selection: 'top-k' } as never, 785)).to.equal(32);
-    expect(levattentionPlugin.keysPerQuery!({ k: 32, selection: 'threshold' } as never, 785)).to.equal(null);
+    expect(levattentionPlugin.keysPerQuery!({ k: 32, selection: 'top-k', localWindow: 0 } as never, 785)).to.equal(32);
+    expect(levattentionPlugin.keysPerQuery!({ k: 32, selection: 'top-k', localWindow: 29 } as never, 785)).to.equal(89); // kept keys + a window of 2w − 1 at most
+    expect(levattentionPlugin.keysPerQuery!({ k: 32, selection: 'threshold', localWindow: 0 } as never, 785)).to.equal(null);
   });
 
   it('should warn for the Thinformer in a 50-token layer that dropped accuracy to 54 %, not for a long layer', () => {
