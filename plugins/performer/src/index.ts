@@ -65,7 +65,7 @@ export const performerOptionsSchema = {
       maximum: 1048576,
       default: 0,
     },
-    chunkSize: { description: 'Tokens per chunk of the causal prefix scan (memory O(chunkSize² + chunkSize·m) per head).', type: 'integer', minimum: 1, maximum: 8192, default: 128 },
+    chunkSize: { description: 'Tokens per chunk of the causal prefix scan (memory O(chunkSize² + chunkSize·m) per head); on GPU backends at least 1,024, where each chunk costs a fixed set of dispatches.', type: 'integer', minimum: 1, maximum: 8192, default: 128 },
   },
 } as const;
 

@@ -49,6 +49,14 @@ export interface PerformerAttentionOptions {
   readonly fused?: boolean;
 }
 
+/**
+ * The causal scan's least chunk on GPU backends. Each chunk is a sequential step of ≈ 15
+ * dispatches, and a dispatch costs tfjs-webgpu ≈ 0.15–0.25 ms of host work whatever its size, so
+ * the 128-token default made n = 16,384 a 128-step chain (≈ 1 s a layer on an H100); chunks of
+ * 1,024 cut the chain 8× while the intra-chunk [c, c] products stay small for the GPU.
+ */
+const GPU_MIN_SCAN_CHUNK = 1024;
+
 function defaultLayout(): 'slices' | 'batched' {
   const backend = tf.getBackend();
   return backend === 'wasm' || backend === 'cpu' ? 'slices' : 'batched';
@@ -162,7 +170,8 @@ export function batchedPerformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D,
     let numDen: Tensor; // [bh, nq, e]
     if (options.causal) {
       const initial = emptyPrefixSums(b * h, projection.shape[0], dv + 1);
-      const scan = scanCausal(initial, { queries, keysT: augmentKeys(keysT, scale, hidden), values }, { ...options, projAug: augmentProjection(proj), projT });
+      const chunkSize = defaultLayout() === 'batched' ? Math.max(options.chunkSize, GPU_MIN_SCAN_CHUNK) : options.chunkSize;
+      const scan = scanCausal(initial, { queries, keysT: augmentKeys(keysT, scale, hidden), values }, { ...options, chunkSize, projAug: augmentProjection(proj), projT });
       numDen = scan.output;
     } else {
       numDen = nonCausalNumDen(queries, keysT, values, hidden, { proj, projT, scale, epsilon: options.epsilon });

@@ -1,7 +1,8 @@
 /**
- * `localWindow` on the webgpu backend (lavapipe in CI): the window runs as tfjs ops there too —
- * never through the window-free WGSL program — and must give the cpu backend's outputs. Skips
- * without a webgpu adapter unless SWAPFORMER_REQUIRE_WEBGPU=1.
+ * Performer on the webgpu backend (lavapipe in CI) against the cpu backend: `localWindow` runs as
+ * tfjs ops there too — never through the window-free WGSL program — and the causal scan takes
+ * chunks of at least 1,024 tokens there (fewer dispatches), which must not change the outputs.
+ * Skips without a webgpu adapter unless SWAPFORMER_REQUIRE_WEBGPU=1.
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
@@ -56,16 +57,38 @@ async function outputsOn(backend: 'webgpu' | 'cpu', options: Record<string, unkn
 
 const maxDiff = (a: number[], b: number[]) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 
-describe('performer localWindow on webgpu', function () {
-  before(async function () {
-    try {
-      await onBackend('webgpu', async () => undefined);
-    } catch (error) {
-      if (process.env.SWAPFORMER_REQUIRE_WEBGPU === '1') throw error;
-      console.log(`      (skipped: ${(error as Error).message.split('\n')[0]})`);
-      this.skip();
-    }
+/** Skips the suite (or fails it with SWAPFORMER_REQUIRE_WEBGPU=1) without a webgpu adapter. */
+async function requireWebGpu(this: Mocha.Context): Promise<void> {
+  try {
+    await onBackend('webgpu', async () => undefined);
+  } catch (error) {
+    if (process.env.SWAPFORMER_REQUIRE_WEBGPU === '1') throw error;
+    console.log(`      (skipped: ${(error as Error).message.split('\n')[0]})`);
+    this.skip();
+  }
+}
+
+describe('performer causal scan on webgpu', function () {
+  before(requireWebGpu);
+
+  it("should give the cpu backend's outputs over several 1,024-token chunks (n = 2,100)", async () => {
+    const run = (backend: 'webgpu' | 'cpu') =>
+      onBackend(backend, async () => {
+        const op = instantiateOperator(performerPlugin, { features: 16 }, resolveOperatorServices(createSwapformerContainer({ logger: createMemoryLogger(), seed: 5 })), geometry);
+        const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 2100, nk: 2100, dk: 8 }, 61, 1);
+        const out = op.forward(q, k, v, { causal: true });
+        const values = Array.from(await out.data());
+        tf.dispose([q, k, v, out]);
+        op.dispose();
+        return values;
+      });
+    const [gpu, cpu] = [await run('webgpu'), await run('cpu')];
+    expect(maxDiff(gpu, cpu)).to.be.below(1e-4);
   });
+});
+
+describe('performer localWindow on webgpu', function () {
+  before(requireWebGpu);
 
   for (const featureMap of ['favor', 'learned']) {
     for (const causal of [false, true]) {
