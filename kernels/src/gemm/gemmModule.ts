@@ -43,19 +43,13 @@ export function buildGemmBlock(fma: boolean): FunctionBody {
   const f = new FunctionBody(GEMM_PARAMS.length);
   const i32 = () => f.local(I32);
   const v128 = () => f.local(V128);
-  const pc = i32(), kc = i32(), jc = i32(), ir = i32(), ap = i32(), bp = i32(), bEnd = i32(), cp = i32(), ldcBytes = i32(), tmp = i32(), r = i32(), col = i32(), rowPtr = i32(), colEndBytes = i32();
+  const pc = i32(), kc = i32(), jc = i32(), ir = i32(), ap = i32(), bp = i32(), bEnd = i32(), cp = i32(), tmp = i32();
   const acc = Array.from({ length: 2 * GEMM_MR }, v128);
-  const b0 = v128(), b1 = v128(), s = v128(), x = v128(), e = v128(), kZero = v128(), kSix = v128(), kOne = v128(), kAlpha = v128();
-  const exp = simdExp(f);
+  const b0 = v128(), b1 = v128(), s = v128();
+  const epilogue = prepareEpilogue(f);
+  const { kZero, ldcBytes } = epilogue.locals;
   const loop = (variable: number, from: () => void, limit: number, step: number, body: () => void) => emitForLoop(f, variable, from, limit, step, body);
-  f.f32x4Const(0).set(kZero).f32x4Const(6).set(kSix).f32x4Const(1).set(kOne);
-  f.get(P.alpha).f32x4Splat().set(kAlpha);
-  f.get(P.ldc).i32(4).i32Mul().set(ldcBytes);
-
-  const madd = (a: number, b: number) => {
-    if (fma) f.get(s).get(b).get(a).f32x4RelaxedMadd().set(a);
-    else f.get(a).get(s).get(b).f32x4Mul().f32x4Add().set(a);
-  };
+  const madd = multiplyAdd(f, fma, s);
 
   loop(pc, () => f.i32(0), P.kPad, GEMM_KC, () => {
     // kc = min(KC, kPad − pc), a multiple of 4 because kPad is
@@ -97,8 +91,35 @@ export function buildGemmBlock(fma: boolean): FunctionBody {
     });
   });
 
-  emitEpilogue(f, { r, col, rowPtr, colEndBytes, x, e, kZero, kSix, kOne, kAlpha, ldcBytes }, exp);
+  epilogue.emit();
   return f;
+}
+
+/**
+ * `acc += s·b` on f32x4 locals: relaxed-SIMD multiply-add with `fma`, else a multiply then an
+ * add (what engines without relaxed SIMD accept). `s` holds the broadcast A element.
+ */
+export function multiplyAdd(f: FunctionBody, fma: boolean, s: number): (acc: number, b: number) => void {
+  return (acc, b) => {
+    if (fma) f.get(s).get(b).get(acc).f32x4RelaxedMadd().set(acc);
+    else f.get(acc).get(s).get(b).f32x4Mul().f32x4Add().set(acc);
+  };
+}
+
+/**
+ * Declares the epilogue's locals and fills its constants (0, 6, 1, the leaky-relu slope, ldc in
+ * bytes) at the top of a kernel with `gemmBlock`'s parameters; `emit()` writes the epilogue itself
+ * at the kernel's end.
+ */
+export function prepareEpilogue(f: FunctionBody): { readonly locals: EpilogueLocals; readonly emit: () => void } {
+  const i32 = () => f.local(I32);
+  const v128 = () => f.local(V128);
+  const locals: EpilogueLocals = { r: i32(), col: i32(), rowPtr: i32(), colEndBytes: i32(), ldcBytes: i32(), x: v128(), e: v128(), kZero: v128(), kSix: v128(), kOne: v128(), kAlpha: v128() };
+  const exp = simdExp(f);
+  f.f32x4Const(0).set(locals.kZero).f32x4Const(6).set(locals.kSix).f32x4Const(1).set(locals.kOne);
+  f.get(P.alpha).f32x4Splat().set(locals.kAlpha);
+  f.get(P.ldc).i32(4).i32Mul().set(locals.ldcBytes);
+  return { locals, emit: () => emitEpilogue(f, locals, exp) };
 }
 
 export interface EpilogueLocals {

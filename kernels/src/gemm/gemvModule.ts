@@ -12,9 +12,9 @@
  * Layout: A as rows of kPad floats (zero-padded past k: packPanels with width 1); B as column
  * panels [nPad/NR][kPad][NR]; C dense [rows][ldc]. Columns [colStart, colEnd) are multiples of NR.
  */
-import { emitForLoop, simdExp } from '../wasm/simdEmitters';
+import { emitForLoop } from '../wasm/simdEmitters';
 import { FunctionBody, I32, V128 } from '../wasm/wasmAssembler';
-import { emitEpilogue, GEMM, GEMM_NR, GEMM_PARAMS } from './gemmModule';
+import { GEMM, GEMM_NR, GEMM_PARAMS, multiplyAdd, prepareEpilogue } from './gemmModule';
 
 const P = GEMM;
 
@@ -23,17 +23,12 @@ export function buildGemvBlock(fma: boolean): FunctionBody {
   const f = new FunctionBody(GEMM_PARAMS.length);
   const i32 = () => f.local(I32);
   const v128 = () => f.local(V128);
-  const jc = i32(), ir = i32(), ap = i32(), bp = i32(), bEnd = i32(), panel = i32(), cp = i32(), ldcBytes = i32(), r = i32(), col = i32(), rowPtr = i32(), colEndBytes = i32();
+  const jc = i32(), ir = i32(), ap = i32(), bp = i32(), bEnd = i32(), panel = i32(), cp = i32();
   const acc = [v128(), v128(), v128(), v128()]; // [even k: cols 0–3, 4–7], [odd k: cols 0–3, 4–7]
-  const b0 = v128(), b1 = v128(), s = v128(), x = v128(), e = v128(), kZero = v128(), kSix = v128(), kOne = v128(), kAlpha = v128();
-  const exp = simdExp(f);
-  f.f32x4Const(0).set(kZero).f32x4Const(6).set(kSix).f32x4Const(1).set(kOne);
-  f.get(P.alpha).f32x4Splat().set(kAlpha);
-  f.get(P.ldc).i32(4).i32Mul().set(ldcBytes);
-  const madd = (a: number, b: number) => {
-    if (fma) f.get(s).get(b).get(a).f32x4RelaxedMadd().set(a);
-    else f.get(a).get(s).get(b).f32x4Mul().f32x4Add().set(a);
-  };
+  const b0 = v128(), b1 = v128(), s = v128();
+  const epilogue = prepareEpilogue(f);
+  const { kZero } = epilogue.locals;
+  const madd = multiplyAdd(f, fma, s);
 
   emitForLoop(f, jc, () => f.get(P.colStart), P.colEnd, GEMM_NR, () => {
     // panel = b + jc·kPad·4 (panel jc/NR of kPad·NR floats); its end kPad·NR·4 bytes on
@@ -61,6 +56,6 @@ export function buildGemvBlock(fma: boolean): FunctionBody {
     });
   });
 
-  emitEpilogue(f, { r, col, rowPtr, colEndBytes, x, e, kZero, kSix, kOne, kAlpha, ldcBytes }, exp);
+  epilogue.emit();
   return f;
 }
