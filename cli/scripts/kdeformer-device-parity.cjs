@@ -9,12 +9,12 @@
 //      how many predictions differ and both accuracies, exact attention first as the baseline
 //      (lavapipe: 0 differ for KDEformer, 1,000 images, seeds 1–2).
 // Prints one JSON line per measurement. Run from the repo root after the build (≈ 1–2 min on an H100):
-//   node plugins/kdeformer/scripts/device-parity.cjs [--images 200] [--seeds 10] [--vit-seeds 3]
-// Diagnostic only: it reaches into the models and cli builds to load the checkpoint and the images.
+//   node cli/scripts/kdeformer-device-parity.cjs [--images 200] [--seeds 10] [--vit-seeds 3]
+// In cli/scripts (not the plugin) because it loads the checkpoint and the images through models and cli.
 const tf = require('@tensorflow/tfjs-core');
-const core = require('../../../core/dist');
-const { referenceAttention, toFloat64 } = require('../../../core/dist/conformance');
-const kde = require('../dist');
+const core = require('../../core/dist');
+const { referenceAttention, toFloat64 } = require('../../core/dist/conformance');
+const kde = require('../../plugins/kdeformer/dist');
 
 const arg = (name, fallback) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -92,10 +92,10 @@ async function operatorParity() {
 }
 
 async function vitParity() {
-  const { createOperatorRegistry } = require('../../../registry/dist');
-  const { loadCheckpoint } = require('../../../models/dist');
-  const { exactPlugin } = require('../../exact/dist');
-  const { loadCommittedTestSubset } = require('../../../cli/dist/data/committedData');
+  const { createOperatorRegistry } = require('../../registry/dist');
+  const { loadCheckpoint } = require('../../models/dist');
+  const { exactPlugin } = require('../../plugins/exact/dist');
+  const { loadCommittedTestSubset } = require('../dist/data/committedData');
   const set = loadCommittedTestSubset();
   const batch = 200;
   const predictions = async (backend, seed, operator = 'kdeformer') => {
