@@ -12,15 +12,12 @@ import { createKernelContext, createSeededRandom, useBackend } from '@swapformer
 import { randomAttentionInputs, referenceAttention, toFloat64, webGpuSuiteCheck } from '@swapformer/core/conformance';
 import { float32Uniform, int32Uniform, runWebGpuProgram } from '@swapformer/kernels';
 import { levAttention, onlineEnergiesWgsl, onlineLeverageScores, type LevAttentionOptions } from '../src';
-import { hostInputs, maxDiff, runOn, spreadInputs, type Inputs } from './webGpuHarness';
+import { attention, hostInputs, maxDiff, runOn, spreadInputs, type Inputs } from './webGpuHarness';
 
 const kernels = createKernelContext();
 const suiteBackend = (process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm';
 
-const attend =
-  (options: LevAttentionOptions, masked: boolean) =>
-  ([q, k, v, mask]: tf.Tensor[]) =>
-    levAttention(kernels, q as Tensor4D, k as Tensor4D, v as Tensor4D, { ...options, causal: true, mask: masked ? (mask as Tensor2D) : undefined });
+const attend = (options: LevAttentionOptions, masked: boolean) => attention(kernels, { ...options, causal: true }, masked);
 
 describe('causal LevAttention on webgpu (online scores and intervals as programs)', function () {
   before(webGpuSuiteCheck({ restore: suiteBackend, required: process.env.SWAPFORMER_REQUIRE_WEBGPU === '1' }));

@@ -10,17 +10,14 @@ import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { createKernelContext, createSeededRandom, useBackend } from '@swapformer/core';
 import { webGpuSuiteCheck } from '@swapformer/core/conformance';
 import { levAttention, type LevAttentionOptions } from '../src';
-import { maxDiff, runOn, spreadInputs } from './webGpuHarness';
+import { attention, maxDiff, runOn, spreadInputs } from './webGpuHarness';
 
 const kernels = createKernelContext();
 /** Without the WGSL programs of the non-causal top-k form, so unmasked calls too take the device op path. */
 const opKernels = createKernelContext({ webGpuPrograms: false });
 const suiteBackend = (process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm';
 
-const attend =
-  (options: LevAttentionOptions, masked: boolean, context = kernels) =>
-  ([q, k, v, mask]: tf.Tensor[]) =>
-    levAttention(context, q as Tensor4D, k as Tensor4D, v as Tensor4D, { ...options, mask: masked ? (mask as Tensor2D) : undefined });
+const attend = (options: LevAttentionOptions, masked: boolean, context = kernels) => attention(context, options, masked);
 
 describe('LevAttention with a local window on webgpu', function () {
   before(webGpuSuiteCheck({ restore: suiteBackend, required: process.env.SWAPFORMER_REQUIRE_WEBGPU === '1' }));

@@ -4,7 +4,9 @@
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
-import { createSeededRandom, throwIfWebGpuFailed, useBackend } from '@swapformer/core';
+import { createSeededRandom, throwIfWebGpuFailed, useBackend, type KernelContext } from '@swapformer/core';
+import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
+import { levAttention, type LevAttentionOptions } from '../src';
 
 export interface Inputs {
   readonly shapes: number[][];
@@ -57,4 +59,9 @@ export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let worst = 0;
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
   return worst;
+}
+
+/** `levAttention` on `[q, k, v, mask]` as `runOn` passes them, with the key-padding mask only when `masked`. */
+export function attention(context: KernelContext, options: LevAttentionOptions, masked: boolean): (t: tf.Tensor[]) => tf.Tensor {
+  return ([q, k, v, mask]) => levAttention(context, q as Tensor4D, k as Tensor4D, v as Tensor4D, { ...options, mask: masked ? (mask as Tensor2D) : undefined });
 }
