@@ -1,3 +1,4 @@
+export { isGpuBackend } from './gpuBackend';
 export { softmaxAttention, denseSoftmaxAttention, chunkedSoftmaxAttention, DEFAULT_CHUNK_THRESHOLD, scoreBlockBytes } from './softmaxAttention';
 export type { SoftmaxAttentionOptions } from './softmaxAttention';
 export { fusedSoftmaxAttention, fusedSoftmaxAttentionArrays, fusedSoftmaxAttentionWithStats, fusedAttentionSupported, fusedKernelApplies, fusedAttentionInfo, fusedAttentionPeakBytes, resetFusedAttentionPeakBytes, attentionThreads } from './wasm/fusedSoftmaxAttention';

@@ -3,6 +3,7 @@ import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { activeWebGpuDevice, type KernelContext } from '@swapformer/core';
 import { splitSlices } from './splitSlices';
 import { causalBiasBlock, causalBlockHidden, MASKED_LOGIT, paddingBias } from './attentionBias';
+import { isGpuBackend } from './gpuBackend';
 import { canUseWebGpuFusedAttention, fusedWebGpuAttention } from './webgpu/fusedWebGpuAttention';
 import { fusedKernelApplies, fusedSoftmaxAttention } from './wasm/fusedSoftmaxAttention';
 
@@ -94,11 +95,6 @@ export function scoreBlockBytes(): number {
   return typeof limit === 'number' && limit > 0 ? Math.min(ROW_BLOCK_BYTES, limit) : ROW_BLOCK_BYTES;
 }
 
-/** GPU backends: batched products are fast there, and many small dispatches are not. */
-function onGpuBackend(): boolean {
-  const backend = tf.getBackend();
-  return backend !== 'wasm' && backend !== 'cpu';
-}
 
 /**
  * All heads of a batch row at once, `rows` queries against every key per step: one batched
@@ -196,7 +192,7 @@ function wholeBatchSoftmaxAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, optio
 export function denseSoftmaxAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions = {}): Tensor4D {
   if (useFused(kernels, q, k, v, options)) return fusedSoftmaxAttention(kernels, q, k, v, options);
   if (options.fused !== false && canUseWebGpuFusedAttention(kernels, q, v)) return fusedWebGpuAttention(q, k, v, options);
-  if (onGpuBackend()) return rowBlockSoftmaxAttention(q, k, v, options);
+  if (isGpuBackend()) return rowBlockSoftmaxAttention(q, k, v, options);
   return tf.tidy(() => {
     const [b, h, nq] = q.shape;
     const nk = k.shape[2];
@@ -229,7 +225,7 @@ export function denseSoftmaxAttention(kernels: KernelContext, q: Tensor4D, k: Te
 export function chunkedSoftmaxAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: SoftmaxAttentionOptions = {}): Tensor4D {
   if (useFused(kernels, q, k, v, options)) return fusedSoftmaxAttention(kernels, q, k, v, options);
   if (options.fused !== false && canUseWebGpuFusedAttention(kernels, q, v)) return fusedWebGpuAttention(q, k, v, options);
-  if (onGpuBackend() && 4 * q.shape[1] * k.shape[2] <= scoreBlockBytes()) return rowBlockSoftmaxAttention(q, k, v, options);
+  if (isGpuBackend() && 4 * q.shape[1] * k.shape[2] <= scoreBlockBytes()) return rowBlockSoftmaxAttention(q, k, v, options);
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
   const dv = v.shape[3];

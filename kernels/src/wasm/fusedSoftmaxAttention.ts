@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import type { KernelContext } from '@swapformer/core';
 import { MASKED_LOGIT } from '../attentionBias';
+import { isGpuBackend } from '../gpuBackend';
 import { createKernelPool, type KernelPool } from './kernelThreads';
 import { ATTEND_PARAMS, ATTEND_SCRATCH_PARAM, fusedAttentionModuleBytes, PAD_LOGIT, ROW_TILE, scratchBytes } from './fusedAttentionModule';
 import { webAssemblyApi, type WasmMemory, type WasmModule } from './webAssemblyApi';
@@ -106,8 +107,7 @@ export function fusedAttentionSupported(kernels: KernelContext): boolean {
  * @example if (fusedKernelApplies(kernels, q, k, v)) return fusedSoftmaxAttention(kernels, q, k, v);
  */
 export function fusedKernelApplies(kernels: KernelContext, ...tensors: readonly tf.Tensor[]): boolean {
-  const backend = tf.getBackend();
-  if (backend !== 'wasm' && backend !== 'cpu') return false;
+  if (isGpuBackend()) return false;
   if (tensors.some((t) => t.dtype !== 'float32')) return false;
   return !tf.engine().isTapeOn() && fusedAttentionSupported(kernels);
 }

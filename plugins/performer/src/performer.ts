@@ -18,7 +18,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import type { KernelContext } from '@swapformer/core';
-import { splitSlices } from '@swapformer/kernels';
+import { isGpuBackend, splitSlices } from '@swapformer/kernels';
 import { augmentKeys, augmentProjection, EMPTY_SHIFT, emptyPrefixSums, HIDDEN_LOGIT, scanCausal } from './causalScan';
 import { keyFeaturesT, keyLogits, queryFeatures, scaledProjection } from './favorFeatures';
 import { canRunFusedPerformer, fusedPerformerAttention } from './fusedPerformer';
@@ -58,8 +58,7 @@ export interface PerformerAttentionOptions {
 const GPU_MIN_SCAN_CHUNK = 1024;
 
 function defaultLayout(): 'slices' | 'batched' {
-  const backend = tf.getBackend();
-  return backend === 'wasm' || backend === 'cpu' ? 'slices' : 'batched';
+  return isGpuBackend() ? 'batched' : 'slices';
 }
 
 /**
@@ -170,7 +169,7 @@ export function batchedPerformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D,
     let numDen: Tensor; // [bh, nq, e]
     if (options.causal) {
       const initial = emptyPrefixSums(b * h, projection.shape[0], dv + 1);
-      const chunkSize = defaultLayout() === 'batched' ? Math.max(options.chunkSize, GPU_MIN_SCAN_CHUNK) : options.chunkSize;
+      const chunkSize = isGpuBackend() ? Math.max(options.chunkSize, GPU_MIN_SCAN_CHUNK) : options.chunkSize;
       const scan = scanCausal(initial, { queries, keysT: augmentKeys(keysT, scale, hidden), values }, { ...options, chunkSize, projAug: augmentProjection(proj), projT });
       numDen = scan.output;
     } else {

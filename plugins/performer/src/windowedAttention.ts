@@ -24,6 +24,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
+import { isGpuBackend } from '@swapformer/kernels';
 import { addPrefixSums, emptyPrefixSums, type PrefixSums } from './causalScan';
 import { appendOnes, normalizeRows } from './performer';
 
@@ -274,8 +275,7 @@ export interface WindowAttentionOptions {
  * @example windowBlock(64, 128, 'wasm'); // 64 (128 on webgpu)
  */
 export function windowBlock(window: number, chunkSize: number, backend: string = tf.getBackend()): number {
-  const dispatchBound = backend !== 'wasm' && backend !== 'cpu';
-  return Math.max(1, window, dispatchBound ? chunkSize : Math.min(chunkSize, 32));
+  return Math.max(1, window, isGpuBackend(backend) ? chunkSize : Math.min(chunkSize, 32));
 }
 
 /**
