@@ -11,11 +11,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { buildGpt, buildLlama, buildVit, type ModelParameter } from '@swapformer/models';
 import type { OperatorRegistry } from '@swapformer/registry';
 import type { PythonPeerProcess } from '../peers/pythonPeer';
-import { vitBaseConfig } from './benchOrtModels';
+import { vitBaseConfig, vitBasePixels } from './benchOrtModels';
 import { crossoverLlamaConfig, type CrossoverRow } from './llamaCrossover';
 import type { ForwardRow, ModelContender, ModelTiming } from './modelBenchTypes';
 import { MODEL_PEER_TORCH } from './modelPeerTorch';
-import { agreement, gpt2SmallConfig, seededUniform, time, writeF32 } from './runModelBench';
+import { agreement, gpt2SmallConfig, seededIds, time, writeF32 } from './runModelBench';
 
 export const TORCH_VARIANTS = ['torch-eager', 'torch-sdpa'] as const;
 
@@ -91,7 +91,7 @@ export async function benchGptForwardGpu(options: GpuBenchOptions, registry: Ope
   options.progress?.('GPT-2 small on webgpu and PyTorch');
   const config = gpt2SmallConfig(options.seed);
   const model = buildGpt(config, { name: 'exact' }, registry);
-  const idsData = Array.from(seededUniform(n, options.seed + 99), (u) => Math.floor(((u + 1) / 2) * config.vocabSize) % config.vocabSize);
+  const idsData = Array.from(seededIds(n, options.seed + 99, config.vocabSize));
   const ids = tf.tensor2d([idsData], [1, n], 'int32');
   try {
     const forward = () => tf.tidy(() => tf.slice(model.forward(ids), [0, n - 1, 0], [1, 1, config.vocabSize]));
@@ -107,12 +107,7 @@ export async function benchVitForwardGpu(options: GpuBenchOptions, registry: Ope
   options.progress?.(`ViT-base 224, batch ${batch}, on webgpu and PyTorch`);
   const config = vitBaseConfig(options.seed);
   const model = buildVit(config, { name: 'exact' }, registry);
-  const shape = [batch, 3, 224, 224];
-  const pixelData = seededUniform(
-    shape.reduce((a, b) => a * b, 1),
-    options.seed + 7,
-  );
-  const pixels = tf.tensor4d(pixelData, shape as [number, number, number, number]);
+  const { shape, data: pixelData, tensor: pixels } = vitBasePixels(options.seed, batch);
   try {
     writeF32(path.join(options.dir, 'pixels.f32'), pixelData);
     const load = { family: 'vit', layers: config.numLayers, heads: config.numHeads, eps: config.layerNormEps, patch: config.patchSize, pixels: shape };
@@ -145,7 +140,7 @@ export async function torchCrossoverRows(options: GpuBenchOptions, registry: Ope
     const cells = [];
     for (const n of ns) {
       options.progress?.(`Llama-shaped decoder, PyTorch ${v}, n = ${n}`);
-      const ids = Array.from(seededUniform(n, options.seed + n), (u) => Math.floor(((u + 1) / 2) * config.vocabSize) % config.vocabSize);
+      const ids = Array.from(seededIds(n, options.seed + n, config.vocabSize));
       try {
         cells.push({ n, timing: (await torchRun(options, v, { ids })).timing });
       } catch (error) {

@@ -12,23 +12,28 @@ import { maxRelativeDifference } from './logitsAgreement';
 import type { ForwardRow, GenerationRow, ModelContender, ModelTiming } from './modelBenchTypes';
 import { gpt2OnnxModel, readWeights, vitOnnxModel } from './onnxTransformerGraphs';
 import { OrtGpt2, ortSession } from './ortModelPeer';
-import { agreement, gpt2SmallConfig, pythonTiming, seededUniform, time, withOurGemm, writeF32, type ModelBenchOptions } from './runModelBench';
+import { agreement, gpt2SmallConfig, pythonTiming, seededIds, seededUniform, time, withOurGemm, writeF32, type ModelBenchOptions } from './runModelBench';
 
 /** ViT-base/16 at 224 px with ImageNet's 1,000 labels, random weights from the seed. */
 export function vitBaseConfig(seed: number): VitModelConfig {
   return normalizeModelConfig({ model: 'vit', imageSize: 224, patchSize: 16, numChannels: 3, hiddenSize: 768, numLayers: 12, numHeads: 12, numLabels: 1000, seed }) as VitModelConfig;
 }
 
+/** The ViT-base benches' seeded pixels `[batch, 3, 224, 224]`: the raw data (for the peers) and the tensor. */
+export function vitBasePixels(seed: number, batch: number): { readonly shape: [number, number, number, number]; readonly data: Float32Array; readonly tensor: tf.Tensor4D } {
+  const shape: [number, number, number, number] = [batch, 3, 224, 224];
+  const data = seededUniform(
+    shape.reduce((a, b) => a * b, 1),
+    seed + 7,
+  );
+  return { shape, data, tensor: tf.tensor4d(data, shape) };
+}
+
 export async function benchVitForward(options: ModelBenchOptions, registry: OperatorRegistry, dir: string, batch: number): Promise<ForwardRow> {
   options.progress?.(`ViT-base 224, batch ${batch}: building random weights`);
   const config = vitBaseConfig(options.seed);
   const model = buildVit(config, { name: 'exact' }, registry);
-  const shape = [batch, 3, 224, 224];
-  const pixelData = seededUniform(
-    shape.reduce((a, b) => a * b, 1),
-    options.seed + 7,
-  );
-  const pixels = tf.tensor4d(pixelData, shape as [number, number, number, number]);
+  const { shape, data: pixelData, tensor: pixels } = vitBasePixels(options.seed, batch);
   const logits: Partial<Record<ModelContender, Float32Array>> = {};
   const timings: Partial<Record<ModelContender, ModelTiming>> = {};
   try {
@@ -86,7 +91,7 @@ export async function benchGptGeneration(options: ModelBenchOptions, registry: O
   options.progress?.(`GPT-2 small: generation, ${newTokens} tokens after ${promptLength}`);
   const config = gpt2SmallConfig(options.seed);
   const model = buildGpt(config, { name: 'exact' }, registry);
-  const prompt = Array.from(seededUniform(promptLength, options.seed + 5), (u) => Math.floor(((u + 1) / 2) * config.vocabSize) % config.vocabSize);
+  const prompt = Array.from(seededIds(promptLength, options.seed + 5, config.vocabSize));
   try {
     let ours: { tokens: number[]; first: Float32Array } | null = null;
     const swapformer = await withOurGemm(options.engine, () =>

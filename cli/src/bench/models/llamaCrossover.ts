@@ -12,7 +12,7 @@ import { renderSvgChart } from '../../plot/svgChart';
 import type { CrossoverCell, CrossoverRow } from './modelBenchTypes';
 
 export type { CrossoverCell, CrossoverRow } from './modelBenchTypes';
-import { seededUniform, time } from './runModelBench';
+import { seededIds, time } from './runModelBench';
 
 export const CROSSOVER_OPERATORS = ['exact', 'performer', 'tost', 'thinformer', 'kdeformer', 'levattention'] as const;
 
@@ -77,7 +77,7 @@ export async function benchLlamaCrossover(
         }
         options.progress?.(`Llama-shaped decoder, ${operator}, n = ${n}`);
         const ids = tf.tensor2d(
-          Int32Array.from(seededUniform(n, options.seed + n), (u) => Math.floor(((u + 1) / 2) * config.vocabSize) % config.vocabSize),
+          seededIds(n, options.seed + n, config.vocabSize),
           [1, n],
           'int32',
         );

@@ -97,6 +97,11 @@ export function seededUniform(length: number, seed: number): Float32Array {
   return out;
 }
 
+/** Token ids in [0, vocabSize) from `seededUniform`: the same ids for every contender of a bench. */
+export function seededIds(length: number, seed: number, vocabSize: number): Int32Array {
+  return Int32Array.from(seededUniform(length, seed), (u) => Math.floor(((u + 1) / 2) * vocabSize) % vocabSize);
+}
+
 export function writeF32(file: string, data: Float32Array): void {
   fs.writeFileSync(file, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }
@@ -153,7 +158,7 @@ export async function benchGptForward(options: ModelBenchOptions, registry: Oper
   const config = gpt2SmallConfig(options.seed);
   const model = buildGpt(config, { name: 'exact' }, registry);
   const n = options.tokens;
-  const idsData = Int32Array.from(seededUniform(n, options.seed + 99), (u) => Math.floor(((u + 1) / 2) * config.vocabSize) % config.vocabSize);
+  const idsData = seededIds(n, options.seed + 99, config.vocabSize);
   const ids = tf.tensor2d(idsData, [1, n], 'int32');
   try {
     const parameters = model.parameters();
