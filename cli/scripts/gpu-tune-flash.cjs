@@ -93,9 +93,10 @@ async function relativeError(out, reference) {
   await core.useBackend('webgpu');
   const device = core.activeWebGpuDevice();
   const limits = { workgroupBytes: device.limits.maxComputeWorkgroupStorageSize, invocations: device.limits.maxComputeInvocationsPerWorkgroup, bindingBytes: device.limits.maxStorageBufferBindingSize };
-  console.log(JSON.stringify({ limits, features: [...(device.features ?? [])] }));
+  const traits = { subgroupMinSize: device.features?.has('subgroups') ? (device.adapterInfo?.subgroupMinSize ?? 0) : 0 };
+  console.log(JSON.stringify({ limits, traits, features: [...(device.features ?? [])] }));
   let tiles = kernels.FLASH_TILE_CONFIGS.filter((tile) => {
-    const layout = kernels.flashLayout(tile, DIM, DIM);
+    const layout = kernels.flashLayout(tile, DIM, DIM, traits);
     return layout.workgroupBytes <= limits.workgroupBytes && layout.invocations <= limits.invocations;
   });
   const rows = [];
@@ -138,6 +139,21 @@ async function relativeError(out, reference) {
       // largest n, whose query blocks alone fill the GPU
       const timed = rows.filter((r) => r.n === n && r.causal === causal && r.correct);
       const bestTile = timed.sort((a, b) => a.medianMs - b.medianMs)[0];
+      // the best tile with its row reductions through workgroup memory: what subgroups are worth
+      if (bestTile && kernels.flashLayout(kernels.FLASH_TILE_CONFIGS.find((t) => t.name === bestTile.tile), DIM, DIM, traits).subgroupRows && performance.now() - started < BUDGET_MS) {
+        const tile = kernels.FLASH_TILE_CONFIGS.find((t) => t.name === bestTile.tile);
+        const row = { tile: bestTile.tile, subgroups: false, n, causal };
+        try {
+          const out = kernels.fusedWebGpuAttention(q, k, v, { causal, tile, subgroups: false });
+          const error = await relativeError(out, reference);
+          out.dispose();
+          const timing = await timeMs(() => kernels.fusedWebGpuAttention(q, k, v, { causal, tile, subgroups: false }), Math.min(cellMs, 1500));
+          splitRows.push({ ...row, relativeError: error, correct: error < 1e-4, ...timing });
+        } catch (error) {
+          splitRows.push({ ...row, error: String(error && error.message).slice(0, 300) });
+        }
+        console.log(JSON.stringify(splitRows[splitRows.length - 1]));
+      }
       for (const keySplits of bestTile && ni < NS.length - 1 ? [1, 2, 4, 8] : []) {
         const row = { tile: bestTile.tile, keySplits, n, causal };
         if (performance.now() - started > BUDGET_MS) {

@@ -15,7 +15,7 @@ export type { WasmApi, WasmMemory, WasmModule } from './wasm/webAssemblyApi';
 export { canUseWebGpuFusedAttention, chooseFlashLayout, fusedWebGpuAttention } from './webgpu/fusedWebGpuAttention';
 export type { FusedWebGpuAttentionOptions } from './webgpu/fusedWebGpuAttention';
 export { FLASH_TILE_CONFIGS, flashLayout } from './webgpu/flashAttentionWgsl';
-export type { FlashLayout, FlashTileConfig } from './webgpu/flashAttentionWgsl';
+export type { FlashDeviceTraits, FlashLayout, FlashTileConfig } from './webgpu/flashAttentionWgsl';
 export { float32Uniform, int32Uniform, runWebGpuProgram, WGSL_WORKGROUP_INDEX } from './webgpu/runWebGpuProgram';
 export type { WebGpuProgramSpec, WebGpuUniform } from './webgpu/runWebGpuProgram';
 export { MASKED_LOGIT } from './attentionBias';

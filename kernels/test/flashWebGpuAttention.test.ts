@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
-import { createKernelContext, createSeededRandom, expandKeyValueHeads, useBackend } from '@swapformer/core';
-import { FLASH_TILE_CONFIGS, fusedWebGpuAttention, softmaxAttention, type FlashTileConfig } from '@swapformer/kernels';
+import { activeWebGpuDevice, createKernelContext, createSeededRandom, expandKeyValueHeads, useBackend } from '@swapformer/core';
+import { chooseFlashLayout, FLASH_TILE_CONFIGS, fusedWebGpuAttention, softmaxAttention, type FlashTileConfig } from '@swapformer/kernels';
 import { webGpuSuiteCheck } from '@swapformer/core/conformance';
 
 const kernels = createKernelContext({ threads: 1 });
@@ -20,6 +20,7 @@ interface Case {
   readonly tile?: FlashTileConfig;
   readonly maxBindingBytes?: number;
   readonly keySplits?: number;
+  readonly subgroups?: boolean;
 }
 
 function tile(name: string): FlashTileConfig {
@@ -54,7 +55,7 @@ async function flashAgainstCpu(c: Case): Promise<number> {
   );
   await useBackend('webgpu');
   const before = tf.memory().numTensors;
-  const gpu = await run((q, k, v, mask) => fusedWebGpuAttention(q, k, v, { causal: c.causal, mask, tile: c.tile, maxBindingBytes: c.maxBindingBytes, keySplits: c.keySplits }));
+  const gpu = await run((q, k, v, mask) => fusedWebGpuAttention(q, k, v, { causal: c.causal, mask, tile: c.tile, maxBindingBytes: c.maxBindingBytes, keySplits: c.keySplits, subgroups: c.subgroups }));
   expect(tf.memory().numTensors, 'tensors left on webgpu').to.equal(before);
   const scale = cpu.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
   let worst = 0;
@@ -82,6 +83,12 @@ describe('fusedWebGpuAttention: the flash program on webgpu against the cpu kern
     ['head dims 40 / 24 (padded in the tiles)', { ...base, nq: 50, nk: 61, dk: 40, dv: 24 }],
     ['head dim 128', { ...base, h: 1, hk: 1, nq: 40, nk: 300, dk: 128, dv: 128, causal: true }],
     ['8 rows × 8 keys per invocation (tile r32k64t8x8), d 32, masked', { ...base, nq: 70, nk: 150, dk: 32, dv: 32, causal: true, mask: true, tile: tile('r32k64t8x8') }],
+    // lavapipe has 8-lane subgroups and 32 KiB of workgroup memory: these reach every path of the program there
+    ['prefetched k/v tiles (r32k32t4x4p), subgroup row reductions, causal and masked, 2 key splits', { ...base, b: 2, nq: 100, nk: 150, causal: true, mask: true, keySplits: 2, tile: tile('r32k32t4x4p') }],
+    ['prefetched k/v tiles, subgroups off (row maxima through workgroup memory), GQA, causal, masked', { ...base, h: 4, hk: 2, nq: 90, nk: 200, causal: true, mask: true, tile: tile('r32k32t4x4p'), subgroups: false }],
+    ['shared k/v buffer, subgroups off, key splits', { ...base, nq: 90, nk: 200, keySplits: 2, tile: tile('r32k32t4x4'), subgroups: false }],
+    ['8 × 8 per invocation over 64-key tiles (r64k64t8x8), d 32, masked', { ...base, b: 2, nq: 130, nk: 140, dk: 32, dv: 32, mask: true, tile: tile('r64k64t8x8') }],
+    ['head dims 30 / 18 (scalar loads: not multiples of 4)', { ...base, nq: 50, nk: 61, dk: 30, dv: 18, causal: true }],
     ['keys split over 3 workgroups and merged, causal and masked', { ...base, b: 2, nq: 100, nk: 200, causal: true, mask: true, keySplits: 3 }],
     ['key splits where early rows see no key (causal, nq > nk)', { ...base, h: 1, hk: 1, nq: 90, nk: 70, causal: true, keySplits: 4 }],
     ['key splits, GQA, unsplit head dims 40 / 24', { ...base, h: 4, hk: 1, nq: 33, nk: 257, dk: 40, dv: 24, mask: true, keySplits: 5 }],
@@ -94,6 +101,15 @@ describe('fusedWebGpuAttention: the flash program on webgpu against the cpu kern
       expect(await flashAgainstCpu(c)).to.be.lessThan(1e-5);
     });
   }
+
+  it("should run with subgroup row reductions on a device that has them (Node's Dawn device asks for the feature; lavapipe has 8 lanes)", async () => {
+    await useBackend('webgpu');
+    const device = activeWebGpuDevice();
+    expect(device?.features?.has('subgroups'), 'the Dawn device has subgroups').to.equal(true);
+    const layout = chooseFlashLayout(64, 64);
+    expect(layout?.subgroupRows).to.equal((device?.adapterInfo?.subgroupMinSize ?? 0) >= (layout?.threadsX ?? Infinity));
+    expect(layout?.vectorLoads).to.equal(true);
+  });
 
   it('should refuse a k/v head count that does not divide the query heads, naming both', async () => {
     await useBackend('webgpu');

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { SwapformerError } from '../errors/SwapformerError';
 import { watchWebGpuErrors } from './webGpuErrors';
+import { withSubgroups, type DawnGpu } from './dawnSubgroups';
 import { withoutAddedProcessHandlers } from './processHandlers';
 import { softwareAdapterReason, type AdapterDescription } from './softwareAdapter';
 import { BACKEND_NAMES, type BackendName, type BackendRequest } from './BackendName';
@@ -68,7 +69,8 @@ async function prepareWebGpu(allowSoftware: boolean): Promise<void> {
   if (!g.navigator?.gpu) {
     const dawn = requirePackage('webgpu', 'webgpu') as { create(flags: string[]): unknown; globals: Record<string, unknown> };
     Object.assign(globalThis, dawn.globals);
-    Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawn.create([]) }, configurable: true, writable: true });
+    const gpu = withSubgroups(dawn.create([]) as DawnGpu);
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   }
   const gpu = g.navigator?.gpu;
   if (!gpu) throw unavailable('webgpu', 'this browser has no WebGPU (navigator.gpu is missing).\n  Use the wasm backend here, or a browser with WebGPU enabled.');

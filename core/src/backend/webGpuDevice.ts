@@ -3,6 +3,10 @@ import * as tf from '@tensorflow/tfjs-core';
 /** The parts of tfjs-webgpu's `GPUDevice` that Swapformer reads (the `webgpu` types are not a dependency of core). */
 export interface WebGpuDeviceView {
   readonly limits?: { readonly maxStorageBufferBindingSize?: number; readonly maxComputeWorkgroupStorageSize?: number; readonly maxComputeInvocationsPerWorkgroup?: number };
+  /** Features the device was made with (`subgroups` where Swapformer's Dawn setup could ask for it). */
+  readonly features?: ReadonlySet<string>;
+  /** The smallest subgroup the device may run, where it says. */
+  readonly adapterInfo?: { readonly subgroupMinSize?: number };
   addEventListener?(type: 'uncapturederror', listener: (event: { error?: { message?: string } }) => void): void;
 }
 

@@ -5,7 +5,9 @@ import { WGSL_WORKGROUP_INDEX } from './runWebGpuProgram';
  * The tile shape of the flash-attention program: a workgroup owns `rows` query rows of one
  * (batch, head) slice and walks the keys `keys` at a time; each invocation computes a
  * `rowsPerThread × keysPerThread` block of the score tile in registers, so every q and k value it
- * reads from workgroup memory feeds 4–8 multiply-adds instead of one.
+ * reads from workgroup memory feeds 4–8 multiply-adds instead of one. With `prefetch`, keys and
+ * values have workgroup buffers of their own and the next tile is read into registers while the
+ * current one is computed, so global-memory latency overlaps arithmetic (more workgroup memory).
  */
 export interface FlashTileConfig {
   readonly name: string;
@@ -13,6 +15,7 @@ export interface FlashTileConfig {
   readonly keys: number;
   readonly rowsPerThread: 4 | 8;
   readonly keysPerThread: 4 | 8;
+  readonly prefetch?: boolean;
 }
 
 /**
@@ -21,16 +24,26 @@ export interface FlashTileConfig {
  * prints the fastest; put it first). Small tiles last, so WebGPU's 16 KiB default still fits d = 64.
  */
 export const FLASH_TILE_CONFIGS: readonly FlashTileConfig[] = [
+  { name: 'r64k32t4x4p', rows: 64, keys: 32, rowsPerThread: 4, keysPerThread: 4, prefetch: true },
+  { name: 'r64k32t8x4p', rows: 64, keys: 32, rowsPerThread: 8, keysPerThread: 4, prefetch: true },
+  { name: 'r32k64t4x4p', rows: 32, keys: 64, rowsPerThread: 4, keysPerThread: 4, prefetch: true },
+  { name: 'r64k64t8x8', rows: 64, keys: 64, rowsPerThread: 8, keysPerThread: 8 },
   { name: 'r64k32t4x4', rows: 64, keys: 32, rowsPerThread: 4, keysPerThread: 4 },
   { name: 'r64k32t8x4', rows: 64, keys: 32, rowsPerThread: 8, keysPerThread: 4 },
   { name: 'r64k32t4x8', rows: 64, keys: 32, rowsPerThread: 4, keysPerThread: 8 },
   { name: 'r32k64t8x8', rows: 32, keys: 64, rowsPerThread: 8, keysPerThread: 8 },
   { name: 'r32k64t4x4', rows: 32, keys: 64, rowsPerThread: 4, keysPerThread: 4 },
+  { name: 'r32k32t4x4p', rows: 32, keys: 32, rowsPerThread: 4, keysPerThread: 4, prefetch: true },
   { name: 'r32k32t4x4', rows: 32, keys: 32, rowsPerThread: 4, keysPerThread: 4 },
   { name: 'r16k32t4x4', rows: 16, keys: 32, rowsPerThread: 4, keysPerThread: 4 },
 ];
 
-/** Derived sizes of one (tile, dk, dv) program; head dims are padded (with zeros) to what the tile reads as vec4s. */
+/** What the device lends the program: the smallest subgroup it may run (0: no `subgroups` feature). */
+export interface FlashDeviceTraits {
+  readonly subgroupMinSize: number;
+}
+
+/** Derived sizes of one (tile, dk, dv, device) program; head dims are padded (with zeros) to what the tile reads as vec4s. */
 export interface FlashLayout {
   readonly config: FlashTileConfig;
   /** Invocations along keys (and along output columns) and along rows. */
@@ -42,10 +55,17 @@ export interface FlashLayout {
   readonly dvPadded: number;
   readonly workgroupBytes: number;
   readonly invocations: number;
+  /**
+   * Row maxima and sums reduced over a row's `threadsX` invocations by subgroup shuffles, without
+   * a workgroup buffer or barrier: when every subgroup has at least `threadsX` lanes.
+   */
+  readonly subgroupRows: boolean;
+  /** q, k and v bound as vec4 arrays (dk and dv multiples of 4): one load per 4 values. */
+  readonly vectorLoads: boolean;
 }
 
-/** Sizes of `config` for head dims dk, dv; throws if the tile shape itself is inconsistent. */
-export function flashLayout(config: FlashTileConfig, dk: number, dv: number): FlashLayout {
+/** Sizes of `config` for head dims dk, dv on a device with `traits`; throws if the tile shape itself is inconsistent. */
+export function flashLayout(config: FlashTileConfig, dk: number, dv: number, traits: FlashDeviceTraits = { subgroupMinSize: 0 }): FlashLayout {
   const { rows, keys, rowsPerThread, keysPerThread } = config;
   if (rows % rowsPerThread !== 0 || keys % keysPerThread !== 0) {
     throw new Error(`flash tile ${config.name}: rows (${rows}) and keys (${keys}) must be multiples of rowsPerThread (${rowsPerThread}) and keysPerThread (${keysPerThread})`);
@@ -54,8 +74,20 @@ export function flashLayout(config: FlashTileConfig, dk: number, dv: number): Fl
   const threadsY = rows / rowsPerThread;
   const dkPadded = 4 * Math.ceil(dk / 4);
   const dvPadded = 4 * threadsX * Math.ceil(dv / (4 * threadsX));
-  const floats = dkPadded * rows + Math.max(dkPadded * keys, keys * dvPadded) + keys * rows + rows * threadsX + 1;
-  return { config, threadsX, threadsY, dkPadded, dvPadded, workgroupBytes: 4 * floats, invocations: threadsX * threadsY };
+  const subgroupRows = traits.subgroupMinSize >= threadsX;
+  const keyValueFloats = config.prefetch ? dkPadded * keys + keys * dvPadded : Math.max(dkPadded * keys, keys * dvPadded);
+  const floats = dkPadded * rows + keyValueFloats + keys * rows + (subgroupRows ? 0 : rows * threadsX);
+  return {
+    config,
+    threadsX,
+    threadsY,
+    dkPadded,
+    dvPadded,
+    workgroupBytes: 4 * floats,
+    invocations: threadsX * threadsY,
+    subgroupRows,
+    vectorLoads: dk % 4 === 0 && dv % 4 === 0,
+  };
 }
 
 /** Unrolled statements: `body(i)` for i in [0, count). */
@@ -65,98 +97,94 @@ function unroll(count: number, body: (i: number) => string): string {
 
 const COMPONENTS = ['x', 'y', 'z', 'w'];
 
+/** WGSL readers of 4 consecutive values of one q / k / v row (zeros past the ends), as vec4 loads or 4 scalar ones. */
+function quadReaders(layout: FlashLayout): string {
+  const D4 = layout.dkPadded / 4;
+  if (layout.vectorLoads) {
+    return `
+    fn qQuad(slice : i32, row : i32, d4 : i32) -> vec4<f32> {
+      if (row < uniforms.nq) { return Q[(slice * uniforms.nq + row) * ${D4} + d4] * uniforms.scale; }
+      return vec4<f32>(0.0);
+    }
+    fn kQuad(slice : i32, key : i32, d4 : i32) -> vec4<f32> {
+      if (key < uniforms.nk) { return K[(slice * uniforms.nk + key) * ${D4} + d4]; }
+      return vec4<f32>(0.0);
+    }
+    fn vQuad(slice : i32, key : i32, c4 : i32) -> vec4<f32> {
+      let dv4 = uniforms.dv / 4;
+      if (key < uniforms.nk && c4 < dv4) { return V[(slice * uniforms.nk + key) * dv4 + c4]; }
+      return vec4<f32>(0.0);
+    }`;
+  }
+  const scalar = (name: string, tensor: string, rows: string, width: string, scale = '') => `
+    fn ${name}At(slice : i32, row : i32, d : i32) -> f32 {
+      if (row < uniforms.${rows} && d < uniforms.${width}) { return ${tensor}[(slice * uniforms.${rows} + row) * uniforms.${width} + d]${scale}; }
+      return 0.0;
+    }
+    fn ${name}Quad(slice : i32, row : i32, d4 : i32) -> vec4<f32> {
+      return vec4<f32>(${unroll(4, (c) => `${name}At(slice, row, 4 * d4 + ${c})`).split('\n').join(', ')});
+    }`;
+  return scalar('q', 'Q', 'nq', 'dk', ' * uniforms.scale') + scalar('k', 'K', 'nk', 'dk') + scalar('v', 'V', 'nk', 'dv');
+}
+
+/** Statements storing 4 quads (rows r…r+3 at d4) transposed: buffer[(4·d4 + c)·width4 + r/4] = component c of the 4 rows. */
+function storeTransposed(buffer: string, width4: number, quads: string[], d4: string, r4: string): string {
+  return unroll(4, (c) => `${buffer}[(4 * ${d4} + ${c}) * ${width4} + ${r4}] = vec4<f32>(${quads.map((x) => `${x}.${COMPONENTS[c]}`).join(', ')});`);
+}
+
 /**
  * The WGSL body of the flash-attention program (tfjs-webgpu adds bindings, uniforms, entry point).
  *
- * Workgroup memory: qT `[dk][rows]` (scaled queries, transposed so 4 rows are one vec4), kv (the key
- * tile `[dk][keys]`, then the value tile `[keys][dv]` in the same space), pT `[keys][rows]` (the
- * tile's probabilities) and rowMax (per-invocation partial maxima). Invocation (tx, ty) owns rows
- * ty·TM … and key quads tx, tx + TX, … (interleaved, so neighbours read neighbouring vec4s), and
- * output column quads tx, tx + TX, … of the same rows: its running max m equals its row-mates',
- * so only the max needs a reduction per tile; the row sum stays partial until the end.
+ * Workgroup memory: qT `[dk][rows]` (scaled queries, transposed so 4 rows are one vec4), the key
+ * tile `[dk][keys]` (transposed likewise) and the value tile `[keys][dv]` (sharing one buffer
+ * unless `prefetch`), pT `[keys][rows]` (the tile's probabilities) and, without subgroups, rowMax
+ * (per-invocation partial maxima). Invocation (tx, ty) owns rows ty·TM … and key quads tx,
+ * tx + TX, … (interleaved, so neighbours read neighbouring vec4s), and output column quads tx,
+ * tx + TX, … of the same rows: its running max m equals its row-mates', so only the max needs a
+ * reduction per tile; the row sum stays partial until the end.
  */
 export function flashAttentionWgsl(layout: FlashLayout, partial = false): string {
-  const { config, threadsX: TX, dkPadded: D, dvPadded: DVP } = layout;
+  const { config, threadsX: TX, dkPadded: D, dvPadded: DVP, invocations: INV, subgroupRows } = layout;
   const { rows: BR, keys: BC, rowsPerThread: TM, keysPerThread: TN } = config;
-  const BR4 = BR / 4;
-  const BC4 = BC / 4;
-  const TM4 = TM / 4;
-  const TN4 = TN / 4;
-  const DV4 = DVP / 4;
+  const prefetch = config.prefetch === true;
+  const [BR4, BC4, TM4, TN4, DV4, D4] = [BR / 4, BC / 4, TM / 4, TN / 4, DVP / 4, D / 4];
   const OC4 = DV4 / TX;
+  const kBuf = prefetch ? 'kT' : 'kv';
+  const vBuf = prefetch ? 'vS' : 'kv';
   const s = (i: number, j4: number) => `s[${i * TN4 + j4}]`;
   const acc = (i: number, c: number) => `acc[${i * OC4 + c}]`;
   const qRow = (i: number) => `qa${Math.floor(i / 4)}.${COMPONENTS[i % 4]}`;
-  return `
-    var<workgroup> qT : array<vec4<f32>, ${D * BR4}>;
-    var<workgroup> kv : array<vec4<f32>, ${Math.max(D * BC4, BC * DV4)}>;
-    var<workgroup> pT : array<vec4<f32>, ${BC * BR4}>;
-    var<workgroup> rowMax : array<f32, ${BR * TX}>;
-    var<workgroup> workgroupSlot : i32;
-
-    fn qAt(slice : i32, row : i32, d : i32) -> f32 {
-      if (row < uniforms.nq && d < uniforms.dk) { return Q[(slice * uniforms.nq + row) * uniforms.dk + d] * uniforms.scale; }
-      return 0.0;
-    }
-    fn kAt(slice : i32, key : i32, d : i32) -> f32 {
-      if (key < uniforms.nk && d < uniforms.dk) { return K[(slice * uniforms.nk + key) * uniforms.dk + d]; }
-      return 0.0;
-    }
-    fn vAt(slice : i32, key : i32, c : i32) -> f32 {
-      if (key < uniforms.nk && c < uniforms.dv) { return V[(slice * uniforms.nk + key) * uniforms.dv + c]; }
-      return 0.0;
-    }
-
-    fn main(index : i32) {
-      let tid = i32(localIndex);
-      let tx = tid % ${TX};
-      let ty = tid / ${TX};
-      // tfjs hands the workgroup id over in a private variable, which WGSL's uniformity analysis
-      // treats as varying; loading it through workgroup memory makes it uniform, so the loop over
-      // key tiles (and its barriers) can stop at the causal diagonal
-      if (tid == 0) { workgroupSlot = ${WGSL_WORKGROUP_INDEX}; }
-      let wg = workgroupUniformLoad(&workgroupSlot);
-      let blocks = (uniforms.nq + ${BR - 1}) / ${BR};
-      let perSplit = uniforms.slices * blocks;
-      if (wg >= uniforms.splits * perSplit) { return; }
-      let split = wg / perSplit;
-      let slice = (wg % perSplit) / blocks;
-      // last query blocks first: under a causal mask they see the most keys, so the long workgroups start early
-      let row0 = (blocks - 1 - wg % blocks) * ${BR};
-      let kvSlice = slice / uniforms.group;
-      let batch = (uniforms.kvSliceOffset + kvSlice) / uniforms.kvHeads;
-      let myRow0 = row0 + ty * ${TM};
-
-      for (var e = tid; e < ${D * BR4}; e += ${layout.invocations}) {
-        let d = e % ${D};
-        let r = 4 * (e / ${D});
-        qT[d * ${BR4} + r / 4] = vec4<f32>(qAt(slice, row0 + r, d), qAt(slice, row0 + r + 1, d), qAt(slice, row0 + r + 2, d), qAt(slice, row0 + r + 3, d));
-      }
-
-      var m : array<f32, ${TM}>;
-      var l : array<f32, ${TM}>;
-      var acc : array<vec4<f32>, ${TM * OC4}>;
-      ${unroll(TM, (i) => `m[${i}] = -3.0e38; l[${i}] = 0.0;`)}
-      ${unroll(TM * OC4, (i) => `acc[${i}] = vec4<f32>(0.0);`)}
-
-      // keys any row of this block may see (causal: up to the last row's diagonal)
-      // and of those, this workgroup's share of the key splits (multiples of the key tile)
-      let kBegin = split * uniforms.keysPerSplit;
-      let kEnd = min(min(uniforms.nk, row0 + ${BR} + uniforms.offset), kBegin + uniforms.keysPerSplit);
-      for (var k0 = kBegin; k0 < kEnd; k0 += ${BC}) {
-        for (var e = tid; e < ${D * BC4}; e += ${layout.invocations}) {
-          let d = e % ${D};
-          let key = k0 + 4 * (e / ${D});
-          kv[d * ${BC4} + (key - k0) / 4] = vec4<f32>(kAt(kvSlice, key, d), kAt(kvSlice, key + 1, d), kAt(kvSlice, key + 2, d), kAt(kvSlice, key + 3, d));
-        }
-        workgroupBarrier();
-
+  // the key tile: BC4·D4 items of (4 keys × one d quad); the value tile: BC·DV4 quads
+  const keyItems = Math.ceil((BC4 * D4) / INV);
+  const valueItems = Math.ceil((BC * DV4) / INV);
+  const guard = (total: number, it: number, body: string) => ((it + 1) * INV <= total ? `{ ${body} }` : `if (tid + ${it * INV} < ${total}) { ${body} }`);
+  const loadKeys = (k0: string) =>
+    unroll(keyItems, (it) => guard(BC4 * D4, it, `let e = tid + ${it * INV}; let d4 = e % ${D4}; let key = ${k0} + 4 * (e / ${D4});
+      ${unroll(4, (r) => `kReg[${4 * it + r}] = kQuad(kvSlice, key + ${r}, d4);`)}`));
+  const storeKeys = unroll(keyItems, (it) => guard(BC4 * D4, it, `let e = tid + ${it * INV};
+      ${storeTransposed(kBuf, BC4, [0, 1, 2, 3].map((r) => `kReg[${4 * it + r}]`), `(e % ${D4})`, `(e / ${D4})`)}`));
+  const loadValues = (k0: string) => unroll(valueItems, (it) => guard(BC * DV4, it, `let e = tid + ${it * INV}; vReg[${it}] = vQuad(kvSlice, ${k0} + e / ${DV4}, e % ${DV4});`));
+  const storeValues = unroll(valueItems, (it) => guard(BC * DV4, it, `${vBuf}[tid + ${it * INV}] = vReg[${it}];`));
+  const rowReduce = (value: string, op: 'max' | 'add') =>
+    unroll(Math.log2(TX), (b) => (op === 'max' ? `${value} = max(${value}, subgroupShuffleXor(${value}, ${1 << b}u));` : `${value} = ${value} + subgroupShuffleXor(${value}, ${1 << b}u);`));
+  const tileMaxOfRow = (i: number) => `max(${unroll(TN4, (b) => `max(max(${s(i, b)}.x, ${s(i, b)}.y), max(${s(i, b)}.z, ${s(i, b)}.w))`).split('\n').reduce((x, y) => `max(${x}, ${y})`)}, -3.0e38)`;
+  // subgroups: the row's maximum from its TX lanes now; else partial maxima through rowMax after a barrier
+  const rowMaxima = subgroupRows
+    ? unroll(TM, (i) => `var tileMax${i} = ${tileMaxOfRow(i)};\n${rowReduce(`tileMax${i}`, 'max')}`)
+    : unroll(TM, (i) => `rowMax[(ty * ${TM} + ${i}) * ${TX} + tx] = ${tileMaxOfRow(i)};`);
+  const readRowMaxima = subgroupRows
+    ? ''
+    : unroll(TM, (i) => `var tileMax${i} = -3.0e38;
+          for (var t = 0; t < ${TX}; t++) { tileMax${i} = max(tileMax${i}, rowMax[(ty * ${TM} + ${i}) * ${TX} + t]); }`);
+  const scores = `
         var s : array<vec4<f32>, ${TM * TN4}>;
         ${unroll(TM * TN4, (i) => `s[${i}] = vec4<f32>(0.0);`)}
-        for (var d = 0; d < ${D}; d++) {
-          ${unroll(TM4, (a) => `let qa${a} = qT[d * ${BR4} + ty * ${TM4} + ${a}];`)}
-          ${unroll(TN4, (b) => `let kb${b} = kv[d * ${BC4} + tx + ${b * TX}];`)}
-          ${unroll(TM, (i) => unroll(TN4, (b) => `${s(i, b)} = fma(vec4<f32>(${qRow(i)}), kb${b}, ${s(i, b)});`))}
+        for (var d = 0; d < ${D}; d += 4) {
+          ${unroll(4, (u) => `{
+            ${unroll(TM4, (a) => `let qa${a} = qT[(d + ${u}) * ${BR4} + ty * ${TM4} + ${a}];`)}
+            ${unroll(TN4, (b) => `let kb${b} = ${kBuf}[(d + ${u}) * ${BC4} + tx + ${b * TX}];`)}
+            ${unroll(TM, (i) => unroll(TN4, (b) => `${s(i, b)} = fma(vec4<f32>(${qRow(i)}), kb${b}, ${s(i, b)});`))}
+          }`)}
         }
         if (uniforms.hasBias != 0) {
           ${unroll(TN4, (b) => `{
@@ -172,20 +200,10 @@ export function flashAttentionWgsl(layout: FlashLayout, partial = false): string
             let key = k0 + 4 * (tx + ${b * TX}) + ${c};
             ${unroll(TM, (i) => `if (key >= uniforms.nk || key > myRow0 + ${i} + uniforms.offset) { ${s(i, b)}.${COMPONENTS[c]} = -3.0e38; }`)}
           }`))}
-        }
-        ${unroll(TM, (i) => `rowMax[(ty * ${TM} + ${i}) * ${TX} + tx] = max(${unroll(TN4, (b) => `max(max(${s(i, b)}.x, ${s(i, b)}.y), max(${s(i, b)}.z, ${s(i, b)}.w))`).split('\n').reduce((x, y) => `max(${x}, ${y})`)}, -3.0e38);`)}
-        workgroupBarrier();
-
-        // the key tile is consumed: the value tile takes its place
-        for (var e = tid; e < ${BC * DV4}; e += ${layout.invocations}) {
-          let key = k0 + e / ${DV4};
-          let c = 4 * (e % ${DV4});
-          kv[e] = vec4<f32>(vAt(kvSlice, key, c), vAt(kvSlice, key, c + 1), vAt(kvSlice, key, c + 2), vAt(kvSlice, key, c + 3));
-        }
+        }`;
+  const softmaxUpdate = `
         ${unroll(TM, (i) => `{
-          var tileMax = -3.0e38;
-          for (var t = 0; t < ${TX}; t++) { tileMax = max(tileMax, rowMax[(ty * ${TM} + ${i}) * ${TX} + t]); }
-          let mNew = max(m[${i}], tileMax);
+          let mNew = max(m[${i}], tileMax${i});
           let corr = exp(m[${i}] - mNew);
           m[${i}] = mNew;
           var rowSum = l[${i}] * corr;
@@ -194,24 +212,111 @@ export function flashAttentionWgsl(layout: FlashLayout, partial = false): string
           rowSum = rowSum + dot(${s(i, b)}, vec4<f32>(1.0));`)}
           l[${i}] = rowSum;
         }`)}
-        ${unroll(TN4, (b) => unroll(4, (c) => unroll(TM4, (a) => `pT[(4 * (tx + ${b * TX}) + ${c}) * ${BR4} + ty * ${TM4} + ${a}] = vec4<f32>(${unroll(4, (r) => `${s(4 * a + r, b)}.${COMPONENTS[c]}`).split('\n').join(', ')});`)))}
+        ${unroll(TN4, (b) => unroll(4, (c) => unroll(TM4, (a) => `pT[(4 * (tx + ${b * TX}) + ${c}) * ${BR4} + ty * ${TM4} + ${a}] = vec4<f32>(${unroll(4, (r) => `${s(4 * a + r, b)}.${COMPONENTS[c]}`).split('\n').join(', ')});`)))}`;
+  const probabilitiesTimesValues = `
+        for (var j = 0; j < ${BC}; j += 4) {
+          ${unroll(4, (u) => `{
+            ${unroll(TM4, (a) => `let qa${a} = pT[(j + ${u}) * ${BR4} + ty * ${TM4} + ${a}];`)}
+            ${unroll(OC4, (c) => `let vb${c} = ${vBuf}[(j + ${u}) * ${DV4} + tx + ${c * TX}];`)}
+            ${unroll(TM, (i) => unroll(OC4, (c) => `${acc(i, c)} = fma(vec4<f32>(${qRow(i)}), vb${c}, ${acc(i, c)});`))}
+          }`)}
+        }`;
+  // prefetch: store the tile read last iteration, read the next one while this one is computed
+  const keyLoop = prefetch
+    ? `
+      if (kBegin < kEnd) { ${loadKeys('kBegin')} ${loadValues('kBegin')} }
+      for (var k0 = kBegin; k0 < kEnd; k0 += ${BC}) {
+        ${storeKeys}
+        ${storeValues}
         workgroupBarrier();
+        if (k0 + ${BC} < kEnd) { ${loadKeys(`k0 + ${BC}`)} ${loadValues(`k0 + ${BC}`)} }
+        ${scores}
+        ${rowMaxima}
+        ${subgroupRows ? '' : 'workgroupBarrier();'}
+        ${readRowMaxima}
+        ${softmaxUpdate}
+        workgroupBarrier();
+        ${probabilitiesTimesValues}
+        workgroupBarrier();
+      }`
+    : `
+      for (var k0 = kBegin; k0 < kEnd; k0 += ${BC}) {
+        ${loadKeys('k0')}
+        ${storeKeys}
+        workgroupBarrier();
+        ${scores}
+        ${rowMaxima}
+        workgroupBarrier();
+        // the key tile is consumed: the value tile takes its place
+        ${loadValues('k0')}
+        ${storeValues}
+        ${readRowMaxima}
+        ${softmaxUpdate}
+        workgroupBarrier();
+        ${probabilitiesTimesValues}
+        workgroupBarrier();
+      }`;
+  // row sums: each invocation holds the part over its own keys
+  const rowTotals = subgroupRows
+    ? unroll(TM, (i) => `var total${i} = l[${i}];\n${rowReduce(`total${i}`, 'add')}`)
+    : `${unroll(TM, (i) => `rowMax[(ty * ${TM} + ${i}) * ${TX} + tx] = l[${i}];`)}
+      workgroupBarrier();
+      ${unroll(TM, (i) => `var total${i} = 0.0;
+      for (var t = 0; t < ${TX}; t++) { total${i} = total${i} + rowMax[(ty * ${TM} + ${i}) * ${TX} + t]; }`)}`;
+  return `
+    ${subgroupRows ? 'enable subgroups;' : ''}
+    var<workgroup> qT : array<vec4<f32>, ${D * BR4}>;
+    ${prefetch ? `var<workgroup> kT : array<vec4<f32>, ${D * BC4}>;\n    var<workgroup> vS : array<vec4<f32>, ${BC * DV4}>;` : `var<workgroup> kv : array<vec4<f32>, ${Math.max(D * BC4, BC * DV4)}>;`}
+    var<workgroup> pT : array<vec4<f32>, ${BC * BR4}>;
+    ${subgroupRows ? '' : `var<workgroup> rowMax : array<f32, ${BR * TX}>;`}
+    ${quadReaders(layout)}
 
-        for (var j = 0; j < ${BC}; j++) {
-          ${unroll(TM4, (a) => `let qa${a} = pT[j * ${BR4} + ty * ${TM4} + ${a}];`)}
-          ${unroll(OC4, (c) => `let vb${c} = kv[j * ${DV4} + tx + ${c * TX}];`)}
-          ${unroll(TM, (i) => unroll(OC4, (c) => `${acc(i, c)} = fma(vec4<f32>(${qRow(i)}), vb${c}, ${acc(i, c)});`))}
-        }
-        workgroupBarrier();
+    fn main(index : i32) {
+      let tid = i32(localIndex);
+      let tx = tid % ${TX};
+      let ty = tid / ${TX};
+      // tfjs hands the workgroup id over in a private variable, which WGSL's uniformity analysis
+      // treats as varying; loading it through workgroup memory makes it uniform, so the loop over
+      // key tiles (and its barriers) can stop at the causal diagonal. pT's first entry carries it
+      // (its bits), before any probability is stored there: the largest tiles fill 48 KiB exactly
+      if (tid == 0) { pT[0] = vec4<f32>(bitcast<f32>(${WGSL_WORKGROUP_INDEX}), 0.0, 0.0, 0.0); }
+      let wg = bitcast<i32>(workgroupUniformLoad(&pT[0]).x);
+      let blocks = (uniforms.nq + ${BR - 1}) / ${BR};
+      let perSplit = uniforms.slices * blocks;
+      if (wg >= uniforms.splits * perSplit) { return; }
+      let split = wg / perSplit;
+      let slice = (wg % perSplit) / blocks;
+      // last query blocks first: under a causal mask they see the most keys, so the long workgroups start early
+      let row0 = (blocks - 1 - wg % blocks) * ${BR};
+      let kvSlice = slice / uniforms.group;
+      let batch = (uniforms.kvSliceOffset + kvSlice) / uniforms.kvHeads;
+      let myRow0 = row0 + ty * ${TM};
+
+      for (var e = tid; e < ${BR4 * D4}; e += ${INV}) {
+        let d4 = e % ${D4};
+        let r4 = e / ${D4};
+        ${unroll(4, (r) => `let q${r} = qQuad(slice, row0 + 4 * r4 + ${r}, d4);`)}
+        ${storeTransposed('qT', BR4, ['q0', 'q1', 'q2', 'q3'], 'd4', 'r4')}
       }
 
-      // row sums: each invocation holds the part over its own keys
-      ${unroll(TM, (i) => `rowMax[(ty * ${TM} + ${i}) * ${TX} + tx] = l[${i}];`)}
-      workgroupBarrier();
+      var m : array<f32, ${TM}>;
+      var l : array<f32, ${TM}>;
+      var acc : array<vec4<f32>, ${TM * OC4}>;
+      var kReg : array<vec4<f32>, ${4 * keyItems}>;
+      var vReg : array<vec4<f32>, ${valueItems}>;
+      ${unroll(TM, (i) => `m[${i}] = -3.0e38; l[${i}] = 0.0;`)}
+      ${unroll(TM * OC4, (i) => `acc[${i}] = vec4<f32>(0.0);`)}
+
+      // keys any row of this block may see (causal: up to the last row's diagonal)
+      // and of those, this workgroup's share of the key splits (multiples of the key tile)
+      let kBegin = split * uniforms.keysPerSplit;
+      let kEnd = min(min(uniforms.nk, row0 + ${BR} + uniforms.offset), kBegin + uniforms.keysPerSplit);
+      ${keyLoop}
+
+      ${rowTotals}
       ${unroll(TM, (i) => `{
         let row = myRow0 + ${i};
-        var total = 0.0;
-        for (var t = 0; t < ${TX}; t++) { total = total + rowMax[(ty * ${TM} + ${i}) * ${TX} + t]; }
+        let total = total${i};
 ${partial ? `        // a split's part: its output normalised by its own sum, then its max and sum (the merge weighs the parts)
         var inv = 0.0;
         if (total > 0.0) { inv = 1.0 / total; }

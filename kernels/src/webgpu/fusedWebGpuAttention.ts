@@ -3,7 +3,7 @@ import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { activeWebGpuDevice, type KernelSettings } from '@swapformer/core';
 import { MASKED_LOGIT } from '../attentionBias';
 import { float32Uniform, int32Uniform, runWebGpuProgram, type WebGpuProgramSpec } from './runWebGpuProgram';
-import { FLASH_TILE_CONFIGS, flashAttentionWgsl, flashLayout, flashMergeWgsl, type FlashLayout, type FlashTileConfig } from './flashAttentionWgsl';
+import { FLASH_TILE_CONFIGS, flashAttentionWgsl, flashLayout, flashMergeWgsl, type FlashDeviceTraits, type FlashLayout, type FlashTileConfig } from './flashAttentionWgsl';
 
 /**
  * Exact attention as one tiled flash-attention program on tfjs-webgpu (flashAttentionWgsl.ts):
@@ -35,6 +35,8 @@ export interface FusedWebGpuAttentionOptions {
    * there are that many already.
    */
   readonly keySplits?: number;
+  /** Row reductions by subgroup shuffles where the device has subgroups (default true); false takes the workgroup-memory path (tests, tuning). */
+  readonly subgroups?: boolean;
   /** Bytes one binding may hold; default the device's maxStorageBufferBindingSize (tests pass less to exercise chunking). */
   readonly maxBindingBytes?: number;
 }
@@ -45,19 +47,21 @@ export const FLASH_MIN_WORKGROUPS = 512;
 /** Largest head dim the register tiles are generated for. */
 const MAX_HEAD_DIM = 256;
 
-interface DeviceLimits {
+interface DeviceLimits extends FlashDeviceTraits {
   readonly workgroupBytes: number;
   readonly invocations: number;
   readonly bindingBytes: number;
 }
 
-/** The active device's limits, or WebGPU's defaults where the device does not say. */
+/** The active device's limits, or WebGPU's defaults where the device does not say; subgroups only where the device was made with them. */
 function deviceLimits(): DeviceLimits {
-  const limits = activeWebGpuDevice()?.limits;
+  const device = activeWebGpuDevice();
+  const limits = device?.limits;
   return {
     workgroupBytes: limits?.maxComputeWorkgroupStorageSize ?? 16384,
     invocations: limits?.maxComputeInvocationsPerWorkgroup ?? 256,
     bindingBytes: limits?.maxStorageBufferBindingSize ?? 2 ** 27,
+    subgroupMinSize: device?.features?.has('subgroups') ? (device.adapterInfo?.subgroupMinSize ?? 0) : 0,
   };
 }
 
@@ -68,7 +72,7 @@ function fits(layout: FlashLayout, limits: DeviceLimits): boolean {
 /** The layout of the first candidate tile that fits the device for these head dims, or null. */
 export function chooseFlashLayout(dk: number, dv: number, limits: DeviceLimits = deviceLimits()): FlashLayout | null {
   for (const config of FLASH_TILE_CONFIGS) {
-    const layout = flashLayout(config, dk, dv);
+    const layout = flashLayout(config, dk, dv, limits);
     if (fits(layout, limits)) return layout;
   }
   return null;
@@ -128,8 +132,8 @@ export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
   if (tf.getBackend() !== 'webgpu') throw new Error(`fusedWebGpuAttention: needs the webgpu backend, the active one is "${tf.getBackend()}"`);
   if (dk > MAX_HEAD_DIM || dv > MAX_HEAD_DIM) throw new Error(`fusedWebGpuAttention: dk and dv must be at most ${MAX_HEAD_DIM}, got dk ${dk}, dv ${dv}`);
   if (h % hk !== 0 || v.shape[1] !== hk) throw new Error(`fusedWebGpuAttention: ${h} query heads need k and v with a divisor of ${h} heads each, got k ${hk}, v ${v.shape[1]}`);
-  const limits = deviceLimits();
-  const layout = options.tile ? flashLayout(options.tile, dk, dv) : chooseFlashLayout(dk, dv, limits);
+  const limits = options.subgroups === false ? { ...deviceLimits(), subgroupMinSize: 0 } : deviceLimits();
+  const layout = options.tile ? flashLayout(options.tile, dk, dv, limits) : chooseFlashLayout(dk, dv, limits);
   if (layout === null || !fits(layout, limits)) {
     const tried = options.tile ? options.tile.name : FLASH_TILE_CONFIGS.map((c) => c.name).join(', ');
     throw new Error(`fusedWebGpuAttention: no tile (${tried}) fits dk ${dk}, dv ${dv} in this device's ${limits.workgroupBytes} bytes of workgroup memory and ${limits.invocations} invocations; use the row-block path (kernel setting webGpuFusedAttention false)`);
@@ -163,7 +167,9 @@ export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
       const program: WebGpuProgramSpec = {
         variableNames: ['Q', 'K', 'V', 'Bias'],
         outputShape: partial ? [splits, slices, chunkRows, dv + 2] : [slices, chunkRows, dv],
-        shaderKey: `swapformerFlashAttention_${name}_${layout.dkPadded}_${layout.dvPadded}${partial ? '_partial' : ''}`,
+        shaderKey: `swapformerFlashAttention_${name}_${layout.dkPadded}_${layout.dvPadded}${partial ? '_partial' : ''}${layout.subgroupRows ? '_subgroups' : ''}${layout.vectorLoads ? '_vec4' : ''}`,
+        // q, k, v as vec4 arrays where their widths allow (the bias stays scalar)
+        variableComponents: layout.vectorLoads ? [4, 4, 4, 1] : undefined,
         dispatch: [splits * workgroups, 1, 1],
         workgroupSize: [layout.invocations, 1, 1],
         uniforms: 'nq : i32, nk : i32, dk : i32, dv : i32, slices : i32, group : i32, kvHeads : i32, kvSliceOffset : i32, offset : i32, hasBias : i32, keysPerSplit : i32, splits : i32, scale : f32,',

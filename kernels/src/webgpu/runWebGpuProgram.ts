@@ -22,6 +22,8 @@ export interface WebGpuProgramSpec {
    * reads it has no such binding in its layout (Dawn then rejects the bind group).
    */
   readonly uniforms?: string;
+  /** Components per input element (1 or 4; default 1): 4 binds that input as `array<vec4<f32>>`, its length a multiple of 4. */
+  readonly variableComponents?: readonly number[];
   readonly getUserCode: () => string;
 }
 
@@ -55,6 +57,7 @@ interface TfjsWebGpuProgram {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number];
   uniforms?: string;
+  variableComponents?: number[];
   getUserCode(): string;
 }
 
@@ -85,6 +88,7 @@ export function runWebGpuProgram(spec: WebGpuProgramSpec, inputs: readonly Tenso
     dispatch: [...spec.dispatch],
     workgroupSize: [...spec.workgroupSize],
     uniforms: spec.uniforms,
+    variableComponents: spec.variableComponents ? [...spec.variableComponents] : undefined,
     getUserCode: spec.getUserCode,
   };
   const backend = tf.backend() as unknown as WebGpuBackendLike;
