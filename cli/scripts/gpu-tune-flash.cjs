@@ -140,7 +140,9 @@ async function relativeError(out, reference) {
       const timed = rows.filter((r) => r.n === n && r.causal === causal && r.correct);
       const bestTile = timed.sort((a, b) => a.medianMs - b.medianMs)[0];
       // the best tile with its row reductions through workgroup memory: what subgroups are worth
-      if (bestTile && kernels.flashLayout(kernels.FLASH_TILE_CONFIGS.find((t) => t.name === bestTile.tile), DIM, DIM, traits).subgroupRows && performance.now() - started < BUDGET_MS) {
+      const bestConfig = bestTile && kernels.FLASH_TILE_CONFIGS.find((t) => t.name === bestTile.tile);
+      // (only where the tile also fits without subgroups: the row-maxima buffer takes more workgroup memory)
+      if (bestConfig && kernels.flashLayout(bestConfig, DIM, DIM, traits).subgroupRows && kernels.flashLayout(bestConfig, DIM, DIM).workgroupBytes <= limits.workgroupBytes && performance.now() - started < BUDGET_MS) {
         const tile = kernels.FLASH_TILE_CONFIGS.find((t) => t.name === bestTile.tile);
         const row = { tile: bestTile.tile, subgroups: false, n, causal };
         try {
