@@ -95,7 +95,10 @@ async function relativeError(out, reference) {
   const limits = { workgroupBytes: device.limits.maxComputeWorkgroupStorageSize, invocations: device.limits.maxComputeInvocationsPerWorkgroup, bindingBytes: device.limits.maxStorageBufferBindingSize };
   const traits = { subgroupMinSize: device.features?.has('subgroups') ? (device.adapterInfo?.subgroupMinSize ?? 0) : 0 };
   console.log(JSON.stringify({ limits, traits, features: [...(device.features ?? [])] }));
+  // TILES=a,b limits the candidates (a quicker run)
+  const only = process.env.TILES ? process.env.TILES.split(',') : null;
   let tiles = kernels.FLASH_TILE_CONFIGS.filter((tile) => {
+    if (only && !only.includes(tile.name)) return false;
     const layout = kernels.flashLayout(tile, DIM, DIM, traits);
     return layout.workgroupBytes <= limits.workgroupBytes && layout.invocations <= limits.invocations;
   });

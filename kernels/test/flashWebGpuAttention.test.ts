@@ -88,6 +88,7 @@ describe('fusedWebGpuAttention: the flash program on webgpu against the cpu kern
     ['prefetched k/v tiles, subgroups off (row maxima through workgroup memory), GQA, causal, masked', { ...base, h: 4, hk: 2, nq: 90, nk: 200, causal: true, mask: true, tile: tile('r32k32t4x4p'), subgroups: false }],
     ['shared k/v buffer, subgroups off, key splits', { ...base, nq: 90, nk: 200, keySplits: 2, tile: tile('r32k32t4x4'), subgroups: false }],
     ['4 × 8 per invocation over 64-key tiles (r64k64t4x8), d 32, causal, GQA', { ...base, h: 4, hk: 2, nq: 130, nk: 140, dk: 32, dv: 32, causal: true, tile: tile('r64k64t4x8') }],
+    ['values read after the softmax (r64k64t4x8l), d 32, masked, 2 key splits', { ...base, b: 2, nq: 100, nk: 200, dk: 32, dv: 32, mask: true, keySplits: 2, tile: tile('r64k64t4x8l') }],
     ['8 × 8 per invocation over 64-key tiles (r64k64t8x8), d 32, masked', { ...base, b: 2, nq: 130, nk: 140, dk: 32, dv: 32, mask: true, tile: tile('r64k64t8x8') }],
     ['head dims 30 / 18 (scalar loads: not multiples of 4)', { ...base, nq: 50, nk: 61, dk: 30, dv: 18, causal: true }],
     ['keys split over 3 workgroups and merged, causal and masked', { ...base, b: 2, nq: 100, nk: 200, causal: true, mask: true, keySplits: 3 }],

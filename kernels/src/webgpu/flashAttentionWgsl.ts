@@ -16,6 +16,12 @@ export interface FlashTileConfig {
   readonly rowsPerThread: 4 | 8;
   readonly keysPerThread: 4 | 8;
   readonly prefetch?: boolean;
+  /**
+   * Shared k/v buffer only: read the value tile after the probabilities are stored rather than
+   * before the softmax, so the scores' registers are free while it loads (fewer live registers,
+   * its latency less hidden).
+   */
+  readonly lateValues?: boolean;
 }
 
 /**
@@ -26,7 +32,9 @@ export interface FlashTileConfig {
 export const FLASH_TILE_CONFIGS: readonly FlashTileConfig[] = [
   // 48 KiB with subgroup row reductions (no row-maxima buffer): the H100's fastest, 64 keys a barrier
   { name: 'r64k64t4x8', rows: 64, keys: 64, rowsPerThread: 4, keysPerThread: 8 },
+  { name: 'r64k64t4x8l', rows: 64, keys: 64, rowsPerThread: 4, keysPerThread: 8, lateValues: true },
   { name: 'r64k64t4x4', rows: 64, keys: 64, rowsPerThread: 4, keysPerThread: 4 },
+  { name: 'r64k64t4x4l', rows: 64, keys: 64, rowsPerThread: 4, keysPerThread: 4, lateValues: true },
   { name: 'r64k32t4x4p', rows: 64, keys: 32, rowsPerThread: 4, keysPerThread: 4, prefetch: true },
   { name: 'r64k32t4x4', rows: 64, keys: 32, rowsPerThread: 4, keysPerThread: 4 },
   { name: 'r32k64t4x4p', rows: 32, keys: 64, rowsPerThread: 4, keysPerThread: 4, prefetch: true },
@@ -138,6 +146,8 @@ function storeTransposed(buffer: string, width4: number, quads: string[], d4: st
 /**
  * The WGSL body of the flash-attention program (tfjs-webgpu adds bindings, uniforms, entry point).
  *
+ * Logits are in log2 units (uniforms.scale includes log2 e) and exponentials are exp2.
+ *
  * Workgroup memory: qT `[dk][rows]` (scaled queries, transposed so 4 rows are one vec4), the key
  * tile `[dk][keys]` (transposed likewise) and the value tile `[keys][dv]` (sharing one buffer
  * unless `prefetch`), pT `[keys][rows]` (the tile's probabilities) and, without subgroups, rowMax
@@ -207,11 +217,11 @@ export function flashAttentionWgsl(layout: FlashLayout, partial = false): string
   const softmaxUpdate = `
         ${unroll(TM, (i) => `{
           let mNew = max(m[${i}], tileMax${i});
-          let corr = exp(m[${i}] - mNew);
+          let corr = exp2(m[${i}] - mNew);
           m[${i}] = mNew;
           var rowSum = l[${i}] * corr;
           ${unroll(OC4, (c) => `${acc(i, c)} = ${acc(i, c)} * corr;`)}
-          ${unroll(TN4, (b) => `${s(i, b)} = select(exp(${s(i, b)} - vec4<f32>(mNew)), vec4<f32>(0.0), ${s(i, b)} < vec4<f32>(-1.0e38));
+          ${unroll(TN4, (b) => `${s(i, b)} = select(exp2(${s(i, b)} - vec4<f32>(mNew)), vec4<f32>(0.0), ${s(i, b)} < vec4<f32>(-1.0e38));
           rowSum = rowSum + dot(${s(i, b)}, vec4<f32>(1.0));`)}
           l[${i}] = rowSum;
         }`)}
@@ -242,7 +252,26 @@ export function flashAttentionWgsl(layout: FlashLayout, partial = false): string
         ${probabilitiesTimesValues}
         workgroupBarrier();
       }`
-    : `
+    : config.lateValues
+      ? `
+      for (var k0 = kBegin; k0 < kEnd; k0 += ${BC}) {
+        ${loadKeys('k0')}
+        ${storeKeys}
+        workgroupBarrier();
+        ${scores}
+        ${rowMaxima}
+        ${subgroupRows ? '' : 'workgroupBarrier();'}
+        ${readRowMaxima}
+        ${softmaxUpdate}
+        workgroupBarrier();
+        // the key tile is consumed (and the probabilities stored): the value tile takes its place
+        ${loadValues('k0')}
+        ${storeValues}
+        workgroupBarrier();
+        ${probabilitiesTimesValues}
+        workgroupBarrier();
+      }`
+      : `
       for (var k0 = kBegin; k0 < kEnd; k0 += ${BC}) {
         ${loadKeys('k0')}
         ${storeKeys}
@@ -344,7 +373,8 @@ ${partial ? `        // a split's part: its output normalised by its own sum, th
 
 /**
  * The merge of key-split parts `[splits, rows, dv + 2]` (each row: its output over its keys, then
- * its max m and sum l) into `[rows, dv]`: weights l·exp(m − M) with M the largest m; rows whose
+ * its max m (in log2 units, as the program computes) and sum l) into `[rows, dv]`: weights
+ * l·2^(m − M) with M the largest m; rows whose
  * best logit is a masked one (or that saw no key) give 0, like the one-pass program.
  */
 export function flashMergeWgsl(): string {
@@ -361,7 +391,7 @@ export function flashMergeWgsl(): string {
       var sum = 0.0;
       for (var s = 0; s < uniforms.splits; s++) {
         let base = (s * rows + row) * stride;
-        let w = Parts[base + uniforms.dv + 1] * exp(Parts[base + uniforms.dv] - best);
+        let w = Parts[base + uniforms.dv + 1] * exp2(Parts[base + uniforms.dv] - best);
         weight = weight + w;
         sum = sum + w * Parts[base + col];
       }

@@ -178,7 +178,9 @@ export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
       // causal: row r of the chunk is row r0 + r of the call; otherwise every key is visible
       const offset = options.causal ? nk - nq + r0 : nk;
       const ints = [chunkRows, nk, dk, dv, slices, group, hk, u0, offset, options.mask ? 1 : 0, keysPerSplit, splits].map(int32Uniform);
-      let out = runWebGpuProgram(program, [tf.reshape(qc, [slices, chunkRows, dk]), kc, vc, bias], [...ints, float32Uniform(scale)]);
+      // logits in log2 units (the program takes exp2, one multiply fewer per score); the bias is 0 or
+      // MASKED_LOGIT, which stays hidden unscaled
+      let out = runWebGpuProgram(program, [tf.reshape(qc, [slices, chunkRows, dk]), kc, vc, bias], [...ints, float32Uniform(scale * Math.LOG2E)]);
       if (partial) out = runWebGpuProgram(mergeProgram(slices * chunkRows, dv), [out], [slices * chunkRows, dv, splits].map(int32Uniform));
       return tf.reshape(out, [units, group, chunkRows, dv]);
     });
