@@ -30,11 +30,12 @@ export interface FlashTileConfig {
  * prints the fastest; put it first). Small tiles last, so WebGPU's 16 KiB default still fits d = 64.
  */
 export const FLASH_TILE_CONFIGS: readonly FlashTileConfig[] = [
-  // 48 KiB with subgroup row reductions (no row-maxima buffer): the H100's fastest, 64 keys a barrier
-  { name: 'r64k64t4x8', rows: 64, keys: 64, rowsPerThread: 4, keysPerThread: 8 },
+  // 48 KiB with subgroup row reductions (no row-maxima buffer): the H100's fastest, 64 keys a
+  // barrier, values read late (13.4 ms at n = 16,384, 215 at 65,536; cli/scripts/gpu-tune-flash.cjs)
   { name: 'r64k64t4x8l', rows: 64, keys: 64, rowsPerThread: 4, keysPerThread: 8, lateValues: true },
-  { name: 'r64k64t4x4', rows: 64, keys: 64, rowsPerThread: 4, keysPerThread: 4 },
   { name: 'r64k64t4x4l', rows: 64, keys: 64, rowsPerThread: 4, keysPerThread: 4, lateValues: true },
+  { name: 'r64k64t4x8', rows: 64, keys: 64, rowsPerThread: 4, keysPerThread: 8 },
+  { name: 'r64k64t4x4', rows: 64, keys: 64, rowsPerThread: 4, keysPerThread: 4 },
   { name: 'r64k32t4x4p', rows: 64, keys: 32, rowsPerThread: 4, keysPerThread: 4, prefetch: true },
   { name: 'r64k32t4x4', rows: 64, keys: 32, rowsPerThread: 4, keysPerThread: 4 },
   { name: 'r32k64t4x4p', rows: 32, keys: 64, rowsPerThread: 4, keysPerThread: 4, prefetch: true },
