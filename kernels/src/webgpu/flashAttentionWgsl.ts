@@ -235,56 +235,43 @@ export function flashAttentionWgsl(layout: FlashLayout, partial = false): string
             ${unroll(TM, (i) => unroll(OC4, (c) => `${acc(i, c)} = fma(vec4<f32>(${qRow(i)}), vb${c}, ${acc(i, c)});`))}
           }`)}
         }`;
-  // prefetch: store the tile read last iteration, read the next one while this one is computed
-  const keyLoop = prefetch
-    ? `
-      if (kBegin < kEnd) { ${loadKeys('kBegin')} ${loadValues('kBegin')} }
-      for (var k0 = kBegin; k0 < kEnd; k0 += ${BC}) {
-        ${storeKeys}
+  // the row maxima, the softmax and the stored probabilities (a barrier between when the maxima go through rowMax)
+  const softmaxOfTile = `${rowMaxima}
+        ${subgroupRows ? '' : 'workgroupBarrier();'}
+        ${readRowMaxima}
+        ${softmaxUpdate}`;
+  // the value tile into the shared k/v buffer once every invocation is done with the key tile
+  const valuesOverKeys = `${loadValues('k0')}
+        ${storeValues}`;
+  // one key tile: prefetch stores the tile read last iteration and reads the next one while this
+  // one is computed; the shared buffer takes the value tile after the keys (lateValues: after the
+  // softmax too, so the scores' registers are free while it loads)
+  const tileBody = prefetch
+    ? `${storeKeys}
         ${storeValues}
         workgroupBarrier();
         if (k0 + ${BC} < kEnd) { ${loadKeys(`k0 + ${BC}`)} ${loadValues(`k0 + ${BC}`)} }
         ${scores}
-        ${rowMaxima}
-        ${subgroupRows ? '' : 'workgroupBarrier();'}
-        ${readRowMaxima}
-        ${softmaxUpdate}
-        workgroupBarrier();
-        ${probabilitiesTimesValues}
-        workgroupBarrier();
-      }`
-    : config.lateValues
-      ? `
-      for (var k0 = kBegin; k0 < kEnd; k0 += ${BC}) {
-        ${loadKeys('k0')}
+        ${softmaxOfTile}`
+    : `${loadKeys('k0')}
         ${storeKeys}
         workgroupBarrier();
         ${scores}
-        ${rowMaxima}
-        ${subgroupRows ? '' : 'workgroupBarrier();'}
+        ${
+          config.lateValues
+            ? `${softmaxOfTile}
+        workgroupBarrier();
+        ${valuesOverKeys}`
+            : `${rowMaxima}
+        workgroupBarrier();
+        ${valuesOverKeys}
         ${readRowMaxima}
-        ${softmaxUpdate}
-        workgroupBarrier();
-        // the key tile is consumed (and the probabilities stored): the value tile takes its place
-        ${loadValues('k0')}
-        ${storeValues}
-        workgroupBarrier();
-        ${probabilitiesTimesValues}
-        workgroupBarrier();
-      }`
-      : `
+        ${softmaxUpdate}`
+        }`;
+  const keyLoop = `
+      ${prefetch ? `if (kBegin < kEnd) { ${loadKeys('kBegin')} ${loadValues('kBegin')} }` : ''}
       for (var k0 = kBegin; k0 < kEnd; k0 += ${BC}) {
-        ${loadKeys('k0')}
-        ${storeKeys}
-        workgroupBarrier();
-        ${scores}
-        ${rowMaxima}
-        workgroupBarrier();
-        // the key tile is consumed: the value tile takes its place
-        ${loadValues('k0')}
-        ${storeValues}
-        ${readRowMaxima}
-        ${softmaxUpdate}
+        ${tileBody}
         workgroupBarrier();
         ${probabilitiesTimesValues}
         workgroupBarrier();
