@@ -7,13 +7,13 @@
  * Shapes: q [b, h, nq, dk], k [b, h, nk, dk], v [b, h, nk, dv] → [b, h, nq, dv].
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import { deriveSeed } from '@swapformer/core';
 import { softmaxAttention } from '@swapformer/kernels';
 import type { CausalThinformerOptions } from './causalThinformer';
 import { compressPlan } from './compressPlan';
 import type { CoresetOptions } from './thinformerCoreset';
-import { asSlices, deviceCoresetOfRange, gatherSliceRows } from './thinformerWebGpu';
+import { asSlices, deviceCoresets, gatherCoresetRows, type DeviceCoresets } from './thinformerWebGpu';
 import type { KernelContext } from '@swapformer/core';
 import { causalLeaves, checkQueriesAlignedToKeys } from './causalSplit';
 
@@ -30,16 +30,17 @@ export function deviceThinformerAttention(kernels: KernelContext, q: Tensor4D, k
   return tf.tidy(() => {
     const ks = asSlices(k);
     const vs = asSlices(v);
-    const { indices, plan } = deviceCoresetOfRange(ks, vs, 0, nk, { ...options, scale });
-    const keys = tf.reshape(gatherSliceRows(ks, indices), [b, h, plan.nOut, dk]) as Tensor4D;
-    const values = tf.reshape(gatherSliceRows(vs, indices), [b, h, plan.nOut, dv]) as Tensor4D;
+    const coresets = deviceCoresets(ks, vs, { lo: 0, length: nk, count: 1, step: 0 }, { ...options, scale }, () => options.seed);
+    const { nOut } = coresets.plan;
+    const keys = tf.reshape(gatherCoresetRows(ks, coresets), [b, h, nOut, dk]) as Tensor4D;
+    const values = tf.reshape(gatherCoresetRows(vs, coresets), [b, h, nOut, dv]) as Tensor4D;
     return softmaxAttention(kernels, q, keys, values, { scale });
   });
 }
 
 /** A coreset standing for keys [lo, hi): positions [s, size] on the device, and each point's log-weight. */
 interface WeightedCoreset {
-  readonly indices: Tensor2D;
+  readonly coresets: DeviceCoresets;
   readonly logWeight: number;
 }
 
@@ -69,8 +70,8 @@ export function deviceCausalThinformerAttention(kernels: KernelContext, q: Tenso
   return tf.tidy(() => {
     const [qs, ks, vs] = [asSlices(q), asSlices(k), asSlices(v)];
     const coreset = (lo: number, hi: number): WeightedCoreset => {
-      const { indices, plan } = deviceCoresetOfRange(ks, vs, lo, hi, { ...options, scale, seed: deriveSeed(options.seed, 'causal-block', lo, hi) });
-      return { indices, logWeight: Math.log((hi - lo) / plan.nOut) };
+      const coresets = deviceCoresets(ks, vs, { lo, length: hi - lo, count: 1, step: 0 }, { ...options, scale }, () => deriveSeed(options.seed, 'causal-block', lo, hi));
+      return { coresets, logWeight: Math.log((hi - lo) / coresets.plan.nOut) };
     };
     const outputs = causalLeaves(0, nk, offset, options.exactBlock, coreset).map((leaf) => {
       const qFrom = Math.max(leaf.lo, offset) - offset;
@@ -81,8 +82,8 @@ export function deviceCausalThinformerAttention(kernels: KernelContext, q: Tenso
       const as4d = (x: Tensor, n: number) => tf.reshape(x, [b, h, n, x.shape[2]!]) as Tensor4D;
       if (leaf.context.length === 0) return softmaxAttention(kernels, as4d(queries, rows), as4d(ownKeys, ownKeys.shape[1]), as4d(ownValues, ownValues.shape[1]), { scale, causal: true });
       // s·⟨[q, 1], [k, w/s]⟩ = s·⟨q, k⟩ + w: each coreset's log-weight rides on one extra coordinate
-      const keys = tf.concat([...leaf.context.map((c) => withColumn(gatherSliceRows(ks, c.indices), c.logWeight / scale)), withColumn(ownKeys, 0)], 1) as Tensor3D;
-      const values = tf.concat([...leaf.context.map((c) => gatherSliceRows(vs, c.indices)), ownValues], 1) as Tensor3D;
+      const keys = tf.concat([...leaf.context.map((c) => gatherCoresetRows(ks, c.coresets, c.logWeight / scale)), withColumn(ownKeys, 0)], 1) as Tensor3D;
+      const values = tf.concat([...leaf.context.map((c) => gatherCoresetRows(vs, c.coresets)), ownValues], 1) as Tensor3D;
       // causal offset m − rows makes every coreset row visible and the leaf's own keys causal
       return softmaxAttention(kernels, as4d(withColumn(queries, 1), rows), as4d(keys, keys.shape[1]), as4d(values, values.shape[1]), { scale, causal: true });
     });

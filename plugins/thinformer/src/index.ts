@@ -98,8 +98,8 @@ export const thinformerPlugin: AttentionPlugin<ThinformerOptions> = {
 export { thinformerAttention } from './thinformer';
 export { causalThinformerAttention } from './causalThinformer';
 export { deviceThinformerAttention, deviceCausalThinformerAttention } from './deviceThinformer';
-export { deviceCoresetOfRange } from './thinformerWebGpu';
-export type { DeviceCoreset } from './thinformerWebGpu';
+export { deviceCoresetOfRange, deviceCoresets, gatherCoresetRows } from './thinformerWebGpu';
+export type { DeviceCoresets, KeyRanges } from './thinformerWebGpu';
 export type { CausalThinformerOptions } from './causalThinformer';
 export type { ThinformerAttentionOptions } from './thinformer';
 export { thinformerCoreset, coresetPositions, coresetOfRange, keyValueData } from './thinformerCoreset';
