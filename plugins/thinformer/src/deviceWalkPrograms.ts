@@ -51,7 +51,7 @@ function addressing(S: number): string {
       let vs = b / uniforms.bucketsPerSlice;
       return (vs % uniforms.slices) * uniforms.nk + uniforms.lo + (vs / uniforms.slices) * uniforms.step + i32(p) * uniforms.stride;
     }
-    fn sliceOf(b : i32) -> i32 { return (b / uniforms.bucketsPerSlice) % uniforms.slices; }`;
+    fn statsOf(b : i32) -> i32 { return b / uniforms.bucketsPerSlice; } // c and β are per range and slice`;
 }
 
 /**
@@ -181,7 +181,7 @@ export function pairGramWgsl(M: number, dk: number, dv: number): string {
         rowB[tid] = rowOf(b, pointAt(b, ${rows} * tj + tid));
       }
       workgroupBarrier();
-      let slice = sliceOf(b);
+      let slice = statsOf(b);
       let shift = stats[slice * 2];
       let beta2 = stats[slice * 2 + 1] * stats[slice * 2 + 1];
       var d00 = 0.0; var d01 = 0.0; var d10 = 0.0; var d11 = 0.0;
@@ -241,7 +241,7 @@ export function fusedRoundWgsl(M: number, dk: number, dv: number): string {
     }
     fn main(index : i32) {
       ${BUCKET_PROLOGUE}
-      let slice = sliceOf(b);
+      let slice = statsOf(b);
       let shift = stats[slice * 2];
       let beta2 = stats[slice * 2 + 1] * stats[slice * 2 + 1];
       for (var q = tid; q < ${M * M}; q += ${threads}) {
