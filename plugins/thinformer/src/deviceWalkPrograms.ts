@@ -56,66 +56,62 @@ function addressing(S: number): string {
 
 /**
  * The walk of one bucket given `gAt(i, j)` (a WGSL expression for G[i, j], j ≥ i). Thread tid owns
- * a_j for j = tid + threads·e. Thresholds u_j = U_j·r_j·C_j (C a prefix max of r) are formed before
- * the chain by a chunked scan; each step the owner of i compares and publishes the sign
- * (double-buffered, one barrier per step) and every thread adds ±G[i, j] to its a_j, j > i.
+ * a_j for j = tid + threads·e, e < per; the per-thread slots are unrolled here so they stay in
+ * registers (a dynamically indexed array spills to local memory, whose latency would sit on the
+ * chain). Thresholds u_j = U_j·r_j·C_j (C a prefix max of r) are formed before the chain by a
+ * chunked scan; each step the owner of i compares and publishes the sign (double-buffered, one
+ * barrier per step) and every thread adds ±G[i, j] to its a_j, j > i. Survivors are written after
+ * the chain, so no global access is on it.
  */
 function walkWgsl(M: number, threads: number, gAt: (i: string, j: string) => string): string {
   const per = Math.ceil(M / threads);
+  const slots = (body: (e: number) => string) => Array.from({ length: per }, (_, e) => body(e)).join('\n');
   return `
       let flip = i32(draws[uniforms.flipOffset + b / (uniforms.bucketsPerSlice * uniforms.slices)]);
-      var hi : array<f32, ${per}>;
-      var lo : array<f32, ${per}>;
-      var thr : array<f32, ${per}>;
-      var cur : array<f32, ${per}>;
       var carry = 0.0;
-      for (var e = 0; e < ${per}; e++) {
-        let j = tid + e * ${threads};
-        let jc = min(j, ${M - 1});
-        let r = sqrt(max(${gAt('jc', 'jc')}, 0.0)); // cancellation can make G_jj slightly negative
-        scan[tid] = r;
+      ${slots((e) => `
+      let j${e} = min(tid + ${e * threads}, ${M - 1});
+      let r${e} = sqrt(max(${gAt(`j${e}`, `j${e}`)}, 0.0)); // cancellation can make G_jj slightly negative
+      scan[tid] = r${e};
+      workgroupBarrier();
+      for (var off = 1; off < ${threads}; off = off * 2) {
+        var x = 0.0;
+        if (tid >= off) { x = scan[tid - off]; }
         workgroupBarrier();
-        for (var off = 1; off < ${threads}; off = off * 2) {
-          var x = 0.0;
-          if (tid >= off) { x = scan[tid - off]; }
-          workgroupBarrier();
-          scan[tid] = max(scan[tid], x);
-          workgroupBarrier();
-        }
-        thr[e] = draws[uniforms.drawOffset + b * ${M} + jc] * r * max(carry, scan[tid]);
-        carry = max(carry, scan[${threads - 1}]);
+        scan[tid] = max(scan[tid], x);
         workgroupBarrier();
-        hi[e] = 0.0;
-        lo[e] = 0.0;
-        cur[e] = ${gAt('0', 'jc')};
       }
+      let thr${e} = draws[uniforms.drawOffset + b * ${M} + j${e}] * r${e} * max(carry, scan[tid]);
+      carry = max(carry, scan[${threads - 1}]);
+      workgroupBarrier();
+      var hi${e} = 0.0;
+      var lo${e} = 0.0;
+      var cur${e} = ${gAt('0', `j${e}`)};
+      var swap${e} = 0;`)}
       for (var i = 0; i < ${M}; i++) {
         // the next row's loads do not depend on this step's sign: issue them before the barrier
         let nextRow = min(i + 1, ${M - 1});
-        var nxt : array<f32, ${per}>;
-        for (var e = 0; e < ${per}; e++) { nxt[e] = ${gAt('nextRow', `max(nextRow, min(tid + e * ${threads}, ${M - 1}))`)}; }
+        ${slots((e) => `let nxt${e} = ${gAt('nextRow', `max(nextRow, j${e})`)};`)}
         if (tid == i % ${threads}) {
-          var swap = 0;
-          if (i > 0 && thr[i / ${threads}] <= hi[i / ${threads}]) { swap = 1; }
-          signs[i & 1] = swap;
-          if (valid) { result[b * ${M} + i] = pointAt(b, 2 * i + (swap ^ flip)); }
+          ${slots((e) => `if (i / ${threads} == ${e}) { swap${e} = select(0, 1, i > 0 && thr${e} <= hi${e}); signs[i & 1] = swap${e}; }`)}
         }
         workgroupBarrier();
         let sign = 1.0 - 2.0 * f32(signs[i & 1]);
-        for (var e = 0; e < ${per}; e++) {
-          let j = tid + e * ${threads};
-          if (j > i && j < ${M}) {
-            // TwoSum: hi + lo carries the running sum to about twice float32's precision
-            let x = sign * cur[e];
-            let s = hi[e] + x;
-            let bb = s - hi[e];
-            lo[e] = lo[e] + ((hi[e] - (s - bb)) + (x - bb));
-            let t = s + lo[e];
-            lo[e] = lo[e] - (t - s);
-            hi[e] = t;
-          }
-          cur[e] = nxt[e];
+        ${slots((e) => `
+        if (tid + ${e * threads} > i && tid + ${e * threads} < ${M}) {
+          // TwoSum: hi + lo carries the running sum to about twice float32's precision
+          let x = sign * cur${e};
+          let s = hi${e} + x;
+          let bb = s - hi${e};
+          lo${e} = lo${e} + ((hi${e} - (s - bb)) + (x - bb));
+          let t = s + lo${e};
+          lo${e} = lo${e} - (t - s);
+          hi${e} = t;
         }
+        cur${e} = nxt${e};`)}
+      }
+      if (valid) {
+        ${slots((e) => `if (tid + ${e * threads} < ${M}) { result[b * ${M} + j${e}] = pointAt(b, 2 * j${e} + (swap${e} ^ flip)); }`)}
       }`;
 }
 
@@ -126,76 +122,108 @@ const BUCKET_PROLOGUE = `
       let b = min(bucket, uniforms.buckets - 1);
       let tid = i32(localIndex);`;
 
+/** Pairs along a side of the Gram tiles of buckets of M pairs (GRAM_TILE, or M itself when smaller). */
+function tileSide(M: number): number {
+  return Math.min(GRAM_TILE, M);
+}
+
+/** Workgroup arrays of one Gram tile: the staged k̃/v columns and the key rows of its points. */
+function tileMemory(M: number): string {
+  const rows = 2 * tileSide(M);
+  return `
+    var<workgroup> tileA : array<f32, ${rows * (CHUNK + 1)}>;
+    var<workgroup> tileB : array<f32, ${rows * (CHUNK + 1)}>;
+    var<workgroup> rowA : array<i32, ${rows}>;
+    var<workgroup> rowB : array<i32, ${rows}>;`;
+}
+
 /**
- * Gram tiles: workgroup w holds pairs [16·ti, 16·ti + 16) × [16·tj, 16·tj + 16), tj ≥ ti, of
- * bucket w / upper (the walk reads j ≥ i only, so only upper tiles are launched). Inputs K, V, stats, points.
- * Output G [buckets, M, M].
+ * WGSL statements giving \`g\` = G[i, j] for thread (li, lj) of tile (ti, tj) of bucket b, with
+ * i = side·ti + li, j = side·tj + lj: the tile's 2·side row and column points are staged CHUNK
+ * feature columns at a time (rows padded by one against bank conflicts), so each k̃/v value is
+ * read from global memory once per tile instead of once per κ. Needs \`shift\`, \`beta2\`, \`tid\`.
  */
-export function pairGramWgsl(M: number, dk: number, dv: number): string {
-  const S = 2 * M;
-  const tiles = M / GRAM_TILE;
-  const upper = (tiles * (tiles + 1)) / 2;
-  const rows = 2 * GRAM_TILE;
+function tileEntryWgsl(M: number, dk: number, dv: number): string {
+  const side = tileSide(M);
+  const rows = 2 * side;
   const pitch = CHUNK + 1;
   const dotPass = (X: string, d: number, scaled: boolean) => `
-      for (var c0 = 0; c0 < ${d}; c0 += ${CHUNK}) {
-        for (var q = tid; q < ${rows * CHUNK}; q += ${GRAM_TILE * GRAM_TILE}) {
-          let p = q / ${CHUNK};
-          let c = c0 + q % ${CHUNK};
-          var x = 0.0;
-          var y = 0.0;
-          if (c < ${d}) { x = ${X}[rowA[p] * ${d} + c]; y = ${X}[rowB[p] * ${d} + c]; }
-          tileA[p * ${pitch} + q % ${CHUNK}] = ${scaled ? 'x * uniforms.root' : 'x'};
-          tileB[p * ${pitch} + q % ${CHUNK}] = ${scaled ? 'y * uniforms.root' : 'y'};
-        }
-        workgroupBarrier();
-        for (var c = 0; c < min(${CHUNK}, ${d} - c0); c++) {
-          let a0 = tileA[(2 * li) * ${pitch} + c];
-          let a1 = tileA[(2 * li + 1) * ${pitch} + c];
-          let b0 = tileB[(2 * lj) * ${pitch} + c];
-          let b1 = tileB[(2 * lj + 1) * ${pitch} + c];
-          d00 = d00 + a0 * b0; d01 = d01 + a0 * b1; d10 = d10 + a1 * b0; d11 = d11 + a1 * b1;
-        }
-        workgroupBarrier();
-      }`;
+        for (var c0 = 0; c0 < ${d}; c0 += ${CHUNK}) {
+          for (var q = tid; q < ${rows * CHUNK}; q += ${side * side}) {
+            let p = q / ${CHUNK};
+            let c = c0 + q % ${CHUNK};
+            var x = 0.0;
+            var y = 0.0;
+            if (c < ${d}) { x = ${X}[rowA[p] * ${d} + c]; y = ${X}[rowB[p] * ${d} + c]; }
+            tileA[p * ${pitch} + q % ${CHUNK}] = ${scaled ? 'x * uniforms.root' : 'x'};
+            tileB[p * ${pitch} + q % ${CHUNK}] = ${scaled ? 'y * uniforms.root' : 'y'};
+          }
+          workgroupBarrier();
+          for (var c = 0; c < min(${CHUNK}, ${d} - c0); c++) {
+            let a0 = tileA[(2 * li) * ${pitch} + c];
+            let a1 = tileA[(2 * li + 1) * ${pitch} + c];
+            let b0 = tileB[(2 * lj) * ${pitch} + c];
+            let b1 = tileB[(2 * lj + 1) * ${pitch} + c];
+            d00 = d00 + a0 * b0; d01 = d01 + a0 * b1; d10 = d10 + a1 * b0; d11 = d11 + a1 * b1;
+          }
+          workgroupBarrier();
+        }`;
   return `
-    var<workgroup> tileA : array<f32, ${rows * pitch}>;
-    var<workgroup> tileB : array<f32, ${rows * pitch}>;
-    var<workgroup> rowA : array<i32, ${rows}>;
-    var<workgroup> rowB : array<i32, ${rows}>;
-    ${addressing(S)}
+        let li = tid / ${side};
+        let lj = tid % ${side};
+        if (tid < ${rows}) {
+          rowA[tid] = rowOf(b, pointAt(b, ${rows} * ti + tid));
+          rowB[tid] = rowOf(b, pointAt(b, ${rows} * tj + tid));
+        }
+        workgroupBarrier();
+        var d00 = 0.0; var d01 = 0.0; var d10 = 0.0; var d11 = 0.0;
+        ${dotPass('K', dk, true)}
+        let l00 = d00; let l01 = d01; let l10 = d10; let l11 = d11;
+        d00 = 0.0; d01 = 0.0; d10 = 0.0; d11 = 0.0;
+        ${dotPass('V', dv, false)}
+        let k00 = exp(l00 - shift) * (d00 + beta2);
+        let k01 = exp(l01 - shift) * (d01 + beta2);
+        let k10 = exp(l10 - shift) * (d10 + beta2);
+        let k11 = exp(l11 - shift) * (d11 + beta2);
+        let i = ti * ${side} + li;
+        let j = tj * ${side} + lj;
+        let g = (k00 - k01) - (k10 - k11);`;
+}
+
+/** WGSL: (ti, tj) of the t-th upper tile (tj ≥ ti) of a bucket with \`tiles\` tiles a side, row by row. */
+function upperTile(tiles: number, t: string): string {
+  return `
+        var ti = 0;
+        var t = ${t};
+        while (t >= ${tiles} - ti) { t = t - (${tiles} - ti); ti = ti + 1; }
+        let tj = ti + t;`;
+}
+
+/** c and β² of bucket b. */
+const SHIFTS = `
+      let shift = stats[statsOf(b) * 2];
+      let beta2 = stats[statsOf(b) * 2 + 1] * stats[statsOf(b) * 2 + 1];`;
+
+/**
+ * Gram tiles: workgroup w holds one upper tile (tj ≥ ti; the walk reads j ≥ i only) of bucket
+ * w / upper; out-of-range workgroups compute but do not store (an early return would break the
+ * barriers' uniformity). Inputs K, V, stats, points. Output G [buckets, M, M].
+ */
+export function pairGramWgsl(M: number, dk: number, dv: number): string {
+  const tiles = M / GRAM_TILE;
+  const upper = (tiles * (tiles + 1)) / 2;
+  return `
+    ${tileMemory(M)}
+    ${addressing(2 * M)}
     fn main(index : i32) {
       let w = ${WORKGROUP_INDEX};
       let valid = w < uniforms.buckets * ${upper};
       let b = min(w / ${upper}, uniforms.buckets - 1);
-      // the t-th upper tile (tj ≥ ti) of the bucket, row by row (an early return would break the barriers' uniformity)
-      var ti = 0;
-      var t = w % ${upper};
-      while (t >= ${tiles} - ti) { t = t - (${tiles} - ti); ti = ti + 1; }
-      let tj = ti + t;
       let tid = i32(localIndex);
-      let li = tid / ${GRAM_TILE};
-      let lj = tid % ${GRAM_TILE};
-      if (tid < ${rows}) {
-        rowA[tid] = rowOf(b, pointAt(b, ${rows} * ti + tid));
-        rowB[tid] = rowOf(b, pointAt(b, ${rows} * tj + tid));
-      }
-      workgroupBarrier();
-      let slice = statsOf(b);
-      let shift = stats[slice * 2];
-      let beta2 = stats[slice * 2 + 1] * stats[slice * 2 + 1];
-      var d00 = 0.0; var d01 = 0.0; var d10 = 0.0; var d11 = 0.0;
-      ${dotPass('K', dk, true)}
-      let l00 = d00; let l01 = d01; let l10 = d10; let l11 = d11;
-      d00 = 0.0; d01 = 0.0; d10 = 0.0; d11 = 0.0;
-      ${dotPass('V', dv, false)}
-      let k00 = exp(l00 - shift) * (d00 + beta2);
-      let k01 = exp(l01 - shift) * (d01 + beta2);
-      let k10 = exp(l10 - shift) * (d10 + beta2);
-      let k11 = exp(l11 - shift) * (d11 + beta2);
-      let i = ti * ${GRAM_TILE} + li;
-      let j = tj * ${GRAM_TILE} + lj;
-      if (valid && j >= i) { result[(b * ${M} + i) * ${M} + j] = (k00 - k01) - (k10 - k11); }
+      ${SHIFTS}
+      ${upperTile(tiles, `w % ${upper}`)}
+      ${tileEntryWgsl(M, dk, dv)}
+      if (valid && j >= i) { result[(b * ${M} + i) * ${M} + j] = g; }
     }`;
 }
 
@@ -212,50 +240,34 @@ export function walkFromGramWgsl(M: number): string {
     }`;
 }
 
-/** Threads of a fused workgroup: every one computes G entries, the first M also walk. */
+/** Threads of a fused workgroup: one per entry of a Gram tile (≥ M, so each a_j has an owner). */
 export function fusedThreads(M: number): number {
-  return Math.max(64, M);
+  return tileSide(M) ** 2;
 }
 
 /**
- * Gram and walk of one bucket in one workgroup, G's upper triangle kept in workgroup memory
- * (row i starts at i·M − i(i−1)/2). κ is read straight from K and V: with a bucket per workgroup
- * and at most 64 pairs, the rows stay in cache and the many buckets hide the latency.
- * Inputs K, V, stats, points, draws → survivors [buckets·M].
+ * Gram and walk of one bucket in one workgroup: the workgroup computes the bucket's upper tiles
+ * one after another into G's upper triangle in workgroup memory (row i starts at i·M − i(i−1)/2),
+ * then walks it. Inputs K, V, stats, points, draws → survivors [buckets·M].
  */
 export function fusedRoundWgsl(M: number, dk: number, dv: number): string {
-  const S = 2 * M;
-  const threads = fusedThreads(M);
+  const tiles = M / tileSide(M);
   const tri = (i: string, j: string) => `tri[(${i}) * ${M} - ((${i}) * ((${i}) - 1)) / 2 + (${j}) - (${i})]`;
   return `
     var<workgroup> signs : array<i32, 2>;
-    var<workgroup> scan : array<f32, ${threads}>;
+    var<workgroup> scan : array<f32, ${fusedThreads(M)}>;
     var<workgroup> tri : array<f32, ${(M * (M + 1)) / 2}>;
-    ${addressing(S)}
-    fn kappa(a : i32, c : i32, shift : f32, beta2 : f32) -> f32 {
-      var logit = 0.0;
-      for (var e = 0; e < ${dk}; e++) { logit = logit + (K[a * ${dk} + e] * uniforms.root) * (K[c * ${dk} + e] * uniforms.root); }
-      var dot = 0.0;
-      for (var e = 0; e < ${dv}; e++) { dot = dot + V[a * ${dv} + e] * V[c * ${dv} + e]; }
-      return exp(logit - shift) * (dot + beta2);
-    }
+    ${tileMemory(M)}
+    ${addressing(2 * M)}
     fn main(index : i32) {
       ${BUCKET_PROLOGUE}
-      let slice = statsOf(b);
-      let shift = stats[slice * 2];
-      let beta2 = stats[slice * 2 + 1] * stats[slice * 2 + 1];
-      for (var q = tid; q < ${M * M}; q += ${threads}) {
-        let i = q / ${M};
-        let j = q % ${M};
-        if (j >= i) {
-          let e0 = rowOf(b, pointAt(b, 2 * i));
-          let o0 = rowOf(b, pointAt(b, 2 * i + 1));
-          let e1 = rowOf(b, pointAt(b, 2 * j));
-          let o1 = rowOf(b, pointAt(b, 2 * j + 1));
-          ${tri('i', 'j')} = (kappa(e0, e1, shift, beta2) - kappa(e0, o1, shift, beta2)) - (kappa(o0, e1, shift, beta2) - kappa(o0, o1, shift, beta2));
-        }
+      ${SHIFTS}
+      for (var u = 0; u < ${(tiles * (tiles + 1)) / 2}; u++) {
+        ${upperTile(tiles, 'u')}
+        ${tileEntryWgsl(M, dk, dv)}
+        if (j >= i) { ${tri('i', 'j')} = g; }
       }
       workgroupBarrier();
-      ${walkWgsl(M, threads, tri)}
+      ${walkWgsl(M, fusedThreads(M), tri)}
     }`;
 }
