@@ -37,7 +37,7 @@ const CHUNK = 16;
 
 /** Uniform declarations shared by the round programs (must match `roundUniforms` in thinformerWebGpu.ts). */
 export const ROUND_UNIFORMS =
-  'buckets : i32, bucketsPerSlice : i32, slices : i32, nk : i32, lo : i32, step : i32, stride : i32, identity : i32, drawOffset : i32, flipOffset : i32, root : f32,';
+  'buckets : i32, bucketsPerSlice : i32, slices : i32, nk : i32, lo : i32, step : i32, stride : i32, identity : i32, drawOffset : i32, flipOffset : i32, partials : i32, root : f32,';
 
 /** WGSL helpers: the thinned position of point p of bucket b, and its row in K/V [slices, nk, d]. */
 function addressing(S: number): string {
@@ -199,10 +199,15 @@ function upperTile(tiles: number, t: string): string {
         let tj = ti + t;`;
 }
 
-/** c and β² of bucket b. */
+/** c and β² of bucket b, from the stats program's partial maxima (max is exact, so any split gives the same c and β). */
 const SHIFTS = `
-      let shift = stats[statsOf(b) * 2];
-      let beta2 = stats[statsOf(b) * 2 + 1] * stats[statsOf(b) * 2 + 1];`;
+      var shift = 0.0;
+      var beta = 0.0;
+      for (var p = 0; p < uniforms.partials; p++) {
+        shift = max(shift, stats[(statsOf(b) * uniforms.partials + p) * 2]);
+        beta = max(beta, stats[(statsOf(b) * uniforms.partials + p) * 2 + 1]);
+      }
+      let beta2 = beta * beta;`;
 
 /**
  * Gram tiles: workgroup w holds one upper tile (tj ≥ ti; the walk reads j ≥ i only) of bucket

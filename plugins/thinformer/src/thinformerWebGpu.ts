@@ -56,31 +56,40 @@ const TREE_MAX = `for (var stride = ${WORKGROUP / 2}; stride > 0; stride = strid
 /** WGSL: first key row of virtual slice vs (range vs / slices of slice vs % slices). */
 const RANGE_ROW = `(vs % uniforms.slices) * uniforms.nk + uniforms.lo + (vs / uniforms.slices) * uniforms.step`;
 
+/** Partial maxima per virtual slice: enough workgroups to spread n rows one per thread (one per slice left an H100 ≈ 1 ms on 4 workgroups at n = 16,384). */
+function statsPartials(n: number): number {
+  return Math.min(64, Math.ceil(n / WORKGROUP));
+}
+
 /**
- * Per virtual slice, over its stride-thinned points: c = max‖k̃‖² with k̃ = root·k rounded per
- * coordinate as the host does, and β = max|v| → [V, 2].
+ * Per virtual slice and part of its stride-thinned points: c = max‖k̃‖² with k̃ = root·k rounded
+ * per coordinate as the host does, and β = max|v| → [V, partials, 2] (consumers take the max).
  */
-function sliceStats(k: Tensor3D, v: Tensor3D, ranges: KeyRanges, plan: CompressPlan, root: number): Tensor2D {
+function sliceStats(k: Tensor3D, v: Tensor3D, ranges: KeyRanges, plan: CompressPlan, root: number): Tensor3D {
   const [slices, nk, dk] = k.shape;
   const dv = v.shape[2];
   const virtual = slices * ranges.count;
+  const partials = statsPartials(plan.n);
   return runWebGpuProgram(
     {
       variableNames: ['K', 'V'],
-      outputShape: [virtual, 2],
+      outputShape: [virtual, partials, 2],
       shaderKey: `swapformerThinformerStats_${dk}_${dv}`,
-      dispatch: [virtual, 1, 1],
+      dispatch: [virtual * partials, 1, 1],
       workgroupSize: [WORKGROUP, 1, 1],
-      uniforms: 'nk : i32, lo : i32, step : i32, n : i32, stride : i32, slices : i32, virtualSlices : i32, root : f32,',
+      uniforms: 'nk : i32, lo : i32, step : i32, n : i32, stride : i32, slices : i32, parts : i32, total : i32, root : f32,',
       getUserCode: () => `
         var<workgroup> red : array<f32, ${WORKGROUP}>;
         fn main(index : i32) {
-          let vs = min(${WORKGROUP_INDEX}, uniforms.virtualSlices - 1);
+          let w = min(${WORKGROUP_INDEX}, uniforms.total - 1);
+          let vs = w / uniforms.parts;
+          let chunk = (uniforms.n + uniforms.parts - 1) / uniforms.parts;
+          let start = (w % uniforms.parts) * chunk;
           let tid = i32(localIndex);
           let first = ${RANGE_ROW};
           var norm = 0.0;
           var largest = 0.0;
-          for (var j = tid; j < uniforms.n; j += ${WORKGROUP}) {
+          for (var j = start + tid; j < min(start + chunk, uniforms.n); j += ${WORKGROUP}) {
             let row = first + j * uniforms.stride;
             var sq = 0.0;
             for (var c = 0; c < ${dk}; c++) { let x = K[row * ${dk} + c] * uniforms.root; sq = sq + x * x; }
@@ -95,15 +104,15 @@ function sliceStats(k: Tensor3D, v: Tensor3D, ranges: KeyRanges, plan: CompressP
           red[tid] = largest;
           workgroupBarrier();
           ${TREE_MAX}
-          if (tid == 0 && ${WORKGROUP_INDEX} < uniforms.virtualSlices) {
-            result[vs * 2] = shift;
-            result[vs * 2 + 1] = red[0];
+          if (tid == 0 && ${WORKGROUP_INDEX} < uniforms.total) {
+            result[w * 2] = shift;
+            result[w * 2 + 1] = red[0];
           }
         }`,
     },
     [k, v],
-    [int(nk), int(ranges.lo), int(ranges.step), int(plan.n), int(plan.stride), int(slices), int(virtual), float32Uniform(root)],
-  ) as Tensor2D;
+    [int(nk), int(ranges.lo), int(ranges.step), int(plan.n), int(plan.stride), int(slices), int(partials), int(virtual * partials), float32Uniform(root)],
+  ) as Tensor3D;
 }
 
 /** Everything a round program needs besides its tensors. */
@@ -117,13 +126,13 @@ interface RoundSetting {
 }
 
 /** Values of ROUND_UNIFORMS, in its order. */
-function roundUniforms(k: Tensor3D, ranges: KeyRanges, stride: number, root: number, r: RoundSetting): WebGpuUniform[] {
+function roundUniforms(k: Tensor3D, ranges: KeyRanges, stride: number, partials: number, root: number, r: RoundSetting): WebGpuUniform[] {
   const [slices, nk] = k.shape;
-  return [r.buckets, r.bucketsPerSlice, slices, nk, ranges.lo, ranges.step, stride, r.identity ? 1 : 0, r.drawOffset, r.flipOffset].map(int).concat(float32Uniform(root));
+  return [r.buckets, r.bucketsPerSlice, slices, nk, ranges.lo, ranges.step, stride, r.identity ? 1 : 0, r.drawOffset, r.flipOffset, partials].map(int).concat(float32Uniform(root));
 }
 
 /** One halving round of every bucket: points [V·m] (unused in round 0) → survivors [V·m/2] (thinned positions). */
-function runRound(k: Tensor3D, v: Tensor3D, stats: Tensor2D, points: Tensor, draws: Tensor, setting: RoundSetting, uniforms: WebGpuUniform[]): Tensor {
+function runRound(k: Tensor3D, v: Tensor3D, stats: Tensor, points: Tensor, draws: Tensor, setting: RoundSetting, uniforms: WebGpuUniform[]): Tensor {
   const dk = k.shape[2];
   const dv = v.shape[2];
   const { S, buckets } = setting;
@@ -192,11 +201,11 @@ export function deviceCoresets(k: Tensor3D, v: Tensor3D, ranges: KeyRanges, opti
     ranges,
     points: tf.tidy(() => {
       const draws = tf.tensor1d(values);
-      const stats = sliceStats(k, v, ranges, plan, root); // [V, 2]: c, β
+      const stats = sliceStats(k, v, ranges, plan, root); // [V, partials, 2]: c, β
       // round 0 reads no positions (identity); any float32 tensor fills its binding
       let points: Tensor = stats;
       for (const setting of settings) {
-        const next = runRound(k, v, stats, points, draws, setting, roundUniforms(k, ranges, stride, root, setting));
+        const next = runRound(k, v, stats, points, draws, setting, roundUniforms(k, ranges, stride, statsPartials(n), root, setting));
         if (points !== stats) points.dispose();
         points = next;
       }
