@@ -26,8 +26,10 @@ import { WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/kernels';
 /** Largest M whose G triangle (M(M+1)/2 floats, 8.3 KB at 64) fits beside the rest in 16 KB of workgroup memory. */
 export const FUSED_MAX_PAIRS = 64;
 
-/** Threads of a walk workgroup (owners of a_j for j ≡ tid mod WALK_THREADS). */
-export const WALK_THREADS = 256;
+/** Threads of a walk workgroup over a stored G: owners of a_j for j ≡ tid mod threads (no idle thread slows the per-step barrier). */
+export function walkThreads(M: number): number {
+  return Math.min(M, 256);
+}
 
 /** Pairs along one side of a Gram tile: 16 × 16 = 256 threads, one G entry each. */
 export const GRAM_TILE = 16;
@@ -236,12 +238,12 @@ export function pairGramWgsl(M: number, dk: number, dv: number): string {
 export function walkFromGramWgsl(M: number): string {
   return `
     var<workgroup> signs : array<i32, 2>;
-    var<workgroup> scan : array<f32, ${WALK_THREADS}>;
+    var<workgroup> scan : array<f32, ${walkThreads(M)}>;
     ${addressing(2 * M)}
     fn main(index : i32) {
       ${BUCKET_PROLOGUE}
       let gBase = b * ${M * M};
-      ${walkWgsl(M, WALK_THREADS, (i, j) => `G[gBase + (${i}) * ${M} + (${j})]`)}
+      ${walkWgsl(M, walkThreads(M), (i, j) => `G[gBase + (${i}) * ${M} + (${j})]`)}
     }`;
 }
 

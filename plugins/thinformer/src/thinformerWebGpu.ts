@@ -4,7 +4,7 @@
  * draws as the host path (thinformerCoreset.ts), so the same coreset up to float32 rounding:
  *
  *   1. per slice, c = max‖k̃‖² and β = max|v| over the stride-thinned points, k̃ = sqrt(s)·k
- *      (one dispatch; the thinning is an index rule, never a copy);
+ *      (one dispatch of partial maxima; the thinning is an index rule, never a copy);
  *   2. per round, the pair-difference Grams and the self-balancing walk (deviceWalkPrograms.ts):
  *      one fused dispatch while a bucket's G fits workgroup memory, else a parallel Gram dispatch
  *      and a walk dispatch that reads one stored row of G per step;
@@ -27,7 +27,7 @@ import { createSeededRandom, deriveSeed } from '@swapformer/core';
 import { float32Uniform, int32Uniform as int, runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX, type WebGpuUniform } from '@swapformer/kernels';
 import { compressPlan, type CompressPlan } from './compressPlan';
 import type { CoresetOptions } from './thinformerCoreset';
-import { FUSED_MAX_PAIRS, fusedRoundWgsl, fusedThreads, GRAM_TILE, pairGramWgsl, ROUND_UNIFORMS, WALK_THREADS, walkFromGramWgsl } from './deviceWalkPrograms';
+import { FUSED_MAX_PAIRS, fusedRoundWgsl, fusedThreads, GRAM_TILE, pairGramWgsl, ROUND_UNIFORMS, walkFromGramWgsl, walkThreads } from './deviceWalkPrograms';
 
 const WORKGROUP = 256;
 
@@ -152,7 +152,7 @@ function runRound(k: Tensor3D, v: Tensor3D, stats: Tensor, points: Tensor, draws
     uniforms,
   );
   const survivors = runWebGpuProgram(
-    { ...common, variableNames: ['G', 'points', 'draws'], shaderKey: `swapformerThinformerWalk_${M}`, dispatch: [buckets, 1, 1], workgroupSize: [WALK_THREADS, 1, 1], getUserCode: () => walkFromGramWgsl(M) },
+    { ...common, variableNames: ['G', 'points', 'draws'], shaderKey: `swapformerThinformerWalk_${M}`, dispatch: [buckets, 1, 1], workgroupSize: [walkThreads(M), 1, 1], getUserCode: () => walkFromGramWgsl(M) },
     [gram, points, draws],
     uniforms,
   );
