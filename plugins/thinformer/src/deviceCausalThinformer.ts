@@ -84,7 +84,8 @@ interface OwnRows {
 }
 
 /**
- * x [s, n, d] → [leaves·s, contextRows + rows, width] (row l·s + slice): the context rows the
+ * x [s, n, d] → [s·leaves, contextRows + rows, width] (row slice·leaves + l, so the attention's
+ * output is already [b, h, leaves·rows, dv]): the context rows the
  * table names (the points of `groups`), then each leaf's own rows; width d + 1 puts the table's
  * column on context rows and `ownColumn` on own rows.
  */
@@ -111,7 +112,7 @@ function leafOperand(x: Tensor3D, own: OwnRows, ownColumn: number | undefined, g
       shaderKey: `swapformerThinformerLeaf_${n}_${d}_${width}_${groupCount}_${contextColumn}`,
       dispatch: [Math.ceil(size / WORKGROUP), 1, 1],
       workgroupSize: [WORKGROUP, 1, 1],
-      uniforms: 'size : i32, slices : i32, rows : i32, contextRows : i32, first : i32, step : i32, column : f32,',
+      uniforms: 'size : i32, leaves : i32, rows : i32, contextRows : i32, first : i32, step : i32, column : f32,',
       getUserCode: () => `
         ${groupCount > 0 ? `fn pointOf(group : i32, i : i32) -> f32 { switch group { ${pointCases} default: { return 0.0; } } }` : ''}
         fn main(index : i32) {
@@ -119,8 +120,8 @@ function leafOperand(x: Tensor3D, own: OwnRows, ownColumn: number | undefined, g
           if (at >= uniforms.size) { return; }
           let c = at % ${width};
           let row = (at / ${width}) % uniforms.rows;
-          let slice = (at / (${width} * uniforms.rows)) % uniforms.slices;
-          let leaf = at / (${width} * uniforms.rows * uniforms.slices);
+          let leaf = (at / (${width} * uniforms.rows)) % uniforms.leaves;
+          let slice = at / (${width} * uniforms.rows * uniforms.leaves);
           if (row >= uniforms.contextRows) {
             if (c >= ${d}) { result[at] = uniforms.column; return; }
             result[at] = X[(slice * ${n} + uniforms.first + leaf * uniforms.step + row - uniforms.contextRows) * ${d} + c];
@@ -130,12 +131,12 @@ function leafOperand(x: Tensor3D, own: OwnRows, ownColumn: number | undefined, g
         }`,
     },
     inputs,
-    [int(size), int(slices), int(rows), int(contextRows), int(own.first), int(own.step), float32Uniform(ownColumn ?? 0)],
+    [int(size), int(own.leaves), int(rows), int(contextRows), int(own.first), int(own.step), float32Uniform(ownColumn ?? 0)],
   ) as Tensor3D;
 }
 
 /**
- * Attention of a batch of leaves ([leaves·s, …] as heads of one call) → [leaves·s, rows, dv].
+ * Attention of a batch of leaves ([s·leaves, …] as heads of one call) → [s·leaves, rows, dv].
  * s·⟨[q, 1], [k, w/s]⟩ = s·⟨q, k⟩ + w: each coreset's log-weight rides on one extra coordinate,
  * and the causal offset (context rows) makes every context row visible and own keys causal.
  */
@@ -180,8 +181,7 @@ export function deviceCausalThinformerAttention(kernels: KernelContext, q: Tenso
     const uniform = leaves[0].lo === offset && leaves.every((leaf, l) => leaf.lo === leaves[0].lo + l * length && leaf.hi - leaf.lo === length);
     if (uniform) {
       const out = leafBatchAttention(kernels, qs, ks, vs, leaves, { leaves: leaves.length, first: 0, step: length, rows: length }, { leaves: leaves.length, first: leaves[0].lo, step: length, rows: length }, groups, scale);
-      // [leaves, b·h, length, dv] → [b, h, leaves·length, dv]
-      return tf.reshape(tf.transpose(tf.reshape(out, [leaves.length, b * h, length, dv]), [1, 0, 2, 3]), [b, h, nq, dv]) as Tensor4D;
+      return tf.reshape(out, [b, h, nq, dv]) as Tensor4D;
     }
     const outputs = leaves.map((leaf) => {
       const qFrom = Math.max(leaf.lo, offset) - offset;
