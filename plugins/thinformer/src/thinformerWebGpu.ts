@@ -5,9 +5,10 @@
  *
  *   1. per slice, c = max‖k̃‖² and β = max|v| over the stride-thinned points, k̃ = sqrt(s)·k
  *      (one dispatch of partial maxima; the thinning is an index rule, never a copy);
- *   2. per round, the pair-difference Grams and the self-balancing walk (deviceWalkPrograms.ts):
- *      one fused dispatch while a bucket's G fits workgroup memory, else a parallel Gram dispatch
- *      and a walk dispatch that reads one stored row of G per step;
+ *   2. per round, the pair-difference Grams (deviceGramTiles.ts) and the self-balancing walk
+ *      (deviceWalkPrograms.ts): while a bucket's G fits workgroup memory, one fused dispatch for
+ *      a chain of such rounds; else a parallel Gram dispatch and a walk dispatch that reads one
+ *      stored row of G per step;
  *   3. the survivors' rows gathered straight from k and v by their thinned positions.
  *
  * Many equal-length key ranges [lo + r·step, lo + r·step + length) of every slice run as one
@@ -27,7 +28,8 @@ import { createSeededRandom, deriveSeed } from '@swapformer/core';
 import { float32Uniform, int32Uniform as int, runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX, type WebGpuUniform } from '@swapformer/kernels';
 import { compressPlan, type CompressPlan } from './compressPlan';
 import type { CoresetOptions } from './thinformerCoreset';
-import { FUSED_MAX_PAIRS, fusedRoundWgsl, fusedThreads, GRAM_TILE, pairGramWgsl, ROUND_UNIFORMS, walkFromGramWgsl, walkThreads } from './deviceWalkPrograms';
+import { GRAM_TILE, pairGramWgsl, ROUND_UNIFORMS } from './deviceGramTiles';
+import { fusedChainLength, fusedChainWgsl, fusedThreads, walkFromGramWgsl, walkThreads } from './deviceWalkPrograms';
 
 const WORKGROUP = 256;
 
@@ -115,37 +117,60 @@ function sliceStats(k: Tensor3D, v: Tensor3D, ranges: KeyRanges, plan: CompressP
   ) as Tensor3D;
 }
 
-/** Everything a round program needs besides its tensors. */
-interface RoundSetting {
-  readonly S: number;
+/** One dispatch's worth of rounds: a fused chain of `rounds` rounds, or one stored-G round (rounds 0). */
+interface RoundStep {
+  /** Index of its first round in the plan. */
+  readonly round: number;
+  readonly rounds: number;
+  /** Pairs per bucket of its first round. */
+  readonly pairs: number;
+  /** Buckets of its first round over all virtual slices, and per virtual slice. */
   readonly buckets: number;
   readonly bucketsPerSlice: number;
-  readonly identity: boolean;
-  readonly drawOffset: number;
-  readonly flipOffset: number;
+}
+
+/** The plan's rounds grouped into dispatch steps (consecutive fused rounds share one). */
+function roundSteps(plan: CompressPlan, virtual: number): RoundStep[] {
+  const steps: RoundStep[] = [];
+  for (let r = 0; r < plan.rounds.length; ) {
+    const { bucketSize, buckets } = plan.rounds[r];
+    const rounds = fusedChainLength(bucketSize / 2, plan.rounds.length - r);
+    steps.push({ round: r, rounds, pairs: bucketSize / 2, buckets: virtual * buckets, bucketsPerSlice: buckets });
+    r += Math.max(rounds, 1);
+  }
+  return steps;
 }
 
 /** Values of ROUND_UNIFORMS, in its order. */
-function roundUniforms(k: Tensor3D, ranges: KeyRanges, stride: number, partials: number, root: number, r: RoundSetting): WebGpuUniform[] {
+function roundUniforms(k: Tensor3D, ranges: KeyRanges, stride: number, partials: number, root: number, step: RoundStep): WebGpuUniform[] {
   const [slices, nk] = k.shape;
-  return [r.buckets, r.bucketsPerSlice, slices, nk, ranges.lo, ranges.step, stride, r.identity ? 1 : 0, r.drawOffset, r.flipOffset, partials].map(int).concat(float32Uniform(root));
+  return [step.buckets, step.bucketsPerSlice, slices, nk, ranges.lo, ranges.step, stride, step.round === 0 ? 1 : 0, step.round, partials].map(int).concat(float32Uniform(root));
 }
 
-/** One halving round of every bucket: points [V·m] (unused in round 0) → survivors [V·m/2] (thinned positions). */
-function runRound(k: Tensor3D, v: Tensor3D, stats: Tensor, points: Tensor, draws: Tensor, setting: RoundSetting, uniforms: WebGpuUniform[]): Tensor {
+/** The rounds of one step on every bucket: points (unused when it starts at round 0) → survivors [V·m'] (thinned positions). */
+function runStep(k: Tensor3D, v: Tensor3D, stats: Tensor, points: Tensor, draws: Tensor, step: RoundStep, uniforms: WebGpuUniform[]): Tensor {
   const dk = k.shape[2];
   const dv = v.shape[2];
-  const { S, buckets } = setting;
-  const M = S / 2;
-  const common = { outputShape: [buckets * M], uniforms: ROUND_UNIFORMS };
-  if (M <= FUSED_MAX_PAIRS) {
+  const { pairs: M, buckets, rounds } = step;
+  if (rounds > 0) {
+    const feeding = 4 ** (rounds - 1);
+    const last = M * 2 ** (rounds - 1);
     return runWebGpuProgram(
-      { ...common, variableNames: ['K', 'V', 'stats', 'points', 'draws'], shaderKey: `swapformerThinformerFused_${M}_${dk}_${dv}`, dispatch: [buckets, 1, 1], workgroupSize: [fusedThreads(M), 1, 1], getUserCode: () => fusedRoundWgsl(M, dk, dv) },
+      {
+        variableNames: ['K', 'V', 'stats', 'points', 'draws'],
+        outputShape: [(buckets / feeding) * last],
+        uniforms: ROUND_UNIFORMS,
+        shaderKey: `swapformerThinformerFused_${M}_${rounds}_${dk}_${dv}`,
+        dispatch: [buckets / feeding, 1, 1],
+        workgroupSize: [fusedThreads(M, rounds), 1, 1],
+        getUserCode: () => fusedChainWgsl(M, rounds, dk, dv),
+      },
       [k, v, stats, points, draws],
       uniforms,
     );
   }
   const tiles = M / GRAM_TILE;
+  const common = { outputShape: [buckets * M], uniforms: ROUND_UNIFORMS };
   const gram = runWebGpuProgram(
     { ...common, outputShape: [buckets * M * M], variableNames: ['K', 'V', 'stats', 'points'], shaderKey: `swapformerThinformerGram_${M}_${dk}_${dv}`, dispatch: [(buckets * tiles * (tiles + 1)) / 2, 1, 1], workgroupSize: [GRAM_TILE * GRAM_TILE, 1, 1], getUserCode: () => pairGramWgsl(M, dk, dv) },
     [k, v, stats, points],
@@ -178,13 +203,12 @@ export function deviceCoresets(k: Tensor3D, v: Tensor3D, ranges: KeyRanges, opti
   if (plan.rounds.length === 0) return { plan, ranges, points: tf.tidy(() => tf.tile(tf.reshape(tf.range(0, n, 1, 'float32'), [1, n]), [virtual, 1])) as Tensor2D };
   // the host rounds k·sqrt(s) to float32 from a float64 root; the device multiplies by the float32 root
   const root = Math.fround(Math.sqrt(options.scale));
-  // every round's draws in one upload: per round, the thresholds [R, s, B, M], then the R coins
+  // every round's draws in one upload: a header of [drawOffset, flipOffset] per round, then per
+  // round the thresholds [R, s, B, M] and the R coins (float32 holds these offsets exactly below 2^24)
   const rngs = plan.rounds.map((_, r) => Array.from({ length: ranges.count }, (_, range) => createSeededRandom(deriveSeed(seedOf(range), 'halve', r))));
   const perRange = plan.rounds.map((round) => slices * round.buckets * (round.bucketSize / 2));
-  const total = perRange.reduce((sum, size) => sum + ranges.count * (size + 1), 0);
-  const values = new Float32Array(total);
-  const settings: RoundSetting[] = [];
-  let offset = 0;
+  const values = new Float32Array(2 * plan.rounds.length + perRange.reduce((sum, size) => sum + ranges.count * (size + 1), 0));
+  let offset = 2 * plan.rounds.length;
   plan.rounds.forEach((round, r) => {
     // the host path's order per range: every slice's thresholds, then one shared coin
     const coins = rngs[r].map((rng, range) => {
@@ -193,7 +217,7 @@ export function deviceCoresets(k: Tensor3D, v: Tensor3D, ranges: KeyRanges, opti
     });
     const flipOffset = offset + ranges.count * perRange[r];
     values.set(coins, flipOffset);
-    settings.push({ S: round.bucketSize, buckets: virtual * round.buckets, bucketsPerSlice: round.buckets, identity: r === 0, drawOffset: offset, flipOffset });
+    values.set([offset, flipOffset], 2 * r);
     offset = flipOffset + ranges.count;
   });
   return {
@@ -204,8 +228,8 @@ export function deviceCoresets(k: Tensor3D, v: Tensor3D, ranges: KeyRanges, opti
       const stats = sliceStats(k, v, ranges, plan, root); // [V, partials, 2]: c, β
       // round 0 reads no positions (identity); any float32 tensor fills its binding
       let points: Tensor = stats;
-      for (const setting of settings) {
-        const next = runRound(k, v, stats, points, draws, setting, roundUniforms(k, ranges, stride, statsPartials(n), root, setting));
+      for (const step of roundSteps(plan, virtual)) {
+        const next = runStep(k, v, stats, points, draws, step, roundUniforms(k, ranges, stride, statsPartials(n), root, step));
         if (points !== stats) points.dispose();
         points = next;
       }

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { createKernelContext, deriveSeed, throwIfWebGpuFailed, useBackend } from '@swapformer/core';
 import { randomAttentionInputs } from '@swapformer/core/conformance';
-import { causalThinformerAttention, compressPlan, coresetOfRange, deviceCausalThinformerAttention, deviceCoresetOfRange, deviceCoresets, keyValueData } from '../src';
+import { causalThinformerAttention, compressPlan, coresetOfRange, deviceCausalThinformerAttention, deviceCoresets, keyValueData } from '../src';
 import { FUSED_MAX_PAIRS } from '../src/deviceWalkPrograms';
 
 const kernels = createKernelContext();
@@ -38,6 +38,18 @@ async function seededKeys(slices: number, nk: number, d: number, seed: number): 
   return { k: (await k.data()) as Float32Array, v: (await v.data()) as Float32Array, k4: k, v4: v };
 }
 
+/** Records the shaderKey of every webgpu program run until stop() (the backend's own method is restored). */
+function countPrograms(): { readonly names: string[]; stop(): void } {
+  const backend = tf.backend() as unknown as { runWebGPUProgram: (program: { shaderKey?: string }, ...rest: unknown[]) => unknown };
+  const original = backend.runWebGPUProgram;
+  const names: string[] = [];
+  backend.runWebGPUProgram = (program, ...rest) => {
+    names.push(String(program.shaderKey ?? ''));
+    return original.call(backend, program, ...rest);
+  };
+  return { names, stop: () => void (backend.runWebGPUProgram = original) };
+}
+
 describe('Thinformer webgpu rounds (Gram + walk programs)', function () {
   before(async function () {
     try {
@@ -49,14 +61,16 @@ describe('Thinformer webgpu rounds (Gram + walk programs)', function () {
     }
   });
 
-  // `pairs`: M of each round, i.e. which program runs (fused iff M ≤ FUSED_MAX_PAIRS, else Gram tiles of 16 pairs + walk)
+  // `pairs`: M of each round. Rounds with M ≤ FUSED_MAX_PAIRS run as fused chains (one dispatch for
+  // consecutive rounds while their survivors fit), larger ones as a Gram dispatch (tiles of 16 pairs)
+  // and a walk dispatch; `programs` counts the coreset's dispatches (stats + those)
   const cases = [
-    { label: 'fused only, down to 8 pairs', nk: 1024, g: 1, d: 8, seed: 1, pairs: [8, 16, 32, 64] },
-    { label: 'fused, then stored G of 8 × 8 and 16 × 16 tiles', nk: 4096, g: 2, d: 16, seed: 2, pairs: [32, 64, 128, 256] },
-    { label: 'stored G from round 0 (no positions read), stride 2', nk: 2048, g: 3, d: 8, seed: 3, pairs: [128, 256] },
+    { label: 'fused chain of 8, 16, 32, then one of 64', nk: 1024, g: 1, d: 8, seed: 1, pairs: [8, 16, 32, 64], programs: 3 },
+    { label: 'fused chain of 32, 64, then stored G of 8 × 8 and 16 × 16 tiles', nk: 4096, g: 2, d: 16, seed: 2, pairs: [32, 64, 128, 256], programs: 6 },
+    { label: 'stored G from round 0 (no positions read), stride 2', nk: 2048, g: 3, d: 8, seed: 3, pairs: [128, 256], programs: 5 },
   ];
   for (const c of cases) {
-    it(`should give the host path's coreset (${c.label}: M = ${c.pairs.join(', ')})`, async () => {
+    it(`should give the host path's coreset in ${c.programs} dispatches (${c.label})`, async () => {
       const pairs = compressPlan(c.nk, c.g, 0.5).rounds.map((r) => r.bucketSize / 2);
       expect(pairs, 'the rounds this case is meant to cover').to.deep.equal(c.pairs);
       expect(FUSED_MAX_PAIRS).to.equal(64);
@@ -64,12 +78,16 @@ describe('Thinformer webgpu rounds (Gram + walk programs)', function () {
       const options = { g: c.g, delta: 0.5, seed: c.seed, scale: 1 / Math.sqrt(c.d) };
       const host = Array.from(coresetOfRange(kernels, keyValueData(k4, v4), 0, c.nk, options).indices);
       tf.dispose([k4, v4]);
-      const device = await onWebgpu(async () => {
+      const { device, programs } = await onWebgpu(async () => {
         const [ks, vs] = [tf.tensor3d(k, [3, c.nk, c.d]), tf.tensor3d(v, [3, c.nk, c.d])];
-        const { indices } = deviceCoresetOfRange(ks, vs, 0, c.nk, options);
+        const keys = countPrograms();
+        const coresets = deviceCoresets(ks, vs, { lo: 0, length: c.nk, count: 1, step: 0 }, options, () => c.seed);
+        keys.stop();
         tf.dispose([ks, vs]);
-        return read(indices);
+        const points = await read(coresets.points);
+        return { device: points.map((p) => p * compressPlan(c.nk, c.g, 0.5).stride), programs: keys.names.filter((name) => name.startsWith('swapformerThinformer')).length };
       });
+      expect(programs).to.equal(c.programs);
       expect(device).to.deep.equal(host);
     });
   }
