@@ -4,8 +4,9 @@
  * In Node each tfjs-webgpu dispatch costs ≈ 0.2 ms of host work, and a form with one coreset
  * call, gathers, fills, slices and concats per leaf took ≈ 400 dispatches at n = 16,384.
  *
- *   1. the split asks for a coreset of every left half; the halves of one length lie at a common
- *      step, so each length is one batched coreset call (thinformerWebGpu.ts, ranges as slices);
+ *   1. the split asks for a coreset of every left half; halves that thin to the same size n
+ *      share a schedule, so each n is one batched coreset call (thinformerWebGpu.ts, ranges as
+ *      extra slices): at n = 16,384 with leaves of 1,024 keys, two calls for 15 halves;
  *   2. one table (uploaded once) says, for each leaf and each context row, which coreset point
  *      it is and its log-weight; one program per operand builds every leaf's queries [q, 1],
  *      keys [coreset rows, own keys | w/s] and values straight from q, k, v and the positions;
@@ -22,15 +23,16 @@ import { deriveSeed, type KernelContext } from '@swapformer/core';
 import { float32Uniform, int32Uniform as int, runWebGpuProgram, softmaxAttention, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/kernels';
 import type { CausalThinformerOptions } from './causalThinformer';
 import { causalLeaves, checkQueriesAlignedToKeys, type CausalLeaf } from './causalSplit';
-import { asSlices, deviceCoresets, type DeviceCoresets, type KeyRanges } from './thinformerWebGpu';
+import { compressPlan } from './compressPlan';
+import { asSlices, deviceCoresets, type DeviceCoresets, type KeyRange } from './thinformerWebGpu';
 
 const WORKGROUP = 256;
 
 /** Log-weight of padding rows: exp(scale·(−1e30)) is exactly 0 in float32, and no inf meets an inf. */
 const PAD_LOG_WEIGHT = -1e30;
 
-/** Floats per table entry: group, point index base, point index per slice, first key row, stride, column. */
-const ENTRY = 6;
+/** Floats per table entry: group (−1: padding), point index base, point index per slice, column. */
+const ENTRY = 4;
 
 /** A left half [lo, hi) the split asked a coreset of; `group`/`range` say where it was computed. */
 interface RangeRequest {
@@ -40,23 +42,17 @@ interface RangeRequest {
   range: number;
 }
 
-/** Requests of one length at a common step, as one batch of ranges. */
-function batchRequests(requests: readonly RangeRequest[]): KeyRanges[] {
-  const batches: KeyRanges[] = [];
-  const byLength = new Map<number, RangeRequest[]>();
-  for (const r of requests) byLength.set(r.hi - r.lo, [...(byLength.get(r.hi - r.lo) ?? []), r]);
-  for (const [length, list] of byLength) {
-    const sorted = [...list].sort((x, y) => x.lo - y.lo);
-    for (let first = 0; first < sorted.length; ) {
-      const step = first + 1 < sorted.length ? sorted[first + 1].lo - sorted[first].lo : 0;
-      let count = 1;
-      while (first + count < sorted.length && sorted[first + count].lo - sorted[first].lo === count * step) count++;
-      sorted.slice(first, first + count).forEach((r, range) => Object.assign(r, { group: batches.length, range }));
-      batches.push({ lo: sorted[first].lo, length, count, step });
-      first += count;
-    }
+/** Requests whose schedules match (same thinned size n) as one batch of ranges each. */
+function batchRequests(requests: readonly RangeRequest[], options: CausalThinformerOptions): KeyRange[][] {
+  const byN = new Map<number, RangeRequest[]>();
+  for (const r of requests) {
+    const { n } = compressPlan(r.hi - r.lo, options.g, options.delta);
+    byN.set(n, [...(byN.get(n) ?? []), r]);
   }
-  return batches;
+  return [...byN.values()].map((list, group) => {
+    list.forEach((r, range) => Object.assign(r, { group, range }));
+    return list.map(({ lo, hi }) => ({ lo, hi }));
+  });
 }
 
 /** Table [leaves, contextRows, ENTRY] of the context rows (padding first, then each context's points in order). */
@@ -65,11 +61,11 @@ function contextTable(leaves: readonly CausalLeaf<RangeRequest>[], groups: reado
   leaves.forEach((leaf, l) => {
     const used = leaf.context.reduce((sum, c) => sum + groups[c.group].plan.nOut, 0);
     let row = l * contextRows;
-    for (let p = used; p < contextRows; p++, row++) table.set([-1, 0, 0, 0, 0, PAD_LOG_WEIGHT / scale], row * ENTRY);
+    for (let p = used; p < contextRows; p++, row++) table.set([-1, 0, 0, PAD_LOG_WEIGHT / scale], row * ENTRY);
     for (const c of leaf.context) {
-      const { plan, ranges } = groups[c.group];
-      const column = Math.log(ranges.length / plan.nOut) / scale;
-      for (let p = 0; p < plan.nOut; p++, row++) table.set([c.group, c.range * slices * plan.nOut + p, plan.nOut, ranges.lo + c.range * ranges.step, plan.stride, column], row * ENTRY);
+      const { nOut } = groups[c.group].plan;
+      const column = Math.log((c.hi - c.lo) / nOut) / scale;
+      for (let p = 0; p < nOut; p++, row++) table.set([c.group, c.range * slices * nOut + p, nOut, column], row * ENTRY);
     }
   });
   return table;
@@ -100,11 +96,11 @@ function leafOperand(x: Tensor3D, own: OwnRows, ownColumn: number | undefined, g
   const pointCases = groups.map((_, g) => `case ${g}: { return P${g}[i]; }`).join(' ');
   const contextCode = `
           let t = (leaf * uniforms.contextRows + row) * ${ENTRY};
-          ${contextColumn ? `if (c >= ${d}) { result[at] = table[t + 5]; return; }` : ''}
+          ${contextColumn ? `if (c >= ${d}) { result[at] = table[t + 3]; return; }` : ''}
           let group = i32(table[t]);
           if (group < 0) { result[at] = 0.0; return; }
-          let p = pointOf(group, i32(table[t + 1]) + slice * i32(table[t + 2]));
-          result[at] = X[(slice * ${n} + i32(table[t + 3]) + i32(p) * i32(table[t + 4])) * ${d} + c];`;
+          let key = pointOf(group, i32(table[t + 1]) + slice * i32(table[t + 2]));
+          result[at] = X[(slice * ${n} + i32(key)) * ${d} + c];`;
   return runWebGpuProgram(
     {
       variableNames: names,
@@ -174,9 +170,7 @@ export function deviceCausalThinformerAttention(kernels: KernelContext, q: Tenso
   });
   return tf.tidy(() => {
     const [qs, ks, vs] = [asSlices(q), asSlices(k), asSlices(v)];
-    const groups = batchRequests(requests).map((ranges) =>
-      deviceCoresets(ks, vs, ranges, { ...options, scale }, (r) => deriveSeed(options.seed, 'causal-block', ranges.lo + r * ranges.step, ranges.lo + r * ranges.step + ranges.length)),
-    );
+    const groups = batchRequests(requests, options).map((ranges) => deviceCoresets(ks, vs, ranges, { ...options, scale }, (r) => deriveSeed(options.seed, 'causal-block', ranges[r].lo, ranges[r].hi)));
     const length = leaves[0].hi - leaves[0].lo;
     const uniform = leaves[0].lo === offset && leaves.every((leaf, l) => leaf.lo === leaves[0].lo + l * length && leaf.hi - leaf.lo === length);
     if (uniform) {

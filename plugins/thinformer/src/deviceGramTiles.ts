@@ -21,12 +21,16 @@ const CHUNK = 16;
 
 /**
  * Uniform declarations of the round programs (must match `roundUniforms` in thinformerWebGpu.ts).
- * `buckets` and `bucketsPerSlice` count the buckets of the program's first round `round`; the
- * draws tensor starts with [drawOffset, flipOffset] of every round.
+ * `buckets` and `bucketsPerSlice` count the buckets of the program's first round `round`; `last`
+ * says whether its last round is the plan's (survivors then become key positions).
  */
-export const ROUND_UNIFORMS = 'buckets : i32, bucketsPerSlice : i32, slices : i32, nk : i32, lo : i32, step : i32, stride : i32, identity : i32, round : i32, partials : i32, root : f32,';
+export const ROUND_UNIFORMS = 'buckets : i32, bucketsPerSlice : i32, slices : i32, nk : i32, ranges : i32, identity : i32, round : i32, last : i32, partials : i32, root : f32,';
 
-/** WGSL helpers: thinned position of point p of first-round bucket b, its row in K/V [slices, nk, d], its stats. */
+/**
+ * WGSL helpers of first-round bucket b: the thinned position of its point p, the key row of a
+ * thinned position, the key position a survivor leaves the coreset as, and its stats row. The
+ * draws tensor starts with [first key, stride] of each range (range = virtual slice / slices).
+ */
 export function addressing(S: number): string {
   return `
     fn pointAt(b : i32, p : i32) -> f32 {
@@ -34,9 +38,14 @@ export function addressing(S: number): string {
       if (uniforms.identity == 1) { return f32((b % uniforms.bucketsPerSlice) * ${S} + p); }
       return points[b * ${S} + p];
     }
+    fn rangeOf(b : i32) -> i32 { return (b / uniforms.bucketsPerSlice) / uniforms.slices; }
     fn rowOf(b : i32, p : f32) -> i32 {
-      let vs = b / uniforms.bucketsPerSlice;
-      return (vs % uniforms.slices) * uniforms.nk + uniforms.lo + (vs / uniforms.slices) * uniforms.step + i32(p) * uniforms.stride;
+      let slice = (b / uniforms.bucketsPerSlice) % uniforms.slices;
+      return slice * uniforms.nk + i32(draws[2 * rangeOf(b)]) + i32(p) * i32(draws[2 * rangeOf(b) + 1]);
+    }
+    fn keyOf(b : i32, p : f32) -> f32 {
+      if (uniforms.last == 1) { return draws[2 * rangeOf(b)] + p * draws[2 * rangeOf(b) + 1]; }
+      return p;
     }
     fn statsOf(b : i32) -> i32 { return b / uniforms.bucketsPerSlice; } // c and β are per range and slice`;
 }
@@ -130,7 +139,7 @@ export function upperTile(tiles: number, t: string): string {
 /**
  * Gram tiles: workgroup w holds one upper tile of bucket w / upper; out-of-range workgroups
  * compute but do not store (an early return would break the barriers' uniformity).
- * Inputs K, V, stats, points. Output G [buckets, M, M] (upper triangle).
+ * Inputs K, V, stats, points, draws. Output G [buckets, M, M] (upper triangle).
  */
 export function pairGramWgsl(M: number, dk: number, dv: number): string {
   const tiles = M / GRAM_TILE;

@@ -26,7 +26,7 @@ export function deviceThinformerAttention(kernels: KernelContext, q: Tensor4D, k
   return tf.tidy(() => {
     const ks = asSlices(k);
     const vs = asSlices(v);
-    const coresets = deviceCoresets(ks, vs, { lo: 0, length: nk, count: 1, step: 0 }, { ...options, scale }, () => options.seed);
+    const coresets = deviceCoresets(ks, vs, [{ lo: 0, hi: nk }], { ...options, scale }, () => options.seed);
     const { nOut } = coresets.plan;
     const keys = tf.reshape(gatherCoresetRows(ks, coresets), [b, h, nOut, dk]) as Tensor4D;
     const values = tf.reshape(gatherCoresetRows(vs, coresets), [b, h, nOut, dv]) as Tensor4D;

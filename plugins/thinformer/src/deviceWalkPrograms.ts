@@ -38,11 +38,11 @@ interface WalkIo {
   readonly keep: (j: string, p: string) => string;
 }
 
-/** WGSL: this program's round q's offsets into the draws tensor (its header holds [drawOffset, flipOffset] per round). */
+/** WGSL: this program's round q's offsets into the draws tensor (its header holds [drawOffset, flipOffset] per round after the ranges'). */
 function drawOffsets(q: number): string {
   return `
-      let drawOffset = i32(draws[2 * (uniforms.round + ${q})]);
-      let flipOffset = i32(draws[2 * (uniforms.round + ${q}) + 1]);`;
+      let drawOffset = i32(draws[2 * (uniforms.ranges + uniforms.round + ${q})]);
+      let flipOffset = i32(draws[2 * (uniforms.ranges + uniforms.round + ${q}) + 1]);`;
 }
 
 /**
@@ -111,7 +111,7 @@ const BUCKET_PROLOGUE = `
       let b = min(bucket, uniforms.buckets - 1);
       let tid = i32(localIndex);`;
 
-/** One walk per bucket over a stored G [buckets, M, M]. Inputs G, points, draws → survivors [buckets·M]. */
+/** One walk per bucket over a stored G [buckets, M, M]. Inputs G, points, draws → survivors [buckets·M] (key positions after the plan's last round). */
 export function walkFromGramWgsl(M: number): string {
   return `
     var<workgroup> signs : array<i32, 2>;
@@ -124,7 +124,7 @@ export function walkFromGramWgsl(M: number): string {
       ${walkWgsl(M, walkThreads(M), (i, j) => `G[gBase + (${i}) * ${M} + (${j})]`, {
         draw: (j) => `draws[drawOffset + b * ${M} + ${j}]`,
         flip: `i32(draws[flipOffset + statsOf(b) / uniforms.slices])`,
-        keep: (j, p) => `if (valid) { result[b * ${M} + ${j}] = pointAt(b, ${p}); }`,
+        keep: (j, p) => `if (valid) { result[b * ${M} + ${j}] = keyOf(b, pointAt(b, ${p})); }`,
       })}
     }`;
 }
@@ -149,7 +149,7 @@ export function fusedThreads(firstPairs: number, rounds: number): number {
  * halves the 4^(rounds−1−q) buckets feeding it one after another, each by computing its Gram
  * tiles into G's upper triangle in workgroup memory (row i at i·M − i(i−1)/2) and walking it;
  * survivors between rounds stay in workgroup memory. Inputs K, V, stats, points, draws →
- * survivors of the last round [buckets of it · M].
+ * survivors of the last round [buckets of it · M] (key positions when it is the plan's last).
  */
 export function fusedChainWgsl(firstPairs: number, rounds: number, dk: number, dv: number): string {
   const threads = fusedThreads(firstPairs, rounds);
@@ -164,7 +164,7 @@ export function fusedChainWgsl(firstPairs: number, rounds: number, dk: number, d
     const tri = (i: string, j: string) => `tri[(${i}) * ${M} - ((${i}) * ((${i}) - 1)) / 2 + (${j}) - (${i})]`;
     // round 0 reads the positions entering the program, later rounds the survivors kept here
     const point = (p: string) => (q === 0 ? `pointAt(b + u, ${p})` : `${buffer(q - 1)}[u * ${S} + ${p}]`);
-    const keep = (j: string, p: string) => (q === rounds - 1 ? `if (valid) { result[w * ${M} + ${j}] = ${point(p)}; }` : `${buffer(q)}[u * ${M} + ${j}] = ${point(p)};`);
+    const keep = (j: string, p: string) => (q === rounds - 1 ? `if (valid) { result[w * ${M} + ${j}] = keyOf(b, ${point(p)}); }` : `${buffer(q)}[u * ${M} + ${j}] = ${point(p)};`);
     return `
       {
         ${drawOffsets(q)}

@@ -101,7 +101,7 @@ export { causalThinformerAttention } from './causalThinformer';
 export { deviceThinformerAttention } from './deviceThinformer';
 export { deviceCausalThinformerAttention } from './deviceCausalThinformer';
 export { deviceCoresetOfRange, deviceCoresets, gatherCoresetRows } from './thinformerWebGpu';
-export type { DeviceCoresets, KeyRanges } from './thinformerWebGpu';
+export type { DeviceCoresets, KeyRange } from './thinformerWebGpu';
 export type { CausalThinformerOptions } from './causalThinformer';
 export type { ThinformerAttentionOptions } from './thinformer';
 export { thinformerCoreset, coresetPositions, coresetOfRange, keyValueData } from './thinformerCoreset';

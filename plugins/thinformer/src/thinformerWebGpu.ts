@@ -11,12 +11,15 @@
  *      stored row of G per step;
  *   3. the survivors' rows gathered straight from k and v by their thinned positions.
  *
- * Many equal-length key ranges [lo + r·step, lo + r·step + length) of every slice run as one
+ * Many key ranges [lo, hi) of every slice whose schedules match (same thinned size n) run as one
  * batch ("virtual slices" r·s + slice): the causal form needs a coreset of each left half of its
  * split, and per range calls cost a dozen dispatches each (each ≈ 0.2 ms of host work in Node).
+ * Survivors of the last round leave as key positions, so consumers need no range arithmetic.
  *
  * The thresholds U_i ~ Uniform(−Λ, Λ) and the symmetrisation coins are data-independent, so they
- * are drawn on the host from the same seeded streams as the host path and uploaded once.
+ * are drawn on the host from the same seeded streams as the host path and uploaded once, behind a
+ * header of each range's [first key, stride] and each round's [drawOffset, flipOffset] (float32
+ * holds these integers exactly below 2^24).
  *
  * Shape legend: s slices (b·h), R ranges, V = R·s virtual slices, n thinned points per range,
  * m points entering a round, S bucket size, M = S/2 pairs, B = m/S buckets per virtual slice.
@@ -33,19 +36,18 @@ import { fusedChainLength, fusedChainWgsl, fusedThreads, walkFromGramWgsl, walkT
 
 const WORKGROUP = 256;
 
-/** Equal-length key ranges lo + r·step … lo + r·step + length − 1, r < count, of every slice. */
-export interface KeyRanges {
+/** A key range [lo, hi) of every slice. */
+export interface KeyRange {
   readonly lo: number;
-  readonly length: number;
-  readonly count: number;
-  readonly step: number;
+  readonly hi: number;
 }
 
 /** Coreset positions of every range of every slice, kept on the device. */
 export interface DeviceCoresets {
+  /** The schedule every range shares (its `stride` is the first range's). */
   readonly plan: CompressPlan;
-  readonly ranges: KeyRanges;
-  /** [R·s, nOut] float32 positions into each range's stride-thinned sequence (row r·s + slice). */
+  readonly ranges: readonly KeyRange[];
+  /** [R·s, nOut] float32 key positions (row r·s + slice), increasing within a row. */
   readonly points: Tensor2D;
 }
 
@@ -55,8 +57,8 @@ const TREE_MAX = `for (var stride = ${WORKGROUP / 2}; stride > 0; stride = strid
           workgroupBarrier();
         }`;
 
-/** WGSL: first key row of virtual slice vs (range vs / slices of slice vs % slices). */
-const RANGE_ROW = `(vs % uniforms.slices) * uniforms.nk + uniforms.lo + (vs / uniforms.slices) * uniforms.step`;
+/** WGSL: key row of thinned point j of virtual slice vs (range vs / slices of slice vs % slices; the draws header holds each range's first key and stride). */
+const RANGE_ROW = `(vs % uniforms.slices) * uniforms.nk + i32(draws[2 * (vs / uniforms.slices)]) + j * i32(draws[2 * (vs / uniforms.slices) + 1])`;
 
 /** Partial maxima per virtual slice: enough workgroups to spread n rows one per thread (one per slice left an H100 ≈ 1 ms on 4 workgroups at n = 16,384). */
 function statsPartials(n: number): number {
@@ -67,19 +69,19 @@ function statsPartials(n: number): number {
  * Per virtual slice and part of its stride-thinned points: c = max‖k̃‖² with k̃ = root·k rounded
  * per coordinate as the host does, and β = max|v| → [V, partials, 2] (consumers take the max).
  */
-function sliceStats(k: Tensor3D, v: Tensor3D, ranges: KeyRanges, plan: CompressPlan, root: number): Tensor3D {
+function sliceStats(k: Tensor3D, v: Tensor3D, draws: Tensor, ranges: number, plan: CompressPlan, root: number): Tensor3D {
   const [slices, nk, dk] = k.shape;
   const dv = v.shape[2];
-  const virtual = slices * ranges.count;
+  const virtual = slices * ranges;
   const partials = statsPartials(plan.n);
   return runWebGpuProgram(
     {
-      variableNames: ['K', 'V'],
+      variableNames: ['K', 'V', 'draws'],
       outputShape: [virtual, partials, 2],
       shaderKey: `swapformerThinformerStats_${dk}_${dv}`,
       dispatch: [virtual * partials, 1, 1],
       workgroupSize: [WORKGROUP, 1, 1],
-      uniforms: 'nk : i32, lo : i32, step : i32, n : i32, stride : i32, slices : i32, parts : i32, total : i32, root : f32,',
+      uniforms: 'nk : i32, n : i32, slices : i32, parts : i32, total : i32, root : f32,',
       getUserCode: () => `
         var<workgroup> red : array<f32, ${WORKGROUP}>;
         fn main(index : i32) {
@@ -88,11 +90,10 @@ function sliceStats(k: Tensor3D, v: Tensor3D, ranges: KeyRanges, plan: CompressP
           let chunk = (uniforms.n + uniforms.parts - 1) / uniforms.parts;
           let start = (w % uniforms.parts) * chunk;
           let tid = i32(localIndex);
-          let first = ${RANGE_ROW};
           var norm = 0.0;
           var largest = 0.0;
           for (var j = start + tid; j < min(start + chunk, uniforms.n); j += ${WORKGROUP}) {
-            let row = first + j * uniforms.stride;
+            let row = ${RANGE_ROW};
             var sq = 0.0;
             for (var c = 0; c < ${dk}; c++) { let x = K[row * ${dk} + c] * uniforms.root; sq = sq + x * x; }
             norm = max(norm, sq);
@@ -112,8 +113,8 @@ function sliceStats(k: Tensor3D, v: Tensor3D, ranges: KeyRanges, plan: CompressP
           }
         }`,
     },
-    [k, v],
-    [int(nk), int(ranges.lo), int(ranges.step), int(plan.n), int(plan.stride), int(slices), int(partials), int(virtual * partials), float32Uniform(root)],
+    [k, v, draws],
+    [int(nk), int(plan.n), int(slices), int(partials), int(virtual * partials), float32Uniform(root)],
   ) as Tensor3D;
 }
 
@@ -142,9 +143,10 @@ function roundSteps(plan: CompressPlan, virtual: number): RoundStep[] {
 }
 
 /** Values of ROUND_UNIFORMS, in its order. */
-function roundUniforms(k: Tensor3D, ranges: KeyRanges, stride: number, partials: number, root: number, step: RoundStep): WebGpuUniform[] {
+function roundUniforms(k: Tensor3D, plan: CompressPlan, ranges: number, root: number, step: RoundStep): WebGpuUniform[] {
   const [slices, nk] = k.shape;
-  return [step.buckets, step.bucketsPerSlice, slices, nk, ranges.lo, ranges.step, stride, step.round === 0 ? 1 : 0, step.round, partials].map(int).concat(float32Uniform(root));
+  const last = step.round + Math.max(step.rounds, 1) === plan.rounds.length;
+  return [step.buckets, step.bucketsPerSlice, slices, nk, ranges, step.round === 0 ? 1 : 0, step.round, last ? 1 : 0, statsPartials(plan.n)].map(int).concat(float32Uniform(root));
 }
 
 /** The rounds of one step on every bucket: points (unused when it starts at round 0) → survivors [V·m'] (thinned positions). */
@@ -172,8 +174,8 @@ function runStep(k: Tensor3D, v: Tensor3D, stats: Tensor, points: Tensor, draws:
   const tiles = M / GRAM_TILE;
   const common = { outputShape: [buckets * M], uniforms: ROUND_UNIFORMS };
   const gram = runWebGpuProgram(
-    { ...common, outputShape: [buckets * M * M], variableNames: ['K', 'V', 'stats', 'points'], shaderKey: `swapformerThinformerGram_${M}_${dk}_${dv}`, dispatch: [(buckets * tiles * (tiles + 1)) / 2, 1, 1], workgroupSize: [GRAM_TILE * GRAM_TILE, 1, 1], getUserCode: () => pairGramWgsl(M, dk, dv) },
-    [k, v, stats, points],
+    { ...common, outputShape: [buckets * M * M], variableNames: ['K', 'V', 'stats', 'points', 'draws'], shaderKey: `swapformerThinformerGram_${M}_${dk}_${dv}`, dispatch: [(buckets * tiles * (tiles + 1)) / 2, 1, 1], workgroupSize: [GRAM_TILE * GRAM_TILE, 1, 1], getUserCode: () => pairGramWgsl(M, dk, dv) },
+    [k, v, stats, points, draws],
     uniforms,
   );
   const survivors = runWebGpuProgram(
@@ -189,47 +191,58 @@ function runStep(k: Tensor3D, v: Tensor3D, stats: Tensor, points: Tensor, draws:
 export type RangeSeed = (range: number) => number;
 
 /**
- * KH-Compress(g) on every range of `ranges` of every slice of k [s, nk, dk], v [s, nk, dv], on
- * the webgpu backend, range r seeded by `seedOf(r)`. Positions equal the host path's
- * (`coresetOfRange` per range) up to walk decisions within float32 rounding of their threshold.
+ * KH-Compress(g) on every range of `ranges` (all of one thinned size n) of every slice of
+ * k [s, nk, dk], v [s, nk, dv], on the webgpu backend, range r seeded by `seedOf(r)`. Positions
+ * equal the host path's (`coresetOfRange` per range) up to walk decisions within float32 rounding
+ * of their threshold.
  *
- * @example const { points } = deviceCoresets(k3, v3, { lo: 0, length: 1024, count: 8, step: 2048 }, { g: 2, delta: 0.5, seed: 0, scale: 0.125 }, (r) => r); // [8·s, 64]
+ * @example const { points } = deviceCoresets(k3, v3, [{ lo: 0, hi: 1024 }, { lo: 2048, hi: 4000 }], { g: 2, delta: 0.5, seed: 0, scale: 0.125 }, (r) => r); // [2·s, 64]
  */
-export function deviceCoresets(k: Tensor3D, v: Tensor3D, ranges: KeyRanges, options: CoresetOptions & { readonly scale: number }, seedOf: RangeSeed): DeviceCoresets {
+export function deviceCoresets(k: Tensor3D, v: Tensor3D, ranges: readonly KeyRange[], options: CoresetOptions & { readonly scale: number }, seedOf: RangeSeed): DeviceCoresets {
   const slices = k.shape[0];
-  const virtual = slices * ranges.count;
-  const plan = compressPlan(ranges.length, options.g, options.delta);
-  const { n, stride, nOut } = plan;
-  if (plan.rounds.length === 0) return { plan, ranges, points: tf.tidy(() => tf.tile(tf.reshape(tf.range(0, n, 1, 'float32'), [1, n]), [virtual, 1])) as Tensor2D };
+  const virtual = slices * ranges.length;
+  const plans = ranges.map((range) => compressPlan(range.hi - range.lo, options.g, options.delta));
+  const plan = plans[0];
+  const { n, nOut } = plan;
+  if (plans.some((other) => other.n !== n)) {
+    throw new RangeError(`deviceCoresets: ranges of one batch must thin to the same n, got ${plans.map((other) => other.n).join(', ')}; batch them by compressPlan(length, g, delta).n`);
+  }
+  // header: [first key, stride] per range
+  const header = ranges.flatMap((range, r) => [range.lo, plans[r].stride]);
+  if (plan.rounds.length === 0) {
+    const keys = Float32Array.from({ length: virtual * n }, (_, at) => header[2 * Math.floor(at / (slices * n))] + (at % n) * header[2 * Math.floor(at / (slices * n)) + 1]);
+    return { plan, ranges, points: tf.tensor2d(keys, [virtual, n]) };
+  }
   // the host rounds k·sqrt(s) to float32 from a float64 root; the device multiplies by the float32 root
   const root = Math.fround(Math.sqrt(options.scale));
-  // every round's draws in one upload: a header of [drawOffset, flipOffset] per round, then per
-  // round the thresholds [R, s, B, M] and the R coins (float32 holds these offsets exactly below 2^24)
-  const rngs = plan.rounds.map((_, r) => Array.from({ length: ranges.count }, (_, range) => createSeededRandom(deriveSeed(seedOf(range), 'halve', r))));
+  // then [drawOffset, flipOffset] per round, then per round the thresholds [R, s, B, M] and the R coins
   const perRange = plan.rounds.map((round) => slices * round.buckets * (round.bucketSize / 2));
-  const values = new Float32Array(2 * plan.rounds.length + perRange.reduce((sum, size) => sum + ranges.count * (size + 1), 0));
-  let offset = 2 * plan.rounds.length;
+  const rangeHeader = 2 * ranges.length;
+  const values = new Float32Array(rangeHeader + 2 * plan.rounds.length + perRange.reduce((sum, size) => sum + ranges.length * (size + 1), 0));
+  values.set(header);
+  let offset = rangeHeader + 2 * plan.rounds.length;
   plan.rounds.forEach((round, r) => {
     // the host path's order per range: every slice's thresholds, then one shared coin
-    const coins = rngs[r].map((rng, range) => {
+    const coins = ranges.map((_, range) => {
+      const rng = createSeededRandom(deriveSeed(seedOf(range), 'halve', r));
       rng.fillUniform(values.subarray(offset + range * perRange[r], offset + (range + 1) * perRange[r]), -round.threshold, round.threshold);
       return rng.uniform() < 0.5 ? 1 : 0;
     });
-    const flipOffset = offset + ranges.count * perRange[r];
+    const flipOffset = offset + ranges.length * perRange[r];
     values.set(coins, flipOffset);
-    values.set([offset, flipOffset], 2 * r);
-    offset = flipOffset + ranges.count;
+    values.set([offset, flipOffset], rangeHeader + 2 * r);
+    offset = flipOffset + ranges.length;
   });
   return {
     plan,
     ranges,
     points: tf.tidy(() => {
       const draws = tf.tensor1d(values);
-      const stats = sliceStats(k, v, ranges, plan, root); // [V, partials, 2]: c, β
+      const stats = sliceStats(k, v, draws, ranges.length, plan, root); // [V, partials, 2]: c, β
       // round 0 reads no positions (identity); any float32 tensor fills its binding
       let points: Tensor = stats;
       for (const step of roundSteps(plan, virtual)) {
-        const next = runStep(k, v, stats, points, draws, step, roundUniforms(k, ranges, stride, statsPartials(n), root, step));
+        const next = runStep(k, v, stats, points, draws, step, roundUniforms(k, plan, ranges.length, root, step));
         if (points !== stats) points.dispose();
         points = next;
       }
@@ -240,36 +253,34 @@ export function deviceCoresets(k: Tensor3D, v: Tensor3D, ranges: KeyRanges, opti
 
 /**
  * Rows of x [s, nk, d] at the coreset positions → [R·s, nOut, d] (row r·s + slice), with one more
- * coordinate of value `column` when given (the causal form's log-weights ride on it).
+ * coordinate of value `column` when given.
  */
 export function gatherCoresetRows(x: Tensor3D, coresets: DeviceCoresets, column?: number): Tensor3D {
   const [slices, nk, d] = x.shape;
-  const { ranges, plan } = coresets;
-  const virtual = slices * ranges.count;
+  const [rows, nOut] = coresets.points.shape;
   const width = column === undefined ? d : d + 1;
-  const size = virtual * plan.nOut * width;
+  const size = rows * nOut * width;
   return runWebGpuProgram(
     {
       variableNames: ['X', 'points'],
-      outputShape: [virtual, plan.nOut, width],
+      outputShape: [rows, nOut, width],
       shaderKey: `swapformerThinformerGather_${d}_${width}`,
       dispatch: [Math.ceil(size / WORKGROUP), 1, 1],
       workgroupSize: [WORKGROUP, 1, 1],
-      uniforms: 'size : i32, nOut : i32, slices : i32, nk : i32, lo : i32, step : i32, stride : i32, column : f32,',
+      uniforms: 'size : i32, nOut : i32, slices : i32, nk : i32, column : f32,',
       getUserCode: () => `
         fn main(index : i32) {
           let at = ${WORKGROUP_INDEX} * ${WORKGROUP} + i32(localIndex);
           if (at >= uniforms.size) { return; }
           let c = at % ${width};
           let p = at / ${width};
-          let vs = p / uniforms.nOut;
           if (c >= ${d}) { result[at] = uniforms.column; return; }
-          let row = ${RANGE_ROW} + i32(points[p]) * uniforms.stride;
+          let row = ((p / uniforms.nOut) % uniforms.slices) * uniforms.nk + i32(points[p]);
           result[at] = X[row * ${d} + c];
         }`,
     },
     [x, coresets.points],
-    [int(size), int(plan.nOut), int(slices), int(nk), int(ranges.lo), int(ranges.step), int(plan.stride), float32Uniform(column ?? 0)],
+    [int(size), int(nOut), int(slices), int(nk), float32Uniform(column ?? 0)],
   ) as Tensor3D;
 }
 
@@ -280,8 +291,8 @@ export function gatherCoresetRows(x: Tensor3D, coresets: DeviceCoresets, column?
  * @example const { indices } = deviceCoresetOfRange(k3, v3, 0, 4096, { g: 2, delta: 0.5, seed: 0, scale: 0.125 }); // [s, 128]
  */
 export function deviceCoresetOfRange(k: Tensor3D, v: Tensor3D, lo: number, hi: number, options: CoresetOptions & { readonly scale: number }): { readonly plan: CompressPlan; readonly indices: Tensor2D } {
-  const { plan, points } = deviceCoresets(k, v, { lo, length: hi - lo, count: 1, step: 0 }, options, () => options.seed);
-  const indices = tf.tidy(() => tf.cast(tf.add(tf.mul(points, plan.stride), lo), 'int32') as Tensor2D);
+  const { plan, points } = deviceCoresets(k, v, [{ lo, hi }], options, () => options.seed);
+  const indices = tf.cast(points, 'int32') as Tensor2D;
   points.dispose();
   return { plan, indices };
 }

@@ -81,38 +81,43 @@ describe('Thinformer webgpu rounds (Gram + walk programs)', function () {
       const { device, programs } = await onWebgpu(async () => {
         const [ks, vs] = [tf.tensor3d(k, [3, c.nk, c.d]), tf.tensor3d(v, [3, c.nk, c.d])];
         const keys = countPrograms();
-        const coresets = deviceCoresets(ks, vs, { lo: 0, length: c.nk, count: 1, step: 0 }, options, () => c.seed);
+        const coresets = deviceCoresets(ks, vs, [{ lo: 0, hi: c.nk }], options, () => c.seed);
         keys.stop();
         tf.dispose([ks, vs]);
         const points = await read(coresets.points);
-        return { device: points.map((p) => p * compressPlan(c.nk, c.g, 0.5).stride), programs: keys.names.filter((name) => name.startsWith('swapformerThinformer')).length };
+        return { device: points, programs: keys.names.filter((name) => name.startsWith('swapformerThinformer')).length };
       });
       expect(programs).to.equal(c.programs);
       expect(device).to.deep.equal(host);
     });
   }
 
-  it('should give each range the host coreset of that range when ranges run as one batch', async () => {
-    const [slices, nk, d, length, step, lo] = [2, 4096, 8, 1100, 1300, 90];
+  it('should give each range the host coreset of that range when ranges of one thinned size run as one batch', async () => {
+    // lengths 1100, 2500 and 1024 all thin to n = 1024, with strides 1, 2 and 1
+    const ranges = [{ lo: 90, hi: 1190 }, { lo: 1300, hi: 3800 }, { lo: 3000, hi: 4024 }];
+    const [slices, nk, d] = [2, 4096, 8];
     const { k, v, k4, v4 } = await seededKeys(slices, nk, d, 7);
     const options = { g: 2, delta: 0.5, scale: 0.3 };
     const seedOf = (r: number) => deriveSeed(11, 'range', r);
     const data = keyValueData(k4, v4);
-    const host = [0, 1, 2].map((r) => Array.from(coresetOfRange(kernels, data, lo + r * step, lo + r * step + length, { ...options, seed: seedOf(r) }).indices));
+    const host = ranges.map(({ lo, hi }, r) => Array.from(coresetOfRange(kernels, data, lo, hi, { ...options, seed: seedOf(r) }).indices));
     tf.dispose([k4, v4]);
-    const { points, stride } = await onWebgpu(async () => {
+    const points = await onWebgpu(async () => {
       const [ks, vs] = [tf.tensor3d(k, [slices, nk, d]), tf.tensor3d(v, [slices, nk, d])];
-      const coresets = deviceCoresets(ks, vs, { lo, length, count: 3, step }, { ...options, seed: 0 }, seedOf);
+      const coresets = deviceCoresets(ks, vs, ranges, { ...options, seed: 0 }, seedOf);
       tf.dispose([ks, vs]);
-      return { points: await read(coresets.points), stride: coresets.plan.stride };
+      return read(coresets.points);
     });
-    const nOut = compressPlan(length, 2, 0.5).nOut;
-    expect(points.length).to.equal(3 * slices * nOut);
-    // row r·s + slice holds range r of that slice, as positions into the range's thinned sequence
-    for (let r = 0; r < 3; r++) {
-      const device = points.slice(r * slices * nOut, (r + 1) * slices * nOut).map((p) => lo + r * step + p * stride);
-      expect(device, `range ${r}`).to.deep.equal(host[r]);
-    }
+    const nOut = compressPlan(1024, 2, 0.5).nOut;
+    expect(points.length).to.equal(ranges.length * slices * nOut);
+    // row r·s + slice holds range r of that slice, as key positions
+    ranges.forEach((_, r) => expect(points.slice(r * slices * nOut, (r + 1) * slices * nOut), `range ${r}`).to.deep.equal(host[r]));
+  });
+
+  it('should name the fix when a batch mixes thinned sizes', () => {
+    const k = tf.zeros([1, 4096, 4]) as tf.Tensor3D;
+    expect(() => deviceCoresets(k, k, [{ lo: 0, hi: 1024 }, { lo: 0, hi: 4096 }], { g: 2, delta: 0.5, seed: 0, scale: 0.5 }, () => 0)).to.throw(RangeError, /same n, got 1024, 4096/);
+    k.dispose();
   });
 
   describe('having causal leaves batched as heads (g 2, n 2048, exactBlock 256)', () => {
