@@ -114,6 +114,17 @@ describe('Thinformer webgpu rounds (Gram + walk programs)', function () {
     ranges.forEach((_, r) => expect(points.slice(r * slices * nOut, (r + 1) * slices * nOut), `range ${r}`).to.deep.equal(host[r]));
   });
 
+  it('should only stride-thin each range when n < 4^(g+1) (784 and 900 keys, g 4 → 256 keys, strides 3 and 3)', async () => {
+    const points = await onWebgpu(async () => {
+      const k = tf.zeros([2, 2000, 4]) as tf.Tensor3D;
+      const coresets = deviceCoresets(k, k, [{ lo: 0, hi: 784 }, { lo: 1000, hi: 1900 }], { g: 4, delta: 0.5, seed: 0, scale: 0.5 }, () => 0);
+      k.dispose();
+      return read(coresets.points);
+    });
+    const expected = [0, 1000].flatMap((lo) => [0, 1].flatMap(() => Array.from({ length: 256 }, (_, j) => lo + 3 * j)));
+    expect(points).to.deep.equal(expected);
+  });
+
   it('should name the fix when a batch mixes thinned sizes', () => {
     const k = tf.zeros([1, 4096, 4]) as tf.Tensor3D;
     expect(() => deviceCoresets(k, k, [{ lo: 0, hi: 1024 }, { lo: 0, hi: 4096 }], { g: 2, delta: 0.5, seed: 0, scale: 0.5 }, () => 0)).to.throw(RangeError, /same n, got 1024, 4096/);
