@@ -2,7 +2,8 @@
  * WGSL of the pair-difference Gram matrices of one KH-halve round on tfjs-webgpu, in tiles of
  * side × side pairs (used by deviceWalkPrograms.ts and thinformerWebGpu.ts). Each tile stages the
  * k̃/v rows of its 2·side row and column points in workgroup memory, CHUNK feature columns at a
- * time, so each value is read from global memory once per tile instead of once per κ.
+ * time, so each value is read from global memory once per tile instead of once per κ (the
+ * stores run in the loops of the Gram and fused programs, so no early return is possible).
  *
  * Arithmetic is the host path's (pairDifferenceGrams.ts) in float32: κ = exp(⟨k̃_a, k̃_b⟩ − c) ·
  * (⟨v_a, v_b⟩ + β²) with k̃ = root·k rounded per coordinate and the dot products summed in
@@ -78,32 +79,35 @@ export function tileMemory(side: number): string {
  * WGSL statements giving `g` = G[i, j] for thread (li, lj) of tile (ti, tj) of a bucket of M
  * pairs, i = side·ti + li, j = side·tj + lj, run by `threads` ≥ side² threads (`inTile` is false
  * for the extra ones). `rowOfPoint(p)`: key row of the bucket's point p. Needs `shift`, `beta2`, `tid`.
+ * The k̃ columns then the v columns pass through the tile CHUNK at a time; each thread loads its
+ * share of the next chunk into registers before working on the current one, so the global-memory
+ * latency overlaps the arithmetic instead of adding to it.
  */
 export function tileEntryWgsl(M: number, dk: number, dv: number, threads: number, rowOfPoint: (p: string) => string): string {
   const side = tileSide(M);
   const rows = 2 * side;
   const pitch = CHUNK + 1;
-  const dotPass = (X: string, d: number, scaled: boolean) => `
-        for (var c0 = 0; c0 < ${d}; c0 += ${CHUNK}) {
-          for (var q = tid; q < ${rows * CHUNK}; q += ${threads}) {
-            let p = q / ${CHUNK};
-            let c = c0 + q % ${CHUNK};
-            var x = 0.0;
-            var y = 0.0;
-            if (c < ${d}) { x = ${X}[rowA[p] * ${d} + c]; y = ${X}[rowB[p] * ${d} + c]; }
-            tileA[p * ${pitch} + q % ${CHUNK}] = ${scaled ? 'x * uniforms.root' : 'x'};
-            tileB[p * ${pitch} + q % ${CHUNK}] = ${scaled ? 'y * uniforms.root' : 'y'};
+  const kChunks = Math.ceil(dk / CHUNK);
+  const chunks = kChunks + Math.ceil(dv / CHUNK);
+  const shares = Math.ceil((rows * CHUNK) / threads);
+  const each = (body: (e: number) => string) => Array.from({ length: shares }, (_, e) => body(e)).join('\n');
+  // thread tid's e-th share of a chunk is element q = tid + threads·e: point q / CHUNK, column q % CHUNK
+  const load = (chunk: string) =>
+    each(
+      (e) => `{
+          let q = tid + ${e * threads};
+          let p = min(q / ${CHUNK}, ${rows - 1});
+          na${e} = 0.0;
+          nb${e} = 0.0;
+          if (${chunk} < ${kChunks}) {
+            let c = ${chunk} * ${CHUNK} + q % ${CHUNK};
+            if (c < ${dk}) { na${e} = K[rowA[p] * ${dk} + c] * uniforms.root; nb${e} = K[rowB[p] * ${dk} + c] * uniforms.root; }
+          } else {
+            let c = (${chunk} - ${kChunks}) * ${CHUNK} + q % ${CHUNK};
+            if (c < ${dv}) { na${e} = V[rowA[p] * ${dv} + c]; nb${e} = V[rowB[p] * ${dv} + c]; }
           }
-          workgroupBarrier();
-          for (var c = 0; c < min(${CHUNK}, ${d} - c0); c++) {
-            let a0 = tileA[(2 * li) * ${pitch} + c];
-            let a1 = tileA[(2 * li + 1) * ${pitch} + c];
-            let b0 = tileB[(2 * lj) * ${pitch} + c];
-            let b1 = tileB[(2 * lj + 1) * ${pitch} + c];
-            d00 = d00 + a0 * b0; d01 = d01 + a0 * b1; d10 = d10 + a1 * b0; d11 = d11 + a1 * b1;
-          }
-          workgroupBarrier();
-        }`;
+        }`,
+    );
   return `
         let inTile = tid < ${side * side};
         let li = min(tid / ${side}, ${side - 1});
@@ -113,11 +117,26 @@ export function tileEntryWgsl(M: number, dk: number, dv: number, threads: number
           rowB[tid] = ${rowOfPoint(`${rows} * tj + tid`)};
         }
         workgroupBarrier();
+        ${each((e) => `var na${e} = 0.0; var nb${e} = 0.0;`)}
+        ${load('0')}
         var d00 = 0.0; var d01 = 0.0; var d10 = 0.0; var d11 = 0.0;
-        ${dotPass('K', dk, true)}
-        let l00 = d00; let l01 = d01; let l10 = d10; let l11 = d11;
-        d00 = 0.0; d01 = 0.0; d10 = 0.0; d11 = 0.0;
-        ${dotPass('V', dv, false)}
+        var l00 = 0.0; var l01 = 0.0; var l10 = 0.0; var l11 = 0.0;
+        for (var chunk = 0; chunk < ${chunks}; chunk++) {
+          ${each((e) => `if (tid + ${e * threads} < ${rows * CHUNK}) { let q = tid + ${e * threads}; tileA[(q / ${CHUNK}) * ${pitch} + q % ${CHUNK}] = na${e}; tileB[(q / ${CHUNK}) * ${pitch} + q % ${CHUNK}] = nb${e}; }`)}
+          workgroupBarrier();
+          if (chunk + 1 < ${chunks}) { ${load('(chunk + 1)')} }
+          // the logits are done when the v columns start
+          if (chunk == ${kChunks}) { l00 = d00; l01 = d01; l10 = d10; l11 = d11; d00 = 0.0; d01 = 0.0; d10 = 0.0; d11 = 0.0; }
+          let width = select(min(${CHUNK}, ${dv} - (chunk - ${kChunks}) * ${CHUNK}), min(${CHUNK}, ${dk} - chunk * ${CHUNK}), chunk < ${kChunks});
+          for (var c = 0; c < width; c++) {
+            let a0 = tileA[(2 * li) * ${pitch} + c];
+            let a1 = tileA[(2 * li + 1) * ${pitch} + c];
+            let b0 = tileB[(2 * lj) * ${pitch} + c];
+            let b1 = tileB[(2 * lj + 1) * ${pitch} + c];
+            d00 = d00 + a0 * b0; d01 = d01 + a0 * b1; d10 = d10 + a1 * b0; d11 = d11 + a1 * b1;
+          }
+          workgroupBarrier();
+        }
         let k00 = exp(l00 - shift) * (d00 + beta2);
         let k01 = exp(l01 - shift) * (d01 + beta2);
         let k10 = exp(l10 - shift) * (d10 + beta2);
