@@ -23,9 +23,12 @@ const CHUNK = 16;
 /**
  * Uniform declarations of the round programs (must match `roundUniforms` in thinformerWebGpu.ts).
  * `buckets` and `bucketsPerSlice` count the buckets of the program's first round `round`; `last`
- * says whether its last round is the plan's (survivors then become key positions).
+ * says whether its last round is the plan's (survivors then become key positions). `one` is
+ * always 1: constant loop bounds multiplied by it keep software Vulkan (lavapipe, in CI) from
+ * unrolling the barrier-bound loops of the walk, which multiplied its compile time (≈ 60 → 25 s
+ * for a 4-round chain there); a GPU gains nothing from unrolling a loop that waits on a barrier.
  */
-export const ROUND_UNIFORMS = 'buckets : i32, bucketsPerSlice : i32, slices : i32, nk : i32, ranges : i32, identity : i32, round : i32, last : i32, partials : i32, root : f32,';
+export const ROUND_UNIFORMS = 'buckets : i32, bucketsPerSlice : i32, slices : i32, nk : i32, ranges : i32, identity : i32, round : i32, last : i32, partials : i32, one : i32, root : f32,';
 
 /**
  * WGSL helpers of first-round bucket b: the thinned position of its point p, the key row of a

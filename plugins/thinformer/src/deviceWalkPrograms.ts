@@ -23,6 +23,12 @@ export const FUSED_MAX_PAIRS = 64;
 /** Most survivors a fused chain keeps between its rounds (two buffers of it fit beside the triangle). */
 const CHAIN_MAX_POINTS = 256;
 
+/**
+ * Most rounds in one fused chain: the main configuration, g = 2, has exactly two fused rounds
+ * (M = 32, 64), and longer chains only make larger shaders for lavapipe (CI) to compile.
+ */
+const CHAIN_MAX_ROUNDS = 2;
+
 /** Threads of a walk workgroup over a stored G: owners of a_j for j ≡ tid mod threads (no idle thread slows the per-step barrier). */
 export function walkThreads(M: number): number {
   return Math.min(M, 256);
@@ -65,7 +71,7 @@ function walkWgsl(M: number, threads: number, gAt: (i: string, j: string) => str
       let r${e} = sqrt(max(${gAt(`j${e}`, `j${e}`)}, 0.0)); // cancellation can make G_jj slightly negative
       scan[tid] = r${e};
       workgroupBarrier();
-      for (var off = 1; off < ${threads}; off = off * 2) {
+      for (var off = 1; off < ${threads} * uniforms.one; off = off * 2) {
         var x = 0.0;
         if (tid >= off) { x = scan[tid - off]; }
         workgroupBarrier();
@@ -79,7 +85,7 @@ function walkWgsl(M: number, threads: number, gAt: (i: string, j: string) => str
       var lo${e} = 0.0;
       var cur${e} = ${gAt('0', `j${e}`)};
       var swap${e} = 0;`)}
-      for (var i = 0; i < ${M}; i++) {
+      for (var i = 0; i < ${M} * uniforms.one; i++) {
         // the next row's loads do not depend on this step's sign: issue them before the barrier
         let nextRow = min(i + 1, ${M - 1});
         ${slots((e) => `let nxt${e} = ${gAt('nextRow', `max(nextRow, j${e})`)};`)}
@@ -130,12 +136,12 @@ export function walkFromGramWgsl(M: number): string {
 }
 
 /**
- * Rounds a fused chain starting with buckets of `firstPairs` pairs can take, at most `available`:
- * while M ≤ FUSED_MAX_PAIRS and the survivors held between rounds fit CHAIN_MAX_POINTS.
+ * Rounds a fused chain starting with buckets of `firstPairs` pairs can take, at most `available`
+ * and CHAIN_MAX_ROUNDS: while M ≤ FUSED_MAX_PAIRS and the survivors held between rounds fit CHAIN_MAX_POINTS.
  */
 export function fusedChainLength(firstPairs: number, available: number): number {
   let k = 0;
-  while (k + 1 < available && firstPairs * 2 ** (k + 1) <= FUSED_MAX_PAIRS && 4 ** (k + 1) * firstPairs <= CHAIN_MAX_POINTS) k++;
+  while (k + 1 < Math.min(available, CHAIN_MAX_ROUNDS) && firstPairs * 2 ** (k + 1) <= FUSED_MAX_PAIRS && 4 ** (k + 1) * firstPairs <= CHAIN_MAX_POINTS) k++;
   return firstPairs <= FUSED_MAX_PAIRS ? k + 1 : 0;
 }
 
@@ -168,8 +174,8 @@ export function fusedChainWgsl(firstPairs: number, rounds: number, dk: number, d
     return `
       {
         ${drawOffsets(q)}
-        for (var u = 0; u < ${count}; u++) {
-          for (var tt = 0; tt < ${(tiles * (tiles + 1)) / 2}; tt++) {
+        for (var u = 0; u < ${count} * uniforms.one; u++) {
+          for (var tt = 0; tt < ${(tiles * (tiles + 1)) / 2} * uniforms.one; tt++) {
             ${upperTile(tiles, 'tt')}
             ${tileEntryWgsl(M, dk, dv, threads, (p) => `rowOf(b, ${point(p)})`)}
             if (inTile && j >= i) { ${tri('i', 'j')} = g; }

@@ -81,7 +81,7 @@ function roundSteps(plan: CompressPlan, virtual: number): RoundStep[] {
 function roundUniforms(k: Tensor3D, plan: CompressPlan, ranges: number, root: number, step: RoundStep): WebGpuUniform[] {
   const [slices, nk] = k.shape;
   const last = step.round + Math.max(step.rounds, 1) === plan.rounds.length;
-  return [step.buckets, step.bucketsPerSlice, slices, nk, ranges, step.round === 0 ? 1 : 0, step.round, last ? 1 : 0, statsPartials(plan.n)].map(int).concat(float32Uniform(root));
+  return [step.buckets, step.bucketsPerSlice, slices, nk, ranges, step.round === 0 ? 1 : 0, step.round, last ? 1 : 0, statsPartials(plan.n), 1].map(int).concat(float32Uniform(root));
 }
 
 /** The rounds of one step on every bucket: points (unused when it starts at round 0) → survivors [V·m'] (thinned positions). */
