@@ -1,21 +1,17 @@
 /**
- * Thinformer forward passes that keep every tensor on the device (the webgpu backend): the
- * coreset from thinformerWebGpu.ts, then softmax attention against it on the kernels package's
- * paths. Same math and seeds as thinformer.ts and causalThinformer.ts (see there for the why of
- * the causal split and the + ln(n_block/nOut) coreset weights); only where the data lives differs.
+ * Non-causal Thinformer with every tensor on the device (the webgpu backend): the coreset from
+ * thinformerWebGpu.ts, then softmax attention against it on the kernels package's paths. Same
+ * math and seeds as thinformer.ts; the causal form is deviceCausalThinformer.ts.
  *
  * Shapes: q [b, h, nq, dk], k [b, h, nk, dk], v [b, h, nk, dv] → [b, h, nq, dv].
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
-import { deriveSeed } from '@swapformer/core';
+import type { Tensor4D } from '@tensorflow/tfjs-core';
+import type { KernelContext } from '@swapformer/core';
 import { softmaxAttention } from '@swapformer/kernels';
-import type { CausalThinformerOptions } from './causalThinformer';
 import { compressPlan } from './compressPlan';
 import type { CoresetOptions } from './thinformerCoreset';
-import { asSlices, deviceCoresetOfRange, gatherSliceRows } from './thinformerWebGpu';
-import type { KernelContext } from '@swapformer/core';
-import { causalLeaves, checkQueriesAlignedToKeys } from './causalSplit';
+import { asSlices, deviceCoresets, gatherCoresetRows } from './thinformerWebGpu';
 
 /**
  * Non-causal Thinformer with the coreset built on the device.
@@ -30,62 +26,10 @@ export function deviceThinformerAttention(kernels: KernelContext, q: Tensor4D, k
   return tf.tidy(() => {
     const ks = asSlices(k);
     const vs = asSlices(v);
-    const { indices, plan } = deviceCoresetOfRange(ks, vs, 0, nk, { ...options, scale });
-    const keys = tf.reshape(gatherSliceRows(ks, indices), [b, h, plan.nOut, dk]) as Tensor4D;
-    const values = tf.reshape(gatherSliceRows(vs, indices), [b, h, plan.nOut, dv]) as Tensor4D;
+    const coresets = deviceCoresets(ks, vs, [{ lo: 0, hi: nk }], { ...options, scale }, () => options.seed);
+    const { nOut } = coresets.plan;
+    const keys = tf.reshape(gatherCoresetRows(ks, coresets), [b, h, nOut, dk]) as Tensor4D;
+    const values = tf.reshape(gatherCoresetRows(vs, coresets), [b, h, nOut, dv]) as Tensor4D;
     return softmaxAttention(kernels, q, keys, values, { scale });
-  });
-}
-
-/** A coreset standing for keys [lo, hi): positions [s, size] on the device, and each point's log-weight. */
-interface WeightedCoreset {
-  readonly indices: Tensor2D;
-  readonly logWeight: number;
-}
-
-/** x [s, n, d] rows [from, to) → [s, to − from, d]. */
-function rowRange(x: Tensor3D, from: number, to: number): Tensor3D {
-  return tf.slice(x, [0, from, 0], [-1, to - from, -1]);
-}
-
-/** Appends a constant column to x [s, n, d]. */
-function withColumn(x: Tensor3D, value: number): Tensor3D {
-  const [s, n] = x.shape;
-  return tf.concat([x, tf.fill([s, n, 1], value)], 2) as Tensor3D;
-}
-
-/**
- * Causal Thinformer with every coreset built on the device (exact when nk ≤ exactBlock).
- *
- * @example const out = deviceCausalThinformerAttention(kernels, q, k, v, { g: 2, delta: 0.5, seed: 0, exactBlock: 1024 });
- */
-export function deviceCausalThinformerAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: CausalThinformerOptions): Tensor4D {
-  const [b, h, nq, dk] = q.shape;
-  const nk = k.shape[2];
-  const scale = options.scale ?? 1 / Math.sqrt(dk);
-  checkQueriesAlignedToKeys(nq, nk);
-  if (nk <= options.exactBlock) return softmaxAttention(kernels, q, k, v, { scale, causal: true });
-  const offset = nk - nq;
-  return tf.tidy(() => {
-    const [qs, ks, vs] = [asSlices(q), asSlices(k), asSlices(v)];
-    const coreset = (lo: number, hi: number): WeightedCoreset => {
-      const { indices, plan } = deviceCoresetOfRange(ks, vs, lo, hi, { ...options, scale, seed: deriveSeed(options.seed, 'causal-block', lo, hi) });
-      return { indices, logWeight: Math.log((hi - lo) / plan.nOut) };
-    };
-    const outputs = causalLeaves(0, nk, offset, options.exactBlock, coreset).map((leaf) => {
-      const qFrom = Math.max(leaf.lo, offset) - offset;
-      const queries = rowRange(qs, qFrom, leaf.hi - offset);
-      const ownKeys = rowRange(ks, leaf.lo, leaf.hi);
-      const ownValues = rowRange(vs, leaf.lo, leaf.hi);
-      const rows = queries.shape[1];
-      const as4d = (x: Tensor, n: number) => tf.reshape(x, [b, h, n, x.shape[2]!]) as Tensor4D;
-      if (leaf.context.length === 0) return softmaxAttention(kernels, as4d(queries, rows), as4d(ownKeys, ownKeys.shape[1]), as4d(ownValues, ownValues.shape[1]), { scale, causal: true });
-      // s·⟨[q, 1], [k, w/s]⟩ = s·⟨q, k⟩ + w: each coreset's log-weight rides on one extra coordinate
-      const keys = tf.concat([...leaf.context.map((c) => withColumn(gatherSliceRows(ks, c.indices), c.logWeight / scale)), withColumn(ownKeys, 0)], 1) as Tensor3D;
-      const values = tf.concat([...leaf.context.map((c) => gatherSliceRows(vs, c.indices)), ownValues], 1) as Tensor3D;
-      // causal offset m − rows makes every coreset row visible and the leaf's own keys causal
-      return softmaxAttention(kernels, as4d(withColumn(queries, 1), rows), as4d(keys, keys.shape[1]), as4d(values, values.shape[1]), { scale, causal: true });
-    });
-    return (outputs.length === 1 ? outputs[0] : tf.concat(outputs, 2)) as Tensor4D;
   });
 }

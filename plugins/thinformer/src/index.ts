@@ -1,6 +1,7 @@
 import { canReadSync, deriveSeed, type AttentionPlugin, type OptionsFromSchema, type OptionsInputFromSchema } from '@swapformer/core';
 import { causalThinformerAttention } from './causalThinformer';
-import { deviceCausalThinformerAttention, deviceThinformerAttention } from './deviceThinformer';
+import { deviceThinformerAttention } from './deviceThinformer';
+import { deviceCausalThinformerAttention } from './deviceCausalThinformer';
 import { thinformerAttention } from './thinformer';
 
 const { version } = require('../package.json') as { version: string };
@@ -97,9 +98,10 @@ export const thinformerPlugin: AttentionPlugin<ThinformerOptions> = {
 
 export { thinformerAttention } from './thinformer';
 export { causalThinformerAttention } from './causalThinformer';
-export { deviceThinformerAttention, deviceCausalThinformerAttention } from './deviceThinformer';
-export { deviceCoresetOfRange } from './thinformerWebGpu';
-export type { DeviceCoreset } from './thinformerWebGpu';
+export { deviceThinformerAttention } from './deviceThinformer';
+export { deviceCausalThinformerAttention } from './deviceCausalThinformer';
+export { deviceCoresetOfRange, deviceCoresets, gatherCoresetRows } from './thinformerWebGpu';
+export type { DeviceCoresets, KeyRange } from './thinformerWebGpu';
 export type { CausalThinformerOptions } from './causalThinformer';
 export type { ThinformerAttentionOptions } from './thinformer';
 export { thinformerCoreset, coresetPositions, coresetOfRange, keyValueData } from './thinformerCoreset';

@@ -4,226 +4,232 @@
  * draws as the host path (thinformerCoreset.ts), so the same coreset up to float32 rounding:
  *
  *   1. per slice, c = max‖k̃‖² and β = max|v| over the stride-thinned points, k̃ = sqrt(s)·k
- *      (one dispatch; the thinning is an index rule, never a copy);
- *   2. per round, one dispatch: a workgroup per bucket runs the self-balancing walk. Pair i's
- *      sign needs a_i = ⟨σ, ψ_i⟩ after every earlier sign, so the M steps run in order inside
- *      the workgroup (one barrier each) while the a_j updates spread over its threads; the G
- *      entries each step needs are formed from κ evaluated on the fly, never stored.
- * So a coreset of R rounds is R + 1 dispatches: in Node each tfjs-webgpu dispatch costs
- * ≈ 0.2 ms of host work, which at these sizes is more than the GPU work (a first form with κ as
- * batched tfjs products took ≈ 10 dispatches per round).
+ *      (one dispatch of partial maxima; the thinning is an index rule, never a copy);
+ *   2. per round, the pair-difference Grams (deviceGramTiles.ts) and the self-balancing walk
+ *      (deviceWalkPrograms.ts): while a bucket's G fits workgroup memory, one fused dispatch for
+ *      a chain of such rounds; else a parallel Gram dispatch and a walk dispatch that reads one
+ *      stored row of G per step;
+ *   3. the survivors' rows gathered straight from k and v by their thinned positions.
  *
- * The thresholds U_i ~ Uniform(−Λ, Λ) and the symmetrisation coin are data-independent, so they
- * are drawn on the host from the same seeded stream as the host path and uploaded. The running
- * sums a_j are kept as float32 pairs (TwoSum compensation): the host walk sums in float64, and a
- * plain float32 sum drifts enough over M ≈ 10³ terms to flip decisions near their threshold.
+ * Many key ranges [lo, hi) of every slice whose schedules match (same thinned size n) run as one
+ * batch ("virtual slices" r·s + slice): the causal form needs a coreset of each left half of its
+ * split, and per range calls cost a dozen dispatches each (each ≈ 0.2 ms of host work in Node).
+ * Survivors of the last round leave as key positions, so consumers need no range arithmetic.
  *
- * Shape legend: s slices (b·h), n thinned points, m points entering a round, S bucket size,
- * M = S/2 pairs, B = m/S buckets per slice. Work per round O(s·m·S·(dk + dv)), memory O(s·m).
+ * The thresholds U_i ~ Uniform(−Λ, Λ) and the symmetrisation coins are data-independent, so they
+ * are drawn on the host from the same seeded streams as the host path and uploaded once, behind a
+ * header of each range's [first key, stride] and each round's [drawOffset, flipOffset] (float32
+ * holds these integers exactly below 2^24).
+ *
+ * Shape legend: s slices (b·h), R ranges, V = R·s virtual slices, n thinned points per range,
+ * m points entering a round, S bucket size, M = S/2 pairs, B = m/S buckets per virtual slice.
+ * Work per round O(V·m·S·(dk + dv)), memory O(V·m·S/4) for G.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import { createSeededRandom, deriveSeed } from '@swapformer/core';
-import { float32Uniform, int32Uniform as int, runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/kernels';
+import { float32Uniform, int32Uniform as int, runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX, type WebGpuUniform } from '@swapformer/kernels';
 import { compressPlan, type CompressPlan } from './compressPlan';
 import type { CoresetOptions } from './thinformerCoreset';
+import { GRAM_TILE, pairGramWgsl, ROUND_UNIFORMS } from './deviceGramTiles';
+import { sliceStats, statsPartials } from './deviceSliceStats';
+import { fusedChainLength, fusedChainWgsl, fusedThreads, walkFromGramWgsl, walkThreads } from './deviceWalkPrograms';
 
+/** Threads of the gather program. */
 const WORKGROUP = 256;
 
-/** Coreset positions kept on the device. */
-export interface DeviceCoreset {
+/** A key range [lo, hi) of every slice. */
+export interface KeyRange {
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** Coreset positions of every range of every slice, kept on the device. */
+export interface DeviceCoresets {
+  /** The schedule every range shares (its `stride` is the first range's). */
   readonly plan: CompressPlan;
-  /** [s, nOut] int32 positions into the key axis, increasing within a slice. */
-  readonly indices: Tensor2D;
+  readonly ranges: readonly KeyRange[];
+  /** [R·s, nOut] float32 key positions (row r·s + slice), increasing within a row. */
+  readonly points: Tensor2D;
 }
 
-/** WGSL: max tree over `red[0..256)` into red[0] (constant bounds keep barriers in uniform control flow). */
-const TREE_MAX = `for (var stride = ${WORKGROUP / 2}; stride > 0; stride = stride / 2) {
-          if (tid < stride) { red[tid] = max(red[tid], red[tid + stride]); }
-          workgroupBarrier();
-        }`;
+/** One dispatch's worth of rounds: a fused chain of `rounds` rounds, or one stored-G round (rounds 0). */
+interface RoundStep {
+  /** Index of its first round in the plan. */
+  readonly round: number;
+  readonly rounds: number;
+  /** Pairs per bucket of its first round. */
+  readonly pairs: number;
+  /** Buckets of its first round over all virtual slices, and per virtual slice. */
+  readonly buckets: number;
+  readonly bucketsPerSlice: number;
+}
 
-/**
- * Per slice, over the stride-thinned points lo + j·stride (j < n): c = max‖k̃‖² with
- * k̃ = sqrt(s)·k rounded per coordinate as the host does, and β = max|v| → [s, 2].
- */
-function sliceStats(k: Tensor3D, v: Tensor3D, lo: number, plan: CompressPlan, root: number): Tensor2D {
-  const [slices, nk, dk] = k.shape;
+/** The plan's rounds grouped into dispatch steps (consecutive fused rounds share one). */
+function roundSteps(plan: CompressPlan, virtual: number): RoundStep[] {
+  const steps: RoundStep[] = [];
+  for (let r = 0; r < plan.rounds.length; ) {
+    const { bucketSize, buckets } = plan.rounds[r];
+    const rounds = fusedChainLength(bucketSize / 2, plan.rounds.length - r);
+    steps.push({ round: r, rounds, pairs: bucketSize / 2, buckets: virtual * buckets, bucketsPerSlice: buckets });
+    r += Math.max(rounds, 1);
+  }
+  return steps;
+}
+
+/** Values of ROUND_UNIFORMS, in its order. */
+function roundUniforms(k: Tensor3D, plan: CompressPlan, ranges: number, root: number, step: RoundStep): WebGpuUniform[] {
+  const [slices, nk] = k.shape;
+  const last = step.round + Math.max(step.rounds, 1) === plan.rounds.length;
+  return [step.buckets, step.bucketsPerSlice, slices, nk, ranges, step.round === 0 ? 1 : 0, step.round, last ? 1 : 0, statsPartials(plan.n), 1].map(int).concat(float32Uniform(root));
+}
+
+/** The rounds of one step on every bucket: points (unused when it starts at round 0) → survivors [V·m'] (thinned positions). */
+function runStep(k: Tensor3D, v: Tensor3D, stats: Tensor, points: Tensor, draws: Tensor, step: RoundStep, uniforms: WebGpuUniform[]): Tensor {
+  const dk = k.shape[2];
   const dv = v.shape[2];
-  return runWebGpuProgram(
-    {
-      variableNames: ['K', 'V'],
-      outputShape: [slices, 2],
-      shaderKey: `swapformerThinformerStats_${dk}_${dv}`,
-      dispatch: [slices, 1, 1],
-      workgroupSize: [WORKGROUP, 1, 1],
-      uniforms: 'nk : i32, lo : i32, n : i32, stride : i32, slices : i32, root : f32,',
-      getUserCode: () => `
-        var<workgroup> red : array<f32, ${WORKGROUP}>;
-        fn main(index : i32) {
-          let slice = min(${WORKGROUP_INDEX}, uniforms.slices - 1);
-          let tid = i32(localIndex);
-          var norm = 0.0;
-          var largest = 0.0;
-          for (var j = tid; j < uniforms.n; j += ${WORKGROUP}) {
-            let row = slice * uniforms.nk + uniforms.lo + j * uniforms.stride;
-            var sq = 0.0;
-            for (var c = 0; c < ${dk}; c++) { let x = K[row * ${dk} + c] * uniforms.root; sq = sq + x * x; }
-            norm = max(norm, sq);
-            for (var c = 0; c < ${dv}; c++) { largest = max(largest, abs(V[row * ${dv} + c])); }
-          }
-          red[tid] = norm;
-          workgroupBarrier();
-          ${TREE_MAX}
-          let shift = red[0];
-          workgroupBarrier();
-          red[tid] = largest;
-          workgroupBarrier();
-          ${TREE_MAX}
-          if (tid == 0 && ${WORKGROUP_INDEX} < uniforms.slices) {
-            result[slice * 2] = shift;
-            result[slice * 2 + 1] = red[0];
-          }
-        }`,
-    },
-    [k, v],
-    [int(nk), int(lo), int(plan.n), int(plan.stride), int(slices), float32Uniform(root)],
-  ) as Tensor2D;
-}
-
-/**
- * WGSL of one halving round for buckets of M pairs, κ computed on the fly from the raw rows:
- *   κ(a, b) = exp(⟨k̃_a, k̃_b⟩ − c) · (⟨v_a, v_b⟩ + β²),  k̃ = sqrt(s)·k,
- * so a round is one dispatch and no [S, S] kernel is ever stored. Thread t owns a_j for
- * j = t + 256·e, e < PER. Step i's owner decides the sign and publishes it (double-buffered, so
- * one barrier per step); every thread then adds ±G[i, j] to its a_j for j > i, with
- * G[i, j] = (κ(2i,2j) − κ(2i,2j+1)) − (κ(2i+1,2j) − κ(2i+1,2j+1)) in float32, the host's order.
- */
-function walkWgsl(pairs: number, dk: number, dv: number): string {
-  const per = Math.ceil(pairs / WORKGROUP);
-  const S = 2 * pairs;
-  return `
-    var<workgroup> signs : array<i32, 2>;
-    var<workgroup> runningMax : f32;
-    fn kappa(a : i32, b : i32, shift : f32, beta2 : f32) -> f32 {
-      var logit = 0.0;
-      for (var c = 0; c < ${dk}; c++) { logit = logit + (K[a * ${dk} + c] * uniforms.root) * (K[b * ${dk} + c] * uniforms.root); }
-      var dot = 0.0;
-      for (var c = 0; c < ${dv}; c++) { dot = dot + V[a * ${dv} + c] * V[b * ${dv} + c]; }
-      return exp(logit - shift) * (dot + beta2);
-    }
-    fn main(index : i32) {
-      let bucket = ${WORKGROUP_INDEX};
-      let valid = bucket < uniforms.buckets;
-      let b = min(bucket, uniforms.buckets - 1);
-      let slice = b / uniforms.bucketsPerSlice;
-      let tid = i32(localIndex);
-      let shift = stats[slice * 2];
-      let beta2 = stats[slice * 2 + 1] * stats[slice * 2 + 1];
-      let rowBase = slice * uniforms.nk + uniforms.lo;
-      var hi : array<f32, ${per}>;
-      var lo : array<f32, ${per}>;
-      for (var e = 0; e < ${per}; e++) { hi[e] = 0.0; lo[e] = 0.0; }
-      if (tid == 0) { runningMax = 0.0; }
-      workgroupBarrier();
-      for (var i = 0; i < ${pairs}; i++) {
-        let even = rowBase + i32(points[b * ${S} + 2 * i]) * uniforms.stride;
-        let odd = rowBase + i32(points[b * ${S} + 2 * i + 1]) * uniforms.stride;
-        if (tid == i % ${WORKGROUP}) {
-          let gii = (kappa(even, even, shift, beta2) - kappa(even, odd, shift, beta2)) - (kappa(odd, even, shift, beta2) - kappa(odd, odd, shift, beta2));
-          let r = sqrt(max(gii, 0.0)); // cancellation can make G_ii slightly negative
-          let c = max(runningMax, r);
-          runningMax = c;
-          let threshold = uniformDraws[b * ${pairs} + i] * r * c;
-          var swap = 0;
-          if (i > 0 && threshold <= hi[i / ${WORKGROUP}]) { swap = 1; }
-          signs[i & 1] = swap;
-          if (valid) { result[b * ${pairs} + i] = points[b * ${S} + 2 * i + (swap ^ uniforms.flip)]; }
-        }
-        workgroupBarrier();
-        let sign = 1.0 - 2.0 * f32(signs[i & 1]);
-        for (var e = 0; e < ${per}; e++) {
-          let j = tid + e * ${WORKGROUP};
-          if (j > i && j < ${pairs}) {
-            let e2 = rowBase + i32(points[b * ${S} + 2 * j]) * uniforms.stride;
-            let o2 = rowBase + i32(points[b * ${S} + 2 * j + 1]) * uniforms.stride;
-            let g = (kappa(even, e2, shift, beta2) - kappa(even, o2, shift, beta2)) - (kappa(odd, e2, shift, beta2) - kappa(odd, o2, shift, beta2));
-            // TwoSum: hi + lo carries the running sum to about twice float32's precision
-            let x = sign * g;
-            let s = hi[e] + x;
-            let bb = s - hi[e];
-            lo[e] = lo[e] + ((hi[e] - (s - bb)) + (x - bb));
-            let t = s + lo[e];
-            lo[e] = lo[e] - (t - s);
-            hi[e] = t;
-          }
-        }
-      }
-    }
-  `;
-}
-
-/** One halving round of every bucket of a group of slices: points [g, m] → survivors [g·m/2] (float32 positions into the thinned sequence). */
-function runRound(k: Tensor3D, v: Tensor3D, stats: Tensor2D, points: Tensor2D, draws: Float32Array, flip: boolean, S: number, lo: number, stride: number, root: number): Tensor {
-  const [slices, m] = points.shape;
-  const [, nk, dk] = k.shape;
-  const dv = v.shape[2];
-  const pairs = S / 2;
-  const buckets = (slices * m) / S;
-  return tf.tidy(() =>
-    runWebGpuProgram(
+  const { pairs: M, buckets, rounds } = step;
+  if (rounds > 0) {
+    const feeding = 4 ** (rounds - 1);
+    const last = M * 2 ** (rounds - 1);
+    return runWebGpuProgram(
       {
-        variableNames: ['K', 'V', 'stats', 'points', 'uniformDraws'],
-        outputShape: [buckets * pairs],
-        shaderKey: `swapformerThinformerRound_${pairs}_${dk}_${dv}`,
-        dispatch: [buckets, 1, 1],
-        workgroupSize: [WORKGROUP, 1, 1],
-        uniforms: 'buckets : i32, bucketsPerSlice : i32, nk : i32, lo : i32, stride : i32, flip : i32, root : f32,',
-        getUserCode: () => walkWgsl(pairs, dk, dv),
+        variableNames: ['K', 'V', 'stats', 'points', 'draws'],
+        outputShape: [(buckets / feeding) * last],
+        uniforms: ROUND_UNIFORMS,
+        shaderKey: `swapformerThinformerFused_${M}_${rounds}_${dk}_${dv}`,
+        dispatch: [buckets / feeding, 1, 1],
+        workgroupSize: [fusedThreads(M, rounds), 1, 1],
+        getUserCode: () => fusedChainWgsl(M, rounds, dk, dv),
       },
-      [k, v, stats, points, tf.tensor1d(draws)],
-      [int(buckets), int(m / S), int(nk), int(lo), int(stride), int(flip ? 1 : 0), float32Uniform(root)],
-    ),
+      [k, v, stats, points, draws],
+      uniforms,
+    );
+  }
+  const tiles = M / GRAM_TILE;
+  const common = { outputShape: [buckets * M], uniforms: ROUND_UNIFORMS };
+  const gram = runWebGpuProgram(
+    { ...common, outputShape: [buckets * M * M], variableNames: ['K', 'V', 'stats', 'points', 'draws'], shaderKey: `swapformerThinformerGram_${M}_${dk}_${dv}`, dispatch: [(buckets * tiles * (tiles + 1)) / 2, 1, 1], workgroupSize: [GRAM_TILE * GRAM_TILE, 1, 1], getUserCode: () => pairGramWgsl(M, dk, dv) },
+    [k, v, stats, points, draws],
+    uniforms,
   );
+  const survivors = runWebGpuProgram(
+    { ...common, variableNames: ['G', 'points', 'draws'], shaderKey: `swapformerThinformerWalk_${M}`, dispatch: [buckets, 1, 1], workgroupSize: [walkThreads(M), 1, 1], getUserCode: () => walkFromGramWgsl(M) },
+    [gram, points, draws],
+    uniforms,
+  );
+  gram.dispose();
+  return survivors;
 }
 
+/** Seed of range r: the one the host path uses for it. */
+export type RangeSeed = (range: number) => number;
+
 /**
- * KH-Compress(g) on keys [lo, hi) of every slice of k [s, nk, dk], v [s, nk, dv], on the webgpu
- * backend. The result's positions equal the host path's (`coresetOfRange`) up to walk decisions
- * sitting within float32 rounding of their threshold.
+ * KH-Compress(g) on every range of `ranges` (all of one thinned size n) of every slice of
+ * k [s, nk, dk], v [s, nk, dv], on the webgpu backend, range r seeded by `seedOf(r)`. Positions
+ * equal the host path's (`coresetOfRange` per range) up to walk decisions within float32 rounding
+ * of their threshold.
  *
- * @example const { indices } = deviceCoresetOfRange(k3, v3, 0, 4096, { g: 2, delta: 0.5, seed: 0, scale: 0.125 }); // [s, 128]
+ * @example const { points } = deviceCoresets(k3, v3, [{ lo: 0, hi: 1024 }, { lo: 2048, hi: 4000 }], { g: 2, delta: 0.5, seed: 0, scale: 0.125 }, (r) => r); // [2·s, 64]
  */
-export function deviceCoresetOfRange(k: Tensor3D, v: Tensor3D, lo: number, hi: number, options: CoresetOptions & { readonly scale: number }): DeviceCoreset {
+export function deviceCoresets(k: Tensor3D, v: Tensor3D, ranges: readonly KeyRange[], options: CoresetOptions & { readonly scale: number }, seedOf: RangeSeed): DeviceCoresets {
   const slices = k.shape[0];
-  const plan = compressPlan(hi - lo, options.g, options.delta);
-  const { n, stride, nOut } = plan;
-  const strided = Int32Array.from({ length: n }, (_, j) => lo + j * stride);
-  if (plan.rounds.length === 0) return { plan, indices: tf.tidy(() => tf.tile(tf.tensor2d(strided, [1, n], 'int32'), [slices, 1])) as Tensor2D };
+  const virtual = slices * ranges.length;
+  const plans = ranges.map((range) => compressPlan(range.hi - range.lo, options.g, options.delta));
+  const plan = plans[0];
+  const { n, nOut } = plan;
+  if (plans.some((other) => other.n !== n)) {
+    throw new RangeError(`deviceCoresets: ranges of one batch must thin to the same n, got ${plans.map((other) => other.n).join(', ')}; batch them by compressPlan(length, g, delta).n`);
+  }
+  // header: [first key, stride] per range
+  const header = ranges.flatMap((range, r) => [range.lo, plans[r].stride]);
+  if (plan.rounds.length === 0) {
+    const keys = Float32Array.from({ length: virtual * n }, (_, at) => header[2 * Math.floor(at / (slices * n))] + (at % n) * header[2 * Math.floor(at / (slices * n)) + 1]);
+    return { plan, ranges, points: tf.tensor2d(keys, [virtual, n]) };
+  }
   // the host rounds k·sqrt(s) to float32 from a float64 root; the device multiplies by the float32 root
   const root = Math.fround(Math.sqrt(options.scale));
+  // then [drawOffset, flipOffset] per round, then per round the thresholds [R, s, B, M] and the R coins
+  const perRange = plan.rounds.map((round) => slices * round.buckets * (round.bucketSize / 2));
+  const rangeHeader = 2 * ranges.length;
+  const values = new Float32Array(rangeHeader + 2 * plan.rounds.length + perRange.reduce((sum, size) => sum + ranges.length * (size + 1), 0));
+  values.set(header);
+  let offset = rangeHeader + 2 * plan.rounds.length;
+  plan.rounds.forEach((round, r) => {
+    // the host path's order per range: every slice's thresholds, then one shared coin
+    const coins = ranges.map((_, range) => {
+      const rng = createSeededRandom(deriveSeed(seedOf(range), 'halve', r));
+      rng.fillUniform(values.subarray(offset + range * perRange[r], offset + (range + 1) * perRange[r]), -round.threshold, round.threshold);
+      return rng.uniform() < 0.5 ? 1 : 0;
+    });
+    const flipOffset = offset + ranges.length * perRange[r];
+    values.set(coins, flipOffset);
+    values.set([offset, flipOffset], rangeHeader + 2 * r);
+    offset = flipOffset + ranges.length;
+  });
   return {
     plan,
-    indices: tf.tidy(() => {
-      const stats = sliceStats(k, v, lo, plan, root); // [s, 2]: c, β
-      let points = tf.tile(tf.tensor2d(Float32Array.from({ length: n }, (_, j) => j), [1, n]), [slices, 1]) as Tensor2D;
-      plan.rounds.forEach((round, r) => {
-        const { points: m, bucketSize: S, buckets, threshold } = round;
-        const M = S / 2;
-        // the host path's draws, in its order: every slice's thresholds, then one shared coin
-        const rng = createSeededRandom(deriveSeed(options.seed, 'halve', r));
-        const draws = rng.fillUniform(new Float32Array(slices * buckets * M), -threshold, threshold);
-        const flip = rng.uniform() < 0.5;
-        points = tf.reshape(runRound(k, v, stats, points, draws, flip, S, lo, stride, root), [slices, m / 2]) as Tensor2D;
-      });
-      return tf.cast(tf.add(tf.mul(tf.reshape(points, [slices, nOut]), stride), lo), 'int32') as Tensor2D;
+    ranges,
+    points: tf.tidy(() => {
+      const draws = tf.tensor1d(values);
+      const stats = sliceStats(k, v, draws, ranges.length, plan, root); // [V, partials, 2]: c, β
+      // round 0 reads no positions (identity); any float32 tensor fills its binding
+      let points: Tensor = stats;
+      for (const step of roundSteps(plan, virtual)) {
+        const next = runStep(k, v, stats, points, draws, step, roundUniforms(k, plan, ranges.length, root, step));
+        if (points !== stats) points.dispose();
+        points = next;
+      }
+      return tf.reshape(points, [virtual, nOut]) as Tensor2D;
     }),
   };
 }
 
-/** Rows `indices` [s, m] (int32) of x [s, n, d] → [s, m, d]. */
-export function gatherSliceRows(x: Tensor3D, indices: Tensor2D): Tensor3D {
-  return tf.gather(x, indices, 1, 1) as Tensor3D;
+/**
+ * Rows of x [s, nk, d] at the coreset positions → [R·s, nOut, d] (row r·s + slice), with one more
+ * coordinate of value `column` when given.
+ */
+export function gatherCoresetRows(x: Tensor3D, coresets: DeviceCoresets, column?: number): Tensor3D {
+  const [slices, nk, d] = x.shape;
+  const [rows, nOut] = coresets.points.shape;
+  const width = column === undefined ? d : d + 1;
+  const size = rows * nOut * width;
+  return runWebGpuProgram(
+    {
+      variableNames: ['X', 'points'],
+      outputShape: [rows, nOut, width],
+      shaderKey: `swapformerThinformerGather_${d}_${width}`,
+      dispatch: [Math.ceil(size / WORKGROUP), 1, 1],
+      workgroupSize: [WORKGROUP, 1, 1],
+      uniforms: 'size : i32, nOut : i32, slices : i32, nk : i32, column : f32,',
+      getUserCode: () => `
+        fn main(index : i32) {
+          let at = ${WORKGROUP_INDEX} * ${WORKGROUP} + i32(localIndex);
+          if (at >= uniforms.size) { return; }
+          let c = at % ${width};
+          let p = at / ${width};
+          if (c >= ${d}) { result[at] = uniforms.column; return; }
+          let row = ((p / uniforms.nOut) % uniforms.slices) * uniforms.nk + i32(points[p]);
+          result[at] = X[row * ${d} + c];
+        }`,
+    },
+    [x, coresets.points],
+    [int(size), int(nOut), int(slices), int(nk), float32Uniform(column ?? 0)],
+  ) as Tensor3D;
+}
+
+/**
+ * KH-Compress(g) on keys [lo, hi) of every slice: int32 positions [s, nOut] into the key axis,
+ * the host path's (`coresetOfRange`) up to float32 rounding near a threshold.
+ *
+ * @example const { indices } = deviceCoresetOfRange(k3, v3, 0, 4096, { g: 2, delta: 0.5, seed: 0, scale: 0.125 }); // [s, 128]
+ */
+export function deviceCoresetOfRange(k: Tensor3D, v: Tensor3D, lo: number, hi: number, options: CoresetOptions & { readonly scale: number }): { readonly plan: CompressPlan; readonly indices: Tensor2D } {
+  const { plan, points } = deviceCoresets(k, v, [{ lo, hi }], options, () => options.seed);
+  const indices = tf.cast(points, 'int32') as Tensor2D;
+  points.dispose();
+  return { plan, indices };
 }
 
 /** [b, h, n, d] → [b·h, n, d]. */
