@@ -1,0 +1,112 @@
+/**
+ * Sizes and buffer layouts the device KDEformer's programs share (lshSortWebGpu.ts,
+ * kdeResidualWebGpu.ts), and the one upload of host-drawn inputs. Every random input — the
+ * hyperplanes, the power-iteration start and the sample uniforms — is independent of the data, so
+ * it is drawn on the host from the host path's seeded streams (same seeds, same estimator) and
+ * all of them travel as one tensor: one upload instead of one per kind.
+ *
+ * `drawn` layout: per slice [planes r·dk | start dv+1 | uniforms m] (`drawnStride` floats), then,
+ * for the rank placement, the key block of each sorted query rank [nq] at `blocksAt`.
+ */
+import { createSeededRandom, deriveSeed } from '@swapformer/core';
+import { drawHyperplanes } from './angularLsh';
+import type { KdeformerAttentionOptions } from './kdeformerOptions';
+
+/**
+ * Where queries go: `rank`, the practical algorithm's split of the sorted queries (blockLayout.ts);
+ * `bucket`, the block holding the middle of the query's own bucket (bucketQueryKde.ts), which
+ * does not depend on the other queries (what the causal split needs).
+ */
+export type QueryPlacement = 'rank' | 'bucket';
+
+export interface DeviceGeometry {
+  readonly s: number;
+  readonly nk: number;
+  readonly nq: number;
+  readonly dk: number;
+  readonly dv: number;
+  readonly r: number;
+  readonly m: number;
+  /** Keys per block, min(blockSize, nk). */
+  readonly bk: number;
+  /** Key tiles and query tiles per slice (256 rows each). */
+  readonly tk: number;
+  readonly tq: number;
+  /** Floats per tile of hashTiles' output. */
+  readonly tileStride: number;
+  /** Whether hashTiles sums the partial VaugᵀVaug (only the residual, m > 0, needs σ²). */
+  readonly withGram: boolean;
+  readonly placement: QueryPlacement;
+  readonly drawnStride: number;
+  readonly startAt: number;
+  readonly uniformsAt: number;
+  readonly blocksAt: number;
+}
+
+/** @example deviceGeometry(4, 16384, 16384, 64, 64, 256, options, 'rank') */
+export function deviceGeometry(s: number, nk: number, nq: number, dk: number, dv: number, tile: number, options: KdeformerAttentionOptions, placement: QueryPlacement): DeviceGeometry {
+  const r = options.projections;
+  const m = options.samples;
+  const withGram = m > 0;
+  const drawnStride = r * dk + dv + 1 + m;
+  return {
+    s, nk, nq, dk, dv, r, m, placement, withGram, drawnStride,
+    bk: Math.min(options.blockSize, nk),
+    tk: Math.ceil(nk / tile),
+    tq: Math.ceil(nq / tile),
+    tileStride: 2 * tile + (1 << r) + (withGram ? (dv + 1) ** 2 : 0),
+    startAt: r * dk,
+    uniformsAt: r * dk + dv + 1,
+    blocksAt: s * drawnStride,
+  };
+}
+
+/**
+ * The key block of each sorted query rank: blockLayout.ts's split (rank ρ sits at key position
+ * ρ·nk/nq), which depends only on the sizes when no key is hidden.
+ */
+function queryBlocks(nq: number, nk: number, keysPerBlock: number, into: Float32Array, at: number): void {
+  const blocks = Math.ceil(nk / keysPerBlock);
+  for (let t = 0; t < blocks; t++) {
+    const from = Math.min(nq, Math.ceil((t * keysPerBlock * nq) / nk));
+    const to = t + 1 === blocks ? nq : Math.min(nq, Math.ceil(((t + 1) * keysPerBlock * nq) / nk));
+    into.fill(t, at + from, at + to);
+  }
+}
+
+/**
+ * The seeds of slice (bi, hi): the call's own, or — when one device call batches several parts of
+ * the causal split as extra heads — the part's, with (bi, hi) the slice's place in its part.
+ */
+export type SliceSeeds = (bi: number, hv: number) => { readonly seed: number; readonly sampleSeed: number; readonly bi: number; readonly hi: number };
+
+/** The packed host-drawn inputs of every slice (layout above), from the host path's seeded streams. */
+export function drawInputs(b: number, h: number, geo: DeviceGeometry, seeds: SliceSeeds): Float32Array {
+  const { r, m, dk, dv, nq, nk, bk } = geo;
+  const dv1 = dv + 1;
+  const drawn = new Float32Array(geo.blocksAt + (geo.placement === 'rank' ? nq : 0));
+  for (let bi = 0; bi < b; bi++) {
+    for (let hv = 0; hv < h; hv++) {
+      const at = (bi * h + hv) * geo.drawnStride;
+      const own = seeds(bi, hv);
+      drawn.set(drawHyperplanes(createSeededRandom(deriveSeed(own.seed, 'lsh', own.bi, own.hi)), dk, r), at);
+      const power = createSeededRandom(deriveSeed(own.seed, 'power', own.bi, own.hi));
+      const x = Float64Array.from({ length: dv1 }, () => power.normal());
+      const norm = Math.hypot(...x) || 1;
+      x.forEach((value, i) => (drawn[at + geo.startAt + i] = value / norm));
+      const draws = createSeededRandom(deriveSeed(own.sampleSeed, 'samples', own.bi, own.hi));
+      for (let t = 0; t < m; t++) drawn[at + geo.uniformsAt + t] = draws.uniform();
+    }
+  }
+  if (geo.placement === 'rank') queryBlocks(nq, nk, bk, drawn, geo.blocksAt);
+  return drawn;
+}
+
+/** WGSL: ‖vaug‖ of row `row` of V (dv columns). */
+export function augNormWgsl(dv: number): string {
+  return `fn augNorm(row : i32) -> f32 {
+      var sq = 1.0;
+      for (var c = 0; c < ${dv}; c++) { let x = V[row * ${dv} + c]; sq = sq + x * x; }
+      return sqrt(sq);
+    }`;
+}
