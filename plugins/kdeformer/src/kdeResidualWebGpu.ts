@@ -48,7 +48,7 @@ export function sampleResidual(hashed: Tensor, sorted: Tensor, drawn: Tensor, ge
       shaderKey: `swapformerKdeSample_${dv}_${tileStride}_${buckets}`,
       dispatch: [s, 1, 1],
       workgroupSize: [WORKGROUP, 1, 1],
-      uniforms: 'nk : i32, nq : i32, m : i32, tk : i32, tiles : i32, slices : i32, drawnStride : i32, startAt : i32, uniformsAt : i32,',
+      uniforms: 'nk : i32, nq : i32, m : i32, tk : i32, tiles : i32, slices : i32, drawnStride : i32, startAt : i32, uniformsAt : i32, stride : i32,',
       getUserCode: () => `
         var<workgroup> x : array<f32, ${WORKGROUP}>;
         var<workgroup> red : array<f32, ${WORKGROUP}>;
@@ -63,7 +63,7 @@ export function sampleResidual(hashed: Tensor, sorted: Tensor, drawn: Tensor, ge
           let slice = min(${WORKGROUP_INDEX}, uniforms.slices - 1);
           let tid = i32(localIndex);
           let nk = uniforms.nk;
-          let out = slice * ${stride};
+          let out = slice * uniforms.stride;
           let gramAt = out + 2 * uniforms.m + nk;
           for (var e = tid; e < ${dv1 * dv1}; e += ${WORKGROUP}) {
             var sum = 0.0;
@@ -125,7 +125,7 @@ export function sampleResidual(hashed: Tensor, sorted: Tensor, drawn: Tensor, ge
         }`,
     },
     [hashed, sorted, drawn],
-    [int(nk), int(nq), int(m), int(tk), int(tk + tq), int(s), int(geo.drawnStride), int(geo.startAt), int(geo.uniformsAt)],
+    [int(nk), int(nq), int(m), int(tk), int(tk + tq), int(s), int(geo.drawnStride), int(geo.startAt), int(geo.uniformsAt), int(stride)],
   );
 }
 

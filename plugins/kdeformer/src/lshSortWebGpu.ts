@@ -152,7 +152,7 @@ export function sortTiles(hashed: Tensor, drawn: Tensor, geo: DeviceGeometry): T
             result[out + uniforms.nk + 2 * at + 1] = drawn[uniforms.blocksAt + at];`;
   return runWebGpuProgram(
     {
-      variableNames: ['hashed', 'drawn'],
+      variableNames: placement === 'rank' ? ['hashed', 'drawn'] : ['hashed'], // Dawn rejects a binding the WGSL never reads
       outputShape: [s, nk + 2 * nq],
       shaderKey: `swapformerKdeSort_${r}_${tileStride}_${placement}`,
       dispatch: [s * (tk + tq), 1, 1],
@@ -203,7 +203,7 @@ export function sortTiles(hashed: Tensor, drawn: Tensor, geo: DeviceGeometry): T
           }
         }`,
     },
-    [hashed, drawn],
+    placement === 'rank' ? [hashed, drawn] : [hashed],
     [int(nk), int(nq), int(tk), int(tq), int(s), int(geo.blocksAt), int(bk)],
   );
 }
