@@ -10,7 +10,7 @@
  * aligned to the end of the keys.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
 import { deriveSeed } from '@swapformer/core';
 import type { CausalKdeformerOptions } from './causalKdeformer';
 import { causalLeavesAndMerge } from './causalMergeWebGpu';
@@ -89,17 +89,6 @@ function mergeTable(plan: CausalSplitPlan, groups: readonly SplitPart[][], nk: n
   return table;
 }
 
-/** Row indices of the parts' queries (q rows) and keys, concatenated over the group. */
-function groupRows(group: readonly SplitPart[], offset: number): { queries: Int32Array; keys: Int32Array } {
-  const queries: number[] = [];
-  const keys: number[] = [];
-  for (const part of group) {
-    for (let p = part.qFrom; p < part.qTo; p++) queries.push(p - offset);
-    for (let j = part.lo; j < part.mid; j++) keys.push(j);
-  }
-  return { queries: Int32Array.from(queries), keys: Int32Array.from(keys) };
-}
-
 /**
  * Causal KDEformer on the device (webgpu): same output as `causalKdeformerAttention` on the host
  * for the same seeds, up to float32 rounding.
@@ -118,17 +107,18 @@ export function deviceCausalKdeformerAttention(q: Tensor4D, k: Tensor4D, v: Tens
   return tf.tidy(() => {
     const outputs = groups.map((group) => {
       const count = group.length;
-      const rows = groupRows(group, offset);
-      const pick = (x: Tensor4D, at: Int32Array, n: number) => tf.reshape(tf.gather(x, tf.tensor1d(at, 'int32'), 2), [s * count, n, x.shape[3]]) as Tensor3D;
       const nkPart = group[0].mid - group[0].lo;
       const nqPart = group[0].qTo - group[0].qFrom;
-      // Slice (bi, hi, part) is head hi·count + part of the batch; each part keeps the recursion's seeds.
-      const seeds = (bi: number, hv: number) => {
+      // Slice (bi, hi, part) is head hi·count + part of the batch; each part keeps the recursion's
+      // seeds and reads its rows in place (no gather).
+      const sources = (bi: number, hv: number) => {
         const part = group[hv % count];
+        const slice = bi * h + Math.floor(hv / count);
         const derive = (seed: number) => deriveSeed(seed, 'causal-block', part.lo, part.mid);
-        return { seed: derive(options.seed), sampleSeed: derive(options.sampleSeed ?? options.seed), bi, hi: Math.floor(hv / count) };
+        return { seed: derive(options.seed), sampleSeed: derive(options.sampleSeed ?? options.seed), bi, hi: Math.floor(hv / count), keyRow: slice * nk + part.lo, queryRow: slice * nq + part.qFrom - offset };
       };
-      const out = deviceKdeformerSlices(pick(q, rows.queries, nqPart), pick(k, rows.keys, nkPart), pick(v, rows.keys, nkPart), b, h * count, { ...options, scale }, 'bucket', true, seeds);
+      const view = { b, h: h * count, nq: nqPart, nk: nkPart, dk, dv };
+      const out = deviceKdeformerSlices(q, k, v, view, { ...options, scale }, 'bucket', true, sources);
       return tf.reshape(out, [s, count * nqPart, dv + 1]);
     });
     const tableTensor = tf.tensor1d(table);

@@ -5,8 +5,11 @@
  * it is drawn on the host from the host path's seeded streams (same seeds, same estimator) and
  * all of them travel as one tensor: one upload instead of one per kind.
  *
- * `drawn` layout: per slice [planes r·dk | start dv+1 | uniforms m] (`drawnStride` floats), then,
- * for the rank placement, the key block of each sorted query rank [nq] at `blocksAt`.
+ * `drawn` layout: per slice [first key row, first query row | planes r·dk | start dv+1 | uniforms m]
+ * (`drawnStride` floats), then, for the rank placement, the key block of each sorted query rank
+ * [nq] at `blocksAt`. The first rows say where a slice's keys and queries sit in the flattened
+ * source tensors, so the causal split can batch parts of one sequence without gathering their rows
+ * (row numbers stay exact in float32 below 2^24, far past the 2 GiB binding limit of such tensors).
  */
 import { createSeededRandom, deriveSeed } from '@swapformer/core';
 import { drawHyperplanes } from './angularLsh';
@@ -38,6 +41,7 @@ export interface DeviceGeometry {
   readonly withGram: boolean;
   readonly placement: QueryPlacement;
   readonly drawnStride: number;
+  readonly planesAt: number;
   readonly startAt: number;
   readonly uniformsAt: number;
   readonly blocksAt: number;
@@ -48,15 +52,16 @@ export function deviceGeometry(s: number, nk: number, nq: number, dk: number, dv
   const r = options.projections;
   const m = options.samples;
   const withGram = m > 0;
-  const drawnStride = r * dk + dv + 1 + m;
+  const drawnStride = 2 + r * dk + dv + 1 + m;
   return {
     s, nk, nq, dk, dv, r, m, placement, withGram, drawnStride,
     bk: Math.min(options.blockSize, nk),
     tk: Math.ceil(nk / tile),
     tq: Math.ceil(nq / tile),
     tileStride: 2 * tile + (1 << r) + (withGram ? (dv + 1) ** 2 : 0),
-    startAt: r * dk,
-    uniformsAt: r * dk + dv + 1,
+    planesAt: 2,
+    startAt: 2 + r * dk,
+    uniformsAt: 2 + r * dk + dv + 1,
     blocksAt: s * drawnStride,
   };
 }
@@ -75,21 +80,24 @@ function queryBlocks(nq: number, nk: number, keysPerBlock: number, into: Float32
 }
 
 /**
- * The seeds of slice (bi, hi): the call's own, or — when one device call batches several parts of
- * the causal split as extra heads — the part's, with (bi, hi) the slice's place in its part.
+ * Where slice (bi, hv) of a call comes from: its seeds and (bi, hi) — the call's own, or, when one
+ * device call batches several parts of the causal split as extra heads, the part's — and the
+ * first rows of its keys and queries in the flattened source tensors.
  */
-export type SliceSeeds = (bi: number, hv: number) => { readonly seed: number; readonly sampleSeed: number; readonly bi: number; readonly hi: number };
+export type SliceSource = (bi: number, hv: number) => { readonly seed: number; readonly sampleSeed: number; readonly bi: number; readonly hi: number; readonly keyRow: number; readonly queryRow: number };
 
 /** The packed host-drawn inputs of every slice (layout above), from the host path's seeded streams. */
-export function drawInputs(b: number, h: number, geo: DeviceGeometry, seeds: SliceSeeds): Float32Array {
+export function drawInputs(b: number, h: number, geo: DeviceGeometry, sources: SliceSource): Float32Array {
   const { r, m, dk, dv, nq, nk, bk } = geo;
   const dv1 = dv + 1;
   const drawn = new Float32Array(geo.blocksAt + (geo.placement === 'rank' ? nq : 0));
   for (let bi = 0; bi < b; bi++) {
     for (let hv = 0; hv < h; hv++) {
       const at = (bi * h + hv) * geo.drawnStride;
-      const own = seeds(bi, hv);
-      drawn.set(drawHyperplanes(createSeededRandom(deriveSeed(own.seed, 'lsh', own.bi, own.hi)), dk, r), at);
+      const own = sources(bi, hv);
+      drawn[at] = own.keyRow;
+      drawn[at + 1] = own.queryRow;
+      drawn.set(drawHyperplanes(createSeededRandom(deriveSeed(own.seed, 'lsh', own.bi, own.hi)), dk, r), at + geo.planesAt);
       const power = createSeededRandom(deriveSeed(own.seed, 'power', own.bi, own.hi));
       const x = Float64Array.from({ length: dv1 }, () => power.normal());
       const norm = Math.hypot(...x) || 1;
@@ -101,6 +109,10 @@ export function drawInputs(b: number, h: number, geo: DeviceGeometry, seeds: Sli
   if (geo.placement === 'rank') queryBlocks(nq, nk, bk, drawn, geo.blocksAt);
   return drawn;
 }
+
+/** WGSL: the first key row and first query row of a slice in the source tensors. */
+export const SOURCE_ROWS_WGSL = `fn keyRow0(slice : i32) -> i32 { return i32(drawn[slice * uniforms.drawnStride]); }
+        fn queryRow0(slice : i32) -> i32 { return i32(drawn[slice * uniforms.drawnStride + 1]); }`;
 
 /** WGSL: ‖vaug‖ of row `row` of V (dv columns). */
 export function augNormWgsl(dv: number): string {

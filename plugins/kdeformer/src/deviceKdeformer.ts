@@ -10,9 +10,9 @@
  * v [b, h, nk, dv] → [b, h, nq, dv].
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import { SwapformerError } from '@swapformer/core';
-import { deviceGeometry, drawInputs, type QueryPlacement, type SliceSeeds } from './deviceGeometry';
+import { deviceGeometry, drawInputs, type QueryPlacement, type SliceSource } from './deviceGeometry';
 import { blockResidualAttention, MAX_DEVICE_DIM, sampleResidual } from './kdeResidualWebGpu';
 import type { KdeformerAttentionOptions } from './kdeformerOptions';
 import { hashTiles, MAX_DEVICE_PROJECTIONS, sortTiles, TILE } from './lshSortWebGpu';
@@ -43,26 +43,37 @@ export function deviceKdeformerPart(q: Tensor4D, k: Tensor4D, v: Tensor4D, optio
 }
 
 function deviceKdeformer(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: KdeformerAttentionOptions, placement: QueryPlacement, withLogSumExp: boolean): Tensor4D {
-  const [b, h, nq] = q.shape;
+  const [b, h, nq, dk] = q.shape;
+  const [, , nk, dv] = v.shape;
   const seed = options.seed;
   const sampleSeed = options.sampleSeed ?? options.seed;
-  const own: SliceSeeds = (bi, hi) => ({ seed, sampleSeed, bi, hi });
+  const own: SliceSource = (bi, hi) => ({ seed, sampleSeed, bi, hi, keyRow: (bi * h + hi) * nk, queryRow: (bi * h + hi) * nq });
   return tf.tidy(() => {
-    const [qs, ks, vs] = [q, k, v].map((x) => tf.reshape(x, [b * h, x.shape[2], x.shape[3]]) as Tensor3D);
-    const out = deviceKdeformerSlices(qs, ks, vs, b, h, options, placement, withLogSumExp, own);
+    const out = deviceKdeformerSlices(q, k, v, { b, h, nq, nk, dk, dv }, options, placement, withLogSumExp, own);
     return tf.reshape(out, [b, h, nq, out.shape[2]]) as Tensor4D;
   });
 }
 
+/** The slices a device call sees: b·h of them, each nq queries against nk keys. */
+export interface SliceView {
+  readonly b: number;
+  readonly h: number;
+  readonly nq: number;
+  readonly nk: number;
+  readonly dk: number;
+  readonly dv: number;
+}
+
 /**
- * The device KDEformer of s = b·h slices q [s, nq, dk], k [s, nk, dk], v [s, nk, dv] → [s, nq, dv]
- * (dv + 1 with `withLogSumExp`), in four dispatches: hash + ‖vaug‖ + partial Gram, the bucket sort
- * with the query blocks, σ² + CDF + draws (m > 0), the attention. `seeds` gives each slice's seeds
- * (the causal split batches its parts as extra heads, each with its own seeds).
+ * The device KDEformer of s = b·h slices → [s, nq, dv] (dv + 1 with `withLogSumExp`), in four
+ * dispatches: hash + ‖vaug‖ + partial Gram, the bucket sort with the query blocks, σ² + CDF +
+ * draws (m > 0), the attention. q, k, v are any tensors whose flattened rows hold each slice's
+ * queries and keys where `sources` says, with each slice's seeds (the causal split batches its
+ * parts as extra heads of one call, each with its own seeds and rows).
  */
-export function deviceKdeformerSlices(q: Tensor3D, k: Tensor3D, v: Tensor3D, b: number, h: number, options: KdeformerAttentionOptions, placement: QueryPlacement, withLogSumExp: boolean, seeds: SliceSeeds): Tensor3D {
-  const [s, nq, dk] = q.shape;
-  const [, nk, dv] = v.shape;
+export function deviceKdeformerSlices(q: Tensor, k: Tensor, v: Tensor, view: SliceView, options: KdeformerAttentionOptions, placement: QueryPlacement, withLogSumExp: boolean, sources: SliceSource): Tensor3D {
+  const { b, h, nq, nk, dk, dv } = view;
+  const s = b * h;
   if (options.mask) {
     throw new SwapformerError('unsupported', `KDEformer on backend '${tf.getBackend()}' takes no key-padding mask (its device path sorts every key).\n  Use backend 'wasm' or 'cpu' for masked calls.`);
   }
@@ -74,12 +85,12 @@ export function deviceKdeformerSlices(q: Tensor3D, k: Tensor3D, v: Tensor3D, b: 
   }
   const geo = deviceGeometry(s, nk, nq, dk, dv, TILE, options, placement);
   const scale = options.scale ?? 1 / Math.sqrt(dk);
-  const drawnValues = drawInputs(b, h, geo, seeds);
+  const drawnValues = drawInputs(b, h, geo, sources);
   return tf.tidy(() => {
     const drawn = tf.tensor1d(drawnValues);
     const hashed = hashTiles(k, q, v, drawn, geo);
     const sorted = sortTiles(hashed, drawn, geo);
     const samples = geo.m > 0 ? sampleResidual(hashed, sorted, drawn, geo) : drawn;
-    return blockResidualAttention(q, k, v, sorted, samples, geo, scale, withLogSumExp);
+    return blockResidualAttention(q, k, v, sorted, samples, drawn, geo, scale, withLogSumExp);
   });
 }

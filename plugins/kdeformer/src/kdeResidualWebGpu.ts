@@ -14,7 +14,7 @@
  */
 import type { Tensor, Tensor3D } from '@tensorflow/tfjs-core';
 import { float32Uniform, int32Uniform as int, runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/kernels';
-import type { DeviceGeometry } from './deviceGeometry';
+import { type DeviceGeometry, SOURCE_ROWS_WGSL } from './deviceGeometry';
 import { TILE } from './lshSortWebGpu';
 import { POWER_ITERATIONS } from './residualSampling';
 
@@ -136,7 +136,7 @@ export function sampleResidual(hashed: Tensor, sorted: Tensor, drawn: Tensor, ge
  * `withLogSumExp`: the last column is then log D̃, the log of the estimated denominator (what the
  * causal split merges by). `samples` is sampleResidual's output (m = 0: any tensor).
  */
-export function blockResidualAttention(q: Tensor3D, k: Tensor3D, v: Tensor3D, sorted: Tensor, samples: Tensor, geo: DeviceGeometry, scale: number, withLogSumExp: boolean): Tensor3D {
+export function blockResidualAttention(q: Tensor, k: Tensor, v: Tensor, sorted: Tensor, samples: Tensor, drawn: Tensor, geo: DeviceGeometry, scale: number, withLogSumExp: boolean): Tensor3D {
   const { s, nq, nk, dk, dv, m, bk } = geo;
   const width = withLogSumExp ? dv + 1 : dv;
   const sampleStride = 2 * m + nk + (dv + 1) ** 2;
@@ -154,18 +154,19 @@ export function blockResidualAttention(q: Tensor3D, k: Tensor3D, v: Tensor3D, so
             }`;
   return runWebGpuProgram(
     {
-      variableNames: ['Q', 'K', 'V', 'sorted', 'samples'],
+      variableNames: ['Q', 'K', 'V', 'sorted', 'samples', 'drawn'],
       outputShape: [s, nq, width],
       shaderKey: `swapformerKdeAttend_${dk}_${dv}_${withLogSumExp}`,
       dispatch: [Math.ceil((s * nq) / 64), 1, 1],
       workgroupSize: [64, 1, 1],
-      uniforms: 'nq : i32, nk : i32, m : i32, bk : i32, count : i32, sampleStride : i32, scale : f32,',
+      uniforms: 'nq : i32, nk : i32, m : i32, bk : i32, count : i32, sampleStride : i32, drawnStride : i32, scale : f32,',
       getUserCode: () => `
         fn dotKey(qv : ptr<function, array<f32, ${dk}>>, row : i32) -> f32 {
           var sum = 0.0;
           for (var c = 0; c < ${dk}; c++) { sum = sum + (*qv)[c] * K[row * ${dk} + c]; }
           return sum;
         }
+        ${SOURCE_ROWS_WGSL}
         fn main(index : i32) {
           let p = ${WORKGROUP_INDEX} * 64 + i32(localIndex);
           if (p >= uniforms.count) { return; }
@@ -176,21 +177,22 @@ export function blockResidualAttention(q: Tensor3D, k: Tensor3D, v: Tensor3D, so
           let entry = keysAt + nk + 2 * (p - slice * nq);
           let query = i32(sorted[entry]);
           let block = i32(sorted[entry + 1]);
+          let keys0 = keyRow0(slice);
           var qv : array<f32, ${dk}>;
-          for (var c = 0; c < ${dk}; c++) { qv[c] = Q[(slice * nq + query) * ${dk} + c] * uniforms.scale; }
+          for (var c = 0; c < ${dk}; c++) { qv[c] = Q[(queryRow0(slice) + query) * ${dk} + c] * uniforms.scale; }
           var acc : array<f32, ${dv}>;
           var den = 0.0;
           var best = -3.0e38;
           let last = min((block + 1) * uniforms.bk, nk);
           for (var u = block * uniforms.bk; u < last; u++) {
-            let row = slice * nk + i32(sorted[keysAt + u]);
+            let row = keys0 + i32(sorted[keysAt + u]);
             ${update('dotKey(&qv, row)', '1.0', 'row')}
           }
           for (var t = 0; t < uniforms.m; t++) {
             let at = slice * uniforms.sampleStride + 2 * t;
             let slot = i32(samples[at]);
             if (slot / uniforms.bk != block) {
-              let row = slice * nk + i32(sorted[keysAt + slot]);
+              let row = keys0 + i32(sorted[keysAt + slot]);
               ${update('dotKey(&qv, row)', 'samples[at + 1]', 'row')}
             }
           }
@@ -199,7 +201,7 @@ export function blockResidualAttention(q: Tensor3D, k: Tensor3D, v: Tensor3D, so
           ${withLogSumExp ? `result[out + ${dv}] = best + log(den);` : ''}
         }`,
     },
-    [q, k, v, sorted, samples],
-    [int(nq), int(nk), int(m), int(bk), int(s * nq), int(sampleStride), float32Uniform(scale)],
+    [q, k, v, sorted, samples, drawn],
+    [int(nq), int(nk), int(m), int(bk), int(s * nq), int(sampleStride), int(geo.drawnStride), float32Uniform(scale)],
   ) as Tensor3D;
 }

@@ -22,7 +22,7 @@
  */
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { int32Uniform as int, runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/kernels';
-import { augNormWgsl, type DeviceGeometry } from './deviceGeometry';
+import { augNormWgsl, type DeviceGeometry, SOURCE_ROWS_WGSL } from './deviceGeometry';
 
 /** Rows per tile and threads per workgroup of both programs. */
 export const TILE = 256;
@@ -65,7 +65,7 @@ export function hashTiles(k: Tensor, q: Tensor, v: Tensor, drawn: Tensor, geo: D
               var w = 0.0;
               if (isKey && valid && row < uniforms.nk) { w = 1.0; }
               weights[tid] = w;
-              for (var c = 0; c < ${dv}; c++) { var x = 0.0; if (w > 0.0) { x = V[(slice * uniforms.nk + row) * ${dv} + c]; } staged[tid * ${dv} + c] = x; }
+              for (var c = 0; c < ${dv}; c++) { var x = 0.0; if (w > 0.0) { x = V[(keys0 + row) * ${dv} + c]; } staged[tid * ${dv} + c] = x; }
             }
             workgroupBarrier();
             for (var i = 0; i < ${perThread}; i++) {
@@ -89,7 +89,7 @@ export function hashTiles(k: Tensor, q: Tensor, v: Tensor, drawn: Tensor, geo: D
     {
       variableNames: ['K', 'Q', 'V', 'drawn'],
       outputShape: [s, tk + tq, tileStride],
-      shaderKey: `swapformerKdeHash_${dk}_${dv}_${r}_${withGram}`,
+      shaderKey: `swapformerKdeHash_${dk}_${dv}_${r}_${withGram}_${geo.planesAt}`,
       dispatch: [s * (tk + tq), 1, 1],
       workgroupSize: [TILE, 1, 1],
       uniforms: 'nk : i32, nq : i32, tk : i32, tq : i32, slices : i32, drawnStride : i32,',
@@ -99,10 +99,13 @@ export function hashTiles(k: Tensor, q: Tensor, v: Tensor, drawn: Tensor, geo: D
         var<workgroup> staged : array<f32, ${STAGE * dv}>;
         var<workgroup> weights : array<f32, ${STAGE}>;
         ${augNormWgsl(dv)}
+        ${SOURCE_ROWS_WGSL}
         fn main(index : i32) {
           ${TILE_PREAMBLE}
           let base = group * ${tileStride};
-          for (var i = tid; i < ${r * dk}; i += ${TILE}) { plane[i] = drawn[slice * uniforms.drawnStride + i]; }
+          let keys0 = keyRow0(slice);
+          let queries0 = queryRow0(slice);
+          for (var i = tid; i < ${r * dk}; i += ${TILE}) { plane[i] = drawn[slice * uniforms.drawnStride + ${geo.planesAt} + i]; }
           for (var b = tid; b < ${buckets}; b += ${TILE}) { atomicStore(&counts[b], 0u); }
           workgroupBarrier();
           if (live) {
@@ -111,7 +114,7 @@ export function hashTiles(k: Tensor, q: Tensor, v: Tensor, drawn: Tensor, geo: D
               var acc = 0.0;
               for (var c = 0; c < ${dk}; c++) {
                 var x = 0.0;
-                if (isKey) { x = K[(slice * uniforms.nk + e) * ${dk} + c]; } else { x = Q[(slice * uniforms.nq + e) * ${dk} + c]; }
+                if (isKey) { x = K[(keys0 + e) * ${dk} + c]; } else { x = Q[(queries0 + e) * ${dk} + c]; }
                 acc = acc + x * plane[t * ${dk} + c];
               }
               if (acc > 0.0) { code = code | (1u << u32(t)); }
@@ -119,7 +122,7 @@ export function hashTiles(k: Tensor, q: Tensor, v: Tensor, drawn: Tensor, geo: D
             let id = code ^ (code >> 1u);
             result[base + tid] = f32(id);
             atomicAdd(&counts[id], 1u);
-            if (isKey) { result[base + ${TILE + buckets} + tid] = augNorm(slice * uniforms.nk + e); }
+            if (isKey) { result[base + ${TILE + buckets} + tid] = augNorm(keys0 + e); }
           }
           ${withGram ? gramCode : ''}
           workgroupBarrier();
