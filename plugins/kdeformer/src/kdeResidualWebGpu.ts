@@ -7,8 +7,8 @@
  *   draws by inverse CDF of host-drawn seeded uniforms,        weight = Σw / (m·w_j),
  *   O_i = Σ_block e^{l−c}·vaug + Σ_samples∉block(i) weight·e^{l−c}·vaug, divided by its last column.
  *
- * The attention is one thread per query with an online softmax (running max c): one dispatch
- * instead of the ≈ 20 tfjs ops of the slot-layout form, each of which costs host time in Node.
+ * The attention is one dispatch instead of the ≈ 20 tfjs ops of the slot-layout form, each of
+ * which costs host time in Node.
  *
  * Shape legend: s slices, nq queries, nk keys, dk, dv, dv1 = dv + 1, m samples, bk keys per block.
  */
@@ -129,18 +129,28 @@ export function sampleResidual(hashed: Tensor, sorted: Tensor, drawn: Tensor, ge
   );
 }
 
+/** Queries per workgroup of the attention. */
+const QUERIES = 64;
+
 /**
  * The fused attention: entry p = (slice, ρ) of `sorted` names a query and its key block; that
  * query takes the exact block of bk sorted keys plus the off-block samples, normalised by the
  * estimated denominator, written to the query's own row → [s, nq, dv], or [s, nq, dv + 1] with
  * `withLogSumExp`: the last column is then log D̃, the log of the estimated denominator (what the
  * causal split merges by). `samples` is sampleResidual's output (m = 0: any tensor).
+ *
+ * One thread per query with an online softmax (running max). Every query of a slice takes the
+ * same m samples, so a workgroup (64 queries of one slice) stages their K and V rows in workgroup
+ * memory a few at a time: each sampled row is read from global memory once per workgroup, not once
+ * per query. The block keys differ between queries and are read directly.
  */
 export function blockResidualAttention(q: Tensor, k: Tensor, v: Tensor, sorted: Tensor, samples: Tensor, drawn: Tensor, geo: DeviceGeometry, scale: number, withLogSumExp: boolean): Tensor3D {
   const { s, nq, nk, dk, dv, m, bk } = geo;
   const width = withLogSumExp ? dv + 1 : dv;
   const sampleStride = 2 * m + nk + (dv + 1) ** 2;
-  const update = (logit: string, weight: string, row: string) => `{
+  const stage = dk + dv > 128 ? 8 : 16; // ≤ 16 KiB of workgroup memory, WebGPU's default limit
+  const groups = Math.ceil(nq / QUERIES);
+  const update = (logit: string, weight: string, value: (c: string) => string) => `{
               let l = ${logit};
               if (l > best) {
                 let rescale = exp(best - l);
@@ -150,31 +160,35 @@ export function blockResidualAttention(q: Tensor, k: Tensor, v: Tensor, sorted: 
               }
               let e = ${weight} * exp(l - best);
               den = den + e;
-              for (var c = 0; c < ${dv}; c++) { acc[c] = acc[c] + e * V[${row} * ${dv} + c]; }
+              for (var c = 0; c < ${dv}; c++) { acc[c] = acc[c] + e * ${value('c')}; }
             }`;
   return runWebGpuProgram(
     {
       variableNames: ['Q', 'K', 'V', 'sorted', 'samples', 'drawn'],
       outputShape: [s, nq, width],
       shaderKey: `swapformerKdeAttend_${dk}_${dv}_${withLogSumExp}`,
-      dispatch: [Math.ceil((s * nq) / 64), 1, 1],
-      workgroupSize: [64, 1, 1],
-      uniforms: 'nq : i32, nk : i32, m : i32, bk : i32, count : i32, sampleStride : i32, drawnStride : i32, scale : f32,',
+      dispatch: [s * groups, 1, 1],
+      workgroupSize: [QUERIES, 1, 1],
+      uniforms: 'nq : i32, nk : i32, m : i32, bk : i32, groups : i32, slices : i32, sampleStride : i32, drawnStride : i32, scale : f32,',
       getUserCode: () => `
-        fn dotKey(qv : ptr<function, array<f32, ${dk}>>, row : i32) -> f32 {
-          var sum = 0.0;
-          for (var c = 0; c < ${dk}; c++) { sum = sum + (*qv)[c] * K[row * ${dk} + c]; }
-          return sum;
-        }
+        var<workgroup> sampleKeys : array<f32, ${stage * dk}>;
+        var<workgroup> sampleValues : array<f32, ${stage * dv}>;
+        var<workgroup> sampleSlot : array<i32, ${stage}>;
+        var<workgroup> sampleWeight : array<f32, ${stage}>;
         ${SOURCE_ROWS_WGSL}
+        fn sampledRow(slice : i32, keysAt : i32, t : i32) -> i32 {
+          return keyRow0(slice) + i32(sorted[keysAt + i32(samples[slice * uniforms.sampleStride + 2 * t])]);
+        }
         fn main(index : i32) {
-          let p = ${WORKGROUP_INDEX} * 64 + i32(localIndex);
-          if (p >= uniforms.count) { return; }
+          let group = ${WORKGROUP_INDEX};
+          let slice = min(group / uniforms.groups, uniforms.slices - 1);
+          let tid = i32(localIndex);
+          let rank = (group % uniforms.groups) * ${QUERIES} + tid;
+          let live = group < uniforms.slices * uniforms.groups && rank < uniforms.nq;
           let nq = uniforms.nq;
           let nk = uniforms.nk;
-          let slice = p / nq;
           let keysAt = slice * (nk + 2 * nq);
-          let entry = keysAt + nk + 2 * (p - slice * nq);
+          let entry = keysAt + nk + 2 * min(rank, nq - 1);
           let query = i32(sorted[entry]);
           let block = i32(sorted[entry + 1]);
           let keys0 = keyRow0(slice);
@@ -186,22 +200,49 @@ export function blockResidualAttention(q: Tensor, k: Tensor, v: Tensor, sorted: 
           let last = min((block + 1) * uniforms.bk, nk);
           for (var u = block * uniforms.bk; u < last; u++) {
             let row = keys0 + i32(sorted[keysAt + u]);
-            ${update('dotKey(&qv, row)', '1.0', 'row')}
+            var l = 0.0;
+            for (var c = 0; c < ${dk}; c++) { l = l + qv[c] * K[row * ${dk} + c]; }
+            ${update('l', '1.0', (c) => `V[row * ${dv} + ${c}]`)}
           }
-          for (var t = 0; t < uniforms.m; t++) {
-            let at = slice * uniforms.sampleStride + 2 * t;
-            let slot = i32(samples[at]);
-            if (slot / uniforms.bk != block) {
-              let row = keys0 + i32(sorted[keysAt + slot]);
-              ${update('dotKey(&qv, row)', 'samples[at + 1]', 'row')}
+          for (var first = 0; first < uniforms.m; first += ${stage}) {
+            workgroupBarrier();
+            if (tid < ${stage}) {
+              let t = first + tid;
+              var slot = -1;
+              var weight = 0.0;
+              if (t < uniforms.m) { slot = i32(samples[slice * uniforms.sampleStride + 2 * t]); weight = samples[slice * uniforms.sampleStride + 2 * t + 1]; }
+              sampleSlot[tid] = slot;
+              sampleWeight[tid] = weight;
+            }
+            for (var i = tid; i < ${stage * dk}; i += ${QUERIES}) {
+              let t = first + i / ${dk};
+              var x = 0.0;
+              if (t < uniforms.m) { x = K[sampledRow(slice, keysAt, t) * ${dk} + i % ${dk}]; }
+              sampleKeys[i] = x;
+            }
+            for (var i = tid; i < ${stage * dv}; i += ${QUERIES}) {
+              let t = first + i / ${dv};
+              var x = 0.0;
+              if (t < uniforms.m) { x = V[sampledRow(slice, keysAt, t) * ${dv} + i % ${dv}]; }
+              sampleValues[i] = x;
+            }
+            workgroupBarrier();
+            for (var u = 0; u < ${stage}; u++) {
+              let slot = sampleSlot[u];
+              if (slot >= 0 && slot / uniforms.bk != block) {
+                var l = 0.0;
+                for (var c = 0; c < ${dk}; c++) { l = l + qv[c] * sampleKeys[u * ${dk} + c]; }
+                ${update('l', 'sampleWeight[u]', (c) => `sampleValues[u * ${dv} + ${c}]`)}
+              }
             }
           }
+          if (!live) { return; }
           let out = (slice * nq + query) * ${width};
           for (var c = 0; c < ${dv}; c++) { result[out + c] = acc[c] / den; }
           ${withLogSumExp ? `result[out + ${dv}] = best + log(den);` : ''}
         }`,
     },
     [q, k, v, sorted, samples, drawn],
-    [int(nq), int(nk), int(m), int(bk), int(s * nq), int(sampleStride), int(geo.drawnStride), float32Uniform(scale)],
+    [int(nq), int(nk), int(m), int(bk), int(groups), int(s), int(sampleStride), int(geo.drawnStride), float32Uniform(scale)],
   ) as Tensor3D;
 }

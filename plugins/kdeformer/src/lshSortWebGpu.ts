@@ -61,16 +61,21 @@ export function hashTiles(k: Tensor, q: Tensor, v: Tensor, drawn: Tensor, geo: D
           for (var first = 0; first < ${TILE}; first += ${STAGE}) {
             workgroupBarrier();
             if (tid < ${STAGE}) {
-              let row = tile * ${TILE} + first + tid;
               var w = 0.0;
-              if (isKey && valid && row < uniforms.nk) { w = 1.0; }
+              if (isKey && valid && tile * ${TILE} + first + tid < uniforms.nk) { w = 1.0; }
               weights[tid] = w;
-              for (var c = 0; c < ${dv}; c++) { var x = 0.0; if (w > 0.0) { x = V[(keys0 + row) * ${dv} + c]; } staged[tid * ${dv} + c] = x; }
+            }
+            for (var t = tid; t < ${STAGE * dv}; t += ${TILE}) {
+              let row = tile * ${TILE} + first + t / ${dv};
+              var x = 0.0;
+              if (isKey && valid && row < uniforms.nk) { x = V[(keys0 + row) * ${dv} + t % ${dv}]; }
+              staged[t] = x;
             }
             workgroupBarrier();
             for (var i = 0; i < ${perThread}; i++) {
               let entry = tid + i * ${TILE};
               if (isKey && entry < ${gram}) {
+                // the ones column of vaug is the row's weight (0 past the last key)
                 let a = entry / ${dv1};
                 let c = entry % ${dv1};
                 for (var u = 0; u < ${STAGE}; u++) {
@@ -109,14 +114,14 @@ export function hashTiles(k: Tensor, q: Tensor, v: Tensor, drawn: Tensor, geo: D
           for (var b = tid; b < ${buckets}; b += ${TILE}) { atomicStore(&counts[b], 0u); }
           workgroupBarrier();
           if (live) {
+            var row : array<f32, ${dk}>;
+            for (var c = 0; c < ${dk}; c++) {
+              if (isKey) { row[c] = K[(keys0 + e) * ${dk} + c]; } else { row[c] = Q[(queries0 + e) * ${dk} + c]; }
+            }
             var code = 0u;
             for (var t = 0; t < ${r}; t++) {
               var acc = 0.0;
-              for (var c = 0; c < ${dk}; c++) {
-                var x = 0.0;
-                if (isKey) { x = K[(keys0 + e) * ${dk} + c]; } else { x = Q[(queries0 + e) * ${dk} + c]; }
-                acc = acc + x * plane[t * ${dk} + c];
-              }
+              for (var c = 0; c < ${dk}; c++) { acc = acc + row[c] * plane[t * ${dk} + c]; }
               if (acc > 0.0) { code = code | (1u << u32(t)); }
             }
             let id = code ^ (code >> 1u);
