@@ -40,6 +40,10 @@ export interface DeviceGeometry {
   /** Whether hashTiles sums the partial VaugᵀVaug (only the residual, m > 0, needs σ²). */
   readonly withGram: boolean;
   readonly placement: QueryPlacement;
+  /** Floats per slice of sortTiles' output, and where its sorted ‖vaug‖ and its Gram start. */
+  readonly sortedStride: number;
+  readonly normsAt: number;
+  readonly gramAt: number;
   readonly drawnStride: number;
   readonly planesAt: number;
   readonly startAt: number;
@@ -59,6 +63,9 @@ export function deviceGeometry(s: number, nk: number, nq: number, dk: number, dv
     tk: Math.ceil(nk / tile),
     tq: Math.ceil(nq / tile),
     tileStride: 2 * tile + (1 << r) + (withGram ? (dv + 1) ** 2 : 0),
+    sortedStride: nk + 2 * nq + (withGram ? nk + (dv + 1) ** 2 : 0),
+    normsAt: nk + 2 * nq,
+    gramAt: 2 * nk + 2 * nq,
     planesAt: 2,
     startAt: 2 + r * dk,
     uniformsAt: 2 + r * dk + dv + 1,

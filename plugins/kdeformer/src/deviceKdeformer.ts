@@ -90,7 +90,7 @@ export function deviceKdeformerSlices(q: Tensor, k: Tensor, v: Tensor, view: Sli
     const drawn = tf.tensor1d(drawnValues);
     const hashed = hashTiles(k, q, v, drawn, geo);
     const sorted = sortTiles(hashed, drawn, geo);
-    const samples = geo.m > 0 ? sampleResidual(hashed, sorted, drawn, geo) : drawn;
+    const samples = geo.m > 0 ? sampleResidual(sorted, drawn, geo) : drawn;
     return blockResidualAttention(q, k, v, sorted, samples, drawn, geo, scale, withLogSumExp);
   });
 }

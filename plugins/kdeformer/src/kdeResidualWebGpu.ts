@@ -15,48 +15,42 @@
 import type { Tensor, Tensor3D } from '@tensorflow/tfjs-core';
 import { float32Uniform, int32Uniform as int, runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/kernels';
 import { type DeviceGeometry, SOURCE_ROWS_WGSL } from './deviceGeometry';
-import { TILE } from './lshSortWebGpu';
 import { POWER_ITERATIONS } from './residualSampling';
 
-/** One thread per 256-row tile of hashTiles' output, so a row's ‖vaug‖ is at (row / 256, row % 256). */
-const WORKGROUP = TILE;
+const WORKGROUP = 256;
 /** Register arrays of the attention program bound the head dims. */
 export const MAX_DEVICE_DIM = 128;
 
 /**
- * Per slice, in one workgroup: σ² by power iteration on VaugᵀVaug (the key tiles' partial Grams
- * from `hashed`, summed first) from the host-drawn start, the inclusive CDF of
- * w_j = ‖vaug_j‖/σ² + 1/nk over the sorted keys, and the m inverse-CDF draws of the host-drawn
- * uniforms → [s, 2m + nk + dv1²]: (key slot, weight Σw/(m·w_slot)) per draw, the CDF, the Gram.
- * One dispatch for what were a matMul, a CDF and a draw program. Each thread sums a run of
- * ⌈nk/256⌉ consecutive weights and one 256-wide scan joins the runs, so the CDF takes two
- * barriers per scan step instead of two per 256 keys.
+ * Per slice, in one workgroup: σ² by power iteration on VaugᵀVaug (summed by sortTiles) from the
+ * host-drawn start, the inclusive CDF of w_j = ‖vaug_j‖/σ² + 1/nk over the sorted keys, and the m
+ * inverse-CDF draws of the host-drawn uniforms → [s, 2m + nk]: (key slot, weight Σw/(m·w_slot))
+ * per draw, then the CDF. One dispatch for what were a matMul, a CDF and a draw program. Each
+ * thread sums a run of ⌈nk/256⌉ consecutive weights and one 256-wide scan joins the runs, so the
+ * CDF takes two barriers per scan step instead of two per 256 keys.
  */
-export function sampleResidual(hashed: Tensor, sorted: Tensor, drawn: Tensor, geo: DeviceGeometry): Tensor {
-  const { s, nk, nq, dv, m, tk, tq, tileStride } = geo;
+export function sampleResidual(sorted: Tensor, drawn: Tensor, geo: DeviceGeometry): Tensor {
+  const { s, nk, dv, m } = geo;
   const dv1 = dv + 1;
-  const buckets = 1 << geo.r;
-  const stride = 2 * m + nk + dv1 * dv1;
+  const stride = 2 * m + nk;
   const tree = `for (var stride = ${WORKGROUP / 2}; stride > 0; stride = stride / 2) {
           if (tid < stride) { red[tid] = red[tid] + red[tid + stride]; }
           workgroupBarrier();
         }`;
   return runWebGpuProgram(
     {
-      variableNames: ['hashed', 'sorted', 'drawn'],
+      variableNames: ['sorted', 'drawn'],
       outputShape: [s, stride],
-      shaderKey: `swapformerKdeSample_${dv}_${tileStride}_${buckets}`,
+      shaderKey: `swapformerKdeSample_${dv}`,
       dispatch: [s, 1, 1],
       workgroupSize: [WORKGROUP, 1, 1],
-      uniforms: 'nk : i32, nq : i32, m : i32, tk : i32, tiles : i32, slices : i32, drawnStride : i32, startAt : i32, uniformsAt : i32, stride : i32,',
+      uniforms: 'nk : i32, m : i32, slices : i32, drawnStride : i32, startAt : i32, uniformsAt : i32, stride : i32, sortedStride : i32, normsAt : i32, gramAt : i32,',
       getUserCode: () => `
         var<workgroup> x : array<f32, ${WORKGROUP}>;
         var<workgroup> red : array<f32, ${WORKGROUP}>;
         fn weight(slice : i32, slot : i32, sigma2 : f32) -> f32 {
-          let row = i32(sorted[slice * (uniforms.nk + 2 * uniforms.nq) + slot]);
-          let tile = slice * uniforms.tiles + row / ${WORKGROUP};
           var w = 1.0 / f32(uniforms.nk);
-          if (sigma2 > 0.0) { w = hashed[tile * ${tileStride} + ${WORKGROUP + buckets} + row % ${WORKGROUP}] / sigma2 + w; }
+          if (sigma2 > 0.0) { w = sorted[slice * uniforms.sortedStride + uniforms.normsAt + slot] / sigma2 + w; }
           return w;
         }
         fn main(index : i32) {
@@ -64,21 +58,15 @@ export function sampleResidual(hashed: Tensor, sorted: Tensor, drawn: Tensor, ge
           let tid = i32(localIndex);
           let nk = uniforms.nk;
           let out = slice * uniforms.stride;
-          let gramAt = out + 2 * uniforms.m + nk;
-          for (var e = tid; e < ${dv1 * dv1}; e += ${WORKGROUP}) {
-            var sum = 0.0;
-            for (var t = 0; t < uniforms.tk; t++) { sum = sum + hashed[(slice * uniforms.tiles + t) * ${tileStride} + ${2 * WORKGROUP + buckets} + e]; }
-            result[gramAt + e] = sum;
-          }
+          let gramAt = slice * uniforms.sortedStride + uniforms.gramAt;
           let drawnAt = slice * uniforms.drawnStride;
           if (tid < ${dv1}) { x[tid] = drawn[drawnAt + uniforms.startAt + tid]; } else { x[tid] = 0.0; }
-          storageBarrier();
           workgroupBarrier();
           var norm = 0.0;
           for (var it = 0; it < ${POWER_ITERATIONS}; it++) {
             var y = 0.0;
             if (tid < ${dv1}) {
-              for (var c = 0; c < ${dv1}; c++) { y = y + result[gramAt + tid * ${dv1} + c] * x[c]; }
+              for (var c = 0; c < ${dv1}; c++) { y = y + sorted[gramAt + tid * ${dv1} + c] * x[c]; }
             }
             red[tid] = y * y;
             workgroupBarrier();
@@ -124,8 +112,8 @@ export function sampleResidual(hashed: Tensor, sorted: Tensor, drawn: Tensor, ge
           }
         }`,
     },
-    [hashed, sorted, drawn],
-    [int(nk), int(nq), int(m), int(tk), int(tk + tq), int(s), int(geo.drawnStride), int(geo.startAt), int(geo.uniformsAt), int(stride)],
+    [sorted, drawn],
+    [int(nk), int(m), int(s), int(geo.drawnStride), int(geo.startAt), int(geo.uniformsAt), int(stride), int(geo.sortedStride), int(geo.normsAt), int(geo.gramAt)],
   );
 }
 
@@ -147,7 +135,7 @@ const QUERIES = 64;
 export function blockResidualAttention(q: Tensor, k: Tensor, v: Tensor, sorted: Tensor, samples: Tensor, drawn: Tensor, geo: DeviceGeometry, scale: number, withLogSumExp: boolean): Tensor3D {
   const { s, nq, nk, dk, dv, m, bk } = geo;
   const width = withLogSumExp ? dv + 1 : dv;
-  const sampleStride = 2 * m + nk + (dv + 1) ** 2;
+  const sampleStride = 2 * m + nk;
   const stage = dk + dv > 128 ? 8 : 16; // ≤ 16 KiB of workgroup memory, WebGPU's default limit
   const groups = Math.ceil(nq / QUERIES);
   const update = (logit: string, weight: string, value: (c: string) => string) => `{
@@ -169,7 +157,7 @@ export function blockResidualAttention(q: Tensor, k: Tensor, v: Tensor, sorted: 
       shaderKey: `swapformerKdeAttend_${dk}_${dv}_${withLogSumExp}`,
       dispatch: [s * groups, 1, 1],
       workgroupSize: [QUERIES, 1, 1],
-      uniforms: 'nq : i32, nk : i32, m : i32, bk : i32, groups : i32, slices : i32, sampleStride : i32, drawnStride : i32, scale : f32,',
+      uniforms: 'nq : i32, nk : i32, m : i32, bk : i32, groups : i32, slices : i32, sampleStride : i32, drawnStride : i32, sortedStride : i32, scale : f32,',
       getUserCode: () => `
         var<workgroup> sampleKeys : array<f32, ${stage * dk}>;
         var<workgroup> sampleValues : array<f32, ${stage * dv}>;
@@ -187,7 +175,7 @@ export function blockResidualAttention(q: Tensor, k: Tensor, v: Tensor, sorted: 
           let live = group < uniforms.slices * uniforms.groups && rank < uniforms.nq;
           let nq = uniforms.nq;
           let nk = uniforms.nk;
-          let keysAt = slice * (nk + 2 * nq);
+          let keysAt = slice * uniforms.sortedStride;
           let entry = keysAt + nk + 2 * min(rank, nq - 1);
           let query = i32(sorted[entry]);
           let block = i32(sorted[entry + 1]);
@@ -243,6 +231,6 @@ export function blockResidualAttention(q: Tensor, k: Tensor, v: Tensor, sorted: 
         }`,
     },
     [q, k, v, sorted, samples, drawn],
-    [int(nq), int(nk), int(m), int(bk), int(groups), int(s), int(sampleStride), int(geo.drawnStride), float32Uniform(scale)],
+    [int(nq), int(nk), int(m), int(bk), int(groups), int(s), int(sampleStride), int(geo.drawnStride), int(geo.sortedStride), float32Uniform(scale)],
   ) as Tensor3D;
 }

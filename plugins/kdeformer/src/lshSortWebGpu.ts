@@ -140,14 +140,27 @@ export function hashTiles(k: Tensor, q: Tensor, v: Tensor, drawn: Tensor, geo: D
 }
 
 /**
- * [s, nk + 2·nq]: the key row at each sorted key position, then per query entry (query row, key
- * block). With `placement` 'rank' entry ρ is the ρ-th query in bucket order and its block is
+ * [s, sortedStride]: the key row at each sorted key position, then per query entry (query row, key
+ * block), then with `withGram` the ‖vaug‖ of each sorted key (read contiguously by the CDF) and
+ * VaugᵀVaug, the key tiles' partial Grams summed (each key tile's workgroup sums a share of the
+ * entries, so the sum is spread over Tk workgroups, not one per slice). With `placement` 'rank' entry ρ is the ρ-th query in bucket order and its block is
  * `drawn[blocksAt + ρ]` (blockLayout.ts's split, drawn on the host); with 'bucket' entry i is
  * query i and its block holds the middle of its bucket's keys (bucketQueryKde.ts's bucketBlock).
  */
 export function sortTiles(hashed: Tensor, drawn: Tensor, geo: DeviceGeometry): Tensor {
-  const { s, nk, nq, r, tk, tq, tileStride, bk, placement } = geo;
+  const { s, nk, nq, r, tk, tq, tileStride, bk, placement, withGram } = geo;
   const buckets = 1 << r;
+  const gram = withGram ? (geo.dv + 1) ** 2 : 0;
+  const gramShare = Math.ceil(gram / tk);
+  const sumGram = `
+          for (var i = tid; valid && isKey && i < uniforms.gramShare; i += ${TILE}) {
+            let entry = tile * uniforms.gramShare + i;
+            if (entry < ${gram}) {
+              var sum = 0.0;
+              for (var t = 0; t < uniforms.tk; t++) { sum = sum + hashed[(sliceTiles + t) * ${tileStride} + ${2 * TILE + buckets} + entry]; }
+              result[out + uniforms.gramAt + entry] = sum;
+            }
+          }`;
   const bucketBlock = `
             let first = keyStart[id];
             var count = uniforms.nk - first;
@@ -161,11 +174,11 @@ export function sortTiles(hashed: Tensor, drawn: Tensor, geo: DeviceGeometry): T
   return runWebGpuProgram(
     {
       variableNames: placement === 'rank' ? ['hashed', 'drawn'] : ['hashed'], // Dawn rejects a binding the WGSL never reads
-      outputShape: [s, nk + 2 * nq],
-      shaderKey: `swapformerKdeSort_${r}_${tileStride}_${placement}`,
+      outputShape: [s, geo.sortedStride],
+      shaderKey: `swapformerKdeSort_${r}_${tileStride}_${placement}_${withGram}`,
       dispatch: [s * (tk + tq), 1, 1],
       workgroupSize: [TILE, 1, 1],
-      uniforms: 'nk : i32, nq : i32, tk : i32, tq : i32, slices : i32, blocksAt : i32, bk : i32,',
+      uniforms: 'nk : i32, nq : i32, tk : i32, tq : i32, slices : i32, blocksAt : i32, bk : i32, sortedStride : i32, normsAt : i32, gramAt : i32, gramShare : i32,',
       getUserCode: () => `
         var<workgroup> tileIds : array<i32, ${TILE}>;
         var<workgroup> totals : array<i32, ${buckets}>;
@@ -174,6 +187,7 @@ export function sortTiles(hashed: Tensor, drawn: Tensor, geo: DeviceGeometry): T
         fn main(index : i32) {
           ${TILE_PREAMBLE}
           let sliceTiles = slice * tiles;
+          let out = slice * uniforms.sortedStride;
           var lowTile = 0;
           var highTile = uniforms.tk;
           if (!isKey) { lowTile = uniforms.tk; highTile = tiles; }
@@ -206,12 +220,15 @@ export function sortTiles(hashed: Tensor, drawn: Tensor, geo: DeviceGeometry): T
             var rank = 0;
             for (var t = 0; t < tid; t++) { if (tileIds[t] == id) { rank++; } }
             let at = firstAt[id] + rank;
-            let out = slice * (uniforms.nk + 2 * uniforms.nq);
-            if (isKey) { result[out + at] = f32(e); } else { ${placement === 'rank' ? rankBlock : bucketBlock} }
+            if (isKey) {
+              result[out + at] = f32(e);
+              ${withGram ? `result[out + uniforms.normsAt + at] = hashed[group * ${tileStride} + ${TILE + buckets} + tid];` : ''}
+            } else { ${placement === 'rank' ? rankBlock : bucketBlock} }
           }
+          ${withGram ? sumGram : ''}
         }`,
     },
     placement === 'rank' ? [hashed, drawn] : [hashed],
-    [int(nk), int(nq), int(tk), int(tq), int(s), int(geo.blocksAt), int(bk)],
+    [int(nk), int(nq), int(tk), int(tq), int(s), int(geo.blocksAt), int(bk), int(geo.sortedStride), int(geo.normsAt), int(geo.gramAt), int(gramShare)],
   );
 }
