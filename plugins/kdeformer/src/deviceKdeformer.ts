@@ -1,10 +1,12 @@
 /**
  * KDEformer with every data-dependent step on the device (the webgpu backend, which cannot read
- * tensors back synchronously): LSH ids and the stable bucket sort (lshSortWebGpu.ts), σ², the
- * sampling CDF and the draws, and the fused block + residual attention (kdeResidualWebGpu.ts).
- * The random inputs — hyperplanes, the power-iteration start and the sample uniforms — do not
- * depend on the data, so they are drawn on the host from the same seeded streams as the host
- * path (slicePlan.ts) and uploaded: same seeds, same estimator, same error statistics.
+ * tensors back synchronously): LSH ids and the stable bucket sort of keys and queries together
+ * (lshSortWebGpu.ts), σ², the sampling CDF and the draws, and the fused block + residual attention
+ * (kdeResidualWebGpu.ts) — four dispatches and one upload per call, since in Node each dispatch
+ * costs more host time than these programs take on a GPU. The random inputs — hyperplanes, the
+ * power-iteration start and the sample uniforms — do not depend on the data, so they are drawn on
+ * the host from the same seeded streams as the host path (deviceGeometry.ts): same seeds, same
+ * estimator, same error statistics.
  *
  * No key-padding mask and no gradient on this path. Shapes: q [b, h, nq, dk], k [b, h, nk, dk],
  * v [b, h, nk, dv] → [b, h, nq, dv].
