@@ -28,7 +28,7 @@ import { augNormWgsl, type DeviceGeometry, SOURCE_ROWS_WGSL } from './deviceGeom
 export const TILE = 256;
 /** Most hyperplanes the device sort takes: 2^r ids must fit one tile histogram of workgroup memory. */
 export const MAX_DEVICE_PROJECTIONS = 8;
-/** V rows staged in workgroup memory at a time for the partial Gram (16 × 128 floats = 8 KiB). */
+/** vaug rows staged in workgroup memory at a time for the partial Gram (16 × 129 floats ≈ 8 KiB). */
 const STAGE = 16;
 
 /** WGSL: slice, tile, segment (key or query) and row range of this workgroup's tile. */
@@ -60,29 +60,21 @@ export function hashTiles(k: Tensor, q: Tensor, v: Tensor, drawn: Tensor, geo: D
           var partial : array<f32, ${Math.max(perThread, 1)}>;
           for (var first = 0; first < ${TILE}; first += ${STAGE}) {
             workgroupBarrier();
-            if (tid < ${STAGE}) {
-              var w = 0.0;
-              if (isKey && valid && tile * ${TILE} + first + tid < uniforms.nk) { w = 1.0; }
-              weights[tid] = w;
-            }
-            for (var t = tid; t < ${STAGE * dv}; t += ${TILE}) {
-              let row = tile * ${TILE} + first + t / ${dv};
+            // vaug rows, the ones column included (0 past the last key), so the sums take no branch
+            for (var t = tid; t < ${STAGE * dv1}; t += ${TILE}) {
+              let row = tile * ${TILE} + first + t / ${dv1};
+              let c = t % ${dv1};
               var x = 0.0;
-              if (isKey && valid && row < uniforms.nk) { x = V[(keys0 + row) * ${dv} + t % ${dv}]; }
+              if (isKey && valid && row < uniforms.nk) { x = 1.0; if (c < ${dv}) { x = V[(keys0 + row) * ${dv} + c]; } }
               staged[t] = x;
             }
             workgroupBarrier();
             for (var i = 0; i < ${perThread}; i++) {
               let entry = tid + i * ${TILE};
               if (isKey && entry < ${gram}) {
-                // the ones column of vaug is the row's weight (0 past the last key)
                 let a = entry / ${dv1};
                 let c = entry % ${dv1};
-                for (var u = 0; u < ${STAGE}; u++) {
-                  var xa = weights[u]; if (a < ${dv}) { xa = staged[u * ${dv} + a]; }
-                  var xc = weights[u]; if (c < ${dv}) { xc = staged[u * ${dv} + c]; }
-                  partial[i] = partial[i] + xa * xc;
-                }
+                for (var u = 0; u < ${STAGE}; u++) { partial[i] = partial[i] + staged[u * ${dv1} + a] * staged[u * ${dv1} + c]; }
               }
             }
           }
@@ -101,8 +93,7 @@ export function hashTiles(k: Tensor, q: Tensor, v: Tensor, drawn: Tensor, geo: D
       getUserCode: () => `
         var<workgroup> plane : array<f32, ${r * dk}>;
         var<workgroup> counts : array<atomic<u32>, ${buckets}>;
-        var<workgroup> staged : array<f32, ${STAGE * dv}>;
-        var<workgroup> weights : array<f32, ${STAGE}>;
+        var<workgroup> staged : array<f32, ${STAGE * dv1}>;
         ${augNormWgsl(dv)}
         ${SOURCE_ROWS_WGSL}
         fn main(index : i32) {
