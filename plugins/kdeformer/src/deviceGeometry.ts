@@ -5,11 +5,13 @@
  * it is drawn on the host from the host path's seeded streams (same seeds, same estimator) and
  * all of them travel as one tensor: one upload instead of one per kind.
  *
- * `drawn` layout: per slice [first key row, first query row | planes r·dk | start dv+1 | uniforms m]
- * (`drawnStride` floats), then, for the rank placement, the key block of each sorted query rank
- * [nq] at `blocksAt`. The first rows say where a slice's keys and queries sit in the flattened
- * source tensors, so the causal split can batch parts of one sequence without gathering their rows
- * (row numbers stay exact in float32 below 2^24, far past the 2 GiB binding limit of such tensors).
+ * `drawn` layout: per slice [first key row, first query row, keys, queries | planes r·dk |
+ * start dv+1 | uniforms m] (`drawnStride` floats), then, for the rank placement, the key block of
+ * each sorted query rank [nq] at `blocksAt`. The first rows say where a slice's keys and queries
+ * sit in the flattened source tensors, and the counts how many it has (at most the call's nk and
+ * nq, which set the buffers' strides), so the causal split can batch parts of one sequence, of
+ * several sizes, without gathering their rows (row numbers stay exact in float32 below 2^24, far
+ * past the 2 GiB binding limit of such tensors).
  */
 import { createSeededRandom, deriveSeed } from '@swapformer/core';
 import { drawHyperplanes } from './angularLsh';
@@ -24,13 +26,15 @@ export type QueryPlacement = 'rank' | 'bucket';
 
 export interface DeviceGeometry {
   readonly s: number;
+  /** Most keys and queries of a slice: the strides of every buffer. */
   readonly nk: number;
   readonly nq: number;
   readonly dk: number;
   readonly dv: number;
   readonly r: number;
   readonly m: number;
-  /** Keys per block, min(blockSize, nk). */
+  /** The option b, and keys per block min(b, nk) (a slice with fewer keys takes min(b, its keys)). */
+  readonly blockSize: number;
   readonly bk: number;
   /** Key tiles and query tiles per slice (256 rows each). */
   readonly tk: number;
@@ -56,9 +60,10 @@ export function deviceGeometry(s: number, nk: number, nq: number, dk: number, dv
   const r = options.projections;
   const m = options.samples;
   const withGram = m > 0;
-  const drawnStride = 2 + r * dk + dv + 1 + m;
+  const drawnStride = 4 + r * dk + dv + 1 + m;
   return {
     s, nk, nq, dk, dv, r, m, placement, withGram, drawnStride,
+    blockSize: options.blockSize,
     bk: Math.min(options.blockSize, nk),
     tk: Math.ceil(nk / tile),
     tq: Math.ceil(nq / tile),
@@ -66,9 +71,9 @@ export function deviceGeometry(s: number, nk: number, nq: number, dk: number, dv
     sortedStride: nk + 2 * nq + (withGram ? nk + (dv + 1) ** 2 : 0),
     normsAt: nk + 2 * nq,
     gramAt: 2 * nk + 2 * nq,
-    planesAt: 2,
-    startAt: 2 + r * dk,
-    uniformsAt: 2 + r * dk + dv + 1,
+    planesAt: 4,
+    startAt: 4 + r * dk,
+    uniformsAt: 4 + r * dk + dv + 1,
     blocksAt: s * drawnStride,
   };
 }
@@ -89,9 +94,18 @@ function queryBlocks(nq: number, nk: number, keysPerBlock: number, into: Float32
 /**
  * Where slice (bi, hv) of a call comes from: its seeds and (bi, hi) — the call's own, or, when one
  * device call batches several parts of the causal split as extra heads, the part's — and the
- * first rows of its keys and queries in the flattened source tensors.
+ * first rows and counts of its keys and queries in the flattened source tensors.
  */
-export type SliceSource = (bi: number, hv: number) => { readonly seed: number; readonly sampleSeed: number; readonly bi: number; readonly hi: number; readonly keyRow: number; readonly queryRow: number };
+export type SliceSource = (bi: number, hv: number) => {
+  readonly seed: number;
+  readonly sampleSeed: number;
+  readonly bi: number;
+  readonly hi: number;
+  readonly keyRow: number;
+  readonly queryRow: number;
+  readonly keys: number;
+  readonly queries: number;
+};
 
 /** The packed host-drawn inputs of every slice (layout above), from the host path's seeded streams. */
 export function drawInputs(b: number, h: number, geo: DeviceGeometry, sources: SliceSource): Float32Array {
@@ -104,6 +118,8 @@ export function drawInputs(b: number, h: number, geo: DeviceGeometry, sources: S
       const own = sources(bi, hv);
       drawn[at] = own.keyRow;
       drawn[at + 1] = own.queryRow;
+      drawn[at + 2] = own.keys;
+      drawn[at + 3] = own.queries;
       drawn.set(drawHyperplanes(createSeededRandom(deriveSeed(own.seed, 'lsh', own.bi, own.hi)), dk, r), at + geo.planesAt);
       const power = createSeededRandom(deriveSeed(own.seed, 'power', own.bi, own.hi));
       const x = Float64Array.from({ length: dv1 }, () => power.normal());
@@ -117,9 +133,11 @@ export function drawInputs(b: number, h: number, geo: DeviceGeometry, sources: S
   return drawn;
 }
 
-/** WGSL: the first key row and first query row of a slice in the source tensors. */
+/** WGSL: a slice's first key and query rows in the source tensors, and its key and query counts. */
 export const SOURCE_ROWS_WGSL = `fn keyRow0(slice : i32) -> i32 { return i32(drawn[slice * uniforms.drawnStride]); }
-        fn queryRow0(slice : i32) -> i32 { return i32(drawn[slice * uniforms.drawnStride + 1]); }`;
+        fn queryRow0(slice : i32) -> i32 { return i32(drawn[slice * uniforms.drawnStride + 1]); }
+        fn keyCount(slice : i32) -> i32 { return i32(drawn[slice * uniforms.drawnStride + 2]); }
+        fn queryCount(slice : i32) -> i32 { return i32(drawn[slice * uniforms.drawnStride + 3]); }`;
 
 /** WGSL: ‖vaug‖ of row `row` of V (dv columns). */
 export function augNormWgsl(dv: number): string {

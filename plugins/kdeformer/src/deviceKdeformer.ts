@@ -49,14 +49,17 @@ function deviceKdeformer(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: Kdeform
   const [, , nk, dv] = v.shape;
   const seed = options.seed;
   const sampleSeed = options.sampleSeed ?? options.seed;
-  const own: SliceSource = (bi, hi) => ({ seed, sampleSeed, bi, hi, keyRow: (bi * h + hi) * nk, queryRow: (bi * h + hi) * nq });
+  const own: SliceSource = (bi, hi) => ({ seed, sampleSeed, bi, hi, keyRow: (bi * h + hi) * nk, queryRow: (bi * h + hi) * nq, keys: nk, queries: nq });
   return tf.tidy(() => {
     const out = deviceKdeformerSlices(q, k, v, { b, h, nq, nk, dk, dv }, options, placement, withLogSumExp, own);
     return tf.reshape(out, [b, h, nq, out.shape[2]]) as Tensor4D;
   });
 }
 
-/** The slices a device call sees: b·h of them, each nq queries against nk keys. */
+/**
+ * The slices a device call sees: b·h of them, each at most nq queries against at most nk keys (the
+ * sources give each slice's counts; the rank placement takes full slices only).
+ */
 export interface SliceView {
   readonly b: number;
   readonly h: number;

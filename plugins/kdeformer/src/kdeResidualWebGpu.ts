@@ -48,15 +48,16 @@ export function sampleResidual(sorted: Tensor, drawn: Tensor, geo: DeviceGeometr
       getUserCode: () => `
         var<workgroup> x : array<f32, ${WORKGROUP}>;
         var<workgroup> red : array<f32, ${WORKGROUP}>;
+        ${SOURCE_ROWS_WGSL}
         fn weight(slice : i32, slot : i32, sigma2 : f32) -> f32 {
-          var w = 1.0 / f32(uniforms.nk);
+          var w = 1.0 / f32(keyCount(slice));
           if (sigma2 > 0.0) { w = sorted[slice * uniforms.sortedStride + uniforms.normsAt + slot] / sigma2 + w; }
           return w;
         }
         fn main(index : i32) {
           let slice = min(${WORKGROUP_INDEX}, uniforms.slices - 1);
           let tid = i32(localIndex);
-          let nk = uniforms.nk;
+          let nk = keyCount(slice);
           let out = slice * uniforms.stride;
           let gramAt = slice * uniforms.sortedStride + uniforms.gramAt;
           let drawnAt = slice * uniforms.drawnStride;
@@ -133,7 +134,7 @@ const QUERIES = 64;
  * per query. The block keys differ between queries and are read directly.
  */
 export function blockResidualAttention(q: Tensor, k: Tensor, v: Tensor, sorted: Tensor, samples: Tensor, drawn: Tensor, geo: DeviceGeometry, scale: number, withLogSumExp: boolean): Tensor3D {
-  const { s, nq, nk, dk, dv, m, bk } = geo;
+  const { s, nq, nk, dk, dv, m } = geo;
   const width = withLogSumExp ? dv + 1 : dv;
   const sampleStride = 2 * m + nk;
   const stage = dk + dv > 128 ? 8 : 16; // ≤ 16 KiB of workgroup memory, WebGPU's default limit
@@ -157,7 +158,7 @@ export function blockResidualAttention(q: Tensor, k: Tensor, v: Tensor, sorted: 
       shaderKey: `swapformerKdeAttend_${dk}_${dv}_${withLogSumExp}`,
       dispatch: [s * groups, 1, 1],
       workgroupSize: [QUERIES, 1, 1],
-      uniforms: 'nq : i32, nk : i32, m : i32, bk : i32, groups : i32, slices : i32, sampleStride : i32, drawnStride : i32, sortedStride : i32, scale : f32,',
+      uniforms: 'nq : i32, nk : i32, m : i32, blockSize : i32, groups : i32, slices : i32, sampleStride : i32, drawnStride : i32, sortedStride : i32, scale : f32,',
       getUserCode: () => `
         var<workgroup> sampleKeys : array<f32, ${stage * dk}>;
         var<workgroup> sampleValues : array<f32, ${stage * dv}>;
@@ -172,11 +173,12 @@ export function blockResidualAttention(q: Tensor, k: Tensor, v: Tensor, sorted: 
           let slice = min(group / uniforms.groups, uniforms.slices - 1);
           let tid = i32(localIndex);
           let rank = (group % uniforms.groups) * ${QUERIES} + tid;
-          let live = group < uniforms.slices * uniforms.groups && rank < uniforms.nq;
-          let nq = uniforms.nq;
-          let nk = uniforms.nk;
+          let nq = queryCount(slice);
+          let nk = keyCount(slice);
+          let bk = min(uniforms.blockSize, nk);
+          let live = group < uniforms.slices * uniforms.groups && rank < nq;
           let keysAt = slice * uniforms.sortedStride;
-          let entry = keysAt + nk + 2 * min(rank, nq - 1);
+          let entry = keysAt + uniforms.nk + 2 * min(rank, nq - 1);
           let query = i32(sorted[entry]);
           let block = i32(sorted[entry + 1]);
           let keys0 = keyRow0(slice);
@@ -185,8 +187,8 @@ export function blockResidualAttention(q: Tensor, k: Tensor, v: Tensor, sorted: 
           var acc : array<f32, ${dv}>;
           var den = 0.0;
           var best = -3.0e38;
-          let last = min((block + 1) * uniforms.bk, nk);
-          for (var u = block * uniforms.bk; u < last; u++) {
+          let last = min((block + 1) * bk, nk);
+          for (var u = block * bk; u < last; u++) {
             let row = keys0 + i32(sorted[keysAt + u]);
             var l = 0.0;
             for (var c = 0; c < ${dk}; c++) { l = l + qv[c] * K[row * ${dk} + c]; }
@@ -217,7 +219,7 @@ export function blockResidualAttention(q: Tensor, k: Tensor, v: Tensor, sorted: 
             workgroupBarrier();
             for (var u = 0; u < ${stage}; u++) {
               let slot = sampleSlot[u];
-              if (slot >= 0 && slot / uniforms.bk != block) {
+              if (slot >= 0 && slot / bk != block) {
                 var l = 0.0;
                 for (var c = 0; c < ${dk}; c++) { l = l + qv[c] * sampleKeys[u * ${dk} + c]; }
                 ${update('l', 'sampleWeight[u]', (c) => `sampleValues[u * ${dv} + ${c}]`)}
@@ -225,12 +227,12 @@ export function blockResidualAttention(q: Tensor, k: Tensor, v: Tensor, sorted: 
             }
           }
           if (!live) { return; }
-          let out = (slice * nq + query) * ${width};
+          let out = (slice * uniforms.nq + query) * ${width};
           for (var c = 0; c < ${dv}; c++) { result[out + c] = acc[c] / den; }
           ${withLogSumExp ? `result[out + ${dv}] = best + log(den);` : ''}
         }`,
     },
     [q, k, v, sorted, samples, drawn],
-    [int(nq), int(nk), int(m), int(bk), int(groups), int(s), int(sampleStride), int(geo.drawnStride), int(geo.sortedStride), float32Uniform(scale)],
+    [int(nq), int(nk), int(m), int(geo.blockSize), int(groups), int(s), int(sampleStride), int(geo.drawnStride), int(geo.sortedStride), float32Uniform(scale)],
   ) as Tensor3D;
 }

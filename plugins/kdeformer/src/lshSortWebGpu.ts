@@ -41,8 +41,9 @@ const TILE_PREAMBLE = `
           let isKey = tile < uniforms.tk;
           let tid = i32(localIndex);
           var e = tile * ${TILE} + tid;
-          var rows = uniforms.nk;
-          if (!isKey) { e = (tile - uniforms.tk) * ${TILE} + tid; rows = uniforms.nq; }
+          let keysHere = keyCount(slice);
+          var rows = keysHere;
+          if (!isKey) { e = (tile - uniforms.tk) * ${TILE} + tid; rows = queryCount(slice); }
           let live = valid && e < rows;`;
 
 /**
@@ -65,7 +66,7 @@ export function hashTiles(k: Tensor, q: Tensor, v: Tensor, drawn: Tensor, geo: D
               let row = tile * ${TILE} + first + t / ${dv1};
               let c = t % ${dv1};
               var x = 0.0;
-              if (isKey && valid && row < uniforms.nk) { x = 1.0; if (c < ${dv}) { x = V[(keys0 + row) * ${dv} + c]; } }
+              if (isKey && valid && row < keysHere) { x = 1.0; if (c < ${dv}) { x = V[(keys0 + row) * ${dv} + c]; } }
               staged[t] = x;
             }
             workgroupBarrier();
@@ -139,7 +140,7 @@ export function hashTiles(k: Tensor, q: Tensor, v: Tensor, drawn: Tensor, geo: D
  * query i and its block holds the middle of its bucket's keys (bucketQueryKde.ts's bucketBlock).
  */
 export function sortTiles(hashed: Tensor, drawn: Tensor, geo: DeviceGeometry): Tensor {
-  const { s, nk, nq, r, tk, tq, tileStride, bk, placement, withGram } = geo;
+  const { s, nk, nq, r, tk, tq, tileStride, placement, withGram } = geo;
   const buckets = 1 << r;
   const gram = withGram ? (geo.dv + 1) ** 2 : 0;
   const gramShare = Math.ceil(gram / tk);
@@ -154,9 +155,9 @@ export function sortTiles(hashed: Tensor, drawn: Tensor, geo: DeviceGeometry): T
           }`;
   const bucketBlock = `
             let first = keyStart[id];
-            var count = uniforms.nk - first;
+            var count = keysHere - first;
             if (id + 1 < ${buckets}) { count = keyStart[id + 1] - first; }
-            let block = min(first + count / 2, uniforms.nk - 1) / uniforms.bk;
+            let block = min(first + count / 2, keysHere - 1) / min(uniforms.blockSize, keysHere);
             result[out + uniforms.nk + 2 * e] = f32(e);
             result[out + uniforms.nk + 2 * e + 1] = f32(block);`;
   const rankBlock = `
@@ -164,17 +165,18 @@ export function sortTiles(hashed: Tensor, drawn: Tensor, geo: DeviceGeometry): T
             result[out + uniforms.nk + 2 * at + 1] = drawn[uniforms.blocksAt + at];`;
   return runWebGpuProgram(
     {
-      variableNames: placement === 'rank' ? ['hashed', 'drawn'] : ['hashed'], // Dawn rejects a binding the WGSL never reads
+      variableNames: ['hashed', 'drawn'],
       outputShape: [s, geo.sortedStride],
       shaderKey: `swapformerKdeSort_${r}_${tileStride}_${placement}_${withGram}`,
       dispatch: [s * (tk + tq), 1, 1],
       workgroupSize: [TILE, 1, 1],
-      uniforms: 'nk : i32, nq : i32, tk : i32, tq : i32, slices : i32, blocksAt : i32, bk : i32, sortedStride : i32, normsAt : i32, gramAt : i32, gramShare : i32,',
+      uniforms: 'nk : i32, nq : i32, tk : i32, tq : i32, slices : i32, blocksAt : i32, blockSize : i32, sortedStride : i32, normsAt : i32, gramAt : i32, gramShare : i32, drawnStride : i32,',
       getUserCode: () => `
         var<workgroup> tileIds : array<i32, ${TILE}>;
         var<workgroup> totals : array<i32, ${buckets}>;
         var<workgroup> firstAt : array<i32, ${buckets}>;
         var<workgroup> keyStart : array<i32, ${buckets}>;
+        ${SOURCE_ROWS_WGSL}
         fn main(index : i32) {
           ${TILE_PREAMBLE}
           let sliceTiles = slice * tiles;
@@ -219,7 +221,7 @@ export function sortTiles(hashed: Tensor, drawn: Tensor, geo: DeviceGeometry): T
           ${withGram ? sumGram : ''}
         }`,
     },
-    placement === 'rank' ? [hashed, drawn] : [hashed],
-    [int(nk), int(nq), int(tk), int(tq), int(s), int(geo.blocksAt), int(bk), int(geo.sortedStride), int(geo.normsAt), int(geo.gramAt), int(gramShare)],
+    [hashed, drawn],
+    [int(nk), int(nq), int(tk), int(tq), int(s), int(geo.blocksAt), int(geo.blockSize), int(geo.sortedStride), int(geo.normsAt), int(geo.gramAt), int(gramShare), int(geo.drawnStride)],
   );
 }

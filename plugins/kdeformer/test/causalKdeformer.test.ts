@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { randomAttentionInputs, referenceAttention, relativeError, toFloat64 } from '@swapformer/core/conformance';
 import { bucketBlock, bucketStarts } from '../src/bucketQueryKde';
 import { causalKdeformerAttention } from '../src';
-import { planCausalSplit } from '../src/causalDeviceKdeformer';
+import { batchParts, planCausalSplit } from '../src/causalDeviceKdeformer';
 import { createKernelContext } from '@swapformer/core';
 
 /** The kernel settings and resources these tests run with (what a plugin gets as services.kernels). */
@@ -64,6 +64,24 @@ describe('causalKdeformerAttention', () => {
         }
         for (const leaf of plan.leaves) expect(leaf.hi - leaf.lo).to.be.at.most(exactBlock);
         expect(plan.depth).to.equal(Math.max(0, ...plan.parts.map((part) => part.level + 1)));
+      });
+    }
+  });
+
+  describe('batching the parts into device calls (batchParts)', () => {
+    for (const [nk, nq, exactBlock, calls] of [[16384, 16384, 1024, 2], [1024, 1024, 128, 2], [777, 500, 64, 2], [65536, 65536, 1024, 3]]) {
+      it(`should take every part once, pad no call past twice its parts' rows and keys, in ${calls} calls (nk ${nk}, nq ${nq}, exactBlock ${exactBlock})`, () => {
+        const parts = planCausalSplit(nk, nq, exactBlock).parts;
+        const batches = batchParts(parts);
+        expect(batches.flat().length).to.equal(parts.length);
+        for (const part of parts) expect(batches.flat()).to.include(part);
+        for (const batch of batches) {
+          const rows = batch.map((part) => part.qTo - part.qFrom);
+          const keys = batch.map((part) => part.mid - part.lo);
+          expect(batch.length * Math.max(...rows)).to.be.at.most(2 * rows.reduce((x, y) => x + y));
+          expect(batch.length * Math.max(...keys)).to.be.at.most(2 * keys.reduce((x, y) => x + y));
+        }
+        expect(batches).to.have.length(calls);
       });
     }
   });

@@ -31,7 +31,7 @@ function inputs(): { q: Float32Array; k: Float32Array; v: Float32Array } {
 /** hashTiles → sortTiles (→ sampleResidual) on the device; the outputs read back. */
 async function runPrograms(data: ReturnType<typeof inputs>, placement: QueryPlacement): Promise<{ sorted: Float32Array; samples: Float32Array }> {
   const geo = deviceGeometry(H, NK, NQ, DK, DV, TILE, options, placement);
-  const drawn = tf.tensor1d(drawInputs(1, H, geo, (bi, hi) => ({ seed: SEED, sampleSeed: SEED, bi, hi, keyRow: hi * NK, queryRow: hi * NQ })));
+  const drawn = tf.tensor1d(drawInputs(1, H, geo, (bi, hi) => ({ seed: SEED, sampleSeed: SEED, bi, hi, keyRow: hi * NK, queryRow: hi * NQ, keys: NK, queries: NQ })));
   const [q, k, v] = [data.q, data.k, data.v].map((x) => tf.tensor1d(x));
   const hashed = hashTiles(k, q, v, drawn, geo);
   const sorted = sortTiles(hashed, drawn, geo);
@@ -163,11 +163,11 @@ describe('KDEformer webgpu programs against their host forms (3 slices, nk 700 o
     expect(maxRelativeDiff(device, host)).to.be.below(1e-4);
   });
 
-  it('should dispatch 4 programs per non-causal call and 4 per distinct part size plus 2 per causal call', async () => {
+  it('should dispatch 4 programs per non-causal call, and per causal call 4 per batch of parts plus a concat and the merge', async () => {
     const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 1024, nk: 1024, dk: 16 }, 1, 1);
     expect(await dispatchesOf(() => deviceKdeformerAttention(q as Tensor4D, k, v, options))).to.equal(4);
-    // parts of 512, 256 and 128 keys: 3 batched device calls, then the concat and the merge
-    expect(await dispatchesOf(() => causalKdeformerAttention(kernels, q, k, v, { ...options, exactBlock: 128 }))).to.equal(3 * 4 + 2);
+    // parts of 512, 2 × 256 and 4 × 128 keys in 2 device calls (512, 256, 256, 128, 128, then 128, 128)
+    expect(await dispatchesOf(() => causalKdeformerAttention(kernels, q, k, v, { ...options, exactBlock: 128 }))).to.equal(2 * 4 + 2);
     tf.dispose([q, k, v]);
   });
 });
