@@ -128,16 +128,15 @@ const QUERIES = 64;
  * `withLogSumExp`: the last column is then log D̃, the log of the estimated denominator (what the
  * causal split merges by). `samples` is sampleResidual's output (m = 0: any tensor).
  *
- * One thread per query with an online softmax (running max). Every query of a slice takes the
- * same m samples, so a workgroup (64 queries of one slice) stages their K and V rows in workgroup
- * memory a few at a time: each sampled row is read from global memory once per workgroup, not once
- * per query. The block keys differ between queries and are read directly.
+ * One thread per query with an online softmax (running max); a workgroup is 64 queries of one
+ * slice. Staging the shared samples' K and V rows in workgroup memory was tried: on lavapipe it
+ * took twice as long, and on a GPU the threads of a workgroup read each sample row together,
+ * which the cache already serves as one read.
  */
 export function blockResidualAttention(q: Tensor, k: Tensor, v: Tensor, sorted: Tensor, samples: Tensor, drawn: Tensor, geo: DeviceGeometry, scale: number, withLogSumExp: boolean): Tensor3D {
   const { s, nq, nk, dk, dv, m } = geo;
   const width = withLogSumExp ? dv + 1 : dv;
   const sampleStride = 2 * m + nk;
-  const stage = dk + dv > 128 ? 8 : 16; // ≤ 16 KiB of workgroup memory, WebGPU's default limit
   const groups = Math.ceil(nq / QUERIES);
   const update = (logit: string, weight: string, value: (c: string) => string) => `{
               let l = ${logit};
@@ -160,14 +159,7 @@ export function blockResidualAttention(q: Tensor, k: Tensor, v: Tensor, sorted: 
       workgroupSize: [QUERIES, 1, 1],
       uniforms: 'nq : i32, nk : i32, m : i32, blockSize : i32, groups : i32, slices : i32, sampleStride : i32, drawnStride : i32, sortedStride : i32, scale : f32,',
       getUserCode: () => `
-        var<workgroup> sampleKeys : array<f32, ${stage * dk}>;
-        var<workgroup> sampleValues : array<f32, ${stage * dv}>;
-        var<workgroup> sampleSlot : array<i32, ${stage}>;
-        var<workgroup> sampleWeight : array<f32, ${stage}>;
         ${SOURCE_ROWS_WGSL}
-        fn sampledRow(slice : i32, keysAt : i32, t : i32) -> i32 {
-          return keyRow0(slice) + i32(sorted[keysAt + i32(samples[slice * uniforms.sampleStride + 2 * t])]);
-        }
         fn main(index : i32) {
           let group = ${WORKGROUP_INDEX};
           let slice = min(group / uniforms.groups, uniforms.slices - 1);
@@ -176,14 +168,15 @@ export function blockResidualAttention(q: Tensor, k: Tensor, v: Tensor, sorted: 
           let nq = queryCount(slice);
           let nk = keyCount(slice);
           let bk = min(uniforms.blockSize, nk);
-          let live = group < uniforms.slices * uniforms.groups && rank < nq;
+          if (group >= uniforms.slices * uniforms.groups || rank >= nq) { return; }
           let keysAt = slice * uniforms.sortedStride;
-          let entry = keysAt + uniforms.nk + 2 * min(rank, nq - 1);
+          let entry = keysAt + uniforms.nk + 2 * rank;
           let query = i32(sorted[entry]);
           let block = i32(sorted[entry + 1]);
           let keys0 = keyRow0(slice);
           var qv : array<f32, ${dk}>;
-          for (var c = 0; c < ${dk}; c++) { qv[c] = Q[(queryRow0(slice) + query) * ${dk} + c] * uniforms.scale; }
+          let queryAt = (queryRow0(slice) + query) * ${dk};
+          for (var c = 0; c < ${dk}; c++) { qv[c] = Q[queryAt + c] * uniforms.scale; }
           var acc : array<f32, ${dv}>;
           var den = 0.0;
           var best = -3.0e38;
@@ -194,39 +187,16 @@ export function blockResidualAttention(q: Tensor, k: Tensor, v: Tensor, sorted: 
             for (var c = 0; c < ${dk}; c++) { l = l + qv[c] * K[row * ${dk} + c]; }
             ${update('l', '1.0', (c) => `V[row * ${dv} + ${c}]`)}
           }
-          for (var first = 0; first < uniforms.m; first += ${stage}) {
-            workgroupBarrier();
-            if (tid < ${stage}) {
-              let t = first + tid;
-              var slot = -1;
-              var weight = 0.0;
-              if (t < uniforms.m) { slot = i32(samples[slice * uniforms.sampleStride + 2 * t]); weight = samples[slice * uniforms.sampleStride + 2 * t + 1]; }
-              sampleSlot[tid] = slot;
-              sampleWeight[tid] = weight;
-            }
-            for (var i = tid; i < ${stage * dk}; i += ${QUERIES}) {
-              let t = first + i / ${dk};
-              var x = 0.0;
-              if (t < uniforms.m) { x = K[sampledRow(slice, keysAt, t) * ${dk} + i % ${dk}]; }
-              sampleKeys[i] = x;
-            }
-            for (var i = tid; i < ${stage * dv}; i += ${QUERIES}) {
-              let t = first + i / ${dv};
-              var x = 0.0;
-              if (t < uniforms.m) { x = V[sampledRow(slice, keysAt, t) * ${dv} + i % ${dv}]; }
-              sampleValues[i] = x;
-            }
-            workgroupBarrier();
-            for (var u = 0; u < ${stage}; u++) {
-              let slot = sampleSlot[u];
-              if (slot >= 0 && slot / bk != block) {
-                var l = 0.0;
-                for (var c = 0; c < ${dk}; c++) { l = l + qv[c] * sampleKeys[u * ${dk} + c]; }
-                ${update('l', 'sampleWeight[u]', (c) => `sampleValues[u * ${dv} + ${c}]`)}
-              }
+          for (var t = 0; t < uniforms.m; t++) {
+            let at = slice * uniforms.sampleStride + 2 * t;
+            let slot = i32(samples[at]);
+            if (slot / bk != block) {
+              let row = keys0 + i32(sorted[keysAt + slot]);
+              var l = 0.0;
+              for (var c = 0; c < ${dk}; c++) { l = l + qv[c] * K[row * ${dk} + c]; }
+              ${update('l', 'samples[at + 1]', (c) => `V[row * ${dv} + ${c}]`)}
             }
           }
-          if (!live) { return; }
           let out = (slice * uniforms.nq + query) * ${width};
           for (var c = 0; c < ${dv}; c++) { result[out + c] = acc[c] / den; }
           ${withLogSumExp ? `result[out + ${dv}] = best + log(den);` : ''}
