@@ -19,8 +19,9 @@
  * unbiasedness argument needs every sampled key visible to every query; here every KDEformer call
  * is fully visible, so its estimator and error statistics are the non-causal ones.
  *
- * Runs on every backend: the KDEformer parts take the host path where values can be read
- * synchronously (wasm, cpu) and the device path elsewhere (webgpu; no key-padding mask there).
+ * Runs on every backend: this recursion where values can be read synchronously (wasm, cpu), and
+ * causalDeviceKdeformer.ts elsewhere (webgpu; no key-padding mask once a KDEformer part exists),
+ * which runs the same plan with the parts batched by size and the merges in one program.
  * Shapes: q [b, h, nq, dk], k [b, h, nk, dk], v [b, h, nk, dv] → [b, h, nq, dv], nq ≤ nk,
  * queries aligned to the end of the keys. Time O(nk·exactBlock·d + nk·log(nk/exactBlock)·(bk + m)·d).
  */
@@ -29,7 +30,7 @@ import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { canReadSync, deriveSeed, SwapformerError } from '@swapformer/core';
 import { MASKED_LOGIT } from '@swapformer/kernels';
 import { bucketQueryKdeformer } from './bucketQueryKde';
-import { deviceKdeformerPart } from './deviceKdeformer';
+import { deviceCausalKdeformerAttention } from './causalDeviceKdeformer';
 import type { KdeformerAttentionOptions } from './kdeformerOptions';
 import type { KernelContext } from '@swapformer/core';
 
@@ -70,7 +71,7 @@ function exactPart(q: Tensor4D, k: Tensor4D, v: Tensor4D, scale: number, mask: T
  * placed in key blocks by their own bucket (bucketQueryKde.ts), so no query sees another.
  */
 function kdePart(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: KdeformerAttentionOptions): Part {
-  return canReadSync() ? bucketQueryKdeformer(kernels, q, k, v, options) : deviceKdeformerPart(q, k, v, options, 'bucket');
+  return bucketQueryKdeformer(kernels, q, k, v, options);
 }
 
 /** Softmax over the union of two parts' keys, from their outputs and log-denominators. */
@@ -101,6 +102,7 @@ export function causalKdeformerAttention(kernels: KernelContext, q: Tensor4D, k:
       `causal KDEformer needs nq ≤ nk (queries aligned to the end of the keys), got nq = ${nq}, nk = ${nk}.\n  The first ${nq - nk} queries would see no key; use the exact operator for this call.`,
     );
   }
+  if (!canReadSync()) return deviceCausalKdeformerAttention(q, k, v, options);
   const scale = options.scale ?? 1 / Math.sqrt(dk);
   const offset = nk - nq;
   const keys = (x: Tensor4D, lo: number, hi: number) => tf.slice(x, [0, 0, lo, 0], [-1, -1, hi - lo, -1]);
