@@ -36,4 +36,14 @@ describe('deriveSeed', () => {
     expect(seeds.size).to.equal(1000);
     expect(deriveSeed(1, 'a', 2)).not.to.equal(deriveSeed(1, 'a2'));
   });
+
+  it('should fill uniforms with the very stream uniform() draws, and continue it', () => {
+    const filled = createSeededRandom(7);
+    const drawn = createSeededRandom(7);
+    const out = filled.fillUniform(new Float32Array(1000), -2, 5);
+    const expected = Float32Array.from({ length: 1000 }, () => -2 + 7 * drawn.uniform());
+    expect([...out]).to.deep.equal([...expected]);
+    expect(filled.uniform()).to.equal(drawn.uniform());
+    expect(filled.normal()).to.equal(drawn.normal());
+  });
 });

@@ -83,7 +83,19 @@ export function createSeededRandom(seed: number): SeededRandom {
     normal,
     int: (n) => Math.floor(next() * n),
     fillUniform(out, low = 0, high = 1) {
-      for (let i = 0; i < out.length; i++) out[i] = low + (high - low) * next();
+      // next() inlined over local copies of the state: the same stream, ~3× faster (device paths
+      // draw ~10^5 thresholds a call on the host, e.g. Thinformer's walk at n = 16,384)
+      let [sa, sb, sc, sd] = [a, b, c, d];
+      for (let i = 0; i < out.length; i++) {
+        const t = (((sa + sb) | 0) + sd) | 0;
+        sd = (sd + 1) | 0;
+        sa = sb ^ (sb >>> 9);
+        sb = (sc + (sc << 3)) | 0;
+        sc = (sc << 21) | (sc >>> 11);
+        sc = (sc + t) | 0;
+        out[i] = low + (high - low) * ((t >>> 0) / 4294967296);
+      }
+      [a, b, c, d] = [sa, sb, sc, sd];
       return out;
     },
     fillNormal(out, mean = 0, std = 1) {
