@@ -1,0 +1,55 @@
+// Is a webgpu operator bound by the host or by the GPU when its calls are queued back to back (as
+// `swapformer bench` times calls under 20 ms)? For each operator (OPS, default thinformer,
+// kdeformer, tost, exact) at n (N, default 16384), heads 4, head dim 64: the host time to issue
+// CALLS (default 100) calls without waiting, then the time until the last one finished, per call.
+// issue ≈ total: the host decides; issue ≪ total: the GPU does. Run it under
+// `node --cpu-prof --cpu-prof-dir=DIR` to see where the host time goes.
+// From the repo root on the GPU machine (after `source .gpu-bundle/enter.sh`):
+//   node --cpu-prof --cpu-prof-dir=$OUT/prof cli/scripts/gpu-host-profile.cjs
+const tf = require('@tensorflow/tfjs-core');
+const core = require('../../core/dist');
+const kernels = require('../../kernels/dist');
+const thin = require('../../plugins/thinformer/dist');
+const kde = require('../../plugins/kdeformer/dist');
+const tost = require('../../plugins/tost/dist');
+const { randomAttentionInputs } = require('../../core/dist/conformance');
+
+const context = core.createKernelContext();
+
+(async () => {
+  await core.useBackend('webgpu');
+  const n = Number(process.env.N ?? 16384);
+  const calls = Number(process.env.CALLS ?? 100);
+  const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 4, nq: n, nk: n, dk: 64 }, 1);
+  const tostOperator = tost.tostPlugin.create(core.resolveOptions(tost.tostPlugin, {}), { kernels: context, rng: { baseSeed: 0 } }, { layerIndex: 0, heads: 4, headDim: 64 });
+  const operators = {
+    exact: () => kernels.softmaxAttention(context, q, k, v, {}),
+    thinformer: () => thin.deviceThinformerAttention(context, q, k, v, { g: 2, delta: 0.5, seed: 0 }),
+    kdeformer: () => kde.deviceKdeformerAttention(q, k, v, { blockSize: 32, samples: 64, projections: 7, seed: 0 }),
+    tost: () => tostOperator.forward(q, k, v, { causal: false, scale: 0.125 }),
+  };
+  for (const name of (process.env.OPS ?? 'thinformer,kdeformer,tost,exact').split(',')) {
+    const fn = operators[name];
+    for (let warm = 0; warm < 3; warm++) {
+      const out = fn();
+      await out.data();
+      out.dispose();
+    }
+    const t0 = performance.now();
+    let last = null;
+    for (let i = 0; i < calls; i++) {
+      if (last) last.dispose();
+      last = fn();
+    }
+    const issued = performance.now();
+    await last.data();
+    const done = performance.now();
+    last.dispose();
+    await core.throwIfWebGpuFailed(name);
+    console.log(JSON.stringify({ operator: name, n, calls, issueMsPerCall: +((issued - t0) / calls).toFixed(3), totalMsPerCall: +((done - t0) / calls).toFixed(3) }));
+  }
+  tf.dispose([q, k, v]);
+})().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
