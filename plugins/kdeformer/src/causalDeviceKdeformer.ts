@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
 import { deriveSeed } from '@swapformer/core';
-import type { CausalKdeformerOptions } from './causalKdeformer';
+import type { CausalKdeformerOptions } from './kdeformerOptions';
 import { causalLeavesAndMerge } from './causalMergeWebGpu';
 import { deviceKdeformerSlices } from './deviceKdeformer';
 

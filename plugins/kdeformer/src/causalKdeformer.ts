@@ -31,14 +31,10 @@ import { canReadSync, deriveSeed, SwapformerError } from '@swapformer/core';
 import { MASKED_LOGIT } from '@swapformer/kernels';
 import { bucketQueryKdeformer } from './bucketQueryKde';
 import { deviceCausalKdeformerAttention } from './causalDeviceKdeformer';
-import type { KdeformerAttentionOptions } from './kdeformerOptions';
+import type { CausalKdeformerOptions, KdeformerAttentionOptions } from './kdeformerOptions';
 import type { KernelContext } from '@swapformer/core';
 
-/** Options of `causalKdeformerAttention`. */
-export interface CausalKdeformerOptions extends KdeformerAttentionOptions {
-  /** Blocks of at most this many keys use exact causal attention (the recursion's leaves). */
-  readonly exactBlock: number;
-}
+export type { CausalKdeformerOptions } from './kdeformerOptions';
 
 /** Attention over some keys: the output and the log of its softmax denominator per query row. */
 interface Part {

@@ -23,3 +23,9 @@ export interface KdeformerAttentionOptions {
    */
   readonly fused?: boolean;
 }
+
+/** Options of `causalKdeformerAttention` (host and device forms). */
+export interface CausalKdeformerOptions extends KdeformerAttentionOptions {
+  /** Blocks of at most this many keys use exact causal attention (the recursion's leaves). */
+  readonly exactBlock: number;
+}
