@@ -17,6 +17,7 @@ export type { FusedWebGpuAttentionOptions } from './webgpu/fusedWebGpuAttention'
 export { FLASH_TILE_CONFIGS, flashLayout } from './webgpu/flashAttentionWgsl';
 export type { FlashDeviceTraits, FlashLayout, FlashTileConfig } from './webgpu/flashAttentionWgsl';
 export { float32Uniform, int32Uniform, runWebGpuProgram, WGSL_WORKGROUP_INDEX } from './webgpu/runWebGpuProgram';
+export { uploadFloat32 } from './webgpu/uploadFloat32';
 export type { WebGpuProgramSpec, WebGpuUniform } from './webgpu/runWebGpuProgram';
 export { MASKED_LOGIT } from './attentionBias';
 export { splitSlices } from './splitSlices';

@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import { SwapformerError } from '@swapformer/core';
+import { uploadFloat32 } from '@swapformer/kernels';
 import { deviceGeometry, drawInputs, type QueryPlacement, type SliceSource } from './deviceGeometry';
 import { blockResidualAttention, MAX_DEVICE_DIM, sampleResidual } from './kdeResidualWebGpu';
 import type { KdeformerAttentionOptions } from './kdeformerOptions';
@@ -92,7 +93,7 @@ export function deviceKdeformerSlices(q: Tensor, k: Tensor, v: Tensor, view: Sli
   const scale = options.scale ?? 1 / Math.sqrt(dk);
   const drawnValues = drawInputs(b, h, geo, sources);
   return tf.tidy(() => {
-    const drawn = tf.tensor1d(drawnValues);
+    const drawn = uploadFloat32(drawnValues, [drawnValues.length]);
     const hashed = hashTiles(k, q, v, drawn, geo);
     const sorted = sortTiles(hashed, drawn, geo);
     const samples = geo.m > 0 ? sampleResidual(sorted, drawn, geo) : drawn;

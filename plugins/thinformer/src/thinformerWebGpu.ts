@@ -28,7 +28,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import { createSeededRandom, deriveSeed } from '@swapformer/core';
-import { float32Uniform, int32Uniform as int, runWebGpuProgram, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX, type WebGpuUniform } from '@swapformer/kernels';
+import { float32Uniform, int32Uniform as int, runWebGpuProgram, uploadFloat32, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX, type WebGpuUniform } from '@swapformer/kernels';
 import { compressPlan, type CompressPlan } from './compressPlan';
 import type { CoresetOptions } from './thinformerCoreset';
 import { GRAM_TILE, pairGramWgsl, ROUND_UNIFORMS } from './deviceGramTiles';
@@ -146,7 +146,7 @@ export function deviceCoresets(k: Tensor3D, v: Tensor3D, ranges: readonly KeyRan
   const header = ranges.flatMap((range, r) => [range.lo, plans[r].stride]);
   if (plan.rounds.length === 0) {
     const keys = Float32Array.from({ length: virtual * n }, (_, at) => header[2 * Math.floor(at / (slices * n))] + (at % n) * header[2 * Math.floor(at / (slices * n)) + 1]);
-    return { plan, ranges, points: tf.tensor2d(keys, [virtual, n]) };
+    return { plan, ranges, points: uploadFloat32(keys, [virtual, n]) as Tensor2D };
   }
   // the host rounds k·sqrt(s) to float32 from a float64 root; the device multiplies by the float32 root
   const root = Math.fround(Math.sqrt(options.scale));
@@ -172,7 +172,7 @@ export function deviceCoresets(k: Tensor3D, v: Tensor3D, ranges: readonly KeyRan
     plan,
     ranges,
     points: tf.tidy(() => {
-      const draws = tf.tensor1d(values);
+      const draws = uploadFloat32(values, [values.length]);
       const stats = sliceStats(k, v, draws, ranges.length, plan, root); // [V, partials, 2]: c, β
       // round 0 reads no positions (identity); any float32 tensor fills its binding
       let points: Tensor = stats;
