@@ -64,6 +64,7 @@ describe('KDEformer on webgpu (device hashing, sort, draws and attention)', func
     { label: 'T2T layer-1 settings 1×4×1024×64 (b 32, m 64, r 7)', shape: { batch: 1, heads: 4, nq: 1024, nk: 1024, dk: 64 }, options: { blockSize: 32, samples: 64, projections: 7, seed: 3 }, qkScale: 1 },
     { label: 'n mod b ≠ 0, cross lengths 2×3×200×300, dv 24 (b 64, m 128, r 5)', shape: { batch: 2, heads: 3, nq: 200, nk: 300, dk: 16, dv: 24 }, options: { blockSize: 64, samples: 128, projections: 5, seed: 4, sampleSeed: 9 }, qkScale: 2 },
     { label: 'block part only, 1×2×600×600 across tiles (b 48, m 0, r 8)', shape: { batch: 1, heads: 2, nq: 600, nk: 600, dk: 32 }, options: { blockSize: 48, samples: 0, projections: 8, seed: 5 }, qkScale: 2 },
+    { label: 'head dims 10 / 6, not multiples of 4 (scalar loads) 1×2×150×150 (b 32, m 32, r 4)', shape: { batch: 1, heads: 2, nq: 150, nk: 150, dk: 10, dv: 6 }, options: { blockSize: 32, samples: 32, projections: 4, seed: 7 }, qkScale: 1 },
     { label: 'one block of every key, m 0: exact attention 1×2×100×100', shape: { batch: 1, heads: 2, nq: 100, nk: 100, dk: 8 }, options: { blockSize: 128, samples: 0, projections: 3, seed: 6 }, qkScale: 1 },
   ];
   for (const c of cases) {
