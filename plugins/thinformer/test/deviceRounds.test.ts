@@ -7,30 +7,13 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
-import { createKernelContext, deriveSeed, throwIfWebGpuFailed, useBackend } from '@swapformer/core';
+import { createKernelContext, deriveSeed } from '@swapformer/core';
 import { randomAttentionInputs } from '@swapformer/core/conformance';
 import { causalThinformerAttention, compressPlan, coresetOfRange, deviceCausalThinformerAttention, deviceCoresets, keyValueData } from '../src';
 import { FUSED_MAX_PAIRS } from '../src/deviceWalkPrograms';
+import { onWebgpu, read } from './onWebgpu';
 
 const kernels = createKernelContext();
-const suiteBackend = (process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm';
-
-async function onWebgpu<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    await useBackend('webgpu');
-    const result = await fn();
-    await throwIfWebGpuFailed('the device Thinformer rounds');
-    return result;
-  } finally {
-    await useBackend(suiteBackend);
-  }
-}
-
-async function read(x: tf.Tensor): Promise<number[]> {
-  const values = Array.from(await x.data());
-  x.dispose();
-  return values;
-}
 
 /** Keys and values [slices, nk, d] as plain data, drawn on the suite's backend. */
 async function seededKeys(slices: number, nk: number, d: number, seed: number): Promise<{ k: Float32Array; v: Float32Array; k4: Tensor4D; v4: Tensor4D }> {

@@ -6,36 +6,16 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
-import { createSeededRandom, throwIfWebGpuFailed, useBackend, createKernelContext } from '@swapformer/core';
+import { createSeededRandom, createKernelContext } from '@swapformer/core';
 import { denseSoftmaxAttention } from '@swapformer/kernels';
 import { randomAttentionInputs } from '@swapformer/core/conformance';
 import { causalThinformerAttention, compressPlan, coresetPositions, deviceCausalThinformerAttention, deviceCoresetOfRange, deviceThinformerAttention, thinformerAttention } from '../src';
 import { PARITY_CASES } from './fixtures/parityCases';
 import referenceParity from './fixtures/referenceParity.json';
+import { onWebgpu, read } from './onWebgpu';
 
 /** The kernel settings and resources these tests run with (what a plugin gets as services.kernels). */
 const kernels = createKernelContext();
-
-const suiteBackend = (process.env.SWAPFORMER_BACKEND ?? 'wasm') as 'wasm';
-
-/** Runs `fn` on webgpu (the suite's backend restored after). */
-async function onWebgpu<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    await useBackend('webgpu');
-    const result = await fn();
-    await throwIfWebGpuFailed('the device Thinformer');
-    return result;
-  } finally {
-    await useBackend(suiteBackend);
-  }
-}
-
-/** Host values of a tensor built on the current backend, read asynchronously, disposed. */
-async function read(x: tf.Tensor): Promise<number[]> {
-  const values = Array.from(await x.data());
-  x.dispose();
-  return values;
-}
 
 function rms(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;
