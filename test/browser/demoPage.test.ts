@@ -18,9 +18,11 @@ import { skipWithoutChromium, collectPageErrors, launchChromium, type LaunchedBr
 /**
  * JavaScript the page loads on wasm (app + shared chunks, minified). Measured 765 KiB on
  * 2026-12-06 (after the Llama family, the GEMM kernels and the device coresets joined the
- * packages); the budget leaves ~7% for growth. The WebGPU backend and the GPT-2 tokenizer are separate chunks, loaded on use.
+ * packages), 822 KiB later that day (the plugins' WGSL programs ship in their modules: Thinformer's
+ * Gram and walk programs, KDEformer's four, the flash program's schedules); the budget leaves ~5%
+ * for growth. The WebGPU backend and the GPT-2 tokenizer are separate chunks, loaded on use.
  */
-const WASM_BUNDLE_BUDGET_BYTES = 820 * 1024;
+const WASM_BUNDLE_BUDGET_BYTES = 860 * 1024;
 const IMAGES = Array.from({ length: 12 }, (_, i) => i * 7);
 const SEED = 7;
 
