@@ -42,7 +42,8 @@ describe('fusedWebGpuAttention', () => {
     expect(wgsl).to.include('m[0] > -500000000.0'); // rows with no visible key give 0, like the other kernels
     // H100 (48 KiB), lavapipe (32 KiB), WebGPU's default (16 KiB)
     const pick = (workgroupBytes: number, d: number, subgroupMinSize = 0) => chooseFlashLayout(d, d, { workgroupBytes, invocations: 256, bindingBytes: 2 ** 31, subgroupMinSize })?.config.name ?? null;
-    expect([pick(49152, 64), pick(32768, 64), pick(16384, 64), pick(32768, 128), pick(16384, 128)]).to.deep.equal(['r64k32t4x4p', 'r32k32t4x4p', 'r16k32t4x4', 'r16k32t4x4', null]);
+    // without subgroups only the tiles of the portable program (no prefetch, no late values, no 64 × 64)
+    expect([pick(49152, 64), pick(32768, 64), pick(16384, 64), pick(32768, 128), pick(16384, 128)]).to.deep.equal(['r64k32t4x4', 'r32k32t4x4', 'r16k32t4x4', 'r16k32t4x4', null]);
     // the H100: 48 KiB and 32-lane subgroups take the 64-key tiles; lavapipe (32 KiB, 8 lanes) the shared k/v buffer of r64k32t4x4
     expect([pick(49152, 64, 32), pick(32768, 64, 8)]).to.deep.equal(['r64k64t4x8l', 'r64k32t4x4']);
   });

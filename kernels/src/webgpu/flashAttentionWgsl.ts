@@ -103,11 +103,11 @@ export function flashLayout(config: FlashTileConfig, dk: number, dv: number, tra
 }
 
 /** Unrolled statements: `body(i)` for i in [0, count). */
-function unroll(count: number, body: (i: number) => string): string {
+export function unroll(count: number, body: (i: number) => string): string {
   return Array.from({ length: count }, (_, i) => body(i)).join('\n');
 }
 
-const COMPONENTS = ['x', 'y', 'z', 'w'];
+export const COMPONENTS = ['x', 'y', 'z', 'w'];
 
 /** WGSL readers of 4 consecutive values of one q / k / v row (zeros past the ends), as vec4 loads or 4 scalar ones. */
 function quadReaders(layout: FlashLayout): string {
@@ -297,10 +297,12 @@ export function flashAttentionWgsl(layout: FlashLayout, partial = false): string
       let ty = tid / ${TX};
       // tfjs hands the workgroup id over in a private variable, which WGSL's uniformity analysis
       // treats as varying; loading it through workgroup memory makes it uniform, so the loop over
-      // key tiles (and its barriers) can stop at the causal diagonal. pT's first entry carries it
-      // (its bits), before any probability is stored there: the largest tiles fill 48 KiB exactly
-      if (tid == 0) { pT[0] = vec4<f32>(bitcast<f32>(${WGSL_WORKGROUP_INDEX}), 0.0, 0.0, 0.0); }
-      let wg = bitcast<i32>(workgroupUniformLoad(&pT[0]).x);
+      // key tiles (and its barriers) can stop at the causal diagonal. pT's first entry carries it,
+      // before any probability is stored there (the largest tiles fill 48 KiB exactly), as a float
+      // value (exact below 2^24 workgroups), not its bits: those would be a denormal, which devices
+      // that flush denormals turn into 0
+      if (tid == 0) { pT[0] = vec4<f32>(f32(${WGSL_WORKGROUP_INDEX}), 0.0, 0.0, 0.0); }
+      let wg = i32(workgroupUniformLoad(&pT[0]).x);
       let blocks = (uniforms.nq + ${BR - 1}) / ${BR};
       let perSplit = uniforms.slices * blocks;
       if (wg >= uniforms.splits * perSplit) { return; }
@@ -365,7 +367,7 @@ ${partial ? `        // a split's part: its output normalised by its own sum, th
  * l·2^(m − M) with M the largest m; rows whose
  * best logit is a masked one (or that saw no key) give 0, like the one-pass program.
  */
-export function flashMergeWgsl(): string {
+export function flashMergeWgsl(log2Units = true): string {
   return `
     fn main(index : i32) {
       let rows = uniforms.rows;
@@ -379,7 +381,7 @@ export function flashMergeWgsl(): string {
       var sum = 0.0;
       for (var s = 0; s < uniforms.splits; s++) {
         let base = (s * rows + row) * stride;
-        let w = Parts[base + uniforms.dv + 1] * exp2(Parts[base + uniforms.dv] - best);
+        let w = Parts[base + uniforms.dv + 1] * ${log2Units ? 'exp2' : 'exp'}(Parts[base + uniforms.dv] - best);
         weight = weight + w;
         sum = sum + w * Parts[base + col];
       }

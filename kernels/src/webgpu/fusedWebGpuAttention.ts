@@ -3,6 +3,7 @@ import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { activeWebGpuDevice, type KernelSettings } from '@swapformer/core';
 import { MASKED_LOGIT } from '../attentionBias';
 import { float32Uniform, int32Uniform, runWebGpuProgram, type WebGpuProgramSpec } from './runWebGpuProgram';
+import { portableFlashAttentionWgsl } from './flashAttentionPortableWgsl';
 import { FLASH_TILE_CONFIGS, flashAttentionWgsl, flashLayout, flashMergeWgsl, type FlashDeviceTraits, type FlashLayout, type FlashTileConfig } from './flashAttentionWgsl';
 
 /**
@@ -71,7 +72,11 @@ function fits(layout: FlashLayout, limits: DeviceLimits): boolean {
 
 /** The layout of the first candidate tile that fits the device for these head dims, or null. */
 export function chooseFlashLayout(dk: number, dv: number, limits: DeviceLimits = deviceLimits()): FlashLayout | null {
-  for (const config of FLASH_TILE_CONFIGS) {
+  // the tiles and schedules added with subgroups (64-key tiles, prefetch, late values) are the
+  // default only where subgroups are: without them the session-10 tiles, which headless Chromium's
+  // software WebGPU (SwiftShader) runs, while the 64-key late-values tile lost its device there
+  const candidates = limits.subgroupMinSize > 0 ? FLASH_TILE_CONFIGS : FLASH_TILE_CONFIGS.filter((c) => !c.prefetch && !c.lateValues && !(c.rows === 64 && c.keys === 64));
+  for (const config of candidates) {
     const layout = flashLayout(config, dk, dv, limits);
     if (fits(layout, limits)) return layout;
   }
@@ -132,9 +137,16 @@ export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
   if (tf.getBackend() !== 'webgpu') throw new Error(`fusedWebGpuAttention: needs the webgpu backend, the active one is "${tf.getBackend()}"`);
   if (dk > MAX_HEAD_DIM || dv > MAX_HEAD_DIM) throw new Error(`fusedWebGpuAttention: dk and dv must be at most ${MAX_HEAD_DIM}, got dk ${dk}, dv ${dv}`);
   if (h % hk !== 0 || v.shape[1] !== hk) throw new Error(`fusedWebGpuAttention: ${h} query heads need k and v with a divisor of ${h} heads each, got k ${hk}, v ${v.shape[1]}`);
-  const limits = options.subgroups === false ? { ...deviceLimits(), subgroupMinSize: 0 } : deviceLimits();
+  const device = deviceLimits();
+  // devices without subgroups (browsers) run the portable program (flashAttentionPortableWgsl.ts)
+  const portable = device.subgroupMinSize === 0;
+  const limits = options.subgroups === false ? { ...device, subgroupMinSize: 0 } : device;
   const layout = options.tile ? flashLayout(options.tile, dk, dv, limits) : chooseFlashLayout(dk, dv, limits);
-  if (layout === null || !fits(layout, limits)) {
+  if (portable && layout && (layout.config.prefetch || layout.config.lateValues)) {
+    throw new Error(`fusedWebGpuAttention: tile ${layout.config.name} needs a device with subgroups (this one has none); leave the tile to the default, or pick one without prefetch or late values`);
+  }
+  // the portable program keeps a 4-byte workgroup slot besides the layout's buffers
+  if (layout === null || !fits(layout, portable ? { ...limits, workgroupBytes: limits.workgroupBytes - 4 } : limits)) {
     const tried = options.tile ? options.tile.name : FLASH_TILE_CONFIGS.map((c) => c.name).join(', ');
     throw new Error(`fusedWebGpuAttention: no tile (${tried}) fits dk ${dk}, dv ${dv} in this device's ${limits.workgroupBytes} bytes of workgroup memory and ${limits.invocations} invocations; use the row-block path (kernel setting webGpuFusedAttention false)`);
   }
@@ -167,21 +179,21 @@ export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
       const program: WebGpuProgramSpec = {
         variableNames: ['Q', 'K', 'V', 'Bias'],
         outputShape: partial ? [splits, slices, chunkRows, dv + 2] : [slices, chunkRows, dv],
-        shaderKey: `swapformerFlashAttention_${name}_${layout.dkPadded}_${layout.dvPadded}${partial ? '_partial' : ''}${layout.subgroupRows ? '_subgroups' : ''}${layout.vectorLoads ? '_vec4' : ''}`,
+        shaderKey: `swapformerFlashAttention_${name}_${layout.dkPadded}_${layout.dvPadded}${partial ? '_partial' : ''}${portable ? '_portable' : `${layout.subgroupRows ? '_subgroups' : ''}${layout.vectorLoads ? '_vec4' : ''}`}`,
         // q, k, v as vec4 arrays where their widths allow (the bias stays scalar)
-        variableComponents: layout.vectorLoads ? [4, 4, 4, 1] : undefined,
+        variableComponents: layout.vectorLoads && !portable ? [4, 4, 4, 1] : undefined,
         dispatch: [splits * workgroups, 1, 1],
         workgroupSize: [layout.invocations, 1, 1],
         uniforms: 'nq : i32, nk : i32, dk : i32, dv : i32, slices : i32, group : i32, kvHeads : i32, kvSliceOffset : i32, offset : i32, hasBias : i32, keysPerSplit : i32, splits : i32, scale : f32,',
-        getUserCode: () => flashAttentionWgsl(layout, partial),
+        getUserCode: () => (portable ? portableFlashAttentionWgsl(layout, partial) : flashAttentionWgsl(layout, partial)),
       };
       // causal: row r of the chunk is row r0 + r of the call; otherwise every key is visible
       const offset = options.causal ? nk - nq + r0 : nk;
       const ints = [chunkRows, nk, dk, dv, slices, group, hk, u0, offset, options.mask ? 1 : 0, keysPerSplit, splits].map(int32Uniform);
-      // logits in log2 units (the program takes exp2, one multiply fewer per score); the bias is 0 or
-      // MASKED_LOGIT, which stays hidden unscaled
-      let out = runWebGpuProgram(program, [tf.reshape(qc, [slices, chunkRows, dk]), kc, vc, bias], [...ints, float32Uniform(scale * Math.LOG2E)]);
-      if (partial) out = runWebGpuProgram(mergeProgram(slices * chunkRows, dv), [out], [slices * chunkRows, dv, splits].map(int32Uniform));
+      // logits in log2 units (the program takes exp2, one multiply fewer per score; the portable one
+      // exp); the bias is 0 or MASKED_LOGIT, which stays hidden unscaled
+      let out = runWebGpuProgram(program, [tf.reshape(qc, [slices, chunkRows, dk]), kc, vc, bias], [...ints, float32Uniform(portable ? scale : scale * Math.LOG2E)]);
+      if (partial) out = runWebGpuProgram(mergeProgram(slices * chunkRows, dv, !portable), [out], [slices * chunkRows, dv, splits].map(int32Uniform));
       return tf.reshape(out, [units, group, chunkRows, dv]);
     });
     const joined = outs.length === 1 ? outs[0] : joinChunks(outs, chunks);
@@ -189,16 +201,16 @@ export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
   });
 }
 
-/** The merge of `splits` key-split parts of `rows` rows (flashMergeWgsl). */
-function mergeProgram(rows: number, dv: number): WebGpuProgramSpec {
+/** The merge of `splits` key-split parts of `rows` rows (flashMergeWgsl), their maxima in log2 or natural units. */
+function mergeProgram(rows: number, dv: number, log2Units: boolean): WebGpuProgramSpec {
   return {
     variableNames: ['Parts'],
     outputShape: [rows, dv],
-    shaderKey: 'swapformerFlashMerge',
+    shaderKey: `swapformerFlashMerge_${log2Units ? 'log2' : 'ln'}`,
     dispatch: [Math.ceil((rows * dv) / 64), 1, 1],
     workgroupSize: [64, 1, 1],
     uniforms: 'rows : i32, dv : i32, splits : i32,',
-    getUserCode: flashMergeWgsl,
+    getUserCode: () => flashMergeWgsl(log2Units),
   };
 }
 
