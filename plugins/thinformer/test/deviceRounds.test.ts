@@ -9,9 +9,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { createKernelContext, deriveSeed } from '@swapformer/core';
 import { randomAttentionInputs } from '@swapformer/core/conformance';
-import { causalThinformerAttention, compressPlan, coresetOfRange, deviceCausalThinformerAttention, deviceCoresets, keyValueData } from '../src';
+import { compressPlan, coresetOfRange, deviceCoresets, keyValueData } from '../src';
 import { FUSED_MAX_PAIRS } from '../src/deviceWalkPrograms';
-import { onWebgpu, read } from './onWebgpu';
+import { causalOnHostAndDevice, onWebgpu, read } from './onWebgpu';
 
 const kernels = createKernelContext();
 
@@ -118,20 +118,7 @@ describe('Thinformer webgpu rounds (Gram + walk programs)', function () {
     // nq 2048 and 1024: every leaf whole, so one attention call; nq 900 cuts a leaf, so one call per leaf
     for (const nq of [2048, 1024, 900]) {
       it(`should give the host path's causal output (nq ${nq})`, async () => {
-        const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq, nk: 2048, dk: 8 }, 12, 0.5);
-        const options = { g: 2, delta: 0.5, seed: 5, exactBlock: 256 };
-        const data = [await q.data(), await k.data(), await v.data()];
-        const shapes = [q.shape, k.shape, v.shape];
-        const host = await read(causalThinformerAttention(kernels, q, k, v, options));
-        tf.dispose([q, k, v]);
-        const device = await onWebgpu(async () => {
-          const [qd, kd, vd] = data.map((x, i) => tf.tensor4d(x as Float32Array, shapes[i] as [number, number, number, number])) as Tensor4D[];
-          const before = tf.memory().numTensors;
-          const out = await read(deviceCausalThinformerAttention(kernels, qd, kd, vd, options));
-          expect(tf.memory().numTensors, 'no tensor leaks').to.equal(before);
-          tf.dispose([qd, kd, vd]);
-          return out;
-        });
+        const { host, device } = await causalOnHostAndDevice(kernels, nq, 12, { g: 2, delta: 0.5, seed: 5, exactBlock: 256 });
         let s = 0;
         for (let i = 0; i < host.length; i++) s += (device[i] - host[i]) ** 2;
         expect(Math.sqrt(s / host.length)).to.be.below(1e-5);

@@ -5,14 +5,14 @@
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { Tensor3D } from '@tensorflow/tfjs-core';
 import { createSeededRandom, createKernelContext } from '@swapformer/core';
 import { denseSoftmaxAttention } from '@swapformer/kernels';
 import { randomAttentionInputs } from '@swapformer/core/conformance';
-import { causalThinformerAttention, compressPlan, coresetPositions, deviceCausalThinformerAttention, deviceCoresetOfRange, deviceThinformerAttention, thinformerAttention } from '../src';
+import { compressPlan, coresetPositions, deviceCoresetOfRange, deviceThinformerAttention, thinformerAttention } from '../src';
 import { PARITY_CASES } from './fixtures/parityCases';
 import referenceParity from './fixtures/referenceParity.json';
-import { onWebgpu, read } from './onWebgpu';
+import { causalOnHostAndDevice, onWebgpu, read } from './onWebgpu';
 
 /** The kernel settings and resources these tests run with (what a plugin gets as services.kernels). */
 const kernels = createKernelContext();
@@ -95,20 +95,7 @@ describe('Thinformer on webgpu (device coreset)', function () {
   describe('having a causal request (n 2048, exactBlock 256, g 1, kv-cache layout too)', () => {
     for (const nq of [2048, 300]) {
       it(`should give the host path's causal output (nq ${nq})`, async () => {
-        const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq, nk: 2048, dk: 8 }, 6, 0.5);
-        const options = { g: 1, delta: 0.5, seed: 3, exactBlock: 256 };
-        const data = [await q.data(), await k.data(), await v.data()];
-        const shapes = [q.shape, k.shape, v.shape];
-        const host = await read(causalThinformerAttention(kernels, q, k, v, options));
-        tf.dispose([q, k, v]);
-        const device = await onWebgpu(async () => {
-          const [qd, kd, vd] = data.map((x, i) => tf.tensor4d(x as Float32Array, shapes[i] as [number, number, number, number])) as Tensor4D[];
-          const before = tf.memory().numTensors;
-          const out = await read(deviceCausalThinformerAttention(kernels, qd, kd, vd, options));
-          expect(tf.memory().numTensors).to.equal(before);
-          tf.dispose([qd, kd, vd]);
-          return out;
-        });
+        const { host, device } = await causalOnHostAndDevice(kernels, nq, 6, { g: 1, delta: 0.5, seed: 3, exactBlock: 256 });
         expect(rms(device, host)).to.be.below(1e-5);
       });
     }
