@@ -45,6 +45,15 @@ describe('fusedWebGpuAttention', () => {
     // without subgroups only the tiles of the portable program (no prefetch, no late values, no 64 × 64)
     expect([pick(49152, 64), pick(32768, 64), pick(16384, 64), pick(32768, 128), pick(16384, 128)]).to.deep.equal(['r64k32t4x4', 'r32k32t4x4', 'r16k32t4x4', 'r16k32t4x4', null]);
     // the H100: 48 KiB and 32-lane subgroups take the 64-key tiles; lavapipe (32 KiB, 8 lanes) the shared k/v buffer of r64k32t4x4
-    expect([pick(49152, 64, 32), pick(32768, 64, 8)]).to.deep.equal(['r64k64t4x8l', 'r64k32t4x4']);
+    expect([pick(49152, 64, 32), pick(32768, 64, 8)]).to.deep.equal(['r64k64t4x8ls', 'r64k32t4x4']);
+  });
+
+  it('should swizzle the transposed buffers of a swizzled tile and refuse one whose widths are not powers of 2', () => {
+    const swizzledTile = FLASH_TILE_CONFIGS.find((c) => c.name === 'r64k64t4x8ls')!;
+    const wgsl = flashAttentionWgsl(flashLayout(swizzledTile, 64, 64, { subgroupMinSize: 32 }));
+    // key-tile reads XOR the column by the row quad, within blocks of 8 vec4s
+    expect(wgsl).to.include('kv[(d + 0) * 16 + ((tx + 0) ^ ((d / 4) & 7))]');
+    expect(flashAttentionWgsl(flashLayout({ ...swizzledTile, swizzle: false }, 64, 64, { subgroupMinSize: 32 }))).to.include('kv[(d + 0) * 16 + tx + 0]');
+    expect(() => flashLayout({ ...swizzledTile, name: 'r48k64t4x8ls', rows: 48 }, 64, 64)).to.throw('flash tile r48k64t4x8ls: a swizzled tile needs rows (48) and keys (64) that are powers of 2');
   });
 });

@@ -22,6 +22,14 @@ export interface FlashTileConfig {
    * its latency less hidden).
    */
   readonly lateValues?: boolean;
+  /**
+   * XOR-swizzled workgroup layouts for the transposed q, k and probability tiles: their stores
+   * write one column of many rows a lane, which in the plain layout puts every lane on the same
+   * banks (a 16-way conflict for the key tile, 8-way for the probabilities); the swizzle moves a
+   * row's vec4 columns by (row / 4) mod 8, so the stores spread over the banks and the loads (a
+   * uniform XOR of contiguous columns) stay conflict-free.
+   */
+  readonly swizzle?: boolean;
 }
 
 /**
@@ -32,10 +40,13 @@ export interface FlashTileConfig {
 export const FLASH_TILE_CONFIGS: readonly FlashTileConfig[] = [
   // 48 KiB with subgroup row reductions (no row-maxima buffer): the H100's fastest, 64 keys a
   // barrier, values read late (13.4 ms at n = 16,384, 215 at 65,536; cli/scripts/gpu-tune-flash.cjs)
+  { name: 'r64k64t4x8ls', rows: 64, keys: 64, rowsPerThread: 4, keysPerThread: 8, lateValues: true, swizzle: true },
   { name: 'r64k64t4x8l', rows: 64, keys: 64, rowsPerThread: 4, keysPerThread: 8, lateValues: true },
+  { name: 'r64k64t4x4ls', rows: 64, keys: 64, rowsPerThread: 4, keysPerThread: 4, lateValues: true, swizzle: true },
   { name: 'r64k64t4x4l', rows: 64, keys: 64, rowsPerThread: 4, keysPerThread: 4, lateValues: true },
   { name: 'r64k64t4x8', rows: 64, keys: 64, rowsPerThread: 4, keysPerThread: 8 },
   { name: 'r64k64t4x4', rows: 64, keys: 64, rowsPerThread: 4, keysPerThread: 4 },
+  { name: 'r64k32t4x4ps', rows: 64, keys: 32, rowsPerThread: 4, keysPerThread: 4, prefetch: true, swizzle: true },
   { name: 'r64k32t4x4p', rows: 64, keys: 32, rowsPerThread: 4, keysPerThread: 4, prefetch: true },
   { name: 'r64k32t4x4', rows: 64, keys: 32, rowsPerThread: 4, keysPerThread: 4 },
   { name: 'r32k64t4x4p', rows: 32, keys: 64, rowsPerThread: 4, keysPerThread: 4, prefetch: true },
@@ -81,6 +92,10 @@ export function flashLayout(config: FlashTileConfig, dk: number, dv: number, tra
   const { rows, keys, rowsPerThread, keysPerThread } = config;
   if (rows % rowsPerThread !== 0 || keys % keysPerThread !== 0) {
     throw new Error(`flash tile ${config.name}: rows (${rows}) and keys (${keys}) must be multiples of rowsPerThread (${rowsPerThread}) and keysPerThread (${keysPerThread})`);
+  }
+  const pow2 = (x: number) => (x & (x - 1)) === 0;
+  if (config.swizzle && !(pow2(rows) && pow2(keys))) {
+    throw new Error(`flash tile ${config.name}: a swizzled tile needs rows (${rows}) and keys (${keys}) that are powers of 2 (the XOR stays within a row)`);
   }
   const threadsX = keys / keysPerThread;
   const threadsY = rows / rowsPerThread;
@@ -139,9 +154,23 @@ function quadReaders(layout: FlashLayout): string {
   return scalar('q', 'Q', 'nq', 'dk', ' * uniforms.scale') + scalar('k', 'K', 'nk', 'dk') + scalar('v', 'V', 'nk', 'dv');
 }
 
-/** Statements storing 4 quads (rows r…r+3 at d4) transposed: buffer[(4·d4 + c)·width4 + r/4] = component c of the 4 rows. */
-function storeTransposed(buffer: string, width4: number, quads: string[], d4: string, r4: string): string {
-  return unroll(4, (c) => `${buffer}[(4 * ${d4} + ${c}) * ${width4} + ${r4}] = vec4<f32>(${quads.map((x) => `${x}.${COMPONENTS[c]}`).join(', ')});`);
+/**
+ * The XOR mask of a swizzled transposed buffer `width4` vec4s wide (0: the plain layout): column c
+ * of row r is stored at c ^ ((r / 4) & mask), which keeps a row's columns within their block of 8,
+ * so contiguous columns of one row stay one contiguous block.
+ */
+function swizzleMask(config: FlashTileConfig, width4: number): number {
+  return config.swizzle ? Math.min(8, width4) - 1 : 0;
+}
+
+/** The stored column of column `col` in rows 4·quad … 4·quad + 3 of a buffer with `mask`. */
+function swizzled(col: string, quad: string, mask: number): string {
+  return mask === 0 ? col : `((${col}) ^ ((${quad}) & ${mask}))`;
+}
+
+/** Statements storing 4 quads (rows r…r+3 at d4) transposed: buffer[(4·d4 + c)·width4 + r/4] = component c of the 4 rows (column swizzled by d4 with `mask`). */
+function storeTransposed(buffer: string, width4: number, quads: string[], d4: string, r4: string, mask = 0): string {
+  return unroll(4, (c) => `${buffer}[(4 * ${d4} + ${c}) * ${width4} + ${swizzled(r4, d4, mask)}] = vec4<f32>(${quads.map((x) => `${x}.${COMPONENTS[c]}`).join(', ')});`);
 }
 
 /**
@@ -163,6 +192,8 @@ export function flashAttentionWgsl(layout: FlashLayout, partial = false): string
   const prefetch = config.prefetch === true;
   const [BR4, BC4, TM4, TN4, DV4, D4] = [BR / 4, BC / 4, TM / 4, TN / 4, DVP / 4, D / 4];
   const OC4 = DV4 / TX;
+  // swizzle masks of the transposed buffers: qT and pT are BR4 wide, the key tile BC4
+  const [qMask, kMask, pMask] = [swizzleMask(config, BR4), swizzleMask(config, BC4), swizzleMask(config, BR4)];
   const kBuf = prefetch ? 'kT' : 'kv';
   const vBuf = prefetch ? 'vS' : 'kv';
   const s = (i: number, j4: number) => `s[${i * TN4 + j4}]`;
@@ -176,7 +207,7 @@ export function flashAttentionWgsl(layout: FlashLayout, partial = false): string
     unroll(keyItems, (it) => guard(BC4 * D4, it, `let e = tid + ${it * INV}; let d4 = e % ${D4}; let key = ${k0} + 4 * (e / ${D4});
       ${unroll(4, (r) => `kReg[${4 * it + r}] = kQuad(kvSlice, key + ${r}, d4);`)}`));
   const storeKeys = unroll(keyItems, (it) => guard(BC4 * D4, it, `let e = tid + ${it * INV};
-      ${storeTransposed(kBuf, BC4, [0, 1, 2, 3].map((r) => `kReg[${4 * it + r}]`), `(e % ${D4})`, `(e / ${D4})`)}`));
+      ${storeTransposed(kBuf, BC4, [0, 1, 2, 3].map((r) => `kReg[${4 * it + r}]`), `(e % ${D4})`, `(e / ${D4})`, kMask)}`));
   const loadValues = (k0: string) => unroll(valueItems, (it) => guard(BC * DV4, it, `let e = tid + ${it * INV}; vReg[${it}] = vQuad(kvSlice, ${k0} + e / ${DV4}, e % ${DV4});`));
   const storeValues = unroll(valueItems, (it) => guard(BC * DV4, it, `${vBuf}[tid + ${it * INV}] = vReg[${it}];`));
   const rowReduce = (value: string, op: 'max' | 'add') =>
@@ -195,8 +226,8 @@ export function flashAttentionWgsl(layout: FlashLayout, partial = false): string
         ${unroll(TM * TN4, (i) => `s[${i}] = vec4<f32>(0.0);`)}
         for (var d = 0; d < ${D}; d += 4) {
           ${unroll(4, (u) => `{
-            ${unroll(TM4, (a) => `let qa${a} = qT[(d + ${u}) * ${BR4} + ty * ${TM4} + ${a}];`)}
-            ${unroll(TN4, (b) => `let kb${b} = ${kBuf}[(d + ${u}) * ${BC4} + tx + ${b * TX}];`)}
+            ${unroll(TM4, (a) => `let qa${a} = qT[(d + ${u}) * ${BR4} + ${swizzled(`ty * ${TM4} + ${a}`, 'd / 4', qMask)}];`)}
+            ${unroll(TN4, (b) => `let kb${b} = ${kBuf}[(d + ${u}) * ${BC4} + ${swizzled(`tx + ${b * TX}`, 'd / 4', kMask)}];`)}
             ${unroll(TM, (i) => unroll(TN4, (b) => `${s(i, b)} = fma(vec4<f32>(${qRow(i)}), kb${b}, ${s(i, b)});`))}
           }`)}
         }
@@ -226,11 +257,11 @@ export function flashAttentionWgsl(layout: FlashLayout, partial = false): string
           rowSum = rowSum + dot(${s(i, b)}, vec4<f32>(1.0));`)}
           l[${i}] = rowSum;
         }`)}
-        ${unroll(TN4, (b) => unroll(4, (c) => unroll(TM4, (a) => `pT[(4 * (tx + ${b * TX}) + ${c}) * ${BR4} + ty * ${TM4} + ${a}] = vec4<f32>(${unroll(4, (r) => `${s(4 * a + r, b)}.${COMPONENTS[c]}`).split('\n').join(', ')});`)))}`;
+        ${unroll(TN4, (b) => unroll(4, (c) => unroll(TM4, (a) => `pT[(4 * (tx + ${b * TX}) + ${c}) * ${BR4} + ${swizzled(`ty * ${TM4} + ${a}`, `tx + ${b * TX}`, pMask)}] = vec4<f32>(${unroll(4, (r) => `${s(4 * a + r, b)}.${COMPONENTS[c]}`).split('\n').join(', ')});`)))}`;
   const probabilitiesTimesValues = `
         for (var j = 0; j < ${BC}; j += 4) {
           ${unroll(4, (u) => `{
-            ${unroll(TM4, (a) => `let qa${a} = pT[(j + ${u}) * ${BR4} + ty * ${TM4} + ${a}];`)}
+            ${unroll(TM4, (a) => `let qa${a} = pT[(j + ${u}) * ${BR4} + ${swizzled(`ty * ${TM4} + ${a}`, 'j / 4', pMask)}];`)}
             ${unroll(OC4, (c) => `let vb${c} = ${vBuf}[(j + ${u}) * ${DV4} + tx + ${c * TX}];`)}
             ${unroll(TM, (i) => unroll(OC4, (c) => `${acc(i, c)} = fma(vec4<f32>(${qRow(i)}), vb${c}, ${acc(i, c)});`))}
           }`)}
@@ -318,7 +349,7 @@ export function flashAttentionWgsl(layout: FlashLayout, partial = false): string
         let d4 = e % ${D4};
         let r4 = e / ${D4};
         ${unroll(4, (r) => `let q${r} = qQuad(slice, row0 + 4 * r4 + ${r}, d4);`)}
-        ${storeTransposed('qT', BR4, ['q0', 'q1', 'q2', 'q3'], 'd4', 'r4')}
+        ${storeTransposed('qT', BR4, ['q0', 'q1', 'q2', 'q3'], 'd4', 'r4', qMask)}
       }
 
       var m : array<f32, ${TM}>;

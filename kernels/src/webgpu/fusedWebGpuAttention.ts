@@ -72,10 +72,10 @@ function fits(layout: FlashLayout, limits: DeviceLimits): boolean {
 
 /** The layout of the first candidate tile that fits the device for these head dims, or null. */
 export function chooseFlashLayout(dk: number, dv: number, limits: DeviceLimits = deviceLimits()): FlashLayout | null {
-  // the tiles and schedules added with subgroups (64-key tiles, prefetch, late values) are the
+  // the tiles and schedules added with subgroups (64-key tiles, prefetch, late values, swizzles) are the
   // default only where subgroups are; without them the session-10 tile set, the one the portable
   // program (flashAttentionPortableWgsl.ts) was run with in headless Chromium's SwiftShader
-  const candidates = limits.subgroupMinSize > 0 ? FLASH_TILE_CONFIGS : FLASH_TILE_CONFIGS.filter((c) => !c.prefetch && !c.lateValues && !(c.rows === 64 && c.keys === 64));
+  const candidates = limits.subgroupMinSize > 0 ? FLASH_TILE_CONFIGS : FLASH_TILE_CONFIGS.filter((c) => !c.prefetch && !c.lateValues && !c.swizzle && !(c.rows === 64 && c.keys === 64));
   for (const config of candidates) {
     const layout = flashLayout(config, dk, dv, limits);
     if (fits(layout, limits)) return layout;
