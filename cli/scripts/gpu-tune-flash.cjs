@@ -8,6 +8,8 @@
 // key-split count for the best tile (FLASH_MIN_WORKGROUPS sets the default's threshold).
 // Run from the repo root on the GPU machine (bundle unpacked, see cli/scripts/gpu-bench.sh):
 //   source .gpu-bundle/enter.sh && node cli/scripts/gpu-tune-flash.cjs
+// DAWN_FLAGS (e.g. enable-dawn-features=enable_integer_range_analysis_in_robustness) creates Dawn
+// with those flags, to measure what a device toggle is worth; NO_TORCH=1 skips the PyTorch timings.
 // A time budget (BUDGET_S, default 120) keeps it under 3 minutes with torch and start-up: past it, remaining cells are
 // reported as skipped; at the largest n only tiles within 2× of the best at the previous n run.
 const { spawnSync } = require('node:child_process');
@@ -87,7 +89,15 @@ async function relativeError(out, reference) {
 }
 
 (async () => {
-  const torch = torchTimings();
+  const torch = process.env.NO_TORCH === '1' ? { skipped: 'NO_TORCH=1' } : torchTimings();
+  if (process.env.DAWN_FLAGS) {
+    // installed before useBackend, which then keeps this navigator.gpu (subgroups as core does it)
+    const dawn = require('webgpu');
+    const { withSubgroups } = require('../../core/dist/backend/dawnSubgroups');
+    Object.assign(globalThis, dawn.globals);
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu: withSubgroups(dawn.create(process.env.DAWN_FLAGS.split(' '))) }, configurable: true, writable: true });
+    console.log(JSON.stringify({ dawnFlags: process.env.DAWN_FLAGS }));
+  }
   console.log(JSON.stringify(torch));
   const torchMs = torch.torchSdpaMs ?? {};
   await core.useBackend('webgpu');

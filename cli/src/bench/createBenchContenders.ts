@@ -4,7 +4,7 @@ import type { KernelContext } from '@swapformer/core';
 import { fusedAttentionInfo } from '@swapformer/kernels';
 import type { OperatorRegistry } from '@swapformer/registry';
 import type { BenchEnvironment, BenchReport, Contender } from './benchTypes';
-import { MAX_PIPELINED_CALLS, PIPELINE_BELOW_MS } from './contenders/forceResult';
+import { MAX_PIPELINED_CALLS, PIPELINE_BELOW_MS, PIPELINE_WINDOW_MS } from './contenders/forceResult';
 import { operatorContender } from './contenders/operatorContender';
 import { loadOnnxRuntime, onnxruntimePeer } from './peers/onnxruntimePeer';
 import { plainTfjsPeer } from './peers/plainTfjsPeer';
@@ -162,7 +162,7 @@ function threadNotes(kernels: KernelContext, backend: string, threads?: number):
         : 'Exact attention on webgpu runs tfjs ops in row blocks of at most 512 MiB (batched matMul → softmax → matMul), so no tensor exceeds the 2 GiB binding limit.',
     );
   }
-  if (backend === 'webgpu') notes.push(`On webgpu a call that takes under ${PIPELINE_BELOW_MS} ms alone is timed as up to ${MAX_PIPELINED_CALLS} calls queued back to back with one synchronization at the end, and averaged — as the PyTorch peers time short CUDA calls; alone, each call would also pay the host round trip of learning that it finished (in the H100 table timed call by call, every tfjs row had a floor of ≈ 3 ms).`);
+  if (backend === 'webgpu') notes.push(`On webgpu a call that takes under ${PIPELINE_BELOW_MS} ms alone is timed as enough calls to fill ${PIPELINE_WINDOW_MS} ms (2 to ${MAX_PIPELINED_CALLS}) queued back to back with one synchronization at the end, and averaged — as the PyTorch peers time short CUDA calls; alone, each call would also pay the host round trip of learning that it finished (in the H100 table timed call by call, every tfjs row had a floor of ≈ 3 ms).`);
   if (backend === 'wasm') notes.push('tfjs-wasm itself runs single-threaded in Node (its multi-threaded build is browser-only), so tfjs-plain, TOST, LevAttention and what remains on tfjs ops in the other approximations use one core.');
   if (threads !== undefined) notes.push(`numpy (OPENBLAS_NUM_THREADS) and onnxruntime (intra-op threads) are set to ${threads} thread(s).`);
   return notes;

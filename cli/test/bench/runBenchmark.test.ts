@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BenchEnvironment, Contender, PreparedRun } from '../../src/bench/benchTypes';
-import { MAX_PIPELINED_CALLS, PIPELINE_BELOW_MS, pipelinedCalls, tfjsRunner } from '../../src/bench/contenders/forceResult';
+import { MAX_PIPELINED_CALLS, PIPELINE_BELOW_MS, PIPELINE_WINDOW_MS, pipelinedCalls, tfjsRunner } from '../../src/bench/contenders/forceResult';
 import { runBenchmark, type BenchOptions } from '../../src/bench/runBenchmark';
 
 const environmentFixture: BenchEnvironment = { backend: 'wasm', device: 'test CPU', cpu: 'test CPU', cores: 2, node: 'v20', tfjs: '4.22.0', platform: 'linux x64', date: '2026-01-01', notes: [], loadAverage: 0.5 };
@@ -112,9 +112,9 @@ describe('runBenchmark', () => {
       expect(pipelinedCalls(PIPELINE_BELOW_MS, 'webgpu')).to.equal(1);
     });
 
-    it('should queue enough short webgpu calls to fill the threshold, within [2, MAX_PIPELINED_CALLS]', () => {
-      expect(pipelinedCalls(0.5, 'webgpu')).to.equal(Math.ceil(PIPELINE_BELOW_MS / 0.5));
-      expect(pipelinedCalls(PIPELINE_BELOW_MS * 0.9, 'webgpu')).to.equal(2);
+    it('should queue enough short webgpu calls to fill the window, at most MAX_PIPELINED_CALLS', () => {
+      expect(pipelinedCalls(2.5, 'webgpu')).to.equal(Math.ceil(PIPELINE_WINDOW_MS / 2.5));
+      expect(pipelinedCalls(PIPELINE_BELOW_MS * 0.9, 'webgpu')).to.equal(Math.ceil(PIPELINE_WINDOW_MS / (PIPELINE_BELOW_MS * 0.9)));
       expect(pipelinedCalls(0, 'webgpu')).to.equal(MAX_PIPELINED_CALLS);
     });
   });

@@ -1,3 +1,5 @@
+import { MAX_PIPELINED_CALLS, PIPELINE_BELOW_MS, PIPELINE_WINDOW_MS } from '../contenders/forceResult';
+
 /**
  * The Python side of the numpy and PyTorch peers, passed to `python3 -c`. It answers one JSON
  * line per request line on stdin:
@@ -8,7 +10,8 @@
  *   {"op": "define", "code": c}                      → runs c, which adds ops to EXTRA_OPS (the model bench's)
  * Times are taken here, around the computation only (numpy returns when done; CUDA work is
  * synchronized before the clock stops), so the pipe to Node is not timed. Sub-20 ms CUDA calls
- * are repeated in a loop and averaged, because one launch is shorter than the timer's noise.
+ * are repeated in a loop and averaged, because one launch is shorter than the timer's noise, over
+ * the same window as the tfjs-webgpu calls (forceResult.ts).
  */
 export const PYTHON_PEER_SCRIPT = String.raw`
 import json, os, sys, time
@@ -66,8 +69,8 @@ def run(variant):
     out = f()
     torch.cuda.synchronize()
     ms = (time.perf_counter() - t0) * 1000
-    if ms < 20:
-        reps = max(1, min(200, int(20 / max(ms, 1e-3))))
+    if ms < ${PIPELINE_BELOW_MS}:
+        reps = max(2, min(${MAX_PIPELINED_CALLS}, int(${PIPELINE_WINDOW_MS} / max(ms, 1e-3))))
         torch.cuda.synchronize()
         t0 = time.perf_counter()
         for _ in range(reps):
