@@ -18,6 +18,8 @@ export { FLASH_TILE_CONFIGS, flashLayout } from './webgpu/flashAttentionWgsl';
 export type { FlashDeviceTraits, FlashLayout, FlashTileConfig } from './webgpu/flashAttentionWgsl';
 export { float32Uniform, int32Uniform, runWebGpuProgram, WGSL_WORKGROUP_INDEX } from './webgpu/runWebGpuProgram';
 export { uploadFloat32 } from './webgpu/uploadFloat32';
+export { createDeviceUploadCache, DEVICE_UPLOAD_CACHE_ENTRIES } from './webgpu/deviceUploadCache';
+export type { DeviceUploadCache } from './webgpu/deviceUploadCache';
 export type { WebGpuProgramSpec, WebGpuUniform } from './webgpu/runWebGpuProgram';
 export { MASKED_LOGIT } from './attentionBias';
 export { splitSlices } from './splitSlices';

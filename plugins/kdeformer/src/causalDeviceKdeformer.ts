@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
 import { deriveSeed } from '@swapformer/core';
+import type { DeviceUploadCache } from '@swapformer/kernels';
 import type { CausalKdeformerOptions } from './kdeformerOptions';
 import { causalLeavesAndMerge } from './causalMergeWebGpu';
 import { deviceKdeformerSlices } from './deviceKdeformer';
@@ -121,7 +122,7 @@ function mergeTable(plan: CausalSplitPlan, batches: readonly SplitPart[][], nk: 
  *
  * @example const out = deviceCausalKdeformerAttention(q, k, v, { blockSize: 32, samples: 64, projections: 7, seed: 0, exactBlock: 1024 });
  */
-export function deviceCausalKdeformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: CausalKdeformerOptions): Tensor4D {
+export function deviceCausalKdeformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: CausalKdeformerOptions, uploads?: DeviceUploadCache): Tensor4D {
   const [b, h, nq, dk] = q.shape;
   const [, , nk, dv] = v.shape;
   const s = b * h;
@@ -152,7 +153,7 @@ export function deviceCausalKdeformerAttention(q: Tensor4D, k: Tensor4D, v: Tens
         };
       };
       const view = { b, h: h * count, nq: padded, nk: maxKeys(batch), dk, dv };
-      const out = deviceKdeformerSlices(q, k, v, view, { ...options, scale }, 'bucket', true, sources);
+      const out = deviceKdeformerSlices(q, k, v, view, { ...options, scale }, 'bucket', true, sources, uploads);
       return tf.reshape(out, [s, count * padded, dv + 1]);
     });
     const tableTensor = tf.tensor1d(table);

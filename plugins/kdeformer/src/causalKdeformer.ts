@@ -28,7 +28,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { canReadSync, deriveSeed, SwapformerError } from '@swapformer/core';
-import { MASKED_LOGIT } from '@swapformer/kernels';
+import { MASKED_LOGIT, type DeviceUploadCache } from '@swapformer/kernels';
 import { bucketQueryKdeformer } from './bucketQueryKde';
 import { deviceCausalKdeformerAttention } from './causalDeviceKdeformer';
 import type { CausalKdeformerOptions, KdeformerAttentionOptions } from './kdeformerOptions';
@@ -89,7 +89,7 @@ function merge(a: Part, b: Part): Part {
  *
  * @example const out = causalKdeformerAttention(q, k, v, { blockSize: 32, samples: 64, projections: 7, seed: 0, exactBlock: 1024 });
  */
-export function causalKdeformerAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: CausalKdeformerOptions): Tensor4D {
+export function causalKdeformerAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: CausalKdeformerOptions, uploads?: DeviceUploadCache): Tensor4D {
   const [, , nq, dk] = q.shape;
   const nk = k.shape[2];
   if (nq > nk) {
@@ -98,7 +98,7 @@ export function causalKdeformerAttention(kernels: KernelContext, q: Tensor4D, k:
       `causal KDEformer needs nq ≤ nk (queries aligned to the end of the keys), got nq = ${nq}, nk = ${nk}.\n  The first ${nq - nk} queries would see no key; use the exact operator for this call.`,
     );
   }
-  if (!canReadSync()) return deviceCausalKdeformerAttention(q, k, v, options);
+  if (!canReadSync()) return deviceCausalKdeformerAttention(q, k, v, options, uploads);
   const scale = options.scale ?? 1 / Math.sqrt(dk);
   const offset = nk - nq;
   const keys = (x: Tensor4D, lo: number, hi: number) => tf.slice(x, [0, 0, lo, 0], [-1, -1, hi - lo, -1]);

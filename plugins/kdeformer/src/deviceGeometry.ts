@@ -107,11 +107,16 @@ export type SliceSource = (bi: number, hv: number) => {
   readonly queries: number;
 };
 
+/** Floats of drawInputs' array: every slice's draws, then (rank placement) the sorted query blocks. */
+export function drawnLength(geo: DeviceGeometry): number {
+  return geo.blocksAt + (geo.placement === 'rank' ? geo.nq : 0);
+}
+
 /** The packed host-drawn inputs of every slice (layout above), from the host path's seeded streams. */
 export function drawInputs(b: number, h: number, geo: DeviceGeometry, sources: SliceSource): Float32Array {
   const { r, m, dk, dv, nq, nk, bk } = geo;
   const dv1 = dv + 1;
-  const drawn = new Float32Array(geo.blocksAt + (geo.placement === 'rank' ? nq : 0));
+  const drawn = new Float32Array(drawnLength(geo));
   for (let bi = 0; bi < b; bi++) {
     for (let hv = 0; hv < h; hv++) {
       const at = (bi * h + hv) * geo.drawnStride;

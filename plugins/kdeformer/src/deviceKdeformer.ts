@@ -14,8 +14,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import { SwapformerError } from '@swapformer/core';
-import { uploadFloat32 } from '@swapformer/kernels';
-import { deviceGeometry, drawInputs, type QueryPlacement, type SliceSource } from './deviceGeometry';
+import { uploadFloat32, type DeviceUploadCache } from '@swapformer/kernels';
+import { deviceGeometry, drawInputs, drawnLength, type QueryPlacement, type SliceSource } from './deviceGeometry';
 import { blockResidualAttention, MAX_DEVICE_DIM, sampleResidual } from './kdeResidualWebGpu';
 import type { KdeformerAttentionOptions } from './kdeformerOptions';
 import { hashTiles, MAX_DEVICE_PROJECTIONS, sortTiles, TILE } from './lshSortWebGpu';
@@ -27,8 +27,8 @@ export type { QueryPlacement } from './deviceGeometry';
  *
  * @example const out = deviceKdeformerAttention(q, k, v, { blockSize: 32, samples: 64, projections: 7, seed: 0 });
  */
-export function deviceKdeformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: KdeformerAttentionOptions): Tensor4D {
-  return deviceKdeformer(q, k, v, options, 'rank', false);
+export function deviceKdeformerAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: KdeformerAttentionOptions, uploads?: DeviceUploadCache): Tensor4D {
+  return deviceKdeformer(q, k, v, options, 'rank', false, uploads);
 }
 
 /**
@@ -45,14 +45,14 @@ export function deviceKdeformerPart(q: Tensor4D, k: Tensor4D, v: Tensor4D, optio
   });
 }
 
-function deviceKdeformer(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: KdeformerAttentionOptions, placement: QueryPlacement, withLogSumExp: boolean): Tensor4D {
+function deviceKdeformer(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: KdeformerAttentionOptions, placement: QueryPlacement, withLogSumExp: boolean, uploads?: DeviceUploadCache): Tensor4D {
   const [b, h, nq, dk] = q.shape;
   const [, , nk, dv] = v.shape;
   const seed = options.seed;
   const sampleSeed = options.sampleSeed ?? options.seed;
   const own: SliceSource = (bi, hi) => ({ seed, sampleSeed, bi, hi, keyRow: (bi * h + hi) * nk, queryRow: (bi * h + hi) * nq, keys: nk, queries: nq });
   return tf.tidy(() => {
-    const out = deviceKdeformerSlices(q, k, v, { b, h, nq, nk, dk, dv }, options, placement, withLogSumExp, own);
+    const out = deviceKdeformerSlices(q, k, v, { b, h, nq, nk, dk, dv }, options, placement, withLogSumExp, own, uploads);
     return tf.reshape(out, [b, h, nq, out.shape[2]]) as Tensor4D;
   });
 }
@@ -77,7 +77,7 @@ export interface SliceView {
  * queries and keys where `sources` says, with each slice's seeds (the causal split batches its
  * parts as extra heads of one call, each with its own seeds and rows).
  */
-export function deviceKdeformerSlices(q: Tensor, k: Tensor, v: Tensor, view: SliceView, options: KdeformerAttentionOptions, placement: QueryPlacement, withLogSumExp: boolean, sources: SliceSource): Tensor3D {
+export function deviceKdeformerSlices(q: Tensor, k: Tensor, v: Tensor, view: SliceView, options: KdeformerAttentionOptions, placement: QueryPlacement, withLogSumExp: boolean, sources: SliceSource, uploads?: DeviceUploadCache): Tensor3D {
   const { b, h, nq, nk, dk, dv } = view;
   const s = b * h;
   if (options.mask) {
@@ -91,9 +91,11 @@ export function deviceKdeformerSlices(q: Tensor, k: Tensor, v: Tensor, view: Sli
   }
   const geo = deviceGeometry(s, nk, nq, dk, dv, TILE, options, placement);
   const scale = options.scale ?? 1 / Math.sqrt(dk);
-  const drawnValues = drawInputs(b, h, geo, sources);
+  const length = drawnLength(geo);
+  // the draws follow from the geometry and every slice's seeds and rows alone
+  const key = () => `kdeformer ${JSON.stringify({ geo, sources: Array.from({ length: b * h }, (_, i) => sources(Math.floor(i / h), i % h)) })}`;
   return tf.tidy(() => {
-    const drawn = uploadFloat32(drawnValues, [drawnValues.length]);
+    const drawn = uploads ? uploads.tensor(key(), [length], () => drawInputs(b, h, geo, sources)) : uploadFloat32(drawInputs(b, h, geo, sources), [length]);
     const hashed = hashTiles(k, q, v, drawn, geo);
     const sorted = sortTiles(hashed, drawn, geo);
     const samples = geo.m > 0 ? sampleResidual(sorted, drawn, geo) : drawn;

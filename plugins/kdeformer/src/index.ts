@@ -1,4 +1,5 @@
 import { canReadSync, deriveSeed, type AttentionPlugin, type OptionsFromSchema, type OptionsInputFromSchema } from '@swapformer/core';
+import { createDeviceUploadCache } from '@swapformer/kernels';
 import { causalKdeformerAttention } from './causalKdeformer';
 import { deviceKdeformerAttention } from './deviceKdeformer';
 import { kdeformerAttention } from './kdeformer';
@@ -86,6 +87,8 @@ export const kdeformerPlugin: AttentionPlugin<KdeformerOptions> = {
   create(options, services, geometry) {
     const { kernels } = services;
     const baseSeed = options.seed ?? services.rng.baseSeed;
+    // the device path's hyperplanes and sampling uniforms, kept per seed: inference calls of a layer repeat theirs
+    const uploads = createDeviceUploadCache();
     return {
       name: 'kdeformer',
       forward: (q, k, v, ctx) => {
@@ -94,12 +97,12 @@ export const kdeformerPlugin: AttentionPlugin<KdeformerOptions> = {
         const layerSeed = ctx.seed ?? deriveSeed(baseSeed, 'layer', ctx.layerIndex ?? geometry.layerIndex ?? 0);
         const sampleSeed = ctx.seed ?? deriveSeed(layerSeed, 'call', ctx.callIndex ?? 0);
         const attention = { blockSize: options.b, samples: options.m, projections: options.r, seed: layerSeed, sampleSeed, scale: ctx.scale, mask: ctx.mask };
-        if (ctx.causal) return causalKdeformerAttention(kernels, q, k, v, { ...attention, exactBlock: options.exactBlock });
+        if (ctx.causal) return causalKdeformerAttention(kernels, q, k, v, { ...attention, exactBlock: options.exactBlock }, uploads);
         // backends that cannot read back synchronously (webgpu) hash, sort and sample on the device
-        return canReadSync() ? kdeformerAttention(kernels, q, k, v, attention) : deviceKdeformerAttention(q, k, v, attention);
+        return canReadSync() ? kdeformerAttention(kernels, q, k, v, attention) : deviceKdeformerAttention(q, k, v, attention, uploads);
       },
       parameters: () => [],
-      dispose: () => undefined,
+      dispose: () => uploads.clear(),
     };
   },
 };

@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { throwIfWebGpuFailed, useBackend, createKernelContext } from '@swapformer/core';
+import { createDeviceUploadCache } from '@swapformer/kernels';
 import { randomAttentionInputs, referenceAttention, toFloat64, webGpuSuiteCheck } from '@swapformer/core/conformance';
 import { causalKdeformerAttention, deviceKdeformerAttention, kdeformerAttention, type KdeformerAttentionOptions } from '../src';
 
@@ -23,7 +24,7 @@ interface Case {
   readonly qkScale: number;
 }
 
-/** Host output, then device output, of the same seeded call. */
+/** Host output, then device output, of the same seeded call (the device's twice, through one upload cache as the operator calls it: the same both times). */
 async function hostAndDevice(c: Case): Promise<{ host: Float32Array; device: Float32Array; inputs: Float32Array[]; shapes: Array<[number, number, number, number]> }> {
   const { q, k, v } = randomAttentionInputs(c.shape, c.shape.nk + c.shape.nq, c.qkScale);
   const host = kdeformerAttention(kernels, q, k, v, c.options);
@@ -33,9 +34,13 @@ async function hostAndDevice(c: Case): Promise<{ host: Float32Array; device: Flo
     await useBackend('webgpu');
     const [qd, kd, vd] = result.inputs.map((x, i) => tf.tensor(x, result.shapes[i]) as Tensor4D);
     const before = tf.memory().numTensors;
-    const out = deviceKdeformerAttention(qd, kd, vd, c.options);
+    const uploads = createDeviceUploadCache();
+    const out = deviceKdeformerAttention(qd, kd, vd, c.options, uploads);
     const device = (await out.data()) as Float32Array;
-    out.dispose();
+    const again = deviceKdeformerAttention(qd, kd, vd, c.options, uploads);
+    expect(Array.from(await again.data()), 'the second call, on cached draws').to.deep.equal(Array.from(device));
+    expect(uploads.size).to.equal(1);
+    tf.dispose([out, again]);
     await throwIfWebGpuFailed('the device KDEformer');
     expect(tf.memory().numTensors, 'tensors left on webgpu').to.equal(before);
     tf.dispose([qd, kd, vd]);
@@ -87,9 +92,12 @@ describe('KDEformer on webgpu (device hashing, sort, draws and attention)', func
         await useBackend('webgpu');
         const [qd, kd, vd] = inputs.map((x, i) => tf.tensor(x, shapes[i]) as Tensor4D);
         const before = tf.memory().numTensors;
-        const out = causalKdeformerAttention(kernels, qd, kd, vd, options);
+        const uploads = createDeviceUploadCache();
+        const out = causalKdeformerAttention(kernels, qd, kd, vd, options, uploads);
         const device = (await out.data()) as Float32Array;
-        out.dispose();
+        const again = causalKdeformerAttention(kernels, qd, kd, vd, options, uploads);
+        expect(Array.from(await again.data()), 'the second call, on cached draws').to.deep.equal(Array.from(device));
+        tf.dispose([out, again]);
         await throwIfWebGpuFailed('the device causal KDEformer');
         expect(tf.memory().numTensors, 'tensors left on webgpu').to.equal(before);
         tf.dispose([qd, kd, vd]);

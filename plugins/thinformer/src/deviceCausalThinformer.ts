@@ -20,7 +20,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import { deriveSeed, type KernelContext } from '@swapformer/core';
-import { float32Uniform, int32Uniform as int, runWebGpuProgram, softmaxAttention, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/kernels';
+import { float32Uniform, int32Uniform as int, runWebGpuProgram, softmaxAttention, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX, type DeviceUploadCache } from '@swapformer/kernels';
 import type { CausalThinformerOptions } from './causalThinformer';
 import { causalLeaves, checkQueriesAlignedToKeys, type CausalLeaf } from './causalSplit';
 import { compressPlan } from './compressPlan';
@@ -154,7 +154,7 @@ function leafBatchAttention(kernels: KernelContext, qs: Tensor3D, ks: Tensor3D, 
  *
  * @example const out = deviceCausalThinformerAttention(kernels, q, k, v, { g: 2, delta: 0.5, seed: 0, exactBlock: 1024 });
  */
-export function deviceCausalThinformerAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: CausalThinformerOptions): Tensor4D {
+export function deviceCausalThinformerAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: CausalThinformerOptions, uploads?: DeviceUploadCache): Tensor4D {
   const [b, h, nq, dk] = q.shape;
   const nk = k.shape[2];
   const dv = v.shape[3];
@@ -170,7 +170,7 @@ export function deviceCausalThinformerAttention(kernels: KernelContext, q: Tenso
   });
   return tf.tidy(() => {
     const [qs, ks, vs] = [asSlices(q), asSlices(k), asSlices(v)];
-    const groups = batchRequests(requests, options).map((ranges) => deviceCoresets(ks, vs, ranges, { ...options, scale }, (r) => deriveSeed(options.seed, 'causal-block', ranges[r].lo, ranges[r].hi)));
+    const groups = batchRequests(requests, options).map((ranges) => deviceCoresets(ks, vs, ranges, { ...options, scale }, (r) => deriveSeed(options.seed, 'causal-block', ranges[r].lo, ranges[r].hi), uploads));
     const length = leaves[0].hi - leaves[0].lo;
     const uniform = leaves[0].lo === offset && leaves.every((leaf, l) => leaf.lo === leaves[0].lo + l * length && leaf.hi - leaf.lo === length);
     if (uniform) {

@@ -8,17 +8,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
 import type { KernelContext } from '@swapformer/core';
-import { softmaxAttention } from '@swapformer/kernels';
+import { softmaxAttention, type DeviceUploadCache } from '@swapformer/kernels';
 import { compressPlan } from './compressPlan';
 import type { CoresetOptions } from './thinformerCoreset';
 import { asSlices, deviceCoresets, gatherCoresetRows } from './thinformerWebGpu';
 
 /**
- * Non-causal Thinformer with the coreset built on the device.
+ * Non-causal Thinformer with the coreset built on the device (`uploads`: keeps its seeded draws on the device between calls).
  *
  * @example const out = deviceThinformerAttention(kernels, q, k, v, { g: 2, delta: 0.5, seed: 0 }); // on webgpu
  */
-export function deviceThinformerAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: CoresetOptions): Tensor4D {
+export function deviceThinformerAttention(kernels: KernelContext, q: Tensor4D, k: Tensor4D, v: Tensor4D, options: CoresetOptions, uploads?: DeviceUploadCache): Tensor4D {
   const scale = options.scale ?? 1 / Math.sqrt(q.shape[3]);
   const [b, h, nk, dk] = k.shape;
   const dv = v.shape[3];
@@ -26,7 +26,7 @@ export function deviceThinformerAttention(kernels: KernelContext, q: Tensor4D, k
   return tf.tidy(() => {
     const ks = asSlices(k);
     const vs = asSlices(v);
-    const coresets = deviceCoresets(ks, vs, [{ lo: 0, hi: nk }], { ...options, scale }, () => options.seed);
+    const coresets = deviceCoresets(ks, vs, [{ lo: 0, hi: nk }], { ...options, scale }, () => options.seed, uploads);
     const { nOut } = coresets.plan;
     const keys = tf.reshape(gatherCoresetRows(ks, coresets), [b, h, nOut, dk]) as Tensor4D;
     const values = tf.reshape(gatherCoresetRows(vs, coresets), [b, h, nOut, dv]) as Tensor4D;

@@ -1,4 +1,5 @@
 import { canReadSync, deriveSeed, type AttentionPlugin, type OptionsFromSchema, type OptionsInputFromSchema } from '@swapformer/core';
+import { createDeviceUploadCache } from '@swapformer/kernels';
 import { causalThinformerAttention } from './causalThinformer';
 import { deviceThinformerAttention } from './deviceThinformer';
 import { deviceCausalThinformerAttention } from './deviceCausalThinformer';
@@ -81,17 +82,19 @@ export const thinformerPlugin: AttentionPlugin<ThinformerOptions> = {
   create(options, services, geometry) {
     const { kernels } = services;
     const baseSeed = options.seed ?? services.rng.baseSeed;
+    // the device path's walk thresholds, kept per seed: inference calls of a layer repeat theirs
+    const uploads = createDeviceUploadCache();
     return {
       name: 'thinformer',
       forward(q, k, v, ctx) {
         const seed = deriveSeed(ctx.seed ?? baseSeed, 'layer', ctx.layerIndex ?? geometry.layerIndex ?? 0, 'call', ctx.callIndex ?? 0);
         const coreset = { g: options.g, delta: options.delta, seed, scale: ctx.scale };
         // backends that cannot read back synchronously (webgpu) build the coreset on the device
-        if (!canReadSync()) return ctx.causal ? deviceCausalThinformerAttention(kernels, q, k, v, { ...coreset, exactBlock: options.exactBlock }) : deviceThinformerAttention(kernels, q, k, v, coreset);
+        if (!canReadSync()) return ctx.causal ? deviceCausalThinformerAttention(kernels, q, k, v, { ...coreset, exactBlock: options.exactBlock }, uploads) : deviceThinformerAttention(kernels, q, k, v, coreset, uploads);
         return ctx.causal ? causalThinformerAttention(kernels, q, k, v, { ...coreset, exactBlock: options.exactBlock }) : thinformerAttention(kernels, q, k, v, coreset);
       },
       parameters: () => [],
-      dispose: () => undefined,
+      dispose: () => uploads.clear(),
     };
   },
 };

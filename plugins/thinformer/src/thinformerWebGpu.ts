@@ -28,7 +28,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import { createSeededRandom, deriveSeed } from '@swapformer/core';
-import { float32Uniform, int32Uniform as int, runWebGpuProgram, uploadFloat32, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX, type WebGpuUniform } from '@swapformer/kernels';
+import { float32Uniform, int32Uniform as int, runWebGpuProgram, uploadFloat32, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX, type DeviceUploadCache, type WebGpuUniform } from '@swapformer/kernels';
 import { compressPlan, type CompressPlan } from './compressPlan';
 import type { CoresetOptions } from './thinformerCoreset';
 import { GRAM_TILE, pairGramWgsl, ROUND_UNIFORMS } from './deviceGramTiles';
@@ -129,11 +129,12 @@ export type RangeSeed = (range: number) => number;
  * KH-Compress(g) on every range of `ranges` (all of one thinned size n) of every slice of
  * k [s, nk, dk], v [s, nk, dv], on the webgpu backend, range r seeded by `seedOf(r)`. Positions
  * equal the host path's (`coresetOfRange` per range) up to walk decisions within float32 rounding
- * of their threshold.
+ * of their threshold. With `uploads`, the thresholds and coins of a (seeds, ranges, slices, g, δ)
+ * seen before are not drawn or uploaded again.
  *
  * @example const { points } = deviceCoresets(k3, v3, [{ lo: 0, hi: 1024 }, { lo: 2048, hi: 4000 }], { g: 2, delta: 0.5, seed: 0, scale: 0.125 }, (r) => r); // [2·s, 64]
  */
-export function deviceCoresets(k: Tensor3D, v: Tensor3D, ranges: readonly KeyRange[], options: CoresetOptions & { readonly scale: number }, seedOf: RangeSeed): DeviceCoresets {
+export function deviceCoresets(k: Tensor3D, v: Tensor3D, ranges: readonly KeyRange[], options: CoresetOptions & { readonly scale: number }, seedOf: RangeSeed, uploads?: DeviceUploadCache): DeviceCoresets {
   const slices = k.shape[0];
   const virtual = slices * ranges.length;
   const plans = ranges.map((range) => compressPlan(range.hi - range.lo, options.g, options.delta));
@@ -153,26 +154,32 @@ export function deviceCoresets(k: Tensor3D, v: Tensor3D, ranges: readonly KeyRan
   // then [drawOffset, flipOffset] per round, then per round the thresholds [R, s, B, M] and the R coins
   const perRange = plan.rounds.map((round) => slices * round.buckets * (round.bucketSize / 2));
   const rangeHeader = 2 * ranges.length;
-  const values = new Float32Array(rangeHeader + 2 * plan.rounds.length + perRange.reduce((sum, size) => sum + ranges.length * (size + 1), 0));
-  values.set(header);
-  let offset = rangeHeader + 2 * plan.rounds.length;
-  plan.rounds.forEach((round, r) => {
-    // the host path's order per range: every slice's thresholds, then one shared coin
-    const coins = ranges.map((_, range) => {
-      const rng = createSeededRandom(deriveSeed(seedOf(range), 'halve', r));
-      rng.fillUniform(values.subarray(offset + range * perRange[r], offset + (range + 1) * perRange[r]), -round.threshold, round.threshold);
-      return rng.uniform() < 0.5 ? 1 : 0;
+  const length = rangeHeader + 2 * plan.rounds.length + perRange.reduce((sum, size) => sum + ranges.length * (size + 1), 0);
+  const drawValues = () => {
+    const values = new Float32Array(length);
+    values.set(header);
+    let offset = rangeHeader + 2 * plan.rounds.length;
+    plan.rounds.forEach((round, r) => {
+      // the host path's order per range: every slice's thresholds, then one shared coin
+      const coins = ranges.map((_, range) => {
+        const rng = createSeededRandom(deriveSeed(seedOf(range), 'halve', r));
+        rng.fillUniform(values.subarray(offset + range * perRange[r], offset + (range + 1) * perRange[r]), -round.threshold, round.threshold);
+        return rng.uniform() < 0.5 ? 1 : 0;
+      });
+      const flipOffset = offset + ranges.length * perRange[r];
+      values.set(coins, flipOffset);
+      values.set([offset, flipOffset], rangeHeader + 2 * r);
+      offset = flipOffset + ranges.length;
     });
-    const flipOffset = offset + ranges.length * perRange[r];
-    values.set(coins, flipOffset);
-    values.set([offset, flipOffset], rangeHeader + 2 * r);
-    offset = flipOffset + ranges.length;
-  });
+    return values;
+  };
+  // the draws follow from the seeds, the ranges, the slice count and the schedule (g, δ) alone
+  const drawsKey = `thinformer ${JSON.stringify({ seeds: ranges.map((_, r) => seedOf(r)), ranges, slices, g: options.g, delta: options.delta })}`;
   return {
     plan,
     ranges,
     points: tf.tidy(() => {
-      const draws = uploadFloat32(values, [values.length]);
+      const draws = uploads ? uploads.tensor(drawsKey, [length], drawValues) : uploadFloat32(drawValues(), [length]);
       const stats = sliceStats(k, v, draws, ranges.length, plan, root); // [V, partials, 2]: c, β
       // round 0 reads no positions (identity); any float32 tensor fills its binding
       let points: Tensor = stats;

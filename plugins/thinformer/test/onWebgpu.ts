@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import { throwIfWebGpuFailed, useBackend, type KernelContext } from '@swapformer/core';
+import { createDeviceUploadCache } from '@swapformer/kernels';
 import { randomAttentionInputs } from '@swapformer/core/conformance';
 import { causalThinformerAttention, deviceCausalThinformerAttention, type CausalThinformerOptions } from '../src';
 
@@ -27,7 +28,9 @@ export async function read(x: tf.Tensor): Promise<number[]> {
 
 /**
  * Causal Thinformer on the suite's backend and on webgpu for the same seeded q, k, v ([1, 2, nq,
- * 2048], d 8): both outputs, with the device call checked for tensor leaks.
+ * 2048], d 8): both outputs, with the device call checked for tensor leaks. The device runs it
+ * twice through one upload cache (as the operator does): the second call, on cached draws, must
+ * give the first one's output.
  */
 export async function causalOnHostAndDevice(kernels: KernelContext, nq: number, inputSeed: number, options: CausalThinformerOptions): Promise<{ host: number[]; device: number[] }> {
   const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq, nk: 2048, dk: 8 }, inputSeed, 0.5);
@@ -38,7 +41,9 @@ export async function causalOnHostAndDevice(kernels: KernelContext, nq: number, 
   const device = await onWebgpu(async () => {
     const [qd, kd, vd] = data.map((x, i) => tf.tensor4d(x as Float32Array, shapes[i] as [number, number, number, number]));
     const before = tf.memory().numTensors;
-    const out = await read(deviceCausalThinformerAttention(kernels, qd, kd, vd, options));
+    const uploads = createDeviceUploadCache();
+    const out = await read(deviceCausalThinformerAttention(kernels, qd, kd, vd, options, uploads));
+    expect(await read(deviceCausalThinformerAttention(kernels, qd, kd, vd, options, uploads)), 'the second call, on cached draws').to.deep.equal(out);
     expect(tf.memory().numTensors, 'no tensor leaks').to.equal(before);
     tf.dispose([qd, kd, vd]);
     return out;

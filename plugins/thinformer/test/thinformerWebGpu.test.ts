@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor3D } from '@tensorflow/tfjs-core';
 import { createSeededRandom, createKernelContext } from '@swapformer/core';
-import { denseSoftmaxAttention } from '@swapformer/kernels';
+import { createDeviceUploadCache, denseSoftmaxAttention } from '@swapformer/kernels';
 import { randomAttentionInputs } from '@swapformer/core/conformance';
 import { compressPlan, coresetPositions, deviceCoresetOfRange, deviceThinformerAttention, thinformerAttention } from '../src';
 import { PARITY_CASES } from './fixtures/parityCases';
@@ -79,8 +79,16 @@ describe('Thinformer on webgpu (device coreset)', function () {
       tf.dispose([q, k, v]);
       const device = await onWebgpu(async () => {
         const [qd, kd, vd] = data.map((x, i) => tf.tensor4d(x as Float32Array, shapes[i] as [number, number, number, number]));
+        // through an upload cache (as the operator calls it): each seed's draws made once, then reused
+        const uploads = createDeviceUploadCache();
         const out = [];
-        for (const seed of [0, 1, 2, 3]) out.push(await read(deviceThinformerAttention(kernels, qd, kd, vd, { g: 2, delta: 0.5, seed })));
+        for (const seed of [0, 1, 2, 3]) out.push(await read(deviceThinformerAttention(kernels, qd, kd, vd, { g: 2, delta: 0.5, seed }, uploads)));
+        const before = tf.memory().numTensors;
+        const repeated = [];
+        for (const seed of [2, 0]) repeated.push(await read(deviceThinformerAttention(kernels, qd, kd, vd, { g: 2, delta: 0.5, seed }, uploads)));
+        expect(tf.memory().numTensors, 'no tensor leaks with cached draws').to.equal(before);
+        expect(uploads.size, 'one entry a seed').to.equal(4);
+        expect(repeated, 'cached draws give the first call\'s output').to.deep.equal([out[2], out[0]]);
         tf.dispose([qd, kd, vd]);
         return out;
       });
