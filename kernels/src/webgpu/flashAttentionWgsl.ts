@@ -251,9 +251,12 @@ export function flashAttentionWgsl(layout: FlashLayout, partial = false): string
           let mNew = max(m[${i}], tileMax${i});
           let corr = exp2(m[${i}] - mNew);
           m[${i}] = mNew;
+          // masked scores are -3e38: against a reference of at least -1e30 their exp2 is 0 even in a
+          // row whose keys so far are all masked (mNew = -3e38), so no per-score test is needed
+          let mRef = vec4<f32>(max(mNew, -1.0e30));
           var rowSum = l[${i}] * corr;
           ${unroll(OC4, (c) => `${acc(i, c)} = ${acc(i, c)} * corr;`)}
-          ${unroll(TN4, (b) => `${s(i, b)} = select(exp2(${s(i, b)} - vec4<f32>(mNew)), vec4<f32>(0.0), ${s(i, b)} < vec4<f32>(-1.0e38));
+          ${unroll(TN4, (b) => `${s(i, b)} = exp2(${s(i, b)} - mRef);
           rowSum = rowSum + dot(${s(i, b)}, vec4<f32>(1.0));`)}
           l[${i}] = rowSum;
         }`)}
