@@ -97,9 +97,11 @@ export const kdeformerPlugin: AttentionPlugin<KdeformerOptions> = {
         const layerSeed = ctx.seed ?? deriveSeed(baseSeed, 'layer', ctx.layerIndex ?? geometry.layerIndex ?? 0);
         const sampleSeed = ctx.seed ?? deriveSeed(layerSeed, 'call', ctx.callIndex ?? 0);
         const attention = { blockSize: options.b, samples: options.m, projections: options.r, seed: layerSeed, sampleSeed, scale: ctx.scale, mask: ctx.mask };
-        if (ctx.causal) return causalKdeformerAttention(kernels, q, k, v, { ...attention, exactBlock: options.exactBlock }, uploads);
+        // a call index (training) makes every call's samples new: nothing to keep
+        const cache = ctx.callIndex === undefined ? uploads : undefined;
+        if (ctx.causal) return causalKdeformerAttention(kernels, q, k, v, { ...attention, exactBlock: options.exactBlock }, cache);
         // backends that cannot read back synchronously (webgpu) hash, sort and sample on the device
-        return canReadSync() ? kdeformerAttention(kernels, q, k, v, attention) : deviceKdeformerAttention(q, k, v, attention, uploads);
+        return canReadSync() ? kdeformerAttention(kernels, q, k, v, attention) : deviceKdeformerAttention(q, k, v, attention, cache);
       },
       parameters: () => [],
       dispose: () => uploads.clear(),

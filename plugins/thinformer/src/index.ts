@@ -89,8 +89,10 @@ export const thinformerPlugin: AttentionPlugin<ThinformerOptions> = {
       forward(q, k, v, ctx) {
         const seed = deriveSeed(ctx.seed ?? baseSeed, 'layer', ctx.layerIndex ?? geometry.layerIndex ?? 0, 'call', ctx.callIndex ?? 0);
         const coreset = { g: options.g, delta: options.delta, seed, scale: ctx.scale };
+        // a call index (training) makes every call's seed new: nothing to keep
+        const cache = ctx.callIndex === undefined ? uploads : undefined;
         // backends that cannot read back synchronously (webgpu) build the coreset on the device
-        if (!canReadSync()) return ctx.causal ? deviceCausalThinformerAttention(kernels, q, k, v, { ...coreset, exactBlock: options.exactBlock }, uploads) : deviceThinformerAttention(kernels, q, k, v, coreset, uploads);
+        if (!canReadSync()) return ctx.causal ? deviceCausalThinformerAttention(kernels, q, k, v, { ...coreset, exactBlock: options.exactBlock }, cache) : deviceThinformerAttention(kernels, q, k, v, coreset, cache);
         return ctx.causal ? causalThinformerAttention(kernels, q, k, v, { ...coreset, exactBlock: options.exactBlock }) : thinformerAttention(kernels, q, k, v, coreset);
       },
       parameters: () => [],

@@ -6,10 +6,10 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor3D } from '@tensorflow/tfjs-core';
-import { createSeededRandom, createKernelContext } from '@swapformer/core';
+import { createMemoryLogger, createSeededRandom, createKernelContext, createSwapformerContainer, deriveSeed, instantiateOperator, resolveOperatorServices } from '@swapformer/core';
 import { createDeviceUploadCache, denseSoftmaxAttention } from '@swapformer/kernels';
 import { randomAttentionInputs } from '@swapformer/core/conformance';
-import { compressPlan, coresetPositions, deviceCoresetOfRange, deviceThinformerAttention, thinformerAttention } from '../src';
+import { compressPlan, coresetPositions, deviceCoresetOfRange, deviceThinformerAttention, thinformerAttention, thinformerPlugin } from '../src';
 import { PARITY_CASES } from './fixtures/parityCases';
 import referenceParity from './fixtures/referenceParity.json';
 import { causalOnHostAndDevice, onWebgpu, read } from './onWebgpu';
@@ -97,6 +97,33 @@ describe('Thinformer on webgpu (device coreset)', function () {
       const mean = (outs: number[][]) => outs.reduce((sum, out) => sum + rms(out, exact), 0) / outs.length;
       expect(Math.abs(mean(device) - mean(host)) / mean(host)).to.be.below(1e-3);
       expect(mean(device) / mean(uniform)).to.be.below(0.95);
+    });
+  });
+
+  describe('through the operator (create, forward, dispose)', () => {
+    it('should give the seeded device output on repeated inference calls, and a new seed a call with a call index', async () => {
+      const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 2, nq: 256, nk: 1024, dk: 8 }, 12, 0.5);
+      const data = [await q.data(), await k.data(), await v.data()];
+      const shapes = [q.shape, k.shape, v.shape];
+      tf.dispose([q, k, v]);
+      await onWebgpu(async () => {
+        const [qd, kd, vd] = data.map((x, i) => tf.tensor4d(x as Float32Array, shapes[i] as [number, number, number, number]));
+        const services = resolveOperatorServices(createSwapformerContainer({ logger: createMemoryLogger() }));
+        const operator = instantiateOperator(thinformerPlugin, { g: 1, seed: 4 }, services, { heads: 2, headDim: 8, layerIndex: 2 });
+        const before = tf.memory().numTensors;
+        const seedOf = (call: number) => deriveSeed(4, 'layer', 2, 'call', call);
+        const direct = async (call: number) => read(deviceThinformerAttention(kernels, qd, kd, vd, { g: 1, delta: 0.5, seed: seedOf(call), scale: 1 / Math.sqrt(8) }));
+        const first = await read(operator.forward(qd, kd, vd, { causal: false }));
+        const second = await read(operator.forward(qd, kd, vd, { causal: false }));
+        const training = await read(operator.forward(qd, kd, vd, { causal: false, callIndex: 1 }));
+        expect(first).to.deep.equal(await direct(0));
+        expect(second, 'the repeated call, on kept draws').to.deep.equal(first);
+        expect(training, 'call index 1 draws anew').to.deep.equal(await direct(1));
+        expect(training).to.not.deep.equal(first);
+        operator.dispose();
+        expect(tf.memory().numTensors, 'no tensor leaks').to.equal(before);
+        tf.dispose([qd, kd, vd]);
+      });
     });
   });
 
