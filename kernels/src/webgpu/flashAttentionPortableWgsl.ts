@@ -1,5 +1,4 @@
-import { MASKED_LOGIT } from '../attentionBias';
-import { COMPONENTS, unroll, type FlashLayout } from './flashAttentionWgsl';
+import { COMPONENTS, rowOutputWgsl, unroll, type FlashLayout } from './flashAttentionWgsl';
 import { WGSL_WORKGROUP_INDEX } from './runWebGpuProgram';
 
 /*
@@ -158,22 +157,7 @@ export function portableFlashAttentionWgsl(layout: FlashLayout, partial = false)
         let row = myRow0 + ${i};
         var total = 0.0;
         for (var t = 0; t < ${TX}; t++) { total = total + rowMax[(ty * ${TM} + ${i}) * ${TX} + t]; }
-${partial ? `        // a split's part: its output normalised by its own sum, then its max and sum (the merge weighs the parts)
-        var inv = 0.0;
-        if (total > 0.0) { inv = 1.0 / total; }
-        if (row < uniforms.nq) {
-          let base = ((split * uniforms.slices + slice) * uniforms.nq + row) * (uniforms.dv + 2);
-          if (tx == 0) { result[base + uniforms.dv] = m[${i}]; result[base + uniforms.dv + 1] = total; }` : `        // rows with no visible key give 0, like the other exact kernels
-        var inv = 0.0;
-        if (total > 0.0 && m[${i}] > ${MASKED_LOGIT / 2}.0) { inv = 1.0 / total; }
-        if (row < uniforms.nq) {
-          let base = (slice * uniforms.nq + row) * uniforms.dv;`}
-          ${unroll(OC4, (c) => `{
-            let o = ${acc(i, c)} * inv;
-            let col = 4 * (tx + ${c * TX});
-            ${unroll(4, (r) => `if (col + ${r} < uniforms.dv) { result[base + col + ${r}] = o.${COMPONENTS[r]}; }`)}
-          }`)}
-        }
+${rowOutputWgsl(i, OC4, TX, acc, partial)}
       }`)}
     }
   `;

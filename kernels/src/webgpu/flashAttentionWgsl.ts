@@ -174,6 +174,30 @@ function storeTransposed(buffer: string, width4: number, quads: string[], d4: st
 }
 
 /**
+ * WGSL storing row `i` of an invocation's block (after `row` and its sum `total` are defined): its
+ * output quads acc(i, c)·1/total, or with `partial` a split's part (normalised by its own sum) and
+ * then its max and sum for the merge. Shared by the flash program and the portable one.
+ */
+export function rowOutputWgsl(i: number, outQuads: number, threadsX: number, acc: (i: number, c: number) => string, partial: boolean): string {
+  return `${partial ? `        // a split's part: its output normalised by its own sum, then its max and sum (the merge weighs the parts)
+        var inv = 0.0;
+        if (total > 0.0) { inv = 1.0 / total; }
+        if (row < uniforms.nq) {
+          let base = ((split * uniforms.slices + slice) * uniforms.nq + row) * (uniforms.dv + 2);
+          if (tx == 0) { result[base + uniforms.dv] = m[${i}]; result[base + uniforms.dv + 1] = total; }` : `        // rows with no visible key give 0, like the other exact kernels
+        var inv = 0.0;
+        if (total > 0.0 && m[${i}] > ${MASKED_LOGIT / 2}.0) { inv = 1.0 / total; }
+        if (row < uniforms.nq) {
+          let base = (slice * uniforms.nq + row) * uniforms.dv;`}
+          ${unroll(outQuads, (c) => `{
+            let o = ${acc(i, c)} * inv;
+            let col = 4 * (tx + ${c * threadsX});
+            ${unroll(4, (r) => `if (col + ${r} < uniforms.dv) { result[base + col + ${r}] = o.${COMPONENTS[r]}; }`)}
+          }`)}
+        }`;
+}
+
+/**
  * The WGSL body of the flash-attention program (tfjs-webgpu adds bindings, uniforms, entry point).
  *
  * Logits are in log2 units (uniforms.scale includes log2 e) and exponentials are exp2.
@@ -373,22 +397,7 @@ export function flashAttentionWgsl(layout: FlashLayout, partial = false): string
       ${unroll(TM, (i) => `{
         let row = myRow0 + ${i};
         let total = total${i};
-${partial ? `        // a split's part: its output normalised by its own sum, then its max and sum (the merge weighs the parts)
-        var inv = 0.0;
-        if (total > 0.0) { inv = 1.0 / total; }
-        if (row < uniforms.nq) {
-          let base = ((split * uniforms.slices + slice) * uniforms.nq + row) * (uniforms.dv + 2);
-          if (tx == 0) { result[base + uniforms.dv] = m[${i}]; result[base + uniforms.dv + 1] = total; }` : `        // rows with no visible key give 0, like the other exact kernels
-        var inv = 0.0;
-        if (total > 0.0 && m[${i}] > ${MASKED_LOGIT / 2}.0) { inv = 1.0 / total; }
-        if (row < uniforms.nq) {
-          let base = (slice * uniforms.nq + row) * uniforms.dv;`}
-          ${unroll(OC4, (c) => `{
-            let o = ${acc(i, c)} * inv;
-            let col = 4 * (tx + ${c * TX});
-            ${unroll(4, (r) => `if (col + ${r} < uniforms.dv) { result[base + col + ${r}] = o.${COMPONENTS[r]}; }`)}
-          }`)}
-        }
+${rowOutputWgsl(i, OC4, TX, acc, partial)}
       }`)}
     }
   `;
