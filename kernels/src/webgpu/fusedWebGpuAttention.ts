@@ -142,8 +142,9 @@ export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
   const portable = device.subgroupMinSize === 0;
   const limits = options.subgroups === false ? { ...device, subgroupMinSize: 0 } : device;
   const layout = options.tile ? flashLayout(options.tile, dk, dv, limits) : chooseFlashLayout(dk, dv, limits);
-  if (portable && layout && (layout.config.prefetch || layout.config.lateValues)) {
-    throw new Error(`fusedWebGpuAttention: tile ${layout.config.name} needs a device with subgroups (this one has none); leave the tile to the default, or pick one without prefetch or late values`);
+  // the portable program has none of these schedules: a tile asking for one is refused, not run without it
+  if (portable && layout && (layout.config.prefetch || layout.config.lateValues || layout.config.swizzle)) {
+    throw new Error(`fusedWebGpuAttention: tile ${layout.config.name} needs a device with subgroups (this one has none); leave the tile to the default, or pick one without prefetch, late values or swizzle`);
   }
   // the portable program keeps a 4-byte workgroup slot besides the layout's buffers
   if (layout === null || !fits(layout, portable ? { ...limits, workgroupBytes: limits.workgroupBytes - 4 } : limits)) {
