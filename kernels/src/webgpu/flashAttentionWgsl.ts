@@ -39,7 +39,8 @@ export interface FlashTileConfig {
  */
 export const FLASH_TILE_CONFIGS: readonly FlashTileConfig[] = [
   // 48 KiB with subgroup row reductions (no row-maxima buffer): the H100's fastest, 64 keys a
-  // barrier, values read late (13.4 ms at n = 16,384, 215 at 65,536; cli/scripts/gpu-tune-flash.cjs)
+  // barrier, values read late, swizzled (13.36 ms at n = 16,384 against 13.77 unswizzled in one
+  // run, GPU 209 ms at 65,536; cli/scripts/gpu-tune-flash.cjs)
   { name: 'r64k64t4x8ls', rows: 64, keys: 64, rowsPerThread: 4, keysPerThread: 8, lateValues: true, swizzle: true },
   { name: 'r64k64t4x8l', rows: 64, keys: 64, rowsPerThread: 4, keysPerThread: 8, lateValues: true },
   { name: 'r64k64t4x4ls', rows: 64, keys: 64, rowsPerThread: 4, keysPerThread: 4, lateValues: true, swizzle: true },
