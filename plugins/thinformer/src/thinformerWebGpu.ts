@@ -174,12 +174,12 @@ export function deviceCoresets(k: Tensor3D, v: Tensor3D, ranges: readonly KeyRan
     return values;
   };
   // the draws follow from the seeds, the ranges, the slice count and the schedule (g, δ) alone
-  const drawsKey = `thinformer ${JSON.stringify({ seeds: ranges.map((_, r) => seedOf(r)), ranges, slices, g: options.g, delta: options.delta })}`;
+  const drawsKey = () => `thinformer ${JSON.stringify({ seeds: ranges.map((_, r) => seedOf(r)), ranges, slices, g: options.g, delta: options.delta })}`;
   return {
     plan,
     ranges,
     points: tf.tidy(() => {
-      const draws = uploads ? uploads.tensor(drawsKey, [length], drawValues) : uploadFloat32(drawValues(), [length]);
+      const draws = uploads ? uploads.tensor(drawsKey(), [length], drawValues) : uploadFloat32(drawValues(), [length]);
       const stats = sliceStats(k, v, draws, ranges.length, plan, root); // [V, partials, 2]: c, β
       // round 0 reads no positions (identity); any float32 tensor fills its binding
       let points: Tensor = stats;
