@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import { SwapformerError } from '@swapformer/core';
-import { uploadFloat32, type DeviceUploadCache } from '@swapformer/kernels';
+import { uploadFloat32, type DeviceUploadCache, type FusedAttentionDims } from '@swapformer/kernels';
 import { deviceGeometry, drawInputs, drawnLength, type QueryPlacement, type SliceSource } from './deviceGeometry';
 import { blockResidualAttention, MAX_DEVICE_DIM, sampleResidual } from './kdeResidualWebGpu';
 import type { KdeformerAttentionOptions } from './kdeformerOptions';
@@ -59,16 +59,10 @@ function deviceKdeformer(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: Kdeform
 
 /**
  * The slices a device call sees: b·h of them, each at most nq queries against at most nk keys (the
- * sources give each slice's counts; the rank placement takes full slices only).
+ * sources give each slice's counts; the rank placement takes full slices only) — the sizes of a
+ * fused attention call.
  */
-export interface SliceView {
-  readonly b: number;
-  readonly h: number;
-  readonly nq: number;
-  readonly nk: number;
-  readonly dk: number;
-  readonly dv: number;
-}
+export type SliceView = FusedAttentionDims;
 
 /**
  * The device KDEformer of s = b·h slices → [s, nq, dv] (dv + 1 with `withLogSumExp`), in four
