@@ -3,10 +3,11 @@
  * thinformerWebGpu.ts). The walk is a chain of M dependent steps per bucket, so its speed is the
  * latency of one step. A first form evaluated the κ entries each step needs on the fly (8 dot
  * products of dk + dv through an index indirection per thread per step), ≈ 48 µs a step on an
- * H100; here the Grams come first (deviceGramTiles.ts) and a step is a TwoSum update:
+ * H100; then the Grams came first (deviceGramTiles.ts) and a step became a TwoSum update behind a
+ * workgroup barrier (≈ 0.3 µs); now one thread walks a block of pairs between two barriers
+ * (`walkWgsl`):
  *
- *   - `walkFromGramWgsl`: a workgroup per bucket reads one row of a stored G per step, prefetched
- *     one step ahead (G does not depend on the signs, so the load is off the chain);
+ *   - `walkFromGramWgsl`: a workgroup per bucket walks a stored G;
  *   - `fusedChainWgsl` (M ≤ FUSED_MAX_PAIRS): G's triangle fits workgroup memory, so a workgroup
  *     computes it there and walks it, and runs consecutive such rounds of the buckets that feed
  *     one bucket of the chain's last round: one dispatch for all of them.
@@ -52,22 +53,70 @@ function drawOffsets(q: number): string {
 }
 
 /**
- * The walk of one bucket given `gAt(i, j)` (a WGSL expression for G[i, j], j ≥ i). Thread tid owns
- * a_j for j = tid + threads·e, e < per; the per-thread slots are unrolled here so they stay in
- * registers (a dynamically indexed array spills to local memory, whose latency would sit on the
- * chain). Thresholds u_j = U_j·r_j·C_j (C a prefix max of r) are formed before the chain by a
- * chunked scan; each step the owner of i compares and publishes the sign (double-buffered, one
- * barrier per step) and every thread adds ±G[i, j] to its a_j, j > i. Survivors are written after
- * the chain, so no global access is on it.
+ * Pairs one thread walks at a time (B). The walk's M steps cannot overlap, so their cost is their
+ * latency: a step that waits on a workgroup barrier (≈ 0.3 µs on an H100) made the M = 512 walk
+ * ≈ 0.2 ms. In blocks, one thread walks B pairs with their a_j in registers (no barrier inside),
+ * then the workgroup adds the block's signed rows to every later a_j: two barriers a block. The
+ * thread's work per step grows with B, the barriers per step shrink as 1/B.
  */
-function walkWgsl(M: number, threads: number, gAt: (i: string, j: string) => string, io: WalkIo): string {
+const WALK_BLOCK = 8;
+
+/** TwoSum: hi + lo carries a running sum to about twice float32's precision (statements adding x). */
+function twoSumWgsl(hi: string, lo: string, x: string): string {
+  return `{
+          let x = ${x};
+          let s = ${hi} + x;
+          let bb = s - ${hi};
+          ${lo} = ${lo} + ((${hi} - (s - bb)) + (x - bb));
+          let t = s + ${lo};
+          ${lo} = ${lo} - (t - s);
+          ${hi} = t;
+        }`;
+}
+
+/**
+ * Workgroup arrays of a walk over at most M pairs with `threads` threads. `stageBlocks`: a block's
+ * diagonal tile is copied to `gBlock` (B rows of 2B, the right half 0, so the walking thread reads
+ * a full row past the block's end without a test).
+ */
+function walkMemory(M: number, threads: number, stageBlocks: boolean): string {
+  const B = Math.min(WALK_BLOCK, M);
+  return `
+    var<workgroup> scan : array<f32, ${threads}>;
+    var<workgroup> thr : array<f32, ${M}>;
+    var<workgroup> accHi : array<f32, ${M}>;
+    var<workgroup> accLo : array<f32, ${M}>;
+    var<workgroup> swapBits : array<u32, ${M / B}>;
+    ${stageBlocks ? `var<workgroup> gBlock : array<f32, ${2 * B * B}>;` : ''}`;
+}
+
+/**
+ * The walk of one bucket given `gAt(i, j)` (a WGSL expression for G[i, j], j ≥ i). Thread tid owns
+ * a_j for j = tid + threads·e, e < per (unrolled slots, so the loads stay in registers).
+ * Thresholds u_j = U_j·r_j·C_j (C a prefix max of r) are formed first by a chunked scan. Then per
+ * block of B pairs: thread 0 walks them from the block's a_j (pair i swaps iff u_i ≤ a_i, and
+ * a_l += ±G[i, l] for the block's later l), its registers h/w rotating so that h0 is always the
+ * current pair's (straight-line code over B − 1 registers instead of B²/2 unrolled updates: the
+ * shader stays small enough for software Vulkan to compile quickly); then the owners add the
+ * block's signed rows to their later a_j. Every a_j sums in the host's order (i ascending), so
+ * decisions match the step-by-step walk's bit for bit. The owners' G loads are issued before the
+ * block's walk, which hides their latency. `stageBlocks`: G is in global memory, so the block's
+ * diagonal tile is copied to workgroup memory first.
+ */
+function walkWgsl(M: number, threads: number, gAt: (i: string, j: string) => string, io: WalkIo, stageBlocks: boolean): string {
   const per = Math.ceil(M / threads);
+  const B = Math.min(WALK_BLOCK, M);
   const slots = (body: (e: number) => string) => Array.from({ length: per }, (_, e) => body(e)).join('\n');
+  const inBlock = (body: (i: number) => string) => Array.from({ length: B }, (_, i) => body(i)).join('\n');
+  // G[blk + i, blk + i + 1 + k], 0 past the block
+  const rowEntry = (k: number) =>
+    stageBlocks ? `gBlock[i * ${2 * B} + i + ${1 + k}]` : `select(0.0, ${gAt('blk + i', `min(blk + i + ${1 + k}, ${M - 1})`)}, i + ${1 + k} < ${B})`;
   return `
       let flip = ${io.flip};
       var carry = 0.0;
       ${slots((e) => `
       let j${e} = min(tid + ${e * threads}, ${M - 1});
+      let owns${e} = tid + ${e * threads} < ${M};
       let r${e} = sqrt(max(${gAt(`j${e}`, `j${e}`)}, 0.0)); // cancellation can make G_jj slightly negative
       scan[tid] = r${e};
       workgroupBarrier();
@@ -78,36 +127,53 @@ function walkWgsl(M: number, threads: number, gAt: (i: string, j: string) => str
         scan[tid] = max(scan[tid], x);
         workgroupBarrier();
       }
-      let thr${e} = ${io.draw(`j${e}`)} * r${e} * max(carry, scan[tid]);
+      if (owns${e}) {
+        thr[j${e}] = ${io.draw(`j${e}`)} * r${e} * max(carry, scan[tid]);
+        accHi[j${e}] = 0.0;
+        accLo[j${e}] = 0.0;
+      }
       carry = max(carry, scan[${threads - 1}]);
-      workgroupBarrier();
-      var hi${e} = 0.0;
-      var lo${e} = 0.0;
-      var cur${e} = ${gAt('0', `j${e}`)};
-      var swap${e} = 0;`)}
-      for (var i = 0; i < ${M} * uniforms.one; i++) {
-        // the next row's loads do not depend on this step's sign: issue them before the barrier
-        let nextRow = min(i + 1, ${M - 1});
-        ${slots((e) => `let nxt${e} = ${gAt('nextRow', `max(nextRow, j${e})`)};`)}
-        if (tid == i % ${threads}) {
-          ${slots((e) => `if (i / ${threads} == ${e}) { swap${e} = select(0, 1, i > 0 && thr${e} <= hi${e}); signs[i & 1] = swap${e}; }`)}
+      workgroupBarrier();`)}
+      for (var blk = 0; blk < ${M} * uniforms.one; blk = blk + ${B}) {
+        // G does not depend on the signs: the owners' rows of this block load while thread 0 walks it
+        ${slots((e) => inBlock((i) => `let g${e}_${i} = ${gAt(`blk + ${i}`, `max(blk + ${i}, j${e})`)};`))}
+        ${
+          stageBlocks
+            ? `for (var e = tid; e < ${2 * B * B}; e = e + ${threads}) {
+          let row = e / ${2 * B};
+          let col = e % ${2 * B};
+          gBlock[e] = select(0.0, ${gAt('blk + row', `blk + max(row, min(col, ${B - 1}))`)}, col < ${B});
+        }`
+            : ''
         }
         workgroupBarrier();
-        let sign = 1.0 - 2.0 * f32(signs[i & 1]);
-        ${slots((e) => `
-        if (tid + ${e * threads} > i && tid + ${e * threads} < ${M}) {
-          // TwoSum: hi + lo carries the running sum to about twice float32's precision
-          let x = sign * cur${e};
-          let s = hi${e} + x;
-          let bb = s - hi${e};
-          lo${e} = lo${e} + ((hi${e} - (s - bb)) + (x - bb));
-          let t = s + lo${e};
-          lo${e} = lo${e} - (t - s);
-          hi${e} = t;
+        if (tid == 0) {
+          ${inBlock((l) => `var h${l} = accHi[blk + ${l}];\n          var w${l} = accLo[blk + ${l}];`)}
+          var bits = 0u;
+          for (var i = 0; i < ${B} * uniforms.one; i++) {
+            let swap = blk + i > 0 && thr[blk + i] <= h0;
+            bits = bits | select(0u, 1u << u32(i), swap);
+            let sign = select(1.0, -1.0, swap);
+            ${Array.from({ length: B - 1 }, (_, k) => twoSumWgsl(`h${k + 1}`, `w${k + 1}`, `sign * ${rowEntry(k)}`)).join('\n')}
+            ${Array.from({ length: B - 1 }, (_, k) => `h${k} = h${k + 1}; w${k} = w${k + 1};`).join(' ')}
+          }
+          swapBits[blk / ${B}] = bits;
         }
-        cur${e} = nxt${e};`)}
+        workgroupBarrier();
+        let bits = swapBits[blk / ${B}];
+        ${slots((e) => `
+        if (owns${e} && j${e} >= blk + ${B}) {
+          var hi = accHi[j${e}];
+          var lo = accLo[j${e}];
+          ${inBlock((i) => twoSumWgsl('hi', 'lo', `select(1.0, -1.0, ((bits >> ${i}u) & 1u) == 1u) * g${e}_${i}`))}
+          accHi[j${e}] = hi;
+          accLo[j${e}] = lo;
+        }`)}
       }
-      ${slots((e) => `if (tid + ${e * threads} < ${M}) { ${io.keep(`j${e}`, `2 * j${e} + (swap${e} ^ flip)`)} }`)}`;
+      ${slots((e) => `if (owns${e}) {
+        let swap = i32((swapBits[j${e} / ${B}] >> u32(j${e} % ${B})) & 1u);
+        ${io.keep(`j${e}`, `2 * j${e} + (swap ^ flip)`)}
+      }`)}`;
 }
 
 /** Prologue of the stored-G walk: which bucket, and whether it is a real one. */
@@ -120,8 +186,7 @@ const BUCKET_PROLOGUE = `
 /** One walk per bucket over a stored G [buckets, M, M]. Inputs G, points, draws → survivors [buckets·M] (key positions after the plan's last round). */
 export function walkFromGramWgsl(M: number): string {
   return `
-    var<workgroup> signs : array<i32, 2>;
-    var<workgroup> scan : array<f32, ${walkThreads(M)}>;
+    ${walkMemory(M, walkThreads(M), true)}
     ${addressing(2 * M)}
     fn main(index : i32) {
       ${BUCKET_PROLOGUE}
@@ -131,7 +196,7 @@ export function walkFromGramWgsl(M: number): string {
         draw: (j) => `draws[drawOffset + b * ${M} + ${j}]`,
         flip: `i32(draws[flipOffset + statsOf(b) / uniforms.slices])`,
         keep: (j, p) => `if (valid) { result[b * ${M} + ${j}] = keyOf(b, pointAt(b, ${p})); }`,
-      })}
+      }, true)}
     }`;
 }
 
@@ -182,15 +247,14 @@ export function fusedChainWgsl(firstPairs: number, rounds: number, dk: number, d
           }
           workgroupBarrier();
           {
-            ${walkWgsl(M, threads, tri, { draw: (j) => `draws[drawOffset + (w * ${count} + u) * ${M} + ${j}]`, flip: `i32(draws[flipOffset + statsOf(b) / uniforms.slices])`, keep })}
+            ${walkWgsl(M, threads, tri, { draw: (j) => `draws[drawOffset + (w * ${count} + u) * ${M} + ${j}]`, flip: `i32(draws[flipOffset + statsOf(b) / uniforms.slices])`, keep }, false)}
           }
           workgroupBarrier();
         }
       }`;
   };
   return `
-    var<workgroup> signs : array<i32, 2>;
-    var<workgroup> scan : array<f32, ${threads}>;
+    ${walkMemory(last, threads, false)}
     var<workgroup> tri : array<f32, ${(last * (last + 1)) / 2}>;
     ${rounds > 1 ? `var<workgroup> keptA : array<f32, ${feeding * firstPairs}>;` : ''}
     ${rounds > 2 ? `var<workgroup> keptB : array<f32, ${(feeding * firstPairs) / 2}>;` : ''}
