@@ -13,6 +13,7 @@ export { createKernelModule, createKernelPool } from './wasm/kernelThreads';
 export type { KernelJob, KernelModule, KernelPool } from './wasm/kernelThreads';
 export type { WasmApi, WasmMemory, WasmModule } from './wasm/webAssemblyApi';
 export { canUseWebGpuFusedAttention, chooseFlashLayout, fusedWebGpuAttention } from './webgpu/fusedWebGpuAttention';
+export { keyRowSoftmaxAttention } from './keyRowAttention';
 export type { FusedWebGpuAttentionOptions } from './webgpu/fusedWebGpuAttention';
 export { FLASH_TILE_CONFIGS, flashLayout } from './webgpu/flashAttentionWgsl';
 export type { FlashDeviceTraits, FlashLayout, FlashTileConfig } from './webgpu/flashAttentionWgsl';

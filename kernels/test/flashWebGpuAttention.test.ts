@@ -21,6 +21,16 @@ interface Case {
   readonly maxBindingBytes?: number;
   readonly keySplits?: number;
   readonly subgroups?: boolean;
+  /** Attend to this many key rows of each (batch, k/v head) slice, picked out of order (`keyRows`). */
+  readonly selected?: number;
+  /** Pass the key rows as int32 (default float32, as Thinformer's coreset positions are). */
+  readonly int32Rows?: boolean;
+}
+
+/** Distinct key positions of k/v slice u, out of order: (7·j + 3·u + 1) mod nk for j < selected (nk not a multiple of 7). */
+function keyRowArray(c: Case): Float32Array {
+  const selected = c.selected ?? c.nk;
+  return Float32Array.from({ length: c.b * c.hk * selected }, (_, at) => (7 * (at % selected) + 3 * Math.floor(at / selected) + 1) % c.nk);
 }
 
 function tile(name: string): FlashTileConfig {
@@ -49,13 +59,27 @@ async function flashAgainstCpu(c: Case): Promise<number> {
     tf.dispose([q, k, v, mask, y]);
     return values;
   };
+  const positions = keyRowArray(c);
+  const selected = c.selected ?? c.nk;
+  // the reference attends to gathered copies of the selected rows
+  const pick = (x: tf.Tensor4D) => {
+    if (c.selected === undefined) return x;
+    const d = x.shape[3];
+    const rows = tf.tensor2d(Int32Array.from(positions), [c.b * c.hk, selected], 'int32');
+    return tf.reshape(tf.gather(tf.reshape(x, [c.b * c.hk, c.nk, d]), rows, 1, 1), [c.b, c.hk, selected, d]) as tf.Tensor4D;
+  };
   await useBackend('cpu');
   const cpu = await run((q, k, v, mask) =>
-    tf.tidy(() => softmaxAttention(kernels, q, expandKeyValueHeads(k, c.h), expandKeyValueHeads(v, c.h), { causal: c.causal, mask })),
+    tf.tidy(() => softmaxAttention(kernels, q, expandKeyValueHeads(pick(k), c.h), expandKeyValueHeads(pick(v), c.h), { causal: c.causal, mask })),
   );
   await useBackend('webgpu');
   const before = tf.memory().numTensors;
-  const gpu = await run((q, k, v, mask) => fusedWebGpuAttention(q, k, v, { causal: c.causal, mask, tile: c.tile, maxBindingBytes: c.maxBindingBytes, keySplits: c.keySplits, subgroups: c.subgroups }));
+  const gpu = await run((q, k, v, mask) => {
+    const keyRows = c.selected === undefined ? undefined : c.int32Rows ? tf.tensor2d(Int32Array.from(positions), [c.b * c.hk, selected], 'int32') : tf.tensor2d(positions, [c.b * c.hk, selected]);
+    const out = fusedWebGpuAttention(q, k, v, { causal: c.causal, mask, tile: c.tile, maxBindingBytes: c.maxBindingBytes, keySplits: c.keySplits, subgroups: c.subgroups, keyRows });
+    keyRows?.dispose();
+    return out;
+  });
   expect(tf.memory().numTensors, 'tensors left on webgpu').to.equal(before);
   const scale = cpu.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
   let worst = 0;
@@ -101,6 +125,11 @@ describe('fusedWebGpuAttention: the flash program on webgpu against the cpu kern
     // one k/v head's keys take 25,600 bytes, its 2 query heads' rows 51,200
     ['chunked over (batch, k/v head) units (a small binding limit), GQA, causal', { ...base, b: 2, h: 4, hk: 2, nq: 100, nk: 100, causal: true, mask: true, maxBindingBytes: 60000 }],
     ['chunked over query rows too (a smaller binding limit), GQA, causal', { ...base, b: 2, h: 4, hk: 2, nq: 100, nk: 100, causal: true, mask: true, maxBindingBytes: 30000 }],
+    // attention over selected key rows read in place (Thinformer's coreset)
+    ['over 70 of 150 key rows per slice, out of order, GQA, 2 batch rows', { ...base, b: 2, h: 4, hk: 2, nq: 90, nk: 150, selected: 70 }],
+    ['over key rows as int32, key splits, swizzled 64-key tile, d 32', { ...base, nq: 100, nk: 200, dk: 32, dv: 32, selected: 130, int32Rows: true, keySplits: 2, tile: tile('r64k64t4x8ls') }],
+    ['over key rows with scalar loads (head dims 30 / 18), subgroups off', { ...base, nq: 50, nk: 61, dk: 30, dv: 18, selected: 33, subgroups: false, tile: tile('r32k32t4x4') }],
+    ['over key rows, chunked over (batch, k/v head) units', { ...base, b: 2, h: 4, hk: 2, nq: 100, nk: 100, selected: 45, maxBindingBytes: 60000 }],
   ];
   for (const [what, c] of cases) {
     it(`should match the cpu kernel: ${what}`, async () => {
@@ -123,6 +152,16 @@ describe('fusedWebGpuAttention: the flash program on webgpu against the cpu kern
     const kv = tf.zeros([1, 2, 8, 16]) as tf.Tensor4D;
     expect(() => fusedWebGpuAttention(q, kv, kv)).to.throw('3 query heads need k and v with a divisor of 3 heads each, got k 2, v 2');
     tf.dispose([q, kv]);
+  });
+
+  it('should refuse key rows with a causal mask, or of the wrong shape, naming the way out', async () => {
+    await useBackend('webgpu');
+    const x = tf.zeros([2, 1, 16, 8]) as tf.Tensor4D;
+    const rows = tf.zeros([2, 4]) as tf.Tensor2D;
+    const wrong = tf.zeros([1, 4]) as tf.Tensor2D;
+    expect(() => fusedWebGpuAttention(x, x, x, { keyRows: rows, causal: true })).to.throw(/keyRows cannot be combined with causal; gather the rows/);
+    expect(() => fusedWebGpuAttention(x, x, x, { keyRows: wrong })).to.throw("keyRows must be [b·hk, n'] = [2, n'] with n' ≥ 1 positions per (batch, k/v head), got [1, 4]");
+    tf.dispose([x, rows, wrong]);
   });
 
   it('should refuse one head whose keys exceed the binding limit, naming the limit and the way out', async () => {

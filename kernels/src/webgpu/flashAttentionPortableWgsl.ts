@@ -1,4 +1,4 @@
-import { COMPONENTS, rowOutputWgsl, unroll, type FlashLayout } from './flashAttentionWgsl';
+import { COMPONENTS, keyRowWgsl, rowOutputWgsl, unroll, type FlashLayout } from './flashAttentionWgsl';
 import { WGSL_WORKGROUP_INDEX } from './runWebGpuProgram';
 
 /*
@@ -20,7 +20,7 @@ import { WGSL_WORKGROUP_INDEX } from './runWebGpuProgram';
  * output column quads tx, tx + TX, … of the same rows: its running max m equals its row-mates',
  * so only the max needs a reduction per tile; the row sum stays partial until the end.
  */
-export function portableFlashAttentionWgsl(layout: FlashLayout, partial = false): string {
+export function portableFlashAttentionWgsl(layout: FlashLayout, partial = false, keyRows = false): string {
   const { config, threadsX: TX, dkPadded: D, dvPadded: DVP } = layout;
   const { rows: BR, keys: BC, rowsPerThread: TM, keysPerThread: TN } = config;
   const BR4 = BR / 4;
@@ -43,12 +43,13 @@ export function portableFlashAttentionWgsl(layout: FlashLayout, partial = false)
       if (row < uniforms.nq && d < uniforms.dk) { return Q[(slice * uniforms.nq + row) * uniforms.dk + d] * uniforms.scale; }
       return 0.0;
     }
+    ${keyRowWgsl(keyRows)}
     fn kAt(slice : i32, key : i32, d : i32) -> f32 {
-      if (key < uniforms.nk && d < uniforms.dk) { return K[(slice * uniforms.nk + key) * uniforms.dk + d]; }
+      if (key < uniforms.nk && d < uniforms.dk) { return K[keyRow(slice, key) * uniforms.dk + d]; }
       return 0.0;
     }
     fn vAt(slice : i32, key : i32, c : i32) -> f32 {
-      if (key < uniforms.nk && c < uniforms.dv) { return V[(slice * uniforms.nk + key) * uniforms.dv + c]; }
+      if (key < uniforms.nk && c < uniforms.dv) { return V[keyRow(slice, key) * uniforms.dv + c]; }
       return 0.0;
     }
 

@@ -126,33 +126,47 @@ export function unroll(count: number, body: (i: number) => string): string {
 export const COMPONENTS = ['x', 'y', 'z', 'w'];
 
 /** WGSL readers of 4 consecutive values of one q / k / v row (zeros past the ends), as vec4 loads or 4 scalar ones. */
-function quadReaders(layout: FlashLayout): string {
+function quadReaders(layout: FlashLayout, keyRows: boolean): string {
   const D4 = layout.dkPadded / 4;
   if (layout.vectorLoads) {
-    return `
+    return `${keyRowWgsl(keyRows)}
     fn qQuad(slice : i32, row : i32, d4 : i32) -> vec4<f32> {
       if (row < uniforms.nq) { return Q[(slice * uniforms.nq + row) * ${D4} + d4] * uniforms.scale; }
       return vec4<f32>(0.0);
     }
     fn kQuad(slice : i32, key : i32, d4 : i32) -> vec4<f32> {
-      if (key < uniforms.nk) { return K[(slice * uniforms.nk + key) * ${D4} + d4]; }
+      if (key < uniforms.nk) { return K[keyRow(slice, key) * ${D4} + d4]; }
       return vec4<f32>(0.0);
     }
     fn vQuad(slice : i32, key : i32, c4 : i32) -> vec4<f32> {
       let dv4 = uniforms.dv / 4;
-      if (key < uniforms.nk && c4 < dv4) { return V[(slice * uniforms.nk + key) * dv4 + c4]; }
+      if (key < uniforms.nk && c4 < dv4) { return V[keyRow(slice, key) * dv4 + c4]; }
       return vec4<f32>(0.0);
     }`;
   }
-  const scalar = (name: string, tensor: string, rows: string, width: string, scale = '') => `
-    fn ${name}At(slice : i32, row : i32, d : i32) -> f32 {
-      if (row < uniforms.${rows} && d < uniforms.${width}) { return ${tensor}[(slice * uniforms.${rows} + row) * uniforms.${width} + d]${scale}; }
+  // row(slice, r): the tensor's row r of the slice (keys and values through keyRow)
+  const scalar = (name: string, tensor: string, rows: string, width: string, row: string, scale = '') => `
+    fn ${name}At(slice : i32, r : i32, d : i32) -> f32 {
+      if (r < uniforms.${rows} && d < uniforms.${width}) { return ${tensor}[${row} * uniforms.${width} + d]${scale}; }
       return 0.0;
     }
     fn ${name}Quad(slice : i32, row : i32, d4 : i32) -> vec4<f32> {
       return vec4<f32>(${unroll(4, (c) => `${name}At(slice, row, 4 * d4 + ${c})`).split('\n').join(', ')});
     }`;
-  return scalar('q', 'Q', 'nq', 'dk', ' * uniforms.scale') + scalar('k', 'K', 'nk', 'dk') + scalar('v', 'V', 'nk', 'dv');
+  return keyRowWgsl(keyRows) + scalar('q', 'Q', 'nq', 'dk', '(slice * uniforms.nq + r)', ' * uniforms.scale') + scalar('k', 'K', 'nk', 'dk', 'keyRow(slice, r)') + scalar('v', 'V', 'nk', 'dv', 'keyRow(slice, r)');
+}
+
+/**
+ * WGSL `keyRow(slice, key)`: the row of k and v holding key `key` of a k/v slice. Plain, keys are
+ * the slice's rows in order; with key rows (`KeyRows` [slices, nk] positions into the slice's
+ * `kvRows` rows) attention runs over those rows only, read in place (no gathered copy).
+ */
+export function keyRowWgsl(keyRows: boolean): string {
+  return keyRows
+    ? `
+    fn keyRow(slice : i32, key : i32) -> i32 { return slice * uniforms.kvRows + i32(KeyRows[slice * uniforms.nk + key]); }`
+    : `
+    fn keyRow(slice : i32, key : i32) -> i32 { return slice * uniforms.nk + key; }`;
 }
 
 /**
@@ -211,7 +225,7 @@ export function rowOutputWgsl(i: number, outQuads: number, threadsX: number, acc
  * tx + TX, … of the same rows: its running max m equals its row-mates', so only the max needs a
  * reduction per tile; the row sum stays partial until the end.
  */
-export function flashAttentionWgsl(layout: FlashLayout, partial = false): string {
+export function flashAttentionWgsl(layout: FlashLayout, partial = false, keyRows = false): string {
   const { config, threadsX: TX, dkPadded: D, dvPadded: DVP, invocations: INV, subgroupRows } = layout;
   const { rows: BR, keys: BC, rowsPerThread: TM, keysPerThread: TN } = config;
   const prefetch = config.prefetch === true;
@@ -348,7 +362,7 @@ export function flashAttentionWgsl(layout: FlashLayout, partial = false): string
     ${prefetch ? `var<workgroup> kT : array<vec4<f32>, ${D * BC4}>;\n    var<workgroup> vS : array<vec4<f32>, ${BC * DV4}>;` : `var<workgroup> kv : array<vec4<f32>, ${Math.max(D * BC4, BC * DV4)}>;`}
     var<workgroup> pT : array<vec4<f32>, ${BC * BR4}>;
     ${subgroupRows ? '' : `var<workgroup> rowMax : array<f32, ${BR * TX}>;`}
-    ${quadReaders(layout)}
+    ${quadReaders(layout, keyRows)}
 
     fn main(index : i32) {
       let tid = i32(localIndex);

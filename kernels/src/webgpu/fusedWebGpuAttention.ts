@@ -40,6 +40,13 @@ export interface FusedWebGpuAttentionOptions {
   readonly subgroups?: boolean;
   /** Bytes one binding may hold; default the device's maxStorageBufferBindingSize (tests pass less to exercise chunking). */
   readonly maxBindingBytes?: number;
+  /**
+   * `[b·hk, n']` key positions (float32 or int32, each in [0, nk)): attend to those rows of each
+   * (batch, k/v head) slice of k and v only, read in place — attention over a selected key set
+   * (a coreset) without a gathered copy. Not with `causal` or `mask`, whose positions would be
+   * ambiguous: gather the rows first for those.
+   */
+  readonly keyRows?: Tensor2D;
 }
 
 /** Workgroups below which the default splits the keys (about two per SM of a large GPU: the H100 has 132; at n = 4,096 with 4 heads, 256 workgroups unsplit ran 1.15 ms, split in 2 1.27). */
@@ -132,8 +139,12 @@ function chunksFor(kvUnits: number, group: number, nq: number, nk: number, dk: n
  */
 export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, options: FusedWebGpuAttentionOptions = {}): Tensor4D {
   const [b, h, nq, dk] = q.shape;
-  const [, hk, nk] = k.shape;
+  const [, hk, kvRows] = k.shape;
   const dv = v.shape[3];
+  const { keyRows } = options;
+  // attended keys per slice: all its rows, or the selected ones
+  const nk = keyRows ? keyRows.shape[1] : kvRows;
+  if (keyRows) checkKeyRows(keyRows, b * hk, options);
   if (tf.getBackend() !== 'webgpu') throw new Error(`fusedWebGpuAttention: needs the webgpu backend, the active one is "${tf.getBackend()}"`);
   if (dk > MAX_HEAD_DIM || dv > MAX_HEAD_DIM) throw new Error(`fusedWebGpuAttention: dk and dv must be at most ${MAX_HEAD_DIM}, got dk ${dk}, dv ${dv}`);
   if (h % hk !== 0 || v.shape[1] !== hk) throw new Error(`fusedWebGpuAttention: ${h} query heads need k and v with a divisor of ${h} heads each, got k ${hk}, v ${v.shape[1]}`);
@@ -156,18 +167,21 @@ export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
   const kvUnits = b * hk;
   const scale = options.scale ?? 1 / Math.sqrt(dk);
   const bindingBytes = options.maxBindingBytes ?? limits.bindingBytes;
-  const chunks = chunksFor(kvUnits, group, nq, nk, dk, dv, bindingBytes);
+  const chunks = chunksFor(kvUnits, group, nq, kvRows, dk, dv, bindingBytes);
   return tf.tidy(() => {
     const q5 = tf.reshape(q, [kvUnits, group, nq, dk]);
-    const k3 = tf.reshape(k, [kvUnits, nk, dk]);
-    const v3 = tf.reshape(v, [kvUnits, nk, dv]);
+    const k3 = tf.reshape(k, [kvUnits, kvRows, dk]);
+    const v3 = tf.reshape(v, [kvUnits, kvRows, dv]);
     // without a mask the program never reads Bias (hasBias 0): k stands in, saving a fill dispatch
     const bias: Tensor = options.mask ? tf.mul(tf.sub(1, tf.cast(options.mask, 'float32')), MASKED_LOGIT) : k3;
     const outs = chunks.map(({ u0, units, r0, rows: chunkRows }) => {
       const whole = chunks.length === 1;
       const qc = whole ? q5 : tf.slice(q5, [u0, 0, r0, 0], [units, group, chunkRows, dk]);
-      const kc = whole ? k3 : tf.slice(k3, [u0, 0, 0], [units, nk, dk]);
-      const vc = whole ? v3 : tf.slice(v3, [u0, 0, 0], [units, nk, dv]);
+      const kc = whole ? k3 : tf.slice(k3, [u0, 0, 0], [units, kvRows, dk]);
+      const vc = whole ? v3 : tf.slice(v3, [u0, 0, 0], [units, kvRows, dv]);
+      // the programs read float32 (positions are exact in it below 2^24)
+      const floatRows = keyRows && keyRows.dtype !== 'float32' ? tf.cast(keyRows, 'float32') : keyRows;
+      const rowsOfKeys = floatRows && !whole ? tf.slice(floatRows, [u0, 0], [units, nk]) : floatRows;
       const slices = units * group;
       const workgroups = slices * Math.ceil(chunkRows / rows);
       const keyTiles = Math.ceil(nk / layout.config.keys);
@@ -178,28 +192,39 @@ export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
       const splits = Math.ceil(nk / keysPerSplit);
       const partial = splits > 1;
       const program: WebGpuProgramSpec = {
-        variableNames: ['Q', 'K', 'V', 'Bias'],
+        variableNames: keyRows ? ['Q', 'K', 'V', 'Bias', 'KeyRows'] : ['Q', 'K', 'V', 'Bias'],
         outputShape: partial ? [splits, slices, chunkRows, dv + 2] : [slices, chunkRows, dv],
-        shaderKey: `swapformerFlashAttention_${name}_${layout.dkPadded}_${layout.dvPadded}${partial ? '_partial' : ''}${portable ? '_portable' : `${layout.subgroupRows ? '_subgroups' : ''}${layout.vectorLoads ? '_vec4' : ''}`}`,
+        shaderKey: `swapformerFlashAttention_${name}_${layout.dkPadded}_${layout.dvPadded}${partial ? '_partial' : ''}${keyRows ? '_keyRows' : ''}${portable ? '_portable' : `${layout.subgroupRows ? '_subgroups' : ''}${layout.vectorLoads ? '_vec4' : ''}`}`,
         // q, k, v as vec4 arrays where their widths allow (the bias stays scalar)
-        variableComponents: layout.vectorLoads && !portable ? [4, 4, 4, 1] : undefined,
+        variableComponents: layout.vectorLoads && !portable ? [4, 4, 4, 1, 1].slice(0, keyRows ? 5 : 4) : undefined,
         dispatch: [splits * workgroups, 1, 1],
         workgroupSize: [layout.invocations, 1, 1],
-        uniforms: 'nq : i32, nk : i32, dk : i32, dv : i32, slices : i32, group : i32, kvHeads : i32, kvSliceOffset : i32, offset : i32, hasBias : i32, keysPerSplit : i32, splits : i32, scale : f32,',
-        getUserCode: () => (portable ? portableFlashAttentionWgsl(layout, partial) : flashAttentionWgsl(layout, partial)),
+        uniforms: 'nq : i32, nk : i32, dk : i32, dv : i32, slices : i32, group : i32, kvHeads : i32, kvSliceOffset : i32, offset : i32, hasBias : i32, keysPerSplit : i32, splits : i32, kvRows : i32, scale : f32,',
+        getUserCode: () => (portable ? portableFlashAttentionWgsl(layout, partial, keyRows !== undefined) : flashAttentionWgsl(layout, partial, keyRows !== undefined)),
       };
       // causal: row r of the chunk is row r0 + r of the call; otherwise every key is visible
       const offset = options.causal ? nk - nq + r0 : nk;
-      const ints = [chunkRows, nk, dk, dv, slices, group, hk, u0, offset, options.mask ? 1 : 0, keysPerSplit, splits].map(int32Uniform);
+      const ints = [chunkRows, nk, dk, dv, slices, group, hk, u0, offset, options.mask ? 1 : 0, keysPerSplit, splits, kvRows].map(int32Uniform);
       // logits in log2 units (the program takes exp2, one multiply fewer per score; the portable one
       // exp); the bias is 0 or MASKED_LOGIT, which stays hidden unscaled
-      let out = runWebGpuProgram(program, [tf.reshape(qc, [slices, chunkRows, dk]), kc, vc, bias], [...ints, float32Uniform(portable ? scale : scale * Math.LOG2E)]);
+      const inputs = [tf.reshape(qc, [slices, chunkRows, dk]), kc, vc, bias, ...(rowsOfKeys ? [rowsOfKeys] : [])];
+      let out = runWebGpuProgram(program, inputs, [...ints, float32Uniform(portable ? scale : scale * Math.LOG2E)]);
       if (partial) out = runWebGpuProgram(mergeProgram(slices * chunkRows, dv, !portable), [out], [slices * chunkRows, dv, splits].map(int32Uniform));
       return tf.reshape(out, [units, group, chunkRows, dv]);
     });
     const joined = outs.length === 1 ? outs[0] : joinChunks(outs, chunks);
     return tf.reshape(joined, [b, h, nq, dv]) as Tensor4D;
   });
+}
+
+/** Refuses key rows of the wrong shape, or with a causal mask or padding mask (whose key positions they would make ambiguous). */
+function checkKeyRows(keyRows: Tensor2D, kvUnits: number, options: FusedWebGpuAttentionOptions): void {
+  if (keyRows.rank !== 2 || keyRows.shape[0] !== kvUnits || keyRows.shape[1] < 1) {
+    throw new Error(`fusedWebGpuAttention: keyRows must be [b·hk, n'] = [${kvUnits}, n'] with n' ≥ 1 positions per (batch, k/v head), got [${keyRows.shape.join(', ')}]`);
+  }
+  if (options.causal || options.mask) {
+    throw new Error(`fusedWebGpuAttention: keyRows cannot be combined with ${options.causal ? 'causal' : 'mask'}; gather the rows (kernels' gatherRows) and pass the gathered k and v instead`);
+  }
 }
 
 /** The merge of `splits` key-split parts of `rows` rows (flashMergeWgsl), their maxima in log2 or natural units. */
