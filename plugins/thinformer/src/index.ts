@@ -105,7 +105,7 @@ export { thinformerAttention } from './thinformer';
 export { causalThinformerAttention } from './causalThinformer';
 export { deviceThinformerAttention } from './deviceThinformer';
 export { deviceCausalThinformerAttention } from './deviceCausalThinformer';
-export { deviceCoresetOfRange, deviceCoresets, gatherCoresetRows } from './thinformerWebGpu';
+export { deviceCoresetOfRange, deviceCoresets } from './thinformerWebGpu';
 export type { DeviceCoresets, KeyRange } from './thinformerWebGpu';
 export type { CausalThinformerOptions } from './causalThinformer';
 export type { ThinformerAttentionOptions } from './thinformer';

@@ -9,7 +9,8 @@
  *      (deviceWalkPrograms.ts): while a bucket's G fits workgroup memory, one fused dispatch for
  *      a chain of such rounds; else a parallel Gram dispatch and a walk dispatch that reads one
  *      stored row of G per step;
- *   3. the survivors' rows gathered straight from k and v by their thinned positions.
+ *   3. the survivors leave as key positions, which the attention reads k and v rows at in place
+ *      (kernels' keyRowSoftmaxAttention).
  *
  * Many key ranges [lo, hi) of every slice whose schedules match (same thinned size n) run as one
  * batch ("virtual slices" r·s + slice): the causal form needs a coreset of each left half of its
@@ -28,15 +29,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import { createSeededRandom, deriveSeed } from '@swapformer/core';
-import { float32Uniform, int32Uniform as int, runWebGpuProgram, uploadFloat32, WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX, type DeviceUploadCache, type WebGpuUniform } from '@swapformer/kernels';
+import { float32Uniform, int32Uniform as int, runWebGpuProgram, uploadFloat32, type DeviceUploadCache, type WebGpuUniform } from '@swapformer/kernels';
 import { compressPlan, type CompressPlan } from './compressPlan';
 import type { CoresetOptions } from './thinformerCoreset';
 import { GRAM_TILE, pairGramWgsl, ROUND_UNIFORMS } from './deviceGramTiles';
 import { sliceStats, statsPartials } from './deviceSliceStats';
 import { fusedChainLength, fusedChainWgsl, fusedThreads, walkFromGramWgsl, walkThreads } from './deviceWalkPrograms';
-
-/** Threads of the gather program. */
-const WORKGROUP = 256;
 
 /** A key range [lo, hi) of every slice. */
 export interface KeyRange {
@@ -191,39 +189,6 @@ export function deviceCoresets(k: Tensor3D, v: Tensor3D, ranges: readonly KeyRan
       return tf.reshape(points, [virtual, nOut]) as Tensor2D;
     }),
   };
-}
-
-/**
- * Rows of x [s, nk, d] at the coreset positions → [R·s, nOut, d] (row r·s + slice), with one more
- * coordinate of value `column` when given.
- */
-export function gatherCoresetRows(x: Tensor3D, coresets: DeviceCoresets, column?: number): Tensor3D {
-  const [slices, nk, d] = x.shape;
-  const [rows, nOut] = coresets.points.shape;
-  const width = column === undefined ? d : d + 1;
-  const size = rows * nOut * width;
-  return runWebGpuProgram(
-    {
-      variableNames: ['X', 'points'],
-      outputShape: [rows, nOut, width],
-      shaderKey: `swapformerThinformerGather_${d}_${width}`,
-      dispatch: [Math.ceil(size / WORKGROUP), 1, 1],
-      workgroupSize: [WORKGROUP, 1, 1],
-      uniforms: 'size : i32, nOut : i32, slices : i32, nk : i32, column : f32,',
-      getUserCode: () => `
-        fn main(index : i32) {
-          let at = ${WORKGROUP_INDEX} * ${WORKGROUP} + i32(localIndex);
-          if (at >= uniforms.size) { return; }
-          let c = at % ${width};
-          let p = at / ${width};
-          if (c >= ${d}) { result[at] = uniforms.column; return; }
-          let row = ((p / uniforms.nOut) % uniforms.slices) * uniforms.nk + i32(points[p]);
-          result[at] = X[row * ${d} + c];
-        }`,
-    },
-    [x, coresets.points],
-    [int(size), int(nOut), int(slices), int(nk), float32Uniform(column ?? 0)],
-  ) as Tensor3D;
 }
 
 /**
