@@ -7,12 +7,14 @@
 // Run from the repo root on the GPU machine (after `source .gpu-bundle/enter.sh`):
 //   node cli/scripts/gpu-profile-operators.cjs            (≈ 1 minute on an H100)
 //   OPS=thinformer,kdeformer NS=4096 CAUSAL=1 node cli/scripts/gpu-profile-operators.cjs
+//   DAWN_FLAGS=disable-dawn-features=timestamp_quantization …   (timestamps at full resolution)
 const tf = require('@tensorflow/tfjs-core');
 const core = require('../../core/dist');
 const kernels = require('../../kernels/dist');
 const thin = require('../../plugins/thinformer/dist');
 const kde = require('../../plugins/kdeformer/dist');
 const { randomAttentionInputs } = require('../../core/dist/conformance');
+const { installDawnFlags } = require('./dawnFlags.cjs');
 
 const context = core.createKernelContext();
 const OPERATORS = {
@@ -37,6 +39,8 @@ async function fencedMs(fn) {
 }
 
 (async () => {
+  const dawnFlags = installDawnFlags();
+  if (dawnFlags) console.log(JSON.stringify({ dawnFlags }));
   await core.useBackend('webgpu');
   const backend = tf.backend();
   const keys = [];

@@ -9,10 +9,12 @@
 // Run from the repo root on the GPU machine (bundle unpacked, see cli/scripts/gpu-bench.sh):
 //   source .gpu-bundle/enter.sh && node cli/scripts/gpu-tune-flash.cjs
 // DAWN_FLAGS (e.g. enable-dawn-features=enable_integer_range_analysis_in_robustness) creates Dawn
-// with those flags, to measure what a device toggle is worth; NO_TORCH=1 skips the PyTorch timings.
+// with those flags, to measure what a device toggle is worth; NO_TORCH=1 skips the PyTorch timings;
+// SPLITS=1,2,4 times those key splits of the best tile at every n (by default 1,2,4,8 below the largest n).
 // A time budget (BUDGET_S, default 120) keeps it under 3 minutes with torch and start-up: past it, remaining cells are
 // reported as skipped; at the largest n only tiles within 2× of the best at the previous n run.
 const { spawnSync } = require('node:child_process');
+const { installDawnFlags } = require('./dawnFlags.cjs');
 const tf = require('@tensorflow/tfjs-core');
 const core = require('../../core/dist');
 const kernels = require('../../kernels/dist');
@@ -23,6 +25,9 @@ const HEADS = 4;
 const DIM = 64;
 const BUDGET_MS = 1000 * Number(process.env.BUDGET_S ?? 120);
 const MIN_REPEATS = 5;
+// key-split counts tried with the best tile; SPLITS (e.g. 1,2,4) tries them at every n, the largest included
+const SPLIT_COUNTS = (process.env.SPLITS ?? '1,2,4,8').split(',').map(Number);
+const SPLITS_EVERYWHERE = process.env.SPLITS !== undefined;
 const started = performance.now();
 const opsOnly = core.createKernelContext({ webGpuFusedAttention: false });
 
@@ -90,14 +95,8 @@ async function relativeError(out, reference) {
 
 (async () => {
   const torch = process.env.NO_TORCH === '1' ? { skipped: 'NO_TORCH=1' } : torchTimings();
-  if (process.env.DAWN_FLAGS) {
-    // installed before useBackend, which then keeps this navigator.gpu (subgroups as core does it)
-    const dawn = require('webgpu');
-    const { withSubgroups } = require('../../core/dist/backend/dawnSubgroups');
-    Object.assign(globalThis, dawn.globals);
-    Object.defineProperty(globalThis, 'navigator', { value: { gpu: withSubgroups(dawn.create(process.env.DAWN_FLAGS.split(' '))) }, configurable: true, writable: true });
-    console.log(JSON.stringify({ dawnFlags: process.env.DAWN_FLAGS }));
-  }
+  const dawnFlags = installDawnFlags();
+  if (dawnFlags) console.log(JSON.stringify({ dawnFlags }));
   console.log(JSON.stringify(torch));
   const torchMs = torch.torchSdpaMs ?? {};
   await core.useBackend('webgpu');
@@ -169,7 +168,7 @@ async function relativeError(out, reference) {
         }
         console.log(JSON.stringify(splitRows[splitRows.length - 1]));
       }
-      for (const keySplits of bestTile && ni < NS.length - 1 ? [1, 2, 4, 8] : []) {
+      for (const keySplits of bestTile && (SPLITS_EVERYWHERE || ni < NS.length - 1) ? SPLIT_COUNTS : []) {
         const row = { tile: bestTile.tile, keySplits, n, causal };
         if (performance.now() - started > BUDGET_MS) {
           console.log(JSON.stringify({ ...row, skipped: 'time budget spent' }));
