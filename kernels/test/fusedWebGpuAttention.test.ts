@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import { fusedWebGpuAttention } from '@swapformer/kernels';
-import { canUseWebGpuFusedAttention, chooseFlashLayout } from '../src/webgpu/fusedWebGpuAttention';
+import { canUseWebGpuFusedAttention, chooseFlashLayout, defaultKeySplits } from '../src/webgpu/fusedWebGpuAttention';
 import { FLASH_TILE_CONFIGS, flashAttentionWgsl, flashLayout } from '../src/webgpu/flashAttentionWgsl';
 import { createKernelContext } from '@swapformer/core';
 
@@ -26,6 +26,17 @@ describe('fusedWebGpuAttention', () => {
     expect(canUseWebGpuFusedAttention(kernels, x, x)).to.equal(false);
     expect(canUseWebGpuFusedAttention(enabled, x, x)).to.equal(false);
     x.dispose();
+  });
+
+  it('should split the keys by default when workgroups are few or a slice streams more than 8 MiB of k and v', () => {
+    // 4 heads, 64-row and 64-key tiles, head dims 64: (workgroups, key tiles, nk, dk, dv)
+    expect(defaultKeySplits(256, 64, 4096, 64, 64), 'n 4,096: 256 workgroups, 2 MiB a slice').to.equal(1);
+    expect(defaultKeySplits(1024, 256, 16384, 64, 64), 'n 16,384: 8 MiB a slice').to.equal(1);
+    expect(defaultKeySplits(2048, 512, 32768, 64, 64), 'n 32,768: 16 MiB a slice').to.equal(2);
+    expect(defaultKeySplits(4096, 1024, 65536, 64, 64), 'n 65,536: 32 MiB a slice').to.equal(4);
+    expect(defaultKeySplits(1024, 256, 16384, 128, 128), 'n 16,384 at head dims 128: 16 MiB').to.equal(2);
+    expect(defaultKeySplits(64, 64, 4096, 64, 64), '64 workgroups: 4 splits make 256').to.equal(4);
+    expect(defaultKeySplits(1, 40, 2560, 64, 64), 'one workgroup: at most 8').to.equal(8);
   });
 
   it('should size the tiles by the head dims and pick the first candidate that fits the device', () => {

@@ -32,8 +32,9 @@ export interface FusedWebGpuAttentionOptions {
   /**
    * Workgroups per (slice, query block) along the keys, each over its share of key tiles, merged
    * by a second program: fills the GPU when slices × query blocks are few (n = 4096 with 4 heads
-   * is 256 workgroups of 64 rows). Default: enough for FLASH_MIN_WORKGROUPS, at most 8, 1 when
-   * there are that many already.
+   * is 256 workgroups of 64 rows), and keeps the keys and values the resident workgroups stream
+   * within the GPU's L2. Default: enough for FLASH_MIN_WORKGROUPS (at most 8), and at least enough
+   * that a split's keys and values of one slice take at most FLASH_SPLIT_KV_BYTES.
    */
   readonly keySplits?: number;
   /** Row reductions by subgroup shuffles where the device has subgroups (default true); false takes the workgroup-memory path (tests, tuning). */
@@ -51,6 +52,15 @@ export interface FusedWebGpuAttentionOptions {
 
 /** Workgroups below which the default splits the keys (about two per SM of a large GPU: the H100 has 132; at n = 4,096 with 4 heads, 256 workgroups unsplit ran 1.15 ms, split in 2 1.27). */
 export const FLASH_MIN_WORKGROUPS = 256;
+
+/**
+ * Bytes of one slice's keys and values a workgroup streams, above which the default splits the
+ * keys. The workgroups resident at a time cover about one slice, which they stream in step while
+ * its k and v stay in L2; past it, they fall out of step and re-read k and v from memory. On the
+ * H100 (50 MB L2), n = 65,536 at head dim 64 (32 MB a slice) ran 206 ms of GPU time unsplit, 188
+ * split in 2 and 186 in 4 (≤ 8 MB a split); at 16,384 (8 MB) splits did not pay.
+ */
+export const FLASH_SPLIT_KV_BYTES = 8 * 2 ** 20;
 
 /** Largest head dim the register tiles are generated for. */
 const MAX_HEAD_DIM = 256;
@@ -186,7 +196,7 @@ export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
       const workgroups = slices * Math.ceil(chunkRows / rows);
       const keyTiles = Math.ceil(nk / layout.config.keys);
       const partBytes = 4 * slices * chunkRows * (dv + 2);
-      const wanted = options.keySplits ?? Math.min(8, Math.ceil(FLASH_MIN_WORKGROUPS / workgroups), Math.floor(keyTiles / 4));
+      const wanted = options.keySplits ?? defaultKeySplits(workgroups, keyTiles, nk, dk, dv);
       const splitsWanted = Math.max(1, Math.min(wanted, keyTiles, Math.floor(bindingBytes / partBytes)));
       const keysPerSplit = layout.config.keys * Math.ceil(keyTiles / splitsWanted);
       const splits = Math.ceil(nk / keysPerSplit);
@@ -215,6 +225,19 @@ export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
     const joined = outs.length === 1 ? outs[0] : joinChunks(outs, chunks);
     return tf.reshape(joined, [b, h, nq, dv]) as Tensor4D;
   });
+}
+
+/**
+ * Key splits the default asks for (before the binding limit caps them): enough for
+ * FLASH_MIN_WORKGROUPS workgroups (at most 8, each split keeping ≥ 4 key tiles), and at least
+ * enough that a split's keys and values of one slice take at most FLASH_SPLIT_KV_BYTES.
+ *
+ * @example defaultKeySplits(4096, 1024, 65536, 64, 64) // 4: 32 MiB of k and v a slice
+ */
+export function defaultKeySplits(workgroups: number, keyTiles: number, nk: number, dk: number, dv: number): number {
+  const forWorkgroups = Math.min(8, Math.ceil(FLASH_MIN_WORKGROUPS / workgroups), Math.floor(keyTiles / 4));
+  const forL2 = Math.ceil((4 * nk * (dk + dv)) / FLASH_SPLIT_KV_BYTES);
+  return Math.max(forWorkgroups, forL2);
 }
 
 /** Refuses key rows of the wrong shape, or with a causal mask or padding mask (whose key positions they would make ambiguous). */
