@@ -1,7 +1,7 @@
 /**
  * WGSL of the pair-difference Gram matrices of one KH-halve round on tfjs-webgpu, in tiles of
  * side × side pairs (used by deviceWalkPrograms.ts and thinformerWebGpu.ts). Each tile stages the
- * k̃/v rows of its 2·side row and column points in workgroup memory, a chunk of feature columns at a
+ * k̃/v rows of its 2·side row and column points in workgroup memory, CHUNK feature columns at a
  * time, so each value is read from global memory once per tile instead of once per κ (the
  * stores run in the loops of the Gram and fused programs, so no early return is possible).
  *
@@ -17,14 +17,8 @@ import { WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/kernels';
 /** Pairs along one side of a full Gram tile: 16 × 16 = 256 threads, one G entry each. */
 export const GRAM_TILE = 16;
 
-/**
- * Feature columns staged per pass of a tile (rows padded by one against bank conflicts). Each pass
- * costs two workgroup barriers, which dominate these small tiles on an H100 (≈ 0.35 µs each): the
- * Gram program stages 32 columns a pass; the fused rounds 16, since their tiles share 16 KB of
- * workgroup memory with G's triangle.
- */
+/** Feature columns staged per pass of a tile (rows padded by one against bank conflicts). */
 const CHUNK = 16;
-const STORED_G_CHUNK = 32;
 
 /**
  * Uniform declarations of the round programs (must match `roundUniforms` in thinformerWebGpu.ts).
@@ -76,10 +70,10 @@ export function tileSide(M: number): number {
 }
 
 /** Workgroup arrays of tiles of at most `side` pairs a side: the staged k̃/v columns and the key rows of their points. */
-export function tileMemory(side: number, columns = CHUNK): string {
+export function tileMemory(side: number): string {
   return `
-    var<workgroup> tileA : array<f32, ${2 * side * (columns + 1)}>;
-    var<workgroup> tileB : array<f32, ${2 * side * (columns + 1)}>;
+    var<workgroup> tileA : array<f32, ${2 * side * (CHUNK + 1)}>;
+    var<workgroup> tileB : array<f32, ${2 * side * (CHUNK + 1)}>;
     var<workgroup> rowA : array<i32, ${2 * side}>;
     var<workgroup> rowB : array<i32, ${2 * side}>;`;
 }
@@ -88,32 +82,32 @@ export function tileMemory(side: number, columns = CHUNK): string {
  * WGSL statements giving `g` = G[i, j] for thread (li, lj) of tile (ti, tj) of a bucket of M
  * pairs, i = side·ti + li, j = side·tj + lj, run by `threads` ≥ side² threads (`inTile` is false
  * for the extra ones). `rowOfPoint(p)`: key row of the bucket's point p. Needs `shift`, `beta2`, `tid`.
- * The k̃ columns then the v columns pass through the tile `columns` at a time; each thread loads its
+ * The k̃ columns then the v columns pass through the tile CHUNK at a time; each thread loads its
  * share of a chunk into registers two chunks before it is staged, so the global-memory latency
  * overlaps two chunks' arithmetic and barriers instead of adding to each (with one chunk ahead,
  * the H100 spent ≈ 1.8 µs a chunk in the fused rounds, mostly waiting on those loads).
  */
-export function tileEntryWgsl(M: number, dk: number, dv: number, threads: number, rowOfPoint: (p: string) => string, columns = CHUNK): string {
+export function tileEntryWgsl(M: number, dk: number, dv: number, threads: number, rowOfPoint: (p: string) => string): string {
   const side = tileSide(M);
   const rows = 2 * side;
-  const pitch = columns + 1;
-  const kChunks = Math.ceil(dk / columns);
-  const chunks = kChunks + Math.ceil(dv / columns);
-  const shares = Math.ceil((rows * columns) / threads);
+  const pitch = CHUNK + 1;
+  const kChunks = Math.ceil(dk / CHUNK);
+  const chunks = kChunks + Math.ceil(dv / CHUNK);
+  const shares = Math.ceil((rows * CHUNK) / threads);
   const each = (body: (e: number) => string) => Array.from({ length: shares }, (_, e) => body(e)).join('\n');
-  // thread tid's e-th share of a chunk is element q = tid + threads·e: point q / columns, column q % columns
+  // thread tid's e-th share of a chunk is element q = tid + threads·e: point q / CHUNK, column q % CHUNK
   const load = (chunk: string) =>
     each(
       (e) => `{
           let q = tid + ${e * threads};
-          let p = min(q / ${columns}, ${rows - 1});
+          let p = min(q / ${CHUNK}, ${rows - 1});
           na${e} = 0.0;
           nb${e} = 0.0;
           if (${chunk} < ${kChunks}) {
-            let c = ${chunk} * ${columns} + q % ${columns};
+            let c = ${chunk} * ${CHUNK} + q % ${CHUNK};
             if (c < ${dk}) { na${e} = K[rowA[p] * ${dk} + c] * uniforms.root; nb${e} = K[rowB[p] * ${dk} + c] * uniforms.root; }
           } else {
-            let c = (${chunk} - ${kChunks}) * ${columns} + q % ${columns};
+            let c = (${chunk} - ${kChunks}) * ${CHUNK} + q % ${CHUNK};
             if (c < ${dv}) { na${e} = V[rowA[p] * ${dv} + c]; nb${e} = V[rowB[p] * ${dv} + c]; }
           }
         }`,
@@ -135,13 +129,13 @@ export function tileEntryWgsl(M: number, dk: number, dv: number, threads: number
         var l00 = 0.0; var l01 = 0.0; var l10 = 0.0; var l11 = 0.0;
         for (var chunk = 0; chunk < ${chunks}; chunk++) {
           // f holds this chunk, n the next one; the one after is issued now, two chunks ahead of its use
-          ${each((e) => `if (tid + ${e * threads} < ${rows * columns}) { let q = tid + ${e * threads}; tileA[(q / ${columns}) * ${pitch} + q % ${columns}] = fa${e}; tileB[(q / ${columns}) * ${pitch} + q % ${columns}] = fb${e}; }`)}
+          ${each((e) => `if (tid + ${e * threads} < ${rows * CHUNK}) { let q = tid + ${e * threads}; tileA[(q / ${CHUNK}) * ${pitch} + q % ${CHUNK}] = fa${e}; tileB[(q / ${CHUNK}) * ${pitch} + q % ${CHUNK}] = fb${e}; }`)}
           ${each((e) => `fa${e} = na${e}; fb${e} = nb${e};`)}
           workgroupBarrier();
           if (chunk + 2 < ${chunks}) { ${load('(chunk + 2)')} }
           // the logits are done when the v columns start
           if (chunk == ${kChunks}) { l00 = d00; l01 = d01; l10 = d10; l11 = d11; d00 = 0.0; d01 = 0.0; d10 = 0.0; d11 = 0.0; }
-          let width = select(min(${columns}, ${dv} - (chunk - ${kChunks}) * ${columns}), min(${columns}, ${dk} - chunk * ${columns}), chunk < ${kChunks});
+          let width = select(min(${CHUNK}, ${dv} - (chunk - ${kChunks}) * ${CHUNK}), min(${CHUNK}, ${dk} - chunk * ${CHUNK}), chunk < ${kChunks});
           for (var c = 0; c < width; c++) {
             let a0 = tileA[(2 * li) * ${pitch} + c];
             let a1 = tileA[(2 * li + 1) * ${pitch} + c];
@@ -178,7 +172,7 @@ export function pairGramWgsl(M: number, dk: number, dv: number): string {
   const tiles = M / GRAM_TILE;
   const upper = (tiles * (tiles + 1)) / 2;
   return `
-    ${tileMemory(GRAM_TILE, STORED_G_CHUNK)}
+    ${tileMemory(GRAM_TILE)}
     ${addressing(2 * M)}
     fn main(index : i32) {
       let w = ${WORKGROUP_INDEX};
@@ -187,7 +181,7 @@ export function pairGramWgsl(M: number, dk: number, dv: number): string {
       let tid = i32(localIndex);
       ${SHIFTS}
       ${upperTile(tiles, `w % ${upper}`)}
-      ${tileEntryWgsl(M, dk, dv, GRAM_TILE * GRAM_TILE, (p) => `rowOf(b, pointAt(b, ${p}))`, STORED_G_CHUNK)}
+      ${tileEntryWgsl(M, dk, dv, GRAM_TILE * GRAM_TILE, (p) => `rowOf(b, pointAt(b, ${p}))`)}
       if (valid && j >= i) { result[(b * ${M} + i) * ${M} + j] = g; }
     }`;
 }

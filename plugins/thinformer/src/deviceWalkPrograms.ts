@@ -57,10 +57,9 @@ function drawOffsets(q: number): string {
  * latency: a step that waits on a workgroup barrier (≈ 0.3 µs on an H100) made the M = 512 walk
  * ≈ 0.2 ms. In blocks, one thread walks B pairs with their a_j in registers (no barrier inside),
  * then the workgroup adds the block's signed rows to every later a_j: two barriers a block. The
- * thread's work per step grows with B, the barriers per step shrink as 1/B; on the H100, with 8
- * the M = 512 walk took 0.10 ms (≈ 1.6 µs a block, mostly its two barriers), so 16.
+ * thread's work per step grows with B, the barriers per step shrink as 1/B.
  */
-const WALK_BLOCK = 16;
+const WALK_BLOCK = 8;
 
 /** TwoSum: hi + lo carries a running sum to about twice float32's precision (statements adding x). */
 function twoSumWgsl(hi: string, lo: string, x: string): string {
