@@ -83,9 +83,8 @@ export function tileMemory(side: number): string {
  * pairs, i = side·ti + li, j = side·tj + lj, run by `threads` ≥ side² threads (`inTile` is false
  * for the extra ones). `rowOfPoint(p)`: key row of the bucket's point p. Needs `shift`, `beta2`, `tid`.
  * The k̃ columns then the v columns pass through the tile CHUNK at a time; each thread loads its
- * share of a chunk into registers two chunks before it is staged, so the global-memory latency
- * overlaps two chunks' arithmetic and barriers instead of adding to each (with one chunk ahead,
- * the H100 spent ≈ 1.8 µs a chunk in the fused rounds, mostly waiting on those loads).
+ * share of the next chunk into registers before working on the current one, so the global-memory
+ * latency overlaps the arithmetic instead of adding to it.
  */
 export function tileEntryWgsl(M: number, dk: number, dv: number, threads: number, rowOfPoint: (p: string) => string): string {
   const side = tileSide(M);
@@ -121,18 +120,14 @@ export function tileEntryWgsl(M: number, dk: number, dv: number, threads: number
           rowB[tid] = ${rowOfPoint(`${rows} * tj + tid`)};
         }
         workgroupBarrier();
-        ${each((e) => `var na${e} = 0.0; var nb${e} = 0.0; var fa${e} = 0.0; var fb${e} = 0.0;`)}
+        ${each((e) => `var na${e} = 0.0; var nb${e} = 0.0;`)}
         ${load('0')}
-        ${each((e) => `fa${e} = na${e}; fb${e} = nb${e};`)}
-        if (1 < ${chunks}) { ${load('1')} }
         var d00 = 0.0; var d01 = 0.0; var d10 = 0.0; var d11 = 0.0;
         var l00 = 0.0; var l01 = 0.0; var l10 = 0.0; var l11 = 0.0;
         for (var chunk = 0; chunk < ${chunks}; chunk++) {
-          // f holds this chunk, n the next one; the one after is issued now, two chunks ahead of its use
-          ${each((e) => `if (tid + ${e * threads} < ${rows * CHUNK}) { let q = tid + ${e * threads}; tileA[(q / ${CHUNK}) * ${pitch} + q % ${CHUNK}] = fa${e}; tileB[(q / ${CHUNK}) * ${pitch} + q % ${CHUNK}] = fb${e}; }`)}
-          ${each((e) => `fa${e} = na${e}; fb${e} = nb${e};`)}
+          ${each((e) => `if (tid + ${e * threads} < ${rows * CHUNK}) { let q = tid + ${e * threads}; tileA[(q / ${CHUNK}) * ${pitch} + q % ${CHUNK}] = na${e}; tileB[(q / ${CHUNK}) * ${pitch} + q % ${CHUNK}] = nb${e}; }`)}
           workgroupBarrier();
-          if (chunk + 2 < ${chunks}) { ${load('(chunk + 2)')} }
+          if (chunk + 1 < ${chunks}) { ${load('(chunk + 1)')} }
           // the logits are done when the v columns start
           if (chunk == ${kChunks}) { l00 = d00; l01 = d01; l10 = d10; l11 = d11; d00 = 0.0; d01 = 0.0; d10 = 0.0; d11 = 0.0; }
           let width = select(min(${CHUNK}, ${dv} - (chunk - ${kChunks}) * ${CHUNK}), min(${CHUNK}, ${dk} - chunk * ${CHUNK}), chunk < ${kChunks});
