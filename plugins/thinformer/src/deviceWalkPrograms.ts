@@ -99,22 +99,15 @@ function walkMemory(M: number, threads: number, stageBlocks: boolean): string {
  * current pair's (straight-line code over B − 1 registers instead of B²/2 unrolled updates: the
  * shader stays small enough for software Vulkan to compile quickly); then the owners add the
  * block's signed rows to their later a_j. Every a_j sums in the host's order (i ascending), so
- * decisions match the step-by-step walk's bit for bit. Every G load is issued a block ahead, so
- * no memory latency sits on the chain (on the H100, loading in the block itself left the M = 512
- * walk at 0.10 ms). `stageBlocks`: G is in global memory, so the block's diagonal tile is copied
- * to workgroup memory first.
+ * decisions match the step-by-step walk's bit for bit. The owners' G loads are issued before the
+ * block's walk, which hides their latency. `stageBlocks`: G is in global memory, so the block's
+ * diagonal tile is copied to workgroup memory first.
  */
 function walkWgsl(M: number, threads: number, gAt: (i: string, j: string) => string, io: WalkIo, stageBlocks: boolean): string {
   const per = Math.ceil(M / threads);
   const B = Math.min(WALK_BLOCK, M);
   const slots = (body: (e: number) => string) => Array.from({ length: per }, (_, e) => body(e)).join('\n');
   const inBlock = (body: (i: number) => string) => Array.from({ length: B }, (_, i) => body(i)).join('\n');
-  // the staged diagonal tile of the block at `start`: entry tid + threads·q (row e / 2B, column e % 2B; 0 in the right half)
-  const diagShares = (body: (q: number) => string) => Array.from({ length: Math.ceil((2 * B * B) / threads) }, (_, q) => body(q)).join('\n');
-  const diagEntry = (start: string, q: number) => {
-    const e = `min(tid + ${q * threads}, ${2 * B * B - 1})`;
-    return `select(0.0, ${gAt(`${start} + ${e} / ${2 * B}`, `${start} + max(${e} / ${2 * B}, min(${e} % ${2 * B}, ${B - 1}))`)}, ${e} % ${2 * B} < ${B})`;
-  };
   // G[blk + i, blk + i + 1 + k], 0 past the block
   const rowEntry = (k: number) =>
     stageBlocks ? `gBlock[i * ${2 * B} + i + ${1 + k}]` : `select(0.0, ${gAt('blk + i', `min(blk + i + ${1 + k}, ${M - 1})`)}, i + ${1 + k} < ${B})`;
@@ -141,19 +134,20 @@ function walkWgsl(M: number, threads: number, gAt: (i: string, j: string) => str
       }
       carry = max(carry, scan[${threads - 1}]);
       workgroupBarrier();`)}
-      // G does not depend on the signs, so each block's loads are issued a block ahead (registers
-      // gn / dn: the owners' rows of the next block and, staged, its diagonal tile); the first
-      // pass (blk = −B) only loads, so the load code exists once
-      ${slots((e) => inBlock((i) => `var gn${e}_${i} = 0.0;`))}
-      ${stageBlocks ? diagShares((q) => `var dn${q} = 0.0;`) : ''}
-      for (var blk = -${B}; blk < ${M} * uniforms.one; blk = blk + ${B}) {
-        ${slots((e) => inBlock((i) => `let g${e}_${i} = gn${e}_${i};`))}
-        ${stageBlocks ? diagShares((q) => `if (tid + ${q * threads} < ${2 * B * B}) { gBlock[tid + ${q * threads}] = dn${q}; }`) : ''}
-        let nb = min(blk + ${B}, ${M - B}); // past the last block: any block, its loads go unused
-        ${slots((e) => inBlock((i) => `gn${e}_${i} = ${gAt(`nb + ${i}`, `max(nb + ${i}, j${e})`)};`))}
-        ${stageBlocks ? diagShares((q) => `dn${q} = ${diagEntry('nb', q)};`) : ''}
+      for (var blk = 0; blk < ${M} * uniforms.one; blk = blk + ${B}) {
+        // G does not depend on the signs: the owners' rows of this block load while thread 0 walks it
+        ${slots((e) => inBlock((i) => `let g${e}_${i} = ${gAt(`blk + ${i}`, `max(blk + ${i}, j${e})`)};`))}
+        ${
+          stageBlocks
+            ? `for (var e = tid; e < ${2 * B * B}; e = e + ${threads}) {
+          let row = e / ${2 * B};
+          let col = e % ${2 * B};
+          gBlock[e] = select(0.0, ${gAt('blk + row', `blk + max(row, min(col, ${B - 1}))`)}, col < ${B});
+        }`
+            : ''
+        }
         workgroupBarrier();
-        if (tid == 0 && blk >= 0) {
+        if (tid == 0) {
           ${inBlock((l) => `var h${l} = accHi[blk + ${l}];\n          var w${l} = accLo[blk + ${l}];`)}
           var bits = 0u;
           for (var i = 0; i < ${B} * uniforms.one; i++) {
@@ -166,9 +160,9 @@ function walkWgsl(M: number, threads: number, gAt: (i: string, j: string) => str
           swapBits[blk / ${B}] = bits;
         }
         workgroupBarrier();
-        let bits = swapBits[max(blk, 0) / ${B}];
+        let bits = swapBits[blk / ${B}];
         ${slots((e) => `
-        if (blk >= 0 && owns${e} && j${e} >= blk + ${B}) {
+        if (owns${e} && j${e} >= blk + ${B}) {
           var hi = accHi[j${e}];
           var lo = accLo[j${e}];
           ${inBlock((i) => twoSumWgsl('hi', 'lo', `select(1.0, -1.0, ((bits >> ${i}u) & 1u) == 1u) * g${e}_${i}`))}
