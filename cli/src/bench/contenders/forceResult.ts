@@ -16,13 +16,15 @@ export async function timeCall(call: () => Promise<void>): Promise<RunTime> {
 
 /**
  * Waits until `t` is computed. tfjs queues work on GPU backends, so a timer stopped before a read
- * measures nothing. On webgpu a one-float reduction is read back instead of the whole output, so
- * the time is compute, not a device-to-host copy of `[h, n, d]` (PyTorch timings synchronize the
- * same way). On the CPU backends the output already lives in host memory and `data()` is a copy.
+ * measures nothing. On webgpu one value of the output is read back: the queue runs dispatches in
+ * order, so when that copy is done the whole call is (as PyTorch's `torch.cuda.synchronize()`).
+ * Not a reduction over the output: tfjs-webgpu reduces to one value in one workgroup, which at
+ * [4, 65,536, 64] took ≈ 10 ms of an exact call's 196 on the H100. On the CPU backends the output
+ * already lives in host memory and `data()` is a copy.
  */
 export async function forceResult(t: Tensor): Promise<void> {
   if (tf.getBackend() === 'webgpu') {
-    const probe = tf.sum(t);
+    const probe = tf.tidy(() => tf.slice(tf.reshape(t, [-1]), 0, 1));
     await probe.data();
     probe.dispose();
     return;
