@@ -21,6 +21,8 @@ interface Case {
   readonly maxBindingBytes?: number;
   readonly keySplits?: number;
   readonly subgroups?: boolean;
+  /** Run the program browsers get (no subgroups) on this device. */
+  readonly portable?: boolean;
   /** Attend to this many key rows of each (batch, k/v head) slice, picked out of order (`keyRows`). */
   readonly selected?: number;
   /** Pass the key rows as int32 (default float32, as Thinformer's coreset positions are). */
@@ -74,12 +76,23 @@ async function flashAgainstCpu(c: Case): Promise<number> {
   );
   await useBackend('webgpu');
   const before = tf.memory().numTensors;
-  const gpu = await run((q, k, v, mask) => {
-    const keyRows = c.selected === undefined ? undefined : c.int32Rows ? tf.tensor2d(Int32Array.from(positions), [c.b * c.hk, selected], 'int32') : tf.tensor2d(positions, [c.b * c.hk, selected]);
-    const out = fusedWebGpuAttention(q, k, v, { causal: c.causal, mask, tile: c.tile, maxBindingBytes: c.maxBindingBytes, keySplits: c.keySplits, subgroups: c.subgroups, keyRows });
-    keyRows?.dispose();
-    return out;
-  });
+  // which programs ran (the portable cases must run the portable one)
+  const backend = tf.backend() as unknown as { runWebGPUProgram: (program: { shaderKey?: string }, ...rest: unknown[]) => unknown };
+  const runProgram = backend.runWebGPUProgram;
+  const programs: string[] = [];
+  backend.runWebGPUProgram = (program, ...rest) => (programs.push(String(program.shaderKey)), runProgram.call(backend, program, ...rest));
+  let gpu: Float32Array;
+  try {
+    gpu = await run((q, k, v, mask) => {
+      const keyRows = c.selected === undefined ? undefined : c.int32Rows ? tf.tensor2d(Int32Array.from(positions), [c.b * c.hk, selected], 'int32') : tf.tensor2d(positions, [c.b * c.hk, selected]);
+      const out = fusedWebGpuAttention(q, k, v, { causal: c.causal, mask, tile: c.tile, maxBindingBytes: c.maxBindingBytes, keySplits: c.keySplits, subgroups: c.subgroups, portable: c.portable, keyRows });
+      keyRows?.dispose();
+      return out;
+    });
+  } finally {
+    backend.runWebGPUProgram = runProgram;
+  }
+  expect(programs.some((key) => key.startsWith('swapformerFlashAttention_') && key.includes('_portable')), `portable program among ${programs.join(', ')}`).to.equal(c.portable === true);
   expect(tf.memory().numTensors, 'tensors left on webgpu').to.equal(before);
   const scale = cpu.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
   let worst = 0;
@@ -130,6 +143,9 @@ describe('fusedWebGpuAttention: the flash program on webgpu against the cpu kern
     ['over key rows as int32, key splits, swizzled 64-key tile, d 32', { ...base, nq: 100, nk: 200, dk: 32, dv: 32, selected: 130, int32Rows: true, keySplits: 2, tile: tile('r64k64t4x8ls') }],
     ['over key rows with scalar loads (head dims 30 / 18), subgroups off', { ...base, nq: 50, nk: 61, dk: 30, dv: 18, selected: 33, subgroups: false, tile: tile('r32k32t4x4') }],
     ['over key rows, chunked over (batch, k/v head) units', { ...base, b: 2, h: 4, hk: 2, nq: 100, nk: 100, selected: 45, maxBindingBytes: 60000 }],
+    // the program browsers run (no subgroups), here on a device that has them
+    ['the portable program: causal, masked, GQA, key splits', { ...base, b: 2, h: 4, hk: 2, nq: 100, nk: 150, causal: true, mask: true, keySplits: 2, portable: true }],
+    ['the portable program over key rows, head dims 40 / 24', { ...base, nq: 70, nk: 130, dk: 40, dv: 24, selected: 50, portable: true }],
   ];
   for (const [what, c] of cases) {
     it(`should match the cpu kernel: ${what}`, async () => {

@@ -39,6 +39,12 @@ export interface FusedWebGpuAttentionOptions {
   readonly keySplits?: number;
   /** Row reductions by subgroup shuffles where the device has subgroups (default true); false takes the workgroup-memory path (tests, tuning). */
   readonly subgroups?: boolean;
+  /**
+   * Run the program of devices without subgroups (flashAttentionPortableWgsl.ts, what browsers
+   * get) even where subgroups exist (default: only there), with its tile set: tests and
+   * comparisons of the two programs on one device.
+   */
+  readonly portable?: boolean;
   /** Bytes one binding may hold; default the device's maxStorageBufferBindingSize (tests pass less to exercise chunking). */
   readonly maxBindingBytes?: number;
   /**
@@ -160,8 +166,8 @@ export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
   if (h % hk !== 0 || v.shape[1] !== hk) throw new Error(`fusedWebGpuAttention: ${h} query heads need k and v with a divisor of ${h} heads each, got k ${hk}, v ${v.shape[1]}`);
   const device = deviceLimits();
   // devices without subgroups (browsers) run the portable program (flashAttentionPortableWgsl.ts)
-  const portable = device.subgroupMinSize === 0;
-  const limits = options.subgroups === false ? { ...device, subgroupMinSize: 0 } : device;
+  const portable = options.portable === true || device.subgroupMinSize === 0;
+  const limits = portable || options.subgroups === false ? { ...device, subgroupMinSize: 0 } : device;
   const layout = options.tile ? flashLayout(options.tile, dk, dv, limits) : chooseFlashLayout(dk, dv, limits);
   // the portable program has none of these schedules: a tile asking for one is refused, not run without it
   if (portable && layout && (layout.config.prefetch || layout.config.lateValues || layout.config.swizzle)) {
