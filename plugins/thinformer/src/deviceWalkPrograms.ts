@@ -76,13 +76,15 @@ function twoSumWgsl(hi: string, lo: string, x: string): string {
 }
 
 /**
- * Workgroup arrays of a walk over at most M pairs. `stageBlocks`: a block's
+ * Workgroup arrays of a walk over at most M pairs with `threads` threads. `stageBlocks`: a block's
  * diagonal tile is copied to `gBlock` (B rows of 2B, the right half 0, so the walking thread reads
  * a full row past the block's end without a test).
  */
-function walkMemory(M: number, stageBlocks: boolean): string {
+function walkMemory(M: number, threads: number, stageBlocks: boolean): string {
   const B = Math.min(WALK_BLOCK, M);
   return `
+    var<workgroup> scan : array<f32, ${threads}>;
+    var<workgroup> thr : array<f32, ${M}>;
     var<workgroup> accHi : array<f32, ${M}>;
     var<workgroup> accLo : array<f32, ${M}>;
     var<workgroup> swapBits : array<u32, ${M / B}>;
@@ -91,13 +93,12 @@ function walkMemory(M: number, stageBlocks: boolean): string {
 
 /**
  * The walk of one bucket given `gAt(i, j)` (a WGSL expression for G[i, j], j ≥ i). Thread tid owns
- * a_j for j = tid + threads·e, e < per (unrolled slots, so the loads stay in registers). Per block
- * of B pairs, thread 0 walks them from the block's a_j: pair i swaps iff u_i ≤ a_i, with the
- * threshold u_i = U_i·r_i·C_i formed on the way (r_i = sqrt(G_ii), C_i their running max, in the
- * host's order of float operations; a workgroup scan took 2·log2(threads) barriers a bucket), and
- * a_l += ±G[i, l] for the block's later l, its registers h/w rotating so that h0 is always the
+ * a_j for j = tid + threads·e, e < per (unrolled slots, so the loads stay in registers).
+ * Thresholds u_j = U_j·r_j·C_j (C a prefix max of r) are formed first by a chunked scan. Then per
+ * block of B pairs: thread 0 walks them from the block's a_j (pair i swaps iff u_i ≤ a_i, and
+ * a_l += ±G[i, l] for the block's later l), its registers h/w rotating so that h0 is always the
  * current pair's (straight-line code over B − 1 registers instead of B²/2 unrolled updates: the
- * shader stays small enough for software Vulkan to compile quickly). Then the owners add the
+ * shader stays small enough for software Vulkan to compile quickly); then the owners add the
  * block's signed rows to their later a_j. Every a_j sums in the host's order (i ascending), so
  * decisions match the step-by-step walk's bit for bit. The owners' G loads are issued before the
  * block's walk (issuing them a whole block earlier measured no faster). `stageBlocks`: G is in
@@ -108,21 +109,32 @@ function walkWgsl(M: number, threads: number, gAt: (i: string, j: string) => str
   const B = Math.min(WALK_BLOCK, M);
   const slots = (body: (e: number) => string) => Array.from({ length: per }, (_, e) => body(e)).join('\n');
   const inBlock = (body: (i: number) => string) => Array.from({ length: B }, (_, i) => body(i)).join('\n');
-  // G[blk + i, blk + i]
-  const diagonalEntry = stageBlocks ? `gBlock[i * ${2 * B + 1}]` : gAt('blk + i', 'blk + i');
   // G[blk + i, blk + i + 1 + k], 0 past the block
   const rowEntry = (k: number) =>
     stageBlocks ? `gBlock[i * ${2 * B} + i + ${1 + k}]` : `select(0.0, ${gAt('blk + i', `min(blk + i + ${1 + k}, ${M - 1})`)}, i + ${1 + k} < ${B})`;
   return `
       let flip = ${io.flip};
+      var carry = 0.0;
       ${slots((e) => `
       let j${e} = min(tid + ${e * threads}, ${M - 1});
       let owns${e} = tid + ${e * threads} < ${M};
+      let r${e} = sqrt(max(${gAt(`j${e}`, `j${e}`)}, 0.0)); // cancellation can make G_jj slightly negative
+      scan[tid] = r${e};
+      workgroupBarrier();
+      for (var off = 1; off < ${threads} * uniforms.one; off = off * 2) {
+        var x = 0.0;
+        if (tid >= off) { x = scan[tid - off]; }
+        workgroupBarrier();
+        scan[tid] = max(scan[tid], x);
+        workgroupBarrier();
+      }
       if (owns${e}) {
+        thr[j${e}] = ${io.draw(`j${e}`)} * r${e} * max(carry, scan[tid]);
         accHi[j${e}] = 0.0;
         accLo[j${e}] = 0.0;
-      }`)}
-      var runMax = 0.0; // thread 0's C_i = max_{j ≤ i} r_j
+      }
+      carry = max(carry, scan[${threads - 1}]);
+      workgroupBarrier();`)}
       for (var blk = 0; blk < ${M} * uniforms.one; blk = blk + ${B}) {
         // G does not depend on the signs: the owners' rows of this block load while thread 0 walks it
         ${slots((e) => inBlock((i) => `let g${e}_${i} = ${gAt(`blk + ${i}`, `max(blk + ${i}, j${e})`)};`))}
@@ -140,9 +152,7 @@ function walkWgsl(M: number, threads: number, gAt: (i: string, j: string) => str
           ${inBlock((l) => `var h${l} = accHi[blk + ${l}];\n          var w${l} = accLo[blk + ${l}];`)}
           var bits = 0u;
           for (var i = 0; i < ${B} * uniforms.one; i++) {
-            let r = sqrt(max(${diagonalEntry}, 0.0)); // cancellation can make G_ii slightly negative
-            runMax = max(runMax, r);
-            let swap = blk + i > 0 && ${io.draw('blk + i')} * r * runMax <= h0;
+            let swap = blk + i > 0 && thr[blk + i] <= h0;
             bits = bits | select(0u, 1u << u32(i), swap);
             let sign = select(1.0, -1.0, swap);
             ${Array.from({ length: B - 1 }, (_, k) => twoSumWgsl(`h${k + 1}`, `w${k + 1}`, `sign * ${rowEntry(k)}`)).join('\n')}
@@ -177,7 +187,7 @@ const BUCKET_PROLOGUE = `
 /** One walk per bucket over a stored G [buckets, M, M]. Inputs G, points, draws → survivors [buckets·M] (key positions after the plan's last round). */
 export function walkFromGramWgsl(M: number): string {
   return `
-    ${walkMemory(M, true)}
+    ${walkMemory(M, walkThreads(M), true)}
     ${addressing(2 * M)}
     fn main(index : i32) {
       ${BUCKET_PROLOGUE}
@@ -245,7 +255,7 @@ export function fusedChainWgsl(firstPairs: number, rounds: number, dk: number, d
       }`;
   };
   return `
-    ${walkMemory(last, false)}
+    ${walkMemory(last, threads, false)}
     var<workgroup> tri : array<f32, ${(last * (last + 1)) / 2}>;
     ${rounds > 1 ? `var<workgroup> keptA : array<f32, ${feeding * firstPairs}>;` : ''}
     ${rounds > 2 ? `var<workgroup> keptB : array<f32, ${(feeding * firstPairs) / 2}>;` : ''}
