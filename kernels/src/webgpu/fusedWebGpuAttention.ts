@@ -190,13 +190,13 @@ export function fusedWebGpuAttention(q: Tensor4D, k: Tensor4D, v: Tensor4D, opti
     const v3 = tf.reshape(v, [kvUnits, kvRows, dv]);
     // without a mask the program never reads Bias (hasBias 0): k stands in, saving a fill dispatch
     const bias: Tensor = options.mask ? tf.mul(tf.sub(1, tf.cast(options.mask, 'float32')), MASKED_LOGIT) : k3;
+    // the programs read float32 (positions are exact in it below 2^24); cast once for every chunk
+    const floatRows = keyRows && keyRows.dtype !== 'float32' ? tf.cast(keyRows, 'float32') : keyRows;
     const outs = chunks.map(({ u0, units, r0, rows: chunkRows }) => {
       const whole = chunks.length === 1;
       const qc = whole ? q5 : tf.slice(q5, [u0, 0, r0, 0], [units, group, chunkRows, dk]);
       const kc = whole ? k3 : tf.slice(k3, [u0, 0, 0], [units, kvRows, dk]);
       const vc = whole ? v3 : tf.slice(v3, [u0, 0, 0], [units, kvRows, dv]);
-      // the programs read float32 (positions are exact in it below 2^24)
-      const floatRows = keyRows && keyRows.dtype !== 'float32' ? tf.cast(keyRows, 'float32') : keyRows;
       const rowsOfKeys = floatRows && !whole ? tf.slice(floatRows, [u0, 0], [units, nk]) : floatRows;
       const slices = units * group;
       const workgroups = slices * Math.ceil(chunkRows / rows);

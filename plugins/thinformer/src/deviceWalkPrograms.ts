@@ -4,7 +4,7 @@
  * latency of one step. A first form evaluated the κ entries each step needs on the fly (8 dot
  * products of dk + dv through an index indirection per thread per step), ≈ 48 µs a step on an
  * H100; then the Grams came first (deviceGramTiles.ts) and a step became a TwoSum update behind a
- * workgroup barrier (≈ 0.3 µs); now one thread walks a block of pairs between two barriers
+ * workgroup barrier (≈ 0.38 µs); now one thread walks a block of pairs between two barriers
  * (`walkWgsl`):
  *
  *   - `walkFromGramWgsl`: a workgroup per bucket walks a stored G;
