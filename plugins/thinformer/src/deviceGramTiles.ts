@@ -1,8 +1,8 @@
 /**
  * WGSL of the pair-difference Gram matrices of one KH-halve round on tfjs-webgpu, in tiles of
  * side × side pairs (used by deviceWalkPrograms.ts and thinformerWebGpu.ts). Each tile stages the
- * k̃/v rows of its 2·side row and column points in workgroup memory, CHUNK feature columns at a
- * time, so each value is read from global memory once per tile instead of once per κ (the
+ * k̃/v rows of its 2·side row and column points in workgroup memory, a chunk of feature columns at
+ * a time, so each value is read from global memory once per tile instead of once per κ (the
  * stores run in the loops of the Gram and fused programs, so no early return is possible).
  *
  * Arithmetic is the host path's (pairDifferenceGrams.ts) in float32: κ = exp(⟨k̃_a, k̃_b⟩ − c) ·
@@ -14,11 +14,19 @@
  */
 import { WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/kernels';
 
-/** Pairs along one side of a full Gram tile: 16 × 16 = 256 threads, one G entry each. */
-export const GRAM_TILE = 16;
+/**
+ * Pairs along one side of a full Gram tile. A tile is 32 × 32 pairs (64 × 64 κ entries) worked by
+ * 16 × 16 threads, each 2 × 2 pairs: per feature a thread reads 4 staged pairs and makes 16 κ
+ * products, where one pair a thread (16-pair tiles, the first form) made 4 products per 4 reads and
+ * was bound by workgroup-memory reads (H100, n = 16,384: the stored-G Grams ≈ 4.5 TFLOP/s).
+ */
+export const GRAM_TILE = 32;
 
-/** Feature columns staged per pass of a tile (rows padded by one against bank conflicts). */
-const CHUNK = 16;
+/** Threads along a side of a tile's thread grid (16 × 16 = 256 threads). */
+const GRID = 16;
+
+/** Feature columns the stored-G Gram program stages per pass (the fused chain stages fewer: its workgroup memory also holds G). */
+export const GRAM_CHUNK = 16;
 
 /**
  * Uniform declarations of the round programs (must match `roundUniforms` in thinformerWebGpu.ts).
@@ -69,52 +77,77 @@ export function tileSide(M: number): number {
   return Math.min(GRAM_TILE, M);
 }
 
-/** Workgroup arrays of tiles of at most `side` pairs a side: the staged k̃/v columns and the key rows of their points. */
-export function tileMemory(side: number): string {
+/** Threads a tile of `side` pairs a side keeps busy: a grid of at most GRID × GRID, each thread (side / grid)² pairs. */
+export function tileThreads(side: number): number {
+  return Math.min(side, GRID) ** 2;
+}
+
+/**
+ * Workgroup arrays of tiles of at most `side` pairs a side, `chunk` features per pass: the staged
+ * k̃/v columns as [feature][pair] vec2s (the pair's two points), each feature row padded by one
+ * pair so the transposing stores spread over the banks, and the key rows of the tiles' points.
+ */
+export function tileMemory(side: number, chunk: number): string {
   return `
-    var<workgroup> tileA : array<f32, ${2 * side * (CHUNK + 1)}>;
-    var<workgroup> tileB : array<f32, ${2 * side * (CHUNK + 1)}>;
+    var<workgroup> tileA : array<vec2<f32>, ${chunk * (side + 1)}>;
+    var<workgroup> tileB : array<vec2<f32>, ${chunk * (side + 1)}>;
     var<workgroup> rowA : array<i32, ${2 * side}>;
     var<workgroup> rowB : array<i32, ${2 * side}>;`;
 }
 
 /**
- * WGSL statements giving `g` = G[i, j] for thread (li, lj) of tile (ti, tj) of a bucket of M
- * pairs, i = side·ti + li, j = side·tj + lj, run by `threads` ≥ side² threads (`inTile` is false
- * for the extra ones). `rowOfPoint(p)`: key row of the bucket's point p. Needs `shift`, `beta2`, `tid`.
- * The k̃ columns then the v columns pass through the tile CHUNK at a time; each thread loads its
- * share of the next chunk into registers before working on the current one, so the global-memory
- * latency overlaps the arithmetic instead of adding to it.
+ * WGSL statements running `store(i, j, g)` (g = G[i, j]) for each pair (i, j), j ≥ i, that thread
+ * tid works in tile (ti, tj) of a bucket of M pairs: thread (li, lj) of the grid works
+ * i = side·ti + li + grid·r, j = side·tj + lj + grid·s for r, s < side / grid. Run by `threads` ≥
+ * tileThreads(side) threads (the extra ones compute nothing they store). `rowOfPoint(p)`: key row
+ * of the bucket's point p. Needs `shift`, `beta2`, `tid`. The k̃ columns then the v columns pass
+ * through the tile `chunk` at a time; each thread loads its share of the next chunk into registers
+ * before working on the current one, so the global-memory latency overlaps the arithmetic.
+ * Every κ sums its products in coordinate order, as the host path does.
  */
-export function tileEntryWgsl(M: number, dk: number, dv: number, threads: number, rowOfPoint: (p: string) => string): string {
+export function tileEntriesWgsl(M: number, dk: number, dv: number, threads: number, chunk: number, rowOfPoint: (p: string) => string, store: (i: string, j: string, g: string) => string): string {
   const side = tileSide(M);
+  const grid = Math.min(side, GRID);
+  const per = side / grid;
   const rows = 2 * side;
-  const pitch = CHUNK + 1;
-  const kChunks = Math.ceil(dk / CHUNK);
-  const chunks = kChunks + Math.ceil(dv / CHUNK);
-  const shares = Math.ceil((rows * CHUNK) / threads);
+  const pitch = side + 1;
+  const kChunks = Math.ceil(dk / chunk);
+  const chunks = kChunks + Math.ceil(dv / chunk);
+  const shares = Math.ceil((rows * chunk) / threads);
   const each = (body: (e: number) => string) => Array.from({ length: shares }, (_, e) => body(e)).join('\n');
-  // thread tid's e-th share of a chunk is element q = tid + threads·e: point q / CHUNK, column q % CHUNK
-  const load = (chunk: string) =>
+  const cells = (body: (r: number, s: number) => string) => Array.from({ length: per * per }, (_, x) => body(Math.floor(x / per), x % per)).join('\n');
+  // thread tid's e-th share of a chunk is element q = tid + threads·e: point q / chunk, column q % chunk
+  const load = (at: string) =>
     each(
       (e) => `{
           let q = tid + ${e * threads};
-          let p = min(q / ${CHUNK}, ${rows - 1});
+          let p = min(q / ${chunk}, ${rows - 1});
           na${e} = 0.0;
           nb${e} = 0.0;
-          if (${chunk} < ${kChunks}) {
-            let c = ${chunk} * ${CHUNK} + q % ${CHUNK};
+          if (${at} < ${kChunks}) {
+            let c = ${at} * ${chunk} + q % ${chunk};
             if (c < ${dk}) { na${e} = K[rowA[p] * ${dk} + c] * uniforms.root; nb${e} = K[rowB[p] * ${dk} + c] * uniforms.root; }
           } else {
-            let c = (${chunk} - ${kChunks}) * ${CHUNK} + q % ${CHUNK};
+            let c = (${at} - ${kChunks}) * ${chunk} + q % ${chunk};
             if (c < ${dv}) { na${e} = V[rowA[p] * ${dv} + c]; nb${e} = V[rowB[p] * ${dv} + c]; }
           }
         }`,
     );
+  // point p of the tile is component p % 2 of pair p / 2
+  const stage = each(
+    (e) => `if (tid + ${e * threads} < ${rows * chunk}) {
+            let q = tid + ${e * threads};
+            let p = q / ${chunk};
+            let at = (q % ${chunk}) * ${pitch} + p / 2;
+            tileA[at][p % 2] = na${e};
+            tileB[at][p % 2] = nb${e};
+          }`,
+  );
   return `
-        let inTile = tid < ${side * side};
-        let li = min(tid / ${side}, ${side - 1});
-        let lj = tid % ${side};
+        {
+        let inTile = tid < ${grid * grid};
+        let li = min(tid / ${grid}, ${grid - 1});
+        let lj = tid % ${grid};
         if (tid < ${rows}) {
           rowA[tid] = ${rowOfPoint(`${rows} * ti + tid`)};
           rowB[tid] = ${rowOfPoint(`${rows} * tj + tid`)};
@@ -122,31 +155,33 @@ export function tileEntryWgsl(M: number, dk: number, dv: number, threads: number
         workgroupBarrier();
         ${each((e) => `var na${e} = 0.0; var nb${e} = 0.0;`)}
         ${load('0')}
-        var d00 = 0.0; var d01 = 0.0; var d10 = 0.0; var d11 = 0.0;
-        var l00 = 0.0; var l01 = 0.0; var l10 = 0.0; var l11 = 0.0;
+        // κ products of cell (r, s) as (2i, 2j), (2i, 2j + 1), (2i + 1, 2j), (2i + 1, 2j + 1)
+        ${cells((r, s) => `var d${r}${s} = vec4<f32>(0.0); var l${r}${s} = vec4<f32>(0.0);`)}
         for (var chunk = 0; chunk < ${chunks}; chunk++) {
-          ${each((e) => `if (tid + ${e * threads} < ${rows * CHUNK}) { let q = tid + ${e * threads}; tileA[(q / ${CHUNK}) * ${pitch} + q % ${CHUNK}] = na${e}; tileB[(q / ${CHUNK}) * ${pitch} + q % ${CHUNK}] = nb${e}; }`)}
+          ${stage}
           workgroupBarrier();
           if (chunk + 1 < ${chunks}) { ${load('(chunk + 1)')} }
           // the logits are done when the v columns start
-          if (chunk == ${kChunks}) { l00 = d00; l01 = d01; l10 = d10; l11 = d11; d00 = 0.0; d01 = 0.0; d10 = 0.0; d11 = 0.0; }
-          let width = select(min(${CHUNK}, ${dv} - (chunk - ${kChunks}) * ${CHUNK}), min(${CHUNK}, ${dk} - chunk * ${CHUNK}), chunk < ${kChunks});
+          if (chunk == ${kChunks}) {
+            ${cells((r, s) => `l${r}${s} = d${r}${s}; d${r}${s} = vec4<f32>(0.0);`)}
+          }
+          let width = select(min(${chunk}, ${dv} - (chunk - ${kChunks}) * ${chunk}), min(${chunk}, ${dk} - chunk * ${chunk}), chunk < ${kChunks});
           for (var c = 0; c < width; c++) {
-            let a0 = tileA[(2 * li) * ${pitch} + c];
-            let a1 = tileA[(2 * li + 1) * ${pitch} + c];
-            let b0 = tileB[(2 * lj) * ${pitch} + c];
-            let b1 = tileB[(2 * lj + 1) * ${pitch} + c];
-            d00 = d00 + a0 * b0; d01 = d01 + a0 * b1; d10 = d10 + a1 * b0; d11 = d11 + a1 * b1;
+            ${Array.from({ length: per }, (_, r) => `let a${r} = tileA[c * ${pitch} + li + ${grid * r}];`).join(' ')}
+            ${Array.from({ length: per }, (_, s) => `let b${s} = tileB[c * ${pitch} + lj + ${grid * s}];`).join(' ')}
+            ${cells((r, s) => `d${r}${s} = d${r}${s} + a${r}.xxyy * b${s}.xyxy;`)}
           }
           workgroupBarrier();
         }
-        let k00 = exp(l00 - shift) * (d00 + beta2);
-        let k01 = exp(l01 - shift) * (d01 + beta2);
-        let k10 = exp(l10 - shift) * (d10 + beta2);
-        let k11 = exp(l11 - shift) * (d11 + beta2);
-        let i = ti * ${side} + li;
-        let j = tj * ${side} + lj;
-        let g = (k00 - k01) - (k10 - k11);`;
+        ${cells(
+          (r, s) => `{
+          let kappa = exp(l${r}${s} - shift) * (d${r}${s} + beta2);
+          let i = ti * ${side} + li + ${grid * r};
+          let j = tj * ${side} + lj + ${grid * s};
+          if (inTile && j >= i) { ${store('i', 'j', '(kappa.x - kappa.y) - (kappa.z - kappa.w)')} }
+        }`,
+        )}
+        }`;
 }
 
 /** WGSL: (ti, tj) of the t-th upper tile (tj ≥ ti; the walk reads j ≥ i only) of a bucket with `tiles` tiles a side, row by row. */
@@ -167,7 +202,7 @@ export function pairGramWgsl(M: number, dk: number, dv: number): string {
   const tiles = M / GRAM_TILE;
   const upper = (tiles * (tiles + 1)) / 2;
   return `
-    ${tileMemory(GRAM_TILE)}
+    ${tileMemory(GRAM_TILE, GRAM_CHUNK)}
     ${addressing(2 * M)}
     fn main(index : i32) {
       let w = ${WORKGROUP_INDEX};
@@ -176,7 +211,6 @@ export function pairGramWgsl(M: number, dk: number, dv: number): string {
       let tid = i32(localIndex);
       ${SHIFTS}
       ${upperTile(tiles, `w % ${upper}`)}
-      ${tileEntryWgsl(M, dk, dv, GRAM_TILE * GRAM_TILE, (p) => `rowOf(b, pointAt(b, ${p}))`)}
-      if (valid && j >= i) { result[(b * ${M} + i) * ${M} + j] = g; }
+      ${tileEntriesWgsl(M, dk, dv, tileThreads(GRAM_TILE), GRAM_CHUNK, (p) => `rowOf(b, pointAt(b, ${p}))`, (i, j, g) => `if (valid) { result[(b * ${M} + ${i}) * ${M} + ${j}] = ${g}; }`)}
     }`;
 }

@@ -16,7 +16,7 @@
  * sum over M ≈ 10³ terms drifts enough to flip decisions near their threshold.
  */
 import { WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/kernels';
-import { addressing, SHIFTS, tileEntryWgsl, tileMemory, tileSide, upperTile } from './deviceGramTiles';
+import { addressing, SHIFTS, tileEntriesWgsl, tileMemory, tileSide, tileThreads, upperTile } from './deviceGramTiles';
 
 /** Largest M whose G triangle (M(M+1)/2 floats, 8.3 KB at 64) fits beside the rest in 16 KB of workgroup memory. */
 export const FUSED_MAX_PAIRS = 64;
@@ -211,10 +211,16 @@ export function fusedChainLength(firstPairs: number, available: number): number 
   return firstPairs <= FUSED_MAX_PAIRS ? k + 1 : 0;
 }
 
-/** Threads of a fused chain workgroup: one per entry of its largest Gram tile (≥ M of every round, so each a_j has an owner). */
+/** Threads of a fused chain workgroup: those of its largest Gram tile. */
 export function fusedThreads(firstPairs: number, rounds: number): number {
-  return tileSide(firstPairs * 2 ** (rounds - 1)) ** 2;
+  return tileThreads(tileSide(firstPairs * 2 ** (rounds - 1)));
 }
+
+/**
+ * Feature columns a fused chain stages per pass: with 32-pair tiles, 16 columns (the stored-G
+ * Grams' chunk) would take the workgroup memory past the 16 KiB every WebGPU device offers.
+ */
+const FUSED_CHUNK = 8;
 
 /**
  * Rounds q < `rounds` (M_q = firstPairs·2^q) in one workgroup per bucket of the last one: round q
@@ -243,8 +249,7 @@ export function fusedChainWgsl(firstPairs: number, rounds: number, dk: number, d
         for (var u = 0; u < ${count} * uniforms.one; u++) {
           for (var tt = 0; tt < ${(tiles * (tiles + 1)) / 2} * uniforms.one; tt++) {
             ${upperTile(tiles, 'tt')}
-            ${tileEntryWgsl(M, dk, dv, threads, (p) => `rowOf(b, ${point(p)})`)}
-            if (inTile && j >= i) { ${tri('i', 'j')} = g; }
+            ${tileEntriesWgsl(M, dk, dv, threads, FUSED_CHUNK, (p) => `rowOf(b, ${point(p)})`, (i, j, g) => `${tri(i, j)} = ${g};`)}
           }
           workgroupBarrier();
           {
@@ -259,7 +264,7 @@ export function fusedChainWgsl(firstPairs: number, rounds: number, dk: number, d
     var<workgroup> tri : array<f32, ${(last * (last + 1)) / 2}>;
     ${rounds > 1 ? `var<workgroup> keptA : array<f32, ${feeding * firstPairs}>;` : ''}
     ${rounds > 2 ? `var<workgroup> keptB : array<f32, ${(feeding * firstPairs) / 2}>;` : ''}
-    ${tileMemory(tileSide(last))}
+    ${tileMemory(tileSide(last), FUSED_CHUNK)}
     ${addressing(2 * firstPairs)}
     fn main(index : i32) {
       let workgroups = uniforms.buckets / ${feeding};

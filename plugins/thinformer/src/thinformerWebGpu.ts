@@ -32,7 +32,7 @@ import { createSeededRandom, deriveSeed } from '@swapformer/core';
 import { float32Uniform, int32Uniform as int, runWebGpuProgram, uploadFloat32, type DeviceUploadCache, type WebGpuUniform } from '@swapformer/kernels';
 import { compressPlan, type CompressPlan } from './compressPlan';
 import type { CoresetOptions } from './thinformerCoreset';
-import { GRAM_TILE, pairGramWgsl, ROUND_UNIFORMS } from './deviceGramTiles';
+import { GRAM_TILE, pairGramWgsl, ROUND_UNIFORMS, tileThreads } from './deviceGramTiles';
 import { sliceStats, statsPartials } from './deviceSliceStats';
 import { fusedChainLength, fusedChainWgsl, fusedThreads, walkFromGramWgsl, walkThreads } from './deviceWalkPrograms';
 
@@ -107,7 +107,7 @@ function runStep(k: Tensor3D, v: Tensor3D, stats: Tensor, points: Tensor, draws:
   const tiles = M / GRAM_TILE;
   const common = { outputShape: [buckets * M], uniforms: ROUND_UNIFORMS };
   const gram = runWebGpuProgram(
-    { ...common, outputShape: [buckets * M * M], variableNames: ['K', 'V', 'stats', 'points', 'draws'], shaderKey: `swapformerThinformerGram_${M}_${dk}_${dv}`, dispatch: [(buckets * tiles * (tiles + 1)) / 2, 1, 1], workgroupSize: [GRAM_TILE * GRAM_TILE, 1, 1], getUserCode: () => pairGramWgsl(M, dk, dv) },
+    { ...common, outputShape: [buckets * M * M], variableNames: ['K', 'V', 'stats', 'points', 'draws'], shaderKey: `swapformerThinformerGram_${M}_${dk}_${dv}`, dispatch: [(buckets * tiles * (tiles + 1)) / 2, 1, 1], workgroupSize: [tileThreads(GRAM_TILE), 1, 1], getUserCode: () => pairGramWgsl(M, dk, dv) },
     [k, v, stats, points, draws],
     uniforms,
   );

@@ -45,11 +45,11 @@ describe('Thinformer webgpu rounds (Gram + walk programs)', function () {
   });
 
   // `pairs`: M of each round. Rounds with M ≤ FUSED_MAX_PAIRS run as fused chains (one dispatch for
-  // consecutive rounds while their survivors fit), larger ones as a Gram dispatch (tiles of 16 pairs)
+  // consecutive rounds while their survivors fit), larger ones as a Gram dispatch (tiles of 32 pairs)
   // and a walk dispatch; `programs` counts the coreset's dispatches (stats + those)
   const cases = [
     { label: 'fused chains of 8, 16 and of 32, 64', nk: 1024, g: 1, d: 8, seed: 1, pairs: [8, 16, 32, 64], programs: 3 },
-    { label: 'fused chain of 32, 64, then stored G of 8 × 8 and 16 × 16 tiles', nk: 4096, g: 2, d: 16, seed: 2, pairs: [32, 64, 128, 256], programs: 6 },
+    { label: 'fused chain of 32, 64, then stored G of 4 × 4 and 8 × 8 tiles', nk: 4096, g: 2, d: 16, seed: 2, pairs: [32, 64, 128, 256], programs: 6 },
     { label: 'stored G from round 0 (no positions read), stride 2', nk: 2048, g: 3, d: 8, seed: 3, pairs: [128, 256], programs: 5 },
   ];
   for (const c of cases) {
