@@ -10,7 +10,7 @@ import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { createKernelContext, deriveSeed } from '@swapformer/core';
 import { randomAttentionInputs } from '@swapformer/core/conformance';
 import { compressPlan, coresetOfRange, deviceCoresets, keyValueData } from '../src';
-import { BUCKET_ROUND_MAX_PAIRS, bucketRoundShape, FUSED_MAX_PAIRS } from '../src/deviceWalkPrograms';
+import { BUCKET_ROUND_MAX_PAIRS, bucketRoundShape, bucketRoundWgsl, fusedChainLength, fusedChainWgsl, FUSED_MAX_PAIRS } from '../src/deviceWalkPrograms';
 import { causalOnHostAndDevice, onWebgpu, read } from './onWebgpu';
 
 const kernels = createKernelContext();
@@ -84,6 +84,22 @@ describe('Thinformer webgpu rounds (Gram + walk programs)', function () {
     expect(bucketRoundShape(128, { invocations: 128, workgroupBytes: 16384 }), 'fewer threads than a lane').to.equal(null);
     expect(bucketRoundShape(64, { invocations: 1024, workgroupBytes: 49152 }), 'a fused round').to.equal(null);
     expect(bucketRoundShape(BUCKET_ROUND_MAX_PAIRS * 2, { invocations: 1024, workgroupBytes: 49152 }), 'too many tiles a bucket').to.equal(null);
+  });
+
+  it("should keep each fused chain within WebGPU's default 16 KiB of workgroup memory, and each bucket round within the limit it was laid out for", () => {
+    // bytes of a program's workgroup arrays, read from its WGSL
+    const workgroupBytes = (code: string) => [...code.matchAll(/var<workgroup> \w+ : array<(vec2<f32>|f32|i32|u32), (\d+)>/g)].reduce((sum, m) => sum + Number(m[2]) * (m[1] === 'vec2<f32>' ? 8 : 4), 0);
+    for (const firstPairs of [2, 4, 8, 16, 32, 64]) {
+      for (const rounds of [1, 2]) {
+        if (fusedChainLength(firstPairs, rounds) !== rounds) continue;
+        expect(workgroupBytes(fusedChainWgsl(firstPairs, rounds, 64, 64)), `fused chain from M = ${firstPairs}, ${rounds} round(s)`).to.be.at.most(16384);
+      }
+    }
+    for (const limits of [{ invocations: 1024, workgroupBytes: 49152 }, { invocations: 1024, workgroupBytes: 32768 }, { invocations: 256, workgroupBytes: 16384 }]) {
+      const shape = bucketRoundShape(128, limits);
+      expect(shape, JSON.stringify(limits)).to.not.equal(null);
+      expect(workgroupBytes(bucketRoundWgsl(128, 64, 64, shape!)), JSON.stringify(limits)).to.be.at.most(limits.workgroupBytes);
+    }
   });
 
   it("should give the host path's coreset from a one-lane bucket round (WebGPU's default limits)", async () => {
