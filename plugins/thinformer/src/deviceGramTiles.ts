@@ -85,47 +85,28 @@ export function tileThreads(side: number): number {
 /**
  * Workgroup arrays of tiles of at most `side` pairs a side, `chunk` features per pass: the staged
  * k̃/v columns as [feature][pair] vec2s (the pair's two points), each feature row padded by one
- * pair so the transposing stores spread over the banks, and the key rows of the tiles' points;
- * `lanes` copies of each, for workgroups that work that many tiles at once.
+ * pair so the transposing stores spread over the banks, and the key rows of the tiles' points.
  */
-export function tileMemory(side: number, chunk: number, lanes = 1): string {
+export function tileMemory(side: number, chunk: number): string {
   return `
-    var<workgroup> tileA : array<vec2<f32>, ${lanes * chunk * (side + 1)}>;
-    var<workgroup> tileB : array<vec2<f32>, ${lanes * chunk * (side + 1)}>;
-    var<workgroup> rowA : array<i32, ${lanes * 2 * side}>;
-    var<workgroup> rowB : array<i32, ${lanes * 2 * side}>;`;
-}
-
-/** Bytes of tileMemory(side, chunk, lanes). */
-export function tileMemoryBytes(side: number, chunk: number, lanes = 1): number {
-  return lanes * (2 * 8 * chunk * (side + 1) + 2 * 4 * 2 * side);
-}
-
-/** Which of a workgroup's tile lanes a thread works in (WGSL expressions), for tileEntriesWgsl. */
-export interface TileLane {
-  /** The lane's index, < lanes. */
-  readonly lane: string;
-  /** The thread's index within its lane, < the lane's threads. */
-  readonly tid: string;
+    var<workgroup> tileA : array<vec2<f32>, ${chunk * (side + 1)}>;
+    var<workgroup> tileB : array<vec2<f32>, ${chunk * (side + 1)}>;
+    var<workgroup> rowA : array<i32, ${2 * side}>;
+    var<workgroup> rowB : array<i32, ${2 * side}>;`;
 }
 
 /**
  * WGSL statements running `store(i, j, g)` (g = G[i, j]) for each pair (i, j), j ≥ i, that thread
- * `at.tid` of lane `at.lane` works in tile (ti, tj) of a bucket of M pairs: thread (li, lj) of the
- * grid works i = side·ti + li + grid·r, j = side·tj + lj + grid·s for r, s < side / grid. Each lane
- * is `threads` ≥ tileThreads(side) threads (the extra ones compute nothing they store) with its own
- * tileMemory arrays; all lanes must run these statements together (they hold workgroup barriers).
- * `rowOfPoint(p)`: key row of the bucket's point p. Needs `shift` and `beta2`. The k̃ columns then the v columns pass
+ * tid works in tile (ti, tj) of a bucket of M pairs: thread (li, lj) of the grid works
+ * i = side·ti + li + grid·r, j = side·tj + lj + grid·s for r, s < side / grid. Run by `threads` ≥
+ * tileThreads(side) threads (the extra ones compute nothing they store). `rowOfPoint(p)`: key row
+ * of the bucket's point p. Needs `shift`, `beta2`, `tid`. The k̃ columns then the v columns pass
  * through the tile `chunk` at a time; each thread loads its share of the next chunk into registers
  * before working on the current one, so the global-memory latency overlaps the arithmetic.
  * Every κ sums its products in coordinate order, as the host path does.
  */
-export function tileEntriesWgsl(M: number, dk: number, dv: number, threads: number, chunk: number, rowOfPoint: (p: string) => string, store: (i: string, j: string, g: string) => string, at: TileLane = { lane: '0', tid: 'tid' }): string {
+export function tileEntriesWgsl(M: number, dk: number, dv: number, threads: number, chunk: number, rowOfPoint: (p: string) => string, store: (i: string, j: string, g: string) => string): string {
   const side = tileSide(M);
-  const tid = at.tid;
-  // this lane's part of the tile arrays
-  const tileAt = (x: string) => `${at.lane} * ${chunk * (side + 1)} + ${x}`;
-  const rowAt = (x: string) => `${at.lane} * ${2 * side} + ${x}`;
   const grid = Math.min(side, GRID);
   const per = side / grid;
   const rows = 2 * side;
@@ -139,37 +120,37 @@ export function tileEntriesWgsl(M: number, dk: number, dv: number, threads: numb
   const load = (at: string) =>
     each(
       (e) => `{
-          let q = ${tid} + ${e * threads};
+          let q = tid + ${e * threads};
           let p = min(q / ${chunk}, ${rows - 1});
           na${e} = 0.0;
           nb${e} = 0.0;
           if (${at} < ${kChunks}) {
             let c = ${at} * ${chunk} + q % ${chunk};
-            if (c < ${dk}) { na${e} = K[rowA[${rowAt('p')}] * ${dk} + c] * uniforms.root; nb${e} = K[rowB[${rowAt('p')}] * ${dk} + c] * uniforms.root; }
+            if (c < ${dk}) { na${e} = K[rowA[p] * ${dk} + c] * uniforms.root; nb${e} = K[rowB[p] * ${dk} + c] * uniforms.root; }
           } else {
             let c = (${at} - ${kChunks}) * ${chunk} + q % ${chunk};
-            if (c < ${dv}) { na${e} = V[rowA[${rowAt('p')}] * ${dv} + c]; nb${e} = V[rowB[${rowAt('p')}] * ${dv} + c]; }
+            if (c < ${dv}) { na${e} = V[rowA[p] * ${dv} + c]; nb${e} = V[rowB[p] * ${dv} + c]; }
           }
         }`,
     );
   // point p of the tile is component p % 2 of pair p / 2
   const stage = each(
-    (e) => `if (${tid} + ${e * threads} < ${rows * chunk}) {
-            let q = ${tid} + ${e * threads};
+    (e) => `if (tid + ${e * threads} < ${rows * chunk}) {
+            let q = tid + ${e * threads};
             let p = q / ${chunk};
             let at = (q % ${chunk}) * ${pitch} + p / 2;
-            tileA[${tileAt('at')}][p % 2] = na${e};
-            tileB[${tileAt('at')}][p % 2] = nb${e};
+            tileA[at][p % 2] = na${e};
+            tileB[at][p % 2] = nb${e};
           }`,
   );
   return `
         {
-        let inTile = ${tid} < ${grid * grid};
-        let li = min(${tid} / ${grid}, ${grid - 1});
-        let lj = ${tid} % ${grid};
-        if (${tid} < ${rows}) {
-          rowA[${rowAt(tid)}] = ${rowOfPoint(`${rows} * ti + ${tid}`)};
-          rowB[${rowAt(tid)}] = ${rowOfPoint(`${rows} * tj + ${tid}`)};
+        let inTile = tid < ${grid * grid};
+        let li = min(tid / ${grid}, ${grid - 1});
+        let lj = tid % ${grid};
+        if (tid < ${rows}) {
+          rowA[tid] = ${rowOfPoint(`${rows} * ti + tid`)};
+          rowB[tid] = ${rowOfPoint(`${rows} * tj + tid`)};
         }
         workgroupBarrier();
         ${each((e) => `var na${e} = 0.0; var nb${e} = 0.0;`)}
@@ -186,8 +167,8 @@ export function tileEntriesWgsl(M: number, dk: number, dv: number, threads: numb
           }
           let width = select(min(${chunk}, ${dv} - (chunk - ${kChunks}) * ${chunk}), min(${chunk}, ${dk} - chunk * ${chunk}), chunk < ${kChunks});
           for (var c = 0; c < width; c++) {
-            ${Array.from({ length: per }, (_, r) => `let a${r} = tileA[${tileAt(`c * ${pitch} + li + ${grid * r}`)}];`).join(' ')}
-            ${Array.from({ length: per }, (_, s) => `let b${s} = tileB[${tileAt(`c * ${pitch} + lj + ${grid * s}`)}];`).join(' ')}
+            ${Array.from({ length: per }, (_, r) => `let a${r} = tileA[c * ${pitch} + li + ${grid * r}];`).join(' ')}
+            ${Array.from({ length: per }, (_, s) => `let b${s} = tileB[c * ${pitch} + lj + ${grid * s}];`).join(' ')}
             ${cells((r, s) => `d${r}${s} = d${r}${s} + a${r}.xxyy * b${s}.xyxy;`)}
           }
           workgroupBarrier();

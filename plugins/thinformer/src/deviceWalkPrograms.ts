@@ -8,9 +8,6 @@
  * (`walkWgsl`):
  *
  *   - `walkFromGramWgsl`: a workgroup per bucket walks a stored G;
- *   - `bucketRoundWgsl` (M ≤ BUCKET_ROUND_MAX_PAIRS): a workgroup per bucket computes its G into
- *     global memory, several tiles at once, and walks it: one dispatch where the stored-G form
- *     takes two;
  *   - `fusedChainWgsl` (M ≤ FUSED_MAX_PAIRS): G's triangle fits workgroup memory, so a workgroup
  *     computes it there and walks it, and runs consecutive such rounds of the buckets that feed
  *     one bucket of the chain's last round: one dispatch for all of them.
@@ -19,17 +16,10 @@
  * sum over M ≈ 10³ terms drifts enough to flip decisions near their threshold.
  */
 import { WGSL_WORKGROUP_INDEX as WORKGROUP_INDEX } from '@swapformer/kernels';
-import { addressing, GRAM_CHUNK, GRAM_TILE, SHIFTS, tileEntriesWgsl, tileMemory, tileMemoryBytes, tileSide, tileThreads, upperTile } from './deviceGramTiles';
+import { addressing, SHIFTS, tileEntriesWgsl, tileMemory, tileSide, tileThreads, upperTile } from './deviceGramTiles';
 
 /** Largest M whose G triangle (M(M+1)/2 floats, 8.3 KB at 64) fits beside the rest in 16 KB of workgroup memory. */
 export const FUSED_MAX_PAIRS = 64;
-
-/**
- * Feature columns staged per pass where the stored-G Grams' GRAM_CHUNK does not fit: always in a
- * fused chain (with 32-pair tiles, 16 columns would take it past the 16 KiB every WebGPU device
- * offers), and in a bucket round on devices with less than 48 KiB.
- */
-const FUSED_CHUNK = 8;
 
 /** Most survivors a fused chain keeps between its rounds (two buffers of it fit beside the triangle). */
 const CHAIN_MAX_POINTS = 256;
@@ -99,12 +89,6 @@ function walkMemory(M: number, threads: number, stageBlocks: boolean): string {
     var<workgroup> accLo : array<f32, ${M}>;
     var<workgroup> swapBits : array<u32, ${M / B}>;
     ${stageBlocks ? `var<workgroup> gBlock : array<f32, ${2 * B * B}>;` : ''}`;
-}
-
-/** Bytes of walkMemory(M, threads, stageBlocks). */
-function walkMemoryBytes(M: number, threads: number, stageBlocks: boolean): number {
-  const B = Math.min(WALK_BLOCK, M);
-  return 4 * (threads + 3 * M + M / B + (stageBlocks ? 2 * B * B : 0));
 }
 
 /**
@@ -200,15 +184,6 @@ const BUCKET_PROLOGUE = `
       let b = min(bucket, uniforms.buckets - 1);
       let tid = i32(localIndex);`;
 
-/** Draws, coin and survivors of a walk over one bucket of a program's only round (the stored-G and bucket rounds). */
-function bucketWalkIo(M: number): WalkIo {
-  return {
-    draw: (j) => `draws[drawOffset + b * ${M} + ${j}]`,
-    flip: `i32(draws[flipOffset + statsOf(b) / uniforms.slices])`,
-    keep: (j, p) => `if (valid) { result[b * ${M} + ${j}] = keyOf(b, pointAt(b, ${p})); }`,
-  };
-}
-
 /** One walk per bucket over a stored G [buckets, M, M]. Inputs G, points, draws → survivors [buckets·M] (key positions after the plan's last round). */
 export function walkFromGramWgsl(M: number): string {
   return `
@@ -218,86 +193,11 @@ export function walkFromGramWgsl(M: number): string {
       ${BUCKET_PROLOGUE}
       let gBase = b * ${M * M};
       ${drawOffsets(0)}
-      ${walkWgsl(M, walkThreads(M), (i, j) => `G[gBase + (${i}) * ${M} + (${j})]`, bucketWalkIo(M), true)}
-    }`;
-}
-
-/**
- * Largest M a bucket round takes. At n = 16,384 (g = 2) the M = 128 round has 64 buckets, enough
- * workgroups to keep half an H100 busy through 3 passes of 4 tiles; the M = 256 round's 16 buckets
- * would each work 36 tiles on one SM, slower than the stored-G form's wide Gram dispatch.
- */
-export const BUCKET_ROUND_MAX_PAIRS = 128;
-
-/** Threads of one tile lane of a bucket round. */
-const LANE_THREADS = tileThreads(GRAM_TILE);
-
-/** Most tile lanes of a bucket round (1,024 threads, WebGPU's usual invocation limit). */
-const MAX_LANES = 4;
-
-/** How a bucket round is laid out: tiles worked at once, feature columns staged per pass. */
-export interface BucketRoundShape {
-  readonly lanes: number;
-  readonly chunk: number;
-}
-
-/** The device limits a bucket round must fit. */
-export interface WorkgroupLimits {
-  readonly invocations: number;
-  readonly workgroupBytes: number;
-}
-
-/**
- * The bucket-round layout for a round of M pairs on a device with `limits` (the most lanes that
- * fit, with the larger chunk that fits), or null where the round takes the stored-G form: M outside
- * (FUSED_MAX_PAIRS, BUCKET_ROUND_MAX_PAIRS], or no layout fits.
- */
-export function bucketRoundShape(M: number, limits: WorkgroupLimits): BucketRoundShape | null {
-  if (M <= FUSED_MAX_PAIRS || M > BUCKET_ROUND_MAX_PAIRS) return null;
-  const tiles = M / GRAM_TILE;
-  for (let lanes = Math.min(MAX_LANES, (tiles * (tiles + 1)) / 2, Math.floor(limits.invocations / LANE_THREADS)); lanes >= 1; lanes--) {
-    for (const chunk of [GRAM_CHUNK, FUSED_CHUNK]) {
-      if (tileMemoryBytes(GRAM_TILE, chunk, lanes) + walkMemoryBytes(M, lanes * LANE_THREADS, true) <= limits.workgroupBytes) return { lanes, chunk };
-    }
-  }
-  return null;
-}
-
-/** Threads of a bucket round workgroup. */
-export function bucketRoundThreads(shape: BucketRoundShape): number {
-  return shape.lanes * LANE_THREADS;
-}
-
-/**
- * One round in one dispatch, a workgroup per bucket: its lanes work the upper Gram tiles `lanes` at
- * a time into global memory (the output past the survivors of every bucket: [buckets·M survivors,
- * buckets·M·M of G]; the next round reads the survivors at the front), then, after a storage
- * barrier, the workgroup walks G as walkFromGramWgsl does. Inputs K, V, stats, points, draws.
- */
-export function bucketRoundWgsl(M: number, dk: number, dv: number, shape: BucketRoundShape): string {
-  const { lanes, chunk } = shape;
-  const threads = bucketRoundThreads(shape);
-  const tiles = M / GRAM_TILE;
-  const upper = (tiles * (tiles + 1)) / 2;
-  const gAt = (i: string, j: string) => `result[gBase + (${i}) * ${M} + (${j})]`;
-  return `
-    ${tileMemory(GRAM_TILE, chunk, lanes)}
-    ${walkMemory(M, threads, true)}
-    ${addressing(2 * M)}
-    fn main(index : i32) {
-      ${BUCKET_PROLOGUE}
-      ${SHIFTS}
-      let gBase = uniforms.buckets * ${M} + b * ${M * M};
-      let lane = tid / ${LANE_THREADS};
-      let laneTid = tid % ${LANE_THREADS};
-      for (var sweep = 0; sweep < ${Math.ceil(upper / lanes)} * uniforms.one; sweep++) {
-        let tile = sweep * ${lanes} + lane;
-        ${upperTile(tiles, `min(tile, ${upper - 1})`)}
-        ${tileEntriesWgsl(M, dk, dv, LANE_THREADS, chunk, (p) => `rowOf(b, pointAt(b, ${p}))`, (i, j, g) => `if (valid && tile < ${upper}) { ${gAt(i, j)} = ${g}; }`, { lane: 'lane', tid: 'laneTid' })}
-      }
-      storageBarrier();
-      ${drawOffsets(0)}
-      ${walkWgsl(M, threads, gAt, bucketWalkIo(M), true)}
+      ${walkWgsl(M, walkThreads(M), (i, j) => `G[gBase + (${i}) * ${M} + (${j})]`, {
+        draw: (j) => `draws[drawOffset + b * ${M} + ${j}]`,
+        flip: `i32(draws[flipOffset + statsOf(b) / uniforms.slices])`,
+        keep: (j, p) => `if (valid) { result[b * ${M} + ${j}] = keyOf(b, pointAt(b, ${p})); }`,
+      }, true)}
     }`;
 }
 
@@ -316,6 +216,11 @@ export function fusedThreads(firstPairs: number, rounds: number): number {
   return tileThreads(tileSide(firstPairs * 2 ** (rounds - 1)));
 }
 
+/**
+ * Feature columns a fused chain stages per pass: with 32-pair tiles, 16 columns (the stored-G
+ * Grams' chunk) would take the workgroup memory past the 16 KiB every WebGPU device offers.
+ */
+const FUSED_CHUNK = 8;
 
 /**
  * Rounds q < `rounds` (M_q = firstPairs·2^q) in one workgroup per bucket of the last one: round q

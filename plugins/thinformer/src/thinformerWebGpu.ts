@@ -7,9 +7,8 @@
  *      (one dispatch of partial maxima; the thinning is an index rule, never a copy);
  *   2. per round, the pair-difference Grams (deviceGramTiles.ts) and the self-balancing walk
  *      (deviceWalkPrograms.ts): while a bucket's G fits workgroup memory, one fused dispatch for
- *      a chain of such rounds; up to BUCKET_ROUND_MAX_PAIRS pairs, one dispatch in which each
- *      bucket's workgroup computes its G into global memory and walks it; else a parallel Gram
- *      dispatch and a walk dispatch that reads one stored row of G per step;
+ *      a chain of such rounds; else a parallel Gram dispatch and a walk dispatch that reads one
+ *      stored row of G per step;
  *   3. the survivors leave as key positions, which the attention reads k and v rows at in place
  *      (kernels' keyRowSoftmaxAttention).
  *
@@ -29,13 +28,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
-import { activeWebGpuDevice, createSeededRandom, deriveSeed } from '@swapformer/core';
+import { createSeededRandom, deriveSeed } from '@swapformer/core';
 import { float32Uniform, int32Uniform as int, runWebGpuProgram, uploadFloat32, type DeviceUploadCache, type WebGpuUniform } from '@swapformer/kernels';
 import { compressPlan, type CompressPlan } from './compressPlan';
 import type { CoresetOptions } from './thinformerCoreset';
 import { GRAM_TILE, pairGramWgsl, ROUND_UNIFORMS, tileThreads } from './deviceGramTiles';
 import { sliceStats, statsPartials } from './deviceSliceStats';
-import { bucketRoundShape, bucketRoundThreads, bucketRoundWgsl, fusedChainLength, fusedChainWgsl, fusedThreads, walkFromGramWgsl, walkThreads, type BucketRoundShape, type WorkgroupLimits } from './deviceWalkPrograms';
+import { fusedChainLength, fusedChainWgsl, fusedThreads, walkFromGramWgsl, walkThreads } from './deviceWalkPrograms';
 
 /** A key range [lo, hi) of every slice. */
 export interface KeyRange {
@@ -52,13 +51,11 @@ export interface DeviceCoresets {
   readonly points: Tensor2D;
 }
 
-/** One dispatch's worth of rounds: a fused chain of `rounds` rounds, or one bucket round (`bucket`), or one stored-G round (two dispatches; rounds 0). */
+/** One dispatch's worth of rounds: a fused chain of `rounds` rounds, or one stored-G round (rounds 0). */
 interface RoundStep {
   /** Index of its first round in the plan. */
   readonly round: number;
   readonly rounds: number;
-  /** The bucket-round layout of a round taken that way. */
-  readonly bucket: BucketRoundShape | null;
   /** Pairs per bucket of its first round. */
   readonly pairs: number;
   /** Buckets of its first round over all virtual slices, and per virtual slice. */
@@ -66,27 +63,16 @@ interface RoundStep {
   readonly bucketsPerSlice: number;
 }
 
-/**
- * The plan's rounds grouped into dispatch steps (consecutive fused rounds share one). A round
- * takes the bucket form where `limits` fit it, except the plan's last, whose output must hold
- * exactly the survivors (the bucket form keeps G after them).
- */
-function roundSteps(plan: CompressPlan, virtual: number, limits: WorkgroupLimits): RoundStep[] {
+/** The plan's rounds grouped into dispatch steps (consecutive fused rounds share one). */
+function roundSteps(plan: CompressPlan, virtual: number): RoundStep[] {
   const steps: RoundStep[] = [];
   for (let r = 0; r < plan.rounds.length; ) {
     const { bucketSize, buckets } = plan.rounds[r];
     const rounds = fusedChainLength(bucketSize / 2, plan.rounds.length - r);
-    const bucket = rounds === 0 && r + 1 < plan.rounds.length ? bucketRoundShape(bucketSize / 2, limits) : null;
-    steps.push({ round: r, rounds, bucket, pairs: bucketSize / 2, buckets: virtual * buckets, bucketsPerSlice: buckets });
+    steps.push({ round: r, rounds, pairs: bucketSize / 2, buckets: virtual * buckets, bucketsPerSlice: buckets });
     r += Math.max(rounds, 1);
   }
   return steps;
-}
-
-/** The active device's invocation and workgroup-memory limits (WebGPU's defaults where it does not say). */
-function workgroupLimits(): WorkgroupLimits {
-  const limits = activeWebGpuDevice()?.limits;
-  return { invocations: limits?.maxComputeInvocationsPerWorkgroup ?? 256, workgroupBytes: limits?.maxComputeWorkgroupStorageSize ?? 16384 };
 }
 
 /** Values of ROUND_UNIFORMS, in its order. */
@@ -118,23 +104,6 @@ function runStep(k: Tensor3D, v: Tensor3D, stats: Tensor, points: Tensor, draws:
       uniforms,
     );
   }
-  if (step.bucket) {
-    const shape = step.bucket;
-    return runWebGpuProgram(
-      {
-        variableNames: ['K', 'V', 'stats', 'points', 'draws'],
-        // the survivors, then G (workgroup scratch)
-        outputShape: [buckets * M * (M + 1)],
-        uniforms: ROUND_UNIFORMS,
-        shaderKey: `swapformerThinformerBucket_${M}_${dk}_${dv}_${shape.lanes}_${shape.chunk}`,
-        dispatch: [buckets, 1, 1],
-        workgroupSize: [bucketRoundThreads(shape), 1, 1],
-        getUserCode: () => bucketRoundWgsl(M, dk, dv, shape),
-      },
-      [k, v, stats, points, draws],
-      uniforms,
-    );
-  }
   const tiles = M / GRAM_TILE;
   const common = { outputShape: [buckets * M], uniforms: ROUND_UNIFORMS };
   const gram = runWebGpuProgram(
@@ -159,12 +128,11 @@ export type RangeSeed = (range: number) => number;
  * k [s, nk, dk], v [s, nk, dv], on the webgpu backend, range r seeded by `seedOf(r)`. Positions
  * equal the host path's (`coresetOfRange` per range) up to walk decisions within float32 rounding
  * of their threshold. With `uploads`, the thresholds and coins of a (seeds, ranges, slices, g, δ)
- * seen before are not drawn or uploaded again. `limits`: what the programs may use of a workgroup
- * (the active device's by default).
+ * seen before are not drawn or uploaded again.
  *
  * @example const { points } = deviceCoresets(k3, v3, [{ lo: 0, hi: 1024 }, { lo: 2048, hi: 4000 }], { g: 2, delta: 0.5, seed: 0, scale: 0.125 }, (r) => r); // [2·s, 64]
  */
-export function deviceCoresets(k: Tensor3D, v: Tensor3D, ranges: readonly KeyRange[], options: CoresetOptions & { readonly scale: number }, seedOf: RangeSeed, uploads?: DeviceUploadCache, limits: WorkgroupLimits = workgroupLimits()): DeviceCoresets {
+export function deviceCoresets(k: Tensor3D, v: Tensor3D, ranges: readonly KeyRange[], options: CoresetOptions & { readonly scale: number }, seedOf: RangeSeed, uploads?: DeviceUploadCache): DeviceCoresets {
   const slices = k.shape[0];
   const virtual = slices * ranges.length;
   const plans = ranges.map((range) => compressPlan(range.hi - range.lo, options.g, options.delta));
@@ -213,7 +181,7 @@ export function deviceCoresets(k: Tensor3D, v: Tensor3D, ranges: readonly KeyRan
       const stats = sliceStats(k, v, draws, ranges.length, plan, root); // [V, partials, 2]: c, β
       // round 0 reads no positions (identity); any float32 tensor fills its binding
       let points: Tensor = stats;
-      for (const step of roundSteps(plan, virtual, limits)) {
+      for (const step of roundSteps(plan, virtual)) {
         const next = runStep(k, v, stats, points, draws, step, roundUniforms(k, plan, ranges.length, root, step));
         if (points !== stats) points.dispose();
         points = next;

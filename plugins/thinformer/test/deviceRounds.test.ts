@@ -10,7 +10,7 @@ import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { createKernelContext, deriveSeed } from '@swapformer/core';
 import { randomAttentionInputs } from '@swapformer/core/conformance';
 import { compressPlan, coresetOfRange, deviceCoresets, keyValueData } from '../src';
-import { BUCKET_ROUND_MAX_PAIRS, bucketRoundShape, bucketRoundWgsl, fusedChainLength, fusedChainWgsl, FUSED_MAX_PAIRS } from '../src/deviceWalkPrograms';
+import { fusedChainLength, fusedChainWgsl, FUSED_MAX_PAIRS } from '../src/deviceWalkPrograms';
 import { causalOnHostAndDevice, onWebgpu, read } from './onWebgpu';
 
 const kernels = createKernelContext();
@@ -45,14 +45,13 @@ describe('Thinformer webgpu rounds (Gram + walk programs)', function () {
   });
 
   // `pairs`: M of each round. Rounds with M ≤ FUSED_MAX_PAIRS run as fused chains (one dispatch for
-  // consecutive rounds while their survivors fit), rounds up to BUCKET_ROUND_MAX_PAIRS but the last
-  // as bucket rounds (one dispatch), the others as a Gram dispatch (tiles of 32 pairs) and a walk
-  // dispatch; `programs` counts the coreset's dispatches (stats + those)
+  // consecutive rounds while their survivors fit), larger ones as a Gram dispatch (tiles of 32 pairs)
+  // and a walk dispatch; `programs` counts the coreset's dispatches (stats + those)
   const cases = [
     { label: 'fused chains of 8, 16 and of 32, 64', nk: 1024, g: 1, d: 8, seed: 1, pairs: [8, 16, 32, 64], programs: 3 },
-    { label: 'fused chain of 32, 64, a bucket round of 128 pairs, then stored G of 8 × 8 tiles', nk: 4096, g: 2, d: 16, seed: 2, pairs: [32, 64, 128, 256], programs: 5 },
-    { label: 'a bucket round from round 0 (no positions read), stride 2, then stored G', nk: 2048, g: 3, d: 8, seed: 3, pairs: [128, 256], programs: 4 },
-    { label: 'stored G of 4 × 4 tiles in the last round, never a bucket round', nk: 1024, g: 2, d: 8, seed: 4, pairs: [32, 64, 128], programs: 4 },
+    { label: 'fused chain of 32, 64, then stored G of 4 × 4 and 8 × 8 tiles', nk: 4096, g: 2, d: 16, seed: 2, pairs: [32, 64, 128, 256], programs: 6 },
+    { label: 'stored G from round 0 (no positions read), stride 2', nk: 2048, g: 3, d: 8, seed: 3, pairs: [128, 256], programs: 5 },
+    { label: 'fused chain of 32, 64, then stored G of 4 × 4 tiles in the last round', nk: 1024, g: 2, d: 8, seed: 4, pairs: [32, 64, 128], programs: 4 },
   ];
   for (const c of cases) {
     it(`should give the host path's coreset in ${c.programs} dispatches (${c.label})`, async () => {
@@ -77,16 +76,7 @@ describe('Thinformer webgpu rounds (Gram + walk programs)', function () {
     });
   }
 
-  it('should lay a bucket round out by the device limits: the most tile lanes that fit, then the larger chunk', () => {
-    expect(bucketRoundShape(128, { invocations: 1024, workgroupBytes: 49152 }), 'an H100 through Dawn').to.deep.equal({ lanes: 4, chunk: 16 });
-    expect(bucketRoundShape(128, { invocations: 1024, workgroupBytes: 32768 }), 'lavapipe').to.deep.equal({ lanes: 4, chunk: 8 });
-    expect(bucketRoundShape(128, { invocations: 256, workgroupBytes: 16384 }), "WebGPU's defaults").to.deep.equal({ lanes: 1, chunk: 16 });
-    expect(bucketRoundShape(128, { invocations: 128, workgroupBytes: 16384 }), 'fewer threads than a lane').to.equal(null);
-    expect(bucketRoundShape(64, { invocations: 1024, workgroupBytes: 49152 }), 'a fused round').to.equal(null);
-    expect(bucketRoundShape(BUCKET_ROUND_MAX_PAIRS * 2, { invocations: 1024, workgroupBytes: 49152 }), 'too many tiles a bucket').to.equal(null);
-  });
-
-  it("should keep each fused chain within WebGPU's default 16 KiB of workgroup memory, and each bucket round within the limit it was laid out for", () => {
+  it("should keep each fused chain within WebGPU's default 16 KiB of workgroup memory", () => {
     // bytes of a program's workgroup arrays, read from its WGSL
     const workgroupBytes = (code: string) => [...code.matchAll(/var<workgroup> \w+ : array<(vec2<f32>|f32|i32|u32), (\d+)>/g)].reduce((sum, m) => sum + Number(m[2]) * (m[1] === 'vec2<f32>' ? 8 : 4), 0);
     for (const firstPairs of [2, 4, 8, 16, 32, 64]) {
@@ -95,29 +85,6 @@ describe('Thinformer webgpu rounds (Gram + walk programs)', function () {
         expect(workgroupBytes(fusedChainWgsl(firstPairs, rounds, 64, 64)), `fused chain from M = ${firstPairs}, ${rounds} round(s)`).to.be.at.most(16384);
       }
     }
-    for (const limits of [{ invocations: 1024, workgroupBytes: 49152 }, { invocations: 1024, workgroupBytes: 32768 }, { invocations: 256, workgroupBytes: 16384 }]) {
-      const shape = bucketRoundShape(128, limits);
-      expect(shape, JSON.stringify(limits)).to.not.equal(null);
-      expect(workgroupBytes(bucketRoundWgsl(128, 64, 64, shape!)), JSON.stringify(limits)).to.be.at.most(limits.workgroupBytes);
-    }
-  });
-
-  it("should give the host path's coreset from a one-lane bucket round (WebGPU's default limits)", async () => {
-    const [nk, d, seed] = [2048, 8, 5];
-    const { k, v, k4, v4 } = await seededKeys(3, nk, d, seed);
-    const options = { g: 3, delta: 0.5, seed, scale: 1 / Math.sqrt(d) };
-    const host = Array.from(coresetOfRange(kernels, keyValueData(k4, v4), 0, nk, options).indices);
-    tf.dispose([k4, v4]);
-    const { device, programs } = await onWebgpu(async () => {
-      const [ks, vs] = [tf.tensor3d(k, [3, nk, d]), tf.tensor3d(v, [3, nk, d])];
-      const keys = countPrograms();
-      const coresets = deviceCoresets(ks, vs, [{ lo: 0, hi: nk }], options, () => seed, undefined, { invocations: 256, workgroupBytes: 16384 });
-      keys.stop();
-      tf.dispose([ks, vs]);
-      return { device: await read(coresets.points), programs: keys.names.filter((name) => name.startsWith('swapformerThinformerBucket')) };
-    });
-    expect(programs, 'one bucket round of 128 pairs, d 8, one lane, 16 columns a pass').to.deep.equal(['swapformerThinformerBucket_128_8_8_1_16']);
-    expect(device).to.deep.equal(host);
   });
 
   it('should give each range the host coreset of that range when ranges of one thinned size run as one batch', async () => {
