@@ -77,8 +77,12 @@ describe('Thinformer webgpu rounds (Gram + walk programs)', function () {
   }
 
   it("should keep each fused chain within WebGPU's default 16 KiB of workgroup memory", () => {
-    // bytes of a program's workgroup arrays, read from its WGSL
-    const workgroupBytes = (code: string) => [...code.matchAll(/var<workgroup> \w+ : array<(vec2<f32>|f32|i32|u32), (\d+)>/g)].reduce((sum, m) => sum + Number(m[2]) * (m[1] === 'vec2<f32>' ? 8 : 4), 0);
+    // bytes of a program's workgroup arrays, read from its WGSL (every workgroup variable must be one of these arrays, or the sum would miss it)
+    const workgroupBytes = (code: string) => {
+      const arrays = [...code.matchAll(/var<workgroup> \w+ : array<(vec2<f32>|f32|i32|u32), (\d+)>/g)];
+      expect(arrays.length, 'workgroup variables the sum reads').to.equal(code.split('var<workgroup>').length - 1);
+      return arrays.reduce((sum, m) => sum + Number(m[2]) * (m[1] === 'vec2<f32>' ? 8 : 4), 0);
+    };
     for (const firstPairs of [2, 4, 8, 16, 32, 64]) {
       for (const rounds of [1, 2]) {
         if (fusedChainLength(firstPairs, rounds) !== rounds) continue;
