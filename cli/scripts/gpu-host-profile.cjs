@@ -6,31 +6,14 @@
 // `node --cpu-prof --cpu-prof-dir=DIR` to see where the host time goes.
 // From the repo root on the GPU machine (after `source .gpu-bundle/enter.sh`):
 //   node --cpu-prof --cpu-prof-dir=$OUT/prof cli/scripts/gpu-host-profile.cjs
-const tf = require('@tensorflow/tfjs-core');
 const core = require('../../core/dist');
-const kernels = require('../../kernels/dist');
-const thin = require('../../plugins/thinformer/dist');
-const kde = require('../../plugins/kdeformer/dist');
-const tost = require('../../plugins/tost/dist');
-const { randomAttentionInputs } = require('../../core/dist/conformance');
-
-const context = core.createKernelContext();
+const { webgpuOperatorCalls } = require('./webgpuOperatorCalls.cjs');
 
 (async () => {
   await core.useBackend('webgpu');
   const n = Number(process.env.N ?? 16384);
   const calls = Number(process.env.CALLS ?? 100);
-  const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 4, nq: n, nk: n, dk: 64 }, 1);
-  // through the operators, as the benchmark calls them (Thinformer and KDEformer keep their seeded draws on the device)
-  const operator = (plugin, options) => plugin.create(core.resolveOptions(plugin, options), { kernels: context, rng: { baseSeed: 0 } }, { layerIndex: 0, heads: 4, headDim: 64 });
-  const [thinformer, kdeformer, tostOperator] = [operator(thin.thinformerPlugin, { g: 2, delta: 0.5, seed: 0 }), operator(kde.kdeformerPlugin, { b: 32, m: 64, r: 7, seed: 0 }), operator(tost.tostPlugin, {})];
-  const ctx = { causal: false, scale: 0.125 };
-  const operators = {
-    exact: () => kernels.softmaxAttention(context, q, k, v, {}),
-    thinformer: () => thinformer.forward(q, k, v, ctx),
-    kdeformer: () => kdeformer.forward(q, k, v, ctx),
-    tost: () => tostOperator.forward(q, k, v, ctx),
-  };
+  const { calls: operators, dispose } = webgpuOperatorCalls(n);
   for (const name of (process.env.OPS ?? 'thinformer,kdeformer,tost,exact').split(',')) {
     const fn = operators[name];
     for (let warm = 0; warm < 3; warm++) {
@@ -51,7 +34,7 @@ const context = core.createKernelContext();
     await core.throwIfWebGpuFailed(name);
     console.log(JSON.stringify({ operator: name, n, calls, issueMsPerCall: +((issued - t0) / calls).toFixed(3), totalMsPerCall: +((done - t0) / calls).toFixed(3) }));
   }
-  tf.dispose([q, k, v]);
+  dispose();
 })().catch((error) => {
   console.error(error);
   process.exit(1);

@@ -7,28 +7,13 @@
 //   N=16384 node cli/scripts/host-issue-cost.cjs      (from the repo root; ≈ 1 minute on lavapipe)
 const tf = require('@tensorflow/tfjs-core');
 const core = require('../../core/dist');
-const kernels = require('../../kernels/dist');
-const thin = require('../../plugins/thinformer/dist');
-const kde = require('../../plugins/kdeformer/dist');
-const { randomAttentionInputs } = require('../../core/dist/conformance');
-
-const context = core.createKernelContext();
+const { webgpuOperatorCalls } = require('./webgpuOperatorCalls.cjs');
 
 (async () => {
   await core.useBackend('webgpu');
   const n = Number(process.env.N ?? 16384);
   const calls = Number(process.env.CALLS ?? 1000);
-  const { q, k, v } = randomAttentionInputs({ batch: 1, heads: 4, nq: n, nk: n, dk: 64 }, 1);
-  // through the operators, as the benchmark calls them (Thinformer and KDEformer keep their seeded draws on the device)
-  const operator = (plugin, options) => plugin.create(core.resolveOptions(plugin, options), { kernels: context, rng: { baseSeed: 0 } }, { layerIndex: 0, heads: 4, headDim: 64 });
-  const thinformer = operator(thin.thinformerPlugin, { g: 2, delta: 0.5, seed: 0 });
-  const kdeformer = operator(kde.kdeformerPlugin, { b: 32, m: 64, r: 7, seed: 0 });
-  const ctx = { causal: false, scale: 0.125 };
-  const operators = {
-    exact: () => kernels.softmaxAttention(context, q, k, v, {}),
-    thinformer: () => thinformer.forward(q, k, v, ctx),
-    kdeformer: () => kdeformer.forward(q, k, v, ctx),
-  };
+  const { calls: operators, dispose } = webgpuOperatorCalls(n);
   const names = (process.env.OPS ?? 'exact,thinformer,kdeformer').split(',');
   // compile every program while the queue still runs
   for (const name of names) {
@@ -65,6 +50,7 @@ const context = core.createKernelContext();
     const per = (label) => +((spent[label]?.ms ?? 0) / calls).toFixed(3);
     console.log(JSON.stringify({ operator: name, n, calls, hostMsPerCall: +ms.toFixed(3), dispatchesPerCall: (spent.createBindGroup?.count ?? 0) / calls, createBindGroupMs: per('createBindGroup'), makeUniformsMs: per('makeUniforms'), writeBufferMs: per('writeBuffer') }));
   }
+  dispose();
   process.exit(0);
 })().catch((error) => {
   console.error(error);
